@@ -1,0 +1,50 @@
+"""Value objects exchanged with the pool: tiers, leases, outcomes, quota figures."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+
+class Tier(enum.StrEnum):
+    BASIC = "basic"
+    SUPER = "super"
+    HEAVY = "heavy"
+
+
+TIER_RANK = {Tier.BASIC: 0, Tier.SUPER: 1, Tier.HEAVY: 2}
+
+
+class Outcome(enum.StrEnum):
+    """What happened to the upstream call made with a lease; drives the account's state."""
+
+    SUCCESS = "success"
+    RATE_LIMITED = "rate_limited"
+    INVALID_CREDENTIAL = "invalid_credential"
+    FORBIDDEN = "forbidden"
+    CHALLENGE = "challenge"  # Cloudflare: the egress's fault, never the account's
+    UPSTREAM_ERROR = "upstream_error"
+    CANCELLED = "cancelled"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class QuotaFigures:
+    """One quota window as the upstream reported it (``POST /rest/rate-limits``)."""
+
+    mode: str
+    remaining: int
+    total: int | None = None
+    window_seconds: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Lease:
+    """The right to use one account for one upstream call, until ``expires_at`` (unix s)."""
+
+    lease_id: str
+    account_id: str
+    credential: str = dataclasses.field(repr=False)
+    tier: Tier
+    mode: str
+    cost: int
+    expires_at: float
