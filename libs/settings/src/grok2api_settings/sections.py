@@ -1,0 +1,207 @@
+"""The settings sections. Each field's description is its documentation: the README's
+settings reference and the commented ``config.toml`` are generated from these models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_DEFAULT_UA = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/136.0.0.0 Safari/537.36"
+)
+
+
+def secret(default: str, description: str) -> Any:
+    """A string field whose value is masked wherever settings are shown."""
+    return Field(default, description=description, json_schema_extra={"secret": True})
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class AppSettings(Section):
+    app_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Public URL of this gateway, used to build file links. Set it behind a proxy.",
+    )
+    app_key: str = secret("grok2api", "Admin panel password. Change it in production.")
+    api_key: str = secret(
+        "", "API key clients must send. Empty means the API is OPEN to anyone who can reach it."
+    )
+    image_format: Literal["url", "base64"] = Field("url", description="How images are returned.")
+    video_format: Literal["html", "url"] = Field(
+        "html", description="How videos are returned: an HTML <video> tag or a plain URL."
+    )
+
+
+class NetworkSettings(Section):
+    timeout: float = Field(120.0, gt=0, description="Timeout of one upstream request (seconds).")
+    base_proxy_url: str = Field(
+        "", description="Egress proxy for grok.com calls (http://, socks5://; socks5 becomes socks5h)."
+    )
+    asset_proxy_url: str = Field("", description="Egress proxy for asset downloads.")
+    base_url: str = Field(
+        "https://grok.com", description="Upstream base URL; point it at the simulator or a mirror."
+    )
+    assets_url: str = Field("https://assets.grok.com", description="Upstream asset host URL.")
+    accounts_url: str = Field(
+        "https://accounts.x.ai", description="Upstream account-settings host (ToS acceptance)."
+    )
+    max_connections: int = Field(
+        256, ge=1, description="Cap on pooled upstream connections per process."
+    )
+
+
+class SecuritySettings(Section):
+    cf_clearance: str = secret("", "Cloudflare clearance cookie sent upstream.")
+    browser: str = Field("chrome136", description="curl_cffi browser fingerprint to impersonate.")
+    user_agent: str = Field(_DEFAULT_UA, description="User-Agent sent upstream.")
+    encryption_key: str = secret(
+        "",
+        "Key that encrypts account credentials at rest. Empty: the single-process mode "
+        "generates DATA_DIR/secret.key; split deployments must set it.",
+    )
+
+
+class ChatSettings(Section):
+    temporary: bool = Field(True, description="Use temporary upstream conversations.")
+    disable_memory: bool = Field(True, description="Disable Grok memory for each conversation.")
+    stream: bool = Field(True, description="Stream by default when a request omits `stream`.")
+    thinking: bool = Field(True, description="Show reasoning by default when a request omits it.")
+    dynamic_statsig: bool = Field(True, description="Generate a new x-statsig-id per request.")
+    filter_tags: list[str] = Field(
+        default_factory=lambda: ["xaiartifact", "xai:tool_usage_card", "grok:render"],
+        description="Upstream markup tags stripped from answers.",
+    )
+    reasoning_format: Literal["reasoning_content", "think_tags"] = Field(
+        "reasoning_content",
+        description="Where reasoning goes: `reasoning_content`, or inline `<think>` tags.",
+    )
+    keepalive_seconds: float = Field(
+        15.0, gt=0, description="Interval of SSE keep-alive comments while upstream thinks."
+    )
+
+
+class RetrySettings(Section):
+    max_retry: int = Field(3, ge=0, description="Max retries (on other accounts) per request.")
+    retry_status_codes: list[int] = Field(
+        default_factory=lambda: [401, 429, 403], description="Upstream statuses that are retried."
+    )
+    retry_backoff_base: float = Field(0.5, ge=0, description="Backoff base delay (seconds).")
+    retry_backoff_factor: float = Field(2.0, ge=1, description="Exponential backoff factor.")
+    retry_backoff_max: float = Field(30.0, ge=0, description="Max wait per retry (seconds).")
+    retry_budget: float = Field(90.0, ge=0, description="Max total retry time per request (s).")
+
+
+class TimeoutSettings(Section):
+    stream_idle_timeout: float = Field(
+        120.0, gt=0, description="A stream silent this long is cut (seconds)."
+    )
+    video_idle_timeout: float = Field(90.0, gt=0, description="Idle timeout for video (seconds).")
+
+
+class ImageSettings(Section):
+    image_ws: bool = Field(True, description="Generate images over the Imagine WebSocket.")
+    image_ws_nsfw: bool = Field(True, description="Request NSFW mode on the Imagine WebSocket.")
+    image_ws_blocked_seconds: float = Field(
+        15, gt=0, description="No final image this long after a medium one means blocked (s)."
+    )
+    image_ws_final_min_bytes: int = Field(
+        100000, ge=0, description="Minimum size of a final image (bytes)."
+    )
+    image_ws_medium_min_bytes: int = Field(
+        30000, ge=0, description="Minimum size of a medium image (bytes)."
+    )
+
+
+class TokenSettings(Section):
+    auto_refresh: bool = Field(True, description="Refresh account usage automatically.")
+    refresh_interval_hours: float = Field(8, gt=0, description="Basic account refresh interval.")
+    super_refresh_interval_hours: float = Field(
+        2, gt=0, description="Super account refresh interval (hours)."
+    )
+    fail_threshold: int = Field(
+        5, ge=1, description="Consecutive invalid-credential failures before an account is invalid."
+    )
+    save_delay_ms: int = Field(500, ge=0, description="Debounce of durable account writes (ms).")
+    reload_interval_sec: int = Field(
+        30, ge=0, description="Accepted for compatibility; pool state is shared, so unused."
+    )
+    lease_ttl_seconds: float = Field(
+        300, gt=0, description="A lease not released within this time is reclaimed (seconds)."
+    )
+    max_inflight_per_account: int = Field(
+        4, ge=1, description="Concurrent upstream calls allowed on one account."
+    )
+    selection_policy: Literal["most_remaining", "random", "round_robin"] = Field(
+        "most_remaining", description="How an account is chosen among eligible ones."
+    )
+
+
+class CacheSettings(Section):
+    enable_auto_clean: bool = Field(True, description="Clean the media cache above its limit.")
+    limit_mb: int = Field(1024, ge=1, description="Media cache size that triggers cleanup (MB).")
+
+
+class PerformanceSettings(Section):
+    media_max_concurrent: int = Field(50, ge=1, description="Concurrent media generations.")
+    assets_max_concurrent: int = Field(25, ge=1, description="Concurrent asset find/delete calls.")
+    assets_batch_size: int = Field(10, ge=1, description="Batch size of asset find/delete.")
+    assets_max_tokens: int = Field(1000, ge=1, description="Max accounts per asset batch.")
+    assets_delete_batch_size: int = Field(
+        10, ge=1, description="Concurrent deletions for one account's assets."
+    )
+    usage_max_concurrent: int = Field(25, ge=1, description="Concurrent usage refresh calls.")
+    usage_batch_size: int = Field(50, ge=1, description="Batch size of usage refresh.")
+    usage_max_tokens: int = Field(1000, ge=1, description="Max accounts per usage refresh.")
+    nsfw_max_concurrent: int = Field(10, ge=1, description="Concurrent NSFW enable calls.")
+    nsfw_batch_size: int = Field(50, ge=1, description="Batch size of NSFW enabling.")
+    nsfw_max_tokens: int = Field(1000, ge=1, description="Max accounts per NSFW batch.")
+
+
+class ServerSettings(Section):
+    host: str = Field("0.0.0.0", description="Bind address (env SERVER_HOST).")
+    port: int = Field(8000, ge=0, le=65535, description="HTTP port (env SERVER_PORT).")
+    workers: int = Field(
+        1, ge=1, description="Gateway worker processes (env SERVER_WORKERS); >1 needs REDIS_URL."
+    )
+    storage_type: Literal["local", "mysql", "pgsql", "redis"] = Field(
+        "local", description="Durable store (env SERVER_STORAGE_TYPE)."
+    )
+    storage_url: str = secret(
+        "", "Store URL, empty for local SQLite in DATA_DIR (env SERVER_STORAGE_URL)."
+    )
+
+
+class LogSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="Log level (env LOG_LEVEL)."
+    )
+    file_enabled: bool = Field(
+        True, description="Also write a rotated log file in DATA_DIR/logs (env LOG_FILE_ENABLED)."
+    )
+    format: Literal["text", "json"] = Field("text", description="Log record format (env LOG_FORMAT).")
+
+
+class ServicesSettings(Section):
+    redis_url: str = secret(
+        "", "Redis for shared hot state (env REDIS_URL). Empty: in-process state, one process only."
+    )
+    token_pool_addr: str = Field(
+        "127.0.0.1:50051", description="Token pool gRPC address (env TOKEN_POOL_ADDR)."
+    )
+
+
+class TelemetrySettings(Section):
+    metrics_enabled: bool = Field(True, description="Expose Prometheus metrics on /metrics.")
+    service_name: str = Field("grok2api", description="Service name in traces (OTEL_SERVICE_NAME).")
+    otlp_endpoint: str = Field(
+        "", description="OTLP trace endpoint; empty disables export (OTEL_EXPORTER_OTLP_ENDPOINT)."
+    )
+
+
+DataDir = Path
