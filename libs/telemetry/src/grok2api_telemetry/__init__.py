@@ -1,1 +1,7 @@
+"""Logging, metrics and tracing shared by every service.
 
+    ``logs.configure(settings)``      structured records on stdout (+ rotated file if enabled)
+    ``context.request_id``            the request id carried by every log record
+    ``metrics.metrics_app()``          an ASGI app serving the Prometheus registry
+    ``tracing.configure(settings)``   OpenTelemetry tracer provider (OTLP export when set)
+"""
