@@ -1,0 +1,336 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Tier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TIER_UNSPECIFIED: _ClassVar[Tier]
+    TIER_BASIC: _ClassVar[Tier]
+    TIER_SUPER: _ClassVar[Tier]
+    TIER_HEAVY: _ClassVar[Tier]
+
+class AccountStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCOUNT_STATUS_UNSPECIFIED: _ClassVar[AccountStatus]
+    ACCOUNT_STATUS_ACTIVE: _ClassVar[AccountStatus]
+    ACCOUNT_STATUS_COOLING: _ClassVar[AccountStatus]
+    ACCOUNT_STATUS_INVALID: _ClassVar[AccountStatus]
+    ACCOUNT_STATUS_DISABLED: _ClassVar[AccountStatus]
+
+class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OUTCOME_UNSPECIFIED: _ClassVar[Outcome]
+    OUTCOME_SUCCESS: _ClassVar[Outcome]
+    OUTCOME_RATE_LIMITED: _ClassVar[Outcome]
+    OUTCOME_INVALID_CREDENTIAL: _ClassVar[Outcome]
+    OUTCOME_FORBIDDEN: _ClassVar[Outcome]
+    OUTCOME_CHALLENGE: _ClassVar[Outcome]
+    OUTCOME_UPSTREAM_ERROR: _ClassVar[Outcome]
+    OUTCOME_CANCELLED: _ClassVar[Outcome]
+
+class QuotaSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QUOTA_SOURCE_UNSPECIFIED: _ClassVar[QuotaSource]
+    QUOTA_SOURCE_DEFAULT: _ClassVar[QuotaSource]
+    QUOTA_SOURCE_ESTIMATED: _ClassVar[QuotaSource]
+    QUOTA_SOURCE_REAL: _ClassVar[QuotaSource]
+TIER_UNSPECIFIED: Tier
+TIER_BASIC: Tier
+TIER_SUPER: Tier
+TIER_HEAVY: Tier
+ACCOUNT_STATUS_UNSPECIFIED: AccountStatus
+ACCOUNT_STATUS_ACTIVE: AccountStatus
+ACCOUNT_STATUS_COOLING: AccountStatus
+ACCOUNT_STATUS_INVALID: AccountStatus
+ACCOUNT_STATUS_DISABLED: AccountStatus
+OUTCOME_UNSPECIFIED: Outcome
+OUTCOME_SUCCESS: Outcome
+OUTCOME_RATE_LIMITED: Outcome
+OUTCOME_INVALID_CREDENTIAL: Outcome
+OUTCOME_FORBIDDEN: Outcome
+OUTCOME_CHALLENGE: Outcome
+OUTCOME_UPSTREAM_ERROR: Outcome
+OUTCOME_CANCELLED: Outcome
+QUOTA_SOURCE_UNSPECIFIED: QuotaSource
+QUOTA_SOURCE_DEFAULT: QuotaSource
+QUOTA_SOURCE_ESTIMATED: QuotaSource
+QUOTA_SOURCE_REAL: QuotaSource
+
+class AcquireRequest(_message.Message):
+    __slots__ = ("model", "cost", "exclude_account_ids", "request_id")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_ACCOUNT_IDS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    cost: int
+    exclude_account_ids: _containers.RepeatedScalarFieldContainer[str]
+    request_id: str
+    def __init__(self, model: _Optional[str] = ..., cost: _Optional[int] = ..., exclude_account_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class Lease(_message.Message):
+    __slots__ = ("lease_id", "account_id", "credential", "tier", "mode", "cost", "expires_at")
+    LEASE_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    lease_id: str
+    account_id: str
+    credential: str
+    tier: Tier
+    mode: str
+    cost: int
+    expires_at: float
+    def __init__(self, lease_id: _Optional[str] = ..., account_id: _Optional[str] = ..., credential: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., mode: _Optional[str] = ..., cost: _Optional[int] = ..., expires_at: _Optional[float] = ...) -> None: ...
+
+class QuotaFigures(_message.Message):
+    __slots__ = ("mode", "remaining", "total", "window_seconds")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    mode: str
+    remaining: int
+    total: int
+    window_seconds: int
+    def __init__(self, mode: _Optional[str] = ..., remaining: _Optional[int] = ..., total: _Optional[int] = ..., window_seconds: _Optional[int] = ...) -> None: ...
+
+class ReleaseRequest(_message.Message):
+    __slots__ = ("lease", "outcome", "retry_after", "quota")
+    LEASE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AFTER_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
+    lease: Lease
+    outcome: Outcome
+    retry_after: float
+    quota: _containers.RepeatedCompositeFieldContainer[QuotaFigures]
+    def __init__(self, lease: _Optional[_Union[Lease, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., retry_after: _Optional[float] = ..., quota: _Optional[_Iterable[_Union[QuotaFigures, _Mapping]]] = ...) -> None: ...
+
+class ReleaseResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class QuotaWindow(_message.Message):
+    __slots__ = ("mode", "remaining", "total", "window_seconds", "reset_at", "source")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RESET_AT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    mode: str
+    remaining: int
+    total: int
+    window_seconds: int
+    reset_at: float
+    source: QuotaSource
+    def __init__(self, mode: _Optional[str] = ..., remaining: _Optional[int] = ..., total: _Optional[int] = ..., window_seconds: _Optional[int] = ..., reset_at: _Optional[float] = ..., source: _Optional[_Union[QuotaSource, str]] = ...) -> None: ...
+
+class Account(_message.Message):
+    __slots__ = ("account_id", "credential_masked", "tier", "status", "enabled", "tags", "note", "quota", "inflight", "fail_count", "cooling_until", "last_refresh_at", "created_at", "updated_at")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_MASKED_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
+    INFLIGHT_FIELD_NUMBER: _ClassVar[int]
+    FAIL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    COOLING_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    LAST_REFRESH_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    credential_masked: str
+    tier: Tier
+    status: AccountStatus
+    enabled: bool
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    note: str
+    quota: _containers.RepeatedCompositeFieldContainer[QuotaWindow]
+    inflight: int
+    fail_count: int
+    cooling_until: float
+    last_refresh_at: float
+    created_at: float
+    updated_at: float
+    def __init__(self, account_id: _Optional[str] = ..., credential_masked: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., status: _Optional[_Union[AccountStatus, str]] = ..., enabled: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ..., quota: _Optional[_Iterable[_Union[QuotaWindow, _Mapping]]] = ..., inflight: _Optional[int] = ..., fail_count: _Optional[int] = ..., cooling_until: _Optional[float] = ..., last_refresh_at: _Optional[float] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ...) -> None: ...
+
+class UpsertAccountRequest(_message.Message):
+    __slots__ = ("credential", "account_id", "tier", "enabled", "tags", "set_tags", "note")
+    CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    SET_TAGS_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    credential: str
+    account_id: str
+    tier: Tier
+    enabled: bool
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    set_tags: bool
+    note: str
+    def __init__(self, credential: _Optional[str] = ..., account_id: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., enabled: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., set_tags: _Optional[bool] = ..., note: _Optional[str] = ...) -> None: ...
+
+class RemoveAccountRequest(_message.Message):
+    __slots__ = ("account_id",)
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    def __init__(self, account_id: _Optional[str] = ...) -> None: ...
+
+class RemoveAccountResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetAccountRequest(_message.Message):
+    __slots__ = ("account_id",)
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    def __init__(self, account_id: _Optional[str] = ...) -> None: ...
+
+class ListAccountsRequest(_message.Message):
+    __slots__ = ("tier", "status", "tag", "search", "page_size", "page_token")
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tier: Tier
+    status: AccountStatus
+    tag: str
+    search: str
+    page_size: int
+    page_token: str
+    def __init__(self, tier: _Optional[_Union[Tier, str]] = ..., status: _Optional[_Union[AccountStatus, str]] = ..., tag: _Optional[str] = ..., search: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAccountsResponse(_message.Message):
+    __slots__ = ("accounts", "next_page_token", "total")
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    accounts: _containers.RepeatedCompositeFieldContainer[Account]
+    next_page_token: str
+    total: int
+    def __init__(self, accounts: _Optional[_Iterable[_Union[Account, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total: _Optional[int] = ...) -> None: ...
+
+class RefreshUsageRequest(_message.Message):
+    __slots__ = ("account_ids", "all")
+    ACCOUNT_IDS_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    account_ids: _containers.RepeatedScalarFieldContainer[str]
+    all: bool
+    def __init__(self, account_ids: _Optional[_Iterable[str]] = ..., all: _Optional[bool] = ...) -> None: ...
+
+class RefreshProgress(_message.Message):
+    __slots__ = ("account_id", "ok", "error", "done", "total", "finished", "skipped")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    ok: bool
+    error: str
+    done: int
+    total: int
+    finished: bool
+    skipped: bool
+    def __init__(self, account_id: _Optional[str] = ..., ok: _Optional[bool] = ..., error: _Optional[str] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., finished: _Optional[bool] = ..., skipped: _Optional[bool] = ...) -> None: ...
+
+class GetStatsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TierStats(_message.Message):
+    __slots__ = ("tier", "by_status", "remaining_by_mode")
+    class ByStatusEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class RemainingByModeEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    BY_STATUS_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_BY_MODE_FIELD_NUMBER: _ClassVar[int]
+    tier: Tier
+    by_status: _containers.ScalarMap[str, int]
+    remaining_by_mode: _containers.ScalarMap[str, int]
+    def __init__(self, tier: _Optional[_Union[Tier, str]] = ..., by_status: _Optional[_Mapping[str, int]] = ..., remaining_by_mode: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class PoolStats(_message.Message):
+    __slots__ = ("total_accounts", "leases_in_flight", "tiers")
+    TOTAL_ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    LEASES_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    TIERS_FIELD_NUMBER: _ClassVar[int]
+    total_accounts: int
+    leases_in_flight: int
+    tiers: _containers.RepeatedCompositeFieldContainer[TierStats]
+    def __init__(self, total_accounts: _Optional[int] = ..., leases_in_flight: _Optional[int] = ..., tiers: _Optional[_Iterable[_Union[TierStats, _Mapping]]] = ...) -> None: ...
+
+class WatchAccountsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AccountChange(_message.Message):
+    __slots__ = ("kind", "account_id", "account")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[AccountChange.Kind]
+        KIND_UPSERTED: _ClassVar[AccountChange.Kind]
+        KIND_STATE_CHANGED: _ClassVar[AccountChange.Kind]
+        KIND_REMOVED: _ClassVar[AccountChange.Kind]
+    KIND_UNSPECIFIED: AccountChange.Kind
+    KIND_UPSERTED: AccountChange.Kind
+    KIND_STATE_CHANGED: AccountChange.Kind
+    KIND_REMOVED: AccountChange.Kind
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    kind: AccountChange.Kind
+    account_id: str
+    account: Account
+    def __init__(self, kind: _Optional[_Union[AccountChange.Kind, str]] = ..., account_id: _Optional[str] = ..., account: _Optional[_Union[Account, _Mapping]] = ...) -> None: ...
+
+class ExportAccountsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ExportedAccount(_message.Message):
+    __slots__ = ("credential", "tier", "status", "tags", "note", "enabled")
+    CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    credential: str
+    tier: Tier
+    status: AccountStatus
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    note: str
+    enabled: bool
+    def __init__(self, credential: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., status: _Optional[_Union[AccountStatus, str]] = ..., tags: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ..., enabled: _Optional[bool] = ...) -> None: ...
