@@ -1,11 +1,68 @@
-# Single entrypoint for humans and CI. `make help` lists the targets.
+# The single entrypoint for people and CI. `make help` lists the targets.
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.9
+# uv from PATH, else a private copy bootstrapped from PyPI into .tools/ (needs only python3).
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/venv/bin/uv)
+PY_SOURCES := libs/*/src services/*/src simulator/src operator/src cli/src
 
 .PHONY: help
-help: ## list targets
+help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
 
+$(CURDIR)/.tools/venv/bin/uv:
+	python3 -m venv .tools/venv
+	.tools/venv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.PHONY: install
+install: $(UV) ## install every package and tool into .venv (from the lock file)
+	$(UV) sync --frozen --all-packages
+
+.PHONY: run
+run: install ## start everything in one process on SERVER_HOST:SERVER_PORT (default 0.0.0.0:8000)
+	$(UV) run --frozen grok2api run
+
+.PHONY: demo
+demo: install ## simulator with demo accounts + single-process gateway pointed at it
+	$(UV) run --frozen python scripts/demo.py
+
+.PHONY: test
+test: install lint proto-check ## the whole suite: lint, proto drift, unit, integration, end-to-end
+	$(UV) run --frozen pytest
+
+.PHONY: lint
+lint: install ## ruff, mypy and the import-linter layering contracts
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen mypy $(PY_SOURCES)
+	$(UV) run --frozen lint-imports
+
 .PHONY: proto
-proto: ## regenerate the gRPC stubs from proto/
+proto: install ## regenerate the gRPC stubs from proto/
 	$(UV) run --frozen python scripts/gen_protos.py
+
+.PHONY: proto-check
+proto-check: install ## fail when the committed stubs differ from a fresh generation
+	$(UV) run --frozen python scripts/gen_protos.py --check
+
+.PHONY: readme
+readme: install ## regenerate the settings reference in README.md
+	$(UV) run --frozen python scripts/gen_settings_reference.py
+
+.PHONY: bench
+bench: bench-pool bench-gateway bench-sim ## every benchmark (numbers on stdout)
+
+.PHONY: bench-pool
+bench-pool: install ## token pool Acquire+Release throughput and latency
+	$(UV) run --frozen python scripts/bench_pool.py
+
+.PHONY: bench-gateway
+bench-gateway: install ## gateway vs simulator-direct throughput, latency, TTFT, CPU
+	$(UV) run --frozen python scripts/bench_gateway.py
+
+.PHONY: bench-sim
+bench-sim: install ## the simulator's own capacity
+	$(UV) run --frozen python simulator/bench.py
+
+.PHONY: clean
+clean: ## remove the virtualenv, caches and bootstrapped tools
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

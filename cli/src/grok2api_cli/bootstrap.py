@@ -1,0 +1,49 @@
+"""What every command does first: load settings and set up logging, failing in one line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from grok2api_settings import data_dir, loading
+from grok2api_settings.errors import SettingsError
+from grok2api_telemetry import logs
+
+
+class StartupError(Exception):
+    """A start cannot proceed; the message names the setting to fix."""
+
+
+def fail(message: str, *, code: int = 2) -> NoReturn:
+    typer.echo(f"grok2api: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load_settings(config_file: Path | None = None) -> loading.Loaded:
+    try:
+        return loading.load(config_file=config_file)
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def start(config_file: Path | None, *, create_data_dir: bool) -> loading.Loaded:
+    """Load settings, create the data dir if asked, and install logging."""
+    loaded = load_settings(config_file)
+    settings = loaded.settings
+    if create_data_dir:
+        try:
+            data_dir.prepare(settings.data_dir, config_file=config_file)
+        except OSError as exc:
+            fail(f"cannot create DATA_DIR {settings.data_dir}: {exc.strerror}")
+        loaded = load_settings(config_file)
+        settings = loaded.settings
+    logs.configure(
+        level=settings.log.level,
+        fmt=settings.log.format,
+        file_dir=settings.data_dir / "logs" if settings.log.file_enabled else None,
+    )
+    for warning in loaded.warnings:
+        print(f"grok2api: warning: {warning}", file=sys.stderr)
+    return loaded

@@ -1,0 +1,93 @@
+"""The run targets: every service in one process, or one service as its Deployment runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+
+from grok2api_settings import Settings
+
+from . import bootstrap, runtime, single_process, split
+
+log = logging.getLogger(__name__)
+
+TargetMain = Callable[[Settings, asyncio.Event], Awaitable[None]]
+
+MAINS: dict[str, TargetMain] = {
+    "all": single_process.run,
+    "gateway": split.gateway,
+    "token-pool": split.token_pool,
+    "media-worker": split.media_worker,
+    "admin": split.admin,
+    "operator": split.operator,
+}
+
+
+def run(target: str, settings: Settings) -> None:
+    if target == "all" and settings.server.workers > 1:
+        run_worker_processes(settings)
+        return
+    if target == "gateway" and settings.server.workers > 1:
+        split.run_gateway_workers(settings)
+        return
+    failure: list[BaseException] = []
+
+    async def main(stop: asyncio.Event) -> None:
+        try:
+            await MAINS[target](settings, stop)
+        except bootstrap.StartupError as exc:
+            failure.append(exc)
+
+    runtime.run(main)
+    if failure:
+        raise failure[0]
+    log.info("stopped target=%s", target)
+
+
+def run_worker_processes(settings: Settings) -> None:
+    """SERVER_WORKERS > 1 in the single-process layout: the pool and a media worker run as
+    child processes sharing Redis, and N gateway worker processes share the port."""
+    if not settings.services.redis_url:
+        raise bootstrap.StartupError(
+            f"SERVER_WORKERS={settings.server.workers} needs REDIS_URL: worker processes share "
+            "the token pool's state through Redis (or set SERVER_WORKERS=1)"
+        )
+    asyncio.run(_check_redis(settings))
+    children = [
+        subprocess.Popen([sys.executable, "-m", "grok2api_cli.main", "run", "--target", name],
+                         env=os.environ.copy())
+        for name in ("token-pool", "media-worker")
+    ]
+    try:
+        asyncio.run(_wait_for_pool(settings))
+        split.run_gateway_workers(settings)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(10)
+
+
+async def _check_redis(settings: Settings) -> None:
+    from . import preflight
+
+    client = await preflight.require_redis(settings, target="all")
+    await client.aclose()
+
+
+async def _wait_for_pool(settings: Settings) -> None:
+    from . import preflight
+
+    for _ in range(100):
+        try:
+            await preflight.require_pool(settings, target="gateway")
+            return
+        except bootstrap.StartupError:
+            await asyncio.sleep(0.2)
+    await preflight.require_pool(settings, target="gateway")
