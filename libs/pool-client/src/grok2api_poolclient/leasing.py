@@ -1,0 +1,308 @@
+"""The one lease-and-retry path: acquire → call → classify → release → maybe retry.
+
+Every caller that talks to the upstream with a pooled account (chat, responses, messages,
+images, video) goes through ``leased_stream``. It owns the lease for the whole call:
+
+* it acquires an account for ``model`` and opens the caller's upstream stream with it;
+* until the first item has been handed to the consumer, an upstream failure is classified
+  (``classify``); a retryable one releases the lease with its outcome, waits a jittered
+  backoff (or the upstream's ``Retry-After``) and tries another account, excluding every
+  account that failed, within ``RetryPolicy`` limits;
+* after the first item the account is committed: a failure releases the lease with its
+  outcome and re-raises as ``UpstreamFailed`` so the consumer can end its own stream cleanly;
+* a consumer that stops early (client disconnect: ``aclose()`` or cancellation) closes the
+  upstream stream at once and releases the lease as ``CANCELLED``;
+* a stream that ends normally releases the lease as ``SUCCESS``.
+
+Errors raised to the consumer:
+
+    UpstreamFailed          the upstream call failed (not retried, retries exhausted, or
+                            after the first item); carries the ``Verdict``
+    errors.PoolExhausted    no account could be leased (first attempt, or every retry)
+    errors.PoolError        other pool failures, unchanged
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from grok_web import errors as grok_errors
+
+from . import client, errors, leases
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class RetrySection(Protocol):
+    """The ``retry`` settings section, as far as leasing reads it."""
+
+    max_retry: int
+    retry_status_codes: Sequence[int]
+    retry_backoff_base: float
+    retry_backoff_factor: float
+    retry_backoff_max: float
+    retry_budget: float
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """How hard one request tries other accounts before giving up."""
+
+    max_retry: int = 3
+    """Extra attempts after the first, each on another account."""
+    retry_status_codes: frozenset[int] = frozenset({401, 429, 403})
+    """Upstream statuses (``Verdict.status``) that move the request to another account."""
+    backoff_base: float = 0.5
+    """First backoff ceiling in seconds; full jitter below ``base * factor**attempt``."""
+    backoff_factor: float = 2.0
+    backoff_max: float = 30.0
+    """No single wait is longer than this (seconds), ``Retry-After`` included."""
+    budget: float = 90.0
+    """Total seconds a request may spend retrying; no retry starts past it."""
+
+    @classmethod
+    def from_settings(cls, section: RetrySection) -> RetryPolicy:
+        return cls(
+            max_retry=section.max_retry,
+            retry_status_codes=frozenset(section.retry_status_codes),
+            backoff_base=section.retry_backoff_base,
+            backoff_factor=section.retry_backoff_factor,
+            backoff_max=section.retry_backoff_max,
+            budget=section.retry_budget,
+        )
+
+    def delay(self, *, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        if retry_after is not None and retry_after > 0:
+            return min(retry_after, self.backoff_max)
+        ceiling = min(self.backoff_base * self.backoff_factor ** (attempt - 1), self.backoff_max)
+        return rng.uniform(0.0, ceiling)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """What an upstream failure means for the account and for the request."""
+
+    outcome: leases.Outcome
+    status: int
+    """HTTP-like status of the failure, matched against ``retry_status_codes``."""
+    code: str
+    """Stable machine-readable code for API errors (``upstream_rate_limited``, …)."""
+    retry_after: float | None = None
+
+
+class UpstreamFailed(Exception):
+    """The upstream call failed and will not be retried; the lease is already released."""
+
+    def __init__(self, message: str, *, verdict: Verdict, committed: bool):
+        super().__init__(message)
+        self.verdict = verdict
+        self.committed = committed  # True when items had already reached the consumer
+
+
+_Outcome = leases.Outcome
+_BY_CLASS: tuple[tuple[type[BaseException], leases.Outcome, int, str], ...] = (
+    (grok_errors.InvalidCredential, _Outcome.INVALID_CREDENTIAL, 401, "upstream_unauthorized"),
+    (grok_errors.CloudflareChallenge, leases.Outcome.CHALLENGE, 403, "upstream_challenge"),
+    (grok_errors.AntiBotRejected, leases.Outcome.CHALLENGE, 403, "upstream_anti_bot"),
+    (grok_errors.Forbidden, leases.Outcome.FORBIDDEN, 403, "upstream_forbidden"),
+    (grok_errors.RateLimited, leases.Outcome.RATE_LIMITED, 429, "upstream_rate_limited"),
+    (grok_errors.ContentBlocked, leases.Outcome.UPSTREAM_ERROR, 422, "upstream_content_blocked"),
+    (grok_errors.StreamIdleTimeout, leases.Outcome.UPSTREAM_ERROR, 504, "upstream_idle_timeout"),
+    (grok_errors.EmptyStream, leases.Outcome.UPSTREAM_ERROR, 502, "upstream_empty_stream"),
+    (grok_errors.MalformedResponse, leases.Outcome.UPSTREAM_ERROR, 502, "upstream_malformed"),
+    (grok_errors.UpstreamUnavailable, leases.Outcome.UPSTREAM_ERROR, 502, "upstream_unavailable"),
+    (grok_errors.RequestRejected, leases.Outcome.UPSTREAM_ERROR, 400, "upstream_rejected"),
+    (grok_errors.UsageError, leases.Outcome.UPSTREAM_ERROR, 400, "upstream_usage_error"),
+)
+
+
+def classify(exc: BaseException) -> Verdict:
+    """Map an exception raised by an upstream call to its verdict (one place for all callers).
+
+    The status is the class's canonical one (what ``retry_status_codes`` is written in), so a
+    Cloudflare page is 403 and an in-band rate limit is 429 whatever the HTTP status was.
+    """
+    for cls, outcome, status, code in _BY_CLASS:
+        if isinstance(exc, cls):
+            retry_after = getattr(exc, "retry_after", None)
+            return Verdict(outcome=outcome, status=status, code=code, retry_after=retry_after)
+    if isinstance(exc, asyncio.CancelledError | GeneratorExit):
+        return Verdict(outcome=leases.Outcome.CANCELLED, status=499, code="client_cancelled")
+    return Verdict(outcome=leases.Outcome.UPSTREAM_ERROR, status=500, code="upstream_error")
+
+
+Opener = Callable[[leases.Lease], AsyncIterator[T]]
+
+
+async def leased_stream(
+    *,
+    pool: client.PoolClient,
+    policy: RetryPolicy,
+    model: str,
+    opener: Opener[T],
+    cost: int | None = None,
+    request_id: str = "",
+    rng: random.Random | None = None,
+    sleep: Callable[[float], Any] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> AsyncIterator[T]:
+    """Yield the items of ``opener(lease)``, leasing and retrying as the module docstring says.
+
+    ``opener`` must return an async iterator (ideally an async generator, so ``aclose`` stops
+    the upstream call); it is called once per attempt with a fresh lease.
+    """
+    rng = rng or random.Random()
+    started = clock()
+    excluded: list[str] = []
+    attempt = 0
+    last_failure: UpstreamFailed | None = None
+    while True:
+        try:
+            lease = await _acquire(
+                pool=pool,
+                model=model,
+                cost=cost,
+                exclude=excluded,
+                request_id=request_id,
+                attempt=attempt,
+            )
+        except errors.PoolExhausted:
+            # Every other account is busy or excluded: the upstream failure is the real story.
+            if last_failure is not None:
+                raise last_failure from last_failure.__cause__
+            raise
+        upstream = opener(lease)
+        try:
+            first = await anext(upstream)
+        except StopAsyncIteration:
+            await _release(pool, lease, leases.Outcome.SUCCESS)
+            return
+        except BaseException as exc:
+            await _close_quietly(upstream)
+            verdict = classify(exc)
+            await _release(pool, lease, verdict.outcome, verdict.retry_after)
+            if isinstance(exc, asyncio.CancelledError | GeneratorExit):
+                raise
+            attempt += 1
+            wait = _retry_wait(
+                policy, verdict, attempt=attempt, started=started, clock=clock, rng=rng
+            )
+            log.info(
+                "upstream_attempt_failed request_id=%s account=%s outcome=%s status=%s retry=%s",
+                request_id,
+                lease.account_id,
+                verdict.outcome,
+                verdict.status,
+                wait is not None,
+            )
+            failure = UpstreamFailed(str(exc) or verdict.code, verdict=verdict, committed=False)
+            if wait is None:
+                raise failure from exc
+            failure.__cause__ = exc
+            last_failure = failure
+            excluded.append(lease.account_id)
+            await sleep(wait)
+            continue
+        committed = _committed(pool=pool, lease=lease, upstream=upstream, first=first)
+        try:
+            async for item in committed:
+                yield item
+        finally:
+            await committed.aclose()
+        return
+
+
+async def _committed(
+    *, pool: client.PoolClient, lease: leases.Lease, upstream: AsyncIterator[T], first: T
+) -> AsyncGenerator[T, None]:
+    """The rest of a stream whose first item reached the consumer: no more switching."""
+    outcome = leases.Outcome.CANCELLED
+    retry_after: float | None = None
+    try:
+        yield first
+        async for item in upstream:
+            yield item
+        outcome = leases.Outcome.SUCCESS
+    except (asyncio.CancelledError, GeneratorExit):
+        raise
+    except Exception as exc:
+        verdict = classify(exc)
+        outcome, retry_after = verdict.outcome, verdict.retry_after
+        log.info("upstream_failed_mid_stream account=%s outcome=%s", lease.account_id, outcome)
+        raise UpstreamFailed(str(exc) or verdict.code, verdict=verdict, committed=True) from exc
+    finally:
+        if outcome is not leases.Outcome.SUCCESS:
+            await _close_quietly(upstream)
+        await _release(pool, lease, outcome, retry_after)
+
+
+def _retry_wait(
+    policy: RetryPolicy,
+    verdict: Verdict,
+    *,
+    attempt: int,
+    started: float,
+    clock: Callable[[], float],
+    rng: random.Random,
+) -> float | None:
+    """Seconds to wait before the next attempt, or None when the request must give up."""
+    if verdict.status not in policy.retry_status_codes or attempt > policy.max_retry:
+        return None
+    wait = policy.delay(attempt=attempt, retry_after=verdict.retry_after, rng=rng)
+    if clock() - started + wait > policy.budget:
+        return None
+    return wait
+
+
+async def _acquire(
+    *,
+    pool: client.PoolClient,
+    model: str,
+    cost: int | None,
+    exclude: Sequence[str],
+    request_id: str,
+    attempt: int,
+) -> leases.Lease:
+    try:
+        return await pool.acquire(
+            model=model, cost=cost, exclude=tuple(exclude), request_id=request_id
+        )
+    except errors.PoolExhausted:
+        log.info(
+            "pool_exhausted request_id=%s attempt=%d excluded=%d", request_id, attempt, len(exclude)
+        )
+        raise
+
+
+async def _release(
+    pool: client.PoolClient,
+    lease: leases.Lease,
+    outcome: leases.Outcome,
+    retry_after: float | None = None,
+) -> None:
+    """Release even when the calling task is being cancelled (the pool must hear about it)."""
+    try:
+        await asyncio.shield(pool.release(lease, outcome=outcome, retry_after=retry_after))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("lease_release_failed lease=%s outcome=%s", lease.lease_id, outcome)
+
+
+async def _close_quietly(upstream: AsyncIterator[Any]) -> None:
+    aclose = getattr(upstream, "aclose", None)
+    if aclose is None:
+        return
+    try:
+        await aclose()
+    except Exception:
+        log.debug("upstream_close_failed", exc_info=True)

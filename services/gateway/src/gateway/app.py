@@ -1,0 +1,47 @@
+"""The gateway's FastAPI application: wiring only.
+
+``create_app`` takes the process's live settings, a ``PoolClient``, a ``GrokClient`` and an
+optional client-key store, and returns the app with its routers and the one error handler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from grok2api_poolclient.client import PoolClient
+from grok2api_settings.live import LiveSettings
+
+from . import auth, deps, errors
+from .chat import attachments, service, upstream, usage
+from .routers import chat, models
+
+
+def create_app(
+    *,
+    settings: LiveSettings,
+    pool: PoolClient,
+    grok: upstream.GrokChat,
+    client_keys: auth.KeyVerifier | None = None,
+) -> FastAPI:
+    fetcher = attachments.Fetcher()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await fetcher.aclose()
+
+    app = FastAPI(title="grok2api gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.services = deps.AppServices(
+        chat=service.Deps(
+            settings=settings, pool=pool, grok=grok, tokens=usage.TokenCounter(), fetcher=fetcher
+        ),
+        client_keys=client_keys,
+    )
+    errors.install(app)
+    app.include_router(models.router)
+    app.include_router(chat.router)
+    return app

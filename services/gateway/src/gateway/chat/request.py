@@ -1,0 +1,160 @@
+"""The chat completion request as clients send it (OpenAI's shape), validated.
+
+Unknown top-level parameters are accepted and ignored (the caller logs their names at
+debug); a malformed known one is rejected with ``errors.InvalidRequest`` naming it, e.g.
+``messages.0.content.1.image_url.url``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+
+import orjson
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import errors
+
+log = logging.getLogger(__name__)
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class TextPart(_Lenient):
+    type: Literal["text", "input_text"]
+    text: str
+
+
+class ImageUrl(_Lenient):
+    url: str = Field(min_length=1)
+    detail: str | None = None
+
+
+class ImagePart(_Lenient):
+    type: Literal["image_url"]
+    image_url: ImageUrl
+
+
+class FileRef(_Lenient):
+    file_data: str | None = None
+    filename: str | None = None
+    file_id: str | None = None
+
+
+class FilePart(_Lenient):
+    type: Literal["file"]
+    file: FileRef
+
+
+ContentPart = Annotated[TextPart | ImagePart | FilePart, Field(discriminator="type")]
+
+
+class FunctionCall(_Lenient):
+    name: str
+    arguments: str | dict[str, Any] = ""
+
+
+class ToolCall(_Lenient):
+    id: str = ""
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class Message(_Lenient):
+    role: Literal["developer", "system", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+
+class FunctionDef(_Lenient):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+
+
+class Tool(_Lenient):
+    type: Literal["function"]
+    function: FunctionDef
+
+
+class NamedFunction(_Lenient):
+    name: str
+
+
+class NamedToolChoice(_Lenient):
+    type: Literal["function"]
+    function: NamedFunction
+
+
+class StreamOptions(_Lenient):
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    model: str = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1)
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    thinking: Literal["enabled", "disabled"] | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
+    tools: list[Tool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    n: int | None = Field(None, ge=1, le=1)
+
+
+def parse(raw: bytes) -> ChatCompletionRequest:
+    """Decode and validate a request body; raise ``errors.InvalidRequest`` naming the param."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise errors.InvalidRequest("request body is not valid JSON", code="invalid_json") from exc
+    if not isinstance(data, dict):
+        raise errors.InvalidRequest("request body must be a JSON object")
+    try:
+        request = ChatCompletionRequest.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise _invalid(exc) from None
+    if request.model_extra and log.isEnabledFor(logging.DEBUG):
+        log.debug("unknown_params_ignored names=%s", ",".join(sorted(request.model_extra)))
+    _check_tool_choice(request)
+    return request
+
+
+def _invalid(exc: pydantic.ValidationError) -> errors.InvalidRequest:
+    first = exc.errors(include_url=False)[0]
+    # Union members add their tag to the location; the client only needs the field path.
+    loc = [str(part) for part in first["loc"] if not _is_union_tag(part)]
+    param = ".".join(loc) or None
+    return errors.InvalidRequest(f"Invalid value for '{param}': {first['msg']}", param=param)
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and (
+        part in {"str", "list[tagged-union[TextPart,ImagePart,FilePart]]", "NamedToolChoice"}
+        or part.startswith(("literal[", "function-", "tagged-union"))
+    )
+
+
+def _check_tool_choice(request: ChatCompletionRequest) -> None:
+    choice = request.tool_choice
+    if isinstance(choice, NamedToolChoice):
+        declared = {tool.function.name for tool in request.tools or ()}
+        if choice.function.name not in declared:
+            raise errors.InvalidRequest(
+                f"tool_choice names undeclared function '{choice.function.name}'",
+                param="tool_choice",
+            )
+    if choice == "required" and not request.tools:
+        raise errors.InvalidRequest("tool_choice 'required' needs tools", param="tool_choice")

@@ -1,0 +1,170 @@
+"""Run a chat ``Plan`` against the upstream through the one lease-and-retry path.
+
+``stream`` yields ready-to-send SSE bytes; ``complete`` returns one ``chat.completion``
+body. Both share ``_upstream_events`` (attachments, leasing, retries, the grok_web call)
+and the ``Translator``; they differ only in how the pieces are rendered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import orjson
+from grok2api_poolclient import client as pool_client
+from grok2api_poolclient import leases, leasing
+from grok2api_settings.live import LiveSettings
+from grok_web import chat as grok_chat
+from grok_web import events as ev
+
+from . import attachments, chunks, plan, tool_parse, translate, upstream, usage
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Deps:
+    """What a chat request needs from the app, built once by ``create_app``."""
+
+    settings: LiveSettings
+    pool: pool_client.PoolClient
+    grok: upstream.GrokChat
+    tokens: usage.TokenCounter
+    fetcher: attachments.Fetcher
+
+
+async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncIterator[bytes]:
+    """SSE bytes of the whole completion; errors after the first byte propagate to the
+    response, which ends the stream with an error event."""
+    writer = chunks.ChunkWriter(
+        completion_id=plan_.completion_id, created=plan_.created, model=plan_.model
+    )
+    tr = _translator(plan_)
+    started = False
+    async for event in _upstream_events(deps=deps, plan_=plan_, request_id=request_id):
+        pieces = tr.feed(event)
+        if not pieces:
+            continue
+        out = [writer.delta(field, text) for field, text in pieces]
+        if not started:
+            started = True
+            out.insert(0, writer.role())
+        yield b"".join(out)
+    ending = tr.finish()
+    out = [] if started else [writer.role()]
+    out.extend(writer.delta(field, text) for field, text in ending.pieces)
+    ids = _call_ids(ending.tool_calls)
+    if ending.tool_calls:
+        out.append(writer.tool_calls(ending.tool_calls, ids))
+    out.append(writer.finish(ending.finish_reason))
+    if plan_.include_usage:
+        out.append(writer.usage(_usage(deps, plan_, tr, ending.tool_calls)))
+    out.append(chunks.DONE)
+    yield b"".join(out)
+
+
+async def complete(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple[int, bytes]:
+    """One ``chat.completion`` JSON body."""
+    tr = _translator(plan_)
+    async for event in _upstream_events(deps=deps, plan_=plan_, request_id=request_id):
+        tr.feed(event)
+    ending = tr.finish()
+    content = "".join(tr.content)
+    message: dict[str, Any] = {"role": "assistant", "content": content or None, "refusal": None}
+    if tr.reasoning_text and plan_.reasoning == "field":
+        message["reasoning_content"] = "".join(tr.reasoning_text)
+    if ending.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for call, call_id in zip(ending.tool_calls, _call_ids(ending.tool_calls), strict=True)
+        ]
+    elif message["content"] is None:
+        message["content"] = ""
+    body = {
+        "id": plan_.completion_id,
+        "object": "chat.completion",
+        "created": plan_.created,
+        "model": plan_.model,
+        "system_fingerprint": None,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": ending.finish_reason,
+            }
+        ],
+        "usage": _usage(deps, plan_, tr, ending.tool_calls),
+    }
+    return 200, orjson.dumps(body)
+
+
+async def _upstream_events(
+    *, deps: Deps, plan_: plan.Plan, request_id: str
+) -> AsyncIterator[object]:
+    payloads = await attachments.load(plan_.prompt.attachments, fetcher=deps.fetcher)
+    policy = leasing.RetryPolicy.from_settings(deps.settings.current.retry)
+
+    async def opener(lease: leases.Lease) -> AsyncIterator[object]:
+        file_ids = await upstream.upload_all(
+            deps.grok, credential=lease.credential, payloads=payloads
+        )
+        request = grok_chat.ChatRequest(
+            message=plan_.prompt.text,
+            model=plan_.model,
+            file_attachments=file_ids,
+            temporary=plan_.temporary,
+            disable_memory=plan_.disable_memory,
+        )
+        events = deps.grok.chat(credential=lease.credential, request=request)
+        try:
+            async for event in events:
+                # The conversation id alone is not an answer: keep the account switchable.
+                if type(event) is not ev.ConversationStarted:
+                    yield event
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+
+    stream_ = leasing.leased_stream(
+        pool=deps.pool,
+        policy=policy,
+        model=plan_.model,
+        cost=plan_.cost,
+        opener=opener,
+        request_id=request_id,
+    )
+    try:
+        async for event in stream_:
+            yield event
+    finally:
+        await stream_.aclose()  # type: ignore[attr-defined]
+
+
+def _translator(plan_: plan.Plan) -> translate.Translator:
+    return translate.Translator(
+        filter_tags=plan_.filter_tags,
+        reasoning=plan_.reasoning,
+        declared_tools=plan_.declared_tools,
+    )
+
+
+def _call_ids(calls: Sequence[tool_parse.ParsedCall]) -> list[str]:
+    return ["call_" + secrets.token_hex(12) for _ in calls]
+
+
+def _usage(
+    deps: Deps, plan_: plan.Plan, tr: translate.Translator, calls: Sequence[tool_parse.ParsedCall]
+) -> dict[str, Any]:
+    return deps.tokens.usage(
+        prompt=plan_.prompt.text,
+        content=tr.content,
+        reasoning=tr.reasoning_text,
+        tool_arguments=[call.name + call.arguments for call in calls],
+    )

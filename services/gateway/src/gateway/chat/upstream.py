@@ -1,0 +1,38 @@
+"""What the gateway needs from ``grok_web.GrokClient``, as a protocol tests can fake."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+from grok_web import chat as grok_chat
+
+from . import attachments
+
+
+class GrokChat(Protocol):
+    def chat(self, *, credential: str, request: grok_chat.ChatRequest) -> AsyncIterator[Any]:
+        """Stream one chat turn as ``grok_web.events``; raises ``grok_web.errors``."""
+        ...
+
+    async def upload_file(
+        self, *, credential: str, file_name: str, mime_type: str, content: bytes
+    ) -> Any:
+        """Upload one file; the answer's ``file_id`` goes into ``fileAttachments``."""
+        ...
+
+
+async def upload_all(
+    grok: GrokChat, *, credential: str, payloads: Sequence[attachments.Payload]
+) -> tuple[str, ...]:
+    """Upload every payload with the leased account; their upstream file ids in order."""
+    ids = []
+    for payload in payloads:
+        uploaded = await grok.upload_file(
+            credential=credential,
+            file_name=payload.name,
+            mime_type=payload.mime,
+            content=payload.data,
+        )
+        ids.append(uploaded.file_id)
+    return tuple(ids)

@@ -1,0 +1,37 @@
+"""Request-scoped dependencies: the app's services and an authenticated caller."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from . import auth
+from .chat import service
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AppServices:
+    """Everything routers use, built once by ``app.create_app``."""
+
+    chat: service.Deps
+    client_keys: auth.KeyVerifier | None
+
+
+def get_services(request: Request) -> AppServices:
+    services: AppServices = request.app.state.services
+    return services
+
+
+async def require_client(request: Request) -> None:
+    services = get_services(request)
+    await auth.authenticate(
+        request=request,
+        api_key=services.chat.settings.current.app.api_key,
+        store=services.client_keys,
+    )
+
+
+ServicesDep = Annotated[AppServices, Depends(get_services)]
+Authenticated = Depends(require_client)

@@ -1,0 +1,143 @@
+"""The gateway's errors and the one place that renders any error for a client.
+
+    ApiError                      an error with an HTTP status and OpenAI error fields
+    ├── InvalidRequest            400 invalid_request_error (names the offending ``param``)
+    ├── AuthenticationFailed      401 invalid_api_key
+    ├── ModelNotFound             404 model_not_found
+    └── NotFound                  404 for unknown routes
+
+Anything else (pool errors, upstream failures, unexpected exceptions) is mapped by
+``payload_for`` so every client sees ``{"error": {"message", "type", "param", "code"}}``,
+whether as a JSON response or as the last event of a stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from grok2api_poolclient import errors as pool_errors
+from grok2api_poolclient import leasing
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status = 500
+    type = "api_error"
+    code: str | None = None
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+
+class InvalidRequest(ApiError):
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_value"
+
+
+class AuthenticationFailed(ApiError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class ModelNotFound(ApiError):
+    status = 404
+    type = "invalid_request_error"
+    code = "model_not_found"
+
+
+class NotFound(ApiError):
+    status = 404
+    type = "invalid_request_error"
+    code = "not_found"
+
+
+def _body(message: str, type_: str, param: str | None, code: str | None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def _upstream(exc: leasing.UpstreamFailed) -> tuple[int, dict[str, Any]]:
+    verdict = exc.verdict
+    # Account problems the client cannot fix surface as 502/503/429, never as its own 401/403.
+    if verdict.status == 429:
+        status = 429
+        type_ = "rate_limit_error"
+    elif verdict.status == 504:
+        status, type_ = 504, "upstream_error"
+    else:
+        status, type_ = 502, "upstream_error"
+    message = f"upstream request failed ({verdict.code})"
+    return status, _body(message, type_, None, verdict.code)
+
+
+def payload_for(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    """Status and OpenAI error body for any exception (the one rendering rule)."""
+    if isinstance(exc, ApiError):
+        return exc.status, _body(exc.message, exc.type, exc.param, exc.code)
+    if isinstance(exc, leasing.UpstreamFailed):
+        return _upstream(exc)
+    if isinstance(exc, pool_errors.PoolExhausted):
+        message = f"no account available ({exc.reason})"
+        return 429, _body(message, "rate_limit_error", None, "no_available_account")
+    if isinstance(exc, pool_errors.InvalidRequest):
+        return 400, _body(str(exc), "invalid_request_error", "model", "invalid_value")
+    if isinstance(exc, pool_errors.PoolError):
+        return 503, _body("token pool unavailable", "api_error", None, "pool_unavailable")
+    if isinstance(exc, RequestValidationError):
+        return _validation(exc)
+    if isinstance(exc, HTTPException):
+        code = "not_found" if exc.status_code == 404 else "http_error"
+        return exc.status_code, _body(str(exc.detail), "invalid_request_error", None, code)
+    log.error("unhandled_error type=%s", type(exc).__name__, exc_info=exc)
+    return 500, _body("internal error", "api_error", None, "internal_error")
+
+
+def _validation(exc: RequestValidationError) -> tuple[int, dict[str, Any]]:
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body",)]
+    param = ".".join(loc) or None
+    return 400, _body(
+        f"{param}: {first.get('msg')}", "invalid_request_error", param, "invalid_value"
+    )
+
+
+def json_response(status: int, body: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def error_response(exc: BaseException) -> Response:
+    status, body = payload_for(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    response = json_response(status, body)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def install(app: FastAPI) -> None:
+    """Route every error the app can raise through ``payload_for``."""
+
+    async def handle(_request: Request, exc: Exception) -> Response:
+        return error_response(exc)
+
+    for kind in (
+        ApiError,
+        RequestValidationError,
+        HTTPException,
+        pool_errors.PoolError,
+        leasing.UpstreamFailed,
+        Exception,
+    ):
+        app.add_exception_handler(kind, handle)

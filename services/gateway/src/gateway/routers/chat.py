@@ -1,0 +1,29 @@
+"""``POST /v1/chat/completions``: parse, plan, hand the work to a watched response."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from .. import deps, responses
+from ..chat import plan, request, service
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", dependencies=[deps.Authenticated])
+
+
+@router.post("/chat/completions")
+async def create_chat_completion(http: Request, services: deps.ServicesDep) -> Response:
+    body = request.parse(await http.body())
+    chat = services.chat
+    plan_ = plan.plan(body=body, chat=chat.settings.current.chat)
+    request_id = http.headers.get("x-request-id") or plan_.completion_id
+    if plan_.stream:
+        events = service.stream(deps=chat, plan_=plan_, request_id=request_id)
+        return responses.EventStream(events, keepalive=plan_.keepalive)
+    return responses.DeferredJson(
+        lambda: service.complete(deps=chat, plan_=plan_, request_id=request_id)
+    )
