@@ -1,0 +1,34 @@
+"""Lua scripts that make the Redis backend's check-then-write steps atomic."""
+
+from __future__ import annotations
+
+# KEYS: events stream, done marker. ARGV: encoded event, "1" if terminal, ttl seconds.
+# The done marker is the single source of truth for "finished": the first terminal event
+# sets it, and every later event (terminal or not) is dropped, so a reclaimed job raced by
+# two workers shows its client exactly one terminal event.
+PUBLISH_EVENT = """
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return 0
+end
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+end
+redis.call('XADD', KEYS[1], '*', 'event', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+# KEYS: jobs stream. ARGV: group, consumer, entry ids...
+# Resets the idle time only of entries the consumer still owns: a plain XCLAIM would steal
+# back a job that another worker has meanwhile reclaimed. JUSTID keeps the delivery count.
+HEARTBEAT = """
+local owned = {}
+for i = 3, #ARGV do
+  local entry = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)[1]
+  if entry and entry[2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    table.insert(owned, ARGV[i])
+  end
+end
+return owned
+"""

@@ -1,0 +1,219 @@
+"""The Redis Streams ``JobQueue`` for the distributed deployment.
+
+Layout (``prefix`` defaults to ``grok2api:``):
+
+    <prefix>jobs                   stream of submitted jobs, read by one consumer group;
+                                   an entry is deleted when acknowledged, so XLEN is the
+                                   number of outstanding jobs
+    <prefix>job:{<id>}:events      the job's event stream (progress, then one terminal)
+    <prefix>job:{<id>}:done        set once by the terminal event
+
+Both per-job keys expire ``events_ttl`` seconds after the job's last event. The braces
+are a hash tag, keeping a job's two keys in one cluster slot for the publish script.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+import redis.exceptions
+
+from . import envelope, errors, events, redis_scripts, waiting
+from .envelope import Delivery
+from .events import JobEvent
+from .protocol import QueueDepth
+
+DEFAULT_PREFIX = "grok2api:"
+DEFAULT_GROUP = "media-workers"
+DEFAULT_EVENTS_TTL = 3600.0
+# How long one XREAD on an event stream blocks before re-issuing; bounds how long a
+# cancelled reader keeps a pooled connection busy.
+EVENTS_BLOCK_MS = 5000
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except redis.exceptions.RedisError as exc:
+        raise errors.QueueUnavailableError(f"redis job queue: {type(exc).__name__}") from exc
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _field(fields: Mapping[Any, Any], name: str) -> Any:
+    return fields[name] if name in fields else fields[name.encode()]
+
+
+def _stream_entries(response: Any) -> list[tuple[str, Mapping[Any, Any]]]:
+    """Entries of an XREAD/XREADGROUP answer for one stream, in RESP2 or RESP3 shape."""
+    streams = response.items() if isinstance(response, dict) else (response or [])
+    entries: list[tuple[str, Mapping[Any, Any]]] = []
+    for _, stream_entries in streams:
+        for entry_id, fields in stream_entries:
+            entries.append((_text(entry_id), fields))
+    return entries
+
+
+class RedisJobQueue:
+    """``JobQueue`` on Redis Streams; ``redis`` is an asyncio client owned by the caller."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        group: str = DEFAULT_GROUP,
+        events_ttl: float = DEFAULT_EVENTS_TTL,
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._stream = f"{prefix}jobs"
+        self._group = group
+        self._ttl = max(1, math.ceil(events_ttl))
+        self._publish = redis.register_script(redis_scripts.PUBLISH_EVENT)
+        self._heartbeat = redis.register_script(redis_scripts.HEARTBEAT)
+        self._group_ready = False
+
+    def _events_key(self, job_id: str) -> str:
+        return f"{self._prefix}job:{{{envelope.check_job_id(job_id)}}}:events"
+
+    def _done_key(self, job_id: str) -> str:
+        return f"{self._prefix}job:{{{envelope.check_job_id(job_id)}}}:done"
+
+    async def submit(
+        self, kind: str, payload: Mapping[str, Any], *, headers: Mapping[str, str] | None = None
+    ) -> str:
+        job = envelope.new_job(kind=kind, payload=payload, headers=headers or {})
+        with _translated():
+            await self._redis.xadd(self._stream, {"job": envelope.encode(job)})
+        return job.id
+
+    async def events(self, job_id: str) -> AsyncIterator[JobEvent]:
+        key = self._events_key(job_id)
+        last = "0-0"
+        while True:
+            with _translated():
+                response = await self._redis.xread({key: last}, block=EVENTS_BLOCK_MS)
+            for entry_id, fields in _stream_entries(response):
+                last = entry_id
+                event = events.decode(_field(fields, "event"))
+                yield event
+                if event.terminal:
+                    return
+
+    async def wait(self, job_id: str, *, timeout: float) -> JobEvent:  # noqa: ASYNC109
+        return await waiting.terminal_event(self.events(job_id), job_id=job_id, timeout=timeout)
+
+    async def claim(self, *, consumer: str, count: int, block_ms: int) -> list[Delivery]:
+        response = await self._in_group(
+            lambda: self._redis.xreadgroup(
+                self._group,
+                consumer,
+                {self._stream: ">"},
+                count=count,
+                block=block_ms if block_ms > 0 else None,
+            )
+        )
+        return [
+            Delivery(job=envelope.decode(_field(fields, "job"), attempt=1), delivery_id=entry_id)
+            for entry_id, fields in _stream_entries(response)
+        ]
+
+    async def ack(self, delivery: Delivery) -> None:
+        with _translated():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.xack(self._stream, self._group, delivery.delivery_id)
+                pipe.xdel(self._stream, delivery.delivery_id)
+                await pipe.execute()
+
+    async def heartbeat(self, *, consumer: str, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        if not deliveries:
+            return []
+        ids = [delivery.delivery_id for delivery in deliveries]
+        owned = await self._in_group(
+            lambda: self._heartbeat(keys=[self._stream], args=[self._group, consumer, *ids])
+        )
+        owned_ids = {_text(entry_id) for entry_id in owned}
+        return [delivery for delivery in deliveries if delivery.delivery_id in owned_ids]
+
+    async def reclaim_stale(self, *, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
+        claimed: list[tuple[str, Mapping[Any, Any]]] = []
+        cursor = "0-0"
+        while len(claimed) < count:
+            answer = await self._in_group(
+                lambda start=cursor: self._redis.xautoclaim(
+                    self._stream,
+                    self._group,
+                    consumer,
+                    min_idle_ms,
+                    start_id=start,
+                    count=count - len(claimed),
+                )
+            )
+            cursor = _text(answer[0])
+            claimed.extend((_text(entry_id), fields) for entry_id, fields in answer[1] if fields)
+            if cursor == "0-0":
+                break
+        return await self._with_attempts(claimed)
+
+    async def _with_attempts(self, entries: list[tuple[str, Mapping[Any, Any]]]) -> list[Delivery]:
+        if not entries:
+            return []
+        with _translated():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for entry_id, _ in entries:
+                    pipe.xpending_range(self._stream, self._group, entry_id, entry_id, 1)
+                pending = await pipe.execute()
+        deliveries = []
+        for (entry_id, fields), rows in zip(entries, pending, strict=True):
+            attempt = int(rows[0]["times_delivered"]) if rows else 1
+            job = envelope.decode(_field(fields, "job"), attempt=attempt)
+            deliveries.append(Delivery(job=job, delivery_id=entry_id))
+        return deliveries
+
+    async def publish_event(self, job_id: str, event: JobEvent) -> bool:
+        keys = [self._events_key(job_id), self._done_key(job_id)]
+        args = [events.encode(event), "1" if event.terminal else "0", self._ttl]
+        with _translated():
+            written = await self._publish(keys=keys, args=args)
+        return bool(written)
+
+    async def finished(self, job_id: str) -> bool:
+        with _translated():
+            return bool(await self._redis.exists(self._done_key(job_id)))
+
+    async def depth(self) -> QueueDepth:
+        with _translated():
+            length = int(await self._redis.xlen(self._stream))
+        summary = await self._in_group(lambda: self._redis.xpending(self._stream, self._group))
+        in_flight = int(summary["pending"])
+        return QueueDepth(waiting=max(0, length - in_flight), in_flight=in_flight)
+
+    async def _in_group(self, command: Any) -> Any:
+        """Run ``command()`` once the consumer group exists, recreating it if the stream was
+        deleted under us (a flushed Redis answers NOGROUP)."""
+        with _translated():
+            if not self._group_ready:
+                await self._create_group()
+            try:
+                return await command()
+            except redis.exceptions.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+            await self._create_group()
+            return await command()
+
+    async def _create_group(self) -> None:
+        try:
+            await self._redis.xgroup_create(self._stream, self._group, id="0", mkstream=True)
+        except redis.exceptions.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True

@@ -1,0 +1,42 @@
+"""What only the in-process backend does: expiring old event logs on its own clock."""
+
+from __future__ import annotations
+
+from grok2api_jobs import InProcessJobQueue, events
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_finished_jobs_are_forgotten_after_the_events_ttl() -> None:
+    clock = FakeClock()
+    queue = InProcessJobQueue(events_ttl=60, clock=clock)
+    job_id = await queue.submit("test.echo", {})
+    await queue.publish_event(job_id, events.result({}))
+    assert await queue.finished(job_id)
+
+    clock.now += 61
+    await queue.submit("test.echo", {})
+
+    assert not await queue.finished(job_id)
+
+
+async def test_recent_jobs_survive_pruning() -> None:
+    clock = FakeClock()
+    queue = InProcessJobQueue(events_ttl=60, clock=clock)
+    old = await queue.submit("test.echo", {})
+    await queue.publish_event(old, events.result({}))
+    clock.now += 50
+    recent = await queue.submit("test.echo", {})
+    await queue.publish_event(recent, events.result({}))
+
+    clock.now += 20
+    await queue.submit("test.echo", {})
+
+    assert not await queue.finished(old)
+    assert await queue.finished(recent)

@@ -1,0 +1,76 @@
+"""What only the Redis Streams backend does: key layout, expiry, failure translation."""
+
+from __future__ import annotations
+
+import pytest
+import redis.asyncio as aioredis
+from grok2api_jobs import QueueUnavailableError, RedisJobQueue, events
+
+
+async def test_event_keys_expire_after_the_events_ttl(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    queue = RedisJobQueue(redis_client, prefix=redis_prefix, events_ttl=120)
+    job_id = await queue.submit("test.echo", {})
+    await queue.publish_event(job_id, events.progress({}))
+    await queue.publish_event(job_id, events.result({}))
+
+    events_ttl = await redis_client.ttl(f"{redis_prefix}job:{{{job_id}}}:events")
+    done_ttl = await redis_client.ttl(f"{redis_prefix}job:{{{job_id}}}:done")
+
+    assert 0 < events_ttl <= 120
+    assert 0 < done_ttl <= 120
+
+
+async def test_an_acked_job_leaves_the_jobs_stream(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    queue = RedisJobQueue(redis_client, prefix=redis_prefix)
+    await queue.submit("test.echo", {})
+    assert await redis_client.xlen(f"{redis_prefix}jobs") == 1
+
+    [delivery] = await queue.claim(consumer="w1", count=1, block_ms=0)
+    await queue.ack(delivery)
+
+    assert await redis_client.xlen(f"{redis_prefix}jobs") == 0
+
+
+async def test_two_queue_objects_on_one_prefix_share_the_jobs(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    gateway = RedisJobQueue(redis_client, prefix=redis_prefix)
+    worker = RedisJobQueue(redis_client, prefix=redis_prefix)
+    job_id = await gateway.submit("test.echo", {"a": 1})
+
+    [delivery] = await worker.claim(consumer="w1", count=1, block_ms=0)
+    await worker.publish_event(job_id, events.result({"ok": True}))
+
+    assert delivery.job.id == job_id
+    assert (await gateway.wait(job_id, timeout=5)).data == {"ok": True}
+
+
+async def test_the_consumer_group_is_recreated_when_the_stream_was_deleted(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    queue = RedisJobQueue(redis_client, prefix=redis_prefix)
+    assert await queue.claim(consumer="w1", count=1, block_ms=0) == []
+    await redis_client.delete(f"{redis_prefix}jobs")
+
+    job_id = await queue.submit("test.echo", {})
+    [delivery] = await queue.claim(consumer="w1", count=1, block_ms=0)
+
+    assert delivery.job.id == job_id
+
+
+async def test_an_unreachable_redis_raises_queue_unavailable_with_the_cause_chained() -> None:
+    client = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+    queue = RedisJobQueue(client, prefix="test:unreachable:")
+    try:
+        with pytest.raises(QueueUnavailableError) as caught:
+            await queue.submit("test.echo", {})
+        with pytest.raises(QueueUnavailableError):
+            await queue.claim(consumer="w1", count=1, block_ms=0)
+    finally:
+        await client.aclose()
+
+    assert caught.value.__cause__ is not None
