@@ -1,0 +1,141 @@
+"""Chat over REST app-chat (protocol §3, §4): request body and the event stream.
+
+:func:`stream_app_chat` is shared by chat, image edit and video generation: it
+posts a body to ``/rest/app-chat/conversations/new`` and yields typed events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from grok_web import catalogue, context, frames, ndjson, translate
+from grok_web import events as ev
+
+NEW_CONVERSATION = "/rest/app-chat/conversations/new"
+
+DEVICE_ENV_INFO: Mapping[str, Any] = {
+    "darkModeEnabled": False,
+    "devicePixelRatio": 2,
+    "screenWidth": 2056,
+    "screenHeight": 1329,
+    "viewportWidth": 2056,
+    "viewportHeight": 1083,
+}
+DEFAULT_TOOL_OVERRIDES: Mapping[str, bool] = {
+    "gmailSearch": False,
+    "googleCalendarSearch": False,
+    "outlookSearch": False,
+    "outlookCalendarSearch": False,
+    "googleDriveSearch": False,
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """One chat turn. ``message`` is the already flattened prompt; ``model`` a
+    catalogue id (its mode becomes ``modeId``). ``None`` flags take the client
+    defaults (chat.temporary / chat.disable_memory). ``overrides`` are merged into
+    the top level of the body last (e.g. ``{"enableNsfw": True}``)."""
+
+    message: str
+    model: str = "grok-4"
+    file_attachments: tuple[str, ...] = ()
+    image_generation_count: int = 2
+    enable_image_generation: bool = True
+    temporary: bool | None = None
+    disable_memory: bool | None = None
+    disable_search: bool = False
+    custom_personality: str = ""
+    tool_overrides: Mapping[str, Any] | None = None
+    overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def build_body(*, request: ChatRequest, ctx: context.Context) -> dict[str, Any]:
+    """The v2.x app-chat body (§3.1)."""
+    spec = catalogue.get(request.model)
+    defaults = ctx.options.chat
+    body: dict[str, Any] = {
+        "deviceEnvInfo": dict(DEVICE_ENV_INFO),
+        "disableMemory": (
+            defaults.disable_memory if request.disable_memory is None else request.disable_memory
+        ),
+        "disableSearch": request.disable_search,
+        "disableSelfHarmShortCircuit": False,
+        "disableTextFollowUps": False,
+        "enableImageGeneration": request.enable_image_generation,
+        "enableImageStreaming": True,
+        "enableSideBySide": True,
+        "fileAttachments": list(request.file_attachments),
+        "forceConcise": False,
+        "forceSideBySide": False,
+        "imageAttachments": [],
+        "imageGenerationCount": request.image_generation_count,
+        "isAsyncChat": False,
+        "message": request.message,
+        "modeId": spec.mode,
+        "responseMetadata": {},
+        "returnImageBytes": False,
+        "returnRawGrokInXaiRequest": False,
+        "sendFinalMetadata": True,
+        "temporary": defaults.temporary if request.temporary is None else request.temporary,
+        "toolOverrides": dict(request.tool_overrides or DEFAULT_TOOL_OVERRIDES),
+        "collectionIds": [],
+        "connectors": [],
+        "searchAllConnectors": False,
+    }
+    if request.custom_personality:
+        body["customPersonality"] = request.custom_personality
+    body.update(request.overrides)
+    return body
+
+
+async def chat(
+    *, ctx: context.Context, credential: str, request: ChatRequest
+) -> AsyncIterator[ev.ChatEvent]:
+    """Stream one chat turn as typed events, ending with :class:`events.Final`."""
+    headers = ctx.headers.json(credential=credential, origin=ctx.origin, referer=ctx.page("/"))
+    async for event in stream_app_chat(
+        ctx=ctx,
+        headers=headers,
+        body=build_body(request=request, ctx=ctx),
+        credential=credential,
+        idle_timeout=ctx.options.timeouts.stream_idle,
+    ):
+        yield event
+
+
+async def stream_app_chat(
+    *,
+    ctx: context.Context,
+    headers: dict[str, str],
+    body: Mapping[str, Any],
+    credential: str,
+    idle_timeout: float,
+) -> AsyncIterator[ev.ChatEvent]:
+    """POST ``body`` to app-chat and yield its events; the last one is ``Final``."""
+    secrets = (credential,)
+    decoder = ndjson.LineDecoder()
+    parser = frames.ChatStreamParser(secrets=secrets)
+    handle = parser.handle
+    out: list[Any] = []
+    async with ctx.transport.stream(
+        "POST", ctx.url(NEW_CONVERSATION), headers=headers, json=body, secrets=secrets
+    ) as response:
+        async for chunk in response.chunks(idle_timeout=idle_timeout):
+            for frame in decoder.feed(chunk):
+                handle(frame, out)
+            if out:
+                batch, out = out, []
+                for event in batch:
+                    yield event
+            if decoder.done:
+                break
+        for frame in decoder.flush():
+            handle(frame, out)
+    if decoder.frames == 0 and decoder.skipped:
+        raise translate.malformed("no JSON object in the chat stream")
+    for event in out:
+        yield event
+    yield parser.finish()

@@ -1,0 +1,164 @@
+"""GrokClient: the one long-lived entry point to the Grok web upstream.
+
+Build it once per process (``GrokClient(options=ClientOptions.from_settings(s))``),
+share it between tasks, close it with :meth:`aclose` or ``async with``. Every call
+takes the account's sso ``credential``; the client never stores credentials.
+Streaming calls return async iterators; close them (``contextlib.aclosing``) or
+cancel the consuming task to abort the upstream transfer at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable
+from types import TracebackType
+
+from grok_web import account, assets, chat, context, imagine, media
+from grok_web import events as ev
+from grok_web import headers as headers_mod
+from grok_web import options as options_mod
+from grok_web import transport as transport_mod
+
+
+class GrokClient:
+    """Typed operations against grok.com; see each method's contract."""
+
+    def __init__(
+        self,
+        *,
+        options: options_mod.ClientOptions | None = None,
+        transport: transport_mod.Transport | None = None,
+    ) -> None:
+        opts = options or options_mod.ClientOptions()
+        self.options = opts
+        self._ctx = context.Context(
+            options=opts,
+            transport=transport or transport_mod.Transport(options=opts),
+            headers=headers_mod.HeaderFactory(options=opts),
+        )
+
+    def __repr__(self) -> str:
+        return f"GrokClient(base_url={self.options.endpoints.base_url!r})"
+
+    async def __aenter__(self) -> GrokClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the upstream sessions (idempotent)."""
+        await self._ctx.transport.aclose()
+
+    def chat(self, *, credential: str, request: chat.ChatRequest) -> AsyncIterator[ev.ChatEvent]:
+        """Stream a chat turn; the last event is :class:`events.Final`."""
+        return chat.chat(ctx=self._ctx, credential=credential, request=request)
+
+    async def rate_limits(self, *, credential: str, mode: str) -> account.RateLimit:
+        """Quota window of one mode (auto|fast|expert|heavy)."""
+        return await account.rate_limits(ctx=self._ctx, credential=credential, mode=mode)
+
+    async def usage(
+        self, *, credential: str, modes: Iterable[str] | None = None
+    ) -> account.AccountUsage:
+        """Quota windows of several modes and the inferred tier."""
+        return await account.usage(ctx=self._ctx, credential=credential, modes=modes)
+
+    async def upload_file(
+        self, *, credential: str, file_name: str, mime_type: str, content: bytes
+    ) -> assets.UploadedFile:
+        """Upload a file for chat attachments / media references."""
+        return await assets.upload_file(
+            ctx=self._ctx,
+            credential=credential,
+            file_name=file_name,
+            mime_type=mime_type,
+            content=content,
+        )
+
+    def download_asset(
+        self, *, credential: str, path: str, max_bytes: int = assets.DEFAULT_MAX_DOWNLOAD_BYTES
+    ) -> AsyncIterator[bytes]:
+        """Stream an asset's bytes (relative path or absolute URL), capped at ``max_bytes``."""
+        return assets.download_asset(
+            ctx=self._ctx, credential=credential, path=path, max_bytes=max_bytes
+        )
+
+    def asset_url(self, path: str) -> str:
+        """Absolute URL of an asset path."""
+        return assets.asset_url(ctx=self._ctx, path=path)
+
+    async def list_assets(
+        self, *, credential: str, page_token: str = "", page_size: int = 50
+    ) -> assets.AssetPage:
+        """One page of assets."""
+        return await assets.list_assets(
+            ctx=self._ctx, credential=credential, page_token=page_token, page_size=page_size
+        )
+
+    def iter_assets(self, *, credential: str, page_size: int = 50) -> AsyncIterator[assets.Asset]:
+        """All assets across pages."""
+        return assets.iter_assets(ctx=self._ctx, credential=credential, page_size=page_size)
+
+    async def delete_asset(self, *, credential: str, asset_id: str) -> None:
+        """Delete one asset."""
+        await assets.delete_asset(ctx=self._ctx, credential=credential, asset_id=asset_id)
+
+    def imagine(
+        self, *, credential: str, request: imagine.ImagineRequest
+    ) -> AsyncIterator[ev.ImageProgress | ev.ImageFinal]:
+        """Generate images over the Imagine WebSocket."""
+        return imagine.imagine(ctx=self._ctx, credential=credential, request=request)
+
+    async def create_media_post(
+        self, *, credential: str, media_type: str, prompt: str = "", media_url: str = ""
+    ) -> str:
+        """Create a media post (MEDIA_POST_TYPE_IMAGE|VIDEO); returns the post id."""
+        return await media.create_media_post(
+            ctx=self._ctx,
+            credential=credential,
+            media_type=media_type,  # type: ignore[arg-type]
+            prompt=prompt,
+            media_url=media_url,
+        )
+
+    def edit_image(
+        self, *, credential: str, request: media.ImageEditRequest
+    ) -> AsyncIterator[ev.ChatEvent]:
+        """Stream an image edit."""
+        return media.edit_image(ctx=self._ctx, credential=credential, request=request)
+
+    def generate_video(
+        self, *, credential: str, request: media.VideoRequest
+    ) -> AsyncIterator[ev.ChatEvent]:
+        """Stream a video generation."""
+        return media.generate_video(ctx=self._ctx, credential=credential, request=request)
+
+    async def upscale_video(self, *, credential: str, video_id: str) -> str:
+        """HD URL of a generated video."""
+        return await media.upscale_video(ctx=self._ctx, credential=credential, video_id=video_id)
+
+    async def create_share_link(self, *, credential: str, post_id: str) -> str:
+        """Public share link of a post."""
+        return await media.create_share_link(ctx=self._ctx, credential=credential, post_id=post_id)
+
+    async def accept_tos(self, *, credential: str) -> None:
+        """Accept the terms of service (gRPC-web on accounts.x.ai)."""
+        await account.accept_tos(ctx=self._ctx, credential=credential)
+
+    async def set_birth_date(
+        self, *, credential: str, birth_date: dt.datetime | None = None
+    ) -> bool:
+        """Set the birth date; False when it was already set."""
+        return await account.set_birth_date(
+            ctx=self._ctx, credential=credential, birth_date=birth_date
+        )
+
+    async def set_nsfw(self, *, credential: str, enabled: bool) -> None:
+        """Turn always_show_nsfw_content on or off (gRPC-web)."""
+        await account.set_nsfw(ctx=self._ctx, credential=credential, enabled=enabled)

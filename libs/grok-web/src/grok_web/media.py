@@ -1,0 +1,200 @@
+"""Media operations over REST: media posts (§13.1), image edit (§12 v2.x), video
+generation (§13.2 v2.x), upscale and share link (§13.5)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Literal
+
+from grok_web import chat, context, translate
+from grok_web import events as ev
+
+POST_CREATE = "/rest/media/post/create"
+POST_CREATE_LINK = "/rest/media/post/create-link"
+VIDEO_UPSCALE = "/rest/media/video/upscale"
+
+PRESET_FLAGS: Mapping[str, str] = {
+    "fun": "--mode=extremely-crazy",
+    "normal": "--mode=normal",
+    "spicy": "--mode=extremely-spicy-or-crazy",
+    "custom": "--mode=custom",
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ImageEditRequest:
+    """Edit reference images (absolute asset URLs, ≤5) following ``prompt``."""
+
+    prompt: str
+    image_urls: tuple[str, ...]
+    parent_post_id: str = ""
+    image_count: int = 2
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VideoRequest:
+    """Generate one video segment. Without ``parent_post_id`` a media post is created
+    first (a VIDEO post for text-to-video, an IMAGE post when ``image_url`` is set)."""
+
+    prompt: str
+    aspect_ratio: str = "3:2"
+    video_length: int = 6
+    resolution: Literal["480p", "720p"] = "480p"
+    preset: str = "custom"
+    image_url: str = ""
+    parent_post_id: str = ""
+
+
+async def create_media_post(
+    *,
+    ctx: context.Context,
+    credential: str,
+    media_type: Literal["MEDIA_POST_TYPE_IMAGE", "MEDIA_POST_TYPE_VIDEO"],
+    prompt: str = "",
+    media_url: str = "",
+) -> str:
+    """Create a media post; returns its id."""
+    body: dict[str, Any] = {"mediaType": media_type}
+    if prompt:
+        body["prompt"] = prompt
+    if media_url:
+        body["mediaUrl"] = media_url
+    data = await _post_json(ctx, credential, POST_CREATE, body, referer=ctx.page("/imagine"))
+    post = data.get("post")
+    post_id = post.get("id") if isinstance(post, dict) else None
+    if not post_id:
+        raise translate.malformed("media post answer without post.id")
+    return str(post_id)
+
+
+async def edit_image(
+    *, ctx: context.Context, credential: str, request: ImageEditRequest
+) -> AsyncIterator[ev.ChatEvent]:
+    """Stream an image edit (ImageProgress / ImageFinal events, then Final)."""
+    post_id = request.parent_post_id or await create_media_post(
+        ctx=ctx, credential=credential, media_type="MEDIA_POST_TYPE_IMAGE", prompt=request.prompt
+    )
+    defaults = ctx.options.chat
+    body = {
+        "temporary": defaults.temporary,
+        "modelName": "imagine-image-edit",
+        "message": request.prompt,
+        "enableImageGeneration": True,
+        "returnImageBytes": False,
+        "returnRawGrokInXaiRequest": False,
+        "enableImageStreaming": True,
+        "imageGenerationCount": max(1, min(request.image_count, 2)),
+        "forceConcise": False,
+        "enableSideBySide": True,
+        "sendFinalMetadata": True,
+        "isReasoning": False,
+        "disableTextFollowUps": True,
+        "disableMemory": defaults.disable_memory,
+        "forceSideBySide": False,
+        "responseMetadata": {
+            "modelConfigOverride": {
+                "modelMap": {
+                    "imageEditModel": "imagine",
+                    "imageEditModelConfig": {
+                        "imageReferences": list(request.image_urls[:5]),
+                        "parentPostId": post_id,
+                    },
+                }
+            }
+        },
+    }
+    headers = ctx.headers.json(
+        credential=credential, origin=ctx.origin, referer=ctx.page(f"/imagine/post/{post_id}")
+    )
+    async for event in chat.stream_app_chat(
+        ctx=ctx,
+        headers=headers,
+        body=body,
+        credential=credential,
+        idle_timeout=ctx.options.timeouts.stream_idle,
+    ):
+        yield event
+
+
+async def generate_video(
+    *, ctx: context.Context, credential: str, request: VideoRequest
+) -> AsyncIterator[ev.ChatEvent]:
+    """Stream a video generation (VideoProgress / VideoFinal events, then Final)."""
+    post_id = request.parent_post_id
+    if not post_id:
+        post_id = await create_media_post(
+            ctx=ctx,
+            credential=credential,
+            media_type="MEDIA_POST_TYPE_IMAGE" if request.image_url else "MEDIA_POST_TYPE_VIDEO",
+            prompt="" if request.image_url else request.prompt,
+            media_url=request.image_url,
+        )
+    flag = PRESET_FLAGS.get(request.preset, PRESET_FLAGS["custom"])
+    message = f"{request.prompt} {flag}"
+    if request.image_url:
+        message = f"{request.image_url}  {message}"
+    body: dict[str, Any] = {
+        "temporary": ctx.options.chat.temporary,
+        "modelName": "grok-3",
+        "message": message,
+        "toolOverrides": {"videoGen": True},
+        "enableSideBySide": True,
+        "responseMetadata": {
+            "experiments": [],
+            "modelConfigOverride": {
+                "modelMap": {
+                    "videoGenModelConfig": {
+                        "parentPostId": post_id,
+                        "aspectRatio": request.aspect_ratio,
+                        "videoLength": request.video_length,
+                        "resolutionName": request.resolution,
+                    }
+                }
+            },
+        },
+    }
+    if request.image_url:
+        body["fileAttachments"] = [post_id]
+    headers = ctx.headers.json(
+        credential=credential, origin=ctx.origin, referer=ctx.page("/imagine")
+    )
+    async for event in chat.stream_app_chat(
+        ctx=ctx,
+        headers=headers,
+        body=body,
+        credential=credential,
+        idle_timeout=ctx.options.timeouts.video_idle,
+    ):
+        yield event
+
+
+async def upscale_video(*, ctx: context.Context, credential: str, video_id: str) -> str:
+    """Ask for the HD version of a video; returns its URL."""
+    data = await _post_json(
+        ctx, credential, VIDEO_UPSCALE, {"videoId": video_id}, referer=ctx.page("/imagine")
+    )
+    url = data.get("hdMediaUrl")
+    if not url:
+        raise translate.malformed("upscale answer without hdMediaUrl")
+    return str(url)
+
+
+async def create_share_link(*, ctx: context.Context, credential: str, post_id: str) -> str:
+    """Create a public share link for a post; returns it."""
+    body = {"postId": post_id, "source": "post-page", "platform": "web"}
+    data = await _post_json(ctx, credential, POST_CREATE_LINK, body, referer=ctx.page("/imagine"))
+    link = data.get("shareLink")
+    if not link:
+        raise translate.malformed("create-link answer without shareLink")
+    return str(link)
+
+
+async def _post_json(
+    ctx: context.Context, credential: str, path: str, body: Mapping[str, Any], *, referer: str
+) -> dict[str, Any]:
+    headers = ctx.headers.json(credential=credential, origin=ctx.origin, referer=referer)
+    response = await ctx.transport.request(
+        "POST", ctx.url(path), headers=headers, json=body, secrets=(credential,)
+    )
+    return translate.json_object(response.content, what=path)

@@ -1,0 +1,158 @@
+"""Client configuration as frozen value objects, built once from the settings.
+
+Network policy is split into small values (:class:`Timeouts`, :class:`Limits`,
+:class:`Endpoints`, :class:`Egress`) so tests and callers can override one aspect
+with :func:`dataclasses.replace` without touching the rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grok2api_settings import Settings
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/136.0.0.0 Safari/537.36"
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds. ``request``: a whole non-streaming call and the connect phase of a
+    stream (network.timeout). ``stream_idle``: longest silence inside a chat stream
+    (timeout.stream_idle_timeout). ``video_idle``: same for video generation streams
+    (timeout.video_idle_timeout)."""
+
+    request: float = 120.0
+    stream_idle: float = 120.0
+    video_idle: float = 90.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Limits:
+    """``max_connections``: curl handles per upstream session, i.e. the cap on
+    concurrent upstream connections (network.max_connections). ``max_error_body``:
+    bytes of an error body read for classification."""
+
+    max_connections: int = 256
+    max_error_body: int = 64 * 1024
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Upstream origins without trailing slash: grok.com, assets, accounts.x.ai."""
+
+    base_url: str = "https://grok.com"
+    assets_url: str = "https://assets.grok.com"
+    accounts_url: str = "https://accounts.x.ai"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Egress:
+    """How requests leave the process: proxies ('' = direct), impersonation target,
+    user agent and Cloudflare clearance cookie (never shown in reprs)."""
+
+    base_proxy_url: str = ""
+    asset_proxy_url: str = ""
+    browser: str = "chrome136"
+    user_agent: str = DEFAULT_USER_AGENT
+    cf_clearance: str = dataclasses.field(default="", repr=False)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChatDefaults:
+    """Body flags for app-chat (chat.temporary, chat.disable_memory) and whether the
+    x-statsig-id is regenerated per request (chat.dynamic_statsig)."""
+
+    temporary: bool = True
+    disable_memory: bool = True
+    dynamic_statsig: bool = True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ImagineOptions:
+    """Imagine WebSocket policy (image.*): a blob of at least ``final_min_bytes``
+    characters is a final image, at least ``medium_min_bytes`` a medium preview; a
+    slot that showed a medium preview but no final within ``blocked_seconds`` is
+    reported as blocked. ``nsfw`` is the default enable_nsfw flag."""
+
+    nsfw: bool = True
+    blocked_seconds: float = 15.0
+    final_min_bytes: int = 100_000
+    medium_min_bytes: int = 30_000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """Everything a :class:`grok_web.client.GrokClient` needs; immutable."""
+
+    endpoints: Endpoints = Endpoints()
+    egress: Egress = Egress()
+    timeouts: Timeouts = Timeouts()
+    limits: Limits = Limits()
+    chat: ChatDefaults = ChatDefaults()
+    imagine: ImagineOptions = ImagineOptions()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClientOptions:
+        """Build options from a ``grok2api_settings.Settings`` (sections network,
+        security, chat, timeout, image)."""
+        net, sec, chat = settings.network, settings.security, settings.chat
+        image, timeout = settings.image, settings.timeout
+        return cls(
+            endpoints=Endpoints(
+                base_url=_origin(net.base_url),
+                assets_url=_origin(net.assets_url),
+                accounts_url=_origin(net.accounts_url),
+            ),
+            egress=Egress(
+                base_proxy_url=_proxy(_reveal(net.base_proxy_url)),
+                asset_proxy_url=_proxy(_reveal(net.asset_proxy_url)),
+                browser=str(sec.browser) or "chrome136",
+                user_agent=str(sec.user_agent) or DEFAULT_USER_AGENT,
+                cf_clearance=_reveal(sec.cf_clearance),
+            ),
+            timeouts=Timeouts(
+                request=float(net.timeout),
+                stream_idle=float(timeout.stream_idle_timeout),
+                video_idle=float(timeout.video_idle_timeout),
+            ),
+            limits=Limits(max_connections=int(net.max_connections)),
+            chat=ChatDefaults(
+                temporary=bool(chat.temporary),
+                disable_memory=bool(chat.disable_memory),
+                dynamic_statsig=bool(chat.dynamic_statsig),
+            ),
+            imagine=ImagineOptions(
+                nsfw=bool(image.image_ws_nsfw),
+                blocked_seconds=float(image.image_ws_blocked_seconds),
+                final_min_bytes=int(image.image_ws_final_min_bytes),
+                medium_min_bytes=int(image.image_ws_medium_min_bytes),
+            ),
+        )
+
+
+def _reveal(value: Any) -> str:
+    """Plain text of a str or pydantic SecretStr (None → '')."""
+    if value is None:
+        return ""
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter() if getter is not None else value)
+
+
+def _origin(url: Any) -> str:
+    return str(url).rstrip("/")
+
+
+def _proxy(url: str) -> str:
+    """SOCKS proxies resolve names on the proxy side (socks5→socks5h, socks4→socks4a)
+    so DNS never leaks from the egress host."""
+    url = url.strip()
+    if url.startswith("socks5://"):
+        return "socks5h://" + url[len("socks5://") :]
+    if url.startswith("socks4://"):
+        return "socks4a://" + url[len("socks4://") :]
+    return url
