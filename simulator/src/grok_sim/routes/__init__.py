@@ -1,0 +1,1 @@
+"""HTTP and WebSocket handlers of the simulator, one module per area."""

@@ -1,0 +1,68 @@
+"""`POST /rest/app-chat/conversations/new`: the streamed answer (grok-protocol.md §3-5, §11-13)."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.types import ASGIApp
+
+from .. import chatbody, compose, faults, frames, gate, responses, stream
+from ..accounts import Account
+from .common import parse_json, read_recorded, sim_state
+
+logger = logging.getLogger(__name__)
+
+INBAND = {
+    "code7": (7, "Request rejected by anti-bot rules."),
+    "code8": (8, "Too many requests"),
+    "usage-limit": (8, "You've reached your usage limit. Please try again later."),
+}
+
+
+async def new_conversation(request: Request) -> ASGIApp:
+    state = sim_state(request)
+    body = await read_recorded(request)
+    path = request.url.path
+    account = gate.admit(state, headers=request.headers, path=path)
+    chat = chatbody.parse(parse_json(body))
+    _check_known_posts(account, chat)
+    window = account.windows.get(chat.mode)
+    if window is None:
+        raise responses.RequestRejected(
+            status=403,
+            body=responses.error_body(
+                code=7, message=f"mode {chat.mode} is not available on a {account.tier} account"
+            ),
+        )
+    now, scale = state.now(), state.scale
+    if window.remaining(now=now, scale=scale) < 1:
+        raise responses.rate_limited(retry_after=window.retry_after(now=now, scale=scale))
+    fired = state.faults.take(
+        kinds=(*faults.STREAM_KINDS, "moderated"), credential=account.credential, path=path,
+        standing=account.standing_faults,
+    )
+    inband = next((INBAND[k] for k in INBAND if k in fired), None)
+    if inband is not None:
+        conversation = frames.conversation(conversation_id=state.new_id("conversation"),
+                                           temporary=chat.temporary)
+        lines = [conversation, frames.inband_error(code=inband[0], message=inband[1])]
+    else:
+        answer = compose.compose(state, account=account, request=chat,
+                                 moderated="moderated" in fired)
+        lines = answer.frames
+        if "empty" not in fired:
+            window.charge(now=now, scale=scale)
+    logger.debug("chat kind=%s mode=%s faults=%s", chat.kind, chat.mode, ",".join(fired))
+    delivery = stream.Delivery.from_faults(
+        fired, token_delay_ms=state.options.token_delay_ms, frame_count=len(lines)
+    )
+    return stream.NdjsonStream(lines, delivery)
+
+
+def _check_known_posts(account: Account, chat: chatbody.ChatRequest) -> None:
+    parent = (chat.video_config or {}).get("parentPostId")
+    if parent and parent not in account.posts:
+        raise responses.bad_request(
+            f"parentPostId {parent} is not a media post of this account (create it first)"
+        )
