@@ -1,0 +1,149 @@
+"""Test doubles for gateway tests: a fake pool, a scripted fake Grok client, a served app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import openai
+import uvicorn
+from fastapi import FastAPI
+from grok2api_poolclient import errors as pool_errors
+from grok2api_poolclient import leases
+from grok2api_settings import Settings
+from grok2api_settings.live import LiveSettings
+from grok_web import assets
+from grok_web import events as ev
+
+
+@dataclasses.dataclass
+class Release:
+    account_id: str
+    outcome: leases.Outcome
+    retry_after: float | None
+
+
+class FakePool:
+    """Implements the ``PoolClient`` protocol over a list of account ids, in order."""
+
+    def __init__(self, accounts: Sequence[str] = ("acct-1", "acct-2", "acct-3")):
+        self.accounts = list(accounts)
+        self.acquired: list[str] = []
+        self.releases: list[Release] = []
+        self._ids = itertools.count(1)
+
+    async def acquire(self, *, model: str, cost: int | None = None,
+                      exclude: Sequence[str] = (), request_id: str = "") -> leases.Lease:
+        for account in self.accounts:
+            if account not in exclude:
+                self.acquired.append(account)
+                return leases.Lease(
+                    lease_id=f"lease-{next(self._ids)}", account_id=account,
+                    credential=f"cred-{account}", tier=leases.Tier.BASIC, mode="auto",
+                    cost=cost or 1, expires_at=time.time() + 300,
+                )
+        raise pool_errors.PoolExhausted("no account", reason=pool_errors.ExhaustedReason.ALL_BUSY)
+
+    async def release(self, lease: leases.Lease, *, outcome: leases.Outcome,
+                      retry_after: float | None = None,
+                      quota: Sequence[leases.QuotaFigures] = ()) -> None:
+        self.releases.append(Release(lease.account_id, outcome, retry_after))
+
+    def outcomes(self) -> list[tuple[str, leases.Outcome]]:
+        return [(r.account_id, r.outcome) for r in self.releases]
+
+
+Script = Callable[[str, Any], AsyncIterator[Any]]
+
+
+def reply(*events: Any, delay: float = 0.0) -> Script:
+    """A script that yields ``events`` (an exception instance is raised at its place)."""
+
+    async def run(credential: str, request: Any) -> AsyncIterator[Any]:
+        yield ev.ConversationStarted(conversation_id="c-1")
+        for event in events:
+            if delay:
+                await asyncio.sleep(delay)
+            if isinstance(event, BaseException):
+                raise event
+            yield event
+
+    return run
+
+
+def text_reply(*texts: str, reasoning: Sequence[str] = ()) -> Script:
+    items: list[Any] = [ev.ReasoningDelta(text=t) for t in reasoning]
+    items += [ev.TextDelta(text=t) for t in texts]
+    items.append(ev.Final(response_id="r-1", message="".join(texts)))
+    return reply(*items)
+
+
+class FakeGrok:
+    """Scripted ``GrokClient``: ``scripts`` maps credential → script (``"*"`` = any)."""
+
+    def __init__(self) -> None:
+        self.scripts: dict[str, Script] = {}
+        self.requests: list[tuple[str, Any]] = []
+        self.uploads: list[tuple[str, str, str, bytes]] = []
+        self.open_streams = 0
+
+    async def chat(self, *, credential: str, request: Any) -> AsyncIterator[Any]:
+        self.requests.append((credential, request))
+        script = self.scripts.get(credential) or self.scripts["*"]
+        self.open_streams += 1
+        try:
+            async for event in script(credential, request):
+                yield event
+        finally:
+            self.open_streams -= 1
+
+    async def upload_file(self, *, credential: str, file_name: str, mime_type: str,
+                          content: bytes) -> assets.UploadedFile:
+        self.uploads.append((credential, file_name, mime_type, content))
+        return assets.UploadedFile(f"file-{len(self.uploads)}", f"users/u/{len(self.uploads)}")
+
+
+@dataclasses.dataclass
+class Gateway:
+    base_url: str
+    app: FastAPI
+    live: LiveSettings
+    pool: FakePool
+    grok: FakeGrok
+
+    def client(self, **kwargs: Any) -> openai.AsyncOpenAI:
+        kwargs.setdefault("api_key", "sk-test")
+        return openai.AsyncOpenAI(base_url=self.base_url + "/v1", max_retries=0, **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """Run ``app`` with uvicorn on an ephemeral loopback port; yields its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                            lifespan="on", loop="none")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def make_settings(**sections: Any) -> LiveSettings:
+    data: dict[str, Any] = {"retry": {"retry_backoff_base": 0.0}}
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return LiveSettings(Settings.model_validate(data))
+
+
