@@ -1,1 +1,111 @@
+"""The durable store: accounts, client keys, settings overrides and usage records.
 
+One store per process, selected by ``server.storage_type`` / ``server.storage_url``:
+SQLite in ``DATA_DIR`` (``local``), MySQL/MariaDB, PostgreSQL (SQLAlchemy 2 async) or
+Redis. Every store offers the same repositories (``protocols``), passes one contract
+test suite, encrypts credentials at rest and never keeps a client key in plain text.
+
+Entry points:
+    ``crypto.load_cipher(settings, allow_generate=...)``  the credential cipher
+    ``factory.open_store(settings, cipher=...)``          an open ``Store`` (checked reachable)
+    ``await store.migrate()``                             schema to head, idempotent, locked
+    ``store.accounts`` / ``.client_keys`` / ``.settings_overrides`` / ``.usage``
+                                                          the repositories (``protocols``)
+    ``records``                                           the values they take and return
+    ``masking.mask_secret(value)`` / ``mask_url(url)``    masks for listings and logs
+    ``urls.resolve_location(settings)``                   validate the settings alone
+    ``errors``                                            the exception tree
+
+Typical start::
+
+    cipher = load_cipher(settings, allow_generate=single_process)
+    async with await open_store(settings, cipher=cipher) as store:
+        await store.migrate()
+        page = await store.accounts.list(filters=AccountFilter(status=AccountStatus.ACTIVE))
+"""
+
+from .crypto import CredentialCipher, generate_key, load_cipher
+from .errors import (
+    DecryptionError,
+    DuplicateError,
+    EncryptionKeyError,
+    InvalidRecordError,
+    NotFoundError,
+    SchemaError,
+    StorageConfigError,
+    StorageError,
+    StorageUnavailableError,
+)
+from .factory import open_store
+from .masking import mask_secret, mask_url
+from .protocols import (
+    AccountRepository,
+    ClientKeyRepository,
+    SettingsOverrideRepository,
+    Store,
+    UsageRepository,
+)
+from .records import (
+    UNSET,
+    AccountFilter,
+    AccountPage,
+    AccountPatch,
+    AccountRecord,
+    AccountStatus,
+    AccountTier,
+    ClientKeyPatch,
+    ClientKeyRecord,
+    CreatedClientKey,
+    ImportCounts,
+    NewAccount,
+    QuotaSource,
+    QuotaWindow,
+    SchemaMigration,
+    SettingOverride,
+    UpsertResult,
+    UsageRecord,
+)
+from .urls import StoreLocation, resolve_location
+
+__all__ = [
+    "UNSET",
+    "AccountFilter",
+    "AccountPage",
+    "AccountPatch",
+    "AccountRecord",
+    "AccountRepository",
+    "AccountStatus",
+    "AccountTier",
+    "ClientKeyPatch",
+    "ClientKeyRecord",
+    "ClientKeyRepository",
+    "CreatedClientKey",
+    "CredentialCipher",
+    "DecryptionError",
+    "DuplicateError",
+    "EncryptionKeyError",
+    "ImportCounts",
+    "InvalidRecordError",
+    "NewAccount",
+    "NotFoundError",
+    "QuotaSource",
+    "QuotaWindow",
+    "SchemaError",
+    "SchemaMigration",
+    "SettingOverride",
+    "SettingsOverrideRepository",
+    "StorageConfigError",
+    "StorageError",
+    "StorageUnavailableError",
+    "Store",
+    "StoreLocation",
+    "UpsertResult",
+    "UsageRecord",
+    "UsageRepository",
+    "generate_key",
+    "load_cipher",
+    "mask_secret",
+    "mask_url",
+    "open_store",
+    "resolve_location",
+]

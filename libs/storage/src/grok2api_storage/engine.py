@@ -1,0 +1,87 @@
+"""Async engines for the SQL stores, and transactions that translate driver errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from . import translate, urls
+
+CONNECT_TIMEOUT_SECONDS = 10
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def build_engine(location: urls.StoreLocation) -> AsyncEngine:
+    """An engine for ``location``; it connects lazily (``Database.ping`` checks)."""
+    url = make_url(location.url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _serialise_sqlite_writes(engine)
+        return engine
+    connect_args: dict[str, Any] = (
+        {"timeout": CONNECT_TIMEOUT_SECONDS}
+        if backend == "postgresql"
+        else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    )
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_recycle=3600, connect_args=connect_args
+    )
+
+
+def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
+    """Make SQLite transactions real and writer-exclusive.
+
+    pysqlite otherwise defers BEGIN until the first write, so a read-then-write
+    transaction can fail with "database is locked" instead of waiting; BEGIN IMMEDIATE
+    takes the write lock up front and waits up to the busy timeout. It also makes DDL
+    transactional, which keeps concurrent migrations from interleaving.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """An engine plus the location it serves (for error messages)."""
+
+    def __init__(self, *, engine: AsyncEngine, location: urls.StoreLocation) -> None:
+        self.engine = engine
+        self.location = location
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        async with translate.driver_errors(self.location), self._sessions.begin() as session:
+            yield session
+
+    async def ping(self) -> None:
+        async with translate.driver_errors(self.location), self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

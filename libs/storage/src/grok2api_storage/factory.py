@@ -1,0 +1,40 @@
+"""``open_store``: the one entry point that turns settings into an open store."""
+
+from __future__ import annotations
+
+import logging
+
+from grok2api_settings import Settings
+
+from . import crypto, protocols, redis_store, sql_store, urls
+
+log = logging.getLogger(__name__)
+
+
+async def open_store(
+    settings: Settings,
+    *,
+    cipher: crypto.CredentialCipher,
+    redis_prefix: str = redis_store.DEFAULT_PREFIX,
+) -> protocols.Store:
+    """Open the store selected by ``server.storage_type`` / ``server.storage_url``.
+
+    Checks that the server answers, so a wrong URL fails at start: ``StorageConfigError``
+    for unusable settings, ``StorageUnavailableError`` when the server does not answer
+    (both name the setting and mask the password). Does not migrate: call
+    ``await store.migrate()``. Close with ``await store.aclose()`` or ``async with store``.
+    ``redis_prefix`` namespaces every key of the Redis store (ignored by SQL stores).
+    """
+    location = urls.resolve_location(settings)
+    store: protocols.Store
+    if location.kind == "redis":
+        store = redis_store.RedisStore(location=location, cipher=cipher, prefix=redis_prefix)
+    else:
+        store = sql_store.SqlStore(location=location, cipher=cipher)
+    try:
+        await store.ping()
+    except BaseException:
+        await store.aclose()
+        raise
+    log.info("store_opened type=%s url=%s", location.storage_type, location.display)
+    return store

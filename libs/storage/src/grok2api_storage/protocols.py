@@ -1,0 +1,139 @@
+"""The repository interfaces; the SQL and Redis stores both implement them.
+
+Every method is safe to call concurrently from several replicas: uniqueness (credential
+fingerprints, client-key hashes) is enforced by the store itself, not by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from . import records, urls
+
+
+class AccountRepository(Protocol):
+    async def add(self, account: records.NewAccount) -> records.AccountRecord:
+        """Store a new account; ``DuplicateError`` if its credential is already stored."""
+
+    async def upsert(self, account: records.NewAccount) -> records.UpsertResult:
+        """Add, or update the account holding the same credential with the given fields."""
+
+    async def bulk_upsert(
+        self, accounts: Iterable[records.NewAccount], *, update_existing: bool = True
+    ) -> records.ImportCounts:
+        """Import many accounts (see ``ImportCounts``); existing ones get the given tier,
+        tags, note (when set) unless ``update_existing`` is false."""
+
+    async def get(self, account_id: str) -> records.AccountRecord | None: ...
+
+    async def find_by_credential(self, credential: str) -> records.AccountRecord | None: ...
+
+    async def update(self, account_id: str, patch: records.AccountPatch) -> records.AccountRecord:
+        """Apply ``patch``; ``NotFoundError`` if the account does not exist."""
+
+    async def list(
+        self,
+        *,
+        filters: records.AccountFilter = records.AccountFilter(),
+        offset: int = 0,
+        limit: int = 50,
+    ) -> records.AccountPage: ...
+
+    async def remove(self, account_id: str) -> bool:
+        """Delete the account; ``False`` if it did not exist."""
+
+    def iter_all(self, *, batch_size: int = 500) -> AsyncIterator[records.AccountRecord]:
+        """Every account, in batches, without loading the whole table at once."""
+
+
+class ClientKeyRepository(Protocol):
+    async def create(
+        self,
+        *,
+        name: str,
+        rate_limit_per_minute: int | None = None,
+        allowed_models: Sequence[str] | None = None,
+        plain_key: str | None = None,
+    ) -> records.CreatedClientKey:
+        """A new key; the plain key is in the answer and nowhere else, ever."""
+
+    async def verify(self, plain_key: str) -> records.ClientKeyRecord | None:
+        """The enabled key matching ``plain_key``, else ``None`` (constant-time compare)."""
+
+    async def get(self, key_id: str) -> records.ClientKeyRecord | None: ...
+
+    async def list(self) -> tuple[records.ClientKeyRecord, ...]:
+        """All keys, oldest first, masked (records carry only the display prefix)."""
+
+    async def update(
+        self, key_id: str, patch: records.ClientKeyPatch
+    ) -> records.ClientKeyRecord: ...
+
+    async def mark_used(self, key_id: str, *, at: datetime | None = None) -> None: ...
+
+    async def revoke(self, key_id: str) -> bool:
+        """Disable the key for good; ``False`` if it does not exist."""
+
+    async def delete(self, key_id: str) -> bool: ...
+
+
+class SettingsOverrideRepository(Protocol):
+    async def get_all(self) -> dict[str, records.SettingOverride]: ...
+
+    async def set_many(self, values: Mapping[str, Any], *, updated_by: str) -> None:
+        """Insert or replace each dotted key's JSON value in one transaction."""
+
+    async def delete(self, keys: Iterable[str]) -> int:
+        """Remove overrides; the number actually removed."""
+
+
+class UsageRepository(Protocol):
+    async def add_many(self, entries: Iterable[records.UsageRecord]) -> None: ...
+
+    async def list(
+        self, *, since: datetime | None = None, until: datetime | None = None, limit: int = 1000
+    ) -> tuple[records.UsageRecord, ...]:
+        """Entries with ``since <= timestamp < until``, newest first."""
+
+    async def purge_before(self, cutoff: datetime) -> int: ...
+
+
+class Store(Protocol):
+    """One open durable store. Use as ``async with``, or call ``aclose``."""
+
+    @property
+    def location(self) -> urls.StoreLocation: ...
+
+    @property
+    def accounts(self) -> AccountRepository: ...
+
+    @property
+    def client_keys(self) -> ClientKeyRepository: ...
+
+    @property
+    def settings_overrides(self) -> SettingsOverrideRepository: ...
+
+    @property
+    def usage(self) -> UsageRepository: ...
+
+    async def migrate(self) -> records.SchemaMigration:
+        """Bring the schema to this code's version; idempotent, safe across replicas."""
+
+    async def schema_version(self) -> str | None: ...
+
+    async def ping(self) -> None:
+        """Raise ``StorageUnavailableError`` unless the store answers (for /readyz)."""
+
+    async def aclose(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
