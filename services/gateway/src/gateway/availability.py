@@ -1,6 +1,6 @@
 """Which account tiers the pool can serve now, for the models list.
 
-``PoolClient`` itself only leases; pools that also report statistics (``get_stats()``
+``PoolClient`` itself only leases; pools that also report statistics (``stats()``
 with per-tier status counts, as the token-pool contract's ``GetStats``) let the models
 list mark each model ``available``. Without statistics the answer is ``None`` (unknown).
 """
@@ -16,7 +16,7 @@ SERVING_STATUSES = frozenset({"active", "ok", "healthy"})
 
 
 async def servable_tiers(pool: Any) -> frozenset[str] | None:
-    get_stats = getattr(pool, "get_stats", None)
+    get_stats = getattr(pool, "stats", None)
     if get_stats is None:
         return None
     try:
