@@ -21,6 +21,9 @@ from grok_web import events as ev
 _TOOL_NAME = re.compile(r"<xai:tool_name>(.*?)</xai:tool_name>", re.S)
 _TOOL_ARGS = re.compile(r"<xai:tool_args><!\[CDATA\[(.*?)\]\]></xai:tool_args>", re.S)
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_TOKEN_FRAME_KEYS = frozenset(
+    {"token", "isThinking", "messageTag", "rolloutId", "messageStepId", "responseId"}
+)
 _TEXT_TAGS = frozenset({"final", ""})
 _CITATION_TYPES = frozenset({"render_inline_citation", "citation_card", "inline_citation"})
 
@@ -70,11 +73,14 @@ class ChatStreamParser:
                 self._text.append(token)
                 out.append(ev.TextDelta(token))
                 self._content = True
-        if len(response) > 1 or token is None:
+        # Plain token frames (the hot path) carry only these keys: skip the dispatch.
+        if token is None or not response.keys() <= _TOKEN_FRAME_KEYS:
             for key in response:
                 handler = _HANDLERS.get(key)
                 if handler is not None:
                     handler(self, response[key], out)
+        elif not self.response_id:
+            self._on_response_id(response.get("responseId"), out)
 
     def finish(self) -> ev.Final:
         """The closing envelope; raises when the turn produced nothing usable."""

@@ -1,0 +1,70 @@
+"""Fixtures for grok_web tests: a client bound to the simulator, and a tiny raw
+HTTP server for transport behaviours the simulator is not needed for."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from grok_web import client as client_mod
+from grok_web import options as options_mod
+from grok_web_rawhttp import RawServer
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@pytest.fixture
+async def raw_server() -> AsyncIterator[Callable[[Handler], Awaitable[RawServer]]]:
+    servers: list[asyncio.AbstractServer] = []
+
+    async def start(handler: Handler) -> RawServer:
+        closed = asyncio.Event()
+        state = RawServer(base_url="", closed=closed)
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            state.connections += 1
+            try:
+                await handler(reader, writer)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                pass
+            finally:
+                closed.set()
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        servers.append(server)
+        port = server.sockets[0].getsockname()[1]
+        state.base_url = f"http://127.0.0.1:{port}"
+        return state
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def make_options(base_url: str, **timeouts: float) -> options_mod.ClientOptions:
+    """Options pointing every endpoint at ``base_url``."""
+    return options_mod.ClientOptions(
+        endpoints=options_mod.Endpoints(
+            base_url=base_url, assets_url=base_url, accounts_url=base_url
+        ),
+        timeouts=options_mod.Timeouts(**timeouts) if timeouts else options_mod.Timeouts(),
+        limits=options_mod.Limits(max_connections=16),
+        imagine=options_mod.ImagineOptions(blocked_seconds=2.0),
+    )
+
+
+@pytest.fixture
+async def client_for() -> AsyncIterator[Callable[..., client_mod.GrokClient]]:
+    """Factory for GrokClients that are closed after the test."""
+    made: list[client_mod.GrokClient] = []
+
+    def build(base_url: str, **timeouts: float) -> client_mod.GrokClient:
+        client = client_mod.GrokClient(options=make_options(base_url, **timeouts))
+        made.append(client)
+        return client
+
+    yield build
+    for client in made:
+        await client.aclose()

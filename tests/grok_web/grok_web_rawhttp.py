@@ -1,0 +1,37 @@
+"""A tiny raw HTTP/1.1 loopback server for transport tests."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+
+@dataclasses.dataclass
+class RawServer:
+    """A loopback TCP server running ``handler`` per connection; ``closed`` is set
+    when a connection's peer went away (EOF or reset)."""
+
+    base_url: str
+    closed: asyncio.Event
+    connections: int = 0
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """Read one HTTP/1.1 request head and its Content-Length body."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    body = await reader.readexactly(length) if length else b""
+    return head + body
+
+
+def chunk(data: bytes) -> bytes:
+    """One HTTP chunked-encoding chunk."""
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
+STREAM_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+)
