@@ -1,0 +1,53 @@
+"""``grok2api run``: every service in one process, sharing in-process state.
+
+The pool is called in-process (no serialisation), its gRPC server also listens on
+``TOKEN_POOL_ADDR`` for the CLI and tools; media jobs go through an in-process queue; the
+durable store is SQLite in DATA_DIR unless settings choose another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import admin.app
+import gateway.app
+import media_worker.main
+import token_pool.main
+from grok2api_jobs import memory as memory_jobs
+from grok2api_settings import Settings
+from grok2api_settings.live import LiveSettings
+from grok_web.client import GrokClient
+from grok_web.options import ClientOptions
+
+from . import http_app, runtime, stores
+
+
+async def run(settings: Settings, stop: asyncio.Event) -> None:
+    live = LiveSettings(settings)
+    async with contextlib.AsyncExitStack() as stack:
+        store = await stack.enter_async_context(stores.opened(settings, single_process=True))
+        pool = await stack.enter_async_context(
+            token_pool.main.running(
+                settings, store=store, redis=None, grpc_address=settings.services.token_pool_addr
+            )
+        )
+        grok = await stack.enter_async_context(
+            GrokClient(options=ClientOptions.from_settings(settings))
+        )
+        await stack.enter_async_context(
+            media_worker.main.running(settings, queue=memory_jobs.InProcessJobQueue())
+        )
+        app = http_app.compose(
+            apps={
+                "/admin": admin.app.create_app(settings=live, pool=pool),
+                "": gateway.app.create_app(
+                    settings=live, pool=pool, grok=grok, client_keys=store.client_keys
+                ),
+            },
+            checks={"store": store.ping, "token_pool": pool.stats},
+            metrics_enabled=settings.telemetry.metrics_enabled,
+        )
+        await runtime.serve_http(
+            app, host=settings.server.host, port=settings.server.port, stop=stop
+        )

@@ -1,0 +1,99 @@
+"""One service per process, as each Kubernetes Deployment runs it.
+
+Each target first checks the peers it needs (Redis, the token pool, the store) and stops
+with one line naming the setting to fix when one is missing or unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import uvicorn
+from grok2api_settings import Settings
+
+from . import preflight, runtime
+
+
+async def token_pool(settings: Settings, stop: asyncio.Event) -> None:
+    import token_pool.main
+
+    from . import stores
+
+    redis = await preflight.require_redis(settings, target="token-pool")
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(redis.aclose)
+        store = await stack.enter_async_context(stores.opened(settings, single_process=False))
+        await stack.enter_async_context(
+            token_pool.main.running(
+                settings, store=store, redis=redis, grpc_address=_listen_address(settings)
+            )
+        )
+        await stop.wait()
+
+
+async def gateway(settings: Settings, stop: asyncio.Event) -> None:
+    from . import split_apps
+
+    redis = await preflight.require_redis(settings, target="gateway")
+    await redis.aclose()
+    await preflight.require_pool(settings, target="gateway")
+    await runtime.serve_http(
+        split_apps.gateway_app(), host=settings.server.host, port=settings.server.port, stop=stop
+    )
+
+
+def run_gateway_workers(settings: Settings) -> None:
+    """SERVER_WORKERS gateway processes sharing the port (uvicorn's supervisor)."""
+    asyncio.run(_gateway_preflight(settings))
+    uvicorn.run(
+        "grok2api_cli.split_apps:gateway_app",
+        factory=True,
+        host=settings.server.host,
+        port=settings.server.port,
+        workers=settings.server.workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
+
+
+async def _gateway_preflight(settings: Settings) -> None:
+    redis = await preflight.require_redis(settings, target="gateway")
+    await redis.aclose()
+    await preflight.require_pool(settings, target="gateway")
+
+
+async def media_worker(settings: Settings, stop: asyncio.Event) -> None:
+    import media_worker.main
+
+    redis = await preflight.require_redis(settings, target="media-worker")
+    await preflight.require_pool(settings, target="media-worker")
+    try:
+        await media_worker.main.serve_forever(settings, redis=redis, stop=stop)
+    finally:
+        await redis.aclose()
+
+
+async def admin(settings: Settings, stop: asyncio.Event) -> None:
+    from . import split_apps
+
+    await preflight.require_pool(settings, target="admin")
+    await runtime.serve_http(
+        split_apps.admin_app(), host=settings.server.host, port=settings.server.port, stop=stop
+    )
+
+
+async def operator(settings: Settings, stop: asyncio.Event) -> None:
+    from .bootstrap import StartupError
+
+    raise StartupError(
+        "--target operator: the GrokToken operator is not part of this release yet; "
+        "manage accounts with `grok2api tokens` or the admin API"
+    )
+
+
+def _listen_address(settings: Settings) -> str:
+    """The pool listens on every interface at the port of TOKEN_POOL_ADDR."""
+    _, _, port = settings.services.token_pool_addr.rpartition(":")
+    return f"0.0.0.0:{port}"

@@ -1,0 +1,104 @@
+"""App factories for the split HTTP targets (also used by uvicorn worker processes).
+
+Clients bind to the event loop that serves requests, so they are built in the app's
+lifespan rather than when the factory is called.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from grok2api_settings import Settings
+from grok2api_settings.live import LiveSettings, RedisBus
+from grok2api_telemetry import health
+from redis import asyncio as aioredis
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import bootstrap, http_app, stores
+
+Build = Callable[[Settings, contextlib.AsyncExitStack], Awaitable[tuple[ASGIApp, dict]]]
+
+
+class _Deferred:
+    """An ASGI app whose inner app is built during lifespan startup."""
+
+    def __init__(self, settings: Settings, build: Build):
+        self._settings = settings
+        self._build = build
+        self._inner: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        assert self._inner is not None, "lifespan did not run"
+        await self._inner(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                app, checks = await self._build(self._settings, stack)
+                router = getattr(app, "router", None)
+                if router is not None and hasattr(router, "lifespan_context"):
+                    await stack.enter_async_context(router.lifespan_context(app))
+                self._inner = http_app.compose(
+                    apps={"": app}, checks=checks,
+                    metrics_enabled=self._settings.telemetry.metrics_enabled,
+                )
+            except Exception as exc:
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _live_settings(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[
+        LiveSettings, aioredis.Redis]:
+    import asyncio
+
+    live = LiveSettings(settings)
+    redis = aioredis.from_url(settings.services.redis_url)
+    stack.push_async_callback(redis.aclose)
+    listener = asyncio.create_task(RedisBus(redis).run(live))
+    stack.callback(listener.cancel)
+    return live, redis
+
+
+async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[
+        ASGIApp, dict[str, health.Check]]:
+    import gateway.app
+    from grok2api_poolclient.grpc_transport import GrpcPoolClient
+    from grok_web.client import GrokClient
+    from grok_web.options import ClientOptions
+
+    live, redis = await _live_settings(settings, stack)
+    store = await stack.enter_async_context(stores.opened(settings, single_process=False))
+    pool = await stack.enter_async_context(GrpcPoolClient(settings.services.token_pool_addr))
+    grok = await stack.enter_async_context(GrokClient(options=ClientOptions.from_settings(settings)))
+    app = gateway.app.create_app(settings=live, pool=pool, grok=grok, client_keys=store.client_keys)
+    return app, {"store": store.ping, "token_pool": pool.stats, "redis": redis.ping}
+
+
+async def _build_admin(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[
+        ASGIApp, dict[str, health.Check]]:
+    import admin.app
+    from grok2api_poolclient.grpc_transport import GrpcPoolClient
+
+    live = LiveSettings(settings)
+    pool = await stack.enter_async_context(GrpcPoolClient(settings.services.token_pool_addr))
+    return admin.app.create_app(settings=live, pool=pool), {"token_pool": pool.stats}
+
+
+def _settings() -> Settings:
+    return bootstrap.start(None, create_data_dir=False).settings
+
+
+def gateway_app() -> ASGIApp:
+    return _Deferred(_settings(), _build_gateway)
+
+
+def admin_app() -> ASGIApp:
+    return _Deferred(_settings(), _build_admin)

@@ -1,0 +1,100 @@
+from pathlib import Path
+
+from grok2api_settings import rendering
+
+from .conftest import grok2api
+
+
+def test_every_command_has_help(env):
+    for args in (["--help"], ["run", "--help"], ["config", "--help"], ["config", "show", "--help"],
+                 ["config", "validate", "--help"], ["config", "defaults", "--help"],
+                 ["version", "--help"], ["tokens", "--help"], ["sim", "--help"]):
+        result = grok2api(*args, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "Usage" in result.stdout
+
+
+def test_version_prints_the_package_version(env):
+    result = grok2api("version", env=env)
+    assert result.returncode == 0
+    assert result.stdout.strip() == "0.1.0"
+
+
+def test_config_defaults_prints_the_defaults_file(env):
+    result = grok2api("config", "defaults", env=env)
+    assert result.stdout.strip() == rendering.defaults_file().strip()
+
+
+def test_config_show_gives_sources_and_masks_secrets(env, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[app]\napi_key = "sk-topsecret"\n')
+    env = {**env, "SERVER_PORT": "9123", "COLUMNS": "200"}
+    result = grok2api("config", "show", "--config", str(config), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "sk-topsecret" not in result.stdout
+    lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
+             if line.count("│") >= 3}
+    assert "env:SERVER_PORT" in lines["server.port"] and "9123" in lines["server.port"]
+    assert f"file:{config}" in lines["app.api_key"] and "***" in lines["app.api_key"]
+    assert "default" in lines["chat.stream"]
+
+
+def test_config_validate_accepts_a_good_file_and_names_the_bad_key(env, tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text("[chat]\nstream = false\n")
+    assert grok2api("config", "validate", str(good), env=env).returncode == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[token]\nfail_threshold = 0\n")
+    result = grok2api("config", "validate", str(bad), env=env)
+    assert result.returncode == 2
+    assert "token.fail_threshold = 0" in result.stderr and str(bad) in result.stderr
+
+
+def test_a_malformed_setting_stops_run_with_one_line(env):
+    result = grok2api("run", env={**env, "SERVER_PORT": "eighty"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "grok2api: setting server.port = 'eighty' from env:SERVER_PORT: "
+        "Input should be a valid integer, unable to parse string as an integer"
+    ]
+
+
+def test_unknown_target_is_refused(env):
+    result = grok2api("run", "--target", "everything", env=env)
+    assert result.returncode == 2
+    assert "unknown target 'everything'" in result.stderr
+
+
+def test_token_pool_target_without_redis_fails_with_one_line_naming_redis_url(env):
+    result = grok2api("run", "--target", "token-pool", env=env)
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "REDIS_URL" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_unreachable_redis_is_named(env):
+    result = grok2api("run", "--target", "token-pool",
+                      env={**env, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach Redis" in lines[0] and "REDIS_URL" in lines[0]
+
+
+def test_gateway_target_without_a_reachable_pool_names_token_pool_addr(env):
+    result = grok2api("run", "--target", "gateway", env={
+        **env, "REDIS_URL": "redis://127.0.0.1:6379/0", "TOKEN_POOL_ADDR": "127.0.0.1:1"})
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "TOKEN_POOL_ADDR" in lines[0], result.stderr
+
+
+def test_several_workers_without_redis_are_refused(env):
+    result = grok2api("run", env={**env, "SERVER_WORKERS": "2"})
+    assert result.returncode == 3
+    assert "SERVER_WORKERS=2 needs REDIS_URL" in result.stderr
+
+
+def test_validate_names_a_missing_file(env, tmp_path):
+    result = grok2api("config", "validate", str(Path(tmp_path / "nope.toml")), env=env)
+    assert result.returncode == 2 and "no such file" in result.stderr
