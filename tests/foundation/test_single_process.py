@@ -64,7 +64,8 @@ def test_token_pool_grpc_health_answers_on_loopback(started):
 
     _, _, _, pool_port = started
     with grpc.insecure_channel(f"127.0.0.1:{pool_port}") as channel:
-        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        stub = health_pb2_grpc.HealthStub(channel)
+        reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=5)
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 

@@ -19,7 +19,7 @@ def test_apply_changes_current_and_notifies_listeners():
 
 def test_a_bad_override_changes_nothing():
     live = LiveSettings(Settings())
-    with pytest.raises(SettingsError, match="retry.max_retry"):
+    with pytest.raises(SettingsError, match=r"retry\.max_retry"):
         live.apply({"retry.max_retry": "many"})
     assert live.current == Settings()
 

@@ -71,7 +71,7 @@ def test_a_malformed_file_value_names_key_value_and_file(tmp_path):
 
 
 def test_a_malformed_env_value_names_the_variable(tmp_path):
-    with pytest.raises(SettingsError, match="server.port = 'x' from env:SERVER_PORT"):
+    with pytest.raises(SettingsError, match=r"server\.port = 'x' from env:SERVER_PORT"):
         loading.load(config_file=tmp_path / "none.toml", environ={"SERVER_PORT": "x"})
 
 
@@ -105,7 +105,8 @@ def test_legacy_grok_and_proxy_sections_are_migrated_with_one_log_line_per_key(t
     config = write(
         tmp_path / "old.toml",
         "[grok]\ntemporary = false\nmax_retry = 9\nstream_timeout = 33\nimage_ws = false\n"
-        "[proxy]\nbase_proxy_url = \"socks5://p:1080\"\ncf_clearance = \"cf\"\nbrowser = \"chrome120\"\n",
+        "[proxy]\nbase_proxy_url = \"socks5://p:1080\"\ncf_clearance = \"cf\"\n"
+        "browser = \"chrome120\"\n",
     )
     caplog.set_level("WARNING")
     loaded = loading.load(config_file=config, environ={})

@@ -14,7 +14,9 @@ from . import bootstrap
 
 app = typer.Typer(help="Inspect and check settings.", no_args_is_help=True)
 
-ConfigOption = typer.Option(None, "--config", "-c", help="Config file (default DATA_DIR/config.toml).")
+ConfigOption = typer.Option(
+    None, "--config", "-c", help="Config file (default DATA_DIR/config.toml)."
+)
 
 
 @app.command()

@@ -7,7 +7,7 @@ lifespan rather than when the factory is called.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings, RedisBus
@@ -77,7 +77,8 @@ async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
     live, redis = await _live_settings(settings, stack)
     store = await stack.enter_async_context(stores.opened(settings, single_process=False))
     pool = await stack.enter_async_context(GrpcPoolClient(settings.services.token_pool_addr))
-    grok = await stack.enter_async_context(GrokClient(options=ClientOptions.from_settings(settings)))
+    options = ClientOptions.from_settings(settings)
+    grok = await stack.enter_async_context(GrokClient(options=options))
     app = gateway.app.create_app(settings=live, pool=pool, grok=grok, client_keys=store.client_keys)
     return app, {"store": store.ping, "token_pool": pool.stats, "redis": redis.ping}
 

@@ -49,7 +49,7 @@ def reference_table() -> str:
     rows = [
         "| Key | Default | Environment | Description |",
         "| :--- | :--- | :--- | :--- |",
-        f"| `data_dir` | `./data` | `DATA_DIR` | {model.Settings.model_fields['data_dir'].description} |",
+        f"| `data_dir` | `./data` | `DATA_DIR` | {_data_dir_doc()} |",
     ]
     for section, sec_model in model.section_models().items():
         values = getattr(defaults, section)
@@ -59,6 +59,10 @@ def reference_table() -> str:
             description = (field.description or "").replace("|", "\\|")
             rows.append(f"| `{section}.{key}` | `{default}` | `{env}` | {description} |")
     return "\n".join(rows)
+
+
+def _data_dir_doc() -> str:
+    return model.Settings.model_fields["data_dir"].description or ""
 
 
 def effective(loaded: loading.Loaded) -> list[tuple[str, str, str]]:

@@ -41,7 +41,7 @@ class AppSettings(Section):
 class NetworkSettings(Section):
     timeout: float = Field(120.0, gt=0, description="Timeout of one upstream request (seconds).")
     base_proxy_url: str = Field(
-        "", description="Egress proxy for grok.com calls (http://, socks5://; socks5 becomes socks5h)."
+        "", description="Egress proxy for grok.com calls (http://, socks5://; socks5 → socks5h)."
     )
     asset_proxy_url: str = Field("", description="Egress proxy for asset downloads.")
     base_url: str = Field(
@@ -184,7 +184,9 @@ class LogSettings(Section):
     file_enabled: bool = Field(
         True, description="Also write a rotated log file in DATA_DIR/logs (env LOG_FILE_ENABLED)."
     )
-    format: Literal["text", "json"] = Field("text", description="Log record format (env LOG_FORMAT).")
+    format: Literal["text", "json"] = Field(
+        "text", description="Log record format (env LOG_FORMAT)."
+    )
 
 
 class ServicesSettings(Section):
