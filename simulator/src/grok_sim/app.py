@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from .errors import RequestRejected
 from .options import SimOptions
-from .routes import chat, control, ratelimits
+from .routes import chat, control, files, imagine, posts, ratelimits, settings
 from .state import SeedAccount, SimState
 
 
@@ -25,6 +25,20 @@ def upstream_routes() -> list[BaseRoute]:
     return [
         Route("/rest/app-chat/conversations/new", chat.new_conversation, methods=["POST"]),
         Route("/rest/rate-limits", ratelimits.rate_limits, methods=["POST"]),
+        Route("/rest/app-chat/upload-file", files.upload_file, methods=["POST"]),
+        Route("/rest/assets", files.list_assets, methods=["GET"]),
+        Route("/rest/assets-metadata/{asset_id}", files.delete_asset, methods=["DELETE"]),
+        Route("/rest/media/post/create", posts.create_post, methods=["POST"]),
+        Route("/rest/media/post/create-link", posts.create_link, methods=["POST"]),
+        Route("/rest/media/video/upscale", posts.upscale, methods=["POST"]),
+        Route("/rest/auth/set-birth-date", settings.set_birth_date, methods=["POST"]),
+        Route("/auth_mgmt.AuthManagement/SetTosAcceptedVersion", settings.set_tos_accepted,
+              methods=["POST"]),
+        Route("/auth_mgmt.AuthManagement/UpdateUserFeatureControls",
+              settings.update_feature_controls, methods=["POST"]),
+        WebSocketRoute("/ws/imagine/listen", imagine.imagine_listen),
+        Route("/users/{path:path}", files.download, methods=["GET"]),
+        Route("/imagine-public/{path:path}", files.public_download, methods=["GET"]),
     ]
 
 
