@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from grok_web import client as client_mod
-from grok_web import options as options_mod
-from grok_web_rawhttp import RawServer
+from grok_web_helpers import RawServer, make_options
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -43,18 +42,6 @@ async def raw_server() -> AsyncIterator[Callable[[Handler], Awaitable[RawServer]
         server.close()
 
 
-def make_options(base_url: str, **timeouts: float) -> options_mod.ClientOptions:
-    """Options pointing every endpoint at ``base_url``."""
-    return options_mod.ClientOptions(
-        endpoints=options_mod.Endpoints(
-            base_url=base_url, assets_url=base_url, accounts_url=base_url
-        ),
-        timeouts=options_mod.Timeouts(**timeouts) if timeouts else options_mod.Timeouts(),
-        limits=options_mod.Limits(max_connections=16),
-        imagine=options_mod.ImagineOptions(blocked_seconds=2.0),
-    )
-
-
 @pytest.fixture
 async def client_for() -> AsyncIterator[Callable[..., client_mod.GrokClient]]:
     """Factory for GrokClients that are closed after the test."""
@@ -68,3 +55,9 @@ async def client_for() -> AsyncIterator[Callable[..., client_mod.GrokClient]]:
     yield build
     for client in made:
         await client.aclose()
+
+
+@pytest.fixture
+async def grok(sim, client_for) -> client_mod.GrokClient:
+    """A GrokClient whose every endpoint is the simulator."""
+    return client_for(sim.base_url)

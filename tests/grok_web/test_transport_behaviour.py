@@ -9,7 +9,7 @@ import contextlib
 import pytest
 from grok_web import ChatRequest, errors
 from grok_web import events as ev
-from grok_web_rawhttp import STREAM_HEAD, chunk, read_request
+from grok_web_helpers import STREAM_HEAD, chunk, read_request
 
 TOKEN = b'{"result":{"response":{"token":"hi","messageTag":"final"}}}\n'
 END = b'{"result":{"response":{"modelResponse":{"responseId":"r","message":"hi"}}}}\n'

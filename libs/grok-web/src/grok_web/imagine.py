@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import dataclasses
 import time
 import uuid
@@ -21,12 +22,13 @@ from typing import Any, Literal
 
 import orjson
 from curl_cffi import CurlError
-from curl_cffi.requests.websockets import AsyncWebSocket
+from curl_cffi.requests.websockets import AsyncWebSocket, WebSocketClosed
 
 from grok_web import context, errors, translate
 from grok_web import events as ev
 
 LISTEN = "/ws/imagine/listen"
+CLOSE_GRACE_SECONDS = 2.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -117,8 +119,13 @@ async def imagine(
                 tracker.handle(raw, out)
             for event in out:
                 yield event
-    finally:
-        ws.terminate()
+    except BaseException:
+        ws.terminate()  # cancelled or failed: drop the connection at once
+        raise
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(CLOSE_GRACE_SECONDS):
+            await ws.close()
+    ws.terminate()
     tracker.raise_if_nothing()
 
 
@@ -132,11 +139,9 @@ async def _receive(ws: AsyncWebSocket, *, wait: float, secrets: tuple[str, ...])
             payload, _flags = await ws.recv()
     except TimeoutError:
         return None
+    except WebSocketClosed:
+        return _CLOSED
     except CurlError as exc:
-        if ws.closed if hasattr(ws, "closed") else False:
-            return _CLOSED
-        if "close" in str(exc).lower():
-            return _CLOSED
         raise translate.from_transport(exc, secrets=secrets) from exc
     try:
         return orjson.loads(payload)
@@ -243,7 +248,10 @@ class _Tracker:
             late = slot.medium_at is not None and now - slot.medium_at >= self._opts.blocked_seconds
             if late or closed or now - self._last >= self._idle:
                 self._block(slot_id, slot, out)
-        if closed or now - self._last >= self._idle:
+        idle = now - self._last >= self._idle
+        if idle and not self._slots:
+            raise errors.StreamIdleTimeout(f"imagine sent nothing for more than {self._idle:g}s")
+        if closed or idle:
             self.done = True
         self._check_done()
 

@@ -97,6 +97,9 @@ class Transport:
                 trust_env=False,
                 discard_cookies=True,
                 allow_redirects=False,
+                # The TLS/HTTP2 fingerprint is impersonated, but the header set is
+                # entirely ours (per endpoint): no navigation headers on JSON calls.
+                default_headers=False,
             )
             self._sessions[key] = session
         return session
@@ -135,6 +138,7 @@ class Transport:
                 params=params,
                 timeout=self._options.timeouts.request,
                 accept_encoding=headers_mod.ACCEPT_ENCODING,
+                http_version=_http_version(url),
             )
         except CurlError as exc:
             raise translate.from_transport(exc, secrets=secrets) from exc
@@ -179,6 +183,7 @@ class Transport:
                     timeout=(timeouts.request, max(timeouts.stream_idle, timeouts.video_idle)),
                     allow_redirects=follow_redirects,
                     accept_encoding=headers_mod.ACCEPT_ENCODING,
+                    http_version=_http_version(url),
                 )
         except TimeoutError as exc:
             raise errors.UpstreamUnavailable(
@@ -226,3 +231,10 @@ class Transport:
             )
         except CurlError as exc:
             raise translate.from_ws_handshake(exc, secrets=tuple(secrets)) from exc
+
+
+def _http_version(url: str) -> Any:
+    """HTTP/1.1 for cleartext URLs: browsers never send the ``Upgrade: h2c`` that
+    curl would add there (and servers such as uvicorn drop the body of such a
+    request). TLS URLs keep the impersonated default (HTTP/2 via ALPN)."""
+    return "v1" if url.startswith("http://") else None

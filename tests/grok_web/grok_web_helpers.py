@@ -1,9 +1,12 @@
-"""A tiny raw HTTP/1.1 loopback server for transport tests."""
+"""Helpers for grok_web tests: client options for a loopback upstream, stream
+collection, and a tiny raw HTTP/1.1 server for transport behaviours."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+
+from grok_web import options as options_mod
 
 
 @dataclasses.dataclass
@@ -35,3 +38,20 @@ def chunk(data: bytes) -> bytes:
 STREAM_HEAD = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
 )
+
+
+def make_options(base_url: str, **timeouts: float) -> options_mod.ClientOptions:
+    """Options pointing every endpoint at ``base_url``."""
+    return options_mod.ClientOptions(
+        endpoints=options_mod.Endpoints(
+            base_url=base_url, assets_url=base_url, accounts_url=base_url
+        ),
+        timeouts=options_mod.Timeouts(**timeouts) if timeouts else options_mod.Timeouts(),
+        limits=options_mod.Limits(max_connections=16),
+        imagine=options_mod.ImagineOptions(blocked_seconds=2.0),
+    )
+
+
+async def collect(stream) -> list:
+    """Every event of a stream (the stream is closed afterwards)."""
+    return [event async for event in stream]
