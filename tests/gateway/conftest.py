@@ -26,4 +26,9 @@ async def gateway(fake_pool: FakePool, fake_grok: FakeGrok) -> AsyncIterator[Gat
     live = make_settings()
     app = create_app(settings=live, pool=fake_pool, grok=fake_grok, client_keys=None)
     async with serve(app) as base_url:
-        yield Gateway(base_url=base_url, app=app, live=live, pool=fake_pool, grok=fake_grok)
+        running = Gateway(base_url=base_url, app=app, live=live, pool=fake_pool, grok=fake_grok)
+        try:
+            yield running
+        finally:
+            for client in running.clients:
+                await client.close()

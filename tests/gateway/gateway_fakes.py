@@ -116,9 +116,13 @@ class Gateway:
     pool: FakePool
     grok: FakeGrok
 
+    clients: list[openai.AsyncOpenAI] = dataclasses.field(default_factory=list)
+
     def client(self, **kwargs: Any) -> openai.AsyncOpenAI:
         kwargs.setdefault("api_key", "sk-test")
-        return openai.AsyncOpenAI(base_url=self.base_url + "/v1", max_retries=0, **kwargs)
+        client = openai.AsyncOpenAI(base_url=self.base_url + "/v1", max_retries=0, **kwargs)
+        self.clients.append(client)
+        return client
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,82 @@
+"""The real stack for end-to-end gateway tests: simulator + PoolService + GrokClient."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import openai
+from gateway.app import create_app
+from gateway_fakes import serve
+from grok2api_poolclient import accounts, leases
+from grok2api_settings import Settings
+from grok2api_settings.live import LiveSettings
+from grok2api_storage import load_cipher, open_store
+from grok_sim.testing import SimHandle
+from grok_web.client import GrokClient
+from grok_web.options import ClientOptions
+from token_pool.hot.memory import MemoryHotState
+from token_pool.service import PoolService
+
+
+@dataclasses.dataclass
+class Stack:
+    base_url: str
+    sim: SimHandle
+    pool: PoolService
+    live: LiveSettings
+    ids: dict[str, str]  # credential → account id
+    clients: list[openai.AsyncOpenAI] = dataclasses.field(default_factory=list)
+
+    def client(self) -> openai.AsyncOpenAI:
+        if not self.clients:
+            self.clients.append(openai.AsyncOpenAI(base_url=self.base_url + "/v1",
+                                                   api_key="sk-e2e", max_retries=0))
+        return self.clients[0]
+
+    async def add(self, credential: str, tier: str = "basic", **quotas: Any) -> str:
+        self.sim.add_account(credential, tier=tier, quotas=quotas or None)
+        account = await self.pool.upsert_account(credential=credential,
+                                                  tier=leases.Tier(tier))
+        self.ids[credential] = account.account_id
+        return account.account_id
+
+    async def account(self, credential: str) -> accounts.Account:
+        return await self.pool.get_account(self.ids[credential])
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    *, sim: SimHandle, data_dir: Path, **overrides: Any
+) -> AsyncIterator[Stack]:
+    data: dict[str, Any] = {
+        "data_dir": str(data_dir),
+        "network": {"base_url": sim.base_url, "assets_url": sim.base_url},
+        "retry": {"retry_backoff_base": 0.0, "retry_backoff_max": 0.05},
+        "chat": {"dynamic_statsig": False},
+    }
+    for section, values in overrides.items():
+        data.setdefault(section, {}).update(values)
+    live = LiveSettings(Settings.model_validate(data))
+    cipher = load_cipher(live.current, allow_generate=True)
+    store = await open_store(live.current, cipher=cipher)
+    await store.migrate()
+    pool = PoolService(settings=lambda: live.current, repo=store.accounts, hot=MemoryHotState())
+    await pool.start(background=False)
+    grok = GrokClient(options=ClientOptions.from_settings(live.current))
+    app = create_app(settings=live, pool=pool, grok=grok, client_keys=store.client_keys)
+    try:
+        async with serve(app) as base_url:
+            stack = Stack(base_url=base_url, sim=sim, pool=pool, live=live, ids={})
+            try:
+                yield stack
+            finally:
+                for client in stack.clients:
+                    await client.close()
+    finally:
+        await grok.aclose()
+        await pool.aclose()
+        await store.aclose()

@@ -1,0 +1,194 @@
+"""End to end: the openai SDK → gateway → real token pool → grok_web → simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx2
+import openai
+import pytest
+from gateway_stack import Stack, running_stack
+from grok2api_poolclient.accounts import AccountStatus
+from grok_sim.testing import SimHandle
+
+pytestmark = pytest.mark.e2e
+USER = [{"role": "user", "content": "Hello there"}]
+
+
+@pytest.fixture
+async def stack(sim: SimHandle, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with running_stack(sim=sim, data_dir=tmp_path) as running:
+        yield running
+
+
+async def test_plain_and_streamed_chat_with_usage(stack: Stack) -> None:
+    await stack.add("sso-a")
+    stack.sim.script_reply("Hi from the simulator.", times=2)
+    answer = await stack.client().chat.completions.create(model="grok-4", messages=USER,
+                                                          stream=False)
+    assert answer.choices[0].message.content == "Hi from the simulator."
+    assert answer.usage.prompt_tokens > 0 and answer.usage.completion_tokens > 0
+    stream = await stack.client().chat.completions.create(
+        model="grok-4", messages=USER, stream=True, stream_options={"include_usage": True})
+    chunks = [c async for c in stream]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
+        "Hi from the simulator.")
+    assert chunks[-1].usage.total_tokens > 0
+    sent = stack.sim.requests(path="/rest/app-chat/conversations/new")[-1]["json"]
+    assert sent["message"] == "[user]: Hello there"
+    assert sent["temporary"] is True and sent["disableMemory"] is True
+
+
+async def test_reasoning_reaches_reasoning_content(stack: Stack) -> None:
+    await stack.add("sso-a")
+    stack.sim.script_reply("The answer is 4.", reasoning="2 plus 2 is 4")
+    answer = await stack.client().chat.completions.create(
+        model="grok-4.1-thinking", messages=USER, stream=False, reasoning_effort="high")
+    assert answer.choices[0].message.content == "The answer is 4."
+    assert "2 plus 2" in answer.choices[0].message.model_extra["reasoning_content"]
+    assert answer.usage.completion_tokens_details.reasoning_tokens > 0
+
+
+async def test_vision_input_is_uploaded_and_attached(stack: Stack) -> None:
+    await stack.add("sso-a")
+    await stack.client().chat.completions.create(model="grok-4", stream=False, messages=[
+        {"role": "user", "content": [
+            {"type": "text", "text": "Describe"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+        ]}])
+    uploads = stack.sim.requests(path="/rest/app-chat/upload-file")
+    assert uploads and uploads[-1]["json"]["fileMimeType"] == "image/png"
+    chat = stack.sim.requests(path="/rest/app-chat/conversations/new")[-1]["json"]
+    assert len(chat["fileAttachments"]) == 1
+
+
+async def test_tool_calling_round_trip(stack: Stack) -> None:
+    await stack.add("sso-a")
+    tools = [{"type": "function", "function": {
+        "name": "lookup", "parameters": {"type": "object",
+                                         "properties": {"q": {"type": "string"}}}}}]
+    stack.sim.script_reply(
+        'Let me check.\n<tool_calls><tool_call><tool_name>lookup</tool_name>'
+        '<parameters>{"q": "grok"}</parameters></tool_call></tool_calls>')
+    client = stack.client()
+    stream = await client.chat.completions.create(model="grok-4", messages=USER, tools=tools,
+                                                  stream=True)
+    chunks = [c async for c in stream]
+    call = next(tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or ())
+    assert call.function.name == "lookup"
+    assert json.loads(call.function.arguments) == {"q": "grok"}
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+    stack.sim.script_reply("Grok is a model.")
+    answer = await client.chat.completions.create(model="grok-4", tools=tools, stream=False,
+                                                  messages=[
+        *USER,
+        {"role": "assistant", "tool_calls": [{"id": call.id, "type": "function", "function": {
+            "name": "lookup", "arguments": call.function.arguments}}]},
+        {"role": "tool", "tool_call_id": call.id, "content": "a model by xAI"},
+    ])
+    assert answer.choices[0].message.content == "Grok is a model."
+    sent = stack.sim.requests(path="/rest/app-chat/conversations/new")[-1]["json"]["message"]
+    assert f"[tool result for {call.id}]:\na model by xAI" in sent
+
+
+async def test_401_switches_account_and_eventually_marks_it_invalid(stack: Stack) -> None:
+    stack.live.apply({"token.fail_threshold": 2})
+    await stack.add("sso-bad")
+    await stack.add("sso-good")
+    stack.sim.set_fault("401", account="sso-bad")
+    for _ in range(4):
+        answer = await stack.client().chat.completions.create(model="grok-4", messages=USER,
+                                                              stream=False)
+        assert answer.choices[0].message.content
+    assert (await stack.account("sso-bad")).status is AccountStatus.INVALID
+    assert (await stack.account("sso-good")).status is AccountStatus.ACTIVE
+
+
+async def test_429_switches_and_cools_the_account(stack: Stack) -> None:
+    await stack.add("sso-limited")
+    await stack.add("sso-fresh")
+    stack.sim.set_fault("429", account="sso-limited", retry_after=60)
+    for _ in range(2):
+        await stack.client().chat.completions.create(model="grok-4", messages=USER, stream=False)
+    limited = await stack.account("sso-limited")
+    assert limited.status is AccountStatus.COOLING
+    assert (await stack.account("sso-fresh")).status is AccountStatus.ACTIVE
+
+
+async def test_cloudflare_challenge_does_not_blame_the_account(stack: Stack) -> None:
+    await stack.add("sso-a")
+    await stack.add("sso-b")
+    stack.sim.set_fault("cf", times=1)
+    answer = await stack.client().chat.completions.create(model="grok-4", messages=USER,
+                                                          stream=False)
+    assert answer.choices[0].message.content
+    for credential in ("sso-a", "sso-b"):
+        account = await stack.account(credential)
+        assert account.status is AccountStatus.ACTIVE and account.fail_count == 0
+
+
+async def test_stalled_upstream_is_cut_by_the_idle_timeout(sim: SimHandle, tmp_path: Path) -> None:
+    async with running_stack(sim=sim, data_dir=tmp_path,
+                             timeout={"stream_idle_timeout": 0.5}) as stack:
+        await stack.add("sso-a")
+        stack.sim.set_fault("stall", account="sso-a")
+        with pytest.raises(openai.APIError) as caught:
+            stream = await stack.client().chat.completions.create(
+                model="grok-4", messages=USER, stream=True)
+            async for _ in stream:
+                pass
+        assert "idle" in str(caught.value.body) or getattr(caught.value, "status_code", 0) == 504
+
+
+async def test_mid_stream_drop_gives_a_clean_error_event(stack: Stack) -> None:
+    await stack.add("sso-a")
+    stack.sim.script_reply("word " * 40)
+    stack.sim.set_fault("drop", account="sso-a", after_frames=5)
+    stream = await stack.client().chat.completions.create(model="grok-4", messages=USER,
+                                                          stream=True)
+    with pytest.raises(openai.APIError) as caught:
+        async for _ in stream:
+            pass
+    assert caught.value.body["type"] == "upstream_error"
+    assert (await stack.account("sso-a")).inflight == 0
+
+
+async def test_client_disconnect_releases_the_lease(stack: Stack) -> None:
+    await stack.add("sso-a")
+    stack.sim.set_options(token_delay_ms=50)
+    stack.sim.script_reply("tick " * 200)
+    async with httpx2.AsyncClient(base_url=stack.base_url) as http:
+        async with http.stream("POST", "/v1/chat/completions", json={
+            "model": "grok-4", "stream": True, "messages": USER}) as response:
+            async for line in response.aiter_lines():
+                if "tick" in line:
+                    break
+    for _ in range(100):
+        if (await stack.account("sso-a")).inflight == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert (await stack.account("sso-a")).inflight == 0
+
+
+async def test_concurrent_requests_account_quota_exactly(stack: Stack) -> None:
+    stack.live.apply({"token.max_inflight_per_account": 8})
+    credentials = [f"sso-{i}" for i in range(8)]
+    for credential in credentials:
+        await stack.add(credential, auto=20)
+    client = stack.client()
+    results = await asyncio.gather(*[
+        client.chat.completions.create(model="grok-4", messages=USER, stream=i % 2 == 0)
+        for i in range(40)
+    ])
+    assert len(results) == 40
+    used_upstream = sum(stack.sim.quota(c, "auto")["used"] for c in credentials)
+    assert used_upstream == 40
+    after = {c: (await stack.account(c)) for c in credentials}
+    # Accounts start with no known window; the pool charges each success to its default one.
+    charged = sum(w.total - w.remaining for a in after.values() for w in a.quota
+                  if w.mode == "auto")
+    assert charged == 40
+    assert all(a.inflight == 0 for a in after.values())
