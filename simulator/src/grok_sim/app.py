@@ -47,7 +47,7 @@ def create_app(
 ) -> Starlette:
     """A fresh simulator app with its own state (reachable as `app.state.sim`)."""
     app = Starlette(
-        routes=[*control.ROUTES, *upstream_routes()],
+        routes=[*upstream_routes(), *control.ROUTES],
         exception_handlers={RequestRejected: render_rejection},
     )
     app.state.sim = SimState(options=options or SimOptions(), seed_accounts=seed_accounts)

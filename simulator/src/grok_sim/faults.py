@@ -89,6 +89,8 @@ class FaultBook:
         `standing` are the account's convention faults (always on). Per-account rules win
         over global ones; a fired counted rule loses one use and is dropped at zero.
         """
+        if not self._rules and not standing:
+            return {}
         wanted = set(kinds)
         fired: dict[str, FaultRule] = {}
         for kind in standing:

@@ -74,6 +74,15 @@ def token(
     rollout_id: str | None = None,
     first: bool = False,
 ) -> bytes:
+    if rollout_id is None and not first:
+        # Hot path (most frames of every answer): splice bytes instead of building a dict.
+        return b"".join((
+            b'{"result":{"response":{"token":', orjson.dumps(text),
+            b',"isThinking":true' if thinking else b',"isThinking":false',
+            b',"isSoftStop":false,"responseId":', orjson.dumps(response_id),
+            b',"messageTag":', orjson.dumps(tag), b',"messageStepId":', str(step).encode(),
+            b"}}}\n",
+        ))
     fields: dict[str, Any] = {
         "token": text,
         "isThinking": thinking,

@@ -108,7 +108,7 @@ def directive_search(message: str) -> str | None:
 def default_reply(*, message: str, seed: int, words: int) -> Reply:
     """A deterministic answer for (message, seed) of `words` words."""
     rng = _rng(message, seed)
-    chosen = [rng.choice(_WORDS) for _ in range(max(words, 1))]
+    chosen = rng.choices(_WORDS, k=max(words, 1))
     text = " ".join(chosen).capitalize() + "."
     return Reply(text=text)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ class SimState:
 
     def __init__(self, *, options: SimOptions, seed_accounts: Iterable[SeedAccount] = ()) -> None:
         self.options = options
+        self.initial_options = options
         self.seed_accounts = tuple(seed_accounts)
         self.accounts = accounts.AccountRegistry()
         self.faults = faults.FaultBook()
@@ -44,7 +45,9 @@ class SimState:
         return self.options.time_scale if self.options.time_scale > 0 else 1.0
 
     def reset(self) -> None:
-        """Back to the start: seed accounts with fresh quotas, nothing armed or recorded."""
+        """Back to the start: startup options, seed accounts with fresh quotas, no faults,
+        scripts, recordings or assets."""
+        self.options = self.initial_options
         self.accounts.clear()
         self.faults.clear()
         self.script.clear()
@@ -63,5 +66,8 @@ class SimState:
     def new_id(self, kind: str) -> str:
         """A deterministic UUID: the n-th id since the last reset under this seed."""
         self._counter += 1
-        name = f"grok-sim:{self.options.seed}:{kind}:{self._counter}"
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+        name = f"grok-sim:{self.options.seed}:{kind}:{self._counter}".encode()
+        digest = hashlib.blake2b(name, digest_size=16).hexdigest()
+        # Shaped like a UUIDv4 (version and variant nibbles) without building a UUID object.
+        return (f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-"
+                f"{'89ab'[int(digest[16], 16) % 4]}{digest[17:20]}-{digest[20:32]}")

@@ -9,7 +9,7 @@ from starlette.types import ASGIApp
 
 from .. import chatbody, compose, faults, frames, gate, responses, stream
 from ..accounts import Account
-from .common import parse_json, read_recorded, sim_state
+from .common import headers_of, parse_json, read_recorded, sim_state
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ INBAND = {
 async def new_conversation(request: Request) -> ASGIApp:
     state = sim_state(request)
     body = await read_recorded(request)
-    path = request.url.path
-    account = gate.admit(state, headers=request.headers, path=path)
+    path = request.scope["path"]
+    account = gate.admit(state, headers=headers_of(request), path=path)
     chat = chatbody.parse(parse_json(body))
     _check_known_posts(account, chat)
     window = account.windows.get(chat.mode)

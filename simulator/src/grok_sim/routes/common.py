@@ -17,16 +17,32 @@ def sim_state(connection: HTTPConnection) -> SimState:
     return state
 
 
+def headers_of(connection: HTTPConnection) -> dict[str, str]:
+    """The request headers as a plain dict with lower-case names (computed once).
+
+    Starlette's `Headers` scans a list on every lookup; admission looks up a dozen names.
+    """
+    cached: dict[str, str] | None = connection.scope.get("grok_sim.headers")
+    if cached is None:
+        cached = {}
+        for raw_name, raw_value in connection.scope["headers"]:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            cached[name] = f"{cached[name]}, {value}" if name in cached else value
+        connection.scope["grok_sim.headers"] = cached
+    return cached
+
+
 async def read_recorded(request: Request) -> bytes:
     """The request body, after recording the request for later assertions."""
     body = await request.body()
+    headers = headers_of(request)
     sim_state(request).recorder.record(
         method=request.method,
-        path=request.url.path,
-        query=request.url.query,
-        headers=request.headers,
+        path=request.scope["path"],
+        query=request.scope["query_string"].decode("latin-1"),
+        headers=headers,
         body=body,
-        content_type=request.headers.get("content-type", ""),
+        content_type=headers.get("content-type", ""),
     )
     return body
 

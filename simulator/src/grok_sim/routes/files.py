@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import faults, gate, imaging, responses
-from .common import json_response, parse_json, read_recorded, sim_state
+from .common import headers_of, json_response, parse_json, read_recorded, sim_state
 
 MAX_PAGE_SIZE = 100
 UPLOAD_KINDS = (*faults.REQUEST_KINDS, "upload-403")
@@ -18,7 +18,7 @@ UPLOAD_KINDS = (*faults.REQUEST_KINDS, "upload-403")
 async def upload_file(request: Request) -> Response:
     state = sim_state(request)
     body = parse_json(await read_recorded(request))
-    account = gate.admit(state, headers=request.headers, path=request.url.path,
+    account = gate.admit(state, headers=headers_of(request), path=request.scope["path"],
                          fault_kinds=UPLOAD_KINDS)
     problems = [f"{name} (missing)" for name in ("fileName", "fileMimeType", "content")
                 if not isinstance((body or {}).get(name), str) or not body[name]]
@@ -40,7 +40,8 @@ async def upload_file(request: Request) -> Response:
 async def list_assets(request: Request) -> Response:
     state = sim_state(request)
     await read_recorded(request)
-    account = gate.admit(state, headers=request.headers, path=request.url.path, with_body=False)
+    account = gate.admit(state, headers=headers_of(request), path=request.scope["path"],
+                         with_body=False)
     params = request.query_params
     try:
         size = min(max(int(params.get("pageSize", "50")), 1), MAX_PAGE_SIZE)
@@ -58,7 +59,8 @@ async def list_assets(request: Request) -> Response:
 async def delete_asset(request: Request) -> Response:
     state = sim_state(request)
     await read_recorded(request)
-    account = gate.admit(state, headers=request.headers, path=request.url.path, with_body=False)
+    account = gate.admit(state, headers=headers_of(request), path=request.scope["path"],
+                         with_body=False)
     if not state.assets.delete(owner=account.user_id, asset_id=request.path_params["asset_id"]):
         raise responses.not_found("asset")
     return json_response({})
@@ -68,8 +70,8 @@ async def download(request: Request) -> Response:
     """Asset bytes for the owning account only (cookie required, 403 for anyone else)."""
     state = sim_state(request)
     await read_recorded(request)
-    path = request.url.path.lstrip("/")
-    credential, problems = gate.sso_from(request.headers)
+    path = request.scope["path"].lstrip("/")
+    credential, problems = gate.sso_from(headers_of(request))
     gate.reject_missing(problems)
     account = gate.account_for(state, credential)
     asset = state.assets.at(path)
@@ -86,7 +88,7 @@ async def public_download(request: Request) -> Response:
     """Share-link copies under `imagine-public/` (no cookie, like imagine-public.x.ai)."""
     state = sim_state(request)
     await read_recorded(request)
-    asset = state.assets.at(request.url.path)
+    asset = state.assets.at(request.scope["path"])
     if asset is None:
         raise responses.not_found("asset")
     return Response(asset.load(), media_type=asset.mime_type)

@@ -22,7 +22,7 @@ from .. import faults, gate, imaging, media
 from ..accounts import Account
 from ..errors import RequestRejected
 from ..state import SimState
-from .common import sim_state
+from .common import headers_of, sim_state
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ PATH = "/ws/imagine/listen"
 async def imagine_listen(websocket: WebSocket) -> None:
     state = sim_state(websocket)
     state.recorder.record(method="GET", path=PATH, query=websocket.url.query,
-                          headers=websocket.headers, body=None)
+                          headers=headers_of(websocket), body=None)
     try:
         account = _admit(state, websocket)
     except RequestRejected as rejected:
@@ -55,8 +55,8 @@ async def imagine_listen(websocket: WebSocket) -> None:
 
 
 def _admit(state: SimState, websocket: WebSocket) -> Account:
-    credential, problems = gate.sso_from(websocket.headers)
-    problems += [name for name in ("origin", "user-agent") if not websocket.headers.get(name)]
+    credential, problems = gate.sso_from(headers_of(websocket))
+    problems += [name for name in ("origin", "user-agent") if not headers_of(websocket).get(name)]
     gate.reject_missing(problems)
     account = gate.account_for(state, credential)
     gate.raise_request_fault(state, account=account, path=PATH, kinds=faults.REQUEST_KINDS)

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import frames, gate, imaging, media, responses
-from .common import json_response, parse_json, read_recorded, sim_state
+from .common import headers_of, json_response, parse_json, read_recorded, sim_state
 
 POST_TYPES = ("MEDIA_POST_TYPE_IMAGE", "MEDIA_POST_TYPE_VIDEO")
 
@@ -14,7 +14,7 @@ POST_TYPES = ("MEDIA_POST_TYPE_IMAGE", "MEDIA_POST_TYPE_VIDEO")
 async def create_post(request: Request) -> Response:
     state = sim_state(request)
     body = parse_json(await read_recorded(request)) or {}
-    account = gate.admit(state, headers=request.headers, path=request.url.path)
+    account = gate.admit(state, headers=headers_of(request), path=request.scope["path"])
     media_type = body.get("mediaType") if isinstance(body, dict) else None
     if media_type not in POST_TYPES:
         raise responses.bad_request(f"mediaType (one of {', '.join(POST_TYPES)})")
@@ -31,7 +31,7 @@ async def create_post(request: Request) -> Response:
 async def create_link(request: Request) -> Response:
     state = sim_state(request)
     body = parse_json(await read_recorded(request)) or {}
-    account = gate.admit(state, headers=request.headers, path=request.url.path)
+    account = gate.admit(state, headers=headers_of(request), path=request.scope["path"])
     post_id = body.get("postId") if isinstance(body, dict) else None
     missing = [name for name in ("postId", "source", "platform") if not body.get(name)]
     if missing:
@@ -50,7 +50,7 @@ async def create_link(request: Request) -> Response:
 async def upscale(request: Request) -> Response:
     state = sim_state(request)
     body = parse_json(await read_recorded(request)) or {}
-    account = gate.admit(state, headers=request.headers, path=request.url.path)
+    account = gate.admit(state, headers=headers_of(request), path=request.scope["path"])
     video_id = body.get("videoId") if isinstance(body, dict) else None
     if not video_id:
         raise responses.bad_request("missing or invalid body fields: videoId (missing)")

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from .. import faults, gate, grpcweb, responses
 from ..accounts import Account
 from ..errors import RequestRejected
-from .common import json_response, parse_json, read_recorded, sim_state
+from .common import headers_of, json_response, parse_json, read_recorded, sim_state
 
 BIRTH_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$")
 BIRTH_DATE_LIMIT = "[WKE=account:birth-date-change-limit-reached]"
@@ -24,7 +24,7 @@ GRPC_STATUS = {"401": 16, "cf": 7, "403": 7, "429": 8, "500": 13, "502": 14, "50
 async def set_birth_date(request: Request) -> Response:
     state = sim_state(request)
     body = parse_json(await read_recorded(request)) or {}
-    account = gate.admit(state, headers=request.headers, path=request.url.path)
+    account = gate.admit(state, headers=headers_of(request), path=request.scope["path"])
     value = body.get("birthDate") if isinstance(body, dict) else None
     if not isinstance(value, str) or not BIRTH_DATE.match(value):
         raise responses.bad_request("birthDate (YYYY-MM-DDTHH:MM:SS.mmmZ)")
@@ -46,7 +46,7 @@ def grpc_answer(*, status: int, message: str = "") -> Response:
 async def _grpc_call(request: Request, apply: Callable[[Account, bytes], None]) -> Response:
     state = sim_state(request)
     body = await read_recorded(request)
-    headers = request.headers
+    headers = headers_of(request)
     credential, problems = gate.sso_from(headers)
     if GRPC_CONTENT_TYPE not in headers.get("content-type", ""):
         problems.append(f"Content-Type ({GRPC_CONTENT_TYPE})")
@@ -55,7 +55,7 @@ async def _grpc_call(request: Request, apply: Callable[[Account, bytes], None]) 
     gate.reject_missing(problems)
     try:
         account = gate.account_for(state, credential)
-        gate.raise_request_fault(state, account=account, path=request.url.path,
+        gate.raise_request_fault(state, account=account, path=request.scope["path"],
                                  kinds=faults.REQUEST_KINDS)
     except RequestRejected as rejected:
         kind = {401: "401", 403: "403", 429: "429"}.get(rejected.status, "500")
