@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from curl_cffi import CurlError
@@ -145,12 +146,15 @@ class Transport:
         status = response.status_code
         if 200 <= status < 300 or status in ok_statuses:
             return response
-        raise translate.from_status(
-            status=status,
-            body=response.content[: self._options.limits.max_error_body],
-            content_type=response.headers.get("content-type") or "",
-            retry_after=response.headers.get("retry-after"),
-            secrets=secrets,
+        raise _logged(
+            translate.from_status(
+                status=status,
+                body=response.content[: self._options.limits.max_error_body],
+                content_type=response.headers.get("content-type") or "",
+                retry_after=response.headers.get("retry-after"),
+                secrets=secrets,
+            ),
+            url=url,
         )
 
     @contextlib.asynccontextmanager
@@ -194,7 +198,7 @@ class Transport:
         handle = StreamResponse(response=response, secrets=secrets)
         try:
             if not 200 <= handle.status < 300:
-                raise await self._stream_error(handle, secrets=secrets)
+                raise _logged(await self._stream_error(handle, secrets=secrets), url=url)
             yield handle
         finally:
             await handle.aclose()
@@ -238,3 +242,15 @@ def _http_version(url: str) -> Any:
     curl would add there (and servers such as uvicorn drop the body of such a
     request). TLS URLs keep the impersonated default (HTTP/2 via ALPN)."""
     return "v1" if url.startswith("http://") else None
+
+
+def _logged(error: errors.UpstreamError, *, url: str) -> errors.UpstreamError:
+    """Log a classified upstream answer (type, status, path: never headers or bodies)."""
+    log.info(
+        "upstream_error kind=%s blame=%s status=%s path=%s",
+        type(error).__name__,
+        error.blame,
+        error.status,
+        urlsplit(url).path,
+    )
+    return error
