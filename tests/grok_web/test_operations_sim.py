@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from grok_web import ChatRequest, ImageEditRequest, ImagineRequest, VideoRequest, errors
+from grok_web import (
+    ChatRequest,
+    ImageEditRequest,
+    ImagineRequest,
+    VideoExtension,
+    VideoRequest,
+    errors,
+)
 from grok_web import events as ev
 from grok_web_helpers import collect
 
@@ -187,3 +194,23 @@ async def test_account_settings_calls_succeed(sim, grok):
 async def test_a_second_birth_date_change_reports_already_set(sim, grok):
     assert await grok.set_birth_date(credential="sim-birth")
     assert await grok.set_birth_date(credential="sim-birth") is False
+
+
+async def test_a_video_can_be_extended_from_its_last_segment(sim, grok):
+    first = await collect(
+        grok.generate_video(credential="sim-ext", request=VideoRequest(prompt="x"))
+    )
+    segment = next(e for e in first if isinstance(e, ev.VideoFinal))
+    extension = VideoExtension(extend_post_id=segment.post_id, elapsed_seconds=6)
+    request = VideoRequest(prompt="x", parent_post_id=segment.post_id, extension=extension)
+    second = await collect(grok.generate_video(credential="sim-ext", request=request))
+    assert any(isinstance(e, ev.VideoFinal) for e in second)
+    body = sim.requests(path="/rest/app-chat/conversations/new")[-1]
+    config = body["json"]["responseMetadata"]["modelConfigOverride"]["modelMap"][
+        "videoGenModelConfig"
+    ]
+    assert config["isVideoExtension"] is True and config["extendPostId"] == segment.post_id
+    assert config["videoExtensionStartTime"] == pytest.approx(6 + 1 / 24)
+    assert {k.lower(): v for k, v in body["headers"].items()}["referer"].endswith(
+        f"/imagine/post/{segment.post_id}"
+    )

@@ -8,7 +8,7 @@ Public entry points: :class:`grok_web.client.GrokClient`,
 from grok_web.chat import ChatRequest
 from grok_web.client import GrokClient
 from grok_web.imagine import ImagineRequest
-from grok_web.media import ImageEditRequest, VideoRequest
+from grok_web.media import ImageEditRequest, VideoExtension, VideoRequest
 from grok_web.options import ClientOptions
 
 __all__ = [
@@ -17,5 +17,6 @@ __all__ = [
     "GrokClient",
     "ImageEditRequest",
     "ImagineRequest",
+    "VideoExtension",
     "VideoRequest",
 ]

@@ -33,6 +33,17 @@ class ImageEditRequest:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class VideoExtension:
+    """Continue an earlier segment (§13.4): ``extend_post_id`` is the last segment's
+    post, ``elapsed_seconds`` the length generated so far."""
+
+    extend_post_id: str
+    elapsed_seconds: float
+    original_post_id: str = ""
+    original_prompt: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class VideoRequest:
     """Generate one video segment. Without ``parent_post_id`` a media post is created
     first (a VIDEO post for text-to-video, an IMAGE post when ``image_url`` is set)."""
@@ -44,6 +55,7 @@ class VideoRequest:
     preset: str = "custom"
     image_url: str = ""
     parent_post_id: str = ""
+    extension: VideoExtension | None = None
 
 
 async def create_media_post(
@@ -130,35 +142,9 @@ async def generate_video(
             prompt="" if request.image_url else request.prompt,
             media_url=request.image_url,
         )
-    flag = PRESET_FLAGS.get(request.preset, PRESET_FLAGS["custom"])
-    message = f"{request.prompt} {flag}"
-    if request.image_url:
-        message = f"{request.image_url}  {message}"
-    body: dict[str, Any] = {
-        "temporary": ctx.options.chat.temporary,
-        "modelName": "grok-3",
-        "message": message,
-        "toolOverrides": {"videoGen": True},
-        "enableSideBySide": True,
-        "responseMetadata": {
-            "experiments": [],
-            "modelConfigOverride": {
-                "modelMap": {
-                    "videoGenModelConfig": {
-                        "parentPostId": post_id,
-                        "aspectRatio": request.aspect_ratio,
-                        "videoLength": request.video_length,
-                        "resolutionName": request.resolution,
-                    }
-                }
-            },
-        },
-    }
-    if request.image_url:
-        body["fileAttachments"] = [post_id]
-    headers = ctx.headers.json(
-        credential=credential, origin=ctx.origin, referer=ctx.page("/imagine")
-    )
+    body = video_body(request=request, post_id=post_id, temporary=ctx.options.chat.temporary)
+    referer = f"/imagine/post/{post_id}" if request.extension else "/imagine"
+    headers = ctx.headers.json(credential=credential, origin=ctx.origin, referer=ctx.page(referer))
     async for event in chat.stream_app_chat(
         ctx=ctx,
         headers=headers,
@@ -167,6 +153,50 @@ async def generate_video(
         idle_timeout=ctx.options.timeouts.video_idle,
     ):
         yield event
+
+
+def video_body(*, request: VideoRequest, post_id: str, temporary: bool) -> dict[str, Any]:
+    """The v2.x video generation body (§13.2), with the §13.4 extension fields."""
+    preset = request.preset if request.preset in PRESET_FLAGS else "custom"
+    message = f"{request.prompt} {PRESET_FLAGS[preset]}"
+    if request.image_url:
+        message = f"{request.image_url}  {message}"
+    config: dict[str, Any] = {
+        "parentPostId": post_id,
+        "aspectRatio": request.aspect_ratio,
+        "videoLength": request.video_length,
+        "resolutionName": request.resolution,
+    }
+    extension = request.extension
+    if extension is not None:
+        config.update(
+            {
+                "isVideoExtension": True,
+                # v2.x starts the new segment one frame (1/24 s) after the elapsed time
+                "videoExtensionStartTime": extension.elapsed_seconds + 1 / 24,
+                "extendPostId": extension.extend_post_id,
+                "stitchWithExtendPostId": True,
+                "originalPrompt": extension.original_prompt or request.prompt,
+                "originalPostId": extension.original_post_id or post_id,
+                "originalRefType": "ORIGINAL_REF_TYPE_VIDEO_EXTENSION",
+                "mode": preset,
+                "isVideoEdit": False,
+            }
+        )
+    body: dict[str, Any] = {
+        "temporary": temporary,
+        "modelName": "grok-3",
+        "message": message,
+        "toolOverrides": {"videoGen": True},
+        "enableSideBySide": True,
+        "responseMetadata": {
+            "experiments": [],
+            "modelConfigOverride": {"modelMap": {"videoGenModelConfig": config}},
+        },
+    }
+    if request.image_url:
+        body["fileAttachments"] = [post_id]
+    return body
 
 
 async def upscale_video(*, ctx: context.Context, credential: str, video_id: str) -> str:
