@@ -106,3 +106,29 @@ async def test_connection_refused_is_upstream_unavailable(client_for):
     client = client_for("http://127.0.0.1:9")
     with pytest.raises(errors.UpstreamUnavailable):
         await client.rate_limits(credential="t", mode="auto")
+
+
+async def test_giving_up_before_the_headers_still_aborts_the_transfer(raw_server, client_for):
+    request_seen = asyncio.Event()
+
+    async def slow_headers(reader, writer):
+        await read_request(reader)
+        request_seen.set()
+        await asyncio.sleep(0.5)
+        writer.write(STREAM_HEAD + chunk(TOKEN))
+        await writer.drain()
+        await asyncio.wait_for(reader.read(1), timeout=60)
+
+    server = await raw_server(slow_headers)
+    client = client_for(server.base_url)
+
+    async def consume():
+        async for _event in client.chat(credential="tok", request=ChatRequest(message="hi")):
+            pass
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(request_seen.wait(), timeout=10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.wait_for(server.closed.wait(), timeout=10)

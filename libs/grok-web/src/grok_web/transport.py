@@ -61,12 +61,8 @@ class StreamResponse:
 
     async def aclose(self) -> None:
         """Abort the transfer if it is still running and return the curl handle."""
-        response = self.response
-        if response.quit_now is not None:
-            response.quit_now.set()
-        task: Any = response.astream_task
-        if task is not None and not task.done():
-            task.cancel()
+        task = _abort(self.response)
+        if task is not None:
             await asyncio.wait([task])
         if self._iterator is not None:
             with contextlib.suppress(Exception):
@@ -175,26 +171,35 @@ class Transport:
         timeouts = self._options.timeouts
         session = self._session(asset=asset)
         body = orjson.dumps(json) if json is not None else None
+        # Opened in its own task so that a caller who gives up before the headers
+        # arrive (cancel, timeout) still gets the transfer aborted once they do.
+        opening = asyncio.ensure_future(
+            session.request(
+                method,  # type: ignore[arg-type]
+                url,
+                headers=headers,
+                content=body,
+                stream=True,
+                # curl's own low-speed cut is a backstop behind our idle timeout
+                timeout=(timeouts.request, max(timeouts.stream_idle, timeouts.video_idle)),
+                allow_redirects=follow_redirects,
+                accept_encoding=headers_mod.ACCEPT_ENCODING,
+                http_version=_http_version(url),
+            )
+        )
         try:
             async with asyncio.timeout(timeouts.request):
-                response = await session.request(
-                    method,  # type: ignore[arg-type]
-                    url,
-                    headers=headers,
-                    content=body,
-                    stream=True,
-                    # curl's own low-speed cut is a backstop behind our idle timeout
-                    timeout=(timeouts.request, max(timeouts.stream_idle, timeouts.video_idle)),
-                    allow_redirects=follow_redirects,
-                    accept_encoding=headers_mod.ACCEPT_ENCODING,
-                    http_version=_http_version(url),
-                )
+                response = await asyncio.shield(opening)
+        except CurlError as exc:
+            raise translate.from_transport(exc, secrets=secrets) from exc
         except TimeoutError as exc:
+            opening.add_done_callback(_abort_when_opened)
             raise errors.UpstreamUnavailable(
                 f"upstream sent no response headers within {timeouts.request:g}s"
             ) from exc
-        except CurlError as exc:
-            raise translate.from_transport(exc, secrets=secrets) from exc
+        except BaseException:
+            opening.add_done_callback(_abort_when_opened)
+            raise
         handle = StreamResponse(response=response, secrets=secrets)
         try:
             if not 200 <= handle.status < 300:
@@ -254,3 +259,20 @@ def _logged(error: errors.UpstreamError, *, url: str) -> errors.UpstreamError:
         urlsplit(url).path,
     )
     return error
+
+
+def _abort(response: Response) -> Any:
+    """Stop a streamed transfer now (curl drops the connection and the handle goes
+    back to the pool); returns the transfer task to await, if still running."""
+    if response.quit_now is not None:
+        response.quit_now.set()
+    task: Any = response.astream_task
+    if task is None or task.done():
+        return None
+    task.cancel()
+    return task
+
+
+def _abort_when_opened(opening: asyncio.Future[Response]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        _abort(opening.result())
