@@ -1,0 +1,323 @@
+"""Gateway benchmark: the chat API through the gateway vs straight to the simulator.
+
+    uv run python scripts/bench_gateway.py [--seconds 3] [--accounts 16] [--json out.json]
+
+Starts the simulator and the gateway (with the in-process token pool and a GrokClient, as
+the single-process mode wires them, without the admin app and media worker) as two
+separate processes on loopback, then drives both from this process with a minimal
+keep-alive HTTP/1.1 client, at concurrency 1, 16 and 64, streaming and not. For each
+phase it reports requests/s, p50/p99 latency, time to first token (streaming) and CPU
+per request of the gateway process and of the simulator (from /proc). Bounded: each phase
+runs ``--seconds`` after a short warm-up; everything stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+CONCURRENCY = (1, 16, 64)
+SIM_BODY = {  # what grok_web sends for a one-line prompt (see grok_web.chat.build_body)
+    "deviceEnvInfo": {"darkModeEnabled": False, "devicePixelRatio": 2, "screenWidth": 2056,
+                      "screenHeight": 1329, "viewportWidth": 2056, "viewportHeight": 1083},
+    "disableMemory": True, "disableSearch": False, "disableSelfHarmShortCircuit": False,
+    "disableTextFollowUps": False, "enableImageGeneration": True, "enableImageStreaming": True,
+    "enableSideBySide": True, "fileAttachments": [], "forceConcise": False,
+    "forceSideBySide": False, "imageAttachments": [], "imageGenerationCount": 2,
+    "isAsyncChat": False, "message": "[user]: Hello there", "modeId": "auto",
+    "responseMetadata": {}, "returnImageBytes": False, "returnRawGrokInXaiRequest": False,
+    "sendFinalMetadata": True, "temporary": True, "toolOverrides": {}, "collectionIds": [],
+    "connectors": [], "searchAllConnectors": False,
+}
+USER_AGENT = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/136.0.0.0 Safari/537.36"
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Target:
+    name: str
+    port: int
+    pid: int
+    path: str
+    body: bytes
+    headers: tuple[str, ...]
+    first_token: bytes
+
+
+@dataclasses.dataclass(kw_only=True)
+class Phase:
+    target: str
+    stream: bool
+    concurrency: int
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+    ttfts: list[float]
+    cpu_seconds: dict[str, float]
+
+    def row(self) -> dict[str, Any]:
+        lat = sorted(self.latencies) or [0.0]
+        ttft = sorted(self.ttfts) or [0.0]
+        return {
+            "target": self.target, "stream": self.stream, "c": self.concurrency,
+            "requests": self.requests, "errors": self.errors,
+            "rps": round(self.requests / self.seconds, 1),
+            "p50_ms": round(_pct(lat, 50) * 1000, 2), "p99_ms": round(_pct(lat, 99) * 1000, 2),
+            "ttft_p50_ms": round(_pct(ttft, 50) * 1000, 2) if self.ttfts else None,
+            "cpu_ms_per_req": {k: round(v * 1000 / max(self.requests, 1), 3)
+                               for k, v in self.cpu_seconds.items()},
+        }
+
+
+def _pct(values: Sequence[float], pct: float) -> float:
+    index = min(len(values) - 1, max(0, round(pct / 100 * len(values)) - 1))
+    return values[index]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+async def one_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                      request: bytes, first_token: bytes) -> tuple[int, float, float]:
+    """Send one request on a kept-alive connection; (status, ttft, latency) in seconds."""
+    started = time.perf_counter()
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    lowered = head.lower()
+    ttft = 0.0
+    if b"transfer-encoding: chunked" in lowered:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            if size == 0:
+                await reader.readuntil(b"\r\n")
+                break
+            chunk = await reader.readexactly(size + 2)
+            if not ttft and first_token in chunk:
+                ttft = time.perf_counter() - started
+    else:
+        length = int(lowered.split(b"content-length:")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+    return status, ttft, time.perf_counter() - started
+
+
+async def worker(target: Target, request: bytes, deadline: float, phase: Phase,
+                 warmup_until: float) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", target.port)
+    try:
+        while time.perf_counter() < deadline:
+            status, ttft, latency = await one_request(reader, writer, request,
+                                                      target.first_token)
+            if time.perf_counter() < warmup_until:
+                continue
+            if status != 200:
+                phase.errors += 1
+                continue
+            phase.requests += 1
+            phase.latencies.append(latency)
+            if ttft:
+                phase.ttfts.append(ttft)
+    finally:
+        writer.close()
+
+
+async def run_phase(target: Target, *, stream: bool, concurrency: int, seconds: float,
+                    pids: dict[str, int]) -> Phase:
+    body = target.body
+    if target.name == "gateway":
+        body = json.dumps({"model": "grok-4", "stream": stream,
+                           "messages": [{"role": "user", "content": "Hello there"}]}).encode()
+    request = (
+        f"POST {target.path} HTTP/1.1\r\nHost: 127.0.0.1:{target.port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        + "".join(f"{h}\r\n" for h in target.headers) + "\r\n"
+    ).encode() + body
+    phase = Phase(target=target.name, stream=stream, concurrency=concurrency, requests=0,
+                  errors=0, seconds=seconds, latencies=[], ttfts=[], cpu_seconds={})
+    warmup = min(1.0, seconds / 3)
+    start = time.perf_counter()
+    warmup_until = start + warmup
+    tasks = [asyncio.create_task(worker(target, request, warmup_until + seconds, phase,
+                                        warmup_until)) for _ in range(concurrency)]
+    await asyncio.sleep(max(0.0, warmup_until - time.perf_counter()))
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    await asyncio.gather(*tasks)
+    phase.seconds = time.perf_counter() - warmup_until
+    phase.cpu_seconds = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    return phase
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"process exited early rc={process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"port {port} never opened")
+
+
+async def serve_gateway(args: argparse.Namespace) -> None:
+    """The gateway process: store, in-process pool, GrokClient, the gateway app."""
+    import uvicorn
+    from gateway.app import create_app
+    from grok2api_poolclient.leases import Tier
+    from grok2api_settings import Settings
+    from grok2api_settings.live import LiveSettings
+    from grok2api_storage import load_cipher, open_store
+    from grok_web.client import GrokClient
+    from grok_web.options import ClientOptions
+    from token_pool.hot.memory import MemoryHotState
+    from token_pool.service import PoolService
+    from token_pool.usage import GrokUsageReader
+
+    live = LiveSettings(Settings.model_validate({
+        "data_dir": args.data_dir,
+        "network": {"base_url": args.sim_url, "assets_url": args.sim_url},
+        "token": {"max_inflight_per_account": 64},
+        "log": {"level": "WARNING"},
+    }))
+    store = await open_store(live.current, cipher=load_cipher(live.current, allow_generate=True))
+    await store.migrate()
+    grok = GrokClient(options=ClientOptions.from_settings(live.current))
+    pool = PoolService(settings=lambda: live.current, repo=store.accounts,
+                       hot=MemoryHotState(), reader=GrokUsageReader(grok))
+    await pool.start(background=False)
+    for index in range(args.accounts):
+        await pool.upsert_account(credential=f"sso-bench-{index}", tier=Tier.SUPER)
+    async for _ in pool.refresh_usage(all_accounts=True):
+        pass
+    app = create_app(settings=live, pool=pool, grok=grok, client_keys=store.client_keys)
+    config = uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning",
+                            access_log=False)
+    await uvicorn.Server(config).serve()
+
+
+def start_processes(accounts: int, data_dir: str) -> tuple[subprocess.Popen[bytes], ...]:
+    sim_port, gw_port = free_port(), free_port()
+    accounts_file = Path(data_dir) / "accounts.json"
+    accounts_file.write_text(json.dumps([
+        {"credential": f"sso-bench-{i}", "tier": "super",
+         "quotas": {mode: 10_000_000 for mode in ("auto", "fast", "expert", "heavy")}}
+        for i in range(accounts)
+    ]))
+    sim = subprocess.Popen([sys.executable, "-m", "grok_sim", "serve", "--port", str(sim_port),
+                            "--accounts", str(accounts_file)], stdout=subprocess.DEVNULL)
+    wait_port(sim_port, sim)
+    gateway = subprocess.Popen([
+        sys.executable, __file__, "serve-gateway", "--port", str(gw_port), "--sim-url",
+        f"http://127.0.0.1:{sim_port}", "--accounts", str(accounts), "--data-dir", data_dir,
+    ])
+    wait_port(gw_port, gateway)
+    sim.port, gateway.port = sim_port, gw_port  # type: ignore[attr-defined]
+    return sim, gateway
+
+
+async def drive(args: argparse.Namespace, sim: Any, gateway: Any) -> list[dict[str, Any]]:
+    pids = {"gateway": gateway.pid, "simulator": sim.pid}
+    direct = Target(name="simulator", port=sim.port, pid=sim.pid,
+                    path="/rest/app-chat/conversations/new", body=json.dumps(SIM_BODY).encode(),
+                    headers=(
+                        "Cookie: sso=sso-bench-0; sso-rw=sso-bench-0",
+                        f"Origin: http://127.0.0.1:{sim.port}",
+                        f"Referer: http://127.0.0.1:{sim.port}/",
+                        f"User-Agent: {USER_AGENT}",
+                        "x-xai-request-id: 8fa9a3d3-24c4-4eb8-869b-cb387789c868",
+                        "x-statsig-id: ZTpUeXBlRXJyb3I6IENhbm5vdCByZWFkIHByb3BlcnRpZXMgb2Yg"
+                        "dW5kZWZpbmVkIChyZWFkaW5nICdjaGlsZE5vZGVzJyk=",
+                    ),
+                    first_token=b'"token":"')
+    through = Target(name="gateway", port=gateway.port, pid=gateway.pid,
+                     path="/v1/chat/completions", body=b"", headers=(),
+                     first_token=b'"content":"')
+    rows = []
+    for stream in (True, False):
+        for concurrency in CONCURRENCY:
+            for target in (direct, through):
+                if target is direct and not stream:
+                    continue  # the upstream always streams; one direct row per concurrency
+                phase = await run_phase(target, stream=stream, concurrency=concurrency,
+                                        seconds=args.seconds, pids=pids)
+                rows.append(phase.row())
+                print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve-gateway")
+    serve.add_argument("--port", type=int, required=True)
+    serve.add_argument("--sim-url", required=True)
+    serve.add_argument("--accounts", type=int, default=16)
+    serve.add_argument("--data-dir", required=True)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--accounts", type=int, default=16)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if args.command == "serve-gateway":
+        asyncio.run(serve_gateway(args))
+        return
+    with tempfile.TemporaryDirectory() as data_dir:
+        sim, gateway = start_processes(args.accounts, data_dir)
+        try:
+            rows = asyncio.run(drive(args, sim, gateway))
+        finally:
+            for process in (gateway, sim):
+                process.terminate()
+                process.wait(10)
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print(f"\n{'target':10} {'stream':6} {'c':>3} {'req/s':>8} {'p50ms':>7} {'p99ms':>8} "
+          f"{'ttft50':>7} {'cpu ms/req (gw | sim)':>22}")
+    for row in rows:
+        cpu = row["cpu_ms_per_req"]
+        ttft = "-" if row["ttft_p50_ms"] is None else f"{row['ttft_p50_ms']:.2f}"
+        print(f"{row['target']:10} {row['stream']!s:6} {row['c']:>3} {row['rps']:>8} "
+              f"{row['p50_ms']:>7} {row['p99_ms']:>8} {ttft:>7} "
+              f"{cpu['gateway']:>10} | {cpu['simulator']:<8} errors={row['errors']}")
+    by_key = {(r["target"], r["stream"], r["c"]): r for r in rows}
+    print()
+    for stream in (True, False):
+        for concurrency in CONCURRENCY:
+            direct, through = by_key.get(("simulator", True, concurrency)), by_key.get(
+                ("gateway", stream, concurrency))
+            if direct and through:
+                ratio = through["rps"] / max(direct["rps"], 0.1)
+                added = through["p50_ms"] - direct["p50_ms"]
+                print(f"stream={stream!s:5} c={concurrency:<3} gateway/direct throughput="
+                      f"{ratio:.2f}  added p50={added:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
