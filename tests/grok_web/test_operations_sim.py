@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 
 import pytest
 from grok_web import (
     ChatRequest,
+    GrokClient,
     ImageEditRequest,
     ImagineRequest,
     VideoExtension,
@@ -14,7 +17,8 @@ from grok_web import (
     errors,
 )
 from grok_web import events as ev
-from grok_web_helpers import collect
+from grok_web import options as options_mod
+from grok_web_helpers import collect, make_options
 
 
 async def test_chat_streams_text_and_ends_with_the_envelope(sim, grok):
@@ -214,3 +218,26 @@ async def test_a_video_can_be_extended_from_its_last_segment(sim, grok):
     assert {k.lower(): v for k, v in body["headers"].items()}["referer"].endswith(
         f"/imagine/post/{segment.post_id}"
     )
+
+
+async def test_concurrent_chats_share_one_bounded_pool(sim):
+
+    opts = dataclasses.replace(
+        make_options(sim.base_url), limits=options_mod.Limits(max_connections=2)
+    )
+    async with GrokClient(options=opts) as grok:
+        turns = await asyncio.gather(
+            *(
+                collect(grok.chat(credential=f"sim-many-{i}", request=ChatRequest(message="hi")))
+                for i in range(8)
+            )
+        )
+    assert all(isinstance(events[-1], ev.Final) and events[-1].message for events in turns)
+
+
+async def test_unknown_models_fail_before_any_request(sim, grok):
+    with pytest.raises(errors.UnknownModel):
+        await collect(
+            grok.chat(credential="sim-x", request=ChatRequest(message="hi", model="nope"))
+        )
+    assert sim.requests(path="/rest/app-chat") == []
