@@ -13,6 +13,7 @@ import uvicorn
 from .app import create_app
 from .errors import SimError
 from .options import SimOptions
+from .protocol import DecliningH2CHttpToolsProtocol
 from .state import SeedAccount
 
 logger = logging.getLogger(__name__)
@@ -22,14 +23,14 @@ def uvicorn_config(
     *, host: str, port: int, options: SimOptions, seed_accounts: Iterable[SeedAccount],
     log_level: str = "warning",
 ) -> uvicorn.Config:
-    """Config with the fastest loop/parser available (uvloop, httptools) and no access log."""
+    """Config with uvloop (when installed), httptools (h2c offers declined), no access log."""
     has = importlib.util.find_spec
     return uvicorn.Config(
         create_app(options=options, seed_accounts=seed_accounts),
         host=host,
         port=port,
         loop="uvloop" if has("uvloop") else "asyncio",
-        http="httptools" if has("httptools") else "h11",
+        http=DecliningH2CHttpToolsProtocol,
         ws="websockets-sansio",
         access_log=False,
         server_header=False,
