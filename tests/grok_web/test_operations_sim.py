@@ -70,7 +70,7 @@ async def test_rate_limits_report_one_mode_window(sim, grok):
     assert limit.window_seconds > 0
 
 
-@pytest.mark.parametrize("tier", ["basic", "super"])
+@pytest.mark.parametrize("tier", ["basic", "super", "heavy"])
 async def test_usage_infers_the_tier_from_window_totals(sim, grok, tier):
     credential = f"sim-usage-{tier}"
     sim.add_account(credential, tier=tier)
