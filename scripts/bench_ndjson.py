@@ -17,7 +17,6 @@ import time
 from typing import Any
 
 import orjson
-
 from grok_web import frames, ndjson
 
 
@@ -93,9 +92,8 @@ def synthetic_stream(*, tokens: int, seed: int = 7) -> bytes:
         )
         if i == tokens // 2:
             card = {"id": "k1", "type": "render_inline_citation", "url": "https://e.com/1"}
-            lines.append(
-                {"result": {"response": {"cardAttachment": {"jsonData": orjson.dumps(card).decode()}}}}
-            )
+            attachment = {"jsonData": orjson.dumps(card).decode()}
+            lines.append({"result": {"response": {"cardAttachment": attachment}}})
     lines.append(
         {
             "result": {
@@ -132,26 +130,31 @@ def parse_once(chunks: list[bytes]) -> int:
 
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    args.add_argument("--tokens", type=int, default=2000)
-    args.add_argument("--rounds", type=int, default=20)
+    args.add_argument("--tokens", type=int, default=10000)
+    args.add_argument("--rounds", type=int, default=40)
     args.add_argument("--chunk", type=int, default=1400, help="bytes per network chunk")
     opts = args.parse_args()
     body = synthetic_stream(tokens=opts.tokens)
     chunks = [body[i : i + opts.chunk] for i in range(0, len(body), opts.chunk)]
     parse_once(chunks)
+    # CPU time of this process: the machine is shared, wall time mostly measures others.
     rates: list[float] = []
+    wall_rates: list[float] = []
     events = 0
     for _ in range(opts.rounds):
-        start = time.perf_counter()
+        cpu, wall = time.process_time(), time.perf_counter()
         events = parse_once(chunks)
-        rates.append(events / (time.perf_counter() - start))
+        rates.append(events / max(time.process_time() - cpu, 1e-9))
+        wall_rates.append(events / (time.perf_counter() - wall))
     lines = body.count(b"\n")
+    median = statistics.median(rates)
     print(f"stream: {len(body)} bytes, {lines} lines, {len(chunks)} chunks, {events} events")
     print(
-        f"events/s: median {statistics.median(rates):,.0f}  best {max(rates):,.0f}  "
+        f"events/s (CPU time): median {median:,.0f}  best {max(rates):,.0f}  "
         f"worst {min(rates):,.0f}  ({opts.rounds} rounds)"
     )
-    print(f"MB/s (median): {len(body) * statistics.median(rates) / events / 1e6:,.1f}")
+    print(f"events/s (wall): median {statistics.median(wall_rates):,.0f}")
+    print(f"MB/s (CPU time, median): {len(body) * median / events / 1e6:,.1f}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from grok_web import events as ev
 _TOOL_NAME = re.compile(r"<xai:tool_name>(.*?)</xai:tool_name>", re.S)
 _TOOL_ARGS = re.compile(r"<xai:tool_args><!\[CDATA\[(.*?)\]\]></xai:tool_args>", re.S)
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_TextDelta = ev.TextDelta
+_ReasoningDelta = ev.ReasoningDelta
 _TOKEN_FRAME_KEYS = frozenset(
     {"token", "isThinking", "messageTag", "rolloutId", "messageStepId", "responseId"}
 )
@@ -30,6 +32,22 @@ _CITATION_TYPES = frozenset({"render_inline_citation", "citation_card", "inline_
 
 class ChatStreamParser:
     """One turn's state. Call :meth:`handle` per frame, then :meth:`finish`."""
+
+    __slots__ = (
+        "_citations",
+        "_content",
+        "_envelope",
+        "_final_images",
+        "_final_videos",
+        "_secrets",
+        "_stream_errors",
+        "_text",
+        "_titles",
+        "conversation_id",
+        "model_hash",
+        "parent_response_id",
+        "response_id",
+    )
 
     def __init__(self, *, secrets: tuple[str, ...] = ()) -> None:
         self._secrets = secrets
@@ -67,11 +85,11 @@ class ChatStreamParser:
             self._tool_card(response, token, out)
         elif token:
             if response.get("isThinking"):
-                out.append(ev.ReasoningDelta(token, response.get("rolloutId")))
+                out.append(_ReasoningDelta(token, response.get("rolloutId")))
                 self._content = True
             elif tag is None or tag in _TEXT_TAGS:
                 self._text.append(token)
-                out.append(ev.TextDelta(token))
+                out.append(_TextDelta(token))
                 self._content = True
         # Plain token frames (the hot path) carry only these keys: skip the dispatch.
         if token is None or not response.keys() <= _TOKEN_FRAME_KEYS:
