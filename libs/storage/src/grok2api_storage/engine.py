@@ -80,7 +80,10 @@ class Database:
             yield session
 
     async def ping(self) -> None:
-        async with translate.driver_errors(self.location), self.engine.connect() as conn:
+        async with (
+            translate.driver_errors(self.location, connecting=True),
+            self.engine.connect() as conn,
+        ):
             await conn.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:

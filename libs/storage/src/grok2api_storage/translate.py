@@ -6,6 +6,7 @@ includes the statement's parameters, so only the underlying driver error text is
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,36 +15,73 @@ from sqlalchemy import exc as sa_exc
 
 from . import errors, urls
 
-_MISSING_TABLE_MARKERS = ("no such table", "doesn't exist", "does not exist", "undefinedtable")
+_CONNECTION_ERRORS = (
+    OSError,
+    TimeoutError,
+    redis_exceptions.ConnectionError,
+    redis_exceptions.TimeoutError,
+    redis_exceptions.AuthenticationError,
+    sa_exc.InterfaceError,
+)
+# SQLite, PostgreSQL (UndefinedTableError), MySQL/MariaDB (1146) spellings.
+_MISSING_TABLE = re.compile(
+    r"no such table|relation \S+ does not exist|table \S+ doesn't exist|undefinedtable",
+    re.IGNORECASE,
+)
+# MySQL client errors 2002-2013 (cannot connect, server gone away, lost connection).
+_MYSQL_CONNECTION = re.compile(r"^OperationalError: \(20(0[2-9]|1[0-3]),")
 
 
-def translate(exc: BaseException, *, location: urls.StoreLocation) -> errors.StorageError:
-    """The ``StorageError`` to raise (with ``from exc``) for a driver error."""
+def translate(
+    exc: BaseException, *, location: urls.StoreLocation, connecting: bool = False
+) -> errors.StorageError:
+    """The ``StorageError`` to raise (with ``from exc``) for a driver error.
+
+    ``connecting``: the error came from the first contact, so whatever it is (refused,
+    bad password, unknown database) the store is unusable as configured.
+    """
     if isinstance(exc, errors.StorageError):
         return exc
     if isinstance(exc, sa_exc.IntegrityError):
         return errors.DuplicateError("the store already holds a record with this unique value")
     detail = _driver_detail(exc)
-    if any(marker in detail.lower() for marker in _MISSING_TABLE_MARKERS):
-        return errors.SchemaError(
-            f"the store at {location.display} has no grok2api schema yet; run the "
-            f"migrations (store.migrate()) first ({detail})"
-        )
-    return errors.StorageUnavailableError(
+    where = (
         f"the store at {location.display} (server.storage_type={location.storage_type!r}, "
-        f"server.storage_url) did not answer: {detail}"
+        "server.storage_url)"
     )
+    if connecting or _is_connection_error(exc, detail):
+        return errors.StorageUnavailableError(f"{where} cannot be used: {detail}")
+    if _MISSING_TABLE.search(detail):
+        return errors.SchemaError(
+            f"{where} has no grok2api schema yet; run the migrations (store.migrate()) "
+            f"first ({detail})"
+        )
+    return errors.StorageError(f"{where} failed: {detail}")
+
+
+def _is_connection_error(exc: BaseException, detail: str) -> bool:
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        return (
+            exc.connection_invalidated
+            or isinstance(exc.orig, _CONNECTION_ERRORS)
+            or bool(_MYSQL_CONNECTION.match(detail))
+        )
+    return False
 
 
 @asynccontextmanager
-async def driver_errors(location: urls.StoreLocation) -> AsyncIterator[None]:
+async def driver_errors(
+    location: urls.StoreLocation, *, connecting: bool = False
+) -> AsyncIterator[None]:
     """Translate any driver error raised inside the block."""
     try:
         yield
     except errors.StorageError:
         raise
     except (TimeoutError, sa_exc.SQLAlchemyError, redis_exceptions.RedisError, OSError) as exc:
-        raise translate(exc, location=location) from exc
+        raise translate(exc, location=location, connecting=connecting) from exc
 
 
 def _driver_detail(exc: BaseException) -> str:

@@ -19,6 +19,8 @@ from .. import crypto, errors, importing, records, translate, urls
 from . import codec, transactions
 from .keys import Keys
 
+IMPORT_CHUNK = 500
+
 
 class RedisAccountStore:
     def __init__(
@@ -67,20 +69,45 @@ class RedisAccountStore:
         prepared = importing.prepare(accounts, cipher=self._cipher)
         added = updated = 0
         skipped = prepared.dropped
-        now = records.utcnow()
-        for position, (_fingerprint, account) in enumerate(prepared.accounts):
+        start = records.utcnow()
+        for number, chunk in enumerate(importing.chunks(prepared.accounts, IMPORT_CHUNK)):
             # Distinct microseconds keep the import order in listings.
-            created_at = now + timedelta(microseconds=position)
-            _stored, created, changed = await self._upsert(
-                account, created_at=created_at, update_existing=update_existing
-            )
-            if created:
-                added += 1
-            elif changed:
-                updated += 1
-            else:
-                skipped += 1
+            base = start + timedelta(microseconds=number * IMPORT_CHUNK)
+            existing = await self._insert_new(chunk, base=base)
+            added += len(chunk) - len(existing)
+            for account in existing:
+                _stored, created, changed = await self._upsert(
+                    account, created_at=base, update_existing=update_existing
+                )
+                added += created
+                updated += changed and not created
+                skipped += not changed
         return records.ImportCounts(added=added, updated=updated, skipped=skipped)
+
+    async def _insert_new(
+        self, chunk: tuple[tuple[str, records.NewAccount], ...], *, base: datetime
+    ) -> builtins.list[records.NewAccount]:
+        """Insert, in one transaction, the accounts whose credential is not stored yet;
+        return the others (they need the per-account read-modify-write of ``_upsert``)."""
+        fingerprint_keys = [self._keys.fingerprint(fingerprint) for fingerprint, _ in chunk]
+
+        async def body(pipe: Pipeline) -> builtins.list[records.NewAccount]:
+            holders = await pipe.mget(fingerprint_keys)
+            pipe.multi()
+            existing = []
+            for position, ((fingerprint, account), holder) in enumerate(
+                zip(chunk, holders, strict=True)
+            ):
+                if holder is not None:
+                    existing.append(account)
+                    continue
+                created_at = base + timedelta(microseconds=position)
+                new = self._new_hash(account, fingerprint, created_at)
+                codec.queue_write(pipe, self._keys, old=None, new=new)
+            return existing
+
+        async with translate.driver_errors(self._location):
+            return await transactions.run(self._redis, watch=fingerprint_keys, body=body)
 
     async def _upsert(
         self, account: records.NewAccount, *, created_at: datetime, update_existing: bool

@@ -50,7 +50,7 @@ class RedisStore:
             return await schema.current_version(self.redis, self.keys)
 
     async def ping(self) -> None:
-        async with translate.driver_errors(self.location):
+        async with translate.driver_errors(self.location, connecting=True):
             await self.redis.ping()
 
     async def aclose(self) -> None:
