@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 
 import pytest
-from grok_web import ChatRequest, errors
+from grok_web import ChatRequest, ImagineRequest, errors
 from grok_web import events as ev
 from grok_web_helpers import STREAM_HEAD, chunk, read_request
 
@@ -132,3 +132,21 @@ async def test_giving_up_before_the_headers_still_aborts_the_transfer(raw_server
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.wait_for(server.closed.wait(), timeout=10)
+
+
+async def test_a_silent_imagine_socket_is_cut_with_a_typed_idle_timeout(client_for):
+    from websockets.asyncio.server import serve
+
+    received: list[str] = []
+
+    async def silent(connection):
+        async for message in connection:
+            received.append(message)
+
+    async with serve(silent, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        client = client_for(f"http://127.0.0.1:{port}", request=10, stream_idle=0.5)
+        with pytest.raises(errors.StreamIdleTimeout):
+            async for _event in client.imagine(credential="t", request=ImagineRequest(prompt="p")):
+                pass
+    assert len(received) == 2  # reset, then the prompt

@@ -107,7 +107,10 @@ async def imagine(
     try:
         nsfw = opts.nsfw if request.nsfw is None else request.nsfw
         for message in messages(request, nsfw=nsfw):
-            await ws.send_str(orjson.dumps(message).decode())
+            try:
+                await ws.send_str(orjson.dumps(message).decode())
+            except CurlError as exc:
+                raise translate.from_transport(exc, secrets=secrets) from exc
         while not tracker.done:
             raw = await _receive(ws, wait=tracker.wait_time(), secrets=secrets)
             out: list[Any] = []
