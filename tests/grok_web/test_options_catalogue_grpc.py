@@ -69,8 +69,8 @@ def test_catalogue_holds_the_seed_models():
 def test_unknown_models_raise_a_typed_error():
     with pytest.raises(errors.UnknownModel) as info:
         catalogue.get("gpt-5")
-    assert isinstance(info.value, LookupError)
     assert info.value.blame == "caller"
+    assert isinstance(info.value, LookupError)
 
 
 def test_grpc_frames_round_trip_with_trailers():
