@@ -116,13 +116,18 @@ class GrokClient:
         return imagine.imagine(ctx=self._ctx, credential=credential, request=request)
 
     async def create_media_post(
-        self, *, credential: str, media_type: str, prompt: str = "", media_url: str = ""
+        self,
+        *,
+        credential: str,
+        media_type: media.MediaType,
+        prompt: str = "",
+        media_url: str = "",
     ) -> str:
         """Create a media post (MEDIA_POST_TYPE_IMAGE|VIDEO); returns the post id."""
         return await media.create_media_post(
             ctx=self._ctx,
             credential=credential,
-            media_type=media_type,  # type: ignore[arg-type]
+            media_type=media_type,
             prompt=prompt,
             media_url=media_url,
         )

@@ -14,6 +14,8 @@ POST_CREATE = "/rest/media/post/create"
 POST_CREATE_LINK = "/rest/media/post/create-link"
 VIDEO_UPSCALE = "/rest/media/video/upscale"
 
+MediaType = Literal["MEDIA_POST_TYPE_IMAGE", "MEDIA_POST_TYPE_VIDEO"]
+
 PRESET_FLAGS: Mapping[str, str] = {
     "fun": "--mode=extremely-crazy",
     "normal": "--mode=normal",
@@ -62,7 +64,7 @@ async def create_media_post(
     *,
     ctx: context.Context,
     credential: str,
-    media_type: Literal["MEDIA_POST_TYPE_IMAGE", "MEDIA_POST_TYPE_VIDEO"],
+    media_type: MediaType,
     prompt: str = "",
     media_url: str = "",
 ) -> str:
