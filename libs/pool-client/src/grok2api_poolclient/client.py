@@ -1,11 +1,15 @@
-"""The ``PoolClient`` protocol: what every caller of the token pool may rely on."""
+"""The ``PoolClient`` protocol: what every caller of the token pool may rely on.
+
+Two implementations: ``grpc_transport.GrpcPoolClient`` (over the network) and the token-pool
+service's ``PoolService`` (in-process, single-process mode). Both raise only ``errors``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from . import leases
+from . import accounts, leases
 
 
 class PoolClient(Protocol):
@@ -32,5 +36,64 @@ class PoolClient(Protocol):
         retry_after: float | None = None,
         quota: Sequence[leases.QuotaFigures] = (),
     ) -> None:
-        """Return a lease with what happened; the pool updates quota, cooldown and failures."""
+        """Return a lease with what happened; the pool updates quota, cooldown and failures.
+
+        Releasing a lease twice, or after it expired, never double-counts.
+        """
+        ...
+
+    async def upsert_account(
+        self,
+        *,
+        credential: str | None = None,
+        account_id: str | None = None,
+        tier: leases.Tier | None = None,
+        enabled: bool | None = None,
+        tags: Sequence[str] | None = None,
+        note: str | None = None,
+    ) -> accounts.Account:
+        """Add an account by ``credential`` or update one (by credential or ``account_id``).
+
+        Fields left ``None`` keep their value. A new account without a tier is ``basic``
+        until a usage refresh infers it. Raises ``InvalidRequest`` / ``AccountNotFound``.
+        """
+        ...
+
+    async def remove_account(self, account_id: str) -> None:
+        """Delete an account; raises ``AccountNotFound``."""
+        ...
+
+    async def get_account(self, account_id: str) -> accounts.Account:
+        """One account, credential masked; raises ``AccountNotFound``."""
+        ...
+
+    async def list_accounts(
+        self,
+        *,
+        tier: leases.Tier | None = None,
+        status: accounts.AccountStatus | None = None,
+        tag: str | None = None,
+        search: str | None = None,
+        page_size: int = 100,
+        page_token: str = "",
+    ) -> accounts.AccountPage:
+        """Accounts matching every given filter, ordered by id, one page at a time."""
+        ...
+
+    def refresh_usage(
+        self, account_ids: Sequence[str] = (), *, all_accounts: bool = False
+    ) -> AsyncIterator[accounts.RefreshProgress]:
+        """Re-read usage from the upstream, yielding one event per account and a summary."""
+        ...
+
+    async def stats(self) -> accounts.PoolStats:
+        """Accounts by tier and status, remaining quota by mode, leases in flight."""
+        ...
+
+    def watch(self) -> AsyncIterator[accounts.AccountChange]:
+        """Every account change from now on, until the iterator is closed."""
+        ...
+
+    def export_accounts(self) -> AsyncIterator[accounts.ExportedAccount]:
+        """Every account with its full credential (backups); handle the output as a secret."""
         ...

@@ -1,0 +1,33 @@
+"""What the pool needs to know about a model: quota mode, minimum tier, cost."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
+
+from grok2api_poolclient import errors
+from grok2api_poolclient.leases import Tier
+from grok_web import catalogue as grok_catalogue
+from grok_web import errors as grok_errors
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ModelCharge:
+    mode: str  # the quota window charged
+    min_tier: Tier
+    cost: int
+
+
+class ModelResolver(Protocol):
+    def __call__(self, model: str) -> ModelCharge:
+        """The charge for ``model``; raises ``errors.InvalidRequest`` when unknown."""
+        ...
+
+
+def from_catalogue(model: str) -> ModelCharge:
+    """Resolve through ``grok_web.catalogue`` (the one model table)."""
+    try:
+        spec = grok_catalogue.get(model)
+    except grok_errors.UnknownModel as exc:
+        raise errors.InvalidRequest(f"unknown model {model!r}") from exc
+    return ModelCharge(mode=spec.quota_mode, min_tier=Tier(spec.min_tier), cost=spec.cost)

@@ -1,0 +1,57 @@
+"""Account change notices between replicas, and the credential cache they keep fresh.
+
+A notice is ``{"kind": ..., "id": ...}`` published through the hot state (Redis pub/sub, or
+a local fan-out). Credentials never travel in notices: every replica reads them from the
+durable store and caches them until a notice says the account changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+
+from grok2api_poolclient.accounts import ChangeKind
+
+from .hot import base
+
+log = logging.getLogger(__name__)
+
+
+def encode(kind: ChangeKind, account_id: str) -> bytes:
+    return json.dumps({"kind": kind.value, "id": account_id}).encode()
+
+
+def decode(message: bytes) -> tuple[ChangeKind, str] | None:
+    try:
+        data = json.loads(message)
+        return ChangeKind(data["kind"]), str(data["id"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("change_notice_malformed")
+        return None
+
+
+async def notices(hot: base.HotState) -> AsyncIterator[tuple[ChangeKind, str]]:
+    async for message in hot.subscribe():
+        decoded = decode(message)
+        if decoded is not None:
+            yield decoded
+
+
+class CredentialCache:
+    """account id → credential, for the acquire hot path; dropped on any change notice."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    def get(self, account_id: str) -> str | None:
+        return self._values.get(account_id)
+
+    def put(self, account_id: str, credential: str) -> None:
+        self._values[account_id] = credential
+
+    def drop(self, account_id: str) -> None:
+        self._values.pop(account_id, None)
+
+    def __repr__(self) -> str:
+        return f"CredentialCache(size={len(self._values)})"

@@ -1,0 +1,173 @@
+"""The hot-state contract every backend implements, and the policies it enforces.
+
+Selection (``acquire``), for the model's quota mode, over the candidate tiers in fallback
+order (basic → super → heavy, starting at the model's minimum tier):
+
+* eligible: status active (a cooling account whose cooldown has passed counts as active),
+  not excluded, remaining quota in the mode's window ≥ cost (a window whose reset time
+  has passed is full again), in-flight leases < ``max_inflight``;
+* the first tier with an eligible account wins; within it the policy picks:
+  ``most_remaining`` (default) the highest ``remaining - INFLIGHT_PENALTY × inflight``,
+  ``random`` any eligible account, ``round_robin`` the least recently leased one;
+  ties are broken at random;
+* the cost is reserved (remaining decremented, window started if it was not) and the
+  in-flight count incremented in the same atomic step, and a lease recorded until
+  ``expires_at``. Expired leases are reclaimed lazily by every acquire and by ``reclaim``:
+  the in-flight slot comes back, the reserved cost does not (the holder may have used it).
+
+When nothing is eligible ``errors.PoolExhausted`` says why: ``no_account_of_tier`` (no
+usable account of any candidate tier), ``all_busy`` (some at their cap), ``all_cooling``
+or ``no_quota``, with ``retry_at`` the earliest cooldown end or window reset.
+
+Outcomes (``release``):
+
+* success: failure count reset to 0;
+* rate_limited: the mode's remaining set to 0 until the cooldown ends (its window refills
+  then), and the account cools until ``retry_after``
+  from now, else the window's reset time, else a full window from now;
+* invalid_credential and forbidden: failure count +1, the reserved cost refunded; at
+  ``fail_threshold`` consecutive failures the account becomes invalid. Forbidden counts
+  because a 403 that is not a Cloudflare page is the upstream refusing this account;
+* challenge (Cloudflare) and upstream_error (5xx, transport): cost refunded, nobody blamed;
+* cancelled: nothing changes but the slot; the upstream may have counted the query.
+
+Quota figures in a release or a usage refresh overwrite the mode's window (``real``).
+A release of an unknown (already released or reclaimed) lease applies only idempotent
+effects (figures, cooldown), never a failure count, slot or refund twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Literal, Protocol
+
+from grok2api_poolclient.accounts import AccountStatus, QuotaWindow
+from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
+
+from ..quotas import DefaultWindow
+
+INFLIGHT_PENALTY = 0.5
+BaseStatus = Literal["active", "invalid", "disabled"]
+
+
+class NotReady(Exception):
+    """The hot state is empty (first start, or Redis lost its data): rebuild it."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AccountSeed:
+    """What the durable store says about an account, loaded into the hot state.
+
+    ``quota`` fills windows the hot state does not hold yet; ``reset`` (credential changed
+    or re-enabled) clears the failure count and an ``invalid`` status.
+    """
+
+    account_id: str
+    tier: Tier
+    base_status: BaseStatus
+    quota: tuple[QuotaWindow, ...] = ()
+    reset: bool = False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AcquireParams:
+    tiers: tuple[Tier, ...]
+    mode: str
+    cost: int
+    exclude: frozenset[str]
+    lease_id: str
+    now: float
+    expires_at: float
+    max_inflight: int
+    policy: str
+    defaults: Mapping[Tier, DefaultWindow]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Reservation:
+    account_id: str
+    tier: Tier
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReleaseParams:
+    lease_id: str
+    account_id: str
+    mode: str
+    cost: int
+    outcome: Outcome
+    now: float
+    retry_after: float | None
+    figures: tuple[QuotaFigures, ...]
+    fail_threshold: int
+    default_window_seconds: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReleaseResult:
+    account_id: str
+    status: AccountStatus
+    previous_status: AccountStatus
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HotAccount:
+    account_id: str
+    tier: Tier
+    status: AccountStatus
+    cooling_until: float | None
+    inflight: int
+    fail_count: int
+    last_refresh_at: float | None
+    quota: tuple[QuotaWindow, ...]
+
+
+class HotState(Protocol):
+    async def acquire(self, params: AcquireParams) -> Reservation:
+        """Select and reserve atomically; ``PoolExhausted`` or ``NotReady`` otherwise."""
+        ...
+
+    async def release(self, params: ReleaseParams) -> ReleaseResult | None:
+        """Apply an outcome; None when the account no longer exists."""
+        ...
+
+    async def put(self, seed: AccountSeed) -> None:
+        """Add an account or update its tier/status, keeping its live counters."""
+        ...
+
+    async def remove(self, account_id: str) -> None: ...
+
+    async def apply_usage(
+        self, account_id: str, *, figures: Sequence[QuotaFigures], now: float
+    ) -> None:
+        """Overwrite windows with the upstream's figures (``real``) after a refresh."""
+        ...
+
+    async def accounts(self, account_ids: Sequence[str] | None = None) -> dict[str, HotAccount]:
+        """Live state of the given accounts (all when None); unknown ids are left out."""
+        ...
+
+    async def leases_in_flight(self) -> int: ...
+
+    async def reclaim(self, *, now: float) -> int:
+        """Reclaim expired leases; the number reclaimed."""
+        ...
+
+    async def is_ready(self) -> bool: ...
+
+    async def mark_ready(self) -> None: ...
+
+    async def try_lock(self, name: str, *, ttl_seconds: float) -> str | None:
+        """Take a named lock shared by every replica; a token to unlock with, or None."""
+        ...
+
+    async def unlock(self, name: str, token: str) -> None: ...
+
+    async def publish(self, message: bytes) -> None:
+        """Send a change notice to every replica's ``subscribe`` iterators."""
+        ...
+
+    def subscribe(self) -> AsyncIterator[bytes]: ...
+
+    async def close(self) -> None: ...

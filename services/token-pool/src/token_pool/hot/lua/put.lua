@@ -1,0 +1,30 @@
+-- Add an account or update its tier and status, keeping live counters (hot/base.py).
+-- ARGV: prefix, account_id, tier, base_status, reset (0/1),
+--       then (mode, remaining, total, window, reset_at, source) groups filled only if absent.
+local p = ARGV[1]
+local id = ARGV[2]
+local tier = ARGV[3]
+local base = ARGV[4]
+local reset = ARGV[5] == '1'
+local k = p .. ':a:' .. id
+local old = redis.call('HMGET', k, 'tier', 'st')
+if old[1] and old[1] ~= tier then redis.call('SREM', p .. ':tier:' .. old[1], id) end
+redis.call('SADD', p .. ':tier:' .. tier, id)
+redis.call('SADD', p .. ':all', id)
+local st = old[2] or 'active'
+if base == 'disabled' or base == 'invalid' then st = base
+elseif st == 'cooling' then st = 'cooling'
+elseif st == 'invalid' and not reset then st = 'invalid'
+else st = 'active' end
+redis.call('HSET', k, 'tier', tier, 'st', st)
+if reset then redis.call('HSET', k, 'fl', 0) end
+local i = 6
+while ARGV[i] do
+  local m = ARGV[i]
+  if redis.call('HEXISTS', k, 't:' .. m) == 0 then
+    redis.call('HSET', k, 'r:' .. m, ARGV[i + 1], 't:' .. m, ARGV[i + 2], 'w:' .. m, ARGV[i + 3],
+      'z:' .. m, ARGV[i + 4], 's:' .. m, ARGV[i + 5])
+  end
+  i = i + 6
+end
+return 1

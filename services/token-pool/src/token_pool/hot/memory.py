@@ -1,0 +1,317 @@
+"""The in-process hot state of the single-process mode.
+
+Every method runs to completion without awaiting in between, so on one event loop each
+call is atomic, like the Redis scripts. Semantics: see ``base``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import uuid
+from collections.abc import AsyncIterator, Sequence
+
+from grok2api_poolclient.accounts import AccountStatus, QuotaSource, QuotaWindow
+from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
+
+from . import base, outcomes
+
+
+@dataclasses.dataclass
+class _Window:
+    remaining: int
+    total: int
+    window_seconds: int
+    reset_at: float  # 0: not started
+    source: QuotaSource
+
+
+@dataclasses.dataclass
+class _Account:
+    tier: Tier
+    status: AccountStatus
+    cooling_until: float = 0.0
+    inflight: int = 0
+    fails: int = 0
+    last_used: float = 0.0
+    last_refresh: float = 0.0
+    windows: dict[str, _Window] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Lease:
+    account_id: str
+    mode: str
+    cost: int
+    expires_at: float
+
+
+class MemoryHotState:
+    def __init__(self) -> None:
+        self._accounts: dict[str, _Account] = {}
+        self._by_tier: dict[Tier, dict[str, _Account]] = {t: {} for t in Tier}
+        self._leases: dict[str, _Lease] = {}
+        self._earliest_expiry = float("inf")  # lets most acquires skip the reclaim scan
+        self._ready = False
+        self._locks: dict[str, tuple[str, float]] = {}
+        self._subscribers: set[asyncio.Queue[bytes]] = set()
+        self._random = random.Random()
+
+    async def acquire(self, params: base.AcquireParams) -> base.Reservation:
+        if not self._ready:
+            raise base.NotReady()
+        self._reclaim(params.now)
+        tally = outcomes.ExhaustionTally()
+        for tier in params.tiers:
+            best: list[str] = []
+            best_score = 0.0
+            default = params.defaults[tier]
+            for account_id, acct in self._by_tier[tier].items():
+                if account_id in params.exclude:
+                    continue
+                status = acct.status
+                if status is AccountStatus.COOLING and acct.cooling_until <= params.now:
+                    status = AccountStatus.ACTIVE
+                if status not in (AccountStatus.ACTIVE, AccountStatus.COOLING):
+                    continue
+                window = acct.windows.get(params.mode)
+                total = window.total if window else default.total
+                remaining = window.remaining if window else total
+                reset_at = window.reset_at if window else 0.0
+                if 0 < reset_at <= params.now:
+                    remaining = total
+                if status is AccountStatus.COOLING:
+                    tally.cooling(acct.cooling_until)
+                elif remaining < params.cost:
+                    tally.no_quota(reset_at)
+                elif acct.inflight >= params.max_inflight:
+                    tally.busy()
+                else:
+                    score = _score(params.policy, remaining, acct)
+                    if not best or score > best_score:
+                        best, best_score = [account_id], score
+                    elif score == best_score:
+                        best.append(account_id)
+            if best:
+                account_id = best[self._random.randrange(len(best))]
+                self._reserve(self._accounts[account_id], account_id, params, tier)
+                return base.Reservation(account_id=account_id, tier=tier)
+        raise tally.exhausted()
+
+    def _reserve(
+        self, acct: _Account, account_id: str, params: base.AcquireParams, tier: Tier
+    ) -> None:
+        default = params.defaults[tier]
+        window = acct.windows.get(params.mode)
+        if window is None:
+            window = _Window(
+                remaining=default.total,
+                total=default.total,
+                window_seconds=default.window_seconds,
+                reset_at=0.0,
+                source=QuotaSource.DEFAULT,
+            )
+            acct.windows[params.mode] = window
+        if 0 < window.reset_at <= params.now:
+            window.remaining, window.reset_at = window.total, 0.0
+        if window.reset_at == 0:
+            window.reset_at = params.now + window.window_seconds
+        if window.source is QuotaSource.REAL:
+            window.source = QuotaSource.ESTIMATED
+        window.remaining -= params.cost
+        acct.status = AccountStatus.ACTIVE
+        acct.inflight += 1
+        acct.last_used = params.now
+        self._earliest_expiry = min(self._earliest_expiry, params.expires_at)
+        self._leases[params.lease_id] = _Lease(
+            account_id=account_id, mode=params.mode, cost=params.cost, expires_at=params.expires_at
+        )
+
+    async def release(self, params: base.ReleaseParams) -> base.ReleaseResult | None:
+        lease = self._leases.pop(params.lease_id, None)
+        account_id = lease.account_id if lease else params.account_id
+        mode = lease.mode if lease else params.mode
+        acct = self._accounts.get(account_id)
+        if acct is None:
+            return None
+        previous = acct.status
+        if lease is not None:
+            acct.inflight = max(0, acct.inflight - 1)
+        window = acct.windows.get(mode)
+        effect = outcomes.effect_of(params.outcome)
+        if lease is not None and effect.refund and window is not None:
+            window.remaining = min(window.total, window.remaining + lease.cost)
+        if params.outcome is Outcome.SUCCESS and lease is not None:
+            acct.fails = 0
+        if effect.blame and lease is not None:
+            acct.fails += 1
+            if acct.fails >= params.fail_threshold and acct.status is not AccountStatus.DISABLED:
+                acct.status = AccountStatus.INVALID
+        if params.outcome is Outcome.RATE_LIMITED:
+            until = outcomes.cooldown_end(
+                now=params.now,
+                retry_after=params.retry_after,
+                reset_at=window.reset_at if window else 0.0,
+                window_seconds=window.window_seconds if window else params.default_window_seconds,
+            )
+            if window is not None:
+                window.remaining, window.reset_at = 0, until
+            if acct.status in (AccountStatus.ACTIVE, AccountStatus.COOLING):
+                acct.status = AccountStatus.COOLING
+                acct.cooling_until = max(acct.cooling_until, until)
+        self._apply_figures(acct, params.figures, params.now)
+        return base.ReleaseResult(
+            account_id=account_id, status=acct.status, previous_status=previous
+        )
+
+    def _apply_figures(self, acct: _Account, figures: Sequence[QuotaFigures], now: float) -> None:
+        for figure in figures:
+            window = acct.windows.get(figure.mode)
+            total = figure.total if figure.total is not None else (window.total if window else 0)
+            total = max(total, figure.remaining)
+            seconds = figure.window_seconds or (window.window_seconds if window else 7200)
+            reset_at = outcomes.reset_after_figure(
+                remaining=figure.remaining,
+                total=total,
+                previous_reset=window.reset_at if window else 0.0,
+                window_seconds=seconds,
+                now=now,
+            )
+            acct.windows[figure.mode] = _Window(
+                remaining=figure.remaining,
+                total=total,
+                window_seconds=seconds,
+                reset_at=reset_at,
+                source=QuotaSource.REAL,
+            )
+
+    async def put(self, seed: base.AccountSeed) -> None:
+        acct = self._accounts.get(seed.account_id)
+        if acct is None:
+            acct = _Account(tier=seed.tier, status=AccountStatus.ACTIVE)
+            self._accounts[seed.account_id] = acct
+        self._by_tier[acct.tier].pop(seed.account_id, None)
+        acct.tier = seed.tier
+        self._by_tier[seed.tier][seed.account_id] = acct
+        if seed.reset:
+            acct.fails = 0
+        acct.status = outcomes.merged_status(
+            current=acct.status, base_status=seed.base_status, reset=seed.reset
+        )
+        for window in seed.quota:
+            acct.windows.setdefault(
+                window.mode,
+                _Window(
+                    remaining=window.remaining,
+                    total=window.total,
+                    window_seconds=window.window_seconds,
+                    reset_at=window.reset_at or 0.0,
+                    source=window.source,
+                ),
+            )
+
+    async def remove(self, account_id: str) -> None:
+        acct = self._accounts.pop(account_id, None)
+        if acct is not None:
+            self._by_tier[acct.tier].pop(account_id, None)
+
+    async def apply_usage(
+        self, account_id: str, *, figures: Sequence[QuotaFigures], now: float
+    ) -> None:
+        acct = self._accounts.get(account_id)
+        if acct is not None:
+            self._apply_figures(acct, figures, now)
+            acct.last_refresh = now
+
+    async def accounts(
+        self, account_ids: Sequence[str] | None = None
+    ) -> dict[str, base.HotAccount]:
+        ids = list(self._accounts) if account_ids is None else account_ids
+        return {i: _view(i, self._accounts[i]) for i in ids if i in self._accounts}
+
+    async def leases_in_flight(self) -> int:
+        return len(self._leases)
+
+    async def reclaim(self, *, now: float) -> int:
+        return self._reclaim(now)
+
+    def _reclaim(self, now: float) -> int:
+        if now < self._earliest_expiry:
+            return 0
+        expired = [lid for lid, lease in self._leases.items() if lease.expires_at <= now]
+        for lease_id in expired:
+            lease = self._leases.pop(lease_id)
+            acct = self._accounts.get(lease.account_id)
+            if acct is not None:
+                acct.inflight = max(0, acct.inflight - 1)
+        self._earliest_expiry = min(
+            (lease.expires_at for lease in self._leases.values()), default=float("inf")
+        )
+        return len(expired)
+
+    async def is_ready(self) -> bool:
+        return self._ready
+
+    async def mark_ready(self) -> None:
+        self._ready = True
+
+    async def try_lock(self, name: str, *, ttl_seconds: float) -> str | None:
+        loop_time = asyncio.get_running_loop().time()
+        held = self._locks.get(name)
+        if held is not None and held[1] > loop_time:
+            return None
+        token = uuid.uuid4().hex
+        self._locks[name] = (token, loop_time + ttl_seconds)
+        return token
+
+    async def unlock(self, name: str, token: str) -> None:
+        if self._locks.get(name, ("", 0.0))[0] == token:
+            del self._locks[name]
+
+    async def publish(self, message: bytes) -> None:
+        for queue in self._subscribers:
+            queue.put_nowait(message)
+
+    async def subscribe(self) -> AsyncIterator[bytes]:
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._subscribers.add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._subscribers.discard(queue)
+
+    async def close(self) -> None:
+        self._subscribers.clear()
+
+
+def _score(policy: str, remaining: int, acct: _Account) -> float:
+    if policy == "random":
+        return 0.0
+    if policy == "round_robin":
+        return -acct.last_used
+    return remaining - base.INFLIGHT_PENALTY * acct.inflight
+
+
+def _view(account_id: str, acct: _Account) -> base.HotAccount:
+    return base.HotAccount(
+        account_id=account_id,
+        tier=acct.tier,
+        status=acct.status,
+        cooling_until=acct.cooling_until or None,
+        inflight=acct.inflight,
+        fail_count=acct.fails,
+        last_refresh_at=acct.last_refresh or None,
+        quota=tuple(
+            QuotaWindow(
+                mode=mode,
+                remaining=w.remaining,
+                total=w.total,
+                window_seconds=w.window_seconds,
+                reset_at=w.reset_at or None,
+                source=w.source,
+            )
+            for mode, w in sorted(acct.windows.items())
+        ),
+    )

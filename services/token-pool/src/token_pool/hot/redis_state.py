@@ -1,0 +1,211 @@
+"""Hot state in Redis, shared by every replica on the same key prefix.
+
+Keys (``P`` = prefix): ``P:a:<id>`` hash per account (tier, status ``st``, cooldown ``cu``,
+in-flight ``inf``, failures ``fl``, last lease ``lu``, last refresh ``rf``, and per mode
+``r:``/``t:``/``w:``/``z:``/``s:`` = remaining/total/window/reset/source), ``P:tier:<tier>``
+and ``P:all`` sets, ``P:leases`` (zset lease → expiry) with ``P:ld`` (lease → account|mode|
+cost), ``P:ready`` (set once the state was built from the durable store; its absence after a
+Redis restart or flush triggers a rebuild), ``P:lock:<name>`` locks, ``P:changes`` channel.
+
+Each mutation is one Lua script (``lua/``), so selection plus reservation is atomic across
+replicas. Scripts touch keys derived from the prefix, so this needs one Redis (not Cluster).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+from grok2api_poolclient import errors
+from grok2api_poolclient.accounts import AccountStatus, QuotaSource, QuotaWindow
+from grok2api_poolclient.leases import QuotaFigures, Tier
+from redis import exceptions as redis_errors
+
+from . import base, outcomes
+
+_SCRIPTS = ("acquire", "release", "usage", "put", "reclaim", "unlock")
+
+
+def _load(name: str) -> str:
+    return resources.files(__package__).joinpath("lua", f"{name}.lua").read_text()
+
+
+def _figure_args(figures: Sequence[QuotaFigures]) -> list[Any]:
+    args: list[Any] = []
+    for f in figures:
+        args += [f.mode, f.remaining, "" if f.total is None else f.total]
+        args.append("" if f.window_seconds is None else f.window_seconds)
+    return args
+
+
+class RedisHotState:
+    def __init__(self, client: aioredis.Redis, *, prefix: str) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._scripts = {name: client.register_script(_load(name)) for name in _SCRIPTS}
+        self._random = random.Random()
+
+    async def _run(self, name: str, args: Sequence[Any]) -> Any:
+        try:
+            return await self._scripts[name](keys=[], args=list(args))
+        except redis_errors.RedisError as exc:
+            raise errors.PoolUnavailable(f"redis hot state failed: {type(exc).__name__}") from exc
+
+    async def acquire(self, params: base.AcquireParams) -> base.Reservation:
+        args: list[Any] = [
+            self._prefix, params.mode, params.cost, params.now, params.expires_at,
+            params.lease_id, params.max_inflight, params.policy, self._random.random(),
+            base.INFLIGHT_PENALTY, len(params.tiers),
+        ]  # fmt: skip
+        for tier in params.tiers:
+            default = params.defaults[tier]
+            args += [tier.value, default.total, default.window_seconds]
+        args += sorted(params.exclude)
+        answer = await self._run("acquire", args)
+        kind = _text(answer[0])
+        if kind == "ok":
+            return base.Reservation(account_id=_text(answer[1]), tier=Tier(_text(answer[2])))
+        if kind == "not_ready":
+            raise base.NotReady()
+        retry_at = float(_text(answer[4]))
+        raise outcomes.exhausted_error(
+            n_cooling=int(answer[1]),
+            n_no_quota=int(answer[2]),
+            n_busy=int(answer[3]),
+            retry_at=retry_at or None,
+        )
+
+    async def release(self, params: base.ReleaseParams) -> base.ReleaseResult | None:
+        effect = outcomes.effect_of(params.outcome)
+        args: list[Any] = [
+            self._prefix, params.lease_id, params.account_id, params.mode, params.cost,
+            params.outcome.value, params.now,
+            "" if params.retry_after is None else params.retry_after,
+            params.fail_threshold, params.default_window_seconds,
+            int(effect.refund), int(effect.blame),
+        ]  # fmt: skip
+        answer = await self._run("release", args + _figure_args(params.figures))
+        if _text(answer[0]) == "gone":
+            return None
+        return base.ReleaseResult(
+            account_id=params.account_id,
+            status=AccountStatus(_text(answer[1])),
+            previous_status=AccountStatus(_text(answer[2])),
+        )
+
+    async def put(self, seed: base.AccountSeed) -> None:
+        args: list[Any] = [
+            self._prefix, seed.account_id, seed.tier.value, seed.base_status, int(seed.reset),
+        ]  # fmt: skip
+        for w in seed.quota:
+            args += [w.mode, w.remaining, w.total, w.window_seconds, w.reset_at or 0, w.source]
+        await self._run("put", args)
+
+    async def remove(self, account_id: str) -> None:
+        key = f"{self._prefix}:a:{account_id}"
+        try:
+            tier = await self._redis.hget(key, "tier")
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if tier is not None:
+                    pipe.srem(f"{self._prefix}:tier:{_text(tier)}", account_id)
+                pipe.srem(f"{self._prefix}:all", account_id)
+                pipe.delete(key)
+                await pipe.execute()
+        except redis_errors.RedisError as exc:
+            raise errors.PoolUnavailable("redis hot state failed") from exc
+
+    async def apply_usage(
+        self, account_id: str, *, figures: Sequence[QuotaFigures], now: float
+    ) -> None:
+        await self._run("usage", [self._prefix, account_id, now, *_figure_args(figures)])
+
+    async def accounts(
+        self, account_ids: Sequence[str] | None = None
+    ) -> dict[str, base.HotAccount]:
+        try:
+            if account_ids is None:
+                account_ids = sorted(
+                    _text(i) for i in await self._redis.smembers(f"{self._prefix}:all")
+                )
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for account_id in account_ids:
+                    pipe.hgetall(f"{self._prefix}:a:{account_id}")
+                rows = await pipe.execute()
+        except redis_errors.RedisError as exc:
+            raise errors.PoolUnavailable("redis hot state failed") from exc
+        return {
+            account_id: _view(account_id, {_text(k): _text(v) for k, v in row.items()})
+            for account_id, row in zip(account_ids, rows, strict=True)
+            if row
+        }
+
+    async def leases_in_flight(self) -> int:
+        return int(await self._redis.zcard(f"{self._prefix}:leases"))
+
+    async def reclaim(self, *, now: float) -> int:
+        return int(await self._run("reclaim", [self._prefix, now, 1000]))
+
+    async def is_ready(self) -> bool:
+        return bool(await self._redis.exists(f"{self._prefix}:ready"))
+
+    async def mark_ready(self) -> None:
+        await self._redis.set(f"{self._prefix}:ready", "1")
+
+    async def try_lock(self, name: str, *, ttl_seconds: float) -> str | None:
+        token = uuid.uuid4().hex
+        key = f"{self._prefix}:lock:{name}"
+        taken = await self._redis.set(key, token, nx=True, px=max(1, int(ttl_seconds * 1000)))
+        return token if taken else None
+
+    async def unlock(self, name: str, token: str) -> None:
+        await self._run("unlock", [f"{self._prefix}:lock:{name}", token])
+
+    async def publish(self, message: bytes) -> None:
+        await self._redis.publish(f"{self._prefix}:changes", message)
+
+    async def subscribe(self) -> AsyncIterator[bytes]:
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(f"{self._prefix}:changes")
+        try:
+            async for item in pubsub.listen():
+                if item.get("type") == "message":
+                    data = item["data"]
+                    yield data if isinstance(data, bytes) else str(data).encode()
+        finally:
+            await pubsub.aclose()
+
+    async def close(self) -> None:
+        """The Redis client belongs to the caller; nothing of ours to close."""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _view(account_id: str, row: dict[str, str]) -> base.HotAccount:
+    modes = sorted(key[2:] for key in row if key.startswith("t:"))
+    quota = tuple(
+        QuotaWindow(
+            mode=mode,
+            remaining=int(float(row.get(f"r:{mode}", 0))),
+            total=int(float(row[f"t:{mode}"])),
+            window_seconds=int(float(row.get(f"w:{mode}", 0))),
+            reset_at=float(row.get(f"z:{mode}", 0)) or None,
+            source=QuotaSource(row.get(f"s:{mode}", "default")),
+        )
+        for mode in modes
+    )
+    return base.HotAccount(
+        account_id=account_id,
+        tier=Tier(row.get("tier", "basic")),
+        status=AccountStatus(row.get("st", "active")),
+        cooling_until=float(row.get("cu", 0)) or None,
+        inflight=int(row.get("inf", 0)),
+        fail_count=int(row.get("fl", 0)),
+        last_refresh_at=float(row.get("rf", 0)) or None,
+        quota=quota,
+    )

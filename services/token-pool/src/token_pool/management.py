@@ -1,0 +1,226 @@
+"""Account management: add/update, remove, get, list, export, statistics.
+
+The durable store is written first (it is the truth), then the hot state, then a change
+notice goes to every replica.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from grok2api_poolclient import accounts, errors
+from grok2api_poolclient.leases import Tier
+from grok2api_storage import errors as store_errors
+from grok2api_storage import protocols
+from grok2api_storage import records as stored
+
+from . import feed, records
+from .hot import base
+
+_MAX_PAGE = 1000
+
+
+class AccountManager:
+    def __init__(
+        self,
+        *,
+        repo: protocols.AccountRepository,
+        hot: base.HotState,
+        credentials: feed.CredentialCache,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._repo = repo
+        self._hot = hot
+        self._credentials = credentials
+        self._clock = clock
+
+    async def upsert(
+        self,
+        *,
+        credential: str | None,
+        account_id: str | None,
+        tier: Tier | None,
+        enabled: bool | None,
+        tags: Sequence[str] | None,
+        note: str | None,
+    ) -> accounts.Account:
+        cred = records.normalise_credential(credential) if credential is not None else None
+        if cred == "" or (cred is None and not account_id):
+            raise errors.InvalidRequest("a credential or an account id is required")
+        existing = await self._existing(cred=cred, account_id=account_id)
+        reset = bool(enabled) or (cred is not None and existing is not None
+                                  and existing.credential != cred)  # fmt: skip
+        try:
+            if existing is None:
+                assert cred is not None
+                record = await self._add(cred, tier=tier, enabled=enabled, tags=tags, note=note)
+                reset = True
+            else:
+                patch = stored.AccountPatch(**_patch_fields(
+                    cred=cred if cred != existing.credential else None,
+                    tier=tier, enabled=enabled, tags=tags, note=note, reset=reset,
+                ))  # fmt: skip
+                record = (
+                    await self._repo.update(existing.id, patch) if patch.changes() else existing
+                )
+        except store_errors.DuplicateError as exc:
+            raise errors.InvalidRequest("that credential belongs to another account") from exc
+        except store_errors.InvalidRecordError as exc:
+            raise errors.InvalidRequest(str(exc)) from exc
+        await self._hot.put(records.seed_of(record, reset=reset))
+        self._credentials.put(record.id, record.credential)
+        await self._hot.publish(feed.encode(accounts.ChangeKind.UPSERTED, record.id))
+        return await self.view(record)
+
+    async def _existing(
+        self, *, cred: str | None, account_id: str | None
+    ) -> stored.AccountRecord | None:
+        if account_id:
+            record = await self._repo.get(account_id)
+            if record is None:
+                raise errors.AccountNotFound(f"no account {account_id}")
+            return record
+        assert cred is not None
+        return await self._repo.find_by_credential(cred)
+
+    async def _add(
+        self,
+        cred: str,
+        *,
+        tier: Tier | None,
+        enabled: bool | None,
+        tags: Sequence[str] | None,
+        note: str | None,
+    ) -> stored.AccountRecord:
+        new = stored.NewAccount(
+            credential=cred,
+            tier=stored.AccountTier(tier.value) if tier else None,
+            enabled=True if enabled is None else enabled,
+            tags=tuple(tags or ()),
+            note=note or "",
+        )
+        result = await self._repo.upsert(new)  # a racing replica may have added it first
+        return result.account
+
+    async def remove(self, account_id: str) -> None:
+        if not await self._repo.remove(account_id):
+            raise errors.AccountNotFound(f"no account {account_id}")
+        await self._hot.remove(account_id)
+        self._credentials.drop(account_id)
+        await self._hot.publish(feed.encode(accounts.ChangeKind.REMOVED, account_id))
+
+    async def get(self, account_id: str) -> accounts.Account:
+        record = await self._repo.get(account_id)
+        if record is None:
+            raise errors.AccountNotFound(f"no account {account_id}")
+        return await self.view(record)
+
+    async def view(self, record: stored.AccountRecord) -> accounts.Account:
+        hot = (await self._hot.accounts([record.id])).get(record.id)
+        return records.view_of(record, hot, now=self._clock())
+
+    async def list(
+        self,
+        *,
+        tier: Tier | None,
+        status: accounts.AccountStatus | None,
+        tag: str | None,
+        search: str | None,
+        page_size: int,
+        page_token: str,
+    ) -> accounts.AccountPage:
+        try:
+            offset = int(page_token or 0)
+        except ValueError as exc:
+            raise errors.InvalidRequest("malformed page token") from exc
+        size = max(1, min(page_size or 100, _MAX_PAGE))
+        matched: list[accounts.Account] = []
+        async for view in self._views(tier=tier, tag=tag, search=search):
+            if status is None or view.status is status:
+                matched.append(view)
+        page = matched[offset : offset + size]
+        more = offset + size < len(matched)
+        return accounts.AccountPage(
+            accounts=tuple(page),
+            next_page_token=str(offset + size) if more else "",
+            total=len(matched),
+        )
+
+    async def _views(
+        self, *, tier: Tier | None, tag: str | None, search: str | None
+    ) -> AsyncIterator[accounts.Account]:
+        """Live status (cooling) is not in the store, so status filters apply after overlay."""
+        filters = stored.AccountFilter(
+            tier=stored.AccountTier(tier.value) if tier else None, tag=tag, search=search
+        )
+        offset = 0
+        while True:
+            page = await self._repo.list(filters=filters, offset=offset, limit=500)
+            hot = await self._hot.accounts([r.id for r in page.items])
+            now = self._clock()
+            for record in page.items:
+                yield records.view_of(record, hot.get(record.id), now=now)
+            offset += len(page.items)
+            if not page.items or offset >= page.total:
+                return
+
+    async def export(self) -> AsyncIterator[accounts.ExportedAccount]:
+        async for record in self._repo.iter_all():
+            view = records.view_of(record, None, now=self._clock())
+            yield accounts.ExportedAccount(
+                credential=record.credential,
+                tier=records.tier_of(record),
+                status=view.status,
+                enabled=record.enabled,
+                tags=tuple(record.tags),
+                note=record.note,
+            )
+
+    async def stats(self) -> accounts.PoolStats:
+        hot = await self._hot.accounts()
+        now = self._clock()
+        by_tier: dict[Tier, tuple[dict[str, int], dict[str, int]]] = {t: ({}, {}) for t in Tier}
+        for acct in hot.values():
+            status = acct.status
+            if status is accounts.AccountStatus.COOLING and (acct.cooling_until or 0) <= now:
+                status = accounts.AccountStatus.ACTIVE
+            counts, remaining = by_tier[acct.tier]
+            counts[status.value] = counts.get(status.value, 0) + 1
+            if status is accounts.AccountStatus.ACTIVE:
+                for window in acct.quota:
+                    remaining[window.mode] = remaining.get(window.mode, 0) + window.remaining
+        return accounts.PoolStats(
+            total_accounts=len(hot),
+            leases_in_flight=await self._hot.leases_in_flight(),
+            tiers=tuple(
+                accounts.TierStats(tier=t, by_status=c, remaining_by_mode=r)
+                for t, (c, r) in by_tier.items()
+            ),
+        )
+
+
+def _patch_fields(
+    *,
+    cred: str | None,
+    tier: Tier | None,
+    enabled: bool | None,
+    tags: Sequence[str] | None,
+    note: str | None,
+    reset: bool,
+) -> dict[str, object]:
+    fields: dict[str, object] = {}
+    if cred is not None:
+        fields["credential"] = cred
+    if tier is not None:
+        fields["tier"] = stored.AccountTier(tier.value)
+    if enabled is not None:
+        fields["enabled"] = enabled
+    if tags is not None:
+        fields["tags"] = tuple(tags)
+    if note is not None:
+        fields["note"] = note
+    if reset:
+        fields["status"] = stored.AccountStatus.ACTIVE
+        fields["fail_count"] = 0
+    return fields

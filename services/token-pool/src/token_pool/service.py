@@ -1,0 +1,217 @@
+"""``PoolService``: the token pool, satisfying ``grok2api_poolclient.PoolClient`` in-process.
+
+The single-process mode hands this object to its callers directly; the gRPC server wraps
+it for the others. ``start()`` launches its supervised background work (change notices,
+lease reaper, metrics, periodic refresh) and ``aclose()`` stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import Any
+
+from grok2api_poolclient import accounts, errors
+from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures, Tier
+from grok2api_settings import Settings
+from grok2api_storage import protocols
+
+from . import catalogue, feed, leasing, management, metrics, quotas, refresh, usage
+from .hot import base
+
+log = logging.getLogger(__name__)
+
+METRICS_INTERVAL_SECONDS = 15.0
+RESTART_DELAY_SECONDS = 1.0
+
+
+class PoolService:
+    def __init__(
+        self,
+        *,
+        settings: Callable[[], Settings],
+        repo: protocols.AccountRepository,
+        hot: base.HotState,
+        reader: usage.UsageReader | None = None,
+        resolve: catalogue.ModelResolver = catalogue.from_catalogue,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._hot = hot
+        credentials = feed.CredentialCache()
+        self._credentials = credentials
+        common: dict[str, Any] = {"repo": repo, "hot": hot, "credentials": credentials}
+        self._leaser = leasing.Leaser(settings=settings, resolve=resolve, clock=clock, **common)
+        self._manager = management.AccountManager(clock=clock, **common)
+        self.refresher = refresh.Refresher(settings=settings, reader=reader, clock=clock, **common)
+        self._clock = clock
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, *, background: bool = True) -> None:
+        """Build the hot state if needed; with ``background``, start the supervised loops."""
+        await self._leaser.rebuild()
+        if not background:
+            return
+        listening = asyncio.Event()
+        jobs: tuple[tuple[str, Callable[[], Coroutine[Any, Any, None]]], ...] = (
+            ("notices", lambda: self._follow_notices(listening)),
+            ("reaper", self._reap),
+            ("metrics", self._report_metrics),
+            ("refresh", self.refresher.run_periodically),
+        )
+        for name, job in jobs:
+            self._tasks.append(asyncio.create_task(_supervised(name, job), name=f"pool-{name}"))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2):
+                await listening.wait()
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _follow_notices(self, listening: asyncio.Event) -> None:
+        stream = feed.notices(self._hot)
+        listening.set()
+        async for _kind, account_id in stream:
+            self._credentials.drop(account_id)
+
+    async def _reap(self) -> None:
+        while True:
+            ttl = self._settings().token.lease_ttl_seconds
+            await asyncio.sleep(min(max(ttl / 4, 0.05), 5.0))
+            reclaimed = await self._hot.reclaim(now=self._clock())
+            if reclaimed:
+                log.info("leases_reclaimed count=%d", reclaimed)
+
+    async def _report_metrics(self) -> None:
+        while True:
+            metrics.record_stats(await self._manager.stats())
+            await asyncio.sleep(METRICS_INTERVAL_SECONDS)
+
+    async def acquire(
+        self,
+        *,
+        model: str,
+        cost: int | None = None,
+        exclude: Sequence[str] = (),
+        request_id: str = "",
+    ) -> Lease:
+        started = time.perf_counter()
+        try:
+            lease, _ = await self._leaser.acquire(model=model, cost=cost, exclude=exclude)
+        except errors.PoolExhausted as exc:
+            lease = await self._after_exhaustion(exc, model=model, cost=cost, exclude=exclude)
+        except errors.PoolError:
+            metrics.ACQUIRE_FAILED.observe(time.perf_counter() - started)
+            raise
+        metrics.ACQUIRED.observe(time.perf_counter() - started)
+        return lease
+
+    async def _after_exhaustion(
+        self, exc: errors.PoolExhausted, *, model: str, cost: int | None, exclude: Sequence[str]
+    ) -> Lease:
+        """On-demand refresh (rate limited across replicas), then one more try."""
+        metrics.EXHAUSTED.labels(reason=exc.reason.value).inc()
+        if exc.reason in (errors.ExhaustedReason.ALL_BUSY,
+                          errors.ExhaustedReason.NO_ACCOUNT_OF_TIER):  # fmt: skip
+            raise exc
+        tiers = await self._tiers_for(model)
+        if not await self.refresher.on_exhausted(tiers):
+            raise exc
+        lease, _ = await self._leaser.acquire(model=model, cost=cost, exclude=exclude)
+        return lease
+
+    async def _tiers_for(self, model: str) -> tuple[Tier, ...]:
+        return quotas.candidate_tiers(self._leaser.charge(model).min_tier)
+
+    async def release(
+        self,
+        lease: Lease,
+        *,
+        outcome: Outcome,
+        retry_after: float | None = None,
+        quota: Sequence[QuotaFigures] = (),
+    ) -> None:
+        await self._leaser.release(lease, outcome=outcome, retry_after=retry_after, quota=quota)
+
+    async def upsert_account(
+        self,
+        *,
+        credential: str | None = None,
+        account_id: str | None = None,
+        tier: Tier | None = None,
+        enabled: bool | None = None,
+        tags: Sequence[str] | None = None,
+        note: str | None = None,
+    ) -> accounts.Account:
+        return await self._manager.upsert(
+            credential=credential, account_id=account_id, tier=tier, enabled=enabled,
+            tags=tags, note=note,
+        )  # fmt: skip
+
+    async def remove_account(self, account_id: str) -> None:
+        await self._manager.remove(account_id)
+
+    async def get_account(self, account_id: str) -> accounts.Account:
+        return await self._manager.get(account_id)
+
+    async def list_accounts(
+        self,
+        *,
+        tier: Tier | None = None,
+        status: accounts.AccountStatus | None = None,
+        tag: str | None = None,
+        search: str | None = None,
+        page_size: int = 100,
+        page_token: str = "",
+    ) -> accounts.AccountPage:
+        return await self._manager.list(
+            tier=tier, status=status, tag=tag, search=search, page_size=page_size,
+            page_token=page_token,
+        )  # fmt: skip
+
+    async def refresh_usage(
+        self, account_ids: Sequence[str] = (), *, all_accounts: bool = False
+    ) -> AsyncIterator[accounts.RefreshProgress]:
+        ids = list(account_ids)
+        if all_accounts:
+            ids = sorted(await self._hot.accounts())
+        async for progress in self.refresher.refresh(ids):
+            yield progress
+
+    async def stats(self) -> accounts.PoolStats:
+        stats = await self._manager.stats()
+        metrics.record_stats(stats)
+        return stats
+
+    async def watch(self) -> AsyncIterator[accounts.AccountChange]:
+        async for kind, account_id in feed.notices(self._hot):
+            if kind is accounts.ChangeKind.REMOVED:
+                yield accounts.AccountChange(kind=kind, account_id=account_id, account=None)
+                continue
+            try:
+                account = await self._manager.get(account_id)
+            except errors.AccountNotFound:
+                continue
+            yield accounts.AccountChange(kind=kind, account_id=account_id, account=account)
+
+    async def export_accounts(self) -> AsyncIterator[accounts.ExportedAccount]:
+        async for item in self._manager.export():
+            yield item
+
+
+async def _supervised(name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a background loop; a crash is logged (never silent) and the loop restarted."""
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("pool_background_task_failed task=%s", name)
+        await asyncio.sleep(RESTART_DELAY_SECONDS)

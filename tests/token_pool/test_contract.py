@@ -1,0 +1,238 @@
+"""The hot-state contract, run against both backends (memory, redis) through PoolService."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from grok2api_poolclient import errors
+from grok2api_poolclient.accounts import AccountStatus, QuotaSource
+from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
+from pool_harness import Pool
+
+
+def _cred(n: int) -> str:
+    return f"credential-{n:04d}-" + "x" * 24
+
+
+async def test_acquire_reserves_cost_and_release_success_keeps_it(pool: Pool) -> None:
+    svc = await pool.replica()
+    added = await svc.upsert_account(credential=_cred(1), tier=Tier.BASIC)
+    lease = await svc.acquire(model="grok-4")
+    assert lease.account_id == added.account_id
+    assert lease.credential == _cred(1)
+    assert (lease.mode, lease.cost, lease.tier) == ("auto", 1, Tier.BASIC)
+    during = await svc.get_account(added.account_id)
+    assert during.inflight == 1
+    [window] = during.quota
+    assert (window.remaining, window.total, window.source) == (79, 80, QuotaSource.DEFAULT)
+    await svc.release(lease, outcome=Outcome.SUCCESS)
+    after = await svc.get_account(added.account_id)
+    assert after.inflight == 0 and after.quota[0].remaining == 79
+
+
+async def test_prefers_the_account_with_most_remaining_quota(pool: Pool) -> None:
+    svc = await pool.replica()
+    a = await svc.upsert_account(credential=_cred(1), tier=Tier.BASIC)
+    b = await svc.upsert_account(credential=_cred(2), tier=Tier.BASIC)
+    first = await svc.acquire(model="grok-4.1-thinking")  # cost 4 in the expert window
+    second = await svc.acquire(model="grok-4.1-thinking")
+    assert {first.account_id, second.account_id} == {a.account_id, b.account_id}
+
+
+async def test_falls_back_to_a_higher_tier_when_no_basic_account_is_free(pool: Pool) -> None:
+    svc = await pool.replica(max_inflight_per_account=1)
+    await svc.upsert_account(credential=_cred(1), tier=Tier.BASIC)
+    sup = await svc.upsert_account(credential=_cred(2), tier=Tier.SUPER)
+    first = await svc.acquire(model="grok-4")
+    assert first.tier is Tier.BASIC
+    second = await svc.acquire(model="grok-4")
+    assert second.account_id == sup.account_id and second.tier is Tier.SUPER
+
+
+async def test_super_only_model_never_uses_a_basic_account(pool: Pool) -> None:
+    svc = await pool.replica()
+    await svc.upsert_account(credential=_cred(1), tier=Tier.BASIC)
+    with pytest.raises(errors.PoolExhausted) as caught:
+        await svc.acquire(model="grok-4-heavy")
+    assert caught.value.reason is errors.ExhaustedReason.NO_ACCOUNT_OF_TIER
+
+
+async def test_unknown_model_is_an_invalid_request(pool: Pool) -> None:
+    svc = await pool.replica()
+    with pytest.raises(errors.InvalidRequest):
+        await svc.acquire(model="no-such-model")
+
+
+async def test_excluded_accounts_are_not_leased(pool: Pool) -> None:
+    svc = await pool.replica()
+    a = await svc.upsert_account(credential=_cred(1))
+    b = await svc.upsert_account(credential=_cred(2))
+    lease = await svc.acquire(model="grok-4", exclude=[a.account_id])
+    assert lease.account_id == b.account_id
+
+
+async def test_concurrency_cap_reports_all_busy(pool: Pool) -> None:
+    svc = await pool.replica(max_inflight_per_account=2)
+    await svc.upsert_account(credential=_cred(1))
+    await svc.acquire(model="grok-4")
+    await svc.acquire(model="grok-4")
+    with pytest.raises(errors.PoolExhausted) as caught:
+        await svc.acquire(model="grok-4")
+    assert caught.value.reason is errors.ExhaustedReason.ALL_BUSY
+
+
+async def test_cools_the_account_until_retry_after(pool: Pool) -> None:
+    svc = await pool.replica()
+    acct = await svc.upsert_account(credential=_cred(1))
+    lease = await svc.acquire(model="grok-4")
+    await svc.release(lease, outcome=Outcome.RATE_LIMITED, retry_after=120)
+    cooled = await svc.get_account(acct.account_id)
+    assert cooled.status is AccountStatus.COOLING
+    assert cooled.cooling_until == pytest.approx(pool.clock.now + 120)
+    with pytest.raises(errors.PoolExhausted) as caught:
+        await svc.acquire(model="grok-4")
+    assert caught.value.reason is errors.ExhaustedReason.ALL_COOLING
+    assert caught.value.retry_at == pytest.approx(pool.clock.now + 120)
+    pool.clock.advance(121)
+    again = await svc.acquire(model="grok-4")
+    assert again.account_id == acct.account_id
+
+
+async def test_rate_limit_without_retry_after_cools_until_window_reset(pool: Pool) -> None:
+    svc = await pool.replica()
+    acct = await svc.upsert_account(credential=_cred(1), tier=Tier.SUPER)
+    lease = await svc.acquire(model="grok-4")
+    await svc.release(lease, outcome=Outcome.RATE_LIMITED)
+    cooled = await svc.get_account(acct.account_id)
+    assert cooled.cooling_until == pytest.approx(pool.clock.now + 7200)
+
+
+async def test_marks_invalid_after_fail_threshold_consecutive_failures(pool: Pool) -> None:
+    svc = await pool.replica(fail_threshold=3)
+    acct = await svc.upsert_account(credential=_cred(1))
+    for _ in range(2):
+        lease = await svc.acquire(model="grok-4")
+        await svc.release(lease, outcome=Outcome.INVALID_CREDENTIAL)
+    assert (await svc.get_account(acct.account_id)).status is AccountStatus.ACTIVE
+    lease = await svc.acquire(model="grok-4")
+    await svc.release(lease, outcome=Outcome.INVALID_CREDENTIAL)
+    assert (await svc.get_account(acct.account_id)).status is AccountStatus.INVALID
+    stored = await pool.store.accounts.get(acct.account_id)
+    assert stored is not None and stored.status.value == "invalid"
+    with pytest.raises(errors.PoolExhausted):
+        await svc.acquire(model="grok-4")
+
+
+async def test_success_resets_the_failure_count(pool: Pool) -> None:
+    svc = await pool.replica(fail_threshold=2)
+    acct = await svc.upsert_account(credential=_cred(1))
+    for outcome in (Outcome.INVALID_CREDENTIAL, Outcome.SUCCESS, Outcome.INVALID_CREDENTIAL):
+        lease = await svc.acquire(model="grok-4")
+        await svc.release(lease, outcome=outcome)
+    view = await svc.get_account(acct.account_id)
+    assert view.status is AccountStatus.ACTIVE and view.fail_count == 1
+
+
+async def test_challenge_never_blames_the_account_and_refunds_the_cost(pool: Pool) -> None:
+    svc = await pool.replica(fail_threshold=1)
+    acct = await svc.upsert_account(credential=_cred(1))
+    lease = await svc.acquire(model="grok-4")
+    await svc.release(lease, outcome=Outcome.CHALLENGE)
+    view = await svc.get_account(acct.account_id)
+    assert view.status is AccountStatus.ACTIVE and view.fail_count == 0
+    assert view.quota[0].remaining == 80
+
+
+async def test_releasing_twice_never_double_counts(pool: Pool) -> None:
+    svc = await pool.replica(fail_threshold=2)
+    acct = await svc.upsert_account(credential=_cred(1))
+    lease = await svc.acquire(model="grok-4")
+    await svc.release(lease, outcome=Outcome.INVALID_CREDENTIAL)
+    await svc.release(lease, outcome=Outcome.INVALID_CREDENTIAL)
+    view = await svc.get_account(acct.account_id)
+    assert (view.fail_count, view.inflight, view.quota[0].remaining) == (1, 0, 80)
+
+
+async def test_upstream_quota_figures_correct_the_window(pool: Pool) -> None:
+    svc = await pool.replica()
+    acct = await svc.upsert_account(credential=_cred(1))
+    lease = await svc.acquire(model="grok-4")
+    figures = [QuotaFigures(mode="auto", remaining=12, total=20, window_seconds=72000)]
+    await svc.release(lease, outcome=Outcome.SUCCESS, quota=figures)
+    [window] = (await svc.get_account(acct.account_id)).quota
+    assert (window.remaining, window.total, window.window_seconds) == (12, 20, 72000)
+    assert window.source is QuotaSource.REAL
+    await svc.release(await svc.acquire(model="grok-4"), outcome=Outcome.SUCCESS)
+    [window] = (await svc.get_account(acct.account_id)).quota
+    assert (window.remaining, window.source) == (11, QuotaSource.ESTIMATED)
+
+
+async def test_no_quota_reports_the_window_reset_time(pool: Pool) -> None:
+    svc = await pool.replica()
+    await svc.upsert_account(credential=_cred(1))
+    lease = await svc.acquire(model="grok-4")
+    figures = [QuotaFigures(mode="auto", remaining=0, total=20, window_seconds=600)]
+    await svc.release(lease, outcome=Outcome.SUCCESS, quota=figures)
+    with pytest.raises(errors.PoolExhausted) as caught:
+        await svc.acquire(model="grok-4")
+    assert caught.value.reason is errors.ExhaustedReason.NO_QUOTA
+    assert caught.value.retry_at == pytest.approx(pool.clock.now + 600)
+    pool.clock.advance(601)
+    assert (await svc.acquire(model="grok-4")).mode == "auto"
+
+
+async def test_expired_lease_is_reclaimed_after_the_ttl(pool: Pool) -> None:
+    svc = await pool.replica(max_inflight_per_account=1, lease_ttl_seconds=5)
+    acct = await svc.upsert_account(credential=_cred(1))
+    await svc.acquire(model="grok-4")  # the holder "crashes": never released
+    with pytest.raises(errors.PoolExhausted):
+        await svc.acquire(model="grok-4")
+    pool.clock.advance(6)
+    lease = await svc.acquire(model="grok-4")
+    assert lease.account_id == acct.account_id
+    assert (await svc.get_account(acct.account_id)).inflight == 1
+
+
+async def test_reaper_reclaims_leases_of_a_vanished_holder(pool: Pool) -> None:
+    holder = await pool.replica(lease_ttl_seconds=0.2)
+    acct = await holder.upsert_account(credential=_cred(1))
+    await holder.acquire(model="grok-4")
+    await holder.aclose()
+    watcher = await pool.replica(background=True, lease_ttl_seconds=0.2)
+    pool.clock.advance(1)
+    for _ in range(100):
+        if (await watcher.get_account(acct.account_id)).inflight == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert (await watcher.get_account(acct.account_id)).inflight == 0
+    assert (await watcher.stats()).leases_in_flight == 0
+
+
+async def test_replicas_never_over_commit_quota_or_exceed_the_cap(pool: Pool) -> None:
+    from pool_harness import make_settings
+
+    replicas = [await pool.replica(max_inflight_per_account=3) for _ in range(4)]
+    accounts = [await replicas[0].upsert_account(credential=_cred(n)) for n in range(5)]
+    figures = [QuotaFigures(mode="auto", remaining=20, total=20, window_seconds=7200)]
+    for acct in accounts:
+        others = [a.account_id for a in accounts if a is not acct]
+        lease = await replicas[0].acquire(model="grok-4", exclude=others)
+        await replicas[0].release(lease, outcome=Outcome.SUCCESS, quota=figures)
+
+    async def attempt(i: int) -> str | None:
+        try:
+            return (await replicas[i % 4].acquire(model="grok-4")).account_id
+        except errors.PoolExhausted:
+            return None
+
+    held = [a for a in await asyncio.gather(*(attempt(i) for i in range(200))) if a]
+    assert len(held) == 5 * 3  # the cap binds: 3 per account, never more
+    assert all(held.count(a.account_id) == 3 for a in accounts)
+
+    pool.settings = make_settings(max_inflight_per_account=1000)
+    more = [a for a in await asyncio.gather(*(attempt(i) for i in range(300))) if a]
+    assert len(held) + len(more) == 5 * 20  # quota binds: every unit granted exactly once
+    page = await replicas[1].list_accounts()
+    assert all(a.quota[0].remaining == 0 for a in page.accounts)
+    assert sum(a.inflight for a in page.accounts) == 100
