@@ -6,7 +6,8 @@
    NDJSON body (non-streaming collection) for `--duration` seconds; prints requests/s.
 2. Slow streams: a second simulator with `--token-delay-ms 100` serves N concurrent
    streams (about 1.7 s each) for growing N; a level is sustained when every stream
-   completes and the slowest takes less than 2x the ideal duration.
+   completes and the slowest takes less than 2x the ideal duration. Server CPU per stream
+   gives the load-independent estimate of how many such streams one core can carry.
 
 The simulator runs in a subprocess (uvloop + httptools when installed), the load generator
 is a minimal asyncio HTTP/1.1 client so the client costs as little CPU as possible.
@@ -131,14 +132,18 @@ def main() -> None:
     with process as sim:
         pid = process.process.pid if process.process else 0
         for level in (int(n) for n in args.levels.split(",")):
-            server_before = process_cpu_seconds(pid)
+            server_before, client_before = process_cpu_seconds(pid), time.process_time()
             completed, elapsed = asyncio.run(slow_streams(sim.port, streams=level))
             server_cpu = process_cpu_seconds(pid) - server_before
+            client_cpu = time.process_time() - client_before
             frames = tokens + 7
             target = frames * delay_ms / 1000
             sustained = completed == level and elapsed < 2 * target
             print(f"slow_streams streams={level} completed={completed} elapsed_s={elapsed:.2f} "
                   f"ideal_s={target:.2f} server_cpu_share={server_cpu / elapsed:.2f} "
+                  f"client_cpu_share={client_cpu / elapsed:.2f} "
+                  f"server_cpu_ms_per_stream={1000 * server_cpu / level:.2f} "
+                  f"streams_per_core_estimate={target * level / max(server_cpu, 1e-9):.0f} "
                   f"sustained={sustained}")
             if not sustained:
                 break

@@ -167,3 +167,25 @@ async def test_slow_tokens_spaces_the_frames(client, account, sim: SimHandle):
 async def test_unknown_fault_kind_is_refused_by_the_control_api(sim: SimHandle):
     with pytest.raises(Exception, match="unknown fault kind"):
         sim.set_fault("meteor")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/rest/rate-limits", {"modelName": "auto"}),
+        ("POST", "/rest/app-chat/upload-file",
+         {"fileName": "a", "fileMimeType": "text/plain", "content": "YQ=="}),
+        ("GET", "/rest/assets", None),
+        ("DELETE", "/rest/assets-metadata/x", None),
+        ("POST", "/rest/media/post/create", {"mediaType": "MEDIA_POST_TYPE_VIDEO", "prompt": "x"}),
+        ("POST", "/rest/media/post/create-link", {"postId": "x", "source": "s", "platform": "web"}),
+        ("POST", "/rest/media/video/upscale", {"videoId": "x"}),
+        ("POST", "/rest/auth/set-birth-date", {"birthDate": "1990-01-01T16:00:00.000Z"}),
+    ],
+)
+async def test_request_faults_act_on_every_rest_endpoint(client, sim: SimHandle, method, path,
+                                                         body):
+    answer = await client.request(method, path, headers=grok_headers("sim-fault-cf"), json=body)
+    assert answer.status_code == 403 and "Just a moment" in answer.text
+    unknown = await client.request(method, path, headers=grok_headers("nobody"), json=body)
+    assert unknown.status_code == 401
