@@ -261,3 +261,17 @@ async def test_timestamps_survive_a_round_trip_in_utc(store: protocols.Store) ->
     await store.accounts.update(added.id, AccountPatch(last_used_at=when))
     got = await store.accounts.get(added.id)
     assert got is not None and got.last_used_at == when
+
+
+async def test_accepts_plain_strings_for_status_and_tier_and_refuses_unknown_ones(
+    store: protocols.Store,
+) -> None:
+    added = await store.accounts.add(NewAccount(credential=CREDENTIAL))
+    patch = AccountPatch(status="cooling", tier="super")  # type: ignore[arg-type]
+    updated = await store.accounts.update(added.id, patch)
+    assert (updated.status, updated.tier) == (AccountStatus.COOLING, AccountTier.SUPER)
+    with pytest.raises(errors.InvalidRecordError):
+        await store.accounts.update(added.id, AccountPatch(status="sleeping"))  # type: ignore[arg-type]
+    with pytest.raises(errors.InvalidRecordError):
+        await store.accounts.update(added.id, AccountPatch(credential=" "))
+    assert await store.accounts.get(added.id) == updated

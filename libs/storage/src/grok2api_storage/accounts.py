@@ -113,13 +113,7 @@ class SqlAccountStore:
             return self._record(row) if row is not None else None
 
     async def update(self, account_id: str, patch: records.AccountPatch) -> records.AccountRecord:
-        changes = patch.changes()
-        if "credential" in changes:
-            changes["credential"] = importing.validated(
-                records.NewAccount(credential=changes["credential"])
-            ).credential
-        if "tags" in changes:
-            changes["tags"] = importing.clean_tags(changes["tags"])
+        changes = importing.patch_changes(patch)
         async with self._db.transaction() as session:
             row = await session.get(models.Account, account_id)
             if row is None:

@@ -33,6 +33,25 @@ def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def patch_changes(patch: records.AccountPatch) -> dict[str, Any]:
+    """The patch's set fields, checked and normalised like new accounts' fields."""
+    changes = patch.changes()
+    try:
+        if "credential" in changes:
+            changes["credential"] = validated(
+                records.NewAccount(credential=changes["credential"])
+            ).credential
+        if "tags" in changes:
+            changes["tags"] = clean_tags(changes["tags"])
+        if "status" in changes:
+            changes["status"] = records.AccountStatus(changes["status"])
+        if changes.get("tier") is not None:
+            changes["tier"] = records.AccountTier(changes["tier"])
+    except ValueError as exc:
+        raise errors.InvalidRecordError(f"invalid account change: {exc}") from exc
+    return changes
+
+
 def import_changes(account: records.NewAccount) -> dict[str, Any]:
     """What an upsert changes on an existing account: the tier, tags, note and quota the
     import carries. Status and ``enabled`` stay: re-importing a credential must not revive

@@ -151,13 +151,7 @@ class RedisAccountStore:
         return await self.get(account_id) if account_id else None
 
     async def update(self, account_id: str, patch: records.AccountPatch) -> records.AccountRecord:
-        changes = patch.changes()
-        if "credential" in changes:
-            changes["credential"] = importing.validated(
-                records.NewAccount(credential=changes["credential"])
-            ).credential
-        if "tags" in changes:
-            changes["tags"] = importing.clean_tags(changes["tags"])
+        changes = importing.patch_changes(patch)
 
         async def body(pipe: Pipeline) -> codec.Hash:
             old = codec.hash_of(await pipe.hgetall(self._keys.account(account_id)))
