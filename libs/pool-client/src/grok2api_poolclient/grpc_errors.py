@@ -1,0 +1,77 @@
+"""The one translation between the pool's error tree and gRPC statuses, both directions.
+
+    PoolExhausted    ↔ RESOURCE_EXHAUSTED, rich status details: google.rpc.ErrorInfo
+                       (reason = ExhaustedReason, metadata["retry_at"] = unix seconds or
+                       absent) and google.rpc.QuotaFailure (subject = the model)
+    AccountNotFound  ↔ NOT_FOUND
+    InvalidRequest   ↔ INVALID_ARGUMENT
+    PoolUnavailable  ↔ UNAVAILABLE (and any transport failure or other status)
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from . import errors
+
+DOMAIN = "tokenpool.grok2api"
+_DETAILS_KEY = "grpc-status-details-bin"
+
+_CODES: tuple[tuple[type[errors.PoolError], int], ...] = (
+    (errors.PoolExhausted, code_pb2.RESOURCE_EXHAUSTED),
+    (errors.AccountNotFound, code_pb2.NOT_FOUND),
+    (errors.InvalidRequest, code_pb2.INVALID_ARGUMENT),
+    (errors.PoolUnavailable, code_pb2.UNAVAILABLE),
+)
+
+
+def to_status(exc: errors.PoolError, *, subject: str = "") -> grpc.Status:
+    """The gRPC status a server aborts with for ``exc``."""
+    code = next((c for cls, c in _CODES if isinstance(exc, cls)), code_pb2.INTERNAL)
+    status = status_pb2.Status(code=code, message=str(exc))
+    if isinstance(exc, errors.PoolExhausted):
+        metadata = {} if exc.retry_at is None else {"retry_at": repr(exc.retry_at)}
+        info = error_details_pb2.ErrorInfo(reason=exc.reason.value, domain=DOMAIN, metadata=metadata)
+        quota = error_details_pb2.QuotaFailure(
+            violations=[error_details_pb2.QuotaFailure.Violation(
+                subject=subject, description=exc.reason.value,
+            )]
+        )  # fmt: skip
+        for detail in (info, quota):
+            packed = any_pb2.Any()
+            packed.Pack(detail)
+            status.details.append(packed)
+    return rpc_status.to_status(status)
+
+
+def from_rpc_error(exc: grpc.RpcError) -> errors.PoolError:
+    """The pool error a client raises for a failed call (chain ``exc`` as the cause)."""
+    code = exc.code() if isinstance(exc, grpc.aio.AioRpcError | grpc.Call) else None
+    message = (exc.details() if isinstance(exc, grpc.aio.AioRpcError | grpc.Call) else "") or ""
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return _exhausted(exc, message)
+    if code is grpc.StatusCode.NOT_FOUND:
+        return errors.AccountNotFound(message)
+    if code is grpc.StatusCode.INVALID_ARGUMENT:
+        return errors.InvalidRequest(message)
+    return errors.PoolUnavailable(f"token pool call failed: {code.name if code else 'unknown'}")
+
+
+def _exhausted(exc: grpc.RpcError, message: str) -> errors.PoolExhausted:
+    reason = errors.ExhaustedReason.NO_ACCOUNT_OF_TIER
+    retry_at: float | None = None
+    trailing = exc.trailing_metadata() if isinstance(exc, grpc.aio.AioRpcError) else None
+    for key, value in trailing or ():
+        if key != _DETAILS_KEY or not isinstance(value, bytes):
+            continue
+        status = status_pb2.Status.FromString(value)
+        for detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            if detail.Is(info.DESCRIPTOR) and detail.Unpack(info):
+                reason = errors.ExhaustedReason(info.reason)
+                if "retry_at" in info.metadata:
+                    retry_at = float(info.metadata["retry_at"])
+    return errors.PoolExhausted(message, reason=reason, retry_at=retry_at)

@@ -1,0 +1,172 @@
+"""``GrpcPoolClient``: the ``PoolClient`` protocol over gRPC (``grpc.aio``).
+
+Build it with the pool's address (``services.token_pool_addr``); close it with ``aclose()``
+or ``async with``. Every failed call is translated by ``grpc_errors.from_rpc_error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Any
+
+import grpc
+from grok2api.tokenpool.v1 import token_pool_pb2 as pb
+from grok2api.tokenpool.v1 import token_pool_pb2_grpc as pb_grpc
+
+from . import accounts, grpc_codec, grpc_errors, leases
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+class GrpcPoolClient:
+    def __init__(
+        self,
+        address: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        channel: grpc.aio.Channel | None = None,
+    ) -> None:
+        self._channel = channel or grpc.aio.insecure_channel(
+            address, options=[("grpc.enable_retries", 1)]
+        )
+        self._stub = pb_grpc.TokenPoolStub(self._channel)
+        self._timeout = timeout
+        self.address = address
+
+    def __repr__(self) -> str:
+        return f"GrpcPoolClient(address={self.address!r})"
+
+    async def __aenter__(self) -> GrpcPoolClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._channel.close()
+
+    async def _call(self, method: Any, request: Any) -> Any:
+        try:
+            return await method(request, timeout=self._timeout)
+        except grpc.RpcError as exc:
+            raise grpc_errors.from_rpc_error(exc) from exc
+
+    async def _stream(self, method: Any, request: Any, *, timeout: float | None) -> Any:
+        call = method(request, timeout=timeout)
+        try:
+            async for item in call:
+                yield item
+        except grpc.RpcError as exc:
+            raise grpc_errors.from_rpc_error(exc) from exc
+        finally:
+            call.cancel()
+
+    async def acquire(
+        self,
+        *,
+        model: str,
+        cost: int | None = None,
+        exclude: Sequence[str] = (),
+        request_id: str = "",
+    ) -> leases.Lease:
+        request = pb.AcquireRequest(
+            model=model, cost=cost or 0, exclude_account_ids=list(exclude), request_id=request_id
+        )
+        return grpc_codec.lease_from_pb(await self._call(self._stub.Acquire, request))
+
+    async def release(
+        self,
+        lease: leases.Lease,
+        *,
+        outcome: leases.Outcome,
+        retry_after: float | None = None,
+        quota: Sequence[leases.QuotaFigures] = (),
+    ) -> None:
+        request = pb.ReleaseRequest(
+            lease=grpc_codec.lease_to_pb(lease),
+            outcome=grpc_codec.outcome_to_pb(outcome),
+            retry_after=retry_after,
+            quota=[grpc_codec.figures_to_pb(f) for f in quota],
+        )
+        await self._call(self._stub.Release, request)
+
+    async def upsert_account(
+        self,
+        *,
+        credential: str | None = None,
+        account_id: str | None = None,
+        tier: leases.Tier | None = None,
+        enabled: bool | None = None,
+        tags: Sequence[str] | None = None,
+        note: str | None = None,
+    ) -> accounts.Account:
+        request = pb.UpsertAccountRequest(
+            credential=credential or "",
+            account_id=account_id or "",
+            tier=grpc_codec.tier_to_pb(tier),
+            enabled=enabled,
+            tags=list(tags or ()),
+            set_tags=tags is not None,
+            note=note,
+        )
+        return grpc_codec.account_from_pb(await self._call(self._stub.UpsertAccount, request))
+
+    async def remove_account(self, account_id: str) -> None:
+        await self._call(self._stub.RemoveAccount, pb.RemoveAccountRequest(account_id=account_id))
+
+    async def get_account(self, account_id: str) -> accounts.Account:
+        answer = await self._call(self._stub.GetAccount, pb.GetAccountRequest(account_id=account_id))
+        return grpc_codec.account_from_pb(answer)
+
+    async def list_accounts(
+        self,
+        *,
+        tier: leases.Tier | None = None,
+        status: accounts.AccountStatus | None = None,
+        tag: str | None = None,
+        search: str | None = None,
+        page_size: int = 100,
+        page_token: str = "",
+    ) -> accounts.AccountPage:
+        request = pb.ListAccountsRequest(
+            tier=grpc_codec.tier_to_pb(tier),
+            status=grpc_codec.status_to_pb(status),
+            tag=tag or "",
+            search=search or "",
+            page_size=page_size,
+            page_token=page_token,
+        )
+        answer = await self._call(self._stub.ListAccounts, request)
+        return accounts.AccountPage(
+            accounts=tuple(grpc_codec.account_from_pb(a) for a in answer.accounts),
+            next_page_token=answer.next_page_token,
+            total=answer.total,
+        )
+
+    async def refresh_usage(
+        self, account_ids: Sequence[str] = (), *, all_accounts: bool = False
+    ) -> AsyncIterator[accounts.RefreshProgress]:
+        request = pb.RefreshUsageRequest(account_ids=list(account_ids), all=all_accounts)
+        async for item in self._stream(self._stub.RefreshUsage, request, timeout=None):
+            yield grpc_codec.progress_from_pb(item)
+
+    async def stats(self) -> accounts.PoolStats:
+        return grpc_codec.stats_from_pb(await self._call(self._stub.GetStats, pb.GetStatsRequest()))
+
+    async def watch(self) -> AsyncIterator[accounts.AccountChange]:
+        async for item in self._stream(
+            self._stub.WatchAccounts, pb.WatchAccountsRequest(), timeout=None
+        ):
+            yield grpc_codec.change_from_pb(item)
+
+    async def export_accounts(self) -> AsyncIterator[accounts.ExportedAccount]:
+        async for item in self._stream(
+            self._stub.ExportAccounts, pb.ExportAccountsRequest(), timeout=None
+        ):
+            yield grpc_codec.exported_from_pb(item)

@@ -1,0 +1,157 @@
+"""The gRPC face of the pool: ``TokenPool`` servicer, health service, server lifecycle.
+
+``create_server(service, address=...)`` builds and starts a ``grpc.aio`` server and returns
+it with the bound port (tests pass ``127.0.0.1:0``); ``serve`` runs one until cancelled and
+then stops it gracefully. Errors become statuses in ``grpc_errors`` (one place).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from grok2api.tokenpool.v1 import token_pool_pb2 as pb
+from grok2api.tokenpool.v1 import token_pool_pb2_grpc as pb_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from grok2api_poolclient import errors, grpc_codec, grpc_errors
+from grok2api_poolclient.client import PoolClient
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = "grok2api.tokenpool.v1.TokenPool"
+GRACE_SECONDS = 5.0
+T = TypeVar("T")
+
+
+async def _guard(context: grpc.aio.ServicerContext, call: Awaitable[T], *, subject: str = "") -> T:
+    try:
+        return await call
+    except errors.PoolError as exc:
+        await context.abort_with_status(grpc_errors.to_status(exc, subject=subject))
+        raise AssertionError("abort_with_status returned") from exc
+
+
+class TokenPoolServicer(pb_grpc.TokenPoolServicer):
+    def __init__(self, pool: PoolClient) -> None:
+        self._pool = pool
+
+    async def Acquire(self, request: pb.AcquireRequest, context: Any) -> pb.Lease:
+        lease = await _guard(context, self._pool.acquire(
+            model=request.model, cost=request.cost or None,
+            exclude=tuple(request.exclude_account_ids), request_id=request.request_id,
+        ), subject=request.model)  # fmt: skip
+        return grpc_codec.lease_to_pb(lease)
+
+    async def Release(self, request: pb.ReleaseRequest, context: Any) -> pb.ReleaseResponse:
+        outcome = grpc_codec.outcome_from_pb(request.outcome)
+        if outcome is None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "an outcome is required")
+        assert outcome is not None
+        await _guard(context, self._pool.release(
+            grpc_codec.lease_from_pb(request.lease), outcome=outcome,
+            retry_after=request.retry_after if request.HasField("retry_after") else None,
+            quota=tuple(grpc_codec.figures_from_pb(f) for f in request.quota),
+        ))  # fmt: skip
+        return pb.ReleaseResponse()
+
+    async def UpsertAccount(self, request: pb.UpsertAccountRequest, context: Any) -> pb.Account:
+        account = await _guard(context, self._pool.upsert_account(
+            credential=request.credential or None, account_id=request.account_id or None,
+            tier=grpc_codec.tier_from_pb(request.tier),
+            enabled=request.enabled if request.HasField("enabled") else None,
+            tags=tuple(request.tags) if request.set_tags else None,
+            note=request.note if request.HasField("note") else None,
+        ))  # fmt: skip
+        return grpc_codec.account_to_pb(account)
+
+    async def RemoveAccount(
+        self, request: pb.RemoveAccountRequest, context: Any
+    ) -> pb.RemoveAccountResponse:
+        await _guard(context, self._pool.remove_account(request.account_id))
+        return pb.RemoveAccountResponse()
+
+    async def GetAccount(self, request: pb.GetAccountRequest, context: Any) -> pb.Account:
+        account = await _guard(context, self._pool.get_account(request.account_id))
+        return grpc_codec.account_to_pb(account)
+
+    async def ListAccounts(
+        self, request: pb.ListAccountsRequest, context: Any
+    ) -> pb.ListAccountsResponse:
+        page = await _guard(context, self._pool.list_accounts(
+            tier=grpc_codec.tier_from_pb(request.tier),
+            status=grpc_codec.status_from_pb(request.status),
+            tag=request.tag or None, search=request.search or None,
+            page_size=request.page_size or 100, page_token=request.page_token,
+        ))  # fmt: skip
+        return pb.ListAccountsResponse(
+            accounts=[grpc_codec.account_to_pb(a) for a in page.accounts],
+            next_page_token=page.next_page_token,
+            total=page.total,
+        )
+
+    async def RefreshUsage(
+        self, request: pb.RefreshUsageRequest, context: Any
+    ) -> AsyncIterator[pb.RefreshProgress]:
+        stream = self._pool.refresh_usage(tuple(request.account_ids), all_accounts=request.all)
+        async for item in _guarded_stream(context, stream):
+            yield grpc_codec.progress_to_pb(item)
+
+    async def GetStats(self, request: pb.GetStatsRequest, context: Any) -> pb.PoolStats:
+        return grpc_codec.stats_to_pb(await _guard(context, self._pool.stats()))
+
+    async def WatchAccounts(
+        self, request: pb.WatchAccountsRequest, context: Any
+    ) -> AsyncIterator[pb.AccountChange]:
+        async for item in _guarded_stream(context, self._pool.watch()):
+            yield grpc_codec.change_to_pb(item)
+
+    async def ExportAccounts(
+        self, request: pb.ExportAccountsRequest, context: Any
+    ) -> AsyncIterator[pb.ExportedAccount]:
+        async for item in _guarded_stream(context, self._pool.export_accounts()):
+            yield grpc_codec.exported_to_pb(item)
+
+
+async def _guarded_stream(context: Any, stream: AsyncIterator[T]) -> AsyncIterator[T]:
+    try:
+        async for item in stream:
+            yield item
+    except errors.PoolError as exc:
+        await context.abort_with_status(grpc_errors.to_status(exc))
+
+
+async def create_server(pool: PoolClient, *, address: str) -> tuple[grpc.aio.Server, int]:
+    """Build, bind and start the server; returns it with the bound port (``:0`` picks one)."""
+    server = grpc.aio.server()
+    pb_grpc.add_TokenPoolServicer_to_server(TokenPoolServicer(pool), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot bind the token pool gRPC server to {address}")
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("grpc_server_started address=%s port=%d", address, port)
+    return server, port
+
+
+async def stop(server: grpc.aio.Server, *, grace: float = GRACE_SECONDS) -> None:
+    """Refuse new calls, let running ones finish within ``grace`` seconds, then stop."""
+    await server.stop(grace)
+    log.info("grpc_server_stopped")
+
+
+async def serve(pool: PoolClient, *, address: str, ready: Callable[[int], None] | None = None) -> None:
+    """Run a server until cancelled, then shut it down gracefully."""
+    server, port = await create_server(pool, address=address)
+    if ready is not None:
+        ready(port)
+    try:
+        await server.wait_for_termination()
+    finally:
+        await asyncio.shield(stop(server))

@@ -1,0 +1,144 @@
+"""The pool over real gRPC: server on port 0, ``GrpcPoolClient`` as the caller."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pool_harness import Pool
+
+from grok2api_poolclient import errors
+from grok2api_poolclient.accounts import AccountStatus, ChangeKind
+from grok2api_poolclient.grpc_transport import GrpcPoolClient
+from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
+from token_pool import grpc_server
+
+CRED = "grpc-credential-" + "k" * 24
+
+
+@pytest.fixture(params=["memory"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def client(pool: Pool) -> AsyncIterator[GrpcPoolClient]:
+    svc = await pool.replica(background=True)
+    server, port = await grpc_server.create_server(svc, address="127.0.0.1:0")
+    async with GrpcPoolClient(f"127.0.0.1:{port}") as grpc_client:
+        yield grpc_client
+    await grpc_server.stop(server, grace=0.5)
+
+
+async def test_acquire_and_release_round_trip(client: GrpcPoolClient) -> None:
+    added = await client.upsert_account(credential=CRED, tier=Tier.SUPER, tags=["x"], note="n")
+    assert added.credential_masked != CRED and CRED not in repr(added)
+    lease = await client.acquire(model="grok-4-heavy", request_id="r1")
+    assert (lease.credential, lease.tier, lease.mode, lease.cost) == (CRED, Tier.SUPER, "heavy", 4)
+    figures = [QuotaFigures(mode="heavy", remaining=9, total=20, window_seconds=7200)]
+    await client.release(lease, outcome=Outcome.SUCCESS, quota=figures)
+    account = await client.get_account(added.account_id)
+    assert account.inflight == 0
+    assert [(w.mode, w.remaining, w.total) for w in account.quota] == [("heavy", 9, 20)]
+
+
+async def test_exhaustion_carries_reason_and_retry_time(client: GrpcPoolClient) -> None:
+    await client.upsert_account(credential=CRED)
+    lease = await client.acquire(model="grok-4")
+    await client.release(lease, outcome=Outcome.RATE_LIMITED, retry_after=90)
+    with pytest.raises(errors.PoolExhausted) as caught:
+        await client.acquire(model="grok-4")
+    assert caught.value.reason is errors.ExhaustedReason.ALL_COOLING
+    assert caught.value.retry_at == pytest.approx(lease.expires_at - 300 + 90)
+    assert isinstance(caught.value.__cause__, grpc.RpcError)
+
+
+async def test_errors_map_to_the_pool_error_tree(client: GrpcPoolClient) -> None:
+    with pytest.raises(errors.AccountNotFound):
+        await client.get_account("missing")
+    with pytest.raises(errors.InvalidRequest):
+        await client.acquire(model="no-such-model")
+    with pytest.raises(errors.InvalidRequest):
+        await client.upsert_account(credential="   ")
+    with pytest.raises(errors.PoolExhausted) as caught:
+        await client.acquire(model="grok-4")
+    assert caught.value.reason is errors.ExhaustedReason.NO_ACCOUNT_OF_TIER
+
+
+async def test_unreachable_pool_is_unavailable() -> None:
+    async with GrpcPoolClient("127.0.0.1:1", timeout=0.5) as dead:
+        with pytest.raises(errors.PoolUnavailable):
+            await dead.stats()
+
+
+async def test_lists_with_filters_and_pages_masked(client: GrpcPoolClient) -> None:
+    for n in range(5):
+        tier = Tier.SUPER if n % 2 else Tier.BASIC
+        await client.upsert_account(credential=f"{CRED}-{n}", tier=tier, tags=[f"t{n % 2}"])
+    first = await client.list_accounts(page_size=2)
+    assert (len(first.accounts), first.total) == (2, 5) and first.next_page_token
+    second = await client.list_accounts(page_size=2, page_token=first.next_page_token)
+    assert {a.account_id for a in first.accounts}.isdisjoint(a.account_id for a in second.accounts)
+    supers = await client.list_accounts(tier=Tier.SUPER)
+    assert supers.total == 2 and all(a.tier is Tier.SUPER for a in supers.accounts)
+    tagged = await client.list_accounts(tag="t0")
+    assert tagged.total == 3
+    assert all(CRED not in a.credential_masked for a in first.accounts + second.accounts)
+
+
+async def test_disable_and_status_filter(client: GrpcPoolClient) -> None:
+    acct = await client.upsert_account(credential=CRED)
+    await client.upsert_account(account_id=acct.account_id, enabled=False)
+    disabled = await client.list_accounts(status=AccountStatus.DISABLED)
+    assert [a.account_id for a in disabled.accounts] == [acct.account_id]
+    with pytest.raises(errors.PoolExhausted):
+        await client.acquire(model="grok-4")
+    await client.remove_account(acct.account_id)
+    with pytest.raises(errors.AccountNotFound):
+        await client.remove_account(acct.account_id)
+
+
+async def test_watch_streams_account_changes(client: GrpcPoolClient) -> None:
+    changes: list = []
+
+    async def follow() -> None:
+        async for change in client.watch():
+            changes.append(change)
+            if len(changes) == 2:
+                return
+
+    watcher = asyncio.create_task(follow())
+    await asyncio.sleep(0.3)
+    acct = await client.upsert_account(credential=CRED)
+    await client.remove_account(acct.account_id)
+    await asyncio.wait_for(watcher, timeout=5)
+    assert [c.kind for c in changes] == [ChangeKind.UPSERTED, ChangeKind.REMOVED]
+    assert changes[0].account.account_id == acct.account_id and changes[1].account is None
+
+
+async def test_export_returns_full_credentials(client: GrpcPoolClient) -> None:
+    await client.upsert_account(credential=CRED, tier=Tier.SUPER, tags=["a"], note="hi")
+    exported = [item async for item in client.export_accounts()]
+    assert [(e.credential, e.tier, e.tags, e.note) for e in exported] == [
+        (CRED, Tier.SUPER, ("a",), "hi")
+    ]
+
+
+async def test_stats_count_accounts_by_tier_and_status(client: GrpcPoolClient) -> None:
+    await client.upsert_account(credential=CRED, tier=Tier.SUPER)
+    lease = await client.acquire(model="grok-4")
+    stats = await client.stats()
+    assert (stats.total_accounts, stats.leases_in_flight) == (1, 1)
+    [sup] = [t for t in stats.tiers if t.tier is Tier.SUPER]
+    assert sup.by_status == {"active": 1} and sup.remaining_by_mode == {"auto": 139}
+    await client.release(lease, outcome=Outcome.SUCCESS)
+
+
+async def test_health_service_reports_serving(client: GrpcPoolClient) -> None:
+    async with grpc.aio.insecure_channel(client.address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        answer = await stub.Check(health_pb2.HealthCheckRequest(service=grpc_server.SERVICE_NAME))
+    assert answer.status == health_pb2.HealthCheckResponse.SERVING
