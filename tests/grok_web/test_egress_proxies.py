@@ -48,3 +48,26 @@ async def test_calls_use_the_base_proxy_and_downloads_the_asset_proxy(raw_server
     assert data == b"asset-bytes"
     assert base_seen == [b"POST http://grok.test/rest/rate-limits HTTP/1.1"]
     assert asset_seen == [b"GET http://assets.test/users/u/a.jpg HTTP/1.1"]
+
+
+async def test_reconfigure_moves_new_calls_to_the_new_egress(raw_server):
+    first_seen: list[bytes] = []
+    second_seen: list[bytes] = []
+    answer = b'{"remainingQueries":1,"totalQueries":20}'
+    first = await raw_server(proxy_answering(answer, first_seen))
+    second = await raw_server(proxy_answering(answer, second_seen))
+    endpoints = options_mod.Endpoints(base_url="http://grok.test")
+    opts = options_mod.ClientOptions(
+        endpoints=endpoints, egress=options_mod.Egress(base_proxy_url=first.base_url)
+    )
+    async with client_mod.GrokClient(options=opts) as grok:
+        await grok.rate_limits(credential="t", mode="auto")
+        grok.reconfigure(
+            options=options_mod.ClientOptions(
+                endpoints=endpoints,
+                egress=options_mod.Egress(base_proxy_url=second.base_url, cf_clearance="cf-2"),
+            )
+        )
+        await grok.rate_limits(credential="t", mode="auto")
+        assert grok.options.egress.cf_clearance == "cf-2"
+    assert len(first_seen) == 1 and len(second_seen) == 1

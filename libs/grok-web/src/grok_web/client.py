@@ -30,11 +30,35 @@ class GrokClient:
         transport: transport_mod.Transport | None = None,
     ) -> None:
         opts = options or options_mod.ClientOptions()
-        self.options = opts
+        self._retired: list[transport_mod.Transport] = []
         self._ctx = context.Context(
             options=opts,
             transport=transport or transport_mod.Transport(options=opts),
             headers=headers_mod.HeaderFactory(options=opts),
+        )
+
+    @property
+    def options(self) -> options_mod.ClientOptions:
+        """The options new calls use."""
+        return self._ctx.options
+
+    def reconfigure(self, *, options: options_mod.ClientOptions) -> None:
+        """Use ``options`` for calls started from now on (live settings changes).
+
+        Calls in flight keep the configuration they started with. When the egress or
+        pool size changes, new calls get fresh sessions; the old ones are closed by
+        :meth:`aclose`."""
+        current = self._ctx
+        transport = current.transport
+        if (options.egress, options.limits) != (current.options.egress, current.options.limits):
+            self._retired.append(transport)
+            transport = transport_mod.Transport(options=options)
+        else:
+            transport.retune(options=options)
+        self._ctx = context.Context(
+            options=options,
+            transport=transport,
+            headers=headers_mod.HeaderFactory(options=options),
         )
 
     def __repr__(self) -> str:
@@ -53,7 +77,9 @@ class GrokClient:
 
     async def aclose(self) -> None:
         """Close the upstream sessions (idempotent)."""
-        await self._ctx.transport.aclose()
+        retired, self._retired = self._retired, []
+        for transport in [*retired, self._ctx.transport]:
+            await transport.aclose()
 
     def chat(self, *, credential: str, request: chat.ChatRequest) -> AsyncIterator[ev.ChatEvent]:
         """Stream a chat turn; the last event is :class:`events.Final`."""

@@ -77,6 +77,13 @@ class Transport:
         self._sessions: dict[str, AsyncSession[Response]] = {}
         self._closed = False
 
+    def retune(self, *, options: options_mod.ClientOptions) -> None:
+        """Adopt new timeouts/limits read per call; the sessions (egress, pool size)
+        stay as built, so ``options.egress`` and ``options.limits`` must not differ."""
+        if (options.egress, options.limits) != (self._options.egress, self._options.limits):
+            raise errors.UsageError("egress or pool changes need a new Transport")
+        self._options = options
+
     def _session(self, *, asset: bool) -> AsyncSession[Response]:
         if self._closed:
             raise errors.UsageError("GrokClient is closed")
