@@ -43,3 +43,16 @@ async def test_an_unusable_server_fails_at_open_naming_the_setting(
     assert "hunter2secret" not in str(caught.value)
     assert "****" in str(caught.value)
     assert caught.value.__cause__ is not None
+
+
+async def test_a_store_opened_without_a_cipher_serves_client_keys_but_not_accounts(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.model_validate({"data_dir": str(tmp_path)})
+    async with await open_store(settings) as store:
+        await store.migrate()
+        created = await store.client_keys.create(name="gateway")
+        assert await store.client_keys.verify(created.plain_key) == created.record
+        with pytest.raises(errors.EncryptionKeyError, match=r"security\.encryption_key"):
+            await store.accounts.add(NewAccount(credential="sso=needs-a-key-to-store"))
+        assert (await store.accounts.list()).total == 0

@@ -7,7 +7,9 @@ test suite, encrypts credentials at rest and never keeps a client key in plain t
 
 Entry points:
     ``crypto.load_cipher(settings, allow_generate=...)``  the credential cipher
-    ``factory.open_store(settings, cipher=...)``          an open ``Store`` (checked reachable)
+    ``factory.open_store(settings, cipher=...)``          an open ``Store`` (checked reachable);
+                                                          no cipher: every repository but
+                                                          accounts (the gateway's case)
     ``await store.migrate()``                             schema to head, idempotent, locked
     ``store.accounts`` / ``.client_keys`` / ``.settings_overrides`` / ``.usage``
                                                           the repositories (``protocols``)

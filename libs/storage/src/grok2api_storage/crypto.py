@@ -82,6 +82,34 @@ class CredentialCipher:
         return digest.hexdigest()
 
 
+class NoCipher(CredentialCipher):
+    """The cipher of a store opened without a key, by a service that never touches
+    credentials (the gateway only verifies client keys): any use of a credential raises
+    ``EncryptionKeyError``, so a missing key can never silently store plain text."""
+
+    def __init__(self) -> None:
+        self.source = "no key"
+
+    def __repr__(self) -> str:
+        return "NoCipher()"
+
+    def encrypt(self, plain: str) -> str:
+        raise self._refusal()
+
+    def decrypt(self, token: str) -> str:
+        raise self._refusal()
+
+    def fingerprint(self, plain: str) -> str:
+        raise self._refusal()
+
+    @staticmethod
+    def _refusal() -> errors.EncryptionKeyError:
+        return errors.EncryptionKeyError(
+            f"this store was opened without a credential cipher; accounts need "
+            f"{KEY_SETTING} (pass cipher=load_cipher(...) to open_store)"
+        )
+
+
 def load_cipher(settings: Settings, *, allow_generate: bool) -> CredentialCipher:
     """The cipher for ``settings``.
 

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 async def open_store(
     settings: Settings,
     *,
-    cipher: crypto.CredentialCipher,
+    cipher: crypto.CredentialCipher | None = None,
     redis_prefix: str = redis_store.DEFAULT_PREFIX,
 ) -> protocols.Store:
     """Open the store selected by ``server.storage_type`` / ``server.storage_url``.
@@ -23,9 +23,13 @@ async def open_store(
     for unusable settings, ``StorageUnavailableError`` when the server does not answer
     (both name the setting and mask the password). Does not migrate: call
     ``await store.migrate()``. Close with ``await store.aclose()`` or ``async with store``.
-    ``redis_prefix`` namespaces every key of the Redis store (ignored by SQL stores).
+    ``cipher`` (from ``crypto.load_cipher``) is needed for accounts only: without it,
+    client keys, settings overrides and usage work and any account access raises
+    ``EncryptionKeyError``. ``redis_prefix`` namespaces every key of the Redis store
+    (ignored by SQL stores).
     """
     location = urls.resolve_location(settings)
+    cipher = cipher if cipher is not None else crypto.NoCipher()
     store: protocols.Store
     if location.kind == "redis":
         store = redis_store.RedisStore(location=location, cipher=cipher, prefix=redis_prefix)
