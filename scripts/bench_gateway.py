@@ -20,7 +20,6 @@ import dataclasses
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -213,13 +212,33 @@ async def serve_gateway(args: argparse.Namespace) -> None:
         await pool.upsert_account(credential=f"sso-bench-{index}", tier=Tier.SUPER)
     async for _ in pool.refresh_usage(all_accounts=True):
         pass
-    app = create_app(settings=live, pool=pool, grok=grok, client_keys=store.client_keys)
+    upstream: Any = grok if args.upstream == "grok" else CannedGrok()
+    app = create_app(settings=live, pool=pool, grok=upstream, client_keys=store.client_keys)
     config = uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning",
                             access_log=False)
     await uvicorn.Server(config).serve()
 
 
-def start_processes(accounts: int, data_dir: str) -> tuple[subprocess.Popen[bytes], ...]:
+class CannedGrok:
+    """An upstream client answering at once with a simulator-sized reply, no network: with
+    ``--upstream canned`` the gateway's CPU per request excludes the Grok web client."""
+
+    async def chat(self, *, credential: str, request: Any) -> Any:
+        from grok_web import events
+
+        words = [" word"] * 12
+        yield events.ConversationStarted(conversation_id="c")
+        for word in words:
+            yield events.TextDelta(text=word)
+        yield events.Final(response_id="r", message="".join(words))
+
+    async def upload_file(self, **_: Any) -> Any:
+        raise NotImplementedError
+
+
+def start_processes(
+    accounts: int, data_dir: str, loop: str, upstream: str
+) -> tuple[subprocess.Popen[bytes], ...]:
     sim_port, gw_port = free_port(), free_port()
     accounts_file = Path(data_dir) / "accounts.json"
     accounts_file.write_text(json.dumps([
@@ -233,6 +252,7 @@ def start_processes(accounts: int, data_dir: str) -> tuple[subprocess.Popen[byte
     gateway = subprocess.Popen([
         sys.executable, __file__, "serve-gateway", "--port", str(gw_port), "--sim-url",
         f"http://127.0.0.1:{sim_port}", "--accounts", str(accounts), "--data-dir", data_dir,
+        "--loop", loop, "--upstream", upstream,
     ])
     wait_port(gw_port, gateway)
     sim.port, gateway.port = sim_port, gw_port  # type: ignore[attr-defined]
@@ -277,15 +297,27 @@ def main() -> None:
     serve.add_argument("--sim-url", required=True)
     serve.add_argument("--accounts", type=int, default=16)
     serve.add_argument("--data-dir", required=True)
+    serve.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    serve.add_argument("--upstream", choices=("grok", "canned"), default="grok")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--accounts", type=int, default=16)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="event loop of the gateway process")
+    parser.add_argument("--upstream", choices=("grok", "canned"), default="grok",
+                        help="canned: the gateway answers without calling the simulator "
+                        "(measures the gateway without the Grok web client)")
     args = parser.parse_args()
     if args.command == "serve-gateway":
-        asyncio.run(serve_gateway(args))
+        if args.loop == "uvloop":
+            import uvloop
+
+            uvloop.run(serve_gateway(args))
+        else:
+            asyncio.run(serve_gateway(args))
         return
     with tempfile.TemporaryDirectory() as data_dir:
-        sim, gateway = start_processes(args.accounts, data_dir)
+        sim, gateway = start_processes(args.accounts, data_dir, args.loop, args.upstream)
         try:
             rows = asyncio.run(drive(args, sim, gateway))
         finally:

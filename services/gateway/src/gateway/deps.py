@@ -19,13 +19,14 @@ class AppServices:
     client_keys: auth.KeyVerifier | None
 
 
-def get_services(request: Request) -> AppServices:
+async def get_services(request: Request) -> AppServices:
+    # async on purpose: FastAPI runs plain ``def`` dependencies in a worker thread.
     services: AppServices = request.app.state.services
     return services
 
 
 async def require_client(request: Request) -> None:
-    services = get_services(request)
+    services: AppServices = request.app.state.services
     await auth.authenticate(
         request=request,
         api_key=services.chat.settings.current.app.api_key,
