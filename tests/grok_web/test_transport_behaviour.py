@@ -150,3 +150,19 @@ async def test_a_silent_imagine_socket_is_cut_with_a_typed_idle_timeout(client_f
             async for _event in client.imagine(credential="t", request=ImagineRequest(prompt="p")):
                 pass
     assert len(received) == 2  # reset, then the prompt
+
+
+async def test_frames_of_the_wrong_shape_are_malformed(raw_server, client_for):
+    async def odd(reader, writer):
+        await read_request(reader)
+        writer.write(
+            STREAM_HEAD + chunk(b'{"result":{"response":"not an object"}}\n') + b"0\r\n\r\n"
+        )
+        await writer.drain()
+
+    server = await raw_server(odd)
+    client = client_for(server.base_url)
+    with pytest.raises(errors.MalformedResponse) as info:
+        async for _event in client.chat(credential="tok", request=ChatRequest(message="hi")):
+            pass
+    assert info.value.__cause__ is not None

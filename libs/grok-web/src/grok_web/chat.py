@@ -124,8 +124,12 @@ async def stream_app_chat(
         "POST", ctx.url(NEW_CONVERSATION), headers=headers, json=body, secrets=secrets
     ) as response:
         async for chunk in response.chunks(idle_timeout=idle_timeout):
-            for frame in decoder.feed(chunk):
-                handle(frame, out)
+            try:
+                for frame in decoder.feed(chunk):
+                    handle(frame, out)
+            except (AttributeError, TypeError, ValueError) as exc:
+                # a frame whose nested fields have unexpected types
+                raise translate.malformed("unexpected chat frame shape", exc=exc) from exc
             if out:
                 batch, out = out, []
                 for event in batch:

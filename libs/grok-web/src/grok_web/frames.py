@@ -83,7 +83,7 @@ class ChatStreamParser:
         tag = response.get("messageTag")
         if tag == "tool_usage_card":
             self._tool_card(response, token, out)
-        elif token:
+        elif token and type(token) is str:
             if response.get("isThinking"):
                 out.append(_ReasoningDelta(token, response.get("rolloutId")))
                 self._content = True
