@@ -1,7 +1,8 @@
 """Real media bytes in the documented size classes, deterministic and cached.
 
 Size classes (raw bytes; base64 lengths fall in the same classes):
-- preview JPEG   < 30 000 bytes          (Imagine WS first frame, `-part-` previews)
+- preview JPEG   < 30 000 bytes          (`-part-` previews in chat, video thumbnails)
+- preview PNG    < 30 000 bytes          (Imagine WS first frame)
 - medium PNG     30 000 - 70 000 bytes   (between image_ws_medium_min_bytes and final;
                                           its base64 stays below 100 000 characters too)
 - final JPEG     > 100 000 bytes         (above image_ws_final_min_bytes)
@@ -50,6 +51,15 @@ def preview_jpeg(variant: int) -> bytes:
     data = _noise_image(side=96, variant=variant, kind="JPEG", quality=60)
     assert len(data) < MEDIUM_RANGE[0], len(data)
     return data
+
+
+@lru_cache(maxsize=VARIANTS)
+def preview_png(variant: int) -> bytes:
+    rng = random.Random(3000 + variant)
+    image = Image.frombytes("RGB", (40, 40), rng.randbytes(40 * 40 * 3))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 @lru_cache(maxsize=VARIANTS)

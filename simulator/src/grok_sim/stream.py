@@ -1,8 +1,8 @@
 """Delivery of an NDJSON answer over ASGI, shaped by stream faults.
 
 Zero-latency and fault-free answers go out in one write; otherwise frame by frame with
-the configured delays, stalls (wait until the client goes away), drops (abort the
-connection mid-body), malformed lines and empty bodies.
+the configured delays, stalls (wait until the client goes away), drops (end the app with
+the body unfinished, so the server closes the connection), malformed lines and empty bodies.
 """
 
 from __future__ import annotations
@@ -18,10 +18,6 @@ from .faults import FaultRule
 MALFORMED_LINE = b'{"result":{"response":{"token":"broken\n'
 DEFAULT_SLOW_FIRST_BYTE_MS = 2000.0
 DEFAULT_SLOW_TOKEN_MS = 200.0
-
-
-class StreamDropped(Exception):
-    """Raised inside the ASGI app to make the server abort the connection mid-body."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +87,9 @@ class NdjsonStream:
             return
         for index, frame in enumerate(self.frames):
             if plan.drop_after is not None and index >= plan.drop_after:
-                raise StreamDropped("fault: connection dropped mid-stream")
+                # Returning with the body unfinished makes uvicorn close the transport: the
+                # client sees the connection end mid-body (no terminating chunk).
+                return
             if plan.stall_after is not None and index >= plan.stall_after:
                 await _wait_for_disconnect(receive)
                 return

@@ -18,6 +18,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -144,16 +145,19 @@ class SimulatorProcess:
             self.args += ["--accounts", str(accounts_file)]
         self.process: subprocess.Popen[bytes] | None = None
         self.handle: SimHandle | None = None
+        # A file, not a pipe: nobody drains a pipe, and a full pipe would block the server.
+        self.log = tempfile.TemporaryFile()
 
     def start(self, *, timeout: float = 20.0) -> SimHandle:
         self.process = subprocess.Popen(self.args, env=dict(os.environ),
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                        stdout=self.log, stderr=subprocess.STDOUT)
         handle = SimHandle(f"http://127.0.0.1:{self.port}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                stderr = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise SimError(f"simulator exited rc={self.process.returncode}: {stderr[-2000:]}")
+                raise SimError(
+                    f"simulator exited rc={self.process.returncode}: {self.output()[-2000:]}"
+                )
             with contextlib.suppress(httpx2.HTTPError):
                 if handle._http.get("/_sim/health").status_code == 200:
                     self.handle = handle
@@ -161,6 +165,11 @@ class SimulatorProcess:
             time.sleep(0.05)
         self.stop()
         raise SimError("simulator process did not become healthy")
+
+    def output(self) -> str:
+        """What the simulator process printed so far (stdout and stderr)."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def stop(self) -> None:
         if self.handle is not None:

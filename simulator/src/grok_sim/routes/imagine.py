@@ -107,7 +107,7 @@ async def _generate(state: SimState, websocket: WebSocket, account: Account,
         await _send(websocket, {"type": "json", "current_status": "start_stage", **slot,
                                 "moderated": False, "r_rated": False})
         base = f"users/{account.user_id}/imagine/{image_id}"
-        for percent, blob, suffix in ((33, media.preview_jpeg(variant), "preview.png"),
+        for percent, blob, suffix in ((33, media.preview_png(variant), "preview.png"),
                                       (66, media.medium_png(variant), "medium.png")):
             await _send(websocket, {"type": "image", "url": f"{base}/{suffix}", **slot,
                                     "blob": base64.b64encode(blob).decode(),
