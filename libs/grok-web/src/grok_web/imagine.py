@@ -119,7 +119,10 @@ async def imagine(
             elif raw is _CLOSED:
                 tracker.expire(out, closed=True)
             else:
-                tracker.handle(raw, out)
+                try:
+                    tracker.handle(raw, out)
+                except (AttributeError, TypeError, ValueError) as exc:
+                    raise translate.malformed("unexpected imagine frame shape", exc=exc) from exc
             for event in out:
                 yield event
     except BaseException:
