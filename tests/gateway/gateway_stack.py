@@ -29,6 +29,7 @@ class Stack:
     pool: PoolService
     live: LiveSettings
     ids: dict[str, str]  # credential → account id
+    client_keys: Any = None
     clients: list[openai.AsyncOpenAI] = dataclasses.field(default_factory=list)
 
     def client(self) -> openai.AsyncOpenAI:
@@ -70,7 +71,8 @@ async def running_stack(
     app = create_app(settings=live, pool=pool, grok=grok, client_keys=store.client_keys)
     try:
         async with serve(app) as base_url:
-            stack = Stack(base_url=base_url, sim=sim, pool=pool, live=live, ids={})
+            stack = Stack(base_url=base_url, sim=sim, pool=pool, live=live, ids={},
+                          client_keys=store.client_keys)
             try:
                 yield stack
             finally:

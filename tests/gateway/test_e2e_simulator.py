@@ -192,3 +192,24 @@ async def test_concurrent_requests_account_quota_exactly(stack: Stack) -> None:
                   if w.mode == "auto")
     assert charged == 40
     assert all(a.inflight == 0 for a in after.values())
+
+
+async def test_client_keys_from_the_store_are_accepted(
+    sim: SimHandle, tmp_path: Path
+) -> None:
+    async with running_stack(sim=sim, data_dir=tmp_path, app={"api_key": "sk-admin"}) as stack:
+        await stack.add("sso-a")
+        created = await stack.client_keys.create(name="team")
+        client = openai.AsyncOpenAI(base_url=stack.base_url + "/v1", api_key=created.plain_key,
+                                    max_retries=0)
+        wrong = openai.AsyncOpenAI(base_url=stack.base_url + "/v1", api_key="sk-nope",
+                                   max_retries=0)
+        try:
+            answer = await client.chat.completions.create(model="grok-4", messages=USER,
+                                                          stream=False)
+            assert answer.choices[0].message.content
+            with pytest.raises(openai.AuthenticationError):
+                await wrong.models.list()
+        finally:
+            await client.close()
+            await wrong.close()

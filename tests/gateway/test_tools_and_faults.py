@@ -8,7 +8,8 @@ import json
 import httpx2
 import openai
 import pytest
-from gateway_fakes import Gateway, reply, text_reply
+from gateway.chat import attachments
+from gateway_fakes import Gateway, reply, serve, text_reply
 from grok2api_poolclient import leases
 from grok_web import errors as grok_errors
 from grok_web import events as ev
@@ -188,3 +189,42 @@ async def test_rejects_non_http_image_urls(gateway: Gateway) -> None:
                 {"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}]}],
         )
     assert caught.value.body["param"] == "messages.0.content.0.image_url.url"
+
+
+async def _image_server(size: int):
+    async def app(scope, receive, send):  # a tiny ASGI app serving `size` bytes of PNG
+        if scope["type"] != "http":
+            return
+        body = b"\x89PNG" + b"\0" * (size - 4)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"image/png")]})
+        await send({"type": "http.response.body", "body": body})
+
+    return serve(app)
+
+
+async def test_fetches_remote_http_images_and_uploads_them(gateway: Gateway) -> None:
+    async with await _image_server(1000) as image_base:
+        await gateway.client().chat.completions.create(
+            model="grok-4", stream=False,
+            messages=[{"role": "user", "content": [
+                {"type": "image_url", "image_url": {"url": image_base + "/cat.png"}}]}],
+        )
+    _, _, mime, content = gateway.grok.uploads[0]
+    assert mime == "image/png" and len(content) == 1000
+    assert gateway.grok.requests[0][1].message == "Refer to the following content:"
+
+
+async def test_refuses_remote_images_over_the_size_bound(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(attachments, "MAX_BYTES", 4096)
+    async with await _image_server(10_000) as image_base:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await gateway.client().chat.completions.create(
+                model="grok-4", stream=False,
+                messages=[{"role": "user", "content": [
+                    {"type": "image_url", "image_url": {"url": image_base + "/big.png"}}]}],
+            )
+    assert "larger than" in caught.value.body["message"]
+    assert gateway.grok.uploads == []
