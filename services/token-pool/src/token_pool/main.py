@@ -1,0 +1,119 @@
+"""Wiring of the token pool: settings → store, hot state, upstream client, service, server.
+
+``running(...)`` is the async context manager the CLI composes (single-process mode uses
+the yielded ``PoolService`` directly); ``serve_forever(settings)`` is
+``grok2api run --target token-pool``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import redis.asyncio as aioredis
+from grok_web import client as grok_client
+from grok_web import options as grok_options
+from grok2api_settings import Settings
+from grok2api_settings.live import LiveSettings
+from grok2api_storage import crypto, factory
+from prometheus_client import start_http_server
+from redis import exceptions as redis_errors
+
+from . import errors, grpc_server, service, usage
+from .hot import base, memory, redis_state
+
+log = logging.getLogger(__name__)
+
+HOT_PREFIX = "grok2api:pool"
+# Port of the standalone service's Prometheus endpoint (/metrics); not yet a setting.
+METRICS_PORT = 9095
+
+
+def _reader(settings: Settings | LiveSettings) -> Callable[[], Settings]:
+    if isinstance(settings, LiveSettings):
+        return lambda: settings.current
+    return lambda: settings
+
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings | LiveSettings,
+    *,
+    redis: aioredis.Redis | None,
+    grpc_address: str | None,
+    hot_prefix: str = HOT_PREFIX,
+) -> AsyncIterator[service.PoolService]:
+    """An open pool: store opened and migrated, hot state built (in-process when ``redis``
+    is None, else shared on Redis), refresher and background loops started, and the gRPC
+    server listening on ``grpc_address`` when given. Everything stops on exit.
+    ``hot_prefix`` namespaces the Redis keys (replicas of one pool share it)."""
+    current = _reader(settings)
+    cipher = crypto.load_cipher(current(), allow_generate=redis is None)
+    store = await factory.open_store(current(), cipher=cipher)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(store.aclose)
+        await store.migrate()
+        hot: base.HotState = (
+            memory.MemoryHotState()
+            if redis is None
+            else redis_state.RedisHotState(redis, prefix=hot_prefix)
+        )
+        upstream = grok_client.GrokClient(
+            options=grok_options.ClientOptions.from_settings(current())
+        )
+        stack.push_async_callback(upstream.aclose)
+        pool = service.PoolService(
+            settings=current,
+            repo=store.accounts,
+            hot=hot,
+            reader=usage.GrokUsageReader(upstream),
+        )
+        stack.push_async_callback(pool.aclose)
+        await pool.start()
+        if grpc_address is not None:
+            server, _port = await grpc_server.create_server(pool, address=grpc_address)
+            stack.push_async_callback(grpc_server.stop, server)
+        yield pool
+
+
+def bind_address(settings: Settings) -> str:
+    """All interfaces, on the port of ``services.token_pool_addr`` (what clients dial)."""
+    _host, _, port = settings.services.token_pool_addr.rpartition(":")
+    if not port.isdigit():
+        raise errors.ConfigurationError(
+            f"TOKEN_POOL_ADDR must be host:port, got {settings.services.token_pool_addr!r}"
+        )
+    return f"[::]:{port}"
+
+
+async def connect_redis(url: str) -> aioredis.Redis:
+    """A Redis client that answered a PING; ``ConfigurationError`` naming REDIS_URL if not."""
+    if not url:
+        raise errors.ConfigurationError(
+            "the token-pool service needs Redis for shared state: set REDIS_URL "
+            "(services.redis_url); only the single-process mode runs without it"
+        )
+    try:
+        client = aioredis.Redis.from_url(url)
+        await client.ping()
+    except (redis_errors.RedisError, ValueError, OSError) as exc:
+        raise errors.ConfigurationError(
+            f"cannot reach Redis at REDIS_URL (services.redis_url): {type(exc).__name__}"
+        ) from exc
+    return client
+
+
+async def serve_forever(settings: Settings) -> None:
+    """Run the token-pool service (gRPC + metrics) until cancelled."""
+    address = bind_address(settings)
+    client = await connect_redis(settings.services.redis_url)
+    try:
+        if settings.telemetry.metrics_enabled:
+            start_http_server(METRICS_PORT)
+        async with running(settings, redis=client, grpc_address=address):
+            log.info("token_pool_serving address=%s", address)
+            await asyncio.Event().wait()
+    finally:
+        await client.aclose()
