@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Literal
 
 import orjson
@@ -106,11 +106,7 @@ async def imagine(
     tracker = _Tracker(request=request, ctx=ctx, secrets=secrets)
     try:
         nsfw = opts.nsfw if request.nsfw is None else request.nsfw
-        for message in messages(request, nsfw=nsfw):
-            try:
-                await ws.send_str(orjson.dumps(message).decode())
-            except CurlError as exc:
-                raise translate.from_transport(exc, secrets=secrets) from exc
+        await _send(ws, messages(request, nsfw=nsfw), secrets=secrets)
         while not tracker.done:
             raw = await _receive(ws, wait=tracker.wait_time(), secrets=secrets)
             out: list[Any] = []
@@ -136,6 +132,16 @@ async def imagine(
 
 
 _CLOSED = object()
+
+
+async def _send(
+    ws: AsyncWebSocket, payloads: Iterable[Mapping[str, Any]], *, secrets: tuple[str, ...]
+) -> None:
+    for payload in payloads:
+        try:
+            await ws.send_str(orjson.dumps(payload).decode())
+        except CurlError as exc:
+            raise translate.from_transport(exc, secrets=secrets) from exc
 
 
 async def _receive(ws: AsyncWebSocket, *, wait: float, secrets: tuple[str, ...]) -> Any:
