@@ -9,6 +9,8 @@ from starlette.types import ASGIApp
 
 from .. import chatbody, compose, faults, frames, gate, responses, stream
 from ..accounts import Account
+from ..quota import QuotaWindow
+from ..state import SimState
 from .common import headers_of, parse_json, read_recorded, sim_state
 
 logger = logging.getLogger(__name__)
@@ -27,21 +29,10 @@ async def new_conversation(request: Request) -> ASGIApp:
     account = gate.admit(state, headers=headers_of(request), path=path)
     chat = chatbody.parse(parse_json(body))
     _check_known_posts(account, chat)
-    window = account.windows.get(chat.mode)
-    if window is None:
-        raise responses.RequestRejected(
-            status=403,
-            body=responses.error_body(
-                code=7, message=f"mode {chat.mode} is not available on a {account.tier} account"
-            ),
-        )
-    now, scale = state.now(), state.scale
-    if window.remaining(now=now, scale=scale) < 1:
-        raise responses.rate_limited(retry_after=window.retry_after(now=now, scale=scale))
-    fired = state.faults.take(
-        kinds=(*faults.STREAM_KINDS, "moderated"), credential=account.credential, path=path,
-        standing=account.standing_faults,
-    )
+    window = _open_window(state, account=account, mode=chat.mode)
+    kinds = faults.STREAM_KINDS if chat.kind == "chat" else (*faults.STREAM_KINDS, "moderated")
+    fired = state.faults.take(kinds=kinds, credential=account.credential, path=path,
+                              standing=account.standing_faults)
     inband = next((INBAND[k] for k in INBAND if k in fired), None)
     if inband is not None:
         conversation = frames.conversation(conversation_id=state.new_id("conversation"),
@@ -52,12 +43,28 @@ async def new_conversation(request: Request) -> ASGIApp:
                                  moderated="moderated" in fired)
         lines = answer.frames
         if "empty" not in fired:
-            window.charge(now=now, scale=scale)
+            window.charge(now=state.now(), scale=state.scale)
     logger.debug("chat kind=%s mode=%s faults=%s", chat.kind, chat.mode, ",".join(fired))
     delivery = stream.Delivery.from_faults(
         fired, token_delay_ms=state.options.token_delay_ms, frame_count=len(lines)
     )
     return stream.NdjsonStream(lines, delivery)
+
+
+def _open_window(state: SimState, *, account: Account, mode: str) -> QuotaWindow:
+    """The account's window for `mode`: 403 when the tier has none, 429 when exhausted."""
+    window = account.windows.get(mode)
+    if window is None:
+        raise responses.RequestRejected(
+            status=403,
+            body=responses.error_body(
+                code=7, message=f"mode {mode} is not available on a {account.tier} account"
+            ),
+        )
+    now, scale = state.now(), state.scale
+    if window.remaining(now=now, scale=scale) < 1:
+        raise responses.rate_limited(retry_after=window.retry_after(now=now, scale=scale))
+    return window
 
 
 def _check_known_posts(account: Account, chat: chatbody.ChatRequest) -> None:
