@@ -26,7 +26,9 @@ from . import http_app, runtime, stores
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     live = LiveSettings(settings)
     async with contextlib.AsyncExitStack() as stack:
-        store = await stack.enter_async_context(stores.opened(settings, single_process=True))
+        store = await stack.enter_async_context(
+            stores.opened(settings, credentials=True, generate_key=True)
+        )
         pool = await stack.enter_async_context(
             token_pool.main.running(
                 settings, store=store, redis=None, grpc_address=settings.services.token_pool_addr

@@ -23,7 +23,7 @@ async def token_pool(settings: Settings, stop: asyncio.Event) -> None:
     redis = await preflight.require_redis(settings, target="token-pool")
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(redis.aclose)
-        store = await stack.enter_async_context(stores.opened(settings, single_process=False))
+        store = await stack.enter_async_context(stores.opened(settings, credentials=True))
         await stack.enter_async_context(
             token_pool.main.running(
                 settings, store=store, redis=redis, grpc_address=_listen_address(settings)

@@ -75,7 +75,7 @@ async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
     from grok_web.options import ClientOptions
 
     live, redis = await _live_settings(settings, stack)
-    store = await stack.enter_async_context(stores.opened(settings, single_process=False))
+    store = await stack.enter_async_context(stores.opened(settings, credentials=False))
     pool = await stack.enter_async_context(GrpcPoolClient(settings.services.token_pool_addr))
     options = ClientOptions.from_settings(settings)
     grok = await stack.enter_async_context(GrokClient(options=options))

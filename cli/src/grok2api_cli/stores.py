@@ -13,10 +13,17 @@ from .bootstrap import StartupError
 
 
 @contextlib.asynccontextmanager
-async def opened(settings: Settings, *, single_process: bool) -> AsyncIterator[Store]:
-    """The store, migrated to the current schema; failures become one-line start errors."""
+async def opened(
+    settings: Settings, *, credentials: bool, generate_key: bool = False
+) -> AsyncIterator[Store]:
+    """The store, migrated to the current schema; failures become one-line start errors.
+
+    ``credentials``: this process reads account credentials, so it needs the encryption
+    key (generated into DATA_DIR when ``generate_key``, as the single-process mode does).
+    A gateway only checks client keys and never holds the credential key.
+    """
     try:
-        cipher = load_cipher(settings, allow_generate=single_process)
+        cipher = load_cipher(settings, allow_generate=generate_key) if credentials else None
         store = await open_store(settings, cipher=cipher)
     except StorageError as exc:
         raise StartupError(str(exc)) from None

@@ -58,13 +58,10 @@ def run_worker_processes(settings: Settings) -> None:
             "the token pool's state through Redis (or set SERVER_WORKERS=1)"
         )
     asyncio.run(_check_redis(settings))
-    children = [
-        subprocess.Popen([sys.executable, "-m", "grok2api_cli.main", "run", "--target", name],
-                         env=os.environ.copy())
-        for name in ("token-pool", "media-worker")
-    ]
+    children = [_spawn("token-pool")]
     try:
         asyncio.run(_wait_for_pool(settings))
+        children.append(_spawn("media-worker"))
         split.run_gateway_workers(settings)
     finally:
         for child in children:
@@ -72,6 +69,13 @@ def run_worker_processes(settings: Settings) -> None:
         for child in children:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(10)
+
+
+def _spawn(target: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "grok2api_cli.main", "run", "--target", target],
+        env=os.environ.copy(),
+    )
 
 
 async def _check_redis(settings: Settings) -> None:

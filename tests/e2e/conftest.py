@@ -1,0 +1,113 @@
+"""Processes started as a user (or a Kubernetes Deployment) starts them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from curl_cffi import requests
+from grok_sim.testing import SimHandle, SimulatorProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Service:
+    """One `grok2api run --target …` child process."""
+
+    def __init__(self, target: str, env: dict[str, str]):
+        self.target = target
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "grok2api_cli.main", "run", "--target", target],
+            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            out, _ = self.proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        return out or ""
+
+
+def wait_http(url: str, service: Service, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.proc.poll() is not None:
+            raise AssertionError(f"{service.target} exited: {service.stop()}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestsError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{service.target} never answered {url}: {service.stop()}")
+
+
+def wait_grpc(address: str, service: Service, timeout: float = 60) -> None:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if service.proc.poll() is not None:
+                raise AssertionError(f"{service.target} exited: {service.stop()}")
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                time.sleep(0.2)
+    raise AssertionError(f"{service.target} never served gRPC health: {service.stop()}")
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[SimHandle]:
+    with SimulatorProcess() as sim:
+        yield sim
+
+
+@pytest.fixture
+def base_env(tmp_path: Path, simulator: SimHandle) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GROK2API_", "SERVER_"))}
+    env.update(
+        DATA_DIR=str(tmp_path / "data"),
+        LOG_FILE_ENABLED="false",
+        SERVER_HOST="127.0.0.1",
+        GROK2API_NETWORK__BASE_URL=simulator.base_url,
+        GROK2API_NETWORK__ASSETS_URL=simulator.base_url,
+        GROK2API_NETWORK__ACCOUNTS_URL=simulator.base_url,
+        GROK2API_SECURITY__ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        GROK2API_TOKEN__AUTO_REFRESH="false",
+    )
+    return env
+
+
+@pytest.fixture
+def redis_db() -> Iterator[str]:
+    """A Redis database of its own, emptied afterwards, so runs cannot collide."""
+    import redis
+
+    index = 8 + uuid.uuid4().int % 7
+    client = redis.Redis(db=index)
+    client.flushdb()
+    yield f"redis://127.0.0.1:6379/{index}"
+    client.flushdb()
