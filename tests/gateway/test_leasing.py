@@ -1,0 +1,113 @@
+"""The one lease-and-retry path (grok2api_poolclient.leasing) on its own."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+from gateway_fakes import FakePool
+from grok2api_poolclient import errors as pool_errors
+from grok2api_poolclient import leases, leasing
+from grok_web import errors as grok_errors
+
+
+def failing_then(items: list[object], failures: dict[str, Exception]):
+    def opener(lease: leases.Lease) -> AsyncIterator[object]:
+        async def run() -> AsyncIterator[object]:
+            if lease.account_id in failures:
+                raise failures[lease.account_id]
+            for item in items:
+                yield item
+        return run()
+    return opener
+
+
+async def collect(stream: AsyncIterator[object]) -> list[object]:
+    return [item async for item in stream]
+
+
+async def test_honours_retry_after_and_excludes_failed_accounts() -> None:
+    pool, waits = FakePool(), []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    stream = leasing.leased_stream(
+        pool=pool, policy=leasing.RetryPolicy(), model="grok-4", sleep=sleep,
+        opener=failing_then(["x"], {"acct-1": grok_errors.RateLimited("429", retry_after=2.5)}),
+    )
+    assert await collect(stream) == ["x"]
+    assert waits == [2.5]
+    assert pool.acquired == ["acct-1", "acct-2"]
+
+
+async def test_backoff_is_jittered_below_an_exponential_ceiling() -> None:
+    policy = leasing.RetryPolicy(backoff_base=0.5, backoff_factor=2.0, backoff_max=1.5)
+    rng = random.Random(1)
+    delays = [policy.delay(attempt=n, retry_after=None, rng=rng) for n in (1, 2, 3, 4)]
+    assert all(0 <= d <= c for d, c in zip(delays, (0.5, 1.0, 1.5, 1.5), strict=True))
+    assert policy.delay(attempt=1, retry_after=99, rng=rng) == 1.5
+
+
+async def test_stops_retrying_when_the_budget_is_spent() -> None:
+    pool, now = FakePool(), [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    failure = grok_errors.RateLimited("429", retry_after=10)
+    stream = leasing.leased_stream(
+        pool=pool, policy=leasing.RetryPolicy(budget=15, backoff_max=30), model="grok-4",
+        sleep=sleep, clock=lambda: now[0],
+        opener=failing_then([], {a: failure for a in pool.accounts}),
+    )
+    with pytest.raises(leasing.UpstreamFailed) as caught:
+        await collect(stream)
+    assert caught.value.verdict.outcome is leases.Outcome.RATE_LIMITED
+    assert pool.acquired == ["acct-1", "acct-2"]
+
+
+async def test_reports_the_upstream_failure_when_no_other_account_is_left() -> None:
+    pool = FakePool(["only"])
+    stream = leasing.leased_stream(
+        pool=pool, policy=leasing.RetryPolicy(), model="grok-4",
+        opener=failing_then([], {"only": grok_errors.InvalidCredential("401")}),
+    )
+    with pytest.raises(leasing.UpstreamFailed) as caught:
+        await collect(stream)
+    assert caught.value.verdict.outcome is leases.Outcome.INVALID_CREDENTIAL
+    assert pool.outcomes() == [("only", leases.Outcome.INVALID_CREDENTIAL)]
+
+
+async def test_pool_exhaustion_on_the_first_attempt_is_raised_as_is() -> None:
+    stream = leasing.leased_stream(pool=FakePool([]), policy=leasing.RetryPolicy(),
+                                   model="grok-4", opener=failing_then([], {}))
+    with pytest.raises(pool_errors.PoolExhausted):
+        await collect(stream)
+
+
+async def test_closing_early_releases_as_cancelled() -> None:
+    pool = FakePool()
+    stream = leasing.leased_stream(pool=pool, policy=leasing.RetryPolicy(), model="grok-4",
+                                   opener=failing_then(["a", "b", "c"], {}))
+    assert await anext(stream) == "a"
+    await stream.aclose()
+    assert pool.outcomes() == [("acct-1", leases.Outcome.CANCELLED)]
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome", "status"),
+    [
+        (grok_errors.CloudflareChallenge("cf"), leases.Outcome.CHALLENGE, 403),
+        (grok_errors.AntiBotRejected("7"), leases.Outcome.CHALLENGE, 403),
+        (grok_errors.Forbidden("no"), leases.Outcome.FORBIDDEN, 403),
+        (grok_errors.StreamIdleTimeout("idle"), leases.Outcome.UPSTREAM_ERROR, 504),
+        (grok_errors.EmptyStream("empty"), leases.Outcome.UPSTREAM_ERROR, 502),
+        (ValueError("bug"), leases.Outcome.UPSTREAM_ERROR, 500),
+    ],
+)
+def test_classifies_every_upstream_error(error: Exception, outcome: leases.Outcome,
+                                         status: int) -> None:
+    verdict = leasing.classify(error)
+    assert (verdict.outcome, verdict.status) == (outcome, status)
