@@ -94,12 +94,20 @@ def test_running_simulator_seeds_accounts_and_options():
         assert [a["tier"] for a in sim.accounts()] == ["super"]
 
 
-def test_cli_help_lists_the_serve_options():
-    result = CliRunner().invoke(app, ["serve", "--help"])
+@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"]])
+def test_cli_serves_with_or_without_the_serve_subcommand(args):
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for option in ("--port", "--accounts", "--seed", "--time-scale", "--token-delay-ms",
-                   "--tokens-per-reply"):
+    for option in ("--port", "--accounts", "--account", "--seed", "--time-scale",
+                   "--token-delay-ms", "--tokens-per-reply"):
         assert option in result.output
+
+
+def test_cli_refuses_a_bad_accounts_file(tmp_path: Path):
+    path = tmp_path / "accounts.txt"
+    path.write_text("tok platinum\n")
+    result = CliRunner().invoke(app, ["--accounts", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code != 0 and "tier must be one of" in result.output
 
 
 def test_subprocess_runner_serves_accounts_from_a_file(tmp_path: Path):

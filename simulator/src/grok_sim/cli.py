@@ -1,4 +1,7 @@
-"""The simulator's command line (`grok2api sim`, or `python -m grok_sim`)."""
+"""The simulator's command line (`grok2api sim`, or `python -m grok_sim`).
+
+`grok2api sim [OPTIONS]` and `grok2api sim serve [OPTIONS]` both serve the simulator.
+"""
 
 from __future__ import annotations
 
@@ -15,35 +18,68 @@ from .errors import ConfigError
 from .options import SimOptions
 from .state import SeedAccount
 
-app = typer.Typer(help="Offline Grok upstream simulator.", no_args_is_help=True)
+app = typer.Typer(help="Offline Grok upstream simulator.")
+
+Host = Annotated[str, typer.Option(help="Interface to bind.")]
+Port = Annotated[int, typer.Option(help="TCP port (0 picks a free one).")]
+AccountsFile = Annotated[
+    Path | None,
+    typer.Option("--accounts", help="Accounts file: JSON, or '<credential> <tier>' lines."),
+]
+ExtraAccounts = Annotated[
+    list[str] | None,
+    typer.Option("--account", help="Extra account CREDENTIAL[:TIER]; repeatable."),
+]
+Seed = Annotated[int, typer.Option(help="Seed of the deterministic answers.")]
+TimeScale = Annotated[float, typer.Option(help="Simulated seconds per real second (quotas).")]
+TokenDelay = Annotated[float, typer.Option(help="Delay between frames; 0 = zero-latency mode.")]
+TokensPerReply = Annotated[int, typer.Option(help="Words in a default reply.")]
+LogLevel = Annotated[str, typer.Option(help="Log level (uvicorn and the simulator).")]
 
 
-@app.callback()
-def main() -> None:
-    """Offline Grok upstream simulator (grok.com, accounts.x.ai and assets on one port)."""
+@app.callback(invoke_without_command=True)
+def main(
+    context: typer.Context,
+    host: Host = "127.0.0.1",
+    port: Port = 9100,
+    accounts: AccountsFile = None,
+    account: ExtraAccounts = None,
+    seed: Seed = 0,
+    time_scale: TimeScale = 1.0,
+    token_delay_ms: TokenDelay = 0.0,
+    tokens_per_reply: TokensPerReply = 12,
+    log_level: LogLevel = "warning",
+) -> None:
+    """Serve the simulator (grok.com, accounts.x.ai and assets on one port)."""
+    if context.invoked_subcommand is None:
+        run(host=host, port=port, accounts=accounts, account=account, seed=seed,
+            time_scale=time_scale, token_delay_ms=token_delay_ms,
+            tokens_per_reply=tokens_per_reply, log_level=log_level)
 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port (0 picks a free one).")] = 9100,
-    accounts: Annotated[
-        Path | None, typer.Option(help="Accounts file: JSON or one '<credential> [tier]' a line.")
-    ] = None,
-    account: Annotated[
-        list[str] | None, typer.Option(help="Extra account as CREDENTIAL[:TIER]; repeatable.")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the deterministic answers.")] = 0,
-    time_scale: Annotated[
-        float, typer.Option(help="Simulated seconds per real second (quota windows).")
-    ] = 1.0,
-    token_delay_ms: Annotated[
-        float, typer.Option(help="Delay between streamed frames; 0 = zero-latency mode.")
-    ] = 0.0,
-    tokens_per_reply: Annotated[int, typer.Option(help="Words in a default reply.")] = 12,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    host: Host = "127.0.0.1",
+    port: Port = 9100,
+    accounts: AccountsFile = None,
+    account: ExtraAccounts = None,
+    seed: Seed = 0,
+    time_scale: TimeScale = 1.0,
+    token_delay_ms: TokenDelay = 0.0,
+    tokens_per_reply: TokensPerReply = 12,
+    log_level: LogLevel = "warning",
 ) -> None:
     """Serve the simulator until interrupted."""
+    run(host=host, port=port, accounts=accounts, account=account, seed=seed,
+        time_scale=time_scale, token_delay_ms=token_delay_ms,
+        tokens_per_reply=tokens_per_reply, log_level=log_level)
+
+
+def run(
+    *, host: str, port: int, accounts: Path | None, account: list[str] | None, seed: int,
+    time_scale: float, token_delay_ms: float, tokens_per_reply: int, log_level: str,
+) -> None:
+    """Build the options and seed accounts, then run uvicorn in the foreground."""
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s %(message)s")
     try:
         seeds = load_accounts(accounts) if accounts else []
