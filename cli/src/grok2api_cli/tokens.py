@@ -1,0 +1,293 @@
+"""``grok2api tokens``: add, import, list, remove, refresh and export Grok accounts.
+
+Commands talk to the running token pool over gRPC (``--addr``, default TOKEN_POOL_ADDR).
+When it cannot be reached, or with ``--local``, they open the durable store directly with an
+in-process pool (the single-process mode's way; with REDIS_URL set the shared hot state is
+kept in step). Credentials are masked in every listing; ``export`` prints them in full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from grok2api_poolclient import errors
+from grok2api_poolclient.accounts import Account, AccountStatus
+from grok2api_poolclient.client import PoolClient
+from grok2api_poolclient.grpc_transport import GrpcPoolClient
+from grok2api_poolclient.leases import Tier
+from grok2api_settings import Settings
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from token_pool import errors as pool_errors
+from token_pool import formats
+from token_pool import main as pool_main
+
+from . import bootstrap
+
+app = typer.Typer(help="Manage the Grok accounts of the token pool.", no_args_is_help=True)
+T = TypeVar("T")
+
+ConfigOption = typer.Option(None, "--config", "-c", help="Config file.")
+AddrOption = typer.Option(None, "--addr", help="Token pool address (default TOKEN_POOL_ADDR).")
+LocalOption = typer.Option(False, "--local", help="Use the durable store directly.")
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
+def _local_settings(settings: Settings) -> Settings:
+    """No periodic refresh from a short-lived CLI process."""
+    values = settings.model_dump()
+    values["token"]["auto_refresh"] = False
+    return Settings.model_validate(values)
+
+
+@contextlib.asynccontextmanager
+async def _pool(config: Path | None, addr: str | None, local: bool) -> AsyncIterator[PoolClient]:
+    settings = bootstrap.load_settings(config).settings
+    if not local:
+        remote = GrpcPoolClient(addr or settings.services.token_pool_addr, timeout=60)
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+                await remote.stats()
+        except (errors.PoolUnavailable, TimeoutError):
+            await remote.aclose()
+            typer.echo("token pool not reachable: using the store directly", err=True)
+        else:
+            async with remote:
+                yield remote
+            return
+    redis = None
+    if settings.services.redis_url:
+        try:
+            redis = await pool_main.connect_redis(settings.services.redis_url)
+        except pool_errors.ConfigurationError as exc:
+            bootstrap.fail(str(exc))
+    try:
+        async with pool_main.running(
+            _local_settings(settings), redis=redis, grpc_address=None
+        ) as pool:
+            yield pool
+    finally:
+        if redis is not None:
+            await redis.aclose()
+
+
+def _run(
+    config: Path | None, addr: str | None, local: bool, job: Callable[[PoolClient], Awaitable[T]]
+) -> T:
+    async def main() -> T:
+        async with _pool(config, addr, local) as pool:
+            return await job(pool)
+
+    try:
+        return asyncio.run(main())
+    except errors.PoolError as exc:
+        bootstrap.fail(str(exc) or type(exc).__name__)
+
+
+def _tier(value: str | None) -> Tier | None:
+    try:
+        return Tier(value) if value else None
+    except ValueError:
+        bootstrap.fail(f"unknown tier {value!r}; choose basic, super or heavy")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )  # fmt: skip
+
+
+@app.command()
+def add(
+    credential: str = typer.Argument(..., help="The sso cookie value (a leading sso= is fine)."),
+    tier: str | None = typer.Option(None, help="basic, super or heavy (inferred if omitted)."),
+    tag: list[str] = typer.Option([], "--tag", help="Tag (repeatable)."),
+    note: str | None = typer.Option(None, help="Free text shown in listings."),
+    config: Path | None = ConfigOption,
+    addr: str | None = AddrOption,
+    local: bool = LocalOption,
+) -> None:
+    """Add one account (or update the one holding this credential)."""
+    account = _run(config, addr, local, lambda pool: pool.upsert_account(
+        credential=credential, tier=_tier(tier), tags=tag or None, note=note,
+    ))  # fmt: skip
+    typer.echo(f"{account.account_id} {account.credential_masked} {account.tier}")
+
+
+@app.command(name="import")
+def import_(
+    file: Path = typer.Argument(..., help="Credential lines or a token.json pool file; - = stdin."),
+    tier: str | None = typer.Option(None, help="Tier for entries that carry none."),
+    tag: list[str] = typer.Option([], "--tag", help="Tag added to every entry (repeatable)."),
+    config: Path | None = ConfigOption,
+    addr: str | None = AddrOption,
+    local: bool = LocalOption,
+) -> None:
+    """Import many accounts, with a progress bar."""
+    text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    try:
+        entries = formats.parse(text)
+    except formats.FormatError as exc:
+        bootstrap.fail(f"{file}: {exc}")
+    default_tier = _tier(tier)
+
+    async def job(pool: PoolClient) -> int:
+        failed = 0
+        with _progress() as progress:
+            task = progress.add_task("importing", total=len(entries))
+            for entry in entries:
+                tags = tuple(entry.tags or ()) + tuple(tag) if entry.tags or tag else None
+                try:
+                    await pool.upsert_account(
+                        credential=entry.credential, tier=entry.tier or default_tier,
+                        enabled=entry.enabled, tags=tags, note=entry.note,
+                    )  # fmt: skip
+                except errors.InvalidRequest:
+                    failed += 1
+                progress.advance(task)
+        return failed
+
+    failed = _run(config, addr, local, job)
+    typer.echo(f"imported {len(entries) - failed} of {len(entries)} accounts")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command(name="list")
+def list_(
+    tier: str | None = typer.Option(None, help="Only this tier."),
+    status: str | None = typer.Option(None, help="active, cooling, invalid or disabled."),
+    tag: str | None = typer.Option(None, help="Only accounts with this tag."),
+    search: str | None = typer.Option(None, help="Substring of the id or note."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
+    config: Path | None = ConfigOption,
+    addr: str | None = AddrOption,
+    local: bool = LocalOption,
+) -> None:
+    """List accounts (credentials masked)."""
+    try:
+        wanted = AccountStatus(status) if status else None
+    except ValueError:
+        bootstrap.fail(f"unknown status {status!r}")
+
+    async def job(pool: PoolClient) -> list[Account]:
+        found: list[Account] = []
+        token = ""
+        while True:
+            page = await pool.list_accounts(
+                tier=_tier(tier), status=wanted, tag=tag, search=search, page_token=token
+            )
+            found += page.accounts
+            token = page.next_page_token
+            if not token:
+                return found
+
+    accounts = _run(config, addr, local, job)
+    if as_json:
+        for a in accounts:
+            typer.echo(json.dumps(_row(a)))
+        return
+    table = Table(title=f"{len(accounts)} accounts")
+    for column in ("id", "credential", "tier", "status", "quota", "in flight", "tags", "note"):
+        table.add_column(column)
+    for a in accounts:
+        quota = " ".join(f"{w.mode}:{w.remaining}/{w.total}" for w in a.quota)
+        table.add_row(a.account_id, a.credential_masked, a.tier, a.status, quota,
+                      str(a.inflight), ",".join(a.tags), a.note)  # fmt: skip
+    Console(width=200).print(table)
+
+
+def _row(a: Account) -> dict[str, Any]:
+    return {
+        "id": a.account_id, "credential": a.credential_masked, "tier": a.tier.value,
+        "status": a.status.value, "enabled": a.enabled, "tags": list(a.tags), "note": a.note,
+        "inflight": a.inflight, "fail_count": a.fail_count,
+        "quota": {w.mode: {"remaining": w.remaining, "total": w.total, "source": w.source.value}
+                  for w in a.quota},
+    }  # fmt: skip
+
+
+@app.command()
+def remove(
+    account_ids: list[str] = typer.Argument(..., help="Account ids (see `tokens list`)."),
+    config: Path | None = ConfigOption,
+    addr: str | None = AddrOption,
+    local: bool = LocalOption,
+) -> None:
+    """Remove accounts."""
+
+    async def job(pool: PoolClient) -> None:
+        for account_id in account_ids:
+            await pool.remove_account(account_id)
+            typer.echo(f"removed {account_id}")
+
+    _run(config, addr, local, job)
+
+
+@app.command()
+def refresh(
+    account_ids: list[str] = typer.Argument(None, help="Account ids; none with --all."),
+    all_accounts: bool = typer.Option(False, "--all", help="Refresh every account."),
+    config: Path | None = ConfigOption,
+    addr: str | None = AddrOption,
+    local: bool = LocalOption,
+) -> None:
+    """Re-read usage from the upstream, with a progress bar."""
+    if not account_ids and not all_accounts:
+        bootstrap.fail("give account ids or --all")
+
+    async def job(pool: PoolClient) -> tuple[int, int]:
+        failed = done = 0
+        with _progress() as progress:
+            task = progress.add_task("refreshing", total=None)
+            async for event in pool.refresh_usage(account_ids or (), all_accounts=all_accounts):
+                if event.finished:
+                    break
+                done += 1
+                failed += 0 if event.ok or event.skipped else 1
+                progress.update(task, total=event.total, completed=event.done)
+                if not event.ok and not event.skipped:
+                    progress.console.print(f"{event.account_id}: {event.error}")
+        return done, failed
+
+    done, failed = _run(config, addr, local, job)
+    typer.echo(f"refreshed {done - failed} of {done} accounts")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    fmt: str = typer.Option("json", "--format", help="json (token.json pool file) or lines."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="File (default stdout)."),
+    config: Path | None = ConfigOption,
+    addr: str | None = AddrOption,
+    local: bool = LocalOption,
+) -> None:
+    """Export every account WITH its full credential: treat the output as a secret."""
+    if fmt not in ("json", "lines"):
+        bootstrap.fail("--format must be json or lines")
+
+    async def job(pool: PoolClient) -> list[Any]:
+        return [item async for item in pool.export_accounts()]
+
+    items = _run(config, addr, local, job)
+    if fmt == "lines":
+        text = formats.to_lines(items)
+    else:
+        text = json.dumps(formats.to_pool_file(items), indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        output.chmod(0o600)
+        typer.echo(f"exported {len(items)} accounts to {output}", err=True)
