@@ -58,3 +58,27 @@ async def test_heavy_mode_reasoning_carries_rollout_ids(client, sim: SimHandle):
     answer = await post_chat(client, "tok-heavy", mode="heavy")
     thinking = [r for r in responses_of(answer.text) if r.get("isThinking")]
     assert thinking and all(r.get("rolloutId") for r in thinking)
+
+
+async def test_continuation_answers_in_the_same_conversation(client, account):
+    first = await post_chat(client, account, message="one", temporary=False)
+    conversation_id = frames_of(first.text)[0]["result"]["conversation"]["conversationId"]
+    parent = next(r["modelResponse"]["responseId"] for r in responses_of(first.text)
+                  if "modelResponse" in r)
+    url = f"/rest/app-chat/conversations/{conversation_id}/responses"
+    body = chat_body(message="two", temporary=False, responseId=parent)
+    second = await client.post(url, headers=grok_headers(account), json=body)
+    assert second.status_code == 200
+    assert "conversation" not in frames_of(second.text)[0]["result"]
+    assert answer_text(second.text)
+
+
+async def test_continuation_needs_a_known_conversation_and_parent(client, account):
+    unknown = await client.post("/rest/app-chat/conversations/nope/responses",
+                                headers=grok_headers(account), json=chat_body(responseId="r"))
+    assert unknown.status_code == 404
+    first = await post_chat(client, account)
+    conversation_id = frames_of(first.text)[0]["result"]["conversation"]["conversationId"]
+    wrong = await client.post(f"/rest/app-chat/conversations/{conversation_id}/responses",
+                              headers=grok_headers(account), json=chat_body(responseId="r"))
+    assert wrong.status_code == 400 and "responseId" in wrong.text

@@ -90,3 +90,16 @@ async def test_rejected_requests_are_not_charged(client, account, sim: SimHandle
     sim.set_fault("500", account=account, times=1)
     await client.post(CHAT, headers=grok_headers(account), json=chat_body())
     assert sim.quota(account, "auto")["remaining"] == 20
+
+
+async def test_imagine_quota_info_reports_every_product(client, sim: SimHandle):
+    sim.add_account("tok", tier="super", quotas={"auto": {"total": 50, "remaining": 0}})
+    answer = await client.post("/rest/media/imagine/quota_info",
+                               headers=grok_headers("tok", Referer="https://grok.com/imagine"),
+                               json={})
+    body = answer.json()
+    assert set(body) == {"image", "imagePro", "imageEdit", "video", "video720p"}
+    assert body["image"] == {"available": True, "remainingQueries": 140,
+                             "windowSizeSeconds": 7200}
+    assert body["video"]["available"] is False and body["video"]["remainingQueries"] == 0
+    assert body["video"]["nextAvailableAt"].endswith("Z")

@@ -89,3 +89,12 @@ async def test_grpc_errors_use_grpc_status_codes(client, account, sim: SimHandle
     assert trailer_status(limited.content) == 8
     broken = await client.post(TOS, headers=grpc_headers(account), content=b"\x00\x00")
     assert trailer_status(broken.content) == 3
+
+
+async def test_rest_tos_acceptance_records_the_version(client, account, sim: SimHandle):
+    answer = await client.post("/rest/auth/set-tos-accepted", headers=grok_headers(account),
+                               json={"tosVersion": 5})
+    assert answer.status_code == 200 and sim.accounts()[0]["tosVersion"] == 5
+    bad = await client.post("/rest/auth/set-tos-accepted", headers=grok_headers(account),
+                            json={})
+    assert bad.status_code == 400

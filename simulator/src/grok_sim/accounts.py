@@ -33,6 +33,8 @@ class Account:
     tos_version: int | None = None
     nsfw: bool = False
     posts: dict[str, dict[str, object]] = field(default_factory=dict)
+    conversations: dict[str, list[str]] = field(default_factory=dict)
+    """Conversation id -> its assistant response ids (for continuation, §3.2)."""
 
     def masked(self) -> str:
         """A credential hint safe to show: never more than the last 4 characters."""

@@ -24,6 +24,8 @@ async def render_rejection(request: Request, error: Exception) -> Response:
 def upstream_routes() -> list[BaseRoute]:
     return [
         Route("/rest/app-chat/conversations/new", chat.new_conversation, methods=["POST"]),
+        Route("/rest/app-chat/conversations/{conversation_id}/responses",
+              chat.continue_conversation, methods=["POST"]),
         Route("/rest/rate-limits", ratelimits.rate_limits, methods=["POST"]),
         Route("/rest/app-chat/upload-file", files.upload_file, methods=["POST"]),
         Route("/rest/assets", files.list_assets, methods=["GET"]),
@@ -31,7 +33,9 @@ def upstream_routes() -> list[BaseRoute]:
         Route("/rest/media/post/create", posts.create_post, methods=["POST"]),
         Route("/rest/media/post/create-link", posts.create_link, methods=["POST"]),
         Route("/rest/media/video/upscale", posts.upscale, methods=["POST"]),
+        Route("/rest/media/imagine/quota_info", ratelimits.imagine_quota, methods=["POST"]),
         Route("/rest/auth/set-birth-date", settings.set_birth_date, methods=["POST"]),
+        Route("/rest/auth/set-tos-accepted", settings.set_tos_accepted_rest, methods=["POST"]),
         Route("/auth_mgmt.AuthManagement/SetTosAcceptedVersion", settings.set_tos_accepted,
               methods=["POST"]),
         Route("/auth_mgmt.AuthManagement/UpdateUserFeatureControls",

@@ -25,15 +25,18 @@ class Answer:
 
 
 def compose(
-    state: SimState, *, account: Account, request: ChatRequest, moderated: bool
+    state: SimState, *, account: Account, request: ChatRequest, moderated: bool,
+    conversation_id: str | None = None,
 ) -> Answer:
-    conversation_id = state.new_id("conversation")
+    """Frames of one answer; a new conversation unless `conversation_id` continues one."""
     user_id = state.new_id("user-response")
     response_id = state.new_id("response")
-    head = [
-        frames.conversation(conversation_id=conversation_id, temporary=request.temporary),
-        frames.user_response(user_response_id=user_id, message=request.message),
-    ]
+    head = [frames.user_response(user_response_id=user_id, message=request.message)]
+    if conversation_id is None:
+        conversation_id = state.new_id("conversation")
+        head.insert(0, frames.conversation(conversation_id=conversation_id,
+                                           temporary=request.temporary))
+    account.conversations.setdefault(conversation_id, []).append(response_id)
     if request.kind == "video":
         body = imaging.video_frames(
             state, account=account, request=request, response_id=response_id,

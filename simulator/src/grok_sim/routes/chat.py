@@ -23,11 +23,24 @@ INBAND = {
 
 
 async def new_conversation(request: Request) -> ASGIApp:
+    """`POST /rest/app-chat/conversations/new`."""
+    return await _answer(request, conversation_id=None)
+
+
+async def continue_conversation(request: Request) -> ASGIApp:
+    """`POST /rest/app-chat/conversations/{id}/responses` (Go3 continuation, §3.2)."""
+    return await _answer(request, conversation_id=request.path_params["conversation_id"])
+
+
+async def _answer(request: Request, *, conversation_id: str | None) -> ASGIApp:
     state = sim_state(request)
     body = await read_recorded(request)
     path = request.scope["path"]
     account = gate.admit(state, headers=headers_of(request), path=path)
-    chat = chatbody.parse(parse_json(body))
+    payload = parse_json(body)
+    chat = chatbody.parse(payload)
+    if conversation_id is not None:
+        _check_continuation(account, conversation_id, payload)
     _check_known_posts(account, chat)
     window = _open_window(state, account=account, mode=chat.mode)
     kinds = faults.STREAM_KINDS if chat.kind == "chat" else (*faults.STREAM_KINDS, "moderated")
@@ -35,12 +48,13 @@ async def new_conversation(request: Request) -> ASGIApp:
                               standing=account.standing_faults)
     inband = next((INBAND[k] for k in INBAND if k in fired), None)
     if inband is not None:
-        conversation = frames.conversation(conversation_id=state.new_id("conversation"),
-                                           temporary=chat.temporary)
-        lines = [conversation, frames.inband_error(code=inband[0], message=inband[1])]
+        lines = [frames.inband_error(code=inband[0], message=inband[1])]
+        if conversation_id is None:
+            lines.insert(0, frames.conversation(conversation_id=state.new_id("conversation"),
+                                                temporary=chat.temporary))
     else:
         answer = compose.compose(state, account=account, request=chat,
-                                 moderated="moderated" in fired)
+                                 moderated="moderated" in fired, conversation_id=conversation_id)
         lines = answer.frames
         if "empty" not in fired:
             window.charge(now=state.now(), scale=state.scale)
@@ -49,6 +63,18 @@ async def new_conversation(request: Request) -> ASGIApp:
         fired, token_delay_ms=state.options.token_delay_ms, frame_count=len(lines)
     )
     return stream.NdjsonStream(lines, delivery)
+
+
+def _check_continuation(account: Account, conversation_id: str, payload: dict) -> None:
+    """A continuation names a conversation of this account and one of its responses."""
+    responses_so_far = account.conversations.get(conversation_id)
+    if responses_so_far is None:
+        raise responses.not_found("conversation")
+    parent = payload.get("responseId")
+    if not isinstance(parent, str) or parent not in responses_so_far:
+        raise responses.bad_request(
+            "missing or invalid body fields: responseId (a response of this conversation)"
+        )
 
 
 def _open_window(state: SimState, *, account: Account, mode: str) -> QuotaWindow:

@@ -1,11 +1,16 @@
-"""`POST /rest/rate-limits` (grok-protocol.md §8.1) in the v2 and the older v1 shape."""
+"""Quota endpoints: `POST /rest/rate-limits` (§8.1, v2 and v1 shapes) and the HEAD
+`POST /rest/media/imagine/quota_info` (§8.3)."""
 
 from __future__ import annotations
+
+import time
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import faults, gate, quota, responses
+from ..accounts import Account
+from ..state import SimState
 from .common import headers_of, json_response, parse_json, read_recorded, sim_state
 
 # v1 bodies name an upstream model; heavy models report the heavy window, others `auto`.
@@ -46,3 +51,31 @@ async def rate_limits(request: Request) -> Response:
         "windowSizeSeconds": seconds, "remainingQueries": remaining, "totalQueries": total,
         "remainingTokens": remaining, "lowEffortRateLimits": None, "highEffortRateLimits": None,
     })
+
+
+# Imagine products and the window each one draws on (image lite uses chat `fast`).
+IMAGINE_PRODUCTS = {"image": "fast", "imagePro": "auto", "imageEdit": "auto", "video": "auto",
+                    "video720p": "auto"}
+
+
+async def imagine_quota(request: Request) -> Response:
+    state = sim_state(request)
+    await read_recorded(request)
+    account = gate.admit(state, headers=headers_of(request), path=request.scope["path"])
+    return json_response({
+        product: _product_quota(state, account, mode) for product, mode in IMAGINE_PRODUCTS.items()
+    })
+
+
+def _product_quota(state: SimState, account: Account, mode: str) -> dict[str, object] | None:
+    window = account.windows.get(mode)
+    if window is None:
+        return None
+    now, scale = state.now(), state.scale
+    remaining = window.remaining(now=now, scale=scale)
+    answer: dict[str, object] = {"available": remaining > 0, "remainingQueries": remaining,
+                                 "windowSizeSeconds": window.window_seconds}
+    if remaining == 0:
+        refill = time.time() + window.retry_after(now=now, scale=scale)
+        answer["nextAvailableAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(refill))
+    return answer

@@ -34,6 +34,18 @@ async def set_birth_date(request: Request) -> Response:
     return json_response({})
 
 
+async def set_tos_accepted_rest(request: Request) -> Response:
+    """HEAD's product call `POST /rest/auth/set-tos-accepted` `{"tosVersion": 5}` (§14.2)."""
+    state = sim_state(request)
+    body = parse_json(await read_recorded(request)) or {}
+    account = gate.admit(state, headers=headers_of(request), path=request.scope["path"])
+    version = body.get("tosVersion") if isinstance(body, dict) else None
+    if not isinstance(version, int) or version < 1:
+        raise responses.bad_request("missing or invalid body fields: tosVersion (positive int)")
+    account.tos_version = version
+    return json_response({})
+
+
 def grpc_answer(*, status: int, message: str = "") -> Response:
     """A gRPC-web answer: an empty message (on success) and the trailer frame."""
     body = (grpcweb.frame(b"") if status == 0 else b"") + grpcweb.trailer(
