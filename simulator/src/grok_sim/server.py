@@ -37,6 +37,7 @@ def uvicorn_config(
         log_level=log_level,
         lifespan="off",
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=2,
         backlog=4096,
     )
 

@@ -44,7 +44,10 @@ class SimHandle:
         return int(self.base_url.rsplit(":", 1)[1])
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        answer = self._http.request(method, path, **kwargs)
+        try:
+            answer = self._http.request(method, path, **kwargs)
+        except httpx2.HTTPError as error:
+            raise SimError(f"control call {path} failed: {error}") from error
         if answer.status_code >= 400:
             raise SimError(
                 f"control call {path} failed status={answer.status_code}: {answer.text}"
