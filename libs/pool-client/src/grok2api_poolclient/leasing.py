@@ -39,6 +39,7 @@ from . import client, errors, leases
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+_RNG = random.Random()  # jitter only; seeding a fresh generator per request costs CPU
 
 
 class RetrySection(Protocol):
@@ -160,7 +161,7 @@ async def leased_stream(
     ``opener`` must return an async iterator (ideally an async generator, so ``aclose`` stops
     the upstream call); it is called once per attempt with a fresh lease.
     """
-    rng = rng or random.Random()
+    rng = rng or _RNG
     started = clock()
     excluded: list[str] = []
     attempt = 0

@@ -21,12 +21,16 @@ class AppServices:
 
 async def get_services(request: Request) -> AppServices:
     # async on purpose: FastAPI runs plain ``def`` dependencies in a worker thread.
+    return services_of(request)
+
+
+def services_of(request: Request) -> AppServices:
     services: AppServices = request.app.state.services
     return services
 
 
 async def require_client(request: Request) -> None:
-    services: AppServices = request.app.state.services
+    services = services_of(request)
     await auth.authenticate(
         request=request,
         api_key=services.chat.settings.current.app.api_key,

@@ -12,13 +12,15 @@ from ..chat import plan, request, service
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1", dependencies=[deps.Authenticated])
+router = APIRouter()
 
 
-@router.post("/chat/completions")
-async def create_chat_completion(http: Request, services: deps.ServicesDep) -> Response:
+# A plain route, authenticated inline: FastAPI's dependency solving cost about 15% of the
+# gateway's own CPU per chat request in profiles, and this handler needs no injection.
+async def create_chat_completion(http: Request) -> Response:
+    await deps.require_client(http)
     body = request.parse(await http.body())
-    chat = services.chat
+    chat = deps.services_of(http).chat
     plan_ = plan.plan(body=body, chat=chat.settings.current.chat)
     request_id = http.headers.get("x-request-id") or plan_.completion_id
     if plan_.stream:
@@ -27,3 +29,6 @@ async def create_chat_completion(http: Request, services: deps.ServicesDep) -> R
     return responses.DeferredJson(
         lambda: service.complete(deps=chat, plan_=plan_, request_id=request_id)
     )
+
+
+router.add_route("/v1/chat/completions", create_chat_completion, methods=["POST"])
