@@ -189,3 +189,28 @@ async def test_request_faults_act_on_every_rest_endpoint(client, sim: SimHandle,
     assert answer.status_code == 403 and "Just a moment" in answer.text
     unknown = await client.request(method, path, headers=grok_headers("nobody"), json=body)
     assert unknown.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("shape", "locate"),
+    [
+        ("top", lambda frame: frame["error"]),
+        ("response", lambda frame: frame["result"]["response"]["error"]),
+        ("stream_errors",
+         lambda frame: frame["result"]["response"]["modelResponse"]["streamErrors"][0]),
+    ],
+)
+async def test_inband_error_shape_is_selectable(client, account, sim: SimHandle, shape, locate):
+    sim.set_fault("code7", account=account, times=1, shape=shape)
+    frames = frames_of((await chat(client, account)).text)
+    assert locate(frames[-1])["code"] == 7
+
+
+def test_credential_convention_parses_several_faults_tier_and_quota(sim: SimHandle):
+    credential = "sim-tier-heavy-quota-7-fault-slow-tokens-fault-drop"
+    with pytest.raises(httpx2.TransportError):
+        httpx2.post(sim.base_url + CHAT, headers=grok_headers(credential), json=chat_body())
+    [account] = sim.accounts()
+    assert account["tier"] == "heavy"
+    assert sorted(account["standingFaults"]) == ["drop", "slow-tokens"]
+    assert {q["total"] for q in account["quotas"].values()} == {7}

@@ -172,5 +172,17 @@ def final_metadata(*, response_id: str) -> bytes:
     )
 
 
-def inband_error(*, code: int, message: str) -> bytes:
-    return line({"error": {"code": code, "message": message, "details": []}})
+INBAND_SHAPES = ("top", "response", "stream_errors")
+
+
+def inband_error(*, code: int, message: str, shape: str = "top", response_id: str = "") -> bytes:
+    """An in-band error (§17.1) as a top-level `error`, a `result.response.error`, or a
+    `modelResponse.streamErrors` entry."""
+    error = {"code": code, "message": message, "details": []}
+    if shape == "response":
+        return response({"error": error, "isThinking": False, "responseId": response_id})
+    if shape == "stream_errors":
+        return response({"modelResponse": {"responseId": response_id, "message": "",
+                                           "streamErrors": [error]},
+                         "isThinking": False, "responseId": response_id})
+    return line({"error": error})

@@ -46,9 +46,14 @@ async def _answer(request: Request, *, conversation_id: str | None) -> ASGIApp:
     kinds = faults.STREAM_KINDS if chat.kind == "chat" else (*faults.STREAM_KINDS, "moderated")
     fired = state.faults.take(kinds=kinds, credential=account.credential, path=path,
                               standing=account.standing_faults)
-    inband = next((INBAND[k] for k in INBAND if k in fired), None)
+    inband = next((k for k in INBAND if k in fired), None)
     if inband is not None:
-        lines = [frames.inband_error(code=inband[0], message=inband[1])]
+        code, message = INBAND[inband]
+        shape = str(fired[inband].params.get("shape", "top"))
+        if shape not in frames.INBAND_SHAPES:
+            shape = "top"
+        lines = [frames.inband_error(code=code, message=message, shape=shape,
+                                     response_id=state.new_id("response"))]
         if conversation_id is None:
             lines.insert(0, frames.conversation(conversation_id=state.new_id("conversation"),
                                                 temporary=chat.temporary))
