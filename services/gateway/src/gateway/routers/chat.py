@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request
+from grok2api_telemetry import context
 from starlette.responses import Response
 
 from .. import deps, responses
@@ -22,7 +23,9 @@ async def create_chat_completion(http: Request) -> Response:
     body = request.parse(await http.body())
     chat = deps.services_of(http).chat
     plan_ = plan.plan(body=body, chat=chat.settings.current.chat)
-    request_id = http.headers.get("x-request-id") or plan_.completion_id
+    request_id = context.request_id.get()
+    if request_id == "-":  # no request-id middleware in front (tests, embedding)
+        request_id = plan_.completion_id
     if plan_.stream:
         events = service.stream(deps=chat, plan_=plan_, request_id=request_id)
         return responses.EventStream(events, keepalive=plan_.keepalive)
