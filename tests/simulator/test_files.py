@@ -49,9 +49,9 @@ async def test_upload_403_fault_rejects_only_uploads(client, account, sim: SimHa
 async def test_download_needs_the_owning_accounts_cookie(client, account, sim: SimHandle):
     sim.add_account("tok-other")
     uri = (await upload(client, account)).json()["fileUri"]
-    assert (await client.get("/" + uri)).status_code == 400
+    assert (await client.get("/" + uri)).status_code == 403
     assert (await client.get("/" + uri, headers=cookie("tok-other"))).status_code == 403
-    assert (await client.get("/" + uri, headers=cookie("nobody"))).status_code == 401
+    assert (await client.get("/" + uri, headers=cookie("nobody"))).status_code == 403
     assert (await client.get("/users/x/none/content", headers=cookie(account))).status_code == 404
 
 

@@ -67,20 +67,20 @@ async def delete_asset(request: Request) -> Response:
 
 
 async def download(request: Request) -> Response:
-    """Asset bytes for the owning account only (cookie required, 403 for anyone else)."""
+    """Asset bytes for the owning account only: 403 without its sso cookie, like the
+    assets host (no cookie, an unknown session or another user's session alike)."""
     state = sim_state(request)
     await read_recorded(request)
-    path = request.scope["path"].lstrip("/")
-    credential, problems = gate.sso_from(headers_of(request))
-    gate.reject_missing(problems)
-    account = gate.account_for(state, credential)
-    asset = state.assets.at(path)
+    credential, _ = gate.sso_from(headers_of(request))
+    account = state.accounts.find(credential, now=state.now()) if credential else None
+    asset = state.assets.at(request.scope["path"])
+    if account is None or (asset is not None and asset.owner != account.user_id):
+        message = "asset requires its owner's session"
+        raise responses.RequestRejected(
+            status=403, body=responses.error_body(code=7, message=message)
+        )
     if asset is None:
         raise responses.not_found("asset")
-    if asset.owner != account.user_id:
-        raise responses.RequestRejected(
-            status=403, body=responses.error_body(code=7, message="asset belongs to another user")
-        )
     return Response(asset.load(), media_type=asset.mime_type)
 
 
