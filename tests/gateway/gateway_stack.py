@@ -12,12 +12,14 @@ import openai
 from gateway.app import create_app
 from gateway_fakes import serve
 from grok2api_poolclient import accounts, leases
+from grok2api_poolclient.grpc_transport import GrpcPoolClient
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
 from grok2api_storage import load_cipher, open_store
 from grok_sim.testing import SimHandle
 from grok_web.client import GrokClient
 from grok_web.options import ClientOptions
+from token_pool import grpc_server
 from token_pool.hot.memory import MemoryHotState
 from token_pool.service import PoolService
 
@@ -51,8 +53,10 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    *, sim: SimHandle, data_dir: Path, **overrides: Any
+    *, sim: SimHandle, data_dir: Path, grpc: bool = False, **overrides: Any
 ) -> AsyncIterator[Stack]:
+    """``grpc=True`` puts the pool behind its gRPC server and gives the gateway a
+    ``GrpcPoolClient`` (the split deployment's transport); else the pool is in-process."""
     data: dict[str, Any] = {
         "data_dir": str(data_dir),
         "network": {"base_url": sim.base_url, "assets_url": sim.base_url},
@@ -68,7 +72,12 @@ async def running_stack(
     pool = PoolService(settings=lambda: live.current, repo=store.accounts, hot=MemoryHotState())
     await pool.start(background=False)
     grok = GrokClient(options=ClientOptions.from_settings(live.current))
-    app = create_app(settings=live, pool=pool, grok=grok, client_keys=store.client_keys)
+    server, remote = None, None
+    if grpc:
+        server, port = await grpc_server.create_server(pool, address="127.0.0.1:0")
+        remote = GrpcPoolClient(f"127.0.0.1:{port}")
+    app = create_app(settings=live, pool=remote or pool, grok=grok,
+                     client_keys=store.client_keys)
     try:
         async with serve(app) as base_url:
             stack = Stack(base_url=base_url, sim=sim, pool=pool, live=live, ids={},
@@ -79,6 +88,9 @@ async def running_stack(
                 for client in stack.clients:
                     await client.close()
     finally:
+        if remote is not None and server is not None:
+            await remote.aclose()
+            await grpc_server.stop(server, grace=0.5)
         await grok.aclose()
         await pool.aclose()
         await store.aclose()

@@ -213,3 +213,29 @@ async def test_client_keys_from_the_store_are_accepted(
         finally:
             await client.close()
             await wrong.close()
+
+
+async def test_works_through_the_grpc_pool_transport(sim: SimHandle, tmp_path: Path) -> None:
+    async with running_stack(sim=sim, data_dir=tmp_path, grpc=True) as stack:
+        await stack.add("sso-limited")
+        await stack.add("sso-fresh")
+        stack.sim.set_fault("429", account="sso-limited", retry_after=60)
+        stack.sim.script_reply("via gRPC", times=2)
+        for stream in (False, True):
+            answer = await stack.client().chat.completions.create(
+                model="grok-4", messages=USER, stream=stream)
+            if stream:
+                text = "".join([c.choices[0].delta.content or ""
+                                async for c in answer if c.choices])
+            else:
+                text = answer.choices[0].message.content
+            assert text == "via gRPC"
+        assert (await stack.account("sso-limited")).status is AccountStatus.COOLING
+
+
+async def test_models_list_marks_what_the_pool_can_serve(stack: Stack) -> None:
+    await stack.add("sso-basic", tier="basic")
+    models = {m.id: m.model_extra for m in (await stack.client().models.list()).data}
+    assert models["grok-4"]["available"] is True
+    assert models["grok-4-heavy"]["available"] is False
+    assert models["grok-4-heavy"]["min_tier"] == "super"
