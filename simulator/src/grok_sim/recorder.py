@@ -27,24 +27,33 @@ class Recorder:
         body: bytes | None,
         content_type: str = "",
     ) -> dict[str, Any]:
+        # The body is described (JSON-parsed) only when someone reads the records, which
+        # keeps recording off the hot path.
         entry: dict[str, Any] = {
             "method": method,
             "path": path,
             "query": query,
             "headers": dict(headers),
             "time": time.time(),
+            "_body": body,
+            "_content_type": content_type,
         }
-        entry.update(describe_body(body, content_type=content_type))
         self._records.append(entry)
         return entry
 
     def select(self, *, path: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Records in arrival order; `path` keeps those whose path starts with it."""
         chosen = [r for r in self._records if path is None or r["path"].startswith(path)]
-        return chosen[-limit:] if limit else chosen
+        return [_public(r) for r in (chosen[-limit:] if limit else chosen)]
 
     def clear(self) -> None:
         self._records.clear()
+
+
+def _public(entry: dict[str, Any]) -> dict[str, Any]:
+    public = {k: v for k, v in entry.items() if not k.startswith("_")}
+    public.update(describe_body(entry["_body"], content_type=entry["_content_type"]))
+    return public
 
 
 def describe_body(body: bytes | None, *, content_type: str) -> dict[str, Any]:

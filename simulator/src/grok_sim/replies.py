@@ -107,8 +107,14 @@ def directive_search(message: str) -> str | None:
 
 def default_reply(*, message: str, seed: int, words: int) -> Reply:
     """A deterministic answer for (message, seed) of `words` words."""
-    rng = _rng(message, seed)
-    chosen = rng.choices(_WORDS, k=max(words, 1))
+    count = max(words, 1)
+    digest = b""
+    block = 0
+    while len(digest) < count:
+        # Indexing words by digest bytes is far cheaper than seeding a Random per request.
+        digest += hashlib.blake2b(f"{seed}\x00{block}\x00{message}".encode()).digest()
+        block += 1
+    chosen = [_WORDS[byte % len(_WORDS)] for byte in digest[:count]]
     text = " ".join(chosen).capitalize() + "."
     return Reply(text=text)
 
