@@ -236,3 +236,36 @@ async def test_replicas_never_over_commit_quota_or_exceed_the_cap(pool: Pool) ->
     page = await replicas[1].list_accounts()
     assert all(a.quota[0].remaining == 0 for a in page.accounts)
     assert sum(a.inflight for a in page.accounts) == 100
+
+
+async def test_finds_the_one_eligible_account_in_a_large_tier(pool: Pool) -> None:
+    svc = await pool.replica()
+    accounts = [await svc.upsert_account(credential=_cred(n)) for n in range(40)]
+    empty = [QuotaFigures(mode="auto", remaining=0, total=20, window_seconds=7200)]
+    for acct in accounts[1:]:
+        others = [a.account_id for a in accounts if a is not acct]
+        lease = await svc.acquire(model="grok-4", exclude=others)
+        await svc.release(lease, outcome=Outcome.SUCCESS, quota=empty)
+    for _ in range(5):
+        lease = await svc.acquire(model="grok-4")
+        assert lease.account_id == accounts[0].account_id
+        await svc.release(lease, outcome=Outcome.SUCCESS)
+
+
+async def test_pool_metrics_use_the_documented_names(pool: Pool) -> None:
+    from prometheus_client import REGISTRY
+
+    svc = await pool.replica()
+    await svc.upsert_account(credential=_cred(1), tier=Tier.SUPER)
+    lease = await svc.acquire(model="grok-4")
+    await svc.release(lease, outcome=Outcome.SUCCESS)
+    await svc.stats()
+    labels = {"tier": "super", "status": "active"}
+    assert REGISTRY.get_sample_value("grok2api_pool_accounts", labels) == 1
+    assert REGISTRY.get_sample_value("grok2api_pool_leases_in_flight") == 0
+    assert REGISTRY.get_sample_value(
+        "grok2api_pool_outcomes_total", {"outcome": "success", "tier": "super"}
+    )
+    assert REGISTRY.get_sample_value(
+        "grok2api_pool_acquire_duration_seconds_count", {"result": "ok"}
+    )

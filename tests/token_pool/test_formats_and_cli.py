@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 from grok2api_cli import tokens
-from typer.testing import CliRunner
-
 from grok2api_poolclient.accounts import AccountStatus, ExportedAccount
 from grok2api_poolclient.leases import Tier
 from token_pool import formats
+from typer.testing import CliRunner
 
 A, B, C = "a" * 20 + "1", "b" * 20 + "2", "c" * 20 + "3"
 
@@ -47,12 +46,15 @@ def test_export_round_trips_through_the_pool_file() -> None:
     ]
     again = formats.parse(json.dumps(formats.to_pool_file(items)))
     assert [(e.credential, e.tier, e.enabled) for e in again] == [
-        (A, Tier.BASIC, None), (B, Tier.SUPER, False)
+        (A, Tier.BASIC, None),
+        (B, Tier.SUPER, False),
     ]
     assert formats.to_lines(items) == f"{A}\n{B}\n"
 
 
-def test_cli_imports_lists_masked_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_imports_lists_masked_and_exports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.delenv("REDIS_URL", raising=False)
     pool_file = tmp_path / "token.json"

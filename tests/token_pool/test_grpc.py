@@ -7,19 +7,18 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from pool_harness import Pool
-
 from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, ChangeKind
 from grok2api_poolclient.grpc_transport import GrpcPoolClient
 from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pool_harness import Pool
 from token_pool import grpc_server
 
 CRED = "grpc-credential-" + "k" * 24
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", "redis"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from grok2api_poolclient.grpc_transport import GrpcPoolClient
+from grok2api_poolclient.leases import Outcome
 from grok2api_settings import Settings
 from grok2api_storage import crypto
 from pool_harness import REDIS_URL
-
-from grok2api_poolclient.grpc_transport import GrpcPoolClient
-from grok2api_poolclient.leases import Outcome
 from token_pool import errors, main
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from grok_web import client as grok_client
-from grok_web import options as grok_options
-from grok2api_settings import Settings
-from pool_harness import Pool
-
 from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, QuotaSource
 from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
+from grok2api_settings import Settings
+from grok_web import client as grok_client
+from grok_web import options as grok_options
+from pool_harness import Pool
 from token_pool import usage
 
 CRED = "refresh-credential-" + "r" * 24
@@ -38,7 +37,8 @@ async def test_refresh_reads_real_windows_and_infers_the_tier(pool: Pool, sim, r
     assert acct.tier is Tier.BASIC  # unknown until refreshed
     events = [p async for p in svc.refresh_usage([acct.account_id])]
     assert [(e.account_id, e.ok, e.finished) for e in events] == [
-        (acct.account_id, True, False), ("", True, True)
+        (acct.account_id, True, False),
+        ("", True, True),
     ]
     refreshed = await svc.get_account(acct.account_id)
     assert refreshed.tier is Tier.SUPER

@@ -57,8 +57,9 @@ class GrpcPoolClient:
         except grpc.RpcError as exc:
             raise grpc_errors.from_rpc_error(exc) from exc
 
-    async def _stream(self, method: Any, request: Any, *, timeout: float | None) -> Any:
-        call = method(request, timeout=timeout)
+    async def _stream(self, method: Any, request: Any) -> Any:
+        """Server streams run without a deadline: they last as long as the caller reads."""
+        call = method(request)
         try:
             async for item in call:
                 yield item
@@ -121,7 +122,9 @@ class GrpcPoolClient:
         await self._call(self._stub.RemoveAccount, pb.RemoveAccountRequest(account_id=account_id))
 
     async def get_account(self, account_id: str) -> accounts.Account:
-        answer = await self._call(self._stub.GetAccount, pb.GetAccountRequest(account_id=account_id))
+        answer = await self._call(
+            self._stub.GetAccount, pb.GetAccountRequest(account_id=account_id)
+        )
         return grpc_codec.account_from_pb(answer)
 
     async def list_accounts(
@@ -153,20 +156,16 @@ class GrpcPoolClient:
         self, account_ids: Sequence[str] = (), *, all_accounts: bool = False
     ) -> AsyncIterator[accounts.RefreshProgress]:
         request = pb.RefreshUsageRequest(account_ids=list(account_ids), all=all_accounts)
-        async for item in self._stream(self._stub.RefreshUsage, request, timeout=None):
+        async for item in self._stream(self._stub.RefreshUsage, request):
             yield grpc_codec.progress_from_pb(item)
 
     async def stats(self) -> accounts.PoolStats:
         return grpc_codec.stats_from_pb(await self._call(self._stub.GetStats, pb.GetStatsRequest()))
 
     async def watch(self) -> AsyncIterator[accounts.AccountChange]:
-        async for item in self._stream(
-            self._stub.WatchAccounts, pb.WatchAccountsRequest(), timeout=None
-        ):
+        async for item in self._stream(self._stub.WatchAccounts, pb.WatchAccountsRequest()):
             yield grpc_codec.change_from_pb(item)
 
     async def export_accounts(self) -> AsyncIterator[accounts.ExportedAccount]:
-        async for item in self._stream(
-            self._stub.ExportAccounts, pb.ExportAccountsRequest(), timeout=None
-        ):
+        async for item in self._stream(self._stub.ExportAccounts, pb.ExportAccountsRequest()):
             yield grpc_codec.exported_from_pb(item)

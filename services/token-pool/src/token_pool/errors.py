@@ -1,7 +1,7 @@
 """The token-pool service's own errors (pool callers see ``grok2api_poolclient.errors``).
 
-    TokenPoolError
-    └── ConfigurationError   the service cannot start with these settings (names the key)
+TokenPoolError
+└── ConfigurationError   the service cannot start with these settings (names the key)
 """
 
 from __future__ import annotations

@@ -15,10 +15,9 @@ from typing import Any, TypeVar
 import grpc
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
 from grok2api.tokenpool.v1 import token_pool_pb2_grpc as pb_grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-
 from grok2api_poolclient import errors, grpc_codec, grpc_errors
 from grok2api_poolclient.client import PoolClient
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +145,9 @@ async def stop(server: grpc.aio.Server, *, grace: float = GRACE_SECONDS) -> None
     log.info("grpc_server_stopped")
 
 
-async def serve(pool: PoolClient, *, address: str, ready: Callable[[int], None] | None = None) -> None:
+async def serve(
+    pool: PoolClient, *, address: str, ready: Callable[[int], None] | None = None
+) -> None:
     """Run a server until cancelled, then shut it down gracefully."""
     server, port = await create_server(pool, address=address)
     if ready is not None:

@@ -13,11 +13,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 import redis.asyncio as aioredis
-from grok_web import client as grok_client
-from grok_web import options as grok_options
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
 from grok2api_storage import crypto, factory
+from grok_web import client as grok_client
+from grok_web import options as grok_options
 from prometheus_client import start_http_server
 from redis import exceptions as redis_errors
 

@@ -7,9 +7,11 @@ order (basic → super → heavy, starting at the model's minimum tier):
   not excluded, remaining quota in the mode's window ≥ cost (a window whose reset time
   has passed is full again), in-flight leases < ``max_inflight``;
 * the first tier with an eligible account wins; within it the policy picks:
-  ``most_remaining`` (default) the highest ``remaining - INFLIGHT_PENALTY × inflight``,
+  ``most_remaining`` (default) the highest ``remaining - INFLIGHT_PENALTY * inflight``,
   ``random`` any eligible account, ``round_robin`` the least recently leased one;
-  ties are broken at random;
+  ties are broken at random. The Redis backend looks at a random sample of
+  ``redis_state.SAMPLE_SIZE`` accounts of a larger tier first (the whole tier when the
+  sample has no eligible one), so for big pools "most remaining" holds within the sample;
 * the cost is reserved (remaining decremented, window started if it was not) and the
   in-flight count incremented in the same atomic step, and a lease recorded until
   ``expires_at``. Expired leases are reclaimed lazily by every acquire and by ``reclaim``:

@@ -1,6 +1,8 @@
 -- Select an eligible account and reserve the cost, atomically (semantics: hot/base.py).
 -- ARGV: prefix, mode, cost, now, expires_at, lease_id, max_inflight, policy, rand (0..1),
---       penalty, ntiers, then per tier (tier, default_total, default_window), then excluded ids.
+--       penalty, ntiers, then per tier (tier, default_total, default_window), then the sample
+--       size, then excluded ids. A tier larger than the sample is first searched in a random
+--       sample of that size (bounded cost); the full tier only when the sample has no pick.
 -- Returns {'ok', account_id, tier} | {'exhausted', n_cooling, n_no_quota, n_busy, retry_at}
 --       | {'not_ready'}
 local p = ARGV[1]
@@ -14,6 +16,7 @@ local policy = ARGV[8]
 local rnd = tonumber(ARGV[9])
 local penalty = tonumber(ARGV[10])
 local ntiers = tonumber(ARGV[11])
+local sample = tonumber(ARGV[12 + ntiers * 3])
 
 if redis.call('EXISTS', p .. ':ready') == 0 then return {'not_ready'} end
 
@@ -31,7 +34,7 @@ for _, lid in ipairs(expired) do
 end
 
 local excluded = {}
-for i = 12 + ntiers * 3, #ARGV do excluded[ARGV[i]] = true end
+for i = 13 + ntiers * 3, #ARGV do excluded[ARGV[i]] = true end
 
 local rk, tk, wk, zk, sk = 'r:' .. mode, 't:' .. mode, 'w:' .. mode, 'z:' .. mode, 's:' .. mode
 local n_cooling, n_no_quota, n_busy = 0, 0, 0
@@ -40,12 +43,10 @@ local function earliest(at)
   if at > 0 and (retry_at == 0 or at < retry_at) then retry_at = at end
 end
 
-for ti = 0, ntiers - 1 do
-  local tier = ARGV[12 + ti * 3]
-  local dtot = tonumber(ARGV[13 + ti * 3])
-  local dwin = tonumber(ARGV[14 + ti * 3])
+local function pick(tier, ids, dtot)
   local best, nbest, bestscore = {}, 0, 0
-  for _, id in ipairs(redis.call('SMEMBERS', p .. ':tier:' .. tier)) do
+  local tally = {0, 0, 0, 0}
+  for _, id in ipairs(ids) do
     if not excluded[id] then
       local v = redis.call('HMGET', p .. ':a:' .. id, 'st', 'cu', 'inf', rk, tk, zk, 'lu')
       local st = v[1]
@@ -58,13 +59,13 @@ for ti = 0, ntiers - 1 do
         local z = tonumber(v[6]) or 0
         if z > 0 and z <= now then rem = total end
         if st == 'cooling' then
-          n_cooling = n_cooling + 1
-          earliest(cu)
+          tally[1] = tally[1] + 1
+          if cu > 0 and (tally[4] == 0 or cu < tally[4]) then tally[4] = cu end
         elseif rem < cost then
-          n_no_quota = n_no_quota + 1
-          earliest(z)
+          tally[2] = tally[2] + 1
+          if z > 0 and (tally[4] == 0 or z < tally[4]) then tally[4] = z end
         elseif inf >= cap then
-          n_busy = n_busy + 1
+          tally[3] = tally[3] + 1
         else
           local score
           if policy == 'random' then score = 0
@@ -79,6 +80,25 @@ for ti = 0, ntiers - 1 do
       end
     end
   end
+  return best, nbest, tally
+end
+
+for ti = 0, ntiers - 1 do
+  local tier = ARGV[12 + ti * 3]
+  local dtot = tonumber(ARGV[13 + ti * 3])
+  local dwin = tonumber(ARGV[14 + ti * 3])
+  local members = p .. ':tier:' .. tier
+  local best, nbest, tally
+  if redis.call('SCARD', members) > sample then
+    best, nbest, tally = pick(tier, redis.call('SRANDMEMBER', members, sample), dtot)
+  end
+  if not nbest or nbest == 0 then
+    best, nbest, tally = pick(tier, redis.call('SMEMBERS', members), dtot)
+  end
+  n_cooling = n_cooling + tally[1]
+  n_no_quota = n_no_quota + tally[2]
+  n_busy = n_busy + tally[3]
+  earliest(tally[4])
   if nbest > 0 then
     local idx = math.floor(rnd * nbest) + 1
     if idx > nbest then idx = nbest end

@@ -1,0 +1,227 @@
+"""Benchmark the token pool: Acquire+Release pairs per second and pair latency (p50/p99).
+
+Scenarios (``make bench-pool``):
+  in-process / memory   PoolService called directly, in-process hot state
+  in-process / redis    PoolService called directly, Redis hot state
+  grpc / redis / 1      one replica process (gRPC server), one client process over gRPC
+  grpc / redis / 2      two replica processes on the same Redis prefix, one client process
+                        per replica
+
+Each replica is a separate process running ``token_pool.main.running`` with the gRPC server;
+clients are separate processes driving ``GrpcPoolClient`` with concurrent tasks. Accounts get
+a huge quota first so the run measures leasing, not exhaustion. Uses the local Redis
+(``--redis``) under a unique prefix, and a temporary SQLite store.
+
+    uv run python scripts/bench_pool.py [--seconds 5] [--concurrency 32] [--accounts 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio as aioredis
+from grok2api_poolclient.client import PoolClient
+from grok2api_poolclient.grpc_transport import GrpcPoolClient
+from grok2api_poolclient.leases import Outcome, QuotaFigures
+from grok2api_settings import Settings
+from grok2api_storage import crypto
+from token_pool import main as pool_main
+
+MODEL = "grok-4"
+BIG = 10_000_000
+
+
+def _settings(data_dir: str, key: str) -> Settings:
+    return Settings.model_validate({
+        "data_dir": data_dir,
+        "token": {"auto_refresh": False, "max_inflight_per_account": 1000},
+        "security": {"encryption_key": key},
+        "telemetry": {"metrics_enabled": False},
+    })  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def _pool(
+    args: argparse.Namespace, *, redis: bool, address: str | None = None
+) -> AsyncIterator[Any]:
+    client = aioredis.Redis.from_url(args.redis) if redis else None
+    try:
+        async with pool_main.running(
+            _settings(args.data_dir, args.key), redis=client, grpc_address=address,
+            hot_prefix=args.prefix,
+        ) as pool:  # fmt: skip
+            yield pool
+    finally:
+        if client is not None:
+            await client.aclose()
+
+
+async def _seed(pool: Any, accounts: int) -> None:
+    """Add accounts (once) and give each a huge quota through an upstream-style figure."""
+    existing = (await pool.list_accounts(page_size=1)).total
+    for n in range(existing, accounts):
+        await pool.upsert_account(credential=f"bench-{n:05d}-" + "b" * 24)
+    page = await pool.list_accounts(page_size=1000)
+    for account in page.accounts:
+        others = [a.account_id for a in page.accounts if a.account_id != account.account_id]
+        lease = await pool.acquire(model=MODEL, exclude=others)
+        figure = QuotaFigures(mode="auto", remaining=BIG, total=BIG, window_seconds=7200)
+        await pool.release(lease, outcome=Outcome.SUCCESS, quota=[figure])
+
+
+async def _drive(pool: PoolClient, *, seconds: float, concurrency: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                lease = await pool.acquire(model=MODEL)
+                await pool.release(lease, outcome=Outcome.SUCCESS)
+            except Exception:
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return {"pairs": len(latencies), "errors": errors, "elapsed": time.perf_counter() - began,
+            "latencies": latencies}  # fmt: skip
+
+
+def _summary(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    pairs = sum(r["pairs"] for r in runs)
+    elapsed = max(r["elapsed"] for r in runs)
+    lat = sorted(x for r in runs for x in r["latencies"])
+    pct = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: 0.0)
+    return {"scenario": name, "pairs_per_s": round(pairs / elapsed), "p50_ms": round(pct(0.5), 2),
+            "p99_ms": round(pct(0.99), 2), "errors": sum(r["errors"] for r in runs),
+            "mean_ms": round(statistics.fmean(lat) * 1000, 2) if lat else 0.0}  # fmt: skip
+
+
+async def _in_process(args: argparse.Namespace, *, redis: bool) -> dict[str, Any]:
+    async with _pool(args, redis=redis) as pool:
+        await _seed(pool, args.accounts)
+        run = await _drive(pool, seconds=args.seconds, concurrency=args.concurrency)
+    return _summary(f"in-process / {'redis' if redis else 'memory'}", [run])
+
+
+def _spawn(args: argparse.Namespace, role: str, *extra: str) -> subprocess.Popen[str]:
+    command = [
+        sys.executable, __file__, "--role", role, "--data-dir", args.data_dir,
+        "--key", args.key, "--prefix", args.prefix, "--redis", args.redis,
+        "--seconds", str(args.seconds), "--concurrency", str(args.concurrency), *extra,
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _grpc(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
+    ports = [_free_port() for _ in range(replicas)]
+    servers = [_spawn(args, "server", "--port", str(p)) for p in ports]
+    try:
+        for server in servers:
+            assert server.stdout is not None
+            if server.stdout.readline().strip() != "READY":
+                raise RuntimeError("a replica failed to start")
+        clients = [_spawn(args, "client", "--port", str(p)) for p in ports]
+        runs = []
+        for client in clients:
+            out, _ = client.communicate(timeout=args.seconds + 60)
+            runs.append(json.loads(out))
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+    return _summary(f"grpc / redis / {replicas} replica{'s' if replicas > 1 else ''}", runs)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    async with _pool(args, redis=True, address=f"127.0.0.1:{args.port}"):
+        print("READY", flush=True)
+        await asyncio.Event().wait()
+
+
+async def _client(args: argparse.Namespace) -> None:
+    async with GrpcPoolClient(f"127.0.0.1:{args.port}") as pool:
+        run = await _drive(pool, seconds=args.seconds, concurrency=args.concurrency)
+    print(json.dumps(run))
+
+
+async def _prepare(args: argparse.Namespace) -> None:
+    async with _pool(args, redis=True) as pool:
+        await _seed(pool, args.accounts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    )
+    parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--key", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role == "server":
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(args))
+        return
+    if args.role == "client":
+        asyncio.run(_client(args))
+        return
+    results = []
+    with tempfile.TemporaryDirectory() as data_dir:
+        args.data_dir, args.key = data_dir, crypto.generate_key()
+        args.prefix = f"bench:pool:{uuid.uuid4().hex[:8]}"
+        results.append(asyncio.run(_in_process(args, redis=False)))
+        asyncio.run(_prepare(args))
+        results.append(asyncio.run(_in_process(args, redis=True)))
+        results.append(_grpc(args, 1))
+        results.append(_grpc(args, 2))
+        asyncio.run(_cleanup(args))
+    print(f"{'scenario':<28}{'pairs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for r in results:
+        print(
+            f"{r['scenario']:<28}{r['pairs_per_s']:>10}{r['p50_ms']:>9}{r['p99_ms']:>9}{r['errors']:>8}"
+        )
+    print(f"(cpus={os.cpu_count()}, concurrency={args.concurrency} per client, "
+          f"{args.seconds}s per scenario, {args.accounts} accounts)")  # fmt: skip
+
+
+async def _cleanup(args: argparse.Namespace) -> None:
+    client = aioredis.Redis.from_url(args.redis)
+    keys = [k async for k in client.scan_iter(match=f"{args.prefix}:*", count=1000)]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+if __name__ == "__main__":
+    main()
