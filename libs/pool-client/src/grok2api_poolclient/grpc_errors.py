@@ -1,11 +1,11 @@
 """The one translation between the pool's error tree and gRPC statuses, both directions.
 
-    PoolExhausted    ↔ RESOURCE_EXHAUSTED, rich status details: google.rpc.ErrorInfo
-                       (reason = ExhaustedReason, metadata["retry_at"] = unix seconds or
-                       absent) and google.rpc.QuotaFailure (subject = the model)
-    AccountNotFound  ↔ NOT_FOUND
-    InvalidRequest   ↔ INVALID_ARGUMENT
-    PoolUnavailable  ↔ UNAVAILABLE (and any transport failure or other status)
+PoolExhausted    ↔ RESOURCE_EXHAUSTED, rich status details: google.rpc.ErrorInfo
+                   (reason = ExhaustedReason, metadata["retry_at"] = unix seconds or
+                   absent) and google.rpc.QuotaFailure (subject = the model)
+AccountNotFound  ↔ NOT_FOUND
+InvalidRequest   ↔ INVALID_ARGUMENT
+PoolUnavailable  ↔ UNAVAILABLE (and any transport failure or other status)
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def to_status(exc: errors.PoolError, *, subject: str = "") -> grpc.Status:
     status = status_pb2.Status(code=code, message=str(exc))
     if isinstance(exc, errors.PoolExhausted):
         metadata = {} if exc.retry_at is None else {"retry_at": repr(exc.retry_at)}
-        info = error_details_pb2.ErrorInfo(reason=exc.reason.value, domain=DOMAIN, metadata=metadata)
+        info = error_details_pb2.ErrorInfo(
+            reason=exc.reason.value, domain=DOMAIN, metadata=metadata
+        )
         quota = error_details_pb2.QuotaFailure(
             violations=[error_details_pb2.QuotaFailure.Violation(
                 subject=subject, description=exc.reason.value,
