@@ -77,3 +77,18 @@ async def test_serve_forever_with_unreachable_redis_names_redis_url(tmp_path: Pa
     settings = _settings(tmp_path, redis_url="redis://127.0.0.1:1/0")
     with pytest.raises(errors.ConfigurationError, match="REDIS_URL"):
         await main.serve_forever(settings)
+
+
+async def test_running_uses_a_store_opened_by_the_caller(tmp_path: Path) -> None:
+    from grok2api_storage import factory
+
+    settings = _settings(tmp_path)
+    cipher = crypto.load_cipher(settings, allow_generate=True)
+    store = await factory.open_store(settings, cipher=cipher)
+    await store.migrate()
+    try:
+        async with main.running(settings, store=store, redis=None, grpc_address=None) as pool:
+            added = await pool.upsert_account(credential="owned-" + "m" * 30)
+        assert await store.accounts.get(added.account_id) is not None  # still open
+    finally:
+        await store.aclose()

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 import redis.asyncio as aioredis
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
-from grok2api_storage import crypto, factory
+from grok2api_storage import crypto, factory, protocols
 from grok_web import client as grok_client
 from grok_web import options as grok_options
 from prometheus_client import start_http_server
@@ -43,18 +43,22 @@ async def running(
     *,
     redis: aioredis.Redis | None,
     grpc_address: str | None,
+    store: protocols.Store | None = None,
     hot_prefix: str = HOT_PREFIX,
 ) -> AsyncIterator[service.PoolService]:
     """An open pool: store opened and migrated, hot state built (in-process when ``redis``
     is None, else shared on Redis), refresher and background loops started, and the gRPC
     server listening on ``grpc_address`` when given. Everything stops on exit.
+    ``store``: an open, migrated store owned by the caller; when None one is opened from
+    the settings (key generated in DATA_DIR in the single-process mode) and closed on exit.
     ``hot_prefix`` namespaces the Redis keys (replicas of one pool share it)."""
     current = _reader(settings)
-    cipher = crypto.load_cipher(current(), allow_generate=redis is None)
-    store = await factory.open_store(current(), cipher=cipher)
     async with contextlib.AsyncExitStack() as stack:
-        stack.push_async_callback(store.aclose)
-        await store.migrate()
+        if store is None:
+            cipher = crypto.load_cipher(current(), allow_generate=redis is None)
+            store = await factory.open_store(current(), cipher=cipher)
+            stack.push_async_callback(store.aclose)
+            await store.migrate()
         hot: base.HotState = (
             memory.MemoryHotState()
             if redis is None
