@@ -33,6 +33,11 @@ async def test_cf_fault_answers_a_cloudflare_challenge_page(client, account, sim
     assert answer.headers["server"] == "cloudflare"
 
 
+async def test_blocked_fault_carries_the_block_marker(client):
+    answer = await chat(client, "sim-fault-blocked")
+    assert answer.status_code == 403 and "blocked-user" in answer.json()["error"]["message"]
+
+
 async def test_403_fault_answers_json(client, account, sim: SimHandle):
     sim.set_fault("403", account=account, times=1)
     answer = await chat(client, account)

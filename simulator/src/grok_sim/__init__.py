@@ -13,7 +13,8 @@ invalid-credential body. Inside such a credential:
 - `tier-super` / `tier-heavy` choose the tier (default basic);
 - `quota-<N>` sets every mode window's total to N;
 - each `fault-<kind>` arms that fault on the account for good. Kinds:
-  `fault-401`, `fault-cf` (403 Cloudflare HTML), `fault-403` (403 JSON), `fault-429`
+  `fault-401`, `fault-blocked` (403 JSON `blocked-user`), `fault-cf` (403 Cloudflare HTML),
+  `fault-403` (403 JSON), `fault-429`
   (with Retry-After), `fault-500` / `fault-502` / `fault-503`, `fault-code7` (in-band
   anti-bot), `fault-code8` (in-band rate limit), `fault-usage-limit`, `fault-slow-first-byte`,
   `fault-slow-tokens`, `fault-stall`, `fault-drop`, `fault-malformed`, `fault-empty`,

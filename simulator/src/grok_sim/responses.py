@@ -60,6 +60,10 @@ def for_fault(rule: FaultRule, *, scale: float) -> RequestRejected:
         return unauthorized()
     if kind == "cf":
         return cloudflare_challenge()
+    if kind == "blocked":
+        return RequestRejected(
+            status=403, body=error_body(code=7, message="blocked-user: user is blocked")
+        )
     if kind in ("403", "upload-403"):
         return RequestRejected(
             status=403, body=error_body(code=7, message="Forbidden: request blocked by policy")

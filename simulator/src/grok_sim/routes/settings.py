@@ -17,8 +17,8 @@ BIRTH_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$")
 BIRTH_DATE_LIMIT = "[WKE=account:birth-date-change-limit-reached]"
 NSFW_FEATURE = b"always_show_nsfw_content"
 GRPC_CONTENT_TYPE = "application/grpc-web+proto"
-# gRPC codes the request faults become: unauthenticated, permission denied, exhausted.
-GRPC_STATUS = {"401": 16, "cf": 7, "403": 7, "429": 8, "500": 13, "502": 14, "503": 14}
+# gRPC codes that HTTP rejections become (§14.1 mapping, inverted); others are INTERNAL.
+GRPC_STATUS = {401: 16, 403: 7, 429: 8, 502: 14, 503: 14}
 
 
 async def set_birth_date(request: Request) -> Response:
@@ -70,8 +70,8 @@ async def _grpc_call(request: Request, apply: Callable[[Account, bytes], None]) 
         gate.raise_request_fault(state, account=account, path=request.scope["path"],
                                  kinds=faults.REQUEST_KINDS)
     except RequestRejected as rejected:
-        kind = {401: "401", 403: "403", 429: "429"}.get(rejected.status, "500")
-        return grpc_answer(status=GRPC_STATUS[kind], message="request rejected")
+        return grpc_answer(status=GRPC_STATUS.get(rejected.status, 13),
+                           message="request rejected")
     try:
         payloads = grpcweb.data_frames(body)
         apply(account, payloads[0])
