@@ -7,9 +7,8 @@ import io
 import struct
 
 import pytest
-from PIL import Image
-
 from grok_sim import media
+from PIL import Image
 
 FINAL_MIN, MEDIUM_MIN = 100_000, 30_000
 
