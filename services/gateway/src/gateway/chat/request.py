@@ -100,13 +100,13 @@ class ChatCompletionRequest(BaseModel):
 
     model: str = Field(min_length=1)
     messages: list[Message] = Field(min_length=1)
-    stream: bool | None = None
+    stream: bool | None = Field(None, strict=True)
     stream_options: StreamOptions | None = None
     thinking: Literal["enabled", "disabled"] | None = None
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
     tools: list[Tool] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: bool | None = Field(None, strict=True)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
     max_tokens: int | None = Field(None, ge=1)
@@ -133,18 +133,32 @@ def parse(raw: bytes) -> ChatCompletionRequest:
 
 
 def _invalid(exc: pydantic.ValidationError) -> errors.InvalidRequest:
-    first = exc.errors(include_url=False)[0]
-    # Union members add their tag to the location; the client only needs the field path.
-    loc = [str(part) for part in first["loc"] if not _is_union_tag(part)]
-    param = ".".join(loc) or None
+    # With unions (content: str | list of parts) every branch reports; the deepest location
+    # is the most specific one ("messages.0.content.1.image_url.url", not "...content").
+    first = max(exc.errors(include_url=False), key=lambda error: len(error["loc"]))
+    param = ".".join(_field_path(first["loc"])) or None
     return errors.InvalidRequest(f"Invalid value for '{param}': {first['msg']}", param=param)
 
 
-def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and (
-        part in {"str", "list[tagged-union[TextPart,ImagePart,FilePart]]", "NamedToolChoice"}
-        or part.startswith(("literal[", "function-", "tagged-union"))
-    )
+_PART_TAGS = frozenset({"text", "input_text", "image_url", "file"})
+
+
+def _field_path(loc: tuple[int | str, ...]) -> list[str]:
+    """The field path of a pydantic error location, without the union bookkeeping:
+    branch names (``list[...]``, ``str``, ``NamedToolChoice``) and the discriminator value
+    pydantic inserts after a content part's index."""
+    path: list[str] = []
+    previous: int | str | None = None
+    for part in loc:
+        skip = (
+            isinstance(part, str)
+            and ("[" in part or part in ("str", "NamedToolChoice")
+                 or (part in _PART_TAGS and isinstance(previous, int)))
+        )
+        previous = part
+        if not skip:
+            path.append(str(part))
+    return path
 
 
 def _check_tool_choice(request: ChatCompletionRequest) -> None:
