@@ -8,9 +8,9 @@
 * ``run_periodically()`` refreshes accounts whose last refresh is older than
   ``token.refresh_interval_hours`` (basic) / ``super_refresh_interval_hours`` (super,
   heavy) while ``token.auto_refresh`` is on.
-* ``on_exhausted(tiers)`` is the on-demand refresh of an acquire that found nothing; a
-  shared ``on-demand:<tier>`` lock held for ``ON_DEMAND_INTERVAL_SECONDS`` keeps replicas
-  from hammering the upstream.
+* ``on_exhausted(tiers, mode=, cost=)`` is the on-demand refresh of an acquire that found
+  no quota: it re-reads the accounts whose window looks too low; a shared lock held for
+  ``ON_DEMAND_INTERVAL_SECONDS`` keeps replicas from hammering the upstream.
 * A rejected credential makes the account invalid; a tier inferred from the totals is
   stored when the account had none.
 """
@@ -153,23 +153,29 @@ class Refresher:
                     log.exception("usage_refresh_round_failed")
             await asyncio.sleep(TICK_SECONDS)
 
-    async def on_exhausted(self, tiers: Sequence[Tier]) -> bool:
-        """Refresh the candidate tiers' accounts; True when a refresh ran here."""
+    async def on_exhausted(self, tiers: Sequence[Tier], *, mode: str, cost: int) -> bool:
+        """Refresh the candidate tiers' accounts whose ``mode`` window looks too low (at
+        most ``usage_batch_size``); True when a refresh ran here."""
         if self._reader is None:
             return False
-        ran = False
-        for tier in tiers:
-            if await self._hot.try_lock(
-                f"on-demand:{tier}", ttl_seconds=ON_DEMAND_INTERVAL_SECONDS
-            ):
-                ids = [a.account_id for a in (await self._hot.accounts()).values()
-                       if a.tier is tier and a.status is not accounts.AccountStatus.DISABLED
-                       and a.status is not accounts.AccountStatus.INVALID]  # fmt: skip
-                try:
-                    async with asyncio.timeout(ON_DEMAND_MAX_WAIT_SECONDS):
-                        async for _ in self.refresh(ids):
-                            pass
-                except TimeoutError:
-                    log.warning("on_demand_refresh_slow tier=%s", tier)
-                ran = True
-        return ran
+        lock = f"on-demand:{','.join(tiers)}:{mode}"
+        if not await self._hot.try_lock(lock, ttl_seconds=ON_DEMAND_INTERVAL_SECONDS):
+            return False
+        usable = (accounts.AccountStatus.ACTIVE, accounts.AccountStatus.COOLING)
+        ids = [
+            a.account_id
+            for a in (await self._hot.accounts()).values()
+            if a.tier in tiers and a.status in usable and _low(a, mode=mode, cost=cost)
+        ][: self._settings().performance.usage_batch_size]
+        try:
+            async with asyncio.timeout(ON_DEMAND_MAX_WAIT_SECONDS):
+                async for _ in self.refresh(ids):
+                    pass
+        except TimeoutError:
+            log.warning("on_demand_refresh_slow mode=%s", mode)
+        return bool(ids)
+
+
+def _low(account: base.HotAccount, *, mode: str, cost: int) -> bool:
+    window = next((w for w in account.quota if w.mode == mode), None)
+    return window is not None and window.remaining < cost

@@ -117,17 +117,15 @@ class PoolService:
     ) -> Lease:
         """On-demand refresh (rate limited across replicas), then one more try."""
         metrics.EXHAUSTED.labels(reason=exc.reason.value).inc()
-        if exc.reason in (errors.ExhaustedReason.ALL_BUSY,
-                          errors.ExhaustedReason.NO_ACCOUNT_OF_TIER):  # fmt: skip
-            raise exc
-        tiers = await self._tiers_for(model)
-        if not await self.refresher.on_exhausted(tiers):
+        if exc.reason is not errors.ExhaustedReason.NO_QUOTA:
+            raise exc  # busy, cooling or absent accounts are not fixed by fresher figures
+        charge = self._leaser.charge(model)
+        tiers = quotas.candidate_tiers(charge.min_tier)
+        wanted = charge.cost if cost is None or cost <= 0 else cost
+        if not await self.refresher.on_exhausted(tiers, mode=charge.mode, cost=wanted):
             raise exc
         lease, _ = await self._leaser.acquire(model=model, cost=cost, exclude=exclude)
         return lease
-
-    async def _tiers_for(self, model: str) -> tuple[Tier, ...]:
-        return quotas.candidate_tiers(self._leaser.charge(model).min_tier)
 
     async def release(
         self,
