@@ -150,10 +150,10 @@ def _field_path(loc: tuple[int | str, ...]) -> list[str]:
     path: list[str] = []
     previous: int | str | None = None
     for part in loc:
-        skip = (
-            isinstance(part, str)
-            and ("[" in part or part in ("str", "NamedToolChoice")
-                 or (part in _PART_TAGS and isinstance(previous, int)))
+        skip = isinstance(part, str) and (
+            "[" in part
+            or part in ("str", "NamedToolChoice")
+            or (part in _PART_TAGS and isinstance(previous, int))
         )
         previous = part
         if not skip:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from grok2api_settings.live import LiveSettings
 from grok_web import chat as grok_chat
 from grok_web import events as ev
 
+from .. import errors, metrics
 from . import attachments, chunks, plan, tool_parse, translate, upstream, usage
 
 log = logging.getLogger(__name__)
@@ -39,26 +41,44 @@ class Deps:
 async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncIterator[bytes]:
     """SSE bytes of the whole completion; errors after the first byte propagate to the
     response, which ends the stream with an error event."""
+    started = time.perf_counter()
+    result = "cancelled"
+    try:
+        async for data in _sse(deps=deps, plan_=plan_, request_id=request_id, started=started):
+            yield data
+        result = "ok"
+    except Exception as exc:
+        result = _result_code(exc)
+        raise
+    finally:
+        metrics.finished(
+            model=plan_.model, stream=True, result=result, seconds=time.perf_counter() - started
+        )
+
+
+async def _sse(
+    *, deps: Deps, plan_: plan.Plan, request_id: str, started: float
+) -> AsyncIterator[bytes]:
     writer = chunks.ChunkWriter(
         completion_id=plan_.completion_id, created=plan_.created, model=plan_.model
     )
     tr = _translator(plan_)
-    started = False
+    first = True
     async for event in _upstream_events(deps=deps, plan_=plan_, request_id=request_id):
         pieces = tr.feed(event)
         if not pieces:
             continue
         out = [writer.delta(field, text) for field, text in pieces]
-        if not started:
-            started = True
+        if first:
+            first = False
             out.insert(0, writer.role())
+            metrics.TIME_TO_FIRST_TOKEN.labels(plan_.model).observe(time.perf_counter() - started)
         yield b"".join(out)
     ending = tr.finish()
-    out = [] if started else [writer.role()]
+    out = [writer.role()] if first else []
     out.extend(writer.delta(field, text) for field, text in ending.pieces)
-    ids = _call_ids(ending.tool_calls)
     if ending.tool_calls:
-        out.append(writer.tool_calls(ending.tool_calls, ids))
+        out.append(writer.tool_calls(ending.tool_calls, _call_ids(ending.tool_calls)))
     out.append(writer.finish(ending.finish_reason))
     if plan_.include_usage:
         out.append(writer.usage(_usage(deps, plan_, tr, ending.tool_calls)))
@@ -68,6 +88,22 @@ async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncItera
 
 async def complete(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple[int, bytes]:
     """One ``chat.completion`` JSON body."""
+    started = time.perf_counter()
+    result = "cancelled"
+    try:
+        answer = await _completion(deps=deps, plan_=plan_, request_id=request_id)
+        result = "ok"
+        return answer
+    except Exception as exc:
+        result = _result_code(exc)
+        raise
+    finally:
+        metrics.finished(
+            model=plan_.model, stream=False, result=result, seconds=time.perf_counter() - started
+        )
+
+
+async def _completion(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple[int, bytes]:
     tr = _translator(plan_)
     async for event in _upstream_events(deps=deps, plan_=plan_, request_id=request_id):
         tr.feed(event)
@@ -145,6 +181,11 @@ async def _upstream_events(
             yield event
     finally:
         await stream_.aclose()  # type: ignore[attr-defined]
+
+
+def _result_code(exc: BaseException) -> str:
+    _status, body = errors.payload_for(exc)
+    return str(body["error"]["code"] or _status)
 
 
 def _translator(plan_: plan.Plan) -> translate.Translator:

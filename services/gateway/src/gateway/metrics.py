@@ -1,0 +1,31 @@
+"""Prometheus metrics of the gateway (``grok2api_gateway_*``), recorded per chat request."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+CHAT_REQUESTS = Counter(
+    "grok2api_gateway_chat_requests_total",
+    "Chat completions by model, streaming and result (ok or an error code).",
+    ["model", "stream", "result"],
+)
+CHAT_DURATION = Histogram(
+    "grok2api_gateway_chat_duration_seconds",
+    "Time from the request to the end of its answer, by model and streaming.",
+    ["model", "stream"],
+    buckets=_LATENCY_BUCKETS,
+)
+TIME_TO_FIRST_TOKEN = Histogram(
+    "grok2api_gateway_time_to_first_token_seconds",
+    "Time from the request to the first answer chunk sent to a streaming client.",
+    ["model"],
+    buckets=_LATENCY_BUCKETS,
+)
+
+
+def finished(*, model: str, stream: bool, result: str, seconds: float) -> None:
+    flag = "true" if stream else "false"
+    CHAT_REQUESTS.labels(model, flag, result).inc()
+    CHAT_DURATION.labels(model, flag).observe(seconds)
