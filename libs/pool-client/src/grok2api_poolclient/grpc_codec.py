@@ -61,11 +61,12 @@ def outcome_from_pb(value: int) -> leases.Outcome | None:
     return _OUTCOMES_BACK.get(value)
 
 
-def lease_to_pb(lease: leases.Lease) -> pb.Lease:
+def lease_to_pb(lease: leases.Lease, *, with_credential: bool = True) -> pb.Lease:
+    """``with_credential=False`` for releases: the pool needs the ids, not the secret."""
     return pb.Lease(
         lease_id=lease.lease_id,
         account_id=lease.account_id,
-        credential=lease.credential,
+        credential=lease.credential if with_credential else "",
         tier=_TIERS[lease.tier],
         mode=lease.mode,
         cost=lease.cost,

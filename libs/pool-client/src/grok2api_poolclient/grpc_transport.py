@@ -90,7 +90,7 @@ class GrpcPoolClient:
         quota: Sequence[leases.QuotaFigures] = (),
     ) -> None:
         request = pb.ReleaseRequest(
-            lease=grpc_codec.lease_to_pb(lease),
+            lease=grpc_codec.lease_to_pb(lease, with_credential=False),
             outcome=grpc_codec.outcome_to_pb(outcome),
             retry_after=retry_after,
             quota=[grpc_codec.figures_to_pb(f) for f in quota],
