@@ -228,3 +228,21 @@ async def test_refuses_remote_images_over_the_size_bound(
             )
     assert "larger than" in caught.value.body["message"]
     assert gateway.grok.uploads == []
+
+
+async def test_disconnect_during_a_non_streaming_request_cancels_the_upstream(
+    gateway: Gateway,
+) -> None:
+    gateway.grok.scripts["*"] = reply(*[ev.TextDelta(text="slow ") for _ in range(100)],
+                                      delay=0.05)
+    async with httpx2.AsyncClient(base_url=gateway.base_url, timeout=0.3) as http:
+        with pytest.raises(httpx2.TimeoutException):
+            await http.post("/v1/chat/completions", json={
+                "model": "grok-4", "stream": False,
+                "messages": [{"role": "user", "content": "Hi"}]})
+    for _ in range(100):
+        if gateway.pool.releases:
+            break
+        await asyncio.sleep(0.02)
+    assert gateway.pool.outcomes() == [("acct-1", leases.Outcome.CANCELLED)]
+    assert gateway.grok.open_streams == 0
