@@ -111,3 +111,13 @@ async def test_records_method_path_headers_and_json(client, account, sim: SimHan
     assert record["json"]["message"] == "rec"
     assert record["headers"]["cookie"] == f"sso={account}; sso-rw={account}"
     assert sim.requests(path="/rest/rate-limits") == []
+
+
+async def test_repeated_cookie_headers_form_one_cookie_list(client, account):
+    headers = grok_headers(account)
+    del headers["Cookie"]
+    raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+    raw += [(b"cookie", f"sso={account}; sso-rw={account}".encode()),
+            (b"cookie", b"cf_clearance=abc")]
+    answer = await client.post(CHAT, headers=raw, json=chat_body())
+    assert answer.status_code == 200

@@ -27,7 +27,10 @@ def headers_of(connection: HTTPConnection) -> dict[str, str]:
         cached = {}
         for raw_name, raw_value in connection.scope["headers"]:
             name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-            cached[name] = f"{cached[name]}, {value}" if name in cached else value
+            if name in cached:
+                # Repeated Cookie headers are one cookie list (RFC 6265 §5.4), others a list.
+                value = f"{cached[name]}{'; ' if name == 'cookie' else ', '}{value}"
+            cached[name] = value
         connection.scope["grok_sim.headers"] = cached
     return cached
 
