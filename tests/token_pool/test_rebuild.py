@@ -43,3 +43,25 @@ async def test_a_replica_sees_accounts_added_by_another(pool: Pool) -> None:
     added = await one.upsert_account(credential="shared-" + "q" * 24)
     lease = await two.acquire(model="grok-4")
     assert (lease.account_id, lease.credential) == (added.account_id, "shared-" + "q" * 24)
+
+
+async def test_unreachable_redis_is_reported_as_pool_unavailable(store) -> None:  # type: ignore[no-untyped-def]
+    from grok2api_poolclient import errors
+    from pool_harness import make_settings
+
+    from token_pool import service
+    from token_pool.hot import redis_state
+
+    dead = aioredis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    svc = service.PoolService(
+        settings=make_settings,
+        repo=store.accounts,
+        hot=redis_state.RedisHotState(dead, prefix="test:dead"),
+    )
+    try:
+        with pytest.raises(errors.PoolUnavailable):
+            await svc.acquire(model="grok-4")
+        with pytest.raises(errors.PoolUnavailable):
+            await svc.stats()
+    finally:
+        await dead.aclose()

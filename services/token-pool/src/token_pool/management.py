@@ -116,6 +116,9 @@ class AccountManager:
             raise errors.AccountNotFound(f"no account {account_id}")
         return await self.view(record)
 
+    async def find(self, account_id: str) -> stored.AccountRecord | None:
+        return await self._repo.get(account_id)
+
     async def view(self, record: stored.AccountRecord) -> accounts.Account:
         hot = (await self._hot.accounts([record.id])).get(record.id)
         return records.view_of(record, hot, now=self._clock())

@@ -19,7 +19,7 @@ from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures, Tier
 from grok2api_settings import Settings
 from grok2api_storage import protocols
 
-from . import catalogue, feed, leasing, management, metrics, quotas, refresh, usage
+from . import catalogue, feed, leasing, management, metrics, quotas, refresh, translate, usage
 from .hot import base
 
 log = logging.getLogger(__name__)
@@ -103,9 +103,13 @@ class PoolService:
     ) -> Lease:
         started = time.perf_counter()
         try:
-            lease, _ = await self._leaser.acquire(model=model, cost=cost, exclude=exclude)
-        except errors.PoolExhausted as exc:
-            lease = await self._after_exhaustion(exc, model=model, cost=cost, exclude=exclude)
+            with translate.pool_errors():
+                try:
+                    lease, _ = await self._leaser.acquire(model=model, cost=cost, exclude=exclude)
+                except errors.PoolExhausted as exc:
+                    lease = await self._after_exhaustion(
+                        exc, model=model, cost=cost, exclude=exclude
+                    )
         except errors.PoolError:
             metrics.ACQUIRE_FAILED.observe(time.perf_counter() - started)
             raise
@@ -135,7 +139,8 @@ class PoolService:
         retry_after: float | None = None,
         quota: Sequence[QuotaFigures] = (),
     ) -> None:
-        await self._leaser.release(lease, outcome=outcome, retry_after=retry_after, quota=quota)
+        with translate.pool_errors():
+            await self._leaser.release(lease, outcome=outcome, retry_after=retry_after, quota=quota)
 
     async def upsert_account(
         self,
@@ -147,16 +152,19 @@ class PoolService:
         tags: Sequence[str] | None = None,
         note: str | None = None,
     ) -> accounts.Account:
-        return await self._manager.upsert(
+        with translate.pool_errors():
+            return await self._manager.upsert(
             credential=credential, account_id=account_id, tier=tier, enabled=enabled,
             tags=tags, note=note,
         )  # fmt: skip
 
     async def remove_account(self, account_id: str) -> None:
-        await self._manager.remove(account_id)
+        with translate.pool_errors():
+            await self._manager.remove(account_id)
 
     async def get_account(self, account_id: str) -> accounts.Account:
-        return await self._manager.get(account_id)
+        with translate.pool_errors():
+            return await self._manager.get(account_id)
 
     async def list_accounts(
         self,
@@ -168,7 +176,8 @@ class PoolService:
         page_size: int = 100,
         page_token: str = "",
     ) -> accounts.AccountPage:
-        return await self._manager.list(
+        with translate.pool_errors():
+            return await self._manager.list(
             tier=tier, status=status, tag=tag, search=search, page_size=page_size,
             page_token=page_token,
         )  # fmt: skip
@@ -176,31 +185,34 @@ class PoolService:
     async def refresh_usage(
         self, account_ids: Sequence[str] = (), *, all_accounts: bool = False
     ) -> AsyncIterator[accounts.RefreshProgress]:
-        ids = list(account_ids)
-        if all_accounts:
-            ids = sorted(await self._hot.accounts())
-        async for progress in self.refresher.refresh(ids):
-            yield progress
+        with translate.pool_errors():
+            ids = list(account_ids)
+            if all_accounts:
+                ids = sorted(await self._hot.accounts())
+            async for progress in self.refresher.refresh(ids):
+                yield progress
 
     async def stats(self) -> accounts.PoolStats:
-        stats = await self._manager.stats()
+        with translate.pool_errors():
+            stats = await self._manager.stats()
         metrics.record_stats(stats)
         return stats
 
     async def watch(self) -> AsyncIterator[accounts.AccountChange]:
-        async for kind, account_id in feed.notices(self._hot):
-            if kind is accounts.ChangeKind.REMOVED:
-                yield accounts.AccountChange(kind=kind, account_id=account_id, account=None)
-                continue
-            try:
-                account = await self._manager.get(account_id)
-            except errors.AccountNotFound:
-                continue
-            yield accounts.AccountChange(kind=kind, account_id=account_id, account=account)
+        with translate.pool_errors():
+            async for kind, account_id in feed.notices(self._hot):
+                if kind is accounts.ChangeKind.REMOVED:
+                    yield accounts.AccountChange(kind=kind, account_id=account_id, account=None)
+                    continue
+                record = await self._manager.find(account_id)
+                if record is not None:
+                    account = await self._manager.view(record)
+                    yield accounts.AccountChange(kind=kind, account_id=account_id, account=account)
 
     async def export_accounts(self) -> AsyncIterator[accounts.ExportedAccount]:
-        async for item in self._manager.export():
-            yield item
+        with translate.pool_errors():
+            async for item in self._manager.export():
+                yield item
 
 
 async def _supervised(name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
