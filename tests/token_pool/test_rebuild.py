@@ -48,7 +48,6 @@ async def test_a_replica_sees_accounts_added_by_another(pool: Pool) -> None:
 async def test_unreachable_redis_is_reported_as_pool_unavailable(store) -> None:  # type: ignore[no-untyped-def]
     from grok2api_poolclient import errors
     from pool_harness import make_settings
-
     from token_pool import service
     from token_pool.hot import redis_state
 
