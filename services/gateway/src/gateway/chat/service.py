@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from grok2api_poolclient import client as pool_client
+from grok2api_poolclient import errors as pool_errors
 from grok2api_poolclient import leases, leasing
 from grok2api_settings.live import LiveSettings
 from grok_web import chat as grok_chat
@@ -184,8 +185,14 @@ async def _upstream_events(
 
 
 def _result_code(exc: BaseException) -> str:
-    _status, body = errors.payload_for(exc)
-    return str(body["error"]["code"] or _status)
+    """A short, bounded label for metrics (the response renders the error itself)."""
+    if isinstance(exc, errors.ApiError):
+        return exc.code or exc.type
+    if isinstance(exc, leasing.UpstreamFailed):
+        return exc.verdict.code
+    if isinstance(exc, pool_errors.PoolExhausted):
+        return "no_available_account"
+    return "internal_error"
 
 
 def _translator(plan_: plan.Plan) -> translate.Translator:
