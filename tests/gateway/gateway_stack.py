@@ -24,6 +24,25 @@ from token_pool.hot.memory import MemoryHotState
 from token_pool.service import PoolService
 
 
+class CountingGrok:
+    """The real GrokClient, counting chat streams that are open (started, not closed)."""
+
+    def __init__(self, inner: GrokClient):
+        self.inner = inner
+        self.open_streams = 0
+
+    async def chat(self, *, credential: str, request: Any) -> AsyncIterator[Any]:
+        self.open_streams += 1
+        try:
+            async for event in self.inner.chat(credential=credential, request=request):
+                yield event
+        finally:
+            self.open_streams -= 1
+
+    async def upload_file(self, **kwargs: Any) -> Any:
+        return await self.inner.upload_file(**kwargs)
+
+
 @dataclasses.dataclass
 class Stack:
     base_url: str
@@ -32,6 +51,7 @@ class Stack:
     live: LiveSettings
     ids: dict[str, str]  # credential → account id
     client_keys: Any = None
+    grok: CountingGrok | None = None
     clients: list[openai.AsyncOpenAI] = dataclasses.field(default_factory=list)
 
     def client(self) -> openai.AsyncOpenAI:
@@ -72,16 +92,17 @@ async def running_stack(
     pool = PoolService(settings=lambda: live.current, repo=store.accounts, hot=MemoryHotState())
     await pool.start(background=False)
     grok = GrokClient(options=ClientOptions.from_settings(live.current))
+    counting = CountingGrok(grok)
     server, remote = None, None
     if grpc:
         server, port = await grpc_server.create_server(pool, address="127.0.0.1:0")
         remote = GrpcPoolClient(f"127.0.0.1:{port}")
-    app = create_app(settings=live, pool=remote or pool, grok=grok,
+    app = create_app(settings=live, pool=remote or pool, grok=counting,
                      client_keys=store.client_keys)
     try:
         async with serve(app) as base_url:
             stack = Stack(base_url=base_url, sim=sim, pool=pool, live=live, ids={},
-                          client_keys=store.client_keys)
+                          client_keys=store.client_keys, grok=counting)
             try:
                 yield stack
             finally:

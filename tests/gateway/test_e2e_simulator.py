@@ -171,6 +171,7 @@ async def test_client_disconnect_releases_the_lease(stack: Stack) -> None:
             break
         await asyncio.sleep(0.02)
     assert (await stack.account("sso-a")).inflight == 0
+    assert stack.grok is not None and stack.grok.open_streams == 0
 
 
 async def test_concurrent_requests_account_quota_exactly(stack: Stack) -> None:
