@@ -28,7 +28,7 @@ class GrpcPoolClient:
         channel: grpc.aio.Channel | None = None,
     ) -> None:
         self._channel = channel or grpc.aio.insecure_channel(
-            address, options=[("grpc.enable_retries", 1)]
+            address, options=[("grpc.enable_retries", 0)]
         )
         self._stub = pb_grpc.TokenPoolStub(self._channel)
         self._timeout = timeout

@@ -44,6 +44,7 @@ class Leaser:
         self._credentials = credentials
         self._clock = clock
         self._rebuild_lock = asyncio.Lock()
+        self._loading: dict[str, asyncio.Future[str]] = {}
 
     def charge(self, model: str) -> catalogue.ModelCharge:
         return self._resolve(model)
@@ -85,13 +86,27 @@ class Leaser:
 
     async def _credential(self, account_id: str) -> str:
         credential = self._credentials.get(account_id)
-        if credential is None:
-            record = await self._repo.get(account_id)
-            if record is None:
-                raise errors.AccountNotFound(f"account {account_id} vanished from the store")
-            credential = record.credential
-            self._credentials.put(account_id, credential)
-        return credential
+        if credential is not None:
+            return credential
+        # One store read per account however many acquires miss it at the same moment.
+        pending = self._loading.get(account_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load_credential(account_id))
+            self._loading[account_id] = pending
+            pending.add_done_callback(lambda _: self._loading.pop(account_id, None))
+        return await asyncio.shield(pending)
+
+    async def _load_credential(self, account_id: str) -> str:
+        record = await self._repo.get(account_id)
+        if record is None:
+            raise errors.AccountNotFound(f"account {account_id} vanished from the store")
+        self._credentials.put(account_id, record.credential)
+        return record.credential
+
+    async def warm(self) -> None:
+        """Fill the credential cache from the store (a replica joining a ready hot state)."""
+        async for record in self._repo.iter_all():
+            self._credentials.put(record.id, record.credential)
 
     async def release(
         self,
@@ -131,6 +146,7 @@ class Leaser:
         """Load every durable account into the hot state, then mark it ready."""
         async with self._rebuild_lock:
             if await self._hot.is_ready():
+                await self.warm()
                 return
             count = 0
             async for record in self._repo.iter_all():
