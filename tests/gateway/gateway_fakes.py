@@ -36,9 +36,13 @@ class FakePool:
         self.acquired: list[str] = []
         self.releases: list[Release] = []
         self._ids = itertools.count(1)
+        self.busy_answers = 0  # how many acquires answer ALL_BUSY first
 
     async def acquire(self, *, model: str, cost: int | None = None,
                       exclude: Sequence[str] = (), request_id: str = "") -> leases.Lease:
+        if self.busy_answers:
+            self.busy_answers -= 1
+            raise pool_errors.PoolExhausted("busy", reason=pool_errors.ExhaustedReason.ALL_BUSY)
         for account in self.accounts:
             if account not in exclude:
                 self.acquired.append(account)
@@ -47,7 +51,9 @@ class FakePool:
                     credential=f"cred-{account}", tier=leases.Tier.BASIC, mode="auto",
                     cost=cost or 1, expires_at=time.time() + 300,
                 )
-        raise pool_errors.PoolExhausted("no account", reason=pool_errors.ExhaustedReason.ALL_BUSY)
+        raise pool_errors.PoolExhausted(
+            "no account", reason=pool_errors.ExhaustedReason.NO_ACCOUNT_OF_TIER
+        )
 
     async def release(self, lease: leases.Lease, *, outcome: leases.Outcome,
                       retry_after: float | None = None,

@@ -111,3 +111,32 @@ def test_classifies_every_upstream_error(error: Exception, outcome: leases.Outco
                                          status: int) -> None:
     verdict = leasing.classify(error)
     assert (verdict.outcome, verdict.status) == (outcome, status)
+
+
+async def test_waits_for_a_busy_pool_to_free_an_account() -> None:
+    pool, waits = FakePool(), []
+    pool.busy_answers = 3
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    stream = leasing.leased_stream(pool=pool, policy=leasing.RetryPolicy(), model="grok-4",
+                                   sleep=sleep, opener=failing_then(["x"], {}))
+    assert await collect(stream) == ["x"]
+    assert waits == [0.01, 0.02, 0.04]
+
+
+async def test_gives_up_waiting_for_a_busy_pool_at_the_deadline() -> None:
+    pool, now = FakePool(), [0.0]
+    pool.busy_answers = 10_000
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    stream = leasing.leased_stream(pool=pool, policy=leasing.RetryPolicy(), model="grok-4",
+                                   sleep=sleep, clock=lambda: now[0],
+                                   opener=failing_then(["x"], {}))
+    with pytest.raises(pool_errors.PoolExhausted) as caught:
+        await collect(stream)
+    assert caught.value.reason is pool_errors.ExhaustedReason.ALL_BUSY
+    assert leasing.BUSY_WAIT_MAX - 0.5 <= now[0] <= leasing.BUSY_WAIT_MAX

@@ -4,6 +4,8 @@ Every caller that talks to the upstream with a pooled account (chat, responses, 
 images, video) goes through ``leased_stream``. It owns the lease for the whole call:
 
 * it acquires an account for ``model`` and opens the caller's upstream stream with it;
+* when every eligible account is at its concurrency cap (``ALL_BUSY``) it waits for one to
+  free up, polling for at most ``BUSY_WAIT_MAX`` seconds within the retry budget;
 * until the first item has been handed to the consumer, an upstream failure is classified
   (``classify``); a retryable one releases the lease with its outcome, waits a jittered
   backoff (or the upstream's ``Retry-After``) and tries another account, excluding every
@@ -40,6 +42,13 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _RNG = random.Random()  # jitter only; seeding a fresh generator per request costs CPU
+
+BUSY_WAIT_MAX = 10.0
+"""Seconds a request may wait for a busy account (every eligible one at its concurrency
+cap) before ``PoolExhausted`` reaches the caller; bounded by ``retry_budget`` too. Not a
+setting yet."""
+BUSY_POLL_FIRST = 0.01
+BUSY_POLL_MAX = 0.25
 
 
 class RetrySection(Protocol):
@@ -175,6 +184,9 @@ async def leased_stream(
                 exclude=excluded,
                 request_id=request_id,
                 attempt=attempt,
+                sleep=sleep,
+                clock=clock,
+                deadline=started + min(policy.budget, BUSY_WAIT_MAX),
             )
         except errors.PoolExhausted:
             # Every other account is busy or excluded: the upstream failure is the real story.
@@ -272,16 +284,27 @@ async def _acquire(
     exclude: Sequence[str],
     request_id: str,
     attempt: int,
+    sleep: Callable[[float], Any],
+    clock: Callable[[], float],
+    deadline: float,
 ) -> leases.Lease:
-    try:
-        return await pool.acquire(
-            model=model, cost=cost, exclude=tuple(exclude), request_id=request_id
-        )
-    except errors.PoolExhausted:
-        log.info(
-            "pool_exhausted request_id=%s attempt=%d excluded=%d", request_id, attempt, len(exclude)
-        )
-        raise
+    """Acquire, waiting (polling with growing pauses) while every eligible account is at
+    its concurrency cap, until ``deadline``; other exhaustion reasons are raised at once."""
+    pause = BUSY_POLL_FIRST
+    while True:
+        try:
+            return await pool.acquire(
+                model=model, cost=cost, exclude=tuple(exclude), request_id=request_id
+            )
+        except errors.PoolExhausted as exc:
+            if exc.reason is not errors.ExhaustedReason.ALL_BUSY or clock() + pause > deadline:
+                log.info(
+                    "pool_exhausted request_id=%s reason=%s attempt=%d excluded=%d",
+                    request_id, exc.reason, attempt, len(exclude),
+                )  # fmt: skip
+                raise
+        await sleep(pause)
+        pause = min(pause * 2, BUSY_POLL_MAX)
 
 
 async def _release(
