@@ -9,9 +9,10 @@ order (basic → super → heavy, starting at the model's minimum tier):
 * the first tier with an eligible account wins; within it the policy picks:
   ``most_remaining`` (default) the highest ``remaining - INFLIGHT_PENALTY * inflight``,
   ``random`` any eligible account, ``round_robin`` the least recently leased one;
-  ties are broken at random. The Redis backend looks at a random sample of
-  ``redis_state.SAMPLE_SIZE`` accounts of a larger tier first (the whole tier when the
-  sample has no eligible one), so for big pools "most remaining" holds within the sample;
+  ties are broken at random. A tier larger than ``SAMPLE_SIZE`` is first searched in a
+  random sample of that many accounts (the whole tier only when the sample has no eligible
+  one), so the cost of a pick stays flat as the pool grows and, for big pools, "most
+  remaining" holds within the sample (the power of k random choices);
 * the cost is reserved (remaining decremented, window started if it was not) and the
   in-flight count incremented in the same atomic step, and a lease recorded until
   ``expires_at``. Expired leases are reclaimed lazily by every acquire and by ``reclaim``:
@@ -50,6 +51,9 @@ from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
 from ..quotas import DefaultWindow
 
 INFLIGHT_PENALTY = 0.5
+# Accounts examined per tier and acquire before the whole tier is searched. In Redis the
+# script runs on the single Redis thread for every replica, so its cost must not grow with N.
+SAMPLE_SIZE = 16
 BaseStatus = Literal["active", "invalid", "disabled"]
 
 

@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import random
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 from grok2api_poolclient.accounts import AccountStatus, QuotaSource, QuotaWindow
 from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
@@ -64,40 +64,58 @@ class MemoryHotState:
         self._reclaim(params.now)
         tally = outcomes.ExhaustionTally()
         for tier in params.tiers:
+            members = self._by_tier[tier]
             best: list[str] = []
-            best_score = 0.0
-            default = params.defaults[tier]
-            for account_id, acct in self._by_tier[tier].items():
-                if account_id in params.exclude:
-                    continue
-                status = acct.status
-                if status is AccountStatus.COOLING and acct.cooling_until <= params.now:
-                    status = AccountStatus.ACTIVE
-                if status not in (AccountStatus.ACTIVE, AccountStatus.COOLING):
-                    continue
-                window = acct.windows.get(params.mode)
-                total = window.total if window else default.total
-                remaining = window.remaining if window else total
-                reset_at = window.reset_at if window else 0.0
-                if 0 < reset_at <= params.now:
-                    remaining = total
-                if status is AccountStatus.COOLING:
-                    tally.cooling(acct.cooling_until)
-                elif remaining < params.cost:
-                    tally.no_quota(reset_at)
-                elif acct.inflight >= params.max_inflight:
-                    tally.busy()
-                else:
-                    score = _score(params.policy, remaining, acct)
-                    if not best or score > best_score:
-                        best, best_score = [account_id], score
-                    elif score == best_score:
-                        best.append(account_id)
+            if len(members) > base.SAMPLE_SIZE:
+                sample = self._random.sample(list(members), base.SAMPLE_SIZE)
+                best = self._pick(sample, params, tier, outcomes.ExhaustionTally())
+            if not best:
+                best = self._pick(members, params, tier, tally)
             if best:
                 account_id = best[self._random.randrange(len(best))]
                 self._reserve(self._accounts[account_id], account_id, params, tier)
                 return base.Reservation(account_id=account_id, tier=tier)
         raise tally.exhausted()
+
+    def _pick(
+        self,
+        account_ids: Iterable[str],
+        params: base.AcquireParams,
+        tier: Tier,
+        tally: outcomes.ExhaustionTally,
+    ) -> list[str]:
+        """The best-scoring eligible accounts among ``account_ids`` (ties all returned)."""
+        best: list[str] = []
+        best_score = 0.0
+        default = params.defaults[tier]
+        for account_id in account_ids:
+            acct = self._accounts[account_id]
+            if account_id in params.exclude:
+                continue
+            status = acct.status
+            if status is AccountStatus.COOLING and acct.cooling_until <= params.now:
+                status = AccountStatus.ACTIVE
+            if status not in (AccountStatus.ACTIVE, AccountStatus.COOLING):
+                continue
+            window = acct.windows.get(params.mode)
+            total = window.total if window else default.total
+            remaining = window.remaining if window else total
+            reset_at = window.reset_at if window else 0.0
+            if 0 < reset_at <= params.now:
+                remaining = total
+            if status is AccountStatus.COOLING:
+                tally.cooling(acct.cooling_until)
+            elif remaining < params.cost:
+                tally.no_quota(reset_at)
+            elif acct.inflight >= params.max_inflight:
+                tally.busy()
+            else:
+                score = _score(params.policy, remaining, acct)
+                if not best or score > best_score:
+                    best, best_score = [account_id], score
+                elif score == best_score:
+                    best.append(account_id)
+        return best
 
     def _reserve(
         self, acct: _Account, account_id: str, params: base.AcquireParams, tier: Tier

@@ -27,9 +27,6 @@ from redis import exceptions as redis_errors
 
 from . import base, outcomes
 
-# Accounts examined per tier and acquire before falling back to the whole tier: keeps the
-# script's cost (run on the single Redis thread for every replica) flat as the pool grows.
-SAMPLE_SIZE = 16
 _SCRIPTS = ("acquire", "release", "usage", "put", "reclaim", "unlock")
 
 
@@ -67,7 +64,7 @@ class RedisHotState:
         for tier in params.tiers:
             default = params.defaults[tier]
             args += [tier.value, default.total, default.window_seconds]
-        args.append(SAMPLE_SIZE)
+        args.append(base.SAMPLE_SIZE)
         args += sorted(params.exclude)
         answer = await self._run("acquire", args)
         kind = _text(answer[0])
