@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import redis.asyncio as aioredis
 from grok2api_poolclient.accounts import AccountStatus
@@ -64,3 +66,18 @@ async def test_unreachable_redis_is_reported_as_pool_unavailable(store) -> None:
             await svc.stats()
     finally:
         await dead.aclose()
+
+
+async def test_a_changed_credential_reaches_every_replica(pool: Pool) -> None:
+    one = await pool.replica(background=True)
+    two = await pool.replica(background=True)
+    added = await one.upsert_account(credential="old-" + "o" * 24)
+    await two.release(await two.acquire(model="grok-4"), outcome=Outcome.SUCCESS)  # cached
+    await one.upsert_account(account_id=added.account_id, credential="new-" + "n" * 24)
+    for _ in range(50):
+        lease = await two.acquire(model="grok-4")
+        await two.release(lease, outcome=Outcome.SUCCESS)
+        if lease.credential.startswith("new-"):
+            break
+        await asyncio.sleep(0.05)
+    assert lease.credential == "new-" + "n" * 24
