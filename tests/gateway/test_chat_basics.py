@@ -147,3 +147,15 @@ async def test_records_request_metrics(gateway: Gateway) -> None:
         model="grok-4.1", messages=[{"role": "user", "content": "Hi"}], stream=False
     )
     assert REGISTRY.get_sample_value("grok2api_gateway_chat_requests_total", labels) == before + 1
+
+
+async def test_unknown_routes_answer_in_the_openai_error_shape(gateway: Gateway) -> None:
+    import httpx2
+
+    async with httpx2.AsyncClient(base_url=gateway.base_url) as http:
+        missing = await http.get("/v1/nope")
+        wrong_method = await http.get("/v1/chat/completions")
+    assert missing.status_code == 404
+    assert set(missing.json()["error"]) == {"message", "type", "param", "code"}
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["type"] == "invalid_request_error"
