@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 from grok2api_jobs import QueueUnavailableError, RedisJobQueue, events
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 
 async def test_event_keys_expire_after_the_events_ttl(
@@ -63,7 +65,9 @@ async def test_the_consumer_group_is_recreated_when_the_stream_was_deleted(
 
 
 async def test_an_unreachable_redis_raises_queue_unavailable_with_the_cause_chained() -> None:
-    client = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+    client = aioredis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
     queue = RedisJobQueue(client, prefix="test:unreachable:")
     try:
         with pytest.raises(QueueUnavailableError) as caught:

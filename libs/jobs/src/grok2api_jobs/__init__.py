@@ -11,6 +11,7 @@ Workers use ``claim`` / ``heartbeat`` / ``ack`` / ``reclaim_stale`` / ``publish_
 ``protocol.JobQueue`` for the contract both backends pass.
 """
 
+from .cancellation import raise_if_cancelling
 from .envelope import Delivery, Job
 from .errors import InvalidJobIdError, JobsError, JobTimeoutError, QueueUnavailableError
 from .events import EventType, JobEvent
@@ -31,4 +32,5 @@ __all__ = [
     "QueueDepth",
     "QueueUnavailableError",
     "RedisJobQueue",
+    "raise_if_cancelling",
 ]

@@ -22,7 +22,7 @@ from typing import Any
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from . import envelope, errors, events, redis_scripts, waiting
+from . import cancellation, envelope, errors, events, redis_scripts, waiting
 from .envelope import Delivery
 from .events import JobEvent
 from .protocol import QueueDepth
@@ -101,6 +101,7 @@ class RedisJobQueue:
         while True:
             with _translated():
                 response = await self._redis.xread({key: last}, block=EVENTS_BLOCK_MS)
+            cancellation.raise_if_cancelling()
             for entry_id, fields in _stream_entries(response):
                 last = entry_id
                 event = events.decode(_field(fields, "event"))
