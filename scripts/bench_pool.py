@@ -6,6 +6,7 @@ Scenarios (``make bench-pool``):
   grpc / redis / 1      one replica process (gRPC server), one client process over gRPC
   grpc / redis / 2      two replica processes on the same Redis prefix, one client process
                         per replica
+  … 1 caller            the same with one sequential caller (latency without queueing)
 
 Each replica is a separate process running ``token_pool.main.running`` with the gRPC server;
 clients are separate processes driving ``GrpcPoolClient`` with concurrent tasks. Accounts get
@@ -205,6 +206,14 @@ def main() -> None:
         results.append(asyncio.run(_in_process(args, redis=True)))
         results.append(_grpc(args, 1))
         results.append(_grpc(args, 2))
+        loaded = args.concurrency
+        args.concurrency = 1  # unloaded latency: one caller, nothing queued
+        results.append(
+            asyncio.run(_in_process(args, redis=True))
+            | {"scenario": "in-process / redis, 1 caller"}
+        )
+        results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 1 caller"})
+        args.concurrency = loaded
         asyncio.run(_cleanup(args))
     print(f"{'scenario':<28}{'pairs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for r in results:
