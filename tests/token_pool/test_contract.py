@@ -269,3 +269,16 @@ async def test_pool_metrics_use_the_documented_names(pool: Pool) -> None:
     assert REGISTRY.get_sample_value(
         "grok2api_pool_acquire_duration_seconds_count", {"result": "ok"}
     )
+
+
+async def test_a_late_release_of_a_reclaimed_lease_frees_no_second_slot(pool: Pool) -> None:
+    svc = await pool.replica(lease_ttl_seconds=5, max_inflight_per_account=2)
+    acct = await svc.upsert_account(credential=_cred(1))
+    stale = await svc.acquire(model="grok-4")
+    pool.clock.advance(6)
+    fresh = await svc.acquire(model="grok-4")  # reclaims the stale lease on the way
+    await svc.release(stale, outcome=Outcome.SUCCESS)
+    view = await svc.get_account(acct.account_id)
+    assert view.inflight == 1
+    await svc.release(fresh, outcome=Outcome.SUCCESS)
+    assert (await svc.get_account(acct.account_id)).inflight == 0

@@ -91,3 +91,20 @@ async def test_no_on_demand_refresh_without_an_upstream_reader(pool: Pool) -> No
     with pytest.raises(errors.PoolExhausted) as caught:
         await svc.acquire(model="grok-4")
     assert caught.value.reason is errors.ExhaustedReason.NO_QUOTA
+
+
+async def test_accounts_fall_due_after_their_tier_interval(pool: Pool, sim, reader) -> None:  # type: ignore[no-untyped-def]
+    sim.add_account(CRED, tier="basic")
+    sim.add_account(CRED + "s", tier="super")
+    svc = await pool.replica(
+        reader=reader, refresh_interval_hours=8, super_refresh_interval_hours=2
+    )
+    basic = await svc.upsert_account(credential=CRED, tier=Tier.BASIC)
+    sup = await svc.upsert_account(credential=CRED + "s", tier=Tier.SUPER)
+    assert sorted(await svc.refresher.due()) == sorted([basic.account_id, sup.account_id])
+    [_ async for _ in svc.refresh_usage(all_accounts=True)]
+    assert await svc.refresher.due() == []
+    pool.clock.advance(3 * 3600)
+    assert await svc.refresher.due() == [sup.account_id]
+    pool.clock.advance(6 * 3600)
+    assert sorted(await svc.refresher.due()) == sorted([basic.account_id, sup.account_id])
