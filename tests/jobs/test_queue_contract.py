@@ -97,10 +97,10 @@ async def test_a_job_idle_for_less_than_the_visibility_timeout_stays_with_its_wo
 async def test_heartbeat_keeps_a_job_from_being_reclaimed(queue: JobQueue) -> None:
     await queue.submit("test.echo", {})
     [delivery] = await queue.claim(consumer="w1", count=1, block_ms=0)
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
 
     assert await queue.heartbeat(consumer="w1", deliveries=[delivery]) == [delivery]
-    assert await queue.reclaim_stale(consumer="w2", min_idle_ms=40, count=10) == []
+    assert await queue.reclaim_stale(consumer="w2", min_idle_ms=250, count=10) == []
 
 
 async def test_heartbeat_reports_a_job_that_another_worker_reclaimed(queue: JobQueue) -> None:

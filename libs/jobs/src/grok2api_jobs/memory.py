@@ -9,7 +9,7 @@ import dataclasses
 import functools
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any
 
 from . import envelope, waiting
@@ -70,7 +70,7 @@ class InProcessJobQueue:
             self._arrived.notify_all()
         return job.id
 
-    async def events(self, job_id: str) -> AsyncIterator[JobEvent]:
+    async def events(self, job_id: str) -> AsyncGenerator[JobEvent, None]:
         log = self._log(envelope.check_job_id(job_id))
         seen = 0
         while True:

@@ -9,7 +9,7 @@ drops every event that arrives after it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Protocol
 
 from .envelope import Delivery
@@ -31,11 +31,12 @@ class JobQueue(Protocol):
         """Enqueue a job and return its id (32 hex characters)."""
         ...
 
-    def events(self, job_id: str) -> AsyncIterator[JobEvent]:
+    def events(self, job_id: str) -> AsyncGenerator[JobEvent, None]:
         """Every event of the job from the first one, live, ending after the terminal event.
 
         For an id that never gets events (unknown, or expired) the iterator waits forever:
-        bound it with a timeout, or use ``wait``.
+        bound it with a timeout, or use ``wait``. Close it (``contextlib.aclosing``) when
+        stopping early, so the Redis backend's blocking read is released at once.
         """
         ...
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -95,7 +95,7 @@ class RedisJobQueue:
             await self._redis.xadd(self._stream, {"job": envelope.encode(job)})
         return job.id
 
-    async def events(self, job_id: str) -> AsyncIterator[JobEvent]:
+    async def events(self, job_id: str) -> AsyncGenerator[JobEvent, None]:
         key = self._events_key(job_id)
         last = "0-0"
         while True:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from . import errors
 from .events import JobEvent
 
 
 async def terminal_event(
-    events: AsyncIterator[JobEvent],
+    events: AsyncGenerator[JobEvent, None],
     *,
     job_id: str,
     timeout: float,  # noqa: ASYNC109
@@ -24,7 +24,5 @@ async def terminal_event(
     except TimeoutError as exc:
         raise errors.JobTimeoutError(job_id=job_id, timeout=timeout) from exc
     finally:
-        aclose = getattr(events, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await events.aclose()
     raise errors.JobTimeoutError(job_id=job_id, timeout=timeout)
