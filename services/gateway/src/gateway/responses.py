@@ -82,6 +82,8 @@ class EventStream(Response):
                     if not channel.started:
                         await channel.start(200, _SSE_HEADERS)
                     batch.push(chunk)
+            except OSError:
+                raise  # the client connection failed: nothing left to tell it
             except Exception as exc:
                 status, body = errors.payload_for(exc)
                 if not channel.started:
