@@ -2,9 +2,12 @@
 
 Used by both ends (this package's client, the token-pool server), so they cannot drift.
 Absent times are 0 on the wire and None in values.
+Enum values are typed ``Any``: the generated stubs type enum fields as wrapper classes.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
 
@@ -37,7 +40,7 @@ _SOURCES_BACK = _reverse(_SOURCES)
 _KINDS_BACK = _reverse(_KINDS)
 
 
-def tier_to_pb(tier: leases.Tier | None) -> int:
+def tier_to_pb(tier: leases.Tier | None) -> Any:
     return pb.TIER_UNSPECIFIED if tier is None else _TIERS[tier]
 
 
@@ -45,7 +48,7 @@ def tier_from_pb(value: int) -> leases.Tier | None:
     return _TIERS_BACK.get(value)
 
 
-def status_to_pb(status: accounts.AccountStatus | None) -> int:
+def status_to_pb(status: accounts.AccountStatus | None) -> Any:
     return pb.ACCOUNT_STATUS_UNSPECIFIED if status is None else _STATUSES[status]
 
 
@@ -53,7 +56,7 @@ def status_from_pb(value: int) -> accounts.AccountStatus | None:
     return _STATUSES_BACK.get(value)
 
 
-def outcome_to_pb(outcome: leases.Outcome) -> int:
+def outcome_to_pb(outcome: leases.Outcome) -> Any:
     return _OUTCOMES[outcome]
 
 

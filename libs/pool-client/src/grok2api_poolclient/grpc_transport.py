@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any
 
+import grok2api.tokenpool.v1.token_pool_pb2_grpc as pb_grpc
 import grpc
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
-from grok2api.tokenpool.v1 import token_pool_pb2_grpc as pb_grpc
 
 from . import accounts, grpc_codec, grpc_errors, leases
 

@@ -12,9 +12,9 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+import grok2api.tokenpool.v1.token_pool_pb2_grpc as pb_grpc
 import grpc
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
-from grok2api.tokenpool.v1 import token_pool_pb2_grpc as pb_grpc
 from grok2api_poolclient import errors, grpc_codec, grpc_errors
 from grok2api_poolclient.client import PoolClient
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc

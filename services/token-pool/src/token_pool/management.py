@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 from grok2api_poolclient import accounts, errors
 from grok2api_poolclient.leases import Tier
@@ -211,8 +212,8 @@ def _patch_fields(
     tags: Sequence[str] | None,
     note: str | None,
     reset: bool,
-) -> dict[str, object]:
-    fields: dict[str, object] = {}
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
     if cred is not None:
         fields["credential"] = cred
     if tier is not None:
