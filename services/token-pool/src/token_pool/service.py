@@ -77,8 +77,10 @@ class PoolService:
     async def _follow_notices(self, listening: asyncio.Event) -> None:
         stream = feed.notices(self._hot)
         listening.set()
-        async for _kind, account_id in stream:
-            self._credentials.drop(account_id)
+        async for kind, account_id in stream:
+            # Only these can change a credential; state changes (429s) must not cost reads.
+            if kind is not accounts.ChangeKind.STATE_CHANGED:
+                self._credentials.drop(account_id)
 
     async def _reap(self) -> None:
         while True:
