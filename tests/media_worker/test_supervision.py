@@ -7,7 +7,8 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from grok2api_jobs import EventType, Job, JobQueue, events
+import pytest
+from grok2api_jobs import EventType, Job, JobQueue, QueueUnavailableError, events
 from media_worker.handlers import Progress
 from media_worker.metrics import WorkerMetrics
 from media_worker.worker import Worker
@@ -168,10 +169,11 @@ async def test_a_job_finished_before_its_worker_died_is_acked_without_running_ag
     assert [dict(e.data) async for e in queue.events(job_id)] == [{"by": "first"}]
 
 
-async def test_keeps_consuming_after_the_queue_was_briefly_unavailable(
-    queue: JobQueue, start_worker: Any
+@pytest.mark.parametrize("error", [QueueUnavailableError("redis down"), KeyError("job")])
+async def test_keeps_consuming_after_claims_failed(
+    queue: JobQueue, start_worker: Any, error: Exception
 ) -> None:
-    flaky = FlakyQueue(queue, failures=2)
+    flaky = FlakyQueue(queue, failures=2, error=error)
     handler = Gated()
     handler.gate.set()
     job_id = await queue.submit("test.gated", {})
@@ -202,21 +204,20 @@ async def test_cancelling_run_returns_promptly_with_no_jobs(registry: CollectorR
 
 
 class FlakyQueue:
-    """Delegates to a real queue, but the first ``failures`` claims raise as Redis would."""
+    """Delegates to a real queue, but the first ``failures`` claims raise ``error``."""
 
-    def __init__(self, inner: JobQueue, *, failures: int) -> None:
+    def __init__(self, inner: JobQueue, *, failures: int, error: Exception) -> None:
         self._inner = inner
         self.failures = failures
+        self._error = error
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     async def claim(self, **options: Any) -> Any:
-        from grok2api_jobs import QueueUnavailableError
-
         if self.failures:
             self.failures -= 1
-            raise QueueUnavailableError("redis job queue: ConnectionError")
+            raise self._error
         return await self._inner.claim(**options)
 
 

@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 CANCEL_WAIT_SECONDS = 5.0
 
 
+def _retry_delay(failures: int) -> float:
+    """Seconds before claiming again after ``failures`` failed attempts in a row."""
+    return min(30.0, 0.1 * 2 ** min(failures, 9))
+
+
 def default_consumer_name() -> str:
     """Unique per process; the host name makes ``XINFO CONSUMERS`` readable (the pod name)."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -104,10 +109,10 @@ class Worker:
                 deliveries: list[Delivery] = []
                 if loop.time() >= next_reclaim:
                     next_reclaim = loop.time() + self._reclaim_interval
+                    await self._report_depth()
                     deliveries = await self.queue.reclaim_stale(
                         consumer=self.consumer, min_idle_ms=self._visibility_ms, count=free
                     )
-                    await self._report_depth()
                 if not deliveries:
                     until_reclaim_ms = int((next_reclaim - loop.time()) * 1000)
                     deliveries = await self.queue.claim(
@@ -120,7 +125,14 @@ class Worker:
                 raise_if_cancelling()
                 failures += 1
                 log.warning("media_queue_unavailable error=%s failures=%d", exc, failures)
-                await asyncio.sleep(min(30.0, 0.1 * 2 ** min(failures, 8)))
+                await asyncio.sleep(_retry_delay(failures))
+                continue
+            except Exception:
+                # A bug or a malformed queue entry must not silently end the worker.
+                raise_if_cancelling()
+                failures += 1
+                log.exception("media_claim_failed failures=%d", failures)
+                await asyncio.sleep(_retry_delay(failures))
                 continue
             # The Redis client can swallow our cancel (see grok2api_jobs.cancellation); the
             # claimed jobs are then left pending for reclaim, like any claim cut short.
