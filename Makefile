@@ -20,7 +20,7 @@ install: $(UV) ## install every package and tool into .venv (from the lock file)
 
 .PHONY: run
 run: install ## start everything in one process on SERVER_HOST:SERVER_PORT (default 0.0.0.0:8000)
-	$(UV) run --frozen grok2api run
+	.venv/bin/grok2api run
 
 .PHONY: demo
 demo: install ## simulator with demo accounts + single-process gateway pointed at it

@@ -26,7 +26,7 @@ def split(base_env, redis_db, simulator, tmp_path):
     env = {**base_env, "REDIS_URL": redis_db, "TOKEN_POOL_ADDR": pool_addr,
            "SERVER_STORAGE_TYPE": "local"}
     (tmp_path / "data").mkdir()
-    services = [Service("token-pool", env)]
+    services = [Service("token-pool", {**env, "SERVER_PORT": str(free_port())})]
     try:
         wait_grpc(pool_addr, services[0])
         port = free_port()

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 
 import uvicorn
+import uvloop
 
 log = logging.getLogger(__name__)
 
 Main = Callable[[asyncio.Event], Awaitable[None]]
+DUPLICATE_WINDOW_SECONDS = 1.0
 
 
 def run(main: Main) -> None:
     """Run ``main(stop)`` in a fresh event loop; ``stop`` is set on the first signal."""
     try:
-        asyncio.run(_with_signals(main))
+        uvloop.run(_with_signals(main))
     except KeyboardInterrupt:
         pass
 
@@ -29,23 +32,26 @@ def run(main: Main) -> None:
 async def _with_signals(main: Main) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
+    first_at: list[float] = []
 
     def on_signal(signum: int) -> None:
-        if stop.is_set():
-            log.warning("shutdown_forced signal=%s", signal.Signals(signum).name)
-            if task is not None:
-                task.cancel()
+        name = signal.Signals(signum).name
+        if not first_at:
+            first_at.append(loop.time())
+            log.info("shutdown_requested signal=%s", name)
+            stop.set()
             return
-        log.info("shutdown_requested signal=%s", signal.Signals(signum).name)
-        stop.set()
+        # One Ctrl-C can arrive twice (the terminal signals the whole process group and
+        # `uv run` forwards it too): only a later, deliberate second signal forces exit.
+        if loop.time() - first_at[0] > DUPLICATE_WINDOW_SECONDS:
+            log.warning("shutdown_forced signal=%s", name)
+            logging.shutdown()
+            os._exit(130)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
     try:
         await main(stop)
-    except asyncio.CancelledError:
-        pass
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

@@ -37,6 +37,9 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         grok = await stack.enter_async_context(
             GrokClient(options=ClientOptions.from_settings(settings))
         )
+        stack.callback(
+            live.subscribe(lambda new: grok.reconfigure(options=ClientOptions.from_settings(new)))
+        )
         await stack.enter_async_context(
             media_worker.main.running(settings, queue=memory_jobs.InProcessJobQueue())
         )

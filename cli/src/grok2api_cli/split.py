@@ -12,7 +12,7 @@ import contextlib
 import uvicorn
 from grok2api_settings import Settings
 
-from . import preflight, runtime
+from . import http_app, preflight, runtime
 
 
 async def token_pool(settings: Settings, stop: asyncio.Event) -> None:
@@ -29,7 +29,14 @@ async def token_pool(settings: Settings, stop: asyncio.Event) -> None:
                 settings, store=store, redis=redis, grpc_address=_listen_address(settings)
             )
         )
-        await stop.wait()
+        probes = http_app.compose(
+            apps={}, checks={"store": store.ping, "redis": redis.ping},
+            metrics_enabled=settings.telemetry.metrics_enabled,
+        )
+        # gRPC serves the pool; HTTP on SERVER_PORT serves probes and Prometheus scrapes.
+        await runtime.serve_http(
+            probes, host=settings.server.host, port=settings.server.port, stop=stop
+        )
 
 
 async def gateway(settings: Settings, stop: asyncio.Event) -> None:
@@ -69,8 +76,16 @@ async def media_worker(settings: Settings, stop: asyncio.Event) -> None:
 
     redis = await preflight.require_redis(settings, target="media-worker")
     await preflight.require_pool(settings, target="media-worker")
+    import media_worker.http
+
+    probes = media_worker.http.create_app(redis=redis)
     try:
-        await media_worker.main.serve_forever(settings, redis=redis, stop=stop)
+        await asyncio.gather(
+            media_worker.main.serve_forever(settings, redis=redis, stop=stop),
+            runtime.serve_http(
+                probes, host=settings.server.host, port=settings.server.port, stop=stop
+            ),
+        )
     finally:
         await redis.aclose()
 

@@ -79,6 +79,9 @@ async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
     pool = await stack.enter_async_context(GrpcPoolClient(settings.services.token_pool_addr))
     options = ClientOptions.from_settings(settings)
     grok = await stack.enter_async_context(GrokClient(options=options))
+    stack.callback(
+        live.subscribe(lambda new: grok.reconfigure(options=ClientOptions.from_settings(new)))
+    )
     app = gateway.app.create_app(settings=live, pool=pool, grok=grok, client_keys=store.client_keys)
     return app, {"store": store.ping, "token_pool": pool.stats, "redis": redis.ping}
 

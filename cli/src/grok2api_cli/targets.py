@@ -72,9 +72,10 @@ def run_worker_processes(settings: Settings) -> None:
 
 
 def _spawn(target: str) -> subprocess.Popen[bytes]:
+    # The gateway workers own SERVER_PORT; the children's probe servers take any free port.
     return subprocess.Popen(
         [sys.executable, "-m", "grok2api_cli.main", "run", "--target", target],
-        env=os.environ.copy(),
+        env={**os.environ, "SERVER_PORT": "0"},
     )
 
 
