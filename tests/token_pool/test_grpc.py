@@ -26,10 +26,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def client(pool: Pool) -> AsyncIterator[GrpcPoolClient]:
     svc = await pool.replica(background=True)
-    server, port = await grpc_server.create_server(svc, address="127.0.0.1:0")
-    async with GrpcPoolClient(f"127.0.0.1:{port}") as grpc_client:
+    serving = await grpc_server.create_server(svc, address="127.0.0.1:0")
+    async with GrpcPoolClient(f"127.0.0.1:{serving.port}") as grpc_client:
         yield grpc_client
-    await grpc_server.stop(server, grace=0.5)
+    await serving.stop(grace=0.5)
 
 
 async def test_acquire_and_release_round_trip(client: GrpcPoolClient) -> None:
@@ -141,3 +141,17 @@ async def test_health_service_reports_serving(client: GrpcPoolClient) -> None:
         stub = health_pb2_grpc.HealthStub(channel)
         answer = await stub.Check(health_pb2.HealthCheckRequest(service=grpc_server.SERVICE_NAME))
     assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_graceful_stop_reports_not_serving(pool: Pool) -> None:
+    svc = await pool.replica()
+    serving = await grpc_server.create_server(svc, address="127.0.0.1:0")
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{serving.port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        watch = stub.Watch(health_pb2.HealthCheckRequest(service=grpc_server.SERVICE_NAME))
+        first = await watch.read()
+        stopping = asyncio.create_task(serving.stop(grace=1))
+        second = await watch.read()
+        await stopping
+    assert first.status == health_pb2.HealthCheckResponse.SERVING
+    assert second.status == health_pb2.HealthCheckResponse.NOT_SERVING

@@ -1,13 +1,14 @@
 """The gRPC face of the pool: ``TokenPool`` servicer, health service, server lifecycle.
 
 ``create_server(service, address=...)`` builds and starts a ``grpc.aio`` server and returns
-it with the bound port (tests pass ``127.0.0.1:0``); ``serve`` runs one until cancelled and
-then stops it gracefully. Errors become statuses in ``grpc_errors`` (one place).
+a ``ServingPool`` (bound port, ``stop()``; tests pass ``127.0.0.1:0``); ``serve`` runs one
+until cancelled and then stops it gracefully. Errors become statuses in ``grpc_errors`` (one place).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -123,8 +124,24 @@ async def _guarded_stream(context: Any, stream: AsyncIterator[T]) -> AsyncIterat
         await context.abort_with_status(grpc_errors.to_status(exc))
 
 
-async def create_server(pool: PoolClient, *, address: str) -> tuple[grpc.aio.Server, int]:
-    """Build, bind and start the server; returns it with the bound port (``:0`` picks one)."""
+@dataclasses.dataclass(frozen=True)
+class ServingPool:
+    """A started server: its bound port and the health service it reports through."""
+
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+
+    async def stop(self, *, grace: float = GRACE_SECONDS) -> None:
+        """Report NOT_SERVING (probes and balancers drain), refuse new calls, let running
+        ones finish within ``grace`` seconds, then stop."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        log.info("grpc_server_stopped port=%d", self.port)
+
+
+async def create_server(pool: PoolClient, *, address: str) -> ServingPool:
+    """Build, bind and start the server (``:0`` picks a free port)."""
     server = grpc.aio.server()
     pb_grpc.add_TokenPoolServicer_to_server(TokenPoolServicer(pool), server)
     health_servicer = health.aio.HealthServicer()
@@ -136,23 +153,17 @@ async def create_server(pool: PoolClient, *, address: str) -> tuple[grpc.aio.Ser
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("grpc_server_started address=%s port=%d", address, port)
-    return server, port
-
-
-async def stop(server: grpc.aio.Server, *, grace: float = GRACE_SECONDS) -> None:
-    """Refuse new calls, let running ones finish within ``grace`` seconds, then stop."""
-    await server.stop(grace)
-    log.info("grpc_server_stopped")
+    return ServingPool(server=server, port=port, health=health_servicer)
 
 
 async def serve(
     pool: PoolClient, *, address: str, ready: Callable[[int], None] | None = None
 ) -> None:
     """Run a server until cancelled, then shut it down gracefully."""
-    server, port = await create_server(pool, address=address)
+    serving = await create_server(pool, address=address)
     if ready is not None:
-        ready(port)
+        ready(serving.port)
     try:
-        await server.wait_for_termination()
+        await serving.server.wait_for_termination()
     finally:
-        await asyncio.shield(stop(server))
+        await asyncio.shield(serving.stop())

@@ -77,8 +77,8 @@ async def running(
         stack.push_async_callback(pool.aclose)
         await pool.start()
         if grpc_address is not None:
-            server, _port = await grpc_server.create_server(pool, address=grpc_address)
-            stack.push_async_callback(grpc_server.stop, server)
+            serving = await grpc_server.create_server(pool, address=grpc_address)
+            stack.push_async_callback(serving.stop)
         yield pool
 
 
