@@ -84,7 +84,8 @@ def main() -> None:
                 timeout=30,
             ).json()
             print("\n--- demo ready ---------------------------------------------")
-            print(f"simulator:  {sim.base_url}  (accounts: {', '.join(c for c, _ in DEMO_ACCOUNTS)})")
+            names = ", ".join(c for c, _ in DEMO_ACCOUNTS)
+            print(f"simulator:  {sim.base_url}  (accounts: {names})")
             print(f"gateway:    {base}/v1   data dir: {data_dir}")
             print(f"sample answer: {answer['choices'][0]['message']['content']!r}")
             print(f"try:  curl {base}/v1/chat/completions -H 'Content-Type: application/json' "

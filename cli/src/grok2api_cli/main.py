@@ -35,11 +35,10 @@ def run(
     ),
 ) -> None:
     """Start grok2api (all services in one process by default) until Ctrl-C or SIGTERM."""
-    from . import targets
-
     if target not in TARGETS:
         bootstrap.fail(f"unknown target {target!r}; choose one of: {', '.join(TARGETS)}")
     loaded = bootstrap.start(config, create_data_dir=target == "all")
+    from . import targets  # imports the services: only once the settings are known good
     try:
         targets.run(target, loaded.settings)
     except bootstrap.StartupError as exc:

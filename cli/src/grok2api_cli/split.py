@@ -16,11 +16,11 @@ from . import http_app, preflight, runtime
 
 
 async def token_pool(settings: Settings, stop: asyncio.Event) -> None:
+    redis = await preflight.require_redis(settings, target="token-pool")
     import token_pool.main
 
     from . import stores
 
-    redis = await preflight.require_redis(settings, target="token-pool")
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(redis.aclose)
         store = await stack.enter_async_context(stores.opened(settings, credentials=True))
@@ -72,11 +72,10 @@ async def _gateway_preflight(settings: Settings) -> None:
 
 
 async def media_worker(settings: Settings, stop: asyncio.Event) -> None:
-    import media_worker.main
-
     redis = await preflight.require_redis(settings, target="media-worker")
     await preflight.require_pool(settings, target="media-worker")
     import media_worker.http
+    import media_worker.main
 
     probes = media_worker.http.create_app(redis=redis)
     try:

@@ -12,20 +12,28 @@ from collections.abc import Awaitable, Callable
 
 from grok2api_settings import Settings
 
-from . import bootstrap, runtime, single_process, split
+from . import bootstrap, runtime, split
 
 log = logging.getLogger(__name__)
 
 TargetMain = Callable[[Settings, asyncio.Event], Awaitable[None]]
 
-MAINS: dict[str, TargetMain] = {
-    "all": single_process.run,
+SPLIT_MAINS: dict[str, TargetMain] = {
     "gateway": split.gateway,
     "token-pool": split.token_pool,
     "media-worker": split.media_worker,
     "admin": split.admin,
     "operator": split.operator,
 }
+
+
+def _main_of(target: str) -> TargetMain:
+    if target == "all":
+        # Imported here: it loads every service, which a split target never needs.
+        from . import single_process
+
+        return single_process.run
+    return SPLIT_MAINS[target]
 
 
 def run(target: str, settings: Settings) -> None:
@@ -39,7 +47,7 @@ def run(target: str, settings: Settings) -> None:
 
     async def main(stop: asyncio.Event) -> None:
         try:
-            await MAINS[target](settings, stop)
+            await _main_of(target)(settings, stop)
         except bootstrap.StartupError as exc:
             failure.append(exc)
 

@@ -26,9 +26,6 @@ from grok2api_settings import Settings
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from token_pool import errors as pool_errors
-from token_pool import formats
-from token_pool import main as pool_main
 
 from . import bootstrap
 
@@ -50,6 +47,8 @@ def _local_settings(settings: Settings) -> Settings:
 
 @contextlib.asynccontextmanager
 async def _pool(config: Path | None, addr: str | None, local: bool) -> AsyncIterator[PoolClient]:
+    from token_pool import errors as pool_errors
+    from token_pool import main as pool_main
     settings = bootstrap.load_settings(config).settings
     if not local:
         remote = GrpcPoolClient(addr or settings.services.token_pool_addr, timeout=60)
@@ -133,6 +132,7 @@ def import_(
     local: bool = LocalOption,
 ) -> None:
     """Import many accounts, with a progress bar."""
+    from token_pool import formats
     text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
     try:
         entries = formats.parse(text)
@@ -274,6 +274,7 @@ def export(
     local: bool = LocalOption,
 ) -> None:
     """Export every account WITH its full credential: treat the output as a secret."""
+    from token_pool import formats
     if fmt not in ("json", "lines"):
         bootstrap.fail("--format must be json or lines")
 

@@ -32,8 +32,9 @@ import logging
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
+from grok2api_settings.sections import RetrySettings
 from grok_web import errors as grok_errors
 
 from . import client, errors, leases
@@ -49,17 +50,6 @@ cap) before ``PoolExhausted`` reaches the caller; bounded by ``retry_budget`` to
 setting yet."""
 BUSY_POLL_FIRST = 0.01
 BUSY_POLL_MAX = 0.25
-
-
-class RetrySection(Protocol):
-    """The ``retry`` settings section, as far as leasing reads it."""
-
-    max_retry: int
-    retry_status_codes: Sequence[int]
-    retry_backoff_base: float
-    retry_backoff_factor: float
-    retry_backoff_max: float
-    retry_budget: float
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -79,7 +69,7 @@ class RetryPolicy:
     """Total seconds a request may spend retrying; no retry starts past it."""
 
     @classmethod
-    def from_settings(cls, section: RetrySection) -> RetryPolicy:
+    def from_settings(cls, section: RetrySettings) -> RetryPolicy:
         return cls(
             max_retry=section.max_retry,
             retry_status_codes=frozenset(section.retry_status_codes),

@@ -89,5 +89,6 @@ def configure(*, level: str, fmt: str, file_dir: Path | None) -> None:
         handler.addFilter(_ContextFilter())
         root.addHandler(handler)
     root.setLevel(level)
-    # Access logs would duplicate our own request records.
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # Access logs would duplicate our own request records; alembic narrates its plugins.
+    for chatty in ("uvicorn.access", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
