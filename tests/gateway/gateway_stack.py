@@ -95,8 +95,8 @@ async def running_stack(
     counting = CountingGrok(grok)
     server, remote = None, None
     if grpc:
-        server, port = await grpc_server.create_server(pool, address="127.0.0.1:0")
-        remote = GrpcPoolClient(f"127.0.0.1:{port}")
+        server = await grpc_server.create_server(pool, address="127.0.0.1:0")
+        remote = GrpcPoolClient(f"127.0.0.1:{server.port}")
     app = create_app(settings=live, pool=remote or pool, grok=counting,
                      client_keys=store.client_keys)
     try:
@@ -111,7 +111,7 @@ async def running_stack(
     finally:
         if remote is not None and server is not None:
             await remote.aclose()
-            await grpc_server.stop(server, grace=0.5)
+            await server.stop(grace=0.5)
         await grok.aclose()
         await pool.aclose()
         await store.aclose()
