@@ -45,8 +45,8 @@ proto-check: install ## fail when the committed stubs differ from a fresh genera
 	$(UV) run --frozen python scripts/gen_protos.py --check
 
 .PHONY: readme
-readme: install ## regenerate the settings reference in README.md
-	$(UV) run --frozen python scripts/gen_settings_reference.py
+readme: install ## regenerate the settings and model tables in README.md
+	$(UV) run --frozen python scripts/gen_readme.py
 
 .PHONY: bench
 bench: bench-pool bench-gateway bench-sim ## every benchmark (numbers on stdout)

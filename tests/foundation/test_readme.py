@@ -5,9 +5,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_readme_settings_reference_matches_the_settings_model():
+def test_readme_settings_and_model_tables_match_their_sources():
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/gen_settings_reference.py"), "--check"],
+        [sys.executable, str(ROOT / "scripts/gen_readme.py"), "--check"],
         capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr
