@@ -1,3 +1,43 @@
-"""Root fixtures shared by every test package."""
+"""Root fixtures shared by every test package (a package's own conftest may override them)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+from grok2api_jobs import InProcessJobQueue, JobQueue, RedisJobQueue
 
 pytest_plugins = ["grok_sim.pytest_plugin"]
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def redis_prefix(redis_client: aioredis.Redis) -> AsyncIterator[str]:
+    """A key prefix unique to this test; every key under it is deleted afterwards."""
+    prefix = f"test:{uuid.uuid4().hex}:"
+    yield prefix
+    keys = [key async for key in redis_client.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await redis_client.delete(*keys)
+
+
+@pytest.fixture(params=["in_process", "redis"])
+async def queue(
+    request: pytest.FixtureRequest, redis_client: aioredis.Redis, redis_prefix: str
+) -> JobQueue:
+    """The media job queue over both backends, so every test using it runs twice."""
+    if request.param == "in_process":
+        return InProcessJobQueue()
+    return RedisJobQueue(redis_client, prefix=redis_prefix)

@@ -4,47 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
-from grok2api_jobs import InProcessJobQueue, JobQueue, RedisJobQueue
+from grok2api_jobs import JobQueue
 from media_worker.handlers import Handler
 from media_worker.metrics import WorkerMetrics
 from media_worker.worker import Worker
 from prometheus_client import CollectorRegistry
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
-async def redis_prefix(redis_client: aioredis.Redis) -> AsyncIterator[str]:
-    """A key prefix unique to this test; every key under it is deleted afterwards."""
-    prefix = f"test:media-worker:{uuid.uuid4().hex}:"
-    yield prefix
-    keys = [key async for key in redis_client.scan_iter(match=f"{prefix}*")]
-    if keys:
-        await redis_client.delete(*keys)
-
-
-@pytest.fixture(params=["in_process", "redis"])
-async def queue(
-    request: pytest.FixtureRequest, redis_client: aioredis.Redis, redis_prefix: str
-) -> JobQueue:
-    if request.param == "in_process":
-        return InProcessJobQueue()
-    return RedisJobQueue(redis_client, prefix=redis_prefix)
 
 
 @pytest.fixture
