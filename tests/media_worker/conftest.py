@@ -1,4 +1,4 @@
-"""Fixtures: a ``queue`` over both backends, fresh metrics, and a helper to run a worker."""
+"""Fixtures: fresh metrics and a helper to run a worker (`queue` comes from the root)."""
 
 from __future__ import annotations
 
