@@ -2,9 +2,8 @@
 
     uv run python scripts/bench_gateway.py [--seconds 3] [--accounts 16] [--json out.json]
 
-Starts the simulator and the gateway (with the in-process token pool and a GrokClient, as
-the single-process mode wires them, without the admin app and media worker) as two
-separate processes on loopback, then drives both from this process with a minimal
+Starts the simulator and `grok2api run` (the single-process mode as a user starts it) as
+two separate processes on loopback, then drives both from this process with a minimal
 keep-alive HTTP/1.1 client, at concurrency 1, 16 and 64, streaming and not. For each
 phase it reports requests/s, p50/p99 latency, time to first token (streaming) and CPU
 per request of the gateway process and of the simulator (from /proc). Bounded: each phase
@@ -183,7 +182,8 @@ def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0
 
 
 async def serve_gateway(args: argparse.Namespace) -> None:
-    """The gateway process: store, in-process pool, GrokClient, the gateway app."""
+    """The `--upstream canned` process: the gateway app wired by hand around an in-process
+    pool and a canned upstream client, to measure the gateway without the Grok web client."""
     import uvicorn
     from gateway.app import create_app
     from grok2api_poolclient.leases import Tier
@@ -249,14 +249,49 @@ def start_processes(
     sim = subprocess.Popen([sys.executable, "-m", "grok_sim", "serve", "--port", str(sim_port),
                             "--accounts", str(accounts_file)], stdout=subprocess.DEVNULL)
     wait_port(sim_port, sim)
-    gateway = subprocess.Popen([
-        sys.executable, __file__, "serve-gateway", "--port", str(gw_port), "--sim-url",
-        f"http://127.0.0.1:{sim_port}", "--accounts", str(accounts), "--data-dir", data_dir,
-        "--loop", loop, "--upstream", upstream,
-    ])
-    wait_port(gw_port, gateway)
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    if upstream == "grok":
+        gateway = start_single_process(gw_port, sim_url, accounts, data_dir)
+    else:
+        gateway = subprocess.Popen([
+            sys.executable, __file__, "serve-gateway", "--port", str(gw_port), "--sim-url",
+            sim_url, "--accounts", str(accounts), "--data-dir", data_dir,
+            "--loop", loop, "--upstream", upstream,
+        ])
+        wait_port(gw_port, gateway)
     sim.port, gateway.port = sim_port, gw_port  # type: ignore[attr-defined]
     return sim, gateway
+
+
+def start_single_process(
+    port: int, sim_url: str, accounts: int, data_dir: str
+) -> subprocess.Popen[bytes]:
+    """`grok2api run` exactly as a user starts it (default settings but the upstream URLs and
+    a per-account concurrency cap the load needs), with the benchmark accounts added and
+    their quotas read from the simulator through the pool's own gRPC API."""
+    pool_addr = f"127.0.0.1:{free_port()}"
+    env = {
+        **os.environ, "DATA_DIR": data_dir, "SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port),
+        "TOKEN_POOL_ADDR": pool_addr, "LOG_FILE_ENABLED": "false",
+        "GROK2API_NETWORK__BASE_URL": sim_url, "GROK2API_NETWORK__ASSETS_URL": sim_url,
+        "GROK2API_NETWORK__ACCOUNTS_URL": sim_url, "GROK2API_TOKEN__MAX_INFLIGHT_PER_ACCOUNT": "64",
+    }
+    gateway = subprocess.Popen([sys.executable, "-m", "grok2api_cli.main", "run"], env=env,
+                               stdout=subprocess.DEVNULL)
+    wait_port(port, gateway)
+    asyncio.run(add_accounts(pool_addr, accounts))
+    return gateway
+
+
+async def add_accounts(pool_addr: str, accounts: int) -> None:
+    from grok2api_poolclient.grpc_transport import GrpcPoolClient
+    from grok2api_poolclient.leases import Tier
+
+    async with GrpcPoolClient(pool_addr) as pool:
+        for index in range(accounts):
+            await pool.upsert_account(credential=f"sso-bench-{index}", tier=Tier.SUPER)
+        async for _ in pool.refresh_usage(all_accounts=True):
+            pass
 
 
 async def drive(args: argparse.Namespace, sim: Any, gateway: Any) -> list[dict[str, Any]]:
