@@ -75,3 +75,23 @@ def test_logs_are_structured_and_carry_request_ids(started):
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=15)
     assert "request_id=req-abc123" in out
+
+
+def test_admin_api_is_served_on_the_same_port_and_needs_the_admin_password(started):
+    _, base, _, _ = started
+    assert requests.get(f"{base}/admin/api/pool", timeout=5).status_code == 401
+    wrong = requests.get(f"{base}/admin/api/pool", timeout=5,
+                         headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    stats = requests.get(f"{base}/admin/api/pool", timeout=5,
+                         headers={"Authorization": "Bearer grok2api"}).json()
+    assert stats["total_accounts"] == 0 and stats["leases_in_flight"] == 0
+
+
+def test_metrics_and_unknown_paths(started):
+    _, base, _, _ = started
+    requests.get(f"{base}/v1/models", timeout=5)
+    page = requests.get(f"{base}/metrics", timeout=5)
+    assert page.status_code == 200 and "grok2api_" in page.text
+    missing = requests.get(f"{base}/v1/nope", timeout=5)
+    assert missing.status_code == 404
