@@ -233,7 +233,7 @@ class CannedGrok:
         yield events.Final(response_id="r", message="".join(words))
 
     async def upload_file(self, **_: Any) -> Any:
-        raise NotImplementedError
+        raise RuntimeError("the canned upstream takes no attachments")
 
 
 def start_processes(
