@@ -30,20 +30,24 @@ class Service:
 
     def __init__(self, target: str, env: dict[str, str]):
         self.target = target
+        self.output: str | None = None
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "grok2api_cli.main", "run", "--target", target],
             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
 
     def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            out, _ = self.proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, _ = self.proc.communicate()
-        return out or ""
+        """Stop the process (once) and return everything it printed."""
+        if self.output is None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+            try:
+                out, _ = self.proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                out, _ = self.proc.communicate()
+            self.output = out or ""
+        return self.output
 
 
 def wait_http(url: str, service: Service, timeout: float = 60) -> None:

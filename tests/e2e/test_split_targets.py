@@ -33,14 +33,14 @@ def split(base_env, redis_db, simulator, tmp_path):
         gateway = Service("gateway", {**env, "SERVER_PORT": str(port)})
         services.append(gateway)
         wait_http(f"http://127.0.0.1:{port}/readyz", gateway)
-        yield f"http://127.0.0.1:{port}", pool_addr
+        yield f"http://127.0.0.1:{port}", pool_addr, services
     finally:
         for service in reversed(services):
             service.stop()
 
 
 def test_chat_streams_and_completes_through_split_services(split, simulator):
-    base, pool_addr = split
+    base, pool_addr, services = split
     for n in range(3):
         simulator.add_account(f"split-basic-{n}", tier="basic")
     asyncio.run(add_accounts(pool_addr, [f"split-basic-{n}" for n in range(3)]))
@@ -58,3 +58,6 @@ def test_chat_streams_and_completes_through_split_services(split, simulator):
     assert chunks[-1].choices[0].finish_reason == "stop"
     upstream_chats = simulator.requests(path="/rest/app-chat/conversations/new")
     assert len(upstream_chats) == 2
+    logs = "".join(service.stop() for service in services)
+    assert "http_request method=POST path=/v1/chat/completions status=200" in logs
+    assert "split-basic-" not in logs  # account credentials never reach the logs
