@@ -1,0 +1,17 @@
+"""The operator's exception tree.
+
+    OperatorError
+    └── CredentialUnavailable   the referenced Secret or its key cannot be read
+
+Messages name the Secret and key, never the credential itself.
+"""
+
+from __future__ import annotations
+
+
+class OperatorError(Exception):
+    """Base of every error the operator raises on its own."""
+
+
+class CredentialUnavailable(OperatorError):
+    """The Secret is missing, lacks the key, or the API refused to return it."""
