@@ -99,12 +99,12 @@ async def admin(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def operator(settings: Settings, stop: asyncio.Event) -> None:
-    from .bootstrap import StartupError
+    await preflight.require_pool(settings, target="operator")
+    import grok2api_operator.main
+    from grok2api_poolclient.grpc_transport import GrpcPoolClient
 
-    raise StartupError(
-        "--target operator: the GrokToken operator is not part of this release yet; "
-        "manage accounts with `grok2api tokens` or the admin API"
-    )
+    async with GrpcPoolClient(settings.services.token_pool_addr) as pool:
+        await grok2api_operator.main.run(settings, pool=pool, stop=stop)
 
 
 def _listen_address(settings: Settings) -> str:
