@@ -112,3 +112,20 @@ def test_several_workers_without_redis_are_refused(env):
 def test_validate_names_a_missing_file(env, tmp_path):
     result = grok2api("config", "validate", str(Path(tmp_path / "nope.toml")), env=env)
     assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_a_taken_port_stops_run_with_one_line_naming_server_port(env):
+    import socket
+
+    from .conftest import free_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = grok2api("run", env={**env, "SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port),
+                                      "TOKEN_POOL_ADDR": f"127.0.0.1:{free_port()}"})
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SERVER_PORT" in lines[0] and str(port) in lines[0], result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 import uvicorn
 import uvloop
 
+from .bootstrap import StartupError
+
 log = logging.getLogger(__name__)
 
 Main = Callable[[asyncio.Event], Awaitable[None]]
@@ -83,7 +85,12 @@ async def serve_http(app: object, *, host: str, port: int, stop: asyncio.Event) 
     watcher = asyncio.create_task(watch())
     try:
         await server.serve()
-        if not server.started:
-            raise OSError(f"could not listen on {host}:{port}")
+    except SystemExit:
+        pass  # uvicorn exits when it cannot bind; its log line says why
     finally:
         watcher.cancel()
+    if not server.started and not stop.is_set():
+        raise StartupError(
+            f"cannot listen on {host}:{port} (see the log above; is the port taken?): "
+            "check SERVER_HOST / SERVER_PORT"
+        )
