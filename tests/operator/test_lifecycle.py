@@ -135,3 +135,18 @@ async def _status_in_state(
 ) -> dict[str, Any] | None:
     status = await status_of(api, name)
     return status if status.get("state") == state else None
+
+
+async def test_an_unreachable_pool_is_an_error_state_until_it_returns(
+    api: aiohttp.ClientSession, pool: FakePool
+) -> None:
+    pool.unavailable = True
+    await put_secret(api, name="t7-sso", data={"sso": CREDENTIAL})
+    await create_token(api, grok_token("t7"))
+
+    status = await eventually(lambda: _status_in_state(api, "t7", "error"))
+    assert status["message"] == "token pool: token pool unreachable"
+
+    pool.unavailable = False
+    status = await eventually(lambda: _status_in_state(api, "t7", "active"))
+    assert status["accountId"] == "acc-1"
