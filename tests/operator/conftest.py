@@ -62,7 +62,9 @@ async def running(
     that it did not start, which would include pytest-asyncio's teardown tasks.
     """
     monkeypatch.setenv(kubeapi.API_URL_ENV, str(k8s.url).rstrip("/"))
-    options = main.Options(refresh_interval=REFRESH_SECONDS, watch_timeout=1.0)
+    options = main.Options(
+        refresh_interval=REFRESH_SECONDS, retry_delay=REFRESH_SECONDS, watch_timeout=1.0
+    )
     started: queue.Queue[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = queue.Queue()
 
     async def serve() -> None:

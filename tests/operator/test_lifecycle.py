@@ -150,3 +150,32 @@ async def test_an_unreachable_pool_is_an_error_state_until_it_returns(
     pool.unavailable = False
     status = await eventually(lambda: _status_in_state(api, "t7", "active"))
     assert status["accountId"] == "acc-1"
+
+
+async def test_deletion_waits_for_the_pool_to_remove_the_account(
+    api: aiohttp.ClientSession, pool: FakePool
+) -> None:
+    await put_secret(api, name="t8-sso", data={"sso": CREDENTIAL})
+    await create_token(api, grok_token("t8"))
+    await eventually(lambda: _status_with_account(api, "t8"))
+    pool.unavailable = True
+
+    async with api.delete(f"{TOKENS}/t8") as response:
+        assert response.status < 300
+
+    await eventually(lambda: _removal_attempted(pool))
+    held = await get_token(api, "t8")
+    assert held is not None and held["metadata"]["finalizers"]
+    assert "acc-1" in pool.accounts
+
+    pool.unavailable = False
+
+    async def gone() -> bool:
+        return await get_token(api, "t8") is None
+
+    await eventually(gone)
+    assert pool.accounts == {}
+
+
+async def _removal_attempted(pool: FakePool) -> bool:
+    return bool(pool.calls_of("remove"))

@@ -2,7 +2,8 @@
 
 Handlers are registered into a registry built per run (``register``), so tests and the CLI
 never share kopf's process-wide default registry. The pool client and the Kubernetes
-connection arrive through kopf's ``memo`` (see ``main.run``). Every handler is idempotent:
+connection arrive through kopf's ``memo`` (see ``main.run``), with ``memo.retry_delay``, the
+seconds before a failed change or deletion is retried. Every handler is idempotent:
 an upsert by credential converges, and kopf may call a handler more than once.
 """
 
@@ -18,9 +19,6 @@ from . import kubeapi, resources
 from . import status as status_fields
 from .errors import CredentialUnavailable
 
-# A missing Secret often appears moments later (applied in the same kubectl run).
-SECRET_RETRY_SECONDS = 10.0
-POOL_RETRY_SECONDS = 15.0
 DEFAULT_SECRET_KEY = "sso"
 
 
@@ -51,7 +49,7 @@ async def sync_account(
         )
     except CredentialUnavailable as exc:
         patch.status.update(status_fields.failed(str(exc)))
-        raise kopf.TemporaryError(str(exc), delay=SECRET_RETRY_SECONDS) from exc
+        raise kopf.TemporaryError(str(exc), delay=memo.retry_delay) from exc
     try:
         account = await _upsert(pool, spec=spec, credential=credential)
         previous = status.get("accountId")
@@ -66,7 +64,7 @@ async def sync_account(
     except errors.PoolError as exc:
         message = status_fields.scrub(f"token pool: {exc}", credential=credential)
         patch.status.update(status_fields.failed(message))
-        raise kopf.TemporaryError(message, delay=POOL_RETRY_SECONDS) from None
+        raise kopf.TemporaryError(message, delay=memo.retry_delay) from None
     patch.status.update(status_fields.from_account(account))
     logger.info(f"account synced account_id={account.account_id} state={account.status}")
 
@@ -81,7 +79,7 @@ async def remove_account(
     try:
         await _remove_quietly(memo.pool, account_id)
     except errors.PoolError as exc:
-        raise kopf.TemporaryError(f"token pool: {exc}", delay=POOL_RETRY_SECONDS) from exc
+        raise kopf.TemporaryError(f"token pool: {exc}", delay=memo.retry_delay) from exc
     logger.info(f"account removed account_id={account_id}")
 
 

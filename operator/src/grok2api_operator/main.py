@@ -14,6 +14,7 @@ from . import handlers, kubeapi, resources
 
 # Not yet in the settings contract; the lead may promote these to an `operator` section.
 REFRESH_INTERVAL_SECONDS = 60.0
+RETRY_DELAY_SECONDS = 15.0
 WATCH_TIMEOUT_SECONDS = 300.0
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 class Options:
     refresh_interval: float = REFRESH_INTERVAL_SECONDS
     """Seconds between status refreshes of each GrokToken from the pool."""
+    retry_delay: float = RETRY_DELAY_SECONDS
+    """Seconds before a failed sync (missing Secret, pool down) or removal is retried."""
     watch_timeout: float = WATCH_TIMEOUT_SECONDS
     """Seconds a watch request stays open; shutdown waits up to this long for it to end."""
 
@@ -57,7 +60,9 @@ async def run(
     options = options or Options()
     registry = kopf.OperatorRegistry()
     handlers.register(registry, refresh_interval=options.refresh_interval)
-    memo = kopf.Memo(pool=pool, connection=kubeapi.Connection())
+    memo = kopf.Memo(
+        pool=pool, connection=kubeapi.Connection(), retry_delay=options.retry_delay
+    )
     log.info("operator starting refresh_interval=%s", options.refresh_interval)
     await kopf.operator(
         registry=registry,
