@@ -14,6 +14,7 @@ whether as a JSON response or as the last event of a stream.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -82,6 +83,32 @@ def _upstream(exc: leasing.UpstreamFailed) -> tuple[int, dict[str, Any]]:
     return status, _body(message, type_, None, verdict.code)
 
 
+_EXHAUSTED = {
+    pool_errors.ExhaustedReason.NO_ACCOUNT_OF_TIER: (
+        "No account in the pool can serve this model's tier: add accounts "
+        "(`grok2api tokens add`)."
+    ),
+    pool_errors.ExhaustedReason.ALL_COOLING: (
+        "Every account that can serve this model is cooling down after upstream rate limits."
+    ),
+    pool_errors.ExhaustedReason.NO_QUOTA: (
+        "Every account that can serve this model has used up its quota window."
+    ),
+    pool_errors.ExhaustedReason.ALL_BUSY: (
+        "Every account that can serve this model is at its concurrency cap "
+        "(token.max_inflight_per_account); retry shortly."
+    ),
+}
+
+
+def _exhausted_message(exc: pool_errors.PoolExhausted) -> str:
+    message = _EXHAUSTED.get(exc.reason, f"No account available ({exc.reason}).")
+    if exc.retry_at:
+        wait = max(0, round(exc.retry_at - time.time()))
+        message += f" The first one frees up in about {wait} s."
+    return message
+
+
 def payload_for(exc: BaseException) -> tuple[int, dict[str, Any]]:
     """Status and OpenAI error body for any exception (the one rendering rule)."""
     if isinstance(exc, ApiError):
@@ -89,8 +116,7 @@ def payload_for(exc: BaseException) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, leasing.UpstreamFailed):
         return _upstream(exc)
     if isinstance(exc, pool_errors.PoolExhausted):
-        message = f"no account available ({exc.reason})"
-        return 429, _body(message, "rate_limit_error", None, "no_available_account")
+        return 429, _body(_exhausted_message(exc), "rate_limit_error", None, "no_available_account")
     if isinstance(exc, pool_errors.InvalidRequest):
         return 400, _body(str(exc), "invalid_request_error", "model", "invalid_value")
     if isinstance(exc, pool_errors.PoolError):
