@@ -31,7 +31,8 @@ _SCRIPTS = ("acquire", "release", "usage", "put", "reclaim", "unlock")
 
 
 def _load(name: str) -> str:
-    return resources.files(__package__).joinpath("lua", f"{name}.lua").read_text()
+    lua = resources.files(__package__).joinpath("lua")
+    return lua.joinpath("common.lua").read_text() + lua.joinpath(f"{name}.lua").read_text()
 
 
 def _figure_args(figures: Sequence[QuotaFigures]) -> list[Any]:

@@ -20,18 +20,7 @@ local sample = tonumber(ARGV[12 + ntiers * 3])
 
 if redis.call('EXISTS', p .. ':ready') == 0 then return {'not_ready'} end
 
-local expired = redis.call('ZRANGEBYSCORE', p .. ':leases', '-inf', now, 'LIMIT', 0, 100)
-for _, lid in ipairs(expired) do
-  local data = redis.call('HGET', p .. ':ld', lid)
-  if data then
-    local k = p .. ':a:' .. string.match(data, '^([^|]*)')
-    if redis.call('EXISTS', k) == 1 then
-      if tonumber(redis.call('HINCRBY', k, 'inf', -1)) < 0 then redis.call('HSET', k, 'inf', 0) end
-    end
-    redis.call('HDEL', p .. ':ld', lid)
-  end
-  redis.call('ZREM', p .. ':leases', lid)
-end
+reclaim_expired(p, now, 100)
 
 local excluded = {}
 for i = 13 + ntiers * 3, #ARGV do excluded[ARGV[i]] = true end

@@ -1,0 +1,40 @@
+-- Shared by the scripts (hot/redis_state.py prepends this file to each of them).
+
+-- Overwrite quota windows of account hash k with upstream figures: ARGV from index i on
+-- holds (mode, remaining, total|'', window|'') groups. A window that is full has no reset;
+-- a still-running reset time within the window is kept, else the window starts now.
+local function apply_figures(k, now, i)
+  while ARGV[i] do
+    local fm, frem = ARGV[i], tonumber(ARGV[i + 1])
+    local fw = redis.call('HMGET', k, 't:' .. fm, 'w:' .. fm, 'z:' .. fm)
+    local ftot = tonumber(ARGV[i + 2]) or tonumber(fw[1]) or 0
+    if frem > ftot then ftot = frem end
+    local fwin = tonumber(ARGV[i + 3]) or tonumber(fw[2]) or 7200
+    local prev = tonumber(fw[3]) or 0
+    local z
+    if frem >= ftot then z = 0
+    elseif prev > now and prev <= now + fwin then z = prev
+    else z = now + fwin end
+    redis.call('HSET', k, 'r:' .. fm, frem, 't:' .. fm, ftot, 'w:' .. fm, fwin, 'z:' .. fm, z,
+      's:' .. fm, 'real')
+    i = i + 4
+  end
+end
+
+-- Reclaim up to `limit` leases of prefix p expired by `now`: the in-flight slot comes back,
+-- the reserved cost does not. Returns how many were reclaimed.
+local function reclaim_expired(p, now, limit)
+  local expired = redis.call('ZRANGEBYSCORE', p .. ':leases', '-inf', now, 'LIMIT', 0, limit)
+  for _, lid in ipairs(expired) do
+    local data = redis.call('HGET', p .. ':ld', lid)
+    if data then
+      local k = p .. ':a:' .. string.match(data, '^([^|]*)')
+      if redis.call('EXISTS', k) == 1 then
+        if tonumber(redis.call('HINCRBY', k, 'inf', -1)) < 0 then redis.call('HSET', k, 'inf', 0) end
+      end
+      redis.call('HDEL', p .. ':ld', lid)
+    end
+    redis.call('ZREM', p .. ':leases', lid)
+  end
+  return #expired
+end
