@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
+import uvloop
 from grok2api_poolclient.client import PoolClient
 from grok2api_poolclient.grpc_transport import GrpcPoolClient
 from grok2api_poolclient.leases import Outcome, QuotaFigures
@@ -192,10 +193,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.role == "server":
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(args))
+            uvloop.run(_serve(args))  # as `grok2api run --target token-pool` runs
         return
     if args.role == "client":
-        asyncio.run(_client(args))
+        uvloop.run(_client(args))
         return
     results = []
     with tempfile.TemporaryDirectory() as data_dir:
