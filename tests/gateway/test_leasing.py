@@ -133,10 +133,11 @@ async def test_gives_up_waiting_for_a_busy_pool_at_the_deadline() -> None:
     async def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    stream = leasing.leased_stream(pool=pool, policy=leasing.RetryPolicy(), model="grok-4",
+    policy = leasing.RetryPolicy(busy_wait_max=3.0)
+    stream = leasing.leased_stream(pool=pool, policy=policy, model="grok-4",
                                    sleep=sleep, clock=lambda: now[0],
                                    opener=failing_then(["x"], {}))
     with pytest.raises(pool_errors.PoolExhausted) as caught:
         await collect(stream)
     assert caught.value.reason is pool_errors.ExhaustedReason.ALL_BUSY
-    assert leasing.BUSY_WAIT_MAX - 0.5 <= now[0] <= leasing.BUSY_WAIT_MAX
+    assert policy.busy_wait_max - 0.5 <= now[0] <= policy.busy_wait_max

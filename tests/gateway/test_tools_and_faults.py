@@ -8,7 +8,6 @@ import json
 import httpx2
 import openai
 import pytest
-from gateway.chat import attachments
 from gateway_fakes import Gateway, reply, serve, text_reply
 from grok2api_poolclient import leases
 from grok_web import errors as grok_errors
@@ -215,10 +214,8 @@ async def test_fetches_remote_http_images_and_uploads_them(gateway: Gateway) -> 
     assert gateway.grok.requests[0][1].message == "Refer to the following content:"
 
 
-async def test_refuses_remote_images_over_the_size_bound(
-    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(attachments, "MAX_BYTES", 4096)
+async def test_refuses_remote_images_over_the_size_bound(gateway: Gateway) -> None:
+    gateway.live.apply({"chat.attachment_max_bytes": 4096})
     async with await _image_server(10_000) as image_base:
         with pytest.raises(openai.BadRequestError) as caught:
             await gateway.client().chat.completions.create(

@@ -5,7 +5,7 @@ images, video) goes through ``leased_stream``. It owns the lease for the whole c
 
 * it acquires an account for ``model`` and opens the caller's upstream stream with it;
 * when every eligible account is at its concurrency cap (``ALL_BUSY``) it waits for one to
-  free up, polling for at most ``BUSY_WAIT_MAX`` seconds within the retry budget;
+  free up, polling for at most ``retry.busy_wait_max`` seconds within the retry budget;
 * until the first item has been handed to the consumer, an upstream failure is classified
   (``classify``); a retryable one releases the lease with its outcome, waits a jittered
   backoff (or the upstream's ``Retry-After``) and tries another account, excluding every
@@ -44,10 +44,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _RNG = random.Random()  # jitter only; seeding a fresh generator per request costs CPU
 
-BUSY_WAIT_MAX = 10.0
-"""Seconds a request may wait for a busy account (every eligible one at its concurrency
-cap) before ``PoolExhausted`` reaches the caller; bounded by ``retry_budget`` too. Not a
-setting yet."""
 BUSY_POLL_FIRST = 0.01
 BUSY_POLL_MAX = 0.25
 
@@ -67,6 +63,9 @@ class RetryPolicy:
     """No single wait is longer than this (seconds), ``Retry-After`` included."""
     budget: float = 90.0
     """Total seconds a request may spend retrying; no retry starts past it."""
+    busy_wait_max: float = 10.0
+    """Seconds a request may wait for a busy account (every eligible one at its concurrency
+    cap) before ``PoolExhausted`` reaches the caller; bounded by ``budget`` too."""
 
     @classmethod
     def from_settings(cls, section: RetrySettings) -> RetryPolicy:
@@ -77,6 +76,7 @@ class RetryPolicy:
             backoff_factor=section.retry_backoff_factor,
             backoff_max=section.retry_backoff_max,
             budget=section.retry_budget,
+            busy_wait_max=section.busy_wait_max,
         )
 
     def delay(self, *, attempt: int, retry_after: float | None, rng: random.Random) -> float:
@@ -176,7 +176,7 @@ async def leased_stream(
                 attempt=attempt,
                 sleep=sleep,
                 clock=clock,
-                deadline=started + min(policy.budget, BUSY_WAIT_MAX),
+                deadline=started + min(policy.budget, policy.busy_wait_max),
             )
         except errors.PoolExhausted:
             # Every other account is busy or excluded: the upstream failure is the real story.

@@ -84,6 +84,12 @@ class ChatSettings(Section):
     keepalive_seconds: float = Field(
         15.0, gt=0, description="Interval of SSE keep-alive comments while upstream thinks."
     )
+    attachment_max_bytes: int = Field(
+        20 * 1024 * 1024, ge=1, description="Largest image or file a message may carry (bytes)."
+    )
+    attachment_fetch_timeout: float = Field(
+        15.0, gt=0, description="Time allowed to download one image URL from a message (s)."
+    )
 
 
 class RetrySettings(Section):
@@ -95,6 +101,9 @@ class RetrySettings(Section):
     retry_backoff_factor: float = Field(2.0, ge=1, description="Exponential backoff factor.")
     retry_backoff_max: float = Field(30.0, ge=0, description="Max wait per retry (seconds).")
     retry_budget: float = Field(90.0, ge=0, description="Max total retry time per request (s).")
+    busy_wait_max: float = Field(
+        10.0, ge=0, description="Max wait for an account when all are at their concurrency cap (s)."
+    )
 
 
 class TimeoutSettings(Section):

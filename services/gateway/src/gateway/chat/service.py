@@ -146,7 +146,11 @@ async def _completion(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple
 async def _upstream_events(
     *, deps: Deps, plan_: plan.Plan, request_id: str
 ) -> AsyncIterator[object]:
-    payloads = await attachments.load(plan_.prompt.attachments, fetcher=deps.fetcher)
+    payloads = await attachments.load(
+        plan_.prompt.attachments,
+        fetcher=deps.fetcher,
+        limits=attachments.Limits.from_settings(deps.settings.current.chat),
+    )
     policy = leasing.RetryPolicy.from_settings(deps.settings.current.retry)
 
     async def opener(lease: leases.Lease) -> AsyncIterator[object]:
