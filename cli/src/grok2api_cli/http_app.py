@@ -8,7 +8,7 @@ measurable CPU on every request (profiled under load).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from grok2api_telemetry import health, metrics, requests
 from starlette.applications import Starlette
@@ -45,20 +45,36 @@ class PrefixDispatch:
         await _not_found(send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        """Run every app's own lifespan (FastAPI/Starlette apps) inside this one."""
+        async def startup(stack: contextlib.AsyncExitStack) -> None:
+            for app in self._apps:
+                await enter_lifespan(stack, app)
+
+        await serve_lifespan(receive, send, startup=startup)
+
+
+Startup = Callable[[contextlib.AsyncExitStack], Awaitable[None]]
+
+
+async def enter_lifespan(stack: contextlib.AsyncExitStack, app: ASGIApp) -> None:
+    """Run a FastAPI/Starlette app's own lifespan inside ``stack`` (mounts skip it)."""
+    router = getattr(app, "router", None)
+    if router is not None and hasattr(router, "lifespan_context"):
+        await stack.enter_async_context(router.lifespan_context(app))
+
+
+async def serve_lifespan(receive: Receive, send: Send, *, startup: Startup) -> None:
+    """Answer the ASGI lifespan protocol: ``startup`` opens what the app needs on a stack
+    that is closed at shutdown; a startup failure is reported, not raised."""
+    await receive()
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            await startup(stack)
+        except Exception as exc:
+            await send({"type": "lifespan.startup.failed", "message": str(exc)})
+            return
+        await send({"type": "lifespan.startup.complete"})
         await receive()
-        async with contextlib.AsyncExitStack() as stack:
-            try:
-                for app in self._apps:
-                    router = getattr(app, "router", None)
-                    if router is not None and hasattr(router, "lifespan_context"):
-                        await stack.enter_async_context(router.lifespan_context(app))
-            except Exception as exc:
-                await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                return
-            await send({"type": "lifespan.startup.complete"})
-            await receive()
-        await send({"type": "lifespan.shutdown.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
 
 
 async def _not_found(send: Send) -> None:

@@ -36,23 +36,15 @@ class _Deferred:
         await self._inner(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        await receive()
-        async with contextlib.AsyncExitStack() as stack:
-            try:
-                app, checks = await self._build(self._settings, stack)
-                router = getattr(app, "router", None)
-                if router is not None and hasattr(router, "lifespan_context"):
-                    await stack.enter_async_context(router.lifespan_context(app))
-                self._inner = http_app.compose(
-                    apps={"": app}, checks=checks,
-                    metrics_enabled=self._settings.telemetry.metrics_enabled,
-                )
-            except Exception as exc:
-                await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                return
-            await send({"type": "lifespan.startup.complete"})
-            await receive()
-        await send({"type": "lifespan.shutdown.complete"})
+        async def startup(stack: contextlib.AsyncExitStack) -> None:
+            app, checks = await self._build(self._settings, stack)
+            await http_app.enter_lifespan(stack, app)
+            self._inner = http_app.compose(
+                apps={"": app}, checks=checks,
+                metrics_enabled=self._settings.telemetry.metrics_enabled,
+            )
+
+        await http_app.serve_lifespan(receive, send, startup=startup)
 
 
 async def _live_settings(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[
