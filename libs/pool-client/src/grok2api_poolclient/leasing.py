@@ -199,19 +199,10 @@ async def leased_stream(
             wait = _retry_wait(
                 policy, verdict, attempt=attempt, started=started, clock=clock, rng=rng
             )
-            log.info(
-                "upstream_attempt_failed request_id=%s account=%s outcome=%s status=%s retry=%s",
-                request_id,
-                lease.account_id,
-                verdict.outcome,
-                verdict.status,
-                wait is not None,
-            )
-            failure = UpstreamFailed(str(exc) or verdict.code, verdict=verdict, committed=False)
+            last_failure = _failed_attempt(exc, verdict, lease=lease, request_id=request_id,
+                                           retrying=wait is not None)
             if wait is None:
-                raise failure from exc
-            failure.__cause__ = exc
-            last_failure = failure
+                raise last_failure from exc
             excluded.append(lease.account_id)
             await sleep(wait)
             continue
@@ -246,6 +237,19 @@ async def _committed(
         if outcome is not leases.Outcome.SUCCESS:
             await _close_quietly(upstream)
         await _release(pool, lease, outcome, retry_after)
+
+
+def _failed_attempt(
+    exc: BaseException, verdict: Verdict, *, lease: leases.Lease, request_id: str, retrying: bool
+) -> UpstreamFailed:
+    """Log a failed attempt (before any byte reached the client) and describe it."""
+    log.info(
+        "upstream_attempt_failed request_id=%s account=%s outcome=%s status=%s retry=%s",
+        request_id, lease.account_id, verdict.outcome, verdict.status, retrying,
+    )  # fmt: skip
+    failure = UpstreamFailed(str(exc) or verdict.code, verdict=verdict, committed=False)
+    failure.__cause__ = exc
+    return failure
 
 
 def _retry_wait(
