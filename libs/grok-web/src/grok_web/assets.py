@@ -86,7 +86,7 @@ async def download_asset(
     async with ctx.transport.stream(
         "GET", url, headers=headers, secrets=(credential,), asset=True, follow_redirects=True
     ) as response:
-        declared = response.response.headers.get("content-length")
+        declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
             raise errors.AssetTooLarge(f"asset is {declared} bytes, cap is {max_bytes}")
         async for chunk in response.chunks(idle_timeout=ctx.options.timeouts.request):
