@@ -1,4 +1,5 @@
-"""Acquire and release: the hot path, kept to one hot-state call each way.
+"""Acquire and release: the hot path. Orders become hot-state batches (``hot.coalescing``
+merges the ones that arrive together), so a busy replica makes one Redis call for many.
 
 The credential comes from a per-replica cache (filled from the durable store on a miss).
 When the hot state is empty (first start, Redis flushed or restarted) it is rebuilt from
@@ -8,6 +9,7 @@ the durable store, the source of truth for accounts, and the acquire retried onc
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -17,13 +19,33 @@ from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, ChangeKind
 from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures
 from grok2api_settings import Settings
+from grok2api_settings.sections import TokenSettings
 from grok2api_storage import protocols
 from grok2api_storage import records as stored
 
 from . import catalogue, feed, metrics, quotas, records
-from .hot import base
+from .hot import base, coalescing
 
 log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class AcquireOrder:
+    """One acquire as a caller asked for it (``PoolClient.acquire``'s arguments)."""
+
+    model: str
+    cost: int | None = None
+    exclude: Sequence[str] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class ReleaseOrder:
+    """One release as a caller asked for it (``PoolClient.release``'s arguments)."""
+
+    lease: Lease
+    outcome: Outcome
+    retry_after: float | None = None
+    quota: Sequence[QuotaFigures] = ()
 
 
 class Leaser:
@@ -43,23 +65,61 @@ class Leaser:
         self._resolve = resolve
         self._credentials = credentials
         self._clock = clock
+        self._batches = coalescing.Coalescer(hot)
         self._rebuild_lock = asyncio.Lock()
         self._loading: dict[str, asyncio.Future[str]] = {}
 
     def charge(self, model: str) -> catalogue.ModelCharge:
         return self._resolve(model)
 
-    async def acquire(
-        self, *, model: str, cost: int | None, exclude: Sequence[str]
-    ) -> tuple[Lease, catalogue.ModelCharge]:
-        charge = self._resolve(model)
+    async def acquire(self, *, model: str, cost: int | None, exclude: Sequence[str]) -> Lease:
+        [answer], _ = await self.run(
+            acquires=[AcquireOrder(model=model, cost=cost, exclude=exclude)], releases=()
+        )
+        if isinstance(answer, errors.PoolError):
+            raise answer
+        return answer
+
+    async def run(
+        self, *, acquires: Sequence[AcquireOrder], releases: Sequence[ReleaseOrder]
+    ) -> tuple[list[Lease | errors.PoolError], list[errors.PoolError | None]]:
+        """Releases, then acquires, in one hot-state batch (merged with concurrent ones).
+
+        One answer per order: a lease or the ``PoolError`` that item came to; a release's
+        answer is None when it went through. A failing backend raises for the whole batch.
+        """
         token = self._settings().token
         now = self._clock()
-        params = base.AcquireParams(
+        planned = [self._plan_acquire(order, token, now) for order in acquires]
+        sendable = [p for p in planned if isinstance(p, base.AcquireParams)]
+        release_params = [self._plan_release(order, token, now) for order in releases]
+        result = await self._batches.run(releases=release_params, acquires=sendable)
+        answers = await self._retry_not_ready(sendable, result.acquired)
+        leases: list[Lease | errors.PoolError] = []
+        sent = iter(zip(sendable, answers, strict=True))
+        for params in planned:
+            if isinstance(params, errors.PoolError):
+                leases.append(params)
+                continue
+            leases.append(await self._lease(*next(sent)))
+        released = [
+            await self._after_release(order, answer)
+            for order, answer in zip(releases, result.released, strict=True)
+        ]
+        return leases, released
+
+    def _plan_acquire(
+        self, order: AcquireOrder, token: TokenSettings, now: float
+    ) -> base.AcquireParams | errors.PoolError:
+        try:
+            charge = self._resolve(order.model)
+        except errors.PoolError as exc:
+            return exc
+        return base.AcquireParams(
             tiers=quotas.candidate_tiers(charge.min_tier),
             mode=charge.mode,
-            cost=charge.cost if cost is None or cost <= 0 else cost,
-            exclude=frozenset(exclude),
+            cost=charge.cost if order.cost is None or order.cost <= 0 else order.cost,
+            exclude=frozenset(order.exclude),
             lease_id=uuid.uuid4().hex,
             now=now,
             expires_at=now + token.lease_ttl_seconds,
@@ -67,22 +127,55 @@ class Leaser:
             policy=token.selection_policy,
             defaults=quotas.DEFAULT_WINDOWS,
         )
+
+    def _plan_release(
+        self, order: ReleaseOrder, token: TokenSettings, now: float
+    ) -> base.ReleaseParams:
+        lease = order.lease
+        return base.ReleaseParams(
+            lease_id=lease.lease_id,
+            account_id=lease.account_id,
+            mode=lease.mode,
+            cost=lease.cost,
+            outcome=order.outcome,
+            now=now,
+            retry_after=order.retry_after,
+            figures=tuple(order.quota),
+            fail_threshold=token.fail_threshold,
+            default_window_seconds=quotas.DEFAULT_WINDOWS[lease.tier].window_seconds,
+        )
+
+    async def _retry_not_ready(
+        self, sent: list[base.AcquireParams], answers: list[base.AcquireAnswer]
+    ) -> list[base.AcquireAnswer]:
+        """An empty hot state is rebuilt from the durable store once, and those acquires rerun."""
+        again = [p for p, a in zip(sent, answers, strict=True) if isinstance(a, base.NotReady)]
+        if not again:
+            return answers
+        await self.rebuild()
+        retried = iter((await self._batches.run(acquires=again)).acquired)
+        return [next(retried) if isinstance(a, base.NotReady) else a for a in answers]
+
+    async def _lease(
+        self, params: base.AcquireParams, answer: base.AcquireAnswer
+    ) -> Lease | errors.PoolError:
+        if isinstance(answer, base.NotReady):
+            return errors.PoolUnavailable("the hot state is still empty after a rebuild")
+        if isinstance(answer, errors.PoolError):
+            return answer
         try:
-            reservation = await self._hot.acquire(params)
-        except base.NotReady:
-            await self.rebuild()
-            reservation = await self._hot.acquire(params)
-        credential = await self._credential(reservation.account_id)
-        lease = Lease(
+            credential = await self._credential(answer.account_id)
+        except errors.PoolError as exc:
+            return exc
+        return Lease(
             lease_id=params.lease_id,
-            account_id=reservation.account_id,
+            account_id=answer.account_id,
             credential=credential,
-            tier=reservation.tier,
+            tier=answer.tier,
             mode=params.mode,
             cost=params.cost,
             expires_at=params.expires_at,
         )
-        return lease, charge
 
     async def _credential(self, account_id: str) -> str:
         credential = self._credentials.get(account_id)
@@ -116,31 +209,28 @@ class Leaser:
         retry_after: float | None,
         quota: Sequence[QuotaFigures],
     ) -> None:
-        token = self._settings().token
-        result = await self._hot.release(
-            base.ReleaseParams(
-                lease_id=lease.lease_id,
-                account_id=lease.account_id,
-                mode=lease.mode,
-                cost=lease.cost,
-                outcome=outcome,
-                now=self._clock(),
-                retry_after=retry_after,
-                figures=tuple(quota),
-                fail_threshold=token.fail_threshold,
-                default_window_seconds=quotas.DEFAULT_WINDOWS[lease.tier].window_seconds,
-            )
-        )
-        metrics.OUTCOMES.labels(outcome=outcome.value, tier=lease.tier.value).inc()
+        order = ReleaseOrder(lease=lease, outcome=outcome, retry_after=retry_after, quota=quota)
+        _, [failure] = await self.run(acquires=(), releases=[order])
+        if failure is not None:
+            raise failure
+
+    async def _after_release(
+        self, order: ReleaseOrder, result: base.ReleaseResult | None
+    ) -> errors.PoolError | None:
+        """Count the outcome; persist and announce a status change (rare, off the fast path)."""
+        lease = order.lease
+        metrics.outcome_counter(order.outcome, lease.tier).inc()
         if result is None or result.status is result.previous_status:
-            return
+            return None
         log.info("account_status_changed account=%s status=%s", lease.account_id, result.status)
         if result.status is AccountStatus.INVALID:
+            fail_threshold = self._settings().token.fail_threshold
             patch = stored.AccountPatch(
-                status=stored.AccountStatus.INVALID, fail_count=token.fail_threshold
+                status=stored.AccountStatus.INVALID, fail_count=fail_threshold
             )
             await self._repo.update(lease.account_id, patch)
         await self._hot.publish(feed.encode(ChangeKind.STATE_CHANGED, lease.account_id))
+        return None
 
     async def rebuild(self) -> None:
         """Load every durable account into the hot state, then mark it ready."""

@@ -8,6 +8,7 @@ so aggregate them with ``max`` rather than ``sum``).
 from __future__ import annotations
 
 from grok2api_poolclient.accounts import PoolStats
+from grok2api_poolclient.leases import Outcome, Tier
 from prometheus_client import Counter, Gauge, Histogram
 
 ACCOUNTS = Gauge(
@@ -47,3 +48,15 @@ def record_stats(stats: PoolStats) -> None:
 
 ACQUIRED = ACQUIRE_SECONDS.labels(result="ok")
 ACQUIRE_FAILED = ACQUIRE_SECONDS.labels(result="error")
+
+
+_OUTCOME_COUNTERS: dict[tuple[Outcome, Tier], Counter] = {}
+
+
+def outcome_counter(outcome: Outcome, tier: Tier) -> Counter:
+    """The outcome counter's child for one label pair, looked up once (the hot path)."""
+    key = (outcome, tier)
+    child = _OUTCOME_COUNTERS.get(key)
+    if child is None:
+        child = _OUTCOME_COUNTERS[key] = OUTCOMES.labels(outcome=outcome.value, tier=tier.value)
+    return child

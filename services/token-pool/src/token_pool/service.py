@@ -107,7 +107,7 @@ class PoolService:
         try:
             with translate.pool_errors():
                 try:
-                    lease, _ = await self._leaser.acquire(model=model, cost=cost, exclude=exclude)
+                    lease = await self._leaser.acquire(model=model, cost=cost, exclude=exclude)
                 except errors.PoolExhausted as exc:
                     lease = await self._after_exhaustion(
                         exc, model=model, cost=cost, exclude=exclude
@@ -130,8 +130,7 @@ class PoolService:
         wanted = charge.cost if cost is None or cost <= 0 else cost
         if not await self.refresher.on_exhausted(tiers, mode=charge.mode, cost=wanted):
             raise exc
-        lease, _ = await self._leaser.acquire(model=model, cost=cost, exclude=exclude)
-        return lease
+        return await self._leaser.acquire(model=model, cost=cost, exclude=exclude)
 
     async def release(
         self,
@@ -143,6 +142,39 @@ class PoolService:
     ) -> None:
         with translate.pool_errors():
             await self._leaser.release(lease, outcome=outcome, retry_after=retry_after, quota=quota)
+
+    async def lease_batch(
+        self,
+        *,
+        acquires: Sequence[leasing.AcquireOrder] = (),
+        releases: Sequence[leasing.ReleaseOrder] = (),
+    ) -> tuple[list[Lease | errors.PoolError], list[errors.PoolError | None]]:
+        """Many acquires and releases at once (the batched gRPC stream): releases first.
+
+        One answer per order, in order: a lease or the ``PoolError`` the item came to (as
+        ``acquire`` would have raised it); None for a release that went through. A failure
+        of the whole batch (Redis down) raises instead.
+        """
+        started = time.perf_counter()
+        with translate.pool_errors():
+            leases, released = await self._leaser.run(acquires=acquires, releases=releases)
+        retries = [
+            (n, self._after_exhaustion(answer, model=order.model, cost=order.cost,
+                                       exclude=order.exclude))
+            for n, (order, answer) in enumerate(zip(acquires, leases, strict=True))
+            if isinstance(answer, errors.PoolExhausted)
+        ]  # fmt: skip
+        if retries:
+            outcomes = await asyncio.gather(*(r for _, r in retries), return_exceptions=True)
+            for (n, _), outcome in zip(retries, outcomes, strict=True):
+                if not isinstance(outcome, Lease | errors.PoolError):
+                    outcome = errors.PoolUnavailable(f"on-demand refresh failed: {outcome!r}")
+                leases[n] = outcome
+        elapsed = time.perf_counter() - started
+        for answer in leases:
+            (metrics.ACQUIRE_FAILED if isinstance(answer, errors.PoolError) else metrics.ACQUIRED
+             ).observe(elapsed)  # fmt: skip
+        return leases, released
 
     async def upsert_account(
         self,

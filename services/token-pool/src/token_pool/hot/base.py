@@ -43,8 +43,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeAlias
 
+from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, QuotaWindow
 from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
 
@@ -117,6 +118,18 @@ class ReleaseResult:
     previous_status: AccountStatus
 
 
+# What an acquire in a batch came to: a reservation, or why there is none.
+AcquireAnswer: TypeAlias = Reservation | errors.PoolExhausted | NotReady
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BatchResult:
+    """One answer per item of a batch, in the order the items were given."""
+
+    released: list[ReleaseResult | None]
+    acquired: list[AcquireAnswer]
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class HotAccount:
     account_id: str
@@ -130,12 +143,15 @@ class HotAccount:
 
 
 class HotState(Protocol):
-    async def acquire(self, params: AcquireParams) -> Reservation:
-        """Select and reserve atomically; ``PoolExhausted`` or ``NotReady`` otherwise."""
-        ...
+    async def run_batch(
+        self, *, releases: Sequence[ReleaseParams], acquires: Sequence[AcquireParams]
+    ) -> BatchResult:
+        """Apply ``releases`` then ``acquires`` in one atomic step, each item as if alone.
 
-    async def release(self, params: ReleaseParams) -> ReleaseResult | None:
-        """Apply an outcome; None when the account no longer exists."""
+        A release's answer is None when its account no longer exists. An acquire selects
+        and reserves; its answer is the ``PoolExhausted`` (or ``NotReady``) when nothing
+        can be reserved. A failing backend raises ``PoolUnavailable`` for the whole batch.
+        """
         ...
 
     async def put(self, seed: AccountSeed) -> None:

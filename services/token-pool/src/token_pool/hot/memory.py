@@ -1,7 +1,7 @@
 """The in-process hot state of the single-process mode.
 
 Every method runs to completion without awaiting in between, so on one event loop each
-call is atomic, like the Redis scripts. Semantics: see ``base``.
+call (a whole batch included) is atomic, like the Redis scripts. Semantics: see ``base``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 
+from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, QuotaSource, QuotaWindow
 from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
 
@@ -58,7 +59,19 @@ class MemoryHotState:
         self._subscribers: set[asyncio.Queue[bytes]] = set()
         self._random = random.Random()
 
-    async def acquire(self, params: base.AcquireParams) -> base.Reservation:
+    async def run_batch(
+        self, *, releases: Sequence[base.ReleaseParams], acquires: Sequence[base.AcquireParams]
+    ) -> base.BatchResult:
+        released = [self._release(params) for params in releases]
+        acquired: list[base.AcquireAnswer] = []
+        for params in acquires:
+            try:
+                acquired.append(self._acquire(params))
+            except (errors.PoolExhausted, base.NotReady) as exc:
+                acquired.append(exc)
+        return base.BatchResult(released=released, acquired=acquired)
+
+    def _acquire(self, params: base.AcquireParams) -> base.Reservation:
         if not self._ready:
             raise base.NotReady()
         self._reclaim(params.now)
@@ -146,7 +159,7 @@ class MemoryHotState:
             account_id=account_id, mode=params.mode, cost=params.cost, expires_at=params.expires_at
         )
 
-    async def release(self, params: base.ReleaseParams) -> base.ReleaseResult | None:
+    def _release(self, params: base.ReleaseParams) -> base.ReleaseResult | None:
         lease = self._leases.pop(params.lease_id, None)
         account_id = lease.account_id if lease else params.account_id
         mode = lease.mode if lease else params.mode

@@ -8,7 +8,9 @@ cost), ``P:ready`` (set once the state was built from the durable store; its abs
 Redis restart or flush triggers a rebuild), ``P:lock:<name>`` locks, ``P:changes`` channel.
 
 Each mutation is one Lua script (``lua/``), so selection plus reservation is atomic across
-replicas. Scripts touch keys derived from the prefix, so this needs one Redis (not Cluster).
+replicas; acquires and releases travel in batches (``batch.lua``), one round trip and one
+script run for however many arrived together. Scripts touch keys derived from the prefix,
+so this needs one Redis (not Cluster).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from redis import exceptions as redis_errors
 
 from . import base, outcomes
 
-_SCRIPTS = ("acquire", "release", "usage", "put", "reclaim", "unlock")
+_SCRIPTS = ("batch", "usage", "put", "reclaim", "unlock")
 
 
 def _load(name: str) -> str:
@@ -56,48 +58,37 @@ class RedisHotState:
         except redis_errors.RedisError as exc:
             raise errors.PoolUnavailable(f"redis hot state failed: {type(exc).__name__}") from exc
 
-    async def acquire(self, params: base.AcquireParams) -> base.Reservation:
+    async def run_batch(
+        self, *, releases: Sequence[base.ReleaseParams], acquires: Sequence[base.AcquireParams]
+    ) -> base.BatchResult:
+        now = max([r.now for r in releases] + [a.now for a in acquires], default=0.0)
         args: list[Any] = [
-            self._prefix, params.mode, params.cost, params.now, params.expires_at,
-            params.lease_id, params.max_inflight, params.policy, self._random.random(),
-            base.INFLIGHT_PENALTY, len(params.tiers),
+            self._prefix, now, base.INFLIGHT_PENALTY, base.SAMPLE_SIZE, len(releases),
+            len(acquires),
+        ]  # fmt: skip
+        for release in releases:
+            args += _release_args(release)
+        for acquire in acquires:
+            args += self._acquire_args(acquire)
+        answers = await self._run("batch", args)
+        return base.BatchResult(
+            released=[
+                _released(params, answer) for params, answer in zip(releases, answers, strict=False)
+            ],
+            acquired=[_acquired(answer) for answer in answers[len(releases) :]],
+        )
+
+    def _acquire_args(self, params: base.AcquireParams) -> list[Any]:
+        args: list[Any] = [
+            params.lease_id, params.mode, params.cost, params.now, params.expires_at,
+            params.max_inflight, params.policy, self._random.random(), len(params.tiers),
         ]  # fmt: skip
         for tier in params.tiers:
             default = params.defaults[tier]
-            args += [tier.value, default.total, default.window_seconds]
-        args.append(base.SAMPLE_SIZE)
-        args += sorted(params.exclude)
-        answer = await self._run("acquire", args)
-        kind = _text(answer[0])
-        if kind == "ok":
-            return base.Reservation(account_id=_text(answer[1]), tier=Tier(_text(answer[2])))
-        if kind == "not_ready":
-            raise base.NotReady()
-        retry_at = float(_text(answer[4]))
-        raise outcomes.exhausted_error(
-            n_cooling=int(answer[1]),
-            n_no_quota=int(answer[2]),
-            n_busy=int(answer[3]),
-            retry_at=retry_at or None,
-        )
-
-    async def release(self, params: base.ReleaseParams) -> base.ReleaseResult | None:
-        effect = outcomes.effect_of(params.outcome)
-        args: list[Any] = [
-            self._prefix, params.lease_id, params.account_id, params.mode, params.cost,
-            params.outcome.value, params.now,
-            "" if params.retry_after is None else params.retry_after,
-            params.fail_threshold, params.default_window_seconds,
-            int(effect.refund), int(effect.blame),
-        ]  # fmt: skip
-        answer = await self._run("release", args + _figure_args(params.figures))
-        if _text(answer[0]) == "gone":
-            return None
-        return base.ReleaseResult(
-            account_id=params.account_id,
-            status=AccountStatus(_text(answer[1])),
-            previous_status=AccountStatus(_text(answer[2])),
-        )
+            args += (tier.value, default.total, default.window_seconds)
+        args.append(len(params.exclude))
+        args += params.exclude
+        return args
 
     async def put(self, seed: base.AccountSeed) -> None:
         args: list[Any] = [
@@ -182,6 +173,42 @@ class RedisHotState:
 
     async def close(self) -> None:
         """The Redis client belongs to the caller; nothing of ours to close."""
+
+
+def _release_args(params: base.ReleaseParams) -> list[Any]:
+    effect = outcomes.effect_of(params.outcome)
+    args: list[Any] = [
+        params.lease_id, params.account_id, params.mode, params.cost, params.outcome.value,
+        params.now, "" if params.retry_after is None else params.retry_after,
+        params.fail_threshold, params.default_window_seconds, int(effect.refund),
+        int(effect.blame), len(params.figures),
+    ]  # fmt: skip
+    return args + _figure_args(params.figures)
+
+
+def _released(params: base.ReleaseParams, answer: list[Any]) -> base.ReleaseResult | None:
+    if _text(answer[0]) == "gone":
+        return None
+    return base.ReleaseResult(
+        account_id=params.account_id,
+        status=AccountStatus(_text(answer[1])),
+        previous_status=AccountStatus(_text(answer[2])),
+    )
+
+
+def _acquired(answer: list[Any]) -> base.AcquireAnswer:
+    kind = _text(answer[0])
+    if kind == "ok":
+        return base.Reservation(account_id=_text(answer[1]), tier=Tier(_text(answer[2])))
+    if kind == "not_ready":
+        return base.NotReady()
+    retry_at = float(answer[4])
+    return outcomes.exhausted_error(
+        n_cooling=int(answer[1]),
+        n_no_quota=int(answer[2]),
+        n_busy=int(answer[3]),
+        retry_at=retry_at or None,
+    )
 
 
 def _text(value: Any) -> str:

@@ -1,24 +1,26 @@
 -- Shared by the scripts (hot/redis_state.py prepends this file to each of them).
 
--- Overwrite quota windows of account hash k with upstream figures: ARGV from index i on
--- holds (mode, remaining, total|'', window|'') groups. A window that is full has no reset;
--- a still-running reset time within the window is kept, else the window starts now.
-local function apply_figures(k, now, i)
-  while ARGV[i] do
+-- Overwrite quota windows with upstream figures: ARGV from index i on holds n groups of
+-- (mode, remaining, total|'', window|''). read(f1, f2, f3) returns those fields of the
+-- account, write(f, v, ...) sets fields; both let a caller keep the account in a cache.
+-- A window that is full has no reset; a still-running reset time within the window is
+-- kept, else the window starts now. Returns the index after the last group.
+local function apply_figures(read, write, now, i, n)
+  for _ = 1, n do
     local fm, frem = ARGV[i], tonumber(ARGV[i + 1])
-    local fw = redis.call('HMGET', k, 't:' .. fm, 'w:' .. fm, 'z:' .. fm)
-    local ftot = tonumber(ARGV[i + 2]) or tonumber(fw[1]) or 0
+    local t, w, prev = read('t:' .. fm, 'w:' .. fm, 'z:' .. fm)
+    local ftot = tonumber(ARGV[i + 2]) or tonumber(t) or 0
     if frem > ftot then ftot = frem end
-    local fwin = tonumber(ARGV[i + 3]) or tonumber(fw[2]) or 7200
-    local prev = tonumber(fw[3]) or 0
+    local fwin = tonumber(ARGV[i + 3]) or tonumber(w) or 7200
+    prev = tonumber(prev) or 0
     local z
     if frem >= ftot then z = 0
     elseif prev > now and prev <= now + fwin then z = prev
     else z = now + fwin end
-    redis.call('HSET', k, 'r:' .. fm, frem, 't:' .. fm, ftot, 'w:' .. fm, fwin, 'z:' .. fm, z,
-      's:' .. fm, 'real')
+    write('r:' .. fm, frem, 't:' .. fm, ftot, 'w:' .. fm, fwin, 'z:' .. fm, z, 's:' .. fm, 'real')
     i = i + 4
   end
+  return i
 end
 
 -- Reclaim up to `limit` leases of prefix p expired by `now`: the in-flight slot comes back,

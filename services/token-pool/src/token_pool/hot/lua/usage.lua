@@ -4,6 +4,8 @@ local p = ARGV[1]
 local k = p .. ':a:' .. ARGV[2]
 local now = tonumber(ARGV[3])
 if redis.call('EXISTS', k) == 0 then return 0 end
-apply_figures(k, now, 4)
+local function read(...) return unpack(redis.call('HMGET', k, ...)) end
+local function write(...) redis.call('HSET', k, ...) end
+apply_figures(read, write, now, 4, (#ARGV - 3) / 4)
 redis.call('HSET', k, 'rf', now)
 return 1

@@ -1,0 +1,288 @@
+-- Apply releases, then acquires, as one atomic step (semantics: hot/base.py, hot/outcomes.py).
+-- Accounts are read once per batch into a cache and written back once at the end, and a
+-- tier's random sample is drawn once per batch, so a batch of n costs far less than n calls.
+-- ARGV: prefix, now, penalty, sample size, n_releases, n_acquires, then the groups:
+--   release: lease_id, account_id, mode, cost, outcome, now, retry_after|'', fail_threshold,
+--            default_window, refund (0/1), blame (0/1), n_figures,
+--            then n_figures (mode, remaining, total|'', window|'') groups
+--   acquire: lease_id, mode, cost, now, expires_at, max_inflight, policy, rand (0..1),
+--            n_tiers, then n_tiers (tier, default_total, default_window), n_excluded, ids
+-- Returns one entry per item, releases first:
+--   release {'ok', status, previous_status} | {'gone'}
+--   acquire {'ok', account_id, tier} | {'exhausted', n_cooling, n_no_quota, n_busy, retry_at}
+--           | {'not_ready'}
+local p = ARGV[1]
+local batch_now = tonumber(ARGV[2])
+local penalty = tonumber(ARGV[3])
+local sample = tonumber(ARGV[4])
+local n_releases = tonumber(ARGV[5])
+local n_acquires = tonumber(ARGV[6])
+local out = {}
+
+-- account id -> its fields (false: absent in Redis, nil: not read yet), with _id and the
+-- _dirty fields to write back; or false when the account does not exist.
+local cache = {}
+local per_mode = {}  -- mode -> the names of its window fields
+local function mode_fields(mode)
+  local mf = per_mode[mode]
+  if not mf then
+    mf = {'r:' .. mode, 't:' .. mode, 'w:' .. mode, 'z:' .. mode, 's:' .. mode}
+    per_mode[mode] = mf
+  end
+  return mf
+end
+local function account(id, mf)
+  local a = cache[id]
+  if a == false then return nil end
+  if a then
+    if a[mf[1]] == nil then
+      local v = redis.call('HMGET', p .. ':a:' .. id, mf[1], mf[2], mf[3], mf[4], mf[5])
+      a[mf[1]], a[mf[2]], a[mf[3]], a[mf[4]], a[mf[5]] = v[1], v[2], v[3], v[4], v[5]
+    end
+    return a
+  end
+  local v = redis.call('HMGET', p .. ':a:' .. id, 'st', 'cu', 'inf', 'fl', 'lu',
+    mf[1], mf[2], mf[3], mf[4], mf[5])
+  if not v[1] then cache[id] = false; return nil end  -- 'st' is set on every account
+  a = {_id = id, st = v[1], cu = v[2], inf = v[3], fl = v[4], lu = v[5]}
+  a[mf[1]], a[mf[2]], a[mf[3]], a[mf[4]], a[mf[5]] = v[6], v[7], v[8], v[9], v[10]
+  cache[id] = a
+  return a
+end
+local function get(a, f)
+  local value = a[f]
+  if value == nil then
+    value = redis.call('HGET', p .. ':a:' .. a._id, f)
+    a[f] = value
+  end
+  return value
+end
+local function set(a, f, value)
+  a[f] = value
+  local dirty = a._dirty
+  if not dirty then dirty = {}; a._dirty = dirty end
+  dirty[f] = value
+end
+local function accessors(a)
+  local function read(...)
+    local values = {}
+    for i, f in ipairs({...}) do values[i] = get(a, f) end
+    return unpack(values)
+  end
+  local function write(...)
+    local args = {...}
+    for i = 1, #args, 2 do set(a, args[i], args[i + 1]) end
+  end
+  return read, write
+end
+
+-- Reclaim first: it writes account hashes directly, before any of them is cached.
+local ready = n_acquires > 0 and redis.call('EXISTS', p .. ':ready') == 1
+if ready then reclaim_expired(p, batch_now, 100) end
+
+local i = 7
+if n_releases > 0 then
+  local ids, at = {}, i
+  for r = 1, n_releases do
+    ids[r] = ARGV[at]
+    at = at + 12 + 4 * tonumber(ARGV[at + 11])
+  end
+  local known_data = redis.call('HMGET', p .. ':ld', unpack(ids))
+  local done = {}
+  for r = 1, n_releases do
+    local lease_id, account_id, mode, cost = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+    local outcome, now, retry_after = ARGV[i + 4], tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])
+    local threshold, dwin = tonumber(ARGV[i + 7]), tonumber(ARGV[i + 8])
+    local refund, blame, n_figures = ARGV[i + 9] == '1', ARGV[i + 10] == '1', tonumber(ARGV[i + 11])
+    i = i + 12
+    local data = known_data[r]
+    local known = data and not done[lease_id]
+    if known then
+      done[lease_id] = true
+      local a_, m_, c_ = string.match(data, '^([^|]*)|([^|]*)|([^|]*)$')
+      account_id, mode, cost = a_, m_, tonumber(c_)
+    end
+    local a = account(account_id, mode_fields(mode))
+    if not a then
+      out[#out + 1] = {'gone'}
+    else
+      local rk, zk = 'r:' .. mode, 'z:' .. mode
+      local previous = get(a, 'st')
+      local st = previous
+      local fl = tonumber(get(a, 'fl')) or 0
+      local cu = tonumber(get(a, 'cu')) or 0
+      if known then
+        local inf = (tonumber(get(a, 'inf')) or 0) - 1
+        if inf < 0 then inf = 0 end
+        set(a, 'inf', inf)
+        local rem = tonumber(get(a, rk))
+        if refund and rem then
+          rem = rem + cost
+          local total = tonumber(get(a, 't:' .. mode)) or rem
+          if rem > total then rem = total end
+          set(a, rk, rem)
+        end
+        if outcome == 'success' then fl = 0 end
+        if blame then
+          fl = fl + 1
+          if fl >= threshold and st ~= 'disabled' then st = 'invalid' end
+        end
+      end
+      if outcome == 'rate_limited' then
+        local z = tonumber(get(a, zk)) or 0
+        local until_at
+        if retry_after and retry_after > 0 then until_at = now + retry_after
+        elseif z > now then until_at = z
+        else until_at = now + (tonumber(get(a, 'w:' .. mode)) or dwin) end
+        if get(a, rk) then set(a, rk, 0); set(a, zk, until_at) end
+        if st == 'active' or st == 'cooling' then
+          st = 'cooling'
+          if until_at > cu then cu = until_at end
+        end
+      end
+      set(a, 'st', st); set(a, 'fl', fl); set(a, 'cu', cu)
+      local read, write = accessors(a)
+      apply_figures(read, write, now, i, n_figures)
+      out[#out + 1] = {'ok', st, previous}
+    end
+    i = i + 4 * n_figures
+  end
+  local finished = {}
+  for lease_id in pairs(done) do finished[#finished + 1] = lease_id end
+  if #finished > 0 then
+    redis.call('HDEL', p .. ':ld', unpack(finished))
+    redis.call('ZREM', p .. ':leases', unpack(finished))
+  end
+end
+
+local new_leases, new_expiries = {}, {}
+if n_acquires > 0 then
+  local sampled, members = {}, {}  -- per tier: this batch's random sample / whole tier
+  local function whole(tier)
+    if not members[tier] then members[tier] = redis.call('SMEMBERS', p .. ':tier:' .. tier) end
+    return members[tier]
+  end
+  local function sample_of(tier)
+    if sampled[tier] == nil then
+      if redis.call('SCARD', p .. ':tier:' .. tier) > sample then
+        sampled[tier] = redis.call('SRANDMEMBER', p .. ':tier:' .. tier, sample)
+      else
+        sampled[tier] = false
+      end
+    end
+    return sampled[tier]
+  end
+
+  -- The best-scoring eligible accounts of ids for one acquire (ties all kept), and a tally
+  -- of why the others were not eligible: {cooling, no quota, busy, earliest retry}.
+  local function pick(ids, q, dtot)
+    local rk, tk, zk = q.mf[1], q.mf[2], q.mf[4]
+    local now, cost, cap, excluded = q.now, q.cost, q.cap, q.excluded
+    local best, nbest, bestscore = {}, 0, 0
+    local tally = {0, 0, 0, 0}
+    for _, id in ipairs(ids) do
+      local a = not excluded[id] and account(id, q.mf)
+      if a then
+        local st = a.st
+        local cu = tonumber(a.cu) or 0
+        if st == 'cooling' and cu <= now then st = 'active' end
+        if st == 'active' or st == 'cooling' then
+          local inf = tonumber(a.inf) or 0
+          local total = tonumber(a[tk]) or dtot
+          local rem = tonumber(a[rk]) or total
+          local z = tonumber(a[zk]) or 0
+          if z > 0 and z <= now then rem = total end
+          if st == 'cooling' then
+            tally[1] = tally[1] + 1
+            if cu > 0 and (tally[4] == 0 or cu < tally[4]) then tally[4] = cu end
+          elseif rem < cost then
+            tally[2] = tally[2] + 1
+            if z > 0 and (tally[4] == 0 or z < tally[4]) then tally[4] = z end
+          elseif inf >= cap then
+            tally[3] = tally[3] + 1
+          else
+            local score
+            if q.policy == 'random' then score = 0
+            elseif q.policy == 'round_robin' then score = -(tonumber(a.lu) or 0)
+            else score = rem - penalty * inf end
+            if nbest == 0 or score > bestscore then
+              best = {a}; nbest = 1; bestscore = score
+            elseif score == bestscore then
+              nbest = nbest + 1; best[nbest] = a
+            end
+          end
+        end
+      end
+    end
+    return best, nbest, tally
+  end
+
+  for _ = 1, n_acquires do
+    local lease_id, mode, cost = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+    local now, expires, cap = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
+    local policy, rnd, n_tiers = ARGV[i + 6], tonumber(ARGV[i + 7]), tonumber(ARGV[i + 8])
+    local tiers_at = i + 9
+    local n_excluded = tonumber(ARGV[tiers_at + 3 * n_tiers])
+    local excluded = {}
+    for x = tiers_at + 3 * n_tiers + 1, tiers_at + 3 * n_tiers + n_excluded do
+      excluded[ARGV[x]] = true
+    end
+    i = tiers_at + 3 * n_tiers + 1 + n_excluded
+    local mf = mode_fields(mode)
+    local rk, tk, wk, zk, sk = mf[1], mf[2], mf[3], mf[4], mf[5]
+    local q = {mf = mf, now = now, cost = cost, cap = cap, excluded = excluded, policy = policy}
+
+    local result
+    if not ready then result = {'not_ready'} end
+    local n_cooling, n_no_quota, n_busy, retry_at = 0, 0, 0, 0
+    for ti = 0, n_tiers - 1 do
+      if result then break end
+      local tier = ARGV[tiers_at + ti * 3]
+      local dtot = tonumber(ARGV[tiers_at + ti * 3 + 1])
+      local dwin = tonumber(ARGV[tiers_at + ti * 3 + 2])
+      local best, nbest, tally
+      local some = sample_of(tier)
+      if some then best, nbest, tally = pick(some, q, dtot) end
+      if not nbest or nbest == 0 then best, nbest, tally = pick(whole(tier), q, dtot) end
+      n_cooling = n_cooling + tally[1]
+      n_no_quota = n_no_quota + tally[2]
+      n_busy = n_busy + tally[3]
+      if tally[4] > 0 and (retry_at == 0 or tally[4] < retry_at) then retry_at = tally[4] end
+      if nbest > 0 then
+        local idx = math.floor(rnd * nbest) + 1
+        if idx > nbest then idx = nbest end
+        local a = best[idx]
+        local total = tonumber(a[tk]) or dtot
+        local win = tonumber(a[wk]) or dwin
+        local rem = tonumber(a[rk]) or total
+        local z = tonumber(a[zk]) or 0
+        local src = a[sk] or 'default'
+        if z > 0 and z <= now then rem = total; z = 0 end
+        if z == 0 then z = now + win end
+        if src == 'real' then src = 'estimated' end
+        set(a, rk, rem - cost); set(a, tk, total); set(a, wk, win); set(a, zk, z)
+        set(a, sk, src); set(a, 'lu', now); set(a, 'st', 'active')
+        set(a, 'inf', (tonumber(a.inf) or 0) + 1)
+        new_leases[#new_leases + 1] = lease_id
+        new_leases[#new_leases + 1] = a._id .. '|' .. mode .. '|' .. cost
+        new_expiries[#new_expiries + 1] = expires
+        new_expiries[#new_expiries + 1] = lease_id
+        result = {'ok', a._id, tier}
+      end
+    end
+    out[#out + 1] = result or {'exhausted', n_cooling, n_no_quota, n_busy, tostring(retry_at)}
+  end
+end
+
+for id, a in pairs(cache) do
+  if a and a._dirty then
+    local args = {}
+    for f, value in pairs(a._dirty) do args[#args + 1] = f; args[#args + 1] = value end
+    redis.call('HSET', p .. ':a:' .. id, unpack(args))
+  end
+end
+if #new_leases > 0 then
+  redis.call('HSET', p .. ':ld', unpack(new_leases))
+  redis.call('ZADD', p .. ':leases', unpack(new_expiries))
+end
+return out
