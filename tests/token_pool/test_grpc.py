@@ -23,11 +23,18 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=["batched", "unary"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """How the client's acquire and release travel: the LeaseBatches stream or unary calls."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def client(pool: Pool) -> AsyncIterator[GrpcPoolClient]:
+async def client(pool: Pool, transport: str) -> AsyncIterator[GrpcPoolClient]:
     svc = await pool.replica(background=True)
     serving = await grpc_server.create_server(svc, address="127.0.0.1:0")
-    async with GrpcPoolClient(f"127.0.0.1:{serving.port}") as grpc_client:
+    address = f"127.0.0.1:{serving.port}"
+    async with GrpcPoolClient(address, batched=transport == "batched") as grpc_client:
         yield grpc_client
     await serving.stop(grace=0.5)
 
@@ -52,6 +59,16 @@ async def test_exhaustion_carries_reason_and_retry_time(client: GrpcPoolClient) 
         await client.acquire(model="grok-4")
     assert caught.value.reason is errors.ExhaustedReason.ALL_COOLING
     assert caught.value.retry_at == pytest.approx(lease.expires_at - 300 + 90)
+
+
+async def test_unary_calls_chain_the_rpc_error(pool: Pool) -> None:
+    svc = await pool.replica()
+    serving = await grpc_server.create_server(svc, address="127.0.0.1:0")
+    async with GrpcPoolClient(f"127.0.0.1:{serving.port}", batched=False) as unary:
+        with pytest.raises(errors.PoolExhausted) as caught:
+            await unary.acquire(model="grok-4")
+    await serving.stop(grace=0.5)
+    assert caught.value.reason is errors.ExhaustedReason.NO_ACCOUNT_OF_TIER
     assert isinstance(caught.value.__cause__, grpc.RpcError)
 
 

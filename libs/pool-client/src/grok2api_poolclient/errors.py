@@ -1,10 +1,10 @@
 """The pool client's exception tree.
 
-    PoolError
-    ├── PoolExhausted      no account can be leased now (reason + earliest retry time)
-    ├── AccountNotFound    an account id the pool does not hold
-    ├── InvalidRequest     bad arguments (unknown model, bad credential format, …)
-    └── PoolUnavailable    the pool cannot be reached (transport failure)
+PoolError
+├── PoolExhausted      no account can be leased now (reason + earliest retry time)
+├── AccountNotFound    an account id the pool does not hold
+├── InvalidRequest     bad arguments (unknown model, bad credential format, …)
+└── PoolUnavailable    the pool cannot be reached (transport failure)
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ PoolExhausted    ↔ RESOURCE_EXHAUSTED, rich status details: google.rpc.ErrorIn
 AccountNotFound  ↔ NOT_FOUND
 InvalidRequest   ↔ INVALID_ARGUMENT
 PoolUnavailable  ↔ UNAVAILABLE (and any transport failure or other status)
+
+Items of the batched ``LeaseBatches`` stream carry the same code and details in an
+``ItemError`` (``to_item_error`` / ``from_item_error``), mapped to the same errors.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grok2api.tokenpool.v1 import token_pool_pb2 as pb
 from grpc_status import rpc_status
 
 from . import errors
@@ -47,6 +51,32 @@ def to_status(exc: errors.PoolError, *, subject: str = "") -> grpc.Status:
             packed.Pack(detail)
             status.details.append(packed)
     return rpc_status.to_status(status)
+
+
+def to_item_error(exc: errors.PoolError) -> pb.ItemError:
+    """The ``ItemError`` a batched answer carries for ``exc`` (same code as ``to_status``)."""
+    code = next((c for cls, c in _CODES if isinstance(exc, cls)), code_pb2.INTERNAL)
+    item = pb.ItemError(code=code, message=str(exc))
+    if isinstance(exc, errors.PoolExhausted):
+        item.reason = exc.reason.value
+        if exc.retry_at is not None:
+            item.retry_at = exc.retry_at
+    return item
+
+
+def from_item_error(item: pb.ItemError) -> errors.PoolError:
+    """The pool error a client raises for a failed batched item."""
+    if item.code == code_pb2.RESOURCE_EXHAUSTED:
+        return errors.PoolExhausted(
+            item.message,
+            reason=errors.ExhaustedReason(item.reason or errors.ExhaustedReason.NO_ACCOUNT_OF_TIER),
+            retry_at=item.retry_at if item.HasField("retry_at") else None,
+        )
+    if item.code == code_pb2.NOT_FOUND:
+        return errors.AccountNotFound(item.message)
+    if item.code == code_pb2.INVALID_ARGUMENT:
+        return errors.InvalidRequest(item.message)
+    return errors.PoolUnavailable(item.message or "token pool call failed")
 
 
 def from_rpc_error(exc: grpc.RpcError) -> errors.PoolError:

@@ -2,6 +2,8 @@
 
 Build it with the pool's address (``services.token_pool_addr``); close it with ``aclose()``
 or ``async with``. Every failed call is translated by ``grpc_errors.from_rpc_error``.
+``acquire`` and ``release`` travel batched over one stream (``grpc_batching``) unless
+``batched=False`` asks for the unary ``Acquire`` / ``Release`` calls.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import grok2api.tokenpool.v1.token_pool_pb2_grpc as pb_grpc
 import grpc
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
 
-from . import accounts, grpc_codec, grpc_errors, leases
+from . import accounts, grpc_batching, grpc_codec, grpc_errors, leases
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -26,12 +28,14 @@ class GrpcPoolClient:
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         channel: grpc.aio.Channel | None = None,
+        batched: bool = True,
     ) -> None:
         self._channel = channel or grpc.aio.insecure_channel(
             address, options=[("grpc.enable_retries", 0)]
         )
         self._stub = pb_grpc.TokenPoolStub(self._channel)
         self._timeout = timeout
+        self._leasing = grpc_batching.LeaseStream(self._stub, timeout=timeout) if batched else None
         self.address = address
 
     def __repr__(self) -> str:
@@ -49,6 +53,8 @@ class GrpcPoolClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._leasing is not None:
+            await self._leasing.aclose()
         await self._channel.close()
 
     async def _call(self, method: Any, request: Any) -> Any:
@@ -77,8 +83,10 @@ class GrpcPoolClient:
         request_id: str = "",
     ) -> leases.Lease:
         request = pb.AcquireRequest(
-            model=model, cost=cost or 0, exclude_account_ids=list(exclude), request_id=request_id
+            model=model, cost=cost or 0, exclude_account_ids=exclude, request_id=request_id
         )
+        if self._leasing is not None:
+            return await self._leasing.acquire(request)
         return grpc_codec.lease_from_pb(await self._call(self._stub.Acquire, request))
 
     async def release(
@@ -95,6 +103,9 @@ class GrpcPoolClient:
             retry_after=retry_after,
             quota=[grpc_codec.figures_to_pb(f) for f in quota],
         )
+        if self._leasing is not None:
+            await self._leasing.release(request)
+            return
         await self._call(self._stub.Release, request)
 
     async def upsert_account(

@@ -199,8 +199,9 @@ async def leased_stream(
             wait = _retry_wait(
                 policy, verdict, attempt=attempt, started=started, clock=clock, rng=rng
             )
-            last_failure = _failed_attempt(exc, verdict, lease=lease, request_id=request_id,
-                                           retrying=wait is not None)
+            last_failure = _failed_attempt(
+                exc, verdict, lease=lease, request_id=request_id, retrying=wait is not None
+            )
             if wait is None:
                 raise last_failure from exc
             excluded.append(lease.account_id)

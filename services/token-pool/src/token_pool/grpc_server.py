@@ -20,6 +20,8 @@ from grok2api_poolclient import errors, grpc_codec, grpc_errors
 from grok2api_poolclient.client import PoolClient
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from . import lease_stream
+
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = "grok2api.tokenpool.v1.TokenPool"
@@ -57,6 +59,15 @@ class TokenPoolServicer(pb_grpc.TokenPoolServicer):
             quota=tuple(grpc_codec.figures_from_pb(f) for f in request.quota),
         ))  # fmt: skip
         return pb.ReleaseResponse()
+
+    async def LeaseBatches(
+        self, request_iterator: AsyncIterator[pb.LeaseBatch], context: Any
+    ) -> None:
+        pool = self._pool
+        if not isinstance(pool, lease_stream.BatchPool):
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this pool serves unary calls only")
+            return
+        await lease_stream.LeaseSession(pool, context).run(request_iterator)
 
     async def UpsertAccount(self, request: pb.UpsertAccountRequest, context: Any) -> pb.Account:
         account = await _guard(context, self._pool.upsert_account(

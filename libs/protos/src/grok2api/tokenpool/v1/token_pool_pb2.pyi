@@ -119,6 +119,68 @@ class ReleaseResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class BatchedAcquire(_message.Message):
+    __slots__ = ("id", "request")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    request: AcquireRequest
+    def __init__(self, id: _Optional[int] = ..., request: _Optional[_Union[AcquireRequest, _Mapping]] = ...) -> None: ...
+
+class BatchedRelease(_message.Message):
+    __slots__ = ("id", "request")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    request: ReleaseRequest
+    def __init__(self, id: _Optional[int] = ..., request: _Optional[_Union[ReleaseRequest, _Mapping]] = ...) -> None: ...
+
+class LeaseBatch(_message.Message):
+    __slots__ = ("acquires", "releases")
+    ACQUIRES_FIELD_NUMBER: _ClassVar[int]
+    RELEASES_FIELD_NUMBER: _ClassVar[int]
+    acquires: _containers.RepeatedCompositeFieldContainer[BatchedAcquire]
+    releases: _containers.RepeatedCompositeFieldContainer[BatchedRelease]
+    def __init__(self, acquires: _Optional[_Iterable[_Union[BatchedAcquire, _Mapping]]] = ..., releases: _Optional[_Iterable[_Union[BatchedRelease, _Mapping]]] = ...) -> None: ...
+
+class ItemError(_message.Message):
+    __slots__ = ("code", "message", "reason", "retry_at")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AT_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    reason: str
+    retry_at: float
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., reason: _Optional[str] = ..., retry_at: _Optional[float] = ...) -> None: ...
+
+class AcquireAnswer(_message.Message):
+    __slots__ = ("id", "lease", "error")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    lease: Lease
+    error: ItemError
+    def __init__(self, id: _Optional[int] = ..., lease: _Optional[_Union[Lease, _Mapping]] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
+
+class ReleaseAnswer(_message.Message):
+    __slots__ = ("id", "error")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    error: ItemError
+    def __init__(self, id: _Optional[int] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
+
+class LeaseBatchReply(_message.Message):
+    __slots__ = ("acquired", "released")
+    ACQUIRED_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_FIELD_NUMBER: _ClassVar[int]
+    acquired: _containers.RepeatedCompositeFieldContainer[AcquireAnswer]
+    released: _containers.RepeatedCompositeFieldContainer[ReleaseAnswer]
+    def __init__(self, acquired: _Optional[_Iterable[_Union[AcquireAnswer, _Mapping]]] = ..., released: _Optional[_Iterable[_Union[ReleaseAnswer, _Mapping]]] = ...) -> None: ...
+
 class QuotaWindow(_message.Message):
     __slots__ = ("mode", "remaining", "total", "window_seconds", "reset_at", "source")
     MODE_FIELD_NUMBER: _ClassVar[int]

@@ -44,6 +44,11 @@ class TokenPoolStub:
                 request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ReleaseRequest.SerializeToString,
                 response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ReleaseResponse.FromString,
                 _registered_method=True)
+        self.LeaseBatches = channel.stream_stream(
+                '/grok2api.tokenpool.v1.TokenPool/LeaseBatches',
+                request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.LeaseBatch.SerializeToString,
+                response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.LeaseBatchReply.FromString,
+                _registered_method=True)
         self.UpsertAccount = channel.unary_unary(
                 '/grok2api.tokenpool.v1.TokenPool/UpsertAccount',
                 request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.UpsertAccountRequest.SerializeToString,
@@ -98,6 +103,17 @@ class TokenPoolServicer:
 
     def Release(self, request, context):
         """Return a lease with what happened upstream. Releasing an unknown lease is a no-op.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LeaseBatches(self, request_iterator, context):
+        """Acquire and Release for many concurrent callers over one stream (GrpcPoolClient's
+        default): each batch carries items with caller-chosen ids that the answers repeat; a
+        batch's answers may come in several replies. An item that fails gets an ItemError with
+        the code and details the unary call would have ended with; the stream itself fails
+        only when the pool cannot serve any item.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -166,6 +182,11 @@ def add_TokenPoolServicer_to_server(servicer, server):
                     servicer.Release,
                     request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ReleaseRequest.FromString,
                     response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ReleaseResponse.SerializeToString,
+            ),
+            'LeaseBatches': grpc.stream_stream_rpc_method_handler(
+                    servicer.LeaseBatches,
+                    request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.LeaseBatch.FromString,
+                    response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.LeaseBatchReply.SerializeToString,
             ),
             'UpsertAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.UpsertAccount,
@@ -262,6 +283,33 @@ class TokenPool:
             '/grok2api.tokenpool.v1.TokenPool/Release',
             grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ReleaseRequest.SerializeToString,
             grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ReleaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LeaseBatches(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/grok2api.tokenpool.v1.TokenPool/LeaseBatches',
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.LeaseBatch.SerializeToString,
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.LeaseBatchReply.FromString,
             options,
             channel_credentials,
             insecure,
