@@ -223,14 +223,14 @@ class CannedGrok:
     """An upstream client answering at once with a simulator-sized reply, no network: with
     ``--upstream canned`` the gateway's CPU per request excludes the Grok web client."""
 
-    async def chat(self, *, credential: str, request: Any) -> Any:
+    async def chat_batches(self, *, credential: str, request: Any) -> Any:
         from grok_web import events
 
         words = [" word"] * 12
-        yield events.ConversationStarted(conversation_id="c")
+        yield [events.ConversationStarted(conversation_id="c")]
         for word in words:
-            yield events.TextDelta(text=word)
-        yield events.Final(response_id="r", message="".join(words))
+            yield [events.TextDelta(text=word)]
+        yield [events.Final(response_id="r", message="".join(words))]
 
     async def upload_file(self, **_: Any) -> Any:
         raise RuntimeError("the canned upstream takes no attachments")

@@ -98,13 +98,13 @@ class FakeGrok:
         self.uploads: list[tuple[str, str, str, bytes]] = []
         self.open_streams = 0
 
-    async def chat(self, *, credential: str, request: Any) -> AsyncIterator[Any]:
+    async def chat_batches(self, *, credential: str, request: Any) -> AsyncIterator[Any]:
         self.requests.append((credential, request))
         script = self.scripts.get(credential) or self.scripts["*"]
         self.open_streams += 1
         try:
             async for event in script(credential, request):
-                yield event
+                yield [event]
         finally:
             self.open_streams -= 1
 

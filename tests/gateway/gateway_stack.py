@@ -31,11 +31,11 @@ class CountingGrok:
         self.inner = inner
         self.open_streams = 0
 
-    async def chat(self, *, credential: str, request: Any) -> AsyncIterator[Any]:
+    async def chat_batches(self, *, credential: str, request: Any) -> AsyncIterator[Any]:
         self.open_streams += 1
         try:
-            async for event in self.inner.chat(credential=credential, request=request):
-                yield event
+            async for batch in self.inner.chat_batches(credential=credential, request=request):
+                yield batch
         finally:
             self.open_streams -= 1
 

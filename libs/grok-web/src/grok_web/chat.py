@@ -2,6 +2,8 @@
 
 :func:`stream_app_chat` is shared by chat, image edit and video generation: it
 posts a body to ``/rest/app-chat/conversations/new`` and yields typed events.
+:func:`chat_batches` yields the events of each network read as one list, for callers
+that forward a whole stream (one resumption per read instead of one per event).
 """
 
 from __future__ import annotations
@@ -95,15 +97,24 @@ async def chat(
     *, ctx: context.Context, credential: str, request: ChatRequest
 ) -> AsyncIterator[ev.ChatEvent]:
     """Stream one chat turn as typed events, ending with :class:`events.Final`."""
+    async for batch in chat_batches(ctx=ctx, credential=credential, request=request):
+        for event in batch:
+            yield event
+
+
+def chat_batches(
+    *, ctx: context.Context, credential: str, request: ChatRequest
+) -> AsyncIterator[list[ev.ChatEvent]]:
+    """The events of one chat turn, a non-empty list per network read; the last list
+    ends with :class:`events.Final`."""
     headers = ctx.headers.json(credential=credential, origin=ctx.origin, referer=ctx.page("/"))
-    async for event in stream_app_chat(
+    return _app_chat_batches(
         ctx=ctx,
         headers=headers,
         body=build_body(request=request, ctx=ctx),
         credential=credential,
         idle_timeout=ctx.options.timeouts.stream_idle,
-    ):
-        yield event
+    )
 
 
 async def stream_app_chat(
@@ -115,6 +126,21 @@ async def stream_app_chat(
     idle_timeout: float,
 ) -> AsyncIterator[ev.ChatEvent]:
     """POST ``body`` to app-chat and yield its events; the last one is ``Final``."""
+    async for batch in _app_chat_batches(
+        ctx=ctx, headers=headers, body=body, credential=credential, idle_timeout=idle_timeout
+    ):
+        for event in batch:
+            yield event
+
+
+async def _app_chat_batches(
+    *,
+    ctx: context.Context,
+    headers: dict[str, str],
+    body: Mapping[str, Any],
+    credential: str,
+    idle_timeout: float,
+) -> AsyncIterator[list[ev.ChatEvent]]:
     secrets = (credential,)
     decoder = ndjson.LineDecoder()
     parser = frames.ChatStreamParser(secrets=secrets)
@@ -132,14 +158,12 @@ async def stream_app_chat(
                 raise translate.malformed("unexpected chat frame shape", exc=exc) from exc
             if out:
                 batch, out = out, []
-                for event in batch:
-                    yield event
+                yield batch
             if decoder.done:
                 break
         for frame in decoder.flush():
             handle(frame, out)
     if decoder.frames == 0 and decoder.skipped:
         raise translate.malformed("no JSON object in the chat stream")
-    for event in out:
-        yield event
-    yield parser.finish()
+    out.append(parser.finish())
+    yield out

@@ -18,6 +18,7 @@ from grok_web import events as ev
 from grok_web import headers as headers_mod
 from grok_web import options as options_mod
 from grok_web import transport as transport_mod
+from grok_web.chat import ChatRequest
 
 
 class GrokClient:
@@ -84,6 +85,12 @@ class GrokClient:
     def chat(self, *, credential: str, request: chat.ChatRequest) -> AsyncIterator[ev.ChatEvent]:
         """Stream a chat turn; the last event is :class:`events.Final`."""
         return chat.chat(ctx=self._ctx, credential=credential, request=request)
+
+    def chat_batches(
+        self, *, credential: str, request: ChatRequest
+    ) -> AsyncIterator[list[ev.ChatEvent]]:
+        """The same turn, a list of events per network read (cheaper to forward)."""
+        return chat.chat_batches(ctx=self._ctx, credential=credential, request=request)
 
     async def rate_limits(self, *, credential: str, mode: str) -> account.RateLimit:
         """Quota window of one mode (auto|fast|expert|heavy)."""

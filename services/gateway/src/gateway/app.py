@@ -12,10 +12,26 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from grok2api_poolclient.client import PoolClient
 from grok2api_settings.live import LiveSettings
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import auth, deps, errors
 from .chat import attachments, service, upstream, usage
 from .routers import chat, models
+
+
+class GatewayApp(FastAPI):
+    """FastAPI, with hot endpoints (plain ASGI callables by exact path, POST only) served
+    ahead of its middleware stack and router; every other request takes the usual way."""
+
+    hot_routes: dict[str, ASGIApp]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            endpoint = self.hot_routes.get(scope["path"])
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -34,8 +50,8 @@ def create_app(
         finally:
             await fetcher.aclose()
 
-    app = FastAPI(title="grok2api gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.state.services = deps.AppServices(
+    app = GatewayApp(title="grok2api gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    services = app.state.services = deps.AppServices(
         chat=service.Deps(
             settings=settings, pool=pool, grok=grok, tokens=usage.TokenCounter(), fetcher=fetcher
         ),
@@ -43,5 +59,7 @@ def create_app(
     )
     errors.install(app)
     app.include_router(models.router)
-    app.include_router(chat.router)
+    completions = chat.ChatCompletions(services)
+    app.add_route(chat.PATH, completions.respond, methods=["POST"])
+    app.hot_routes = {chat.PATH: completions}
     return app

@@ -30,7 +30,11 @@ def services_of(request: Request) -> AppServices:
 
 
 async def require_client(request: Request) -> None:
-    services = services_of(request)
+    await authenticate(request, services_of(request))
+
+
+async def authenticate(request: Request, services: AppServices) -> None:
+    """Raise ``errors.AuthenticationFailed`` unless the caller may use the API."""
     await auth.authenticate(
         request=request,
         api_key=services.chat.settings.current.app.api_key,

@@ -75,26 +75,24 @@ class EventStream(Response):
         await _watch(receive, work, idle=lambda: self._idle(channel), interval=self._keepalive)
 
     async def _pump(self, channel: _Channel) -> None:
-        batch = _Coalescer(channel)
+        # One write per body chunk: the chat service yields one chunk per upstream read.
         try:
-            try:
-                async for chunk in self._body:
-                    if not channel.started:
-                        await channel.start(200, _SSE_HEADERS)
-                    batch.push(chunk)
-            except OSError:
-                raise  # the client connection failed: nothing left to tell it
-            except Exception as exc:
-                status, body = errors.payload_for(exc)
+            async for chunk in self._body:
                 if not channel.started:
-                    await channel.json(status, orjson.dumps(body))
-                    return
-                batch.push(chunks.error_event(body))
+                    await channel.start(200, _SSE_HEADERS)
+                await channel.write(chunk)
+        except OSError:
+            raise  # the client connection failed: nothing left to tell it
+        except Exception as exc:
+            status, body = errors.payload_for(exc)
             if not channel.started:
-                await channel.start(200, _SSE_HEADERS)
-            await channel.end(await batch.drain())
-        finally:
-            batch.abort()
+                await channel.json(status, orjson.dumps(body))
+                return
+            await channel.end(chunks.error_event(body))
+            return
+        if not channel.started:
+            await channel.start(200, _SSE_HEADERS)
+        await channel.end()
 
     async def _idle(self, channel: _Channel) -> float:
         """Send a keep-alive comment if due; return seconds until the next check."""
@@ -105,52 +103,6 @@ class EventStream(Response):
             await channel.start(200, _SSE_HEADERS)
         await channel.write(chunks.KEEPALIVE)
         return self._keepalive
-
-
-class _Coalescer:
-    """Chunks produced without the producer suspending go out in one write.
-
-    The upstream parser hands over every event of one network read in a row; writing each
-    as it comes costs a send per event. ``push`` only queues; a flush task, which runs once
-    the producer waits for the upstream again, writes everything queued so far at once.
-    """
-
-    def __init__(self, channel: _Channel):
-        self._channel = channel
-        self._pending: list[bytes] = []
-        self._flusher: asyncio.Task[None] | None = None
-        self._broken = False
-
-    def push(self, chunk: bytes) -> None:
-        self._pending.append(chunk)
-        if self._flusher is None:
-            self._flusher = asyncio.get_running_loop().create_task(self._flush())
-
-    async def _flush(self) -> None:
-        try:
-            while self._pending:
-                data = b"".join(self._pending)
-                self._pending.clear()
-                await self._channel.write(data)
-        except OSError:
-            # The client is gone; the watcher cancels the work, ``drain`` reports it.
-            self._broken = True
-        finally:
-            self._flusher = None
-
-    async def drain(self) -> bytes:
-        """Wait for writes in flight; return what is still queued (for the last write)."""
-        if self._flusher is not None:
-            await self._flusher
-        if self._broken:
-            raise OSError("client connection lost")
-        data = b"".join(self._pending)
-        self._pending.clear()
-        return data
-
-    def abort(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
 
 
 class DeferredJson(Response):

@@ -7,11 +7,12 @@ and the ``Translator``; they differ only in how the pieces are rendered.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import orjson
@@ -44,10 +45,39 @@ async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncItera
     response, which ends the stream with an error event."""
     started = time.perf_counter()
     result = "cancelled"
+    writer = chunks.ChunkWriter(
+        completion_id=plan_.completion_id, created=plan_.created, model=plan_.model
+    )
+    tr = _translator(plan_)
+    first = True
     try:
-        async for data in _sse(deps=deps, plan_=plan_, request_id=request_id, started=started):
-            yield data
+        async with contextlib.aclosing(
+            await _upstream_events(deps=deps, plan_=plan_, request_id=request_id)
+        ) as events:
+            async for batch in events:
+                out = [
+                    writer.delta(field, text) for event in batch for field, text in tr.feed(event)
+                ]
+                if not out:
+                    continue
+                if first:
+                    first = False
+                    out.insert(0, writer.role())
+                    metrics.TIME_TO_FIRST_TOKEN.labels(plan_.model).observe(
+                        time.perf_counter() - started
+                    )
+                yield b"".join(out)
+        ending = tr.finish()
+        out = [writer.role()] if first else []
+        out.extend(writer.delta(field, text) for field, text in ending.pieces)
+        if ending.tool_calls:
+            out.append(writer.tool_calls(ending.tool_calls, _call_ids(ending.tool_calls)))
+        out.append(writer.finish(ending.finish_reason))
+        if plan_.include_usage:
+            out.append(writer.usage(_usage(deps, plan_, tr, ending.tool_calls)))
+        out.append(chunks.DONE)
         result = "ok"
+        yield b"".join(out)
     except Exception as exc:
         result = _result_code(exc)
         raise
@@ -55,36 +85,6 @@ async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncItera
         metrics.finished(
             model=plan_.model, stream=True, result=result, seconds=time.perf_counter() - started
         )
-
-
-async def _sse(
-    *, deps: Deps, plan_: plan.Plan, request_id: str, started: float
-) -> AsyncIterator[bytes]:
-    writer = chunks.ChunkWriter(
-        completion_id=plan_.completion_id, created=plan_.created, model=plan_.model
-    )
-    tr = _translator(plan_)
-    first = True
-    async for event in _upstream_events(deps=deps, plan_=plan_, request_id=request_id):
-        pieces = tr.feed(event)
-        if not pieces:
-            continue
-        out = [writer.delta(field, text) for field, text in pieces]
-        if first:
-            first = False
-            out.insert(0, writer.role())
-            metrics.TIME_TO_FIRST_TOKEN.labels(plan_.model).observe(time.perf_counter() - started)
-        yield b"".join(out)
-    ending = tr.finish()
-    out = [writer.role()] if first else []
-    out.extend(writer.delta(field, text) for field, text in ending.pieces)
-    if ending.tool_calls:
-        out.append(writer.tool_calls(ending.tool_calls, _call_ids(ending.tool_calls)))
-    out.append(writer.finish(ending.finish_reason))
-    if plan_.include_usage:
-        out.append(writer.usage(_usage(deps, plan_, tr, ending.tool_calls)))
-    out.append(chunks.DONE)
-    yield b"".join(out)
 
 
 async def complete(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple[int, bytes]:
@@ -106,8 +106,12 @@ async def complete(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple[in
 
 async def _completion(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple[int, bytes]:
     tr = _translator(plan_)
-    async for event in _upstream_events(deps=deps, plan_=plan_, request_id=request_id):
-        tr.feed(event)
+    async with contextlib.aclosing(
+        await _upstream_events(deps=deps, plan_=plan_, request_id=request_id)
+    ) as events:
+        async for batch in events:
+            for event in batch:
+                tr.feed(event)
     ending = tr.finish()
     content = "".join(tr.content)
     message: dict[str, Any] = {"role": "assistant", "content": content or None, "refusal": None}
@@ -145,7 +149,9 @@ async def _completion(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple
 
 async def _upstream_events(
     *, deps: Deps, plan_: plan.Plan, request_id: str
-) -> AsyncIterator[object]:
+) -> AsyncGenerator[Sequence[object], None]:
+    """The leased upstream events of the plan in batches (attachments fetched first);
+    the caller closes the generator."""
     payloads = await attachments.load(
         plan_.prompt.attachments,
         fetcher=deps.fetcher,
@@ -153,7 +159,7 @@ async def _upstream_events(
     )
     policy = leasing.RetryPolicy.from_settings(deps.settings.current.retry)
 
-    async def opener(lease: leases.Lease) -> AsyncIterator[object]:
+    async def opener(lease: leases.Lease) -> AsyncIterator[Sequence[object]]:
         file_ids = await upstream.upload_all(
             deps.grok, credential=lease.credential, payloads=payloads
         )
@@ -164,16 +170,17 @@ async def _upstream_events(
             temporary=plan_.temporary,
             disable_memory=plan_.disable_memory,
         )
-        events = deps.grok.chat(credential=lease.credential, request=request)
+        batches = deps.grok.chat_batches(credential=lease.credential, request=request)
         try:
-            async for event in events:
+            async for batch in batches:
                 # The conversation id alone is not an answer: keep the account switchable.
-                if type(event) is not ev.ConversationStarted:
-                    yield event
+                answer = [event for event in batch if type(event) is not ev.ConversationStarted]
+                if answer:
+                    yield answer
         finally:
-            await events.aclose()  # type: ignore[attr-defined]
+            await batches.aclose()  # type: ignore[attr-defined]
 
-    stream_ = leasing.leased_stream(
+    return leasing.leased_stream(  # type: ignore[return-value]
         pool=deps.pool,
         policy=policy,
         model=plan_.model,
@@ -181,11 +188,6 @@ async def _upstream_events(
         opener=opener,
         request_id=request_id,
     )
-    try:
-        async for event in stream_:
-            yield event
-    finally:
-        await stream_.aclose()  # type: ignore[attr-defined]
 
 
 def _result_code(exc: BaseException) -> str:

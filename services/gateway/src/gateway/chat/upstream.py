@@ -11,8 +11,11 @@ from . import attachments
 
 
 class GrokChat(Protocol):
-    def chat(self, *, credential: str, request: grok_chat.ChatRequest) -> AsyncIterator[Any]:
-        """Stream one chat turn as ``grok_web.events``; raises ``grok_web.errors``."""
+    def chat_batches(
+        self, *, credential: str, request: grok_chat.ChatRequest
+    ) -> AsyncIterator[Sequence[Any]]:
+        """Stream one chat turn as lists of ``grok_web.events`` (one per network read);
+        raises ``grok_web.errors``."""
         ...
 
     async def upload_file(
