@@ -173,3 +173,20 @@ async def test_a_refused_connection_raises_curl_error(engine: Engine) -> None:
         port = probe.getsockname()[1]
     with pytest.raises(CurlError):
         await _fetch(engine, f"http://127.0.0.1:{port}/")
+
+
+async def test_a_silent_stream_times_out_and_the_handle_is_reusable(
+    engine: Engine, server: _Server
+) -> None:
+    url = f"http://127.0.0.1:{server.port}"
+    transfer = await engine.start(
+        "GET", f"{url}/endless", headers={}, body=None, time_limit=5.0, idle_limit=30.0,
+        follow_redirects=False,
+    )  # fmt: skip
+    try:
+        assert await transfer.next_chunk(5.0) == b"first"
+        with pytest.raises(TimeoutError):
+            await transfer.next_chunk(0.2)
+    finally:
+        engine.finish(transfer)
+    assert (await _fetch(engine, f"{url}/echo"))[0] == 200

@@ -78,12 +78,18 @@ class Transfer:
 
     # -- consumer side --
 
-    async def _wait(self) -> None:
-        self._waiter = asyncio.get_running_loop().create_future()
+    async def _wait(self, limit: float | None = None) -> None:
+        """Until a callback wakes us; TimeoutError after ``limit`` seconds. (One timer
+        per actual wait: cheaper than ``asyncio.timeout`` around every chunk.)"""
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = None if limit is None else loop.call_later(limit, _expire, waiter)
         try:
-            await self._waiter
+            await waiter
         finally:
             self._waiter = None
+            if timer is not None:
+                timer.cancel()
 
     @property
     def finished(self) -> bool:
@@ -105,8 +111,9 @@ class Transfer:
                 return  # finished without a blank line (no body, HTTP/0.9-style)
             await self._wait()
 
-    async def next_chunk(self) -> bytes | None:
-        """The body received since the last call (joined), or None at the end."""
+    async def next_chunk(self, idle_timeout: float | None = None) -> bytes | None:
+        """The body received since the last call (joined), or None at the end; raises
+        TimeoutError when nothing arrives for ``idle_timeout`` seconds."""
         while True:
             if self._chunks:
                 if len(self._chunks) == 1:
@@ -117,7 +124,7 @@ class Transfer:
             if self.finished:
                 self._raise_if_failed()
                 return None
-            await self._wait()
+            await self._wait(idle_timeout)
 
     async def body(self) -> bytes:
         """The whole body, once the transfer has finished."""
@@ -127,6 +134,11 @@ class Transfer:
         data = b"".join(self._chunks)
         self._chunks.clear()
         return data
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 class Engine:

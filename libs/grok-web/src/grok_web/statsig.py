@@ -7,7 +7,7 @@ one of two TypeError texts with random identifiers, as the browser bundle produc
 from __future__ import annotations
 
 import base64
-import secrets
+import random
 import string
 
 _STATIC_TEXT = "e:TypeError: Cannot read properties of undefined (reading 'childNodes')"
@@ -15,6 +15,8 @@ STATIC_STATSIG_ID = base64.b64encode(_STATIC_TEXT.encode()).decode()
 
 _LOWER_DIGITS = string.ascii_lowercase + string.digits
 _LOWER = string.ascii_lowercase
+# Decoy identifiers, not secrets: a plain PRNG (no system call per character).
+_random = random.Random()
 
 
 def static_id() -> str:
@@ -24,11 +26,11 @@ def static_id() -> str:
 
 def dynamic_id() -> str:
     """A fresh statsig id; never the same twice in practice."""
-    if secrets.randbelow(2):
-        key = "".join(secrets.choice(_LOWER_DIGITS) for _ in range(5))
+    if _random.getrandbits(1):
+        key = "".join(_random.choices(_LOWER_DIGITS, k=5))
         text = f"e:TypeError: Cannot read properties of null (reading 'children['{key}']')"
     else:
-        key = "".join(secrets.choice(_LOWER) for _ in range(10))
+        key = "".join(_random.choices(_LOWER, k=10))
         text = f"e:TypeError: Cannot read properties of undefined (reading '{key}')"
     return base64.b64encode(text.encode()).decode()
 

@@ -61,8 +61,7 @@ class StreamResponse:
         transfer = self._transfer
         while True:
             try:
-                async with asyncio.timeout(idle_timeout):
-                    chunk = await transfer.next_chunk()
+                chunk = await transfer.next_chunk(idle_timeout)
             except TimeoutError as exc:
                 raise errors.StreamIdleTimeout(
                     f"upstream stream idle for more than {idle_timeout:g}s"
