@@ -7,9 +7,11 @@ cancelled, stores close); a second one exits at once. No traceback either way.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 
 import uvicorn
@@ -63,6 +65,14 @@ class _Server(uvicorn.Server):
     def install_signal_handlers(self) -> None:
         # Signals belong to ``run``: it stops every part, not just the HTTP server.
         pass
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # What exists once started (modules, the tokenizer's tables, settings) lives as long
+        # as the process: keep it out of the collector's full passes, which otherwise walk
+        # it all and stall every open request (a p99 of hundreds of ms under load).
+        gc.collect()
+        gc.freeze()
 
 
 async def serve_http(app: object, *, host: str, port: int, stop: asyncio.Event) -> None:
