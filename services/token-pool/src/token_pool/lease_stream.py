@@ -80,9 +80,18 @@ class LeaseSession:
             else:
                 releases.append(order)
                 release_ids.append(item.id)
+        work = asyncio.ensure_future(self._pool.lease_batch(acquires=acquires, releases=releases))
         try:
-            leases, released = await self._pool.lease_batch(acquires=acquires, releases=releases)
-        except errors.PoolError as exc:
+            # Shielded: grpc cancels this task when the stream dies, and whatever the pool
+            # grants after that must still be handed back.
+            leases, released = await asyncio.shield(work)
+        except asyncio.CancelledError:
+            work.add_done_callback(self._give_back_granted)
+            raise
+        except Exception as exc:  # every item must get an answer, never a silent wait
+            if not isinstance(exc, errors.PoolError):
+                log.exception("lease_batch_failed")
+                exc = errors.PoolUnavailable(f"token pool failed: {type(exc).__name__}")
             leases = [exc] * len(acquires)
             released = [exc] * len(releases)
         ready = _Ready(acquired=[], released=refused, granted=[])
@@ -126,11 +135,21 @@ class LeaseSession:
     def _give_back_undelivered(self) -> None:
         granted = [lease for ready in self._ready for lease in ready.granted]
         self._ready.clear()
-        if granted:
-            log.info("lease_stream_closed undelivered_leases=%d", len(granted))
-            task = asyncio.create_task(self._give_back(granted))
-            self._serving.add(task)
-            task.add_done_callback(self._serving.discard)
+        self._hand_back(granted)
+
+    def _give_back_granted(
+        self, work: asyncio.Future[tuple[list[Lease | errors.PoolError], Any]]
+    ) -> None:
+        if not work.cancelled() and work.exception() is None:
+            self._hand_back([lease for lease in work.result()[0] if isinstance(lease, Lease)])
+
+    def _hand_back(self, granted: list[Lease]) -> None:
+        if not granted:
+            return
+        log.info("lease_stream_closed undelivered_leases=%d", len(granted))
+        task = asyncio.create_task(self._give_back(granted))
+        self._serving.add(task)
+        task.add_done_callback(self._serving.discard)
 
     async def _give_back(self, granted: list[Lease]) -> None:
         orders = [ReleaseOrder(lease=lease, outcome=Outcome.CANCELLED) for lease in granted]
