@@ -15,6 +15,7 @@ so this needs one Redis (not Cluster).
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -62,14 +63,11 @@ class RedisHotState:
         self, *, releases: Sequence[base.ReleaseParams], acquires: Sequence[base.AcquireParams]
     ) -> base.BatchResult:
         now = max([r.now for r in releases] + [a.now for a in acquires], default=0.0)
-        args: list[Any] = [
-            self._prefix, now, base.INFLIGHT_PENALTY, base.SAMPLE_SIZE, len(releases),
-            len(acquires),
+        args = [
+            self._prefix, now, base.INFLIGHT_PENALTY, base.SAMPLE_SIZE,
+            json.dumps([_release_item(r) for r in releases]),
+            json.dumps([self._acquire_item(a) for a in acquires]),
         ]  # fmt: skip
-        for release in releases:
-            args += _release_args(release)
-        for acquire in acquires:
-            args += self._acquire_args(acquire)
         answers = await self._run("batch", args)
         return base.BatchResult(
             released=[
@@ -78,17 +76,16 @@ class RedisHotState:
             acquired=[_acquired(answer) for answer in answers[len(releases) :]],
         )
 
-    def _acquire_args(self, params: base.AcquireParams) -> list[Any]:
-        args: list[Any] = [
+    def _acquire_item(self, params: base.AcquireParams) -> list[Any]:
+        tiers = [
+            (tier.value, params.defaults[tier].total, params.defaults[tier].window_seconds)
+            for tier in params.tiers
+        ]
+        return [
             params.lease_id, params.mode, params.cost, params.now, params.expires_at,
-            params.max_inflight, params.policy, self._random.random(), len(params.tiers),
+            params.max_inflight, params.policy, self._random.random(), tiers,
+            list(params.exclude),
         ]  # fmt: skip
-        for tier in params.tiers:
-            default = params.defaults[tier]
-            args += (tier.value, default.total, default.window_seconds)
-        args.append(len(params.exclude))
-        args += params.exclude
-        return args
 
     async def put(self, seed: base.AccountSeed) -> None:
         args: list[Any] = [
@@ -175,15 +172,19 @@ class RedisHotState:
         """The Redis client belongs to the caller; nothing of ours to close."""
 
 
-def _release_args(params: base.ReleaseParams) -> list[Any]:
+def _release_item(params: base.ReleaseParams) -> list[Any]:
     effect = outcomes.effect_of(params.outcome)
-    args: list[Any] = [
+    figures = [
+        (f.mode, f.remaining, "" if f.total is None else f.total,
+         "" if f.window_seconds is None else f.window_seconds)
+        for f in params.figures
+    ]  # fmt: skip
+    return [
         params.lease_id, params.account_id, params.mode, params.cost, params.outcome.value,
         params.now, "" if params.retry_after is None else params.retry_after,
         params.fail_threshold, params.default_window_seconds, int(effect.refund),
-        int(effect.blame), len(params.figures),
+        int(effect.blame), figures,
     ]  # fmt: skip
-    return args + _figure_args(params.figures)
 
 
 def _released(params: base.ReleaseParams, answer: list[Any]) -> base.ReleaseResult | None:

@@ -1,12 +1,13 @@
 -- Apply releases, then acquires, as one atomic step (semantics: hot/base.py, hot/outcomes.py).
 -- Accounts are read once per batch into a cache and written back once at the end, and a
 -- tier's random sample is drawn once per batch, so a batch of n costs far less than n calls.
--- ARGV: prefix, now, penalty, sample size, n_releases, n_acquires, then the groups:
---   release: lease_id, account_id, mode, cost, outcome, now, retry_after|'', fail_threshold,
---            default_window, refund (0/1), blame (0/1), n_figures,
---            then n_figures (mode, remaining, total|'', window|'') groups
---   acquire: lease_id, mode, cost, now, expires_at, max_inflight, policy, rand (0..1),
---            n_tiers, then n_tiers (tier, default_total, default_window), n_excluded, ids
+-- ARGV: prefix, now, penalty, sample size, then the releases and the acquires as JSON lists
+-- (one argument each: packing hundreds of arguments costs the caller more than the script):
+--   release: [lease_id, account_id, mode, cost, outcome, now, retry_after|'', fail_threshold,
+--             default_window, refund (0/1), blame (0/1), [[mode, remaining, total|'',
+--             window|''], ...]]
+--   acquire: [lease_id, mode, cost, now, expires_at, max_inflight, policy, rand (0..1),
+--             [[tier, default_total, default_window], ...], [excluded id, ...]]
 -- Returns one entry per item, releases first:
 --   release {'ok', status, previous_status} | {'gone'}
 --   acquire {'ok', account_id, tier} | {'exhausted', n_cooling, n_no_quota, n_busy, retry_at}
@@ -15,8 +16,9 @@ local p = ARGV[1]
 local batch_now = tonumber(ARGV[2])
 local penalty = tonumber(ARGV[3])
 local sample = tonumber(ARGV[4])
-local n_releases = tonumber(ARGV[5])
-local n_acquires = tonumber(ARGV[6])
+local releases = cjson.decode(ARGV[5])
+local acquires = cjson.decode(ARGV[6])
+local n_releases, n_acquires = #releases, #acquires
 local out = {}
 
 -- account id -> its fields (false: absent in Redis, nil: not read yet), with _id and the
@@ -80,21 +82,16 @@ end
 local ready = n_acquires > 0 and redis.call('EXISTS', p .. ':ready') == 1
 if ready then reclaim_expired(p, batch_now, 100) end
 
-local i = 7
 if n_releases > 0 then
-  local ids, at = {}, i
-  for r = 1, n_releases do
-    ids[r] = ARGV[at]
-    at = at + 12 + 4 * tonumber(ARGV[at + 11])
-  end
+  local ids = {}
+  for r, release in ipairs(releases) do ids[r] = release[1] end
   local known_data = redis.call('HMGET', p .. ':ld', unpack(ids))
   local done = {}
-  for r = 1, n_releases do
-    local lease_id, account_id, mode, cost = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-    local outcome, now, retry_after = ARGV[i + 4], tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])
-    local threshold, dwin = tonumber(ARGV[i + 7]), tonumber(ARGV[i + 8])
-    local refund, blame, n_figures = ARGV[i + 9] == '1', ARGV[i + 10] == '1', tonumber(ARGV[i + 11])
-    i = i + 12
+  for r, release in ipairs(releases) do
+    local lease_id, account_id, mode, cost = release[1], release[2], release[3], release[4]
+    local outcome, now, retry_after = release[5], release[6], tonumber(release[7])
+    local threshold, dwin = release[8], release[9]
+    local refund, blame = release[10] == 1, release[11] == 1
     local data = known_data[r]
     local known = data and not done[lease_id]
     if known then
@@ -142,10 +139,9 @@ if n_releases > 0 then
       end
       set(a, 'st', st); set(a, 'fl', fl); set(a, 'cu', cu)
       local read, write = accessors(a)
-      apply_figures(read, write, now, i, n_figures)
+      apply_figures(read, write, now, release[12])
       out[#out + 1] = {'ok', st, previous}
     end
-    i = i + 4 * n_figures
   end
   local finished = {}
   for lease_id in pairs(done) do finished[#finished + 1] = lease_id end
@@ -217,17 +213,12 @@ if n_acquires > 0 then
     return best, nbest, tally
   end
 
-  for _ = 1, n_acquires do
-    local lease_id, mode, cost = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-    local now, expires, cap = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
-    local policy, rnd, n_tiers = ARGV[i + 6], tonumber(ARGV[i + 7]), tonumber(ARGV[i + 8])
-    local tiers_at = i + 9
-    local n_excluded = tonumber(ARGV[tiers_at + 3 * n_tiers])
+  for _, acquire in ipairs(acquires) do
+    local lease_id, mode, cost = acquire[1], acquire[2], acquire[3]
+    local now, expires, cap = acquire[4], acquire[5], acquire[6]
+    local policy, rnd, tiers = acquire[7], acquire[8], acquire[9]
     local excluded = {}
-    for x = tiers_at + 3 * n_tiers + 1, tiers_at + 3 * n_tiers + n_excluded do
-      excluded[ARGV[x]] = true
-    end
-    i = tiers_at + 3 * n_tiers + 1 + n_excluded
+    for _, id in ipairs(acquire[10]) do excluded[id] = true end
     local mf = mode_fields(mode)
     local rk, tk, wk, zk, sk = mf[1], mf[2], mf[3], mf[4], mf[5]
     local q = {mf = mf, now = now, cost = cost, cap = cap, excluded = excluded, policy = policy}
@@ -235,11 +226,9 @@ if n_acquires > 0 then
     local result
     if not ready then result = {'not_ready'} end
     local n_cooling, n_no_quota, n_busy, retry_at = 0, 0, 0, 0
-    for ti = 0, n_tiers - 1 do
+    for _, candidate in ipairs(tiers) do
       if result then break end
-      local tier = ARGV[tiers_at + ti * 3]
-      local dtot = tonumber(ARGV[tiers_at + ti * 3 + 1])
-      local dwin = tonumber(ARGV[tiers_at + ti * 3 + 2])
+      local tier, dtot, dwin = candidate[1], candidate[2], candidate[3]
       local best, nbest, tally
       local some = sample_of(tier)
       if some then best, nbest, tally = pick(some, q, dtot) end

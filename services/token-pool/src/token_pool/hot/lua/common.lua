@@ -1,26 +1,23 @@
 -- Shared by the scripts (hot/redis_state.py prepends this file to each of them).
 
--- Overwrite quota windows with upstream figures: ARGV from index i on holds n groups of
--- (mode, remaining, total|'', window|''). read(f1, f2, f3) returns those fields of the
--- account, write(f, v, ...) sets fields; both let a caller keep the account in a cache.
--- A window that is full has no reset; a still-running reset time within the window is
--- kept, else the window starts now. Returns the index after the last group.
-local function apply_figures(read, write, now, i, n)
-  for _ = 1, n do
-    local fm, frem = ARGV[i], tonumber(ARGV[i + 1])
+-- Overwrite quota windows with upstream figures: a list of {mode, remaining, total|'',
+-- window|''}. read(f1, f2, f3) returns those fields of the account, write(f, v, ...) sets
+-- fields; both let a caller keep the account in a cache. A window that is full has no reset;
+-- a still-running reset time within the window is kept, else the window starts now.
+local function apply_figures(read, write, now, figures)
+  for _, figure in ipairs(figures) do
+    local fm, frem = figure[1], tonumber(figure[2])
     local t, w, prev = read('t:' .. fm, 'w:' .. fm, 'z:' .. fm)
-    local ftot = tonumber(ARGV[i + 2]) or tonumber(t) or 0
+    local ftot = tonumber(figure[3]) or tonumber(t) or 0
     if frem > ftot then ftot = frem end
-    local fwin = tonumber(ARGV[i + 3]) or tonumber(w) or 7200
+    local fwin = tonumber(figure[4]) or tonumber(w) or 7200
     prev = tonumber(prev) or 0
     local z
     if frem >= ftot then z = 0
     elseif prev > now and prev <= now + fwin then z = prev
     else z = now + fwin end
     write('r:' .. fm, frem, 't:' .. fm, ftot, 'w:' .. fm, fwin, 'z:' .. fm, z, 's:' .. fm, 'real')
-    i = i + 4
   end
-  return i
 end
 
 -- Reclaim up to `limit` leases of prefix p expired by `now`: the in-flight slot comes back,

@@ -6,6 +6,8 @@ local now = tonumber(ARGV[3])
 if redis.call('EXISTS', k) == 0 then return 0 end
 local function read(...) return unpack(redis.call('HMGET', k, ...)) end
 local function write(...) redis.call('HSET', k, ...) end
-apply_figures(read, write, now, 4, (#ARGV - 3) / 4)
+local figures = {}
+for i = 4, #ARGV, 4 do figures[#figures + 1] = {ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]} end
+apply_figures(read, write, now, figures)
 redis.call('HSET', k, 'rf', now)
 return 1
