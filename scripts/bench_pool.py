@@ -6,10 +6,15 @@ Scenarios (``make bench-pool``):
   grpc / redis / 1      one replica process (gRPC server), one client process over gRPC
   grpc / redis / 2      two replica processes on the same Redis prefix, one client process
                         per replica
-  … 1 caller            the same with one sequential caller (latency without queueing)
+  … unary               the same over the unary Acquire/Release calls instead of the
+                        batched LeaseBatches stream (GrpcPoolClient's default)
+  … 8 callers           fewer concurrent callers: latency at a lower load
+  … 1 caller            one sequential caller (latency without queueing)
 
 Each replica is a separate process running ``token_pool.main.running`` with the gRPC server;
-clients are separate processes driving ``GrpcPoolClient`` with concurrent tasks. Accounts get
+clients are separate processes driving ``GrpcPoolClient`` with concurrent tasks. With a
+fixed number of callers, pairs/s × mean latency ≈ callers (each caller waits for its
+answer), so a p99 in single-digit milliseconds needs few callers per replica. Accounts get
 a huge quota first so the run measures leasing, not exhaustion. Uses the local Redis
 (``--redis``) under a unique prefix, and a temporary SQLite store.
 
@@ -140,7 +145,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _grpc(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
+def _grpc(args: argparse.Namespace, replicas: int, *, unary: bool = False) -> dict[str, Any]:
     ports = [_free_port() for _ in range(replicas)]
     servers = [_spawn(args, "server", "--port", str(p)) for p in ports]
     try:
@@ -148,7 +153,8 @@ def _grpc(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
             assert server.stdout is not None
             if server.stdout.readline().strip() != "READY":
                 raise RuntimeError("a replica failed to start")
-        clients = [_spawn(args, "client", "--port", str(p)) for p in ports]
+        transport = ["--unary"] if unary else []
+        clients = [_spawn(args, "client", "--port", str(p), *transport) for p in ports]
         runs = []
         for client in clients:
             out, _ = client.communicate(timeout=args.seconds + 60)
@@ -167,7 +173,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 async def _client(args: argparse.Namespace) -> None:
-    async with GrpcPoolClient(f"127.0.0.1:{args.port}") as pool:
+    async with GrpcPoolClient(f"127.0.0.1:{args.port}", batched=not args.unary) as pool:
         run = await _drive(pool, seconds=args.seconds, concurrency=args.concurrency)
     print(json.dumps(run))
 
@@ -187,6 +193,7 @@ def main() -> None:
     )
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--unary", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", default="", help=argparse.SUPPRESS)
     parser.add_argument("--key", default="", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", default="", help=argparse.SUPPRESS)
@@ -207,7 +214,10 @@ def main() -> None:
         results.append(asyncio.run(_in_process(args, redis=True)))
         results.append(_grpc(args, 1))
         results.append(_grpc(args, 2))
+        results.append(_grpc(args, 1, unary=True) | {"scenario": "grpc / redis / 1, unary"})
         loaded = args.concurrency
+        args.concurrency = 8
+        results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 8 callers"})
         args.concurrency = 1  # unloaded latency: one caller, nothing queued
         results.append(
             asyncio.run(_in_process(args, redis=True))
@@ -216,10 +226,10 @@ def main() -> None:
         results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 1 caller"})
         args.concurrency = loaded
         asyncio.run(_cleanup(args))
-    print(f"{'scenario':<28}{'pairs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    print(f"{'scenario':<30}{'pairs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for r in results:
         print(
-            f"{r['scenario']:<28}{r['pairs_per_s']:>10}{r['p50_ms']:>9}{r['p99_ms']:>9}{r['errors']:>8}"
+            f"{r['scenario']:<30}{r['pairs_per_s']:>10}{r['p50_ms']:>9}{r['p99_ms']:>9}{r['errors']:>8}"
         )
     print(f"(cpus={os.cpu_count()}, concurrency={args.concurrency} per client, "
           f"{args.seconds}s per scenario, {args.accounts} accounts)")  # fmt: skip
