@@ -13,7 +13,7 @@ Scenarios (``make bench-pool``):
 
 Each replica is a separate process running ``token_pool.main.running`` with the gRPC server;
 clients are separate processes driving ``GrpcPoolClient`` with concurrent tasks. With a
-fixed number of callers, pairs/s × mean latency ≈ callers (each caller waits for its
+fixed number of callers, pairs/s times mean latency is about the callers (each caller waits for its
 answer), so a p99 in single-digit milliseconds needs few callers per replica. Accounts get
 a huge quota first so the run measures leasing, not exhaustion. Uses the local Redis
 (``--redis``) under a unique prefix, and a temporary SQLite store.
