@@ -33,23 +33,35 @@ local function mode_fields(mode)
   end
   return mf
 end
+-- The fields a pick reads come in the first read of an account; the rest (failures, window
+-- length, source) only when a release or a reservation needs them.
 local function account(id, mf)
   local a = cache[id]
   if a == false then return nil end
   if a then
     if a[mf[1]] == nil then
-      local v = redis.call('HMGET', p .. ':a:' .. id, mf[1], mf[2], mf[3], mf[4], mf[5])
-      a[mf[1]], a[mf[2]], a[mf[3]], a[mf[4]], a[mf[5]] = v[1], v[2], v[3], v[4], v[5]
+      local v = redis.call('HMGET', p .. ':a:' .. id, mf[1], mf[2], mf[4])
+      a[mf[1]], a[mf[2]], a[mf[4]] = v[1], v[2], v[3]
     end
     return a
   end
-  local v = redis.call('HMGET', p .. ':a:' .. id, 'st', 'cu', 'inf', 'fl', 'lu',
-    mf[1], mf[2], mf[3], mf[4], mf[5])
+  local v = redis.call('HMGET', p .. ':a:' .. id, 'st', 'cu', 'inf', 'lu', mf[1], mf[2], mf[4])
   if not v[1] then cache[id] = false; return nil end  -- 'st' is set on every account
-  a = {_id = id, st = v[1], cu = v[2], inf = v[3], fl = v[4], lu = v[5]}
-  a[mf[1]], a[mf[2]], a[mf[3]], a[mf[4]], a[mf[5]] = v[6], v[7], v[8], v[9], v[10]
+  a = {_id = id, st = v[1], cu = v[2], inf = v[3], lu = v[4]}
+  a[mf[1]], a[mf[2]], a[mf[4]] = v[5], v[6], v[7]
   cache[id] = a
   return a
+end
+-- Read fields not in the cache yet, in one call.
+local function fetch(a, ...)
+  local missing = {}
+  for _, f in ipairs({...}) do
+    if a[f] == nil then missing[#missing + 1] = f end
+  end
+  if #missing > 0 then
+    local v = redis.call('HMGET', p .. ':a:' .. a._id, unpack(missing))
+    for i, f in ipairs(missing) do a[f] = v[i] end
+  end
 end
 local function get(a, f)
   local value = a[f]
@@ -104,6 +116,7 @@ if n_releases > 0 then
       out[#out + 1] = {'gone'}
     else
       local rk, zk = 'r:' .. mode, 'z:' .. mode
+      fetch(a, 'fl', 'w:' .. mode)
       local previous = get(a, 'st')
       local st = previous
       local fl = tonumber(get(a, 'fl')) or 0
@@ -241,6 +254,7 @@ if n_acquires > 0 then
         local idx = math.floor(rnd * nbest) + 1
         if idx > nbest then idx = nbest end
         local a = best[idx]
+        fetch(a, wk, sk)
         local total = tonumber(a[tk]) or dtot
         local win = tonumber(a[wk]) or dwin
         local rem = tonumber(a[rk]) or total
