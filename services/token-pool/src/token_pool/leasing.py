@@ -73,12 +73,17 @@ class Leaser:
         return self._resolve(model)
 
     async def acquire(self, *, model: str, cost: int | None, exclude: Sequence[str]) -> Lease:
-        [answer], _ = await self.run(
-            acquires=[AcquireOrder(model=model, cost=cost, exclude=exclude)], releases=()
-        )
-        if isinstance(answer, errors.PoolError):
-            raise answer
-        return answer
+        """One acquire: ``run`` for a single order, without its list bookkeeping."""
+        order = AcquireOrder(model=model, cost=cost, exclude=exclude)
+        params = self._plan_acquire(order, self._settings().token, self._clock())
+        if isinstance(params, errors.PoolError):
+            raise params
+        result = await self._batches.run(acquires=(params,))
+        [answer] = await self._retry_not_ready([params], result.acquired)
+        lease = await self._lease(params, answer)
+        if isinstance(lease, errors.PoolError):
+            raise lease
+        return lease
 
     async def run(
         self, *, acquires: Sequence[AcquireOrder], releases: Sequence[ReleaseOrder]
@@ -210,7 +215,9 @@ class Leaser:
         quota: Sequence[QuotaFigures],
     ) -> None:
         order = ReleaseOrder(lease=lease, outcome=outcome, retry_after=retry_after, quota=quota)
-        _, [failure] = await self.run(acquires=(), releases=[order])
+        params = self._plan_release(order, self._settings().token, self._clock())
+        result = await self._batches.run(releases=(params,))
+        failure = await self._after_release(order, result.released[0])
         if failure is not None:
             raise failure
 
