@@ -95,8 +95,8 @@ class LeaseStream:
                 self._wake.clear()
                 while self._call is call and (self._acquires or self._releases):
                     await call.write(self._next_message())
-        except (grpc.RpcError, asyncio.InvalidStateError, grpc.aio.UsageError) as exc:
-            # The reader sees the same breakage and fails the items; make sure it does.
+        except Exception as exc:  # any failure to write ends this stream, never a silent hang
+            # Cancelling makes the reader fail the items in flight; the next call reconnects.
             log.debug("lease_stream_write_failed error=%s", type(exc).__name__)
             call.cancel()
 
