@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextvars
-import uuid
+import secrets
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex[:16]
+    return secrets.token_hex(8)
