@@ -43,6 +43,7 @@ class _Channel:
     def __init__(self, send: Send):
         self._send = send
         self.started = False
+        self.ended = False
         self.last_write = time.monotonic()
 
     async def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
@@ -54,6 +55,7 @@ class _Channel:
         await self._send({"type": "http.response.body", "body": body, "more_body": True})
 
     async def end(self, body: bytes = b"") -> None:
+        self.ended = True
         await self._send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def json(self, status: int, body: bytes) -> None:
@@ -75,28 +77,37 @@ class EventStream(Response):
         await _watch(receive, work, idle=lambda: self._idle(channel), interval=self._keepalive)
 
     async def _pump(self, channel: _Channel) -> None:
-        # One write per body chunk: the chat service yields one chunk per upstream read.
+        # One write per body chunk: the chat service yields one chunk per upstream read,
+        # and the chunk that carries [DONE] also ends the response (one write less).
         try:
             async for chunk in self._body:
                 if not channel.started:
                     await channel.start(200, _SSE_HEADERS)
-                await channel.write(chunk)
+                if chunk.endswith(chunks.DONE):
+                    await channel.end(chunk)
+                else:
+                    await channel.write(chunk)
         except OSError:
             raise  # the client connection failed: nothing left to tell it
         except Exception as exc:
             status, body = errors.payload_for(exc)
             if not channel.started:
                 await channel.json(status, orjson.dumps(body))
-                return
-            await channel.end(chunks.error_event(body))
+            elif not channel.ended:
+                await channel.end(chunks.error_event(body))
+            else:
+                log.warning("error_after_stream_end error=%s", type(exc).__name__)
             return
         if not channel.started:
             await channel.start(200, _SSE_HEADERS)
-        await channel.end()
+        if not channel.ended:
+            await channel.end()
 
     async def _idle(self, channel: _Channel) -> float:
         """Send a keep-alive comment if due; return seconds until the next check."""
         quiet = time.monotonic() - channel.last_write
+        if channel.ended:
+            return self._keepalive
         if quiet < self._keepalive:
             return self._keepalive - quiet
         if not channel.started:
