@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import Callable, Sequence
 
 from grok2api_poolclient import errors
@@ -125,7 +125,7 @@ class Leaser:
             mode=charge.mode,
             cost=charge.cost if order.cost is None or order.cost <= 0 else order.cost,
             exclude=frozenset(order.exclude),
-            lease_id=uuid.uuid4().hex,
+            lease_id=secrets.token_hex(16),
             now=now,
             expires_at=now + token.lease_ttl_seconds,
             max_inflight=token.max_inflight_per_account,
