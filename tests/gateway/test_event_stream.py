@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from gateway import errors
 from gateway.chat import chunks
 from gateway.responses import EventStream
@@ -70,3 +71,60 @@ async def test_an_error_mid_stream_becomes_the_last_event() -> None:
     sent = await _run(body())
     assert sent[-1]["more_body"] is False
     assert sent[-1]["body"].startswith(b"data: {") and b"dropped" in sent[-1]["body"]
+
+
+async def test_keep_alive_comments_fill_a_quiet_stream_and_stop_at_its_end() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        await asyncio.sleep(0.1)
+        yield b"data: 1\n\n" + chunks.DONE
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await EventStream(body(), keepalive=0.01)(SCOPE, _never_disconnects, send)
+    await asyncio.sleep(0.03)  # a timer left behind would write after the end
+    assert sent[0]["type"] == "http.response.start"
+    bodies = [m["body"] for m in sent[1:]]
+    assert bodies[:-1].count(chunks.KEEPALIVE) >= 2 and set(bodies[:-1]) == {chunks.KEEPALIVE}
+    assert bodies[-1] == b"data: 1\n\n" + chunks.DONE and sent[-1]["more_body"] is False
+
+
+async def test_a_disconnect_cancels_the_body_and_ends_the_call_quietly() -> None:
+    gone = asyncio.Event()
+    closed = asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield b"data: 1\n\n"
+            gone.set()
+            await asyncio.Event().wait()
+            yield b"never"
+        finally:
+            closed.set()
+
+    async def receive() -> dict[str, Any]:
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    await EventStream(body(), keepalive=30)(SCOPE, receive, send)
+    assert closed.is_set()
+
+
+async def test_a_cancel_from_elsewhere_propagates() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        await asyncio.Event().wait()
+        yield b""
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    call = asyncio.create_task(EventStream(body(), keepalive=30)(SCOPE, _never_disconnects, send))
+    await asyncio.sleep(0.01)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call

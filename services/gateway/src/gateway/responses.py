@@ -1,9 +1,9 @@
 """Responses whose work runs while the client connection is watched.
 
 Both classes run the work (an SSE body iterator, or a coroutine producing one JSON body) in
-a child task and watch the ASGI ``receive`` channel meanwhile: when the client disconnects
-the work is cancelled at once, so the upstream call stops and the lease is released as
-cancelled, even while the upstream is still thinking and nothing is being written.
+the request's own task while a listener task waits on the ASGI ``receive`` channel: when the
+client disconnects the work is cancelled at once, so the upstream call stops and the lease
+is released as cancelled, even while the upstream is still thinking and nothing is written.
 
 ``EventStream`` also sends ``: keep-alive`` comments after ``keepalive`` seconds without a
 write. An exception from the body before anything was sent becomes a normal JSON error
@@ -14,10 +14,9 @@ response with its status; after that it becomes the stream's last event. Both go
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -73,8 +72,11 @@ class EventStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         channel = _Channel(send)
-        work = asyncio.create_task(self._pump(channel))
-        await _watch(receive, work, idle=lambda: self._idle(channel), interval=self._keepalive)
+        keepalive = _KeepAlive(channel, interval=self._keepalive)
+        try:
+            await _watched(receive, self._pump(channel))
+        finally:
+            keepalive.stop()
 
     async def _pump(self, channel: _Channel) -> None:
         # One write per body chunk: the chat service yields one chunk per upstream read,
@@ -103,17 +105,43 @@ class EventStream(Response):
         if not channel.ended:
             await channel.end()
 
-    async def _idle(self, channel: _Channel) -> float:
-        """Send a keep-alive comment if due; return seconds until the next check."""
-        quiet = time.monotonic() - channel.last_write
+
+class _KeepAlive:
+    """Writes a keep-alive comment whenever ``interval`` seconds pass without a write. A
+    timer, not a task: most streams end before it is ever due."""
+
+    def __init__(self, channel: _Channel, *, interval: float):
+        self._channel = channel
+        self._interval = interval
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = self._loop.call_later(interval, self._due)
+        self._beat: asyncio.Task[None] | None = None
+
+    def _due(self) -> None:
+        quiet = time.monotonic() - self._channel.last_write
+        if quiet < self._interval:
+            self._timer = self._loop.call_later(self._interval - quiet, self._due)
+        else:
+            self._timer = None
+            self._beat = self._loop.create_task(self._write())
+
+    async def _write(self) -> None:
+        channel = self._channel
         if channel.ended:
-            return self._keepalive
-        if quiet < self._keepalive:
-            return self._keepalive - quiet
-        if not channel.started:
-            await channel.start(200, _SSE_HEADERS)
-        await channel.write(chunks.KEEPALIVE)
-        return self._keepalive
+            return
+        try:
+            if not channel.started:
+                await channel.start(200, _SSE_HEADERS)
+            await channel.write(chunks.KEEPALIVE)
+        except OSError:
+            return  # the client is gone: the response finds out on its next write
+        self._timer = self._loop.call_later(self._interval, self._due)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._beat is not None:
+            self._beat.cancel()
 
 
 class DeferredJson(Response):
@@ -125,9 +153,7 @@ class DeferredJson(Response):
         self._work = work
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        channel = _Channel(send)
-        task = asyncio.create_task(self._pump(channel))
-        await _watch(receive, task, idle=None, interval=None)
+        await _watched(receive, self._pump(_Channel(send)))
 
     async def _pump(self, channel: _Channel) -> None:
         try:
@@ -138,43 +164,33 @@ class DeferredJson(Response):
         await channel.json(status, body)
 
 
-async def _watch(
-    receive: Receive,
-    work: asyncio.Task[None],
-    *,
-    idle: Callable[[], Awaitable[float]] | None,
-    interval: float | None,
-) -> None:
-    """Wait for ``work``; cancel it when the client disconnects (or this task is cancelled)."""
-    listener: asyncio.Future[Any] = asyncio.ensure_future(receive())
-    timeout = interval
+async def _watched(receive: Receive, work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` in this task; a client disconnect cancels it at once. ASGI reports a
+    disconnect only to a ``receive`` call, so a listener task waits in one meanwhile
+    (cheaper than running the work in a task of its own and waiting for either)."""
+    task = asyncio.current_task()
+    assert task is not None
+    listener = asyncio.get_running_loop().create_task(_cancel_on_disconnect(receive, task))
     try:
-        while True:
-            done, _ = await asyncio.wait(
-                (work, listener), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            if work in done:
-                break
-            if listener in done:
-                if listener.result().get("type") == "http.disconnect":
-                    log.info("client_disconnected")
-                    await _cancel(work)
-                    return
-                listener = asyncio.ensure_future(receive())
-            elif idle is not None:
-                timeout = await idle()
-    except BaseException:
-        await _cancel(work)
-        raise
-    finally:
-        listener.cancel()
-    try:
-        work.result()
+        await work
+    except asyncio.CancelledError:
+        if not (listener.done() and not listener.cancelled() and listener.result()):
+            raise  # cancelled from elsewhere (shutdown): not ours to swallow
+        task.uncancel()
+        log.info("client_disconnected")
     except OSError:
         log.debug("client_gone_while_writing")
+    finally:
+        listener.cancel()
 
 
-async def _cancel(work: asyncio.Task[None]) -> None:
-    work.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await work
+async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task[Any]) -> bool:
+    """Cancel ``task`` when the client disconnects; True if it did."""
+    try:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    except Exception as exc:  # a broken channel is the server's to report, not ours
+        log.debug("receive_failed error=%s", type(exc).__name__)
+        return False
+    task.cancel()
+    return True
