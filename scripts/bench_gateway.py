@@ -1,13 +1,14 @@
 """Gateway benchmark: the chat API through the gateway vs straight to the simulator.
 
-    uv run python scripts/bench_gateway.py [--seconds 3] [--accounts 16] [--json out.json]
+    uv run python scripts/bench_gateway.py [--seconds 3] [--rounds 3] [--json out.json]
 
 Starts the simulator and `grok2api run` (the single-process mode as a user starts it) as
 two separate processes on loopback, then drives both from this process with a minimal
 keep-alive HTTP/1.1 client, at concurrency 1, 16 and 64, streaming and not. For each
 phase it reports requests/s, p50/p99 latency, time to first token (streaming) and CPU
-per request of the gateway process and of the simulator (from /proc). Bounded: each phase
-runs ``--seconds`` after a short warm-up; everything stays on 127.0.0.1.
+per request of the gateway process and of the simulator (from /proc), as the median of
+``--rounds`` interleaved rounds. Bounded: each phase runs ``--seconds`` after a short
+warm-up; everything stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import dataclasses
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -312,16 +314,41 @@ async def drive(args: argparse.Namespace, sim: Any, gateway: Any) -> list[dict[s
                      path="/v1/chat/completions", body=b"", headers=(),
                      first_token=b'"content":"')
     rows = []
-    for stream in (True, False):
-        for concurrency in CONCURRENCY:
-            for target in (direct, through):
-                if target is direct and not stream:
-                    continue  # the upstream always streams; one direct row per concurrency
-                phase = await run_phase(target, stream=stream, concurrency=concurrency,
-                                        seconds=args.seconds, pids=pids)
-                rows.append(phase.row())
-                print(json.dumps(rows[-1]), flush=True)
+    for round_ in range(1, args.rounds + 1):
+        for stream in (True, False):
+            for concurrency in CONCURRENCY:
+                for target in (direct, through):
+                    if target is direct and not stream:
+                        continue  # the upstream always streams; one direct row per concurrency
+                    phase = await run_phase(target, stream=stream, concurrency=concurrency,
+                                            seconds=args.seconds, pids=pids)
+                    rows.append({"round": round_, **phase.row()})
+                    print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def medians(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per phase: the median of each figure over the rounds (this machine's speed
+    drifts by tens of percent within minutes; a median of interleaved rounds resists it)."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["target"], row["stream"], row["c"]), []).append(row)
+    merged = []
+    for (target, stream, concurrency), group in groups.items():
+        merged.append({
+            "target": target, "stream": stream, "c": concurrency, "rounds": len(group),
+            "requests": sum(r["requests"] for r in group),
+            "errors": sum(r["errors"] for r in group),
+            **{key: _median([r[key] for r in group])
+               for key in ("rps", "p50_ms", "p99_ms", "ttft_p50_ms")},
+            "cpu_ms_per_req": {name: _median([r["cpu_ms_per_req"][name] for r in group])
+                               for name in group[0]["cpu_ms_per_req"]},
+        })
+    return merged
+
+
+def _median(values: list[Any]) -> Any:
+    return None if None in values else round(statistics.median(values), 3)
 
 
 def main() -> None:
@@ -335,6 +362,8 @@ def main() -> None:
     serve.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     serve.add_argument("--upstream", choices=("grok", "canned"), default="grok")
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="repeat every phase this many times; the table shows medians")
     parser.add_argument("--accounts", type=int, default=16)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
@@ -359,13 +388,16 @@ def main() -> None:
             for process in (gateway, sim):
                 process.terminate()
                 process.wait(10)
-    print_table(rows)
+    table = medians(rows)
+    print_table(table)
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        args.json.write_text(json.dumps({"rounds": rows, "medians": table}, indent=2))
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print(f"\n{'target':10} {'stream':6} {'c':>3} {'req/s':>8} {'p50ms':>7} {'p99ms':>8} "
+    rounds = rows[0].get("rounds", 1) if rows else 1
+    print(f"\nmedians of {rounds} rounds" if rounds > 1 else "")
+    print(f"{'target':10} {'stream':6} {'c':>3} {'req/s':>8} {'p50ms':>7} {'p99ms':>8} "
           f"{'ttft50':>7} {'cpu ms/req (gw | sim)':>22}")
     for row in rows:
         cpu = row["cpu_ms_per_req"]
@@ -382,8 +414,12 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             if direct and through:
                 ratio = through["rps"] / max(direct["rps"], 0.1)
                 added = through["p50_ms"] - direct["p50_ms"]
-                print(f"stream={stream!s:5} c={concurrency:<3} gateway/direct throughput="
-                      f"{ratio:.2f}  added p50={added:.2f} ms")
+                line = (f"stream={stream!s:5} c={concurrency:<3} gateway/direct throughput="
+                        f"{ratio:.2f}  added p50={added:.2f} ms")
+                if through["ttft_p50_ms"] is not None:
+                    added_ttft = through["ttft_p50_ms"] - direct["ttft_p50_ms"]
+                    line += f"  added ttft50={added_ttft:.2f} ms"
+                print(line)
 
 
 if __name__ == "__main__":
