@@ -202,7 +202,21 @@ async def _image_server(size: int):
     return serve(app)
 
 
+async def test_refuses_image_urls_on_local_addresses_by_default(gateway: Gateway) -> None:
+    async with await _image_server(1000) as image_base:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await gateway.client().chat.completions.create(
+                model="grok-4", stream=False,
+                messages=[{"role": "user", "content": [
+                    {"type": "image_url", "image_url": {"url": image_base + "/cat.png"}}]}],
+            )
+    assert caught.value.body["param"] == "messages.0.content.0.image_url.url"
+    assert "chat.attachment_allow_private" in caught.value.body["message"]
+    assert gateway.grok.uploads == [] and gateway.grok.requests == []
+
+
 async def test_fetches_remote_http_images_and_uploads_them(gateway: Gateway) -> None:
+    gateway.live.apply({"chat.attachment_allow_private": True})  # the image server is local
     async with await _image_server(1000) as image_base:
         await gateway.client().chat.completions.create(
             model="grok-4", stream=False,
@@ -215,7 +229,7 @@ async def test_fetches_remote_http_images_and_uploads_them(gateway: Gateway) -> 
 
 
 async def test_refuses_remote_images_over_the_size_bound(gateway: Gateway) -> None:
-    gateway.live.apply({"chat.attachment_max_bytes": 4096})
+    gateway.live.apply({"chat.attachment_max_bytes": 4096, "chat.attachment_allow_private": True})
     async with await _image_server(10_000) as image_base:
         with pytest.raises(openai.BadRequestError) as caught:
             await gateway.client().chat.completions.create(

@@ -90,6 +90,11 @@ class ChatSettings(Section):
     attachment_fetch_timeout: float = Field(
         15.0, gt=0, description="Time allowed to download one image URL from a message (s)."
     )
+    attachment_allow_private: bool = Field(
+        False,
+        description="Let image URLs in messages reach loopback, private and link-local "
+        "addresses (off: a client could make the gateway fetch from its own network).",
+    )
 
 
 class RetrySettings(Section):

@@ -3,22 +3,29 @@
 Sources: ``data:`` URIs, bare base64 (``file.file_data``) and ``http``/``https`` URLs.
 Remote URLs are fetched with hard bounds (``Limits``, from ``chat.attachment_*``, no other
 schemes, a bounded number of redirects) so a client cannot make the gateway download
-without limit. Bytes are loaded once per request; the upload happens per attempt because
-upstream file ids belong to the account that uploaded them.
+without limit, and, unless ``chat.attachment_allow_private`` is on, only from public
+addresses: every hop's host is resolved and vetted here, and curl connects to the vetted
+address (a second DNS answer cannot swap in an internal one). Bytes are loaded once per
+request; the upload happens per attempt because upstream file ids belong to the account
+that uploaded them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
+import ipaddress
 import logging
 import mimetypes
+import socket
+import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
-from curl_cffi import CurlError
-from curl_cffi.requests import AsyncSession
+from curl_cffi import CurlError, CurlOpt
+from curl_cffi.requests import AsyncSession, Response
 from grok2api_settings.sections import ChatSettings
 
 from .. import errors
@@ -27,6 +34,12 @@ from . import flatten
 log = logging.getLogger(__name__)
 
 MAX_ATTACHMENTS = 8
+MAX_REDIRECTS = 3
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+# host, port -> the addresses it resolves to (a parameter, as is the address policy, so
+# tests can stand in for DNS and for the public internet)
+Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -36,10 +49,15 @@ class Limits:
 
     max_bytes: int
     fetch_timeout: float
+    allow_private: bool = False
 
     @classmethod
     def from_settings(cls, chat: ChatSettings) -> Limits:
-        return cls(max_bytes=chat.attachment_max_bytes, fetch_timeout=chat.attachment_fetch_timeout)
+        return cls(
+            max_bytes=chat.attachment_max_bytes,
+            fetch_timeout=chat.attachment_fetch_timeout,
+            allow_private=chat.attachment_allow_private,
+        )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -52,20 +70,83 @@ class Payload:
 class Fetcher:
     """Bounded downloads of client-supplied http(s) URLs; one session per app."""
 
-    def __init__(self) -> None:
-        self._session: AsyncSession | None = None  # type: ignore[type-arg]
+    def __init__(
+        self, *, resolve: Resolver | None = None, is_public: Callable[[str], bool] | None = None
+    ) -> None:
+        self._session: AsyncSession[Response] | None = None
+        self._resolve = resolve or _resolve
+        self._is_public = is_public or _public
 
     async def fetch(self, url: str, *, param: str, limits: Limits) -> tuple[bytes, str]:
-        session = self._session = self._session or AsyncSession(
-            trust_env=False, max_redirects=3, allow_redirects=True
+        """The body and its media type; redirects are followed here, each hop vetted."""
+        deadline = time.monotonic() + limits.fetch_timeout
+        for _ in range(MAX_REDIRECTS + 1):
+            pin = await self._vet(url, param=param, limits=limits)
+            location, answer = await self._get(url, pin, param=param, limits=limits,
+                                               deadline=deadline)  # fmt: skip
+            if answer is not None:
+                return answer
+            url = urllib.parse.urljoin(url, location)
+            if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
+                raise errors.InvalidRequest(f"{param} redirects off http(s)", param=param)
+        raise errors.InvalidRequest(f"{param} redirects more than {MAX_REDIRECTS} times",
+                                    param=param)  # fmt: skip
+
+    async def _vet(self, url: str, *, param: str, limits: Limits) -> str | None:
+        """curl's ``RESOLVE`` entry pinning the URL's host to a vetted address (None when
+        any address is allowed)."""
+        if limits.allow_private:
+            return None
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        try:
+            port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+            addresses = await self._resolve(host, port)
+        except (OSError, ValueError) as exc:
+            raise errors.InvalidRequest(f"cannot resolve the host of {param}",
+                                        param=param) from exc  # fmt: skip
+        if not addresses or not all(self._is_public(address) for address in addresses):
+            raise errors.InvalidRequest(
+                f"{param} points to a private or local address; fetching those is off "
+                "(chat.attachment_allow_private)",
+                param=param,
+            )
+        address = addresses[0]
+        return f"{host}:{port}:{'[' + address + ']' if ':' in address else address}"
+
+    async def _get(
+        self, url: str, pin: str | None, *, param: str, limits: Limits, deadline: float
+    ) -> tuple[str, tuple[bytes, str] | None]:
+        """(redirect location, None) or ("", (body, media type))."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise errors.InvalidRequest(f"fetching {param} took too long", param=param)
+        if pin is None:
+            self._session = self._session or AsyncSession(trust_env=False)
+            return await self._read(self._session, url, param=param, limits=limits, left=left)
+        # A pin lives in the session's DNS cache: a session of its own keeps it to this hop.
+        pinned: AsyncSession[Response] = AsyncSession(
+            trust_env=False, curl_options={CurlOpt.RESOLVE: [pin]}
         )
         try:
+            return await self._read(pinned, url, param=param, limits=limits, left=left)
+        finally:
+            await pinned.close()
+
+    async def _read(
+        self, session: AsyncSession[Response], url: str, *, param: str, limits: Limits,
+        left: float,
+    ) -> tuple[str, tuple[bytes, str] | None]:
+        try:
             response = await session.request(
-                "GET", url, stream=True, timeout=limits.fetch_timeout
+                "GET", url, stream=True, timeout=left, allow_redirects=False
             )
         except CurlError as exc:
             raise errors.InvalidRequest(f"could not fetch {param}", param=param) from exc
         try:
+            location = response.headers.get("location")
+            if response.status_code in _REDIRECTS and location:
+                return location, None
             if not 200 <= response.status_code < 300:
                 raise errors.InvalidRequest(
                     f"fetching {param} returned HTTP {response.status_code}", param=param
@@ -83,7 +164,7 @@ class Fetcher:
                         f"{param} is larger than {limits.max_bytes} bytes", param=param
                     )
             mime = (response.headers.get("content-type") or "").split(";")[0].strip()
-            return bytes(data), mime
+            return "", (bytes(data), mime)
         except CurlError as exc:
             raise errors.InvalidRequest(f"could not fetch {param}", param=param) from exc
         finally:
@@ -139,6 +220,18 @@ def _b64(text: str, *, param: str, max_bytes: int) -> bytes:
         return base64.b64decode(text, validate=False)
     except (binascii.Error, ValueError) as exc:
         raise errors.InvalidRequest("invalid base64 data", param=param) from exc
+
+
+async def _resolve(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
 
 
 def _default_mime(kind: str) -> str:
