@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import json
 import os
 import socket
@@ -218,6 +219,8 @@ async def serve_gateway(args: argparse.Namespace) -> None:
     app = create_app(settings=live, pool=pool, grok=upstream, client_keys=store.client_keys)
     config = uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning",
                             access_log=False)
+    gc.collect()
+    gc.freeze()  # as `grok2api run` does once started (see grok2api_cli.runtime)
     await uvicorn.Server(config).serve()
 
 
