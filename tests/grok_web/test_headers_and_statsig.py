@@ -47,6 +47,13 @@ def test_request_ids_are_unique_per_request():
     assert len(ids) == 20
 
 
+def test_request_ids_are_canonical_version_4_uuids():
+    for _ in range(200):  # the version and variant bits are forced whatever the random bytes
+        text = headers.request_uuid()
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
 def test_static_statsig_is_the_documented_literal():
     assert statsig.static_id() == (
         "ZTpUeXBlRXJyb3I6IENhbm5vdCByZWFkIHByb3BlcnRpZXMgb2YgdW5kZWZpbmVkIChyZWFkaW5nICdjaGlsZE5vZGVzJyk="

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -27,5 +29,22 @@ TIME_TO_FIRST_TOKEN = Histogram(
 
 def finished(*, model: str, stream: bool, result: str, seconds: float) -> None:
     flag = "true" if stream else "false"
-    CHAT_REQUESTS.labels(model, flag, result).inc()
-    CHAT_DURATION.labels(model, flag).observe(seconds)
+    _child(CHAT_REQUESTS, model, flag, result).inc()
+    _child(CHAT_DURATION, model, flag).observe(seconds)
+
+
+def first_token(*, model: str, seconds: float) -> None:
+    _child(TIME_TO_FIRST_TOKEN, model).observe(seconds)
+
+
+_CHILDREN: dict[tuple[object, ...], Any] = {}
+
+
+def _child(metric: Counter | Histogram, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once per label set (``labels`` takes a lock and
+    builds its key on every call). Label sets are bounded: models, two flags, result codes."""
+    key = (metric, *labels)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*labels)
+    return child

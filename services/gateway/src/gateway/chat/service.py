@@ -63,9 +63,7 @@ async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncItera
                 if first:
                     first = False
                     out.insert(0, writer.role())
-                    metrics.TIME_TO_FIRST_TOKEN.labels(plan_.model).observe(
-                        time.perf_counter() - started
-                    )
+                    metrics.first_token(model=plan_.model, seconds=time.perf_counter() - started)
                 yield b"".join(out)
         ending = tr.finish()
         out = [writer.role()] if first else []
