@@ -59,6 +59,10 @@ bench-pool: install ## token pool Acquire+Release throughput and latency
 bench-gateway: install ## gateway vs simulator-direct throughput, latency, TTFT, CPU
 	$(UV) run --frozen python scripts/bench_gateway.py
 
+.PHONY: count-gateway
+count-gateway: install ## instructions per gateway request under callgrind (stable on a noisy machine)
+	$(UV) run --frozen python scripts/count_gateway.py
+
 .PHONY: bench-sim
 bench-sim: install ## the simulator's own capacity
 	$(UV) run --frozen python simulator/bench.py
