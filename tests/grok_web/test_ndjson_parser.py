@@ -214,3 +214,26 @@ def test_in_band_error_messages_never_echo_the_credential():
     with pytest.raises(errors.InvalidCredential) as info:
         parse_bytes(line)
     assert "sso-secret" not in str(info.value)
+
+
+class _CountingHandlers(dict):  # type: ignore[type-arg]
+    lookups = 0
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        type(self).lookups += 1
+        return super().get(key, default)
+
+
+def test_plain_token_frames_skip_the_handler_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every token frame of an answer carries these keys (§4.2): looking each key up in the
+    # handler table cost more than the rest of the frame's parsing.
+    monkeypatch.setattr(frames, "_HANDLERS", _CountingHandlers(frames._HANDLERS))
+    parser = frames.ChatStreamParser(secrets=())
+    out: list[Any] = []
+    for text in ("Hel", "lo"):
+        parser.handle({"result": {"response": {
+            "token": text, "isThinking": False, "isSoftStop": False, "responseId": "r1",
+            "messageTag": "final", "messageStepId": 0,
+        }}}, out)
+    assert [e.text for e in out] == ["Hel", "lo"] and parser.response_id == "r1"
+    assert _CountingHandlers.lookups == 0

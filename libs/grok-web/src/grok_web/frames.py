@@ -23,8 +23,10 @@ _TOOL_ARGS = re.compile(r"<xai:tool_args><!\[CDATA\[(.*?)\]\]></xai:tool_args>",
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _TextDelta = ev.TextDelta
 _ReasoningDelta = ev.ReasoningDelta
+# The keys of a plain token frame (§4.2), none of which needs a handler but ``responseId``.
 _TOKEN_FRAME_KEYS = frozenset(
-    {"token", "isThinking", "messageTag", "rolloutId", "messageStepId", "responseId"}
+    {"token", "isThinking", "isSoftStop", "messageTag", "rolloutId", "messageStepId",
+     "responseId"}
 )
 _TEXT_TAGS = frozenset({"final", ""})
 _CITATION_TYPES = frozenset({"render_inline_citation", "citation_card", "inline_citation"})
