@@ -120,6 +120,23 @@ async def test_a_reused_handle_forgets_the_previous_method_and_body(
     assert server.connections == 1  # one kept-alive connection for all three
 
 
+async def test_options_that_change_between_requests_on_one_handle_take_effect(
+    engine: Engine, server: _Server
+) -> None:
+    # The engine skips re-setting options a handle already holds: changes must still land.
+    url = f"http://127.0.0.1:{server.port}"
+    statuses = [
+        (await _fetch(engine, f"{url}/moved", follow=follow))[0] for follow in (False, True, False)
+    ]
+    assert statuses == [302, 200, 302]
+    for method, body in (("POST", b"a"), ("GET", None), ("PUT", b"b"), ("POST", b"c"),
+                         ("GET", None)):  # fmt: skip
+        await _fetch(engine, f"{url}/echo", method=method, body=body)
+    sent = [(r.split(b" ")[0], r.split(b"\r\n\r\n", 1)[1]) for r in server.requests[-5:]]
+    assert sent == [(b"POST", b"a"), (b"GET", b""), (b"PUT", b"b"), (b"POST", b"c"),
+                    (b"GET", b"")]  # fmt: skip
+
+
 async def test_interim_heads_are_skipped(engine: Engine, server: _Server) -> None:
     status, headers, body = await _fetch(engine, f"http://127.0.0.1:{server.port}/interim")
     assert (status, headers.get("content-type"), body) == (201, "text/plain", b"made")

@@ -153,6 +153,9 @@ class Engine:
         self._accept_encoding = accept_encoding.encode()
         self._multi = AsyncCurl()
         self._idle: list[Curl] = []
+        # Options that stay put on a handle between requests, as last set: most requests
+        # repeat them, and each curl_cffi setopt costs microseconds of Python.
+        self._applied: dict[Curl, dict[CurlOpt, Any]] = {}
         self._slots = asyncio.Semaphore(max_handles)
         self._running: set[Transfer] = set()
 
@@ -171,6 +174,7 @@ class Engine:
         curl.setopt(CurlOpt.MAXREDIRS, 10)
         curl.setopt(CurlOpt.ACCEPT_ENCODING, self._accept_encoding)
         curl._ensure_cacert()
+        self._applied[curl] = {}
         return curl
 
     async def start(
@@ -191,16 +195,17 @@ class Engine:
         try:
             curl = self._handle()
             transfer = Transfer(curl, follow_redirects=follow_redirects)
-            _configure(curl, transfer, method, url, headers, body)
-            curl.setopt(CurlOpt.FOLLOWLOCATION, int(follow_redirects))
-            curl.setopt(CurlOpt.CONNECTTIMEOUT_MS, int(time_limit * 1000))
+            applied = self._applied[curl]
+            _configure(curl, applied, transfer, method, url, headers, body)
+            _set(curl, applied, CurlOpt.FOLLOWLOCATION, int(follow_redirects))
+            _set(curl, applied, CurlOpt.CONNECTTIMEOUT_MS, int(time_limit * 1000))
             if idle_limit is None:
-                curl.setopt(CurlOpt.TIMEOUT_MS, int(time_limit * 1000))
-                curl.setopt(CurlOpt.LOW_SPEED_TIME, 0)
+                _set(curl, applied, CurlOpt.TIMEOUT_MS, int(time_limit * 1000))
+                _set(curl, applied, CurlOpt.LOW_SPEED_TIME, 0)
             else:
-                curl.setopt(CurlOpt.TIMEOUT_MS, 0)
-                curl.setopt(CurlOpt.LOW_SPEED_LIMIT, 1)
-                curl.setopt(CurlOpt.LOW_SPEED_TIME, max(1, int(idle_limit)))
+                _set(curl, applied, CurlOpt.TIMEOUT_MS, 0)
+                _set(curl, applied, CurlOpt.LOW_SPEED_LIMIT, 1)
+                _set(curl, applied, CurlOpt.LOW_SPEED_TIME, max(1, int(idle_limit)))
             transfer.done = self._multi.add_handle(curl)
         except BaseException:
             self._slots.release()
@@ -229,24 +234,37 @@ class Engine:
         for curl in self._idle:
             curl.close()
         self._idle.clear()
+        self._applied.clear()
+
+
+def _set(curl: Curl, applied: dict[CurlOpt, Any], option: CurlOpt, value: Any) -> None:
+    if applied.get(option, _UNSET) != value:
+        curl.setopt(option, value)
+        applied[option] = value
+
+
+_UNSET = object()
 
 
 def _configure(
     curl: Curl,
+    applied: dict[CurlOpt, Any],
     transfer: Transfer,
     method: str,
     url: str,
     headers: Mapping[str, str],
     body: bytes | None,
 ) -> None:
-    curl.setopt(CurlOpt.URL, url.encode())
+    _set(curl, applied, CurlOpt.URL, url.encode())
+    # HTTPGET and POSTFIELDS switch the request mode: always set, never skipped.
     if body is None:
         curl.setopt(CurlOpt.HTTPGET, 1)
-        curl.setopt(CurlOpt.CUSTOMREQUEST, ffi.NULL if method == "GET" else method.encode())
+        plain = method == "GET"
     else:
         curl.setopt(CurlOpt.POSTFIELDS, body)
         curl.setopt(CurlOpt.POSTFIELDSIZE, len(body))
-        curl.setopt(CurlOpt.CUSTOMREQUEST, ffi.NULL if method == "POST" else method.encode())
+        plain = method == "POST"
+    _set(curl, applied, CurlOpt.CUSTOMREQUEST, ffi.NULL if plain else method.encode())
     lines = [(f"{k}: {v}" if v else f"{k};").encode() for k, v in headers.items()]
     lines.append(_NO_EXPECT)
     curl.setopt(CurlOpt.HTTPHEADER, lines)
