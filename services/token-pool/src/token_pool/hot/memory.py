@@ -81,9 +81,10 @@ class MemoryHotState:
             best: list[str] = []
             if len(members) > base.SAMPLE_SIZE:
                 sample = self._random.sample(list(members), base.SAMPLE_SIZE)
-                best = self._pick(sample, params, tier, outcomes.ExhaustionTally())
+                best = self._pick([(a, members[a]) for a in sample], params, tier,
+                                  outcomes.ExhaustionTally())  # fmt: skip
             if not best:
-                best = self._pick(members, params, tier, tally)
+                best = self._pick(members.items(), params, tier, tally)
             if best:
                 account_id = best[self._random.randrange(len(best))]
                 self._reserve(self._accounts[account_id], account_id, params, tier)
@@ -92,38 +93,41 @@ class MemoryHotState:
 
     def _pick(
         self,
-        account_ids: Iterable[str],
+        candidates: Iterable[tuple[str, _Account]],
         params: base.AcquireParams,
         tier: Tier,
         tally: outcomes.ExhaustionTally,
     ) -> list[str]:
-        """The best-scoring eligible accounts among ``account_ids`` (ties all returned)."""
+        """The best-scoring eligible accounts among ``candidates`` (ties all returned).
+        Every acquire runs this over a tier's accounts: the parameters are read once."""
         best: list[str] = []
         best_score = 0.0
-        default = params.defaults[tier]
-        for account_id in account_ids:
-            acct = self._accounts[account_id]
-            if account_id in params.exclude:
+        default_total = params.defaults[tier].total
+        exclude, now, mode, cost = params.exclude, params.now, params.mode, params.cost
+        max_inflight, policy = params.max_inflight, params.policy
+        for account_id, acct in candidates:
+            if exclude and account_id in exclude:
                 continue
             status = acct.status
-            if status is AccountStatus.COOLING and acct.cooling_until <= params.now:
-                status = AccountStatus.ACTIVE
-            if status not in (AccountStatus.ACTIVE, AccountStatus.COOLING):
-                continue
-            window = acct.windows.get(params.mode)
-            total = window.total if window else default.total
-            remaining = window.remaining if window else total
-            reset_at = window.reset_at if window else 0.0
-            if 0 < reset_at <= params.now:
-                remaining = total
             if status is AccountStatus.COOLING:
-                tally.cooling(acct.cooling_until)
-            elif remaining < params.cost:
+                if acct.cooling_until > now:
+                    tally.cooling(acct.cooling_until)
+                    continue
+            elif status is not AccountStatus.ACTIVE:
+                continue
+            window = acct.windows.get(mode)
+            if window is None:
+                remaining, reset_at = default_total, 0.0
+            else:
+                remaining, reset_at = window.remaining, window.reset_at
+                if 0 < reset_at <= now:
+                    remaining = window.total
+            if remaining < cost:
                 tally.no_quota(reset_at)
-            elif acct.inflight >= params.max_inflight:
+            elif acct.inflight >= max_inflight:
                 tally.busy()
             else:
-                score = _score(params.policy, remaining, acct)
+                score = _score(policy, remaining, acct)
                 if not best or score > best_score:
                     best, best_score = [account_id], score
                 elif score == best_score:
