@@ -102,3 +102,17 @@ async def test_an_unresolvable_host_is_a_clear_400() -> None:
 
 def test_public_addresses_pass_the_default_policy() -> None:
     assert attachments._public("93.184.216.34") and attachments._public("2606:4700::1111")
+
+
+async def test_an_ip_literal_url_is_vetted_and_fetched_without_a_pin() -> None:
+    seen: list[str] = []
+    async with serve(_redirecting_server(seen)) as base:
+        fetcher = Fetcher(is_public=lambda address: address == "127.0.0.1")
+        try:
+            data, _ = await fetcher.fetch(f"{base}/cat.png", param=PARAM, limits=LIMITS)
+        finally:
+            await fetcher.aclose()
+    assert data == b"\x89PNG-cat" and len(seen) == 1
+    refusing = Fetcher()  # the real policy: loopback is not public
+    with pytest.raises(errors.InvalidRequest, match="private or local address"):
+        await refusing.fetch("http://[::1]:9/x.png", param=PARAM, limits=LIMITS)

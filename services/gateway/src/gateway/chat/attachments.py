@@ -111,6 +111,8 @@ class Fetcher:
                 "(chat.attachment_allow_private)",
                 param=param,
             )
+        if _is_ip_literal(host):
+            return None  # nothing to resolve again: the vetted address is the URL's own
         address = addresses[0]
         return f"{host}:{port}:{'[' + address + ']' if ':' in address else address}"
 
@@ -225,6 +227,14 @@ def _b64(text: str, *, param: str, max_bytes: int) -> bytes:
 async def _resolve(host: str, port: int) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _public(address: str) -> bool:
