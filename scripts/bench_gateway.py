@@ -242,8 +242,11 @@ class CannedGrok:
 
 
 def start_processes(
-    accounts: int, data_dir: str, loop: str, upstream: str
+    accounts: int, data_dir: str, loop: str, upstream: str, *, wrapper: Sequence[str] = (),
+    startup_timeout: float = 60.0,
 ) -> tuple[subprocess.Popen[bytes], ...]:
+    """The simulator and the gateway; ``wrapper`` prefixes the `grok2api run` command (a
+    profiler, say), which may then need a longer ``startup_timeout``."""
     sim_port, gw_port = free_port(), free_port()
     accounts_file = Path(data_dir) / "accounts.json"
     accounts_file.write_text(json.dumps([
@@ -256,7 +259,8 @@ def start_processes(
     wait_port(sim_port, sim)
     sim_url = f"http://127.0.0.1:{sim_port}"
     if upstream == "grok":
-        gateway = start_single_process(gw_port, sim_url, accounts, data_dir)
+        gateway = start_single_process(gw_port, sim_url, accounts, data_dir,
+                                       wrapper=wrapper, startup_timeout=startup_timeout)
     else:
         gateway = subprocess.Popen([
             sys.executable, __file__, "serve-gateway", "--port", str(gw_port), "--sim-url",
@@ -269,7 +273,8 @@ def start_processes(
 
 
 def start_single_process(
-    port: int, sim_url: str, accounts: int, data_dir: str
+    port: int, sim_url: str, accounts: int, data_dir: str, *, wrapper: Sequence[str] = (),
+    startup_timeout: float = 60.0,
 ) -> subprocess.Popen[bytes]:
     """`grok2api run` exactly as a user starts it (default settings but the upstream URLs and
     a per-account concurrency cap the load needs), with the benchmark accounts added and
@@ -281,9 +286,9 @@ def start_single_process(
         "GROK2API_NETWORK__BASE_URL": sim_url, "GROK2API_NETWORK__ASSETS_URL": sim_url,
         "GROK2API_NETWORK__ACCOUNTS_URL": sim_url, "GROK2API_TOKEN__MAX_INFLIGHT_PER_ACCOUNT": "64",
     }
-    gateway = subprocess.Popen([sys.executable, "-m", "grok2api_cli.main", "run"], env=env,
-                               stdout=subprocess.DEVNULL)
-    wait_port(port, gateway)
+    gateway = subprocess.Popen([*wrapper, sys.executable, "-m", "grok2api_cli.main", "run"],
+                               env=env, stdout=subprocess.DEVNULL)
+    wait_port(port, gateway, timeout=startup_timeout)
     asyncio.run(add_accounts(pool_addr, accounts))
     return gateway
 

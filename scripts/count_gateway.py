@@ -36,18 +36,11 @@ def main() -> None:
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
     with tempfile.TemporaryDirectory() as data_dir:
-        out = Path(data_dir) / "callgrind.out"
-        launch = subprocess.Popen
-
-        def under_callgrind(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-            if command[1:3] == ["-m", "grok2api_cli.main"]:
-                command = ["valgrind", "-q", "--tool=callgrind", "--instr-atstart=no",
-                           f"--callgrind-out-file={out}", *command]
-            return launch(command, **kwargs)
-
-        bench.subprocess.Popen = under_callgrind  # type: ignore[assignment,misc]
-        bench.wait_port.__defaults__ = (600.0,)  # startup under valgrind is slow
-        sim, gateway = bench.start_processes(16, data_dir, "uvloop", "grok")
+        callgrind = ("valgrind", "-q", "--tool=callgrind", "--instr-atstart=no",
+                     f"--callgrind-out-file={Path(data_dir) / 'callgrind.out'}")
+        # startup under valgrind is slow
+        sim, gateway = bench.start_processes(16, data_dir, "uvloop", "grok", wrapper=callgrind,
+                                             startup_timeout=600.0)
         try:
             send = _requests(gateway.port, stream=not args.plain,  # type: ignore[attr-defined]
                              concurrency=args.concurrency)

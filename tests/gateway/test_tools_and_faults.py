@@ -202,14 +202,17 @@ async def _image_server(size: int):
     return serve(app)
 
 
+async def _ask_about_image(gateway: Gateway, url: str) -> None:
+    await gateway.client().chat.completions.create(
+        model="grok-4", stream=False,
+        messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}],
+    )
+
+
 async def test_refuses_image_urls_on_local_addresses_by_default(gateway: Gateway) -> None:
     async with await _image_server(1000) as image_base:
         with pytest.raises(openai.BadRequestError) as caught:
-            await gateway.client().chat.completions.create(
-                model="grok-4", stream=False,
-                messages=[{"role": "user", "content": [
-                    {"type": "image_url", "image_url": {"url": image_base + "/cat.png"}}]}],
-            )
+            await _ask_about_image(gateway, image_base + "/cat.png")
     assert caught.value.body["param"] == "messages.0.content.0.image_url.url"
     assert "chat.attachment_allow_private" in caught.value.body["message"]
     assert gateway.grok.uploads == [] and gateway.grok.requests == []
@@ -218,11 +221,7 @@ async def test_refuses_image_urls_on_local_addresses_by_default(gateway: Gateway
 async def test_fetches_remote_http_images_and_uploads_them(gateway: Gateway) -> None:
     gateway.live.apply({"chat.attachment_allow_private": True})  # the image server is local
     async with await _image_server(1000) as image_base:
-        await gateway.client().chat.completions.create(
-            model="grok-4", stream=False,
-            messages=[{"role": "user", "content": [
-                {"type": "image_url", "image_url": {"url": image_base + "/cat.png"}}]}],
-        )
+        await _ask_about_image(gateway, image_base + "/cat.png")
     _, _, mime, content = gateway.grok.uploads[0]
     assert mime == "image/png" and len(content) == 1000
     assert gateway.grok.requests[0][1].message == "Refer to the following content:"
@@ -232,11 +231,7 @@ async def test_refuses_remote_images_over_the_size_bound(gateway: Gateway) -> No
     gateway.live.apply({"chat.attachment_max_bytes": 4096, "chat.attachment_allow_private": True})
     async with await _image_server(10_000) as image_base:
         with pytest.raises(openai.BadRequestError) as caught:
-            await gateway.client().chat.completions.create(
-                model="grok-4", stream=False,
-                messages=[{"role": "user", "content": [
-                    {"type": "image_url", "image_url": {"url": image_base + "/big.png"}}]}],
-            )
+            await _ask_about_image(gateway, image_base + "/big.png")
     assert "larger than" in caught.value.body["message"]
     assert gateway.grok.uploads == []
 
