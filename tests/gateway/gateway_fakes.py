@@ -37,6 +37,9 @@ class FakePool:
         self.releases: list[Release] = []
         self._ids = itertools.count(1)
         self.busy_answers = 0  # how many acquires answer ALL_BUSY first
+        self.lease_ttl = 300.0
+        self.renewals: list[str] = []  # lease ids, one per renew call
+        self.renew_answers: list[float | Exception | None] = []  # scripted, then a fresh TTL
 
     async def acquire(self, *, model: str, cost: int | None = None,
                       exclude: Sequence[str] = (), request_id: str = "") -> leases.Lease:
@@ -49,7 +52,7 @@ class FakePool:
                 return leases.Lease(
                     lease_id=f"lease-{next(self._ids)}", account_id=account,
                     credential=f"cred-{account}", tier=leases.Tier.BASIC, mode="auto",
-                    cost=cost or 1, expires_at=time.time() + 300,
+                    cost=cost or 1, expires_at=time.time() + self.lease_ttl,
                 )
         raise pool_errors.PoolExhausted(
             "no account", reason=pool_errors.ExhaustedReason.NO_ACCOUNT_OF_TIER
@@ -59,6 +62,13 @@ class FakePool:
                       retry_after: float | None = None,
                       quota: Sequence[leases.QuotaFigures] = ()) -> None:
         self.releases.append(Release(lease.account_id, outcome, retry_after))
+
+    async def renew(self, lease: leases.Lease) -> float | None:
+        self.renewals.append(lease.lease_id)
+        answer = self.renew_answers.pop(0) if self.renew_answers else time.time() + self.lease_ttl
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     def outcomes(self) -> list[tuple[str, leases.Outcome]]:
         return [(r.account_id, r.outcome) for r in self.releases]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator
 
@@ -141,3 +143,52 @@ async def test_gives_up_waiting_for_a_busy_pool_at_the_deadline() -> None:
         await collect(stream)
     assert caught.value.reason is pool_errors.ExhaustedReason.ALL_BUSY
     assert policy.busy_wait_max - 0.5 <= now[0] <= policy.busy_wait_max
+
+
+def slow_call(pause: float) -> leasing.Opener[str]:
+    """An upstream call that answers at once, then runs on for ``pause`` seconds."""
+    def opener(lease: leases.Lease) -> AsyncIterator[str]:
+        async def run() -> AsyncIterator[str]:
+            yield "first"
+            await asyncio.sleep(pause)
+            yield "last"
+        return run()
+    return opener
+
+
+async def test_a_call_outlasting_a_third_of_the_ttl_renews_its_lease_until_released() -> None:
+    pool = FakePool()
+    pool.lease_ttl = 0.3  # renewals due every 0.1 s; the call runs 0.5 s
+    stream = leasing.leased_stream(pool=pool, policy=leasing.RetryPolicy(), model="grok-4",
+                                   opener=slow_call(0.5))
+    assert await collect(stream) == ["first", "last"]
+    renewed = len(pool.renewals)
+    assert renewed >= 1 and set(pool.renewals) == {"lease-1"}
+    await asyncio.sleep(0.3)
+    assert len(pool.renewals) == renewed  # released: no more renewals
+    assert pool.outcomes() == [("acct-1", leases.Outcome.SUCCESS)]
+
+
+async def test_a_short_call_never_renews() -> None:
+    pool = FakePool()
+    stream = leasing.leased_stream(pool=pool, policy=leasing.RetryPolicy(), model="grok-4",
+                                   opener=failing_then(["x"], {}))
+    assert await collect(stream) == ["x"]
+    assert pool.renewals == []
+
+
+async def test_a_failed_renewal_is_retried_and_a_lost_lease_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pool = FakePool()
+    pool.lease_ttl = 0.3
+    pool.renew_answers = [pool_errors.PoolUnavailable("pool restarting"), None]
+    stream = leasing.leased_stream(pool=pool, policy=leasing.RetryPolicy(), model="grok-4",
+                                   opener=slow_call(0.5))
+    with caplog.at_level(logging.WARNING, logger=leasing.__name__):
+        assert await collect(stream) == ["first", "last"]
+    assert pool.renewals == ["lease-1", "lease-1"]  # retried once, then told the lease is gone
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("lease_renew_failed lease=lease-1") for m in messages)
+    assert any(m.startswith("lease_lost lease=lease-1 account=acct-1") for m in messages)
+    assert pool.outcomes() == [("acct-1", leases.Outcome.SUCCESS)]

@@ -194,6 +194,30 @@ async def test_expired_lease_is_reclaimed_after_the_ttl(pool: Pool) -> None:
     assert (await svc.get_account(acct.account_id)).inflight == 1
 
 
+async def test_a_renewed_lease_outlives_its_first_expiry(pool: Pool) -> None:
+    svc = await pool.replica(max_inflight_per_account=1, lease_ttl_seconds=5)
+    acct = await svc.upsert_account(credential=_cred(1))
+    lease = await svc.acquire(model="grok-4")
+    pool.clock.advance(4)
+    assert await svc.renew(lease) == pytest.approx(pool.clock.now + 5)
+    pool.clock.advance(4)  # 8 s after the acquire: past the first expiry, not the renewed one
+    with pytest.raises(errors.PoolExhausted):
+        await svc.acquire(model="grok-4")
+    pool.clock.advance(2)  # now past the renewed expiry too
+    assert (await svc.acquire(model="grok-4")).account_id == acct.account_id
+    assert await svc.renew(lease) is None  # reclaimed: gone for good, nothing extended
+    assert (await svc.get_account(acct.account_id)).inflight == 1
+
+
+async def test_a_released_lease_cannot_be_renewed(pool: Pool) -> None:
+    svc = await pool.replica()
+    await svc.upsert_account(credential=_cred(1))
+    lease = await svc.acquire(model="grok-4")
+    await svc.release(lease, outcome=Outcome.SUCCESS)
+    assert await svc.renew(lease) is None
+    assert (await svc.stats()).leases_in_flight == 0
+
+
 async def test_reaper_reclaims_leases_of_a_vanished_holder(pool: Pool) -> None:
     holder = await pool.replica(lease_ttl_seconds=0.2)
     acct = await holder.upsert_account(credential=_cred(1))

@@ -51,6 +51,17 @@ async def test_acquire_and_release_round_trip(client: GrpcPoolClient) -> None:
     assert [(w.mode, w.remaining, w.total) for w in account.quota] == [("heavy", 9, 20)]
 
 
+async def test_renew_moves_the_expiry_until_the_lease_is_released(
+    client: GrpcPoolClient, pool: Pool
+) -> None:
+    await client.upsert_account(credential=CRED)
+    lease = await client.acquire(model="grok-4")
+    pool.clock.advance(120)
+    assert await client.renew(lease) == pytest.approx(pool.clock.now + 300)
+    await client.release(lease, outcome=Outcome.SUCCESS)
+    assert await client.renew(lease) is None
+
+
 async def test_exhaustion_carries_reason_and_retry_time(client: GrpcPoolClient) -> None:
     await client.upsert_account(credential=CRED)
     lease = await client.acquire(model="grok-4")

@@ -42,6 +42,12 @@ class PoolClient(Protocol):
         """
         ...
 
+    async def renew(self, lease: leases.Lease) -> float | None:
+        """Push the lease's expiry to ``token.lease_ttl_seconds`` from now, for a call that
+        outlasts it; the new expiry (unix s), or None when the lease is gone (released, or
+        reclaimed after it expired) and its slot with it."""
+        ...
+
     async def upsert_account(
         self,
         *,

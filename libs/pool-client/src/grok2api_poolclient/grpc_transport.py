@@ -108,6 +108,13 @@ class GrpcPoolClient:
             return
         await self._call(self._stub.Release, request)
 
+    async def renew(self, lease: leases.Lease) -> float | None:
+        request = pb.RenewLeaseRequest(
+            lease=grpc_codec.lease_to_pb(lease, with_credential=False)
+        )
+        answer = await self._call(self._stub.RenewLease, request)
+        return answer.expires_at if answer.renewed else None
+
     async def upsert_account(
         self,
         *,

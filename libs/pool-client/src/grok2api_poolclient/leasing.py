@@ -14,7 +14,9 @@ images, video) goes through ``leased_stream``. It owns the lease for the whole c
   outcome and re-raises as ``UpstreamFailed`` so the consumer can end its own stream cleanly;
 * a consumer that stops early (client disconnect: ``aclose()`` or cancellation) closes the
   upstream stream at once and releases the lease as ``CANCELLED``;
-* a stream that ends normally releases the lease as ``SUCCESS``.
+* a stream that ends normally releases the lease as ``SUCCESS``;
+* a call that outlasts a third of the lease's time to expiry renews the lease (again and
+  again), so a long generation keeps its in-flight slot instead of being reclaimed.
 
 Errors raised to the consumer:
 
@@ -46,6 +48,9 @@ _RNG = random.Random()  # jitter only; seeding a fresh generator per request cos
 
 BUSY_POLL_FIRST = 0.01
 BUSY_POLL_MAX = 0.25
+# A lease is renewed when a third of its time to expiry has passed: the rest is slack for
+# a slow pool and for clocks that disagree. Never sooner than this (seconds).
+RENEW_MIN_DELAY = 0.05
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -183,16 +188,17 @@ async def leased_stream(
             if last_failure is not None:
                 raise last_failure from last_failure.__cause__
             raise
+        held = _HeldLease(pool, lease)
         upstream = opener(lease)
         try:
             first = await anext(upstream)
         except StopAsyncIteration:
-            await _release(pool, lease, leases.Outcome.SUCCESS)
+            await held.release(leases.Outcome.SUCCESS)
             return
         except BaseException as exc:
             await _close_quietly(upstream)
             verdict = classify(exc)
-            await _release(pool, lease, verdict.outcome, verdict.retry_after)
+            await held.release(verdict.outcome, verdict.retry_after)
             if isinstance(exc, asyncio.CancelledError | GeneratorExit):
                 raise
             attempt += 1
@@ -207,7 +213,7 @@ async def leased_stream(
             excluded.append(lease.account_id)
             await sleep(wait)
             continue
-        committed = _committed(pool=pool, lease=lease, upstream=upstream, first=first)
+        committed = _committed(held=held, upstream=upstream, first=first)
         try:
             async for item in committed:
                 yield item
@@ -217,7 +223,7 @@ async def leased_stream(
 
 
 async def _committed(
-    *, pool: client.PoolClient, lease: leases.Lease, upstream: AsyncIterator[T], first: T
+    *, held: _HeldLease, upstream: AsyncIterator[T], first: T
 ) -> AsyncGenerator[T, None]:
     """The rest of a stream whose first item reached the consumer: no more switching."""
     outcome = leases.Outcome.CANCELLED
@@ -232,12 +238,13 @@ async def _committed(
     except Exception as exc:
         verdict = classify(exc)
         outcome, retry_after = verdict.outcome, verdict.retry_after
-        log.info("upstream_failed_mid_stream account=%s outcome=%s", lease.account_id, outcome)
+        account_id = held.lease.account_id
+        log.info("upstream_failed_mid_stream account=%s outcome=%s", account_id, outcome)
         raise UpstreamFailed(str(exc) or verdict.code, verdict=verdict, committed=True) from exc
     finally:
         if outcome is not leases.Outcome.SUCCESS:
             await _close_quietly(upstream)
-        await _release(pool, lease, outcome, retry_after)
+        await held.release(outcome, retry_after)
 
 
 def _failed_attempt(
@@ -302,19 +309,59 @@ async def _acquire(
         pause = min(pause * 2, BUSY_POLL_MAX)
 
 
-async def _release(
-    pool: client.PoolClient,
-    lease: leases.Lease,
-    outcome: leases.Outcome,
-    retry_after: float | None = None,
-) -> None:
-    """Release even when the calling task is being cancelled (the pool must hear about it)."""
-    try:
-        await asyncio.shield(pool.release(lease, outcome=outcome, retry_after=retry_after))
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("lease_release_failed lease=%s outcome=%s", lease.lease_id, outcome)
+class _HeldLease:
+    """A lease from acquire to release, renewed while its call runs on.
+
+    A timer, not a task, waits for the renewal: most calls end long before it is due.
+    """
+
+    def __init__(
+        self, pool: client.PoolClient, lease: leases.Lease, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.lease = lease
+        self._pool = pool
+        self._clock = clock
+        self._expires_at = lease.expires_at
+        self._renewing: asyncio.Task[None] | None = None
+        self._timer = self._schedule()
+
+    def _schedule(self) -> asyncio.TimerHandle:
+        delay = max((self._expires_at - self._clock()) / 3, RENEW_MIN_DELAY)
+        return asyncio.get_running_loop().call_later(delay, self._due)
+
+    def _due(self) -> None:
+        self._renewing = asyncio.ensure_future(self._renew())
+
+    async def _renew(self) -> None:
+        lease = self.lease
+        try:
+            expires_at = await self._pool.renew(lease)
+        except errors.PoolError as exc:
+            log.warning("lease_renew_failed lease=%s error=%s", lease.lease_id, exc)
+            if self._clock() < self._expires_at:  # still held: try again, sooner each time
+                self._timer = self._schedule()
+            return
+        if expires_at is None:
+            log.warning("lease_lost lease=%s account=%s: the pool no longer holds it (reclaimed "
+                        "or its state rebuilt); the call goes on without its in-flight slot",
+                        lease.lease_id, lease.account_id)  # fmt: skip
+            return
+        self._expires_at = expires_at
+        self._timer = self._schedule()
+
+    async def release(self, outcome: leases.Outcome, retry_after: float | None = None) -> None:
+        """Release even when the calling task is being cancelled (the pool must hear it)."""
+        self._timer.cancel()
+        if self._renewing is not None:
+            self._renewing.cancel()
+        lease = self.lease
+        try:
+            releasing = self._pool.release(lease, outcome=outcome, retry_after=retry_after)
+            await asyncio.shield(releasing)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("lease_release_failed lease=%s outcome=%s", lease.lease_id, outcome)
 
 
 async def _close_quietly(upstream: AsyncIterator[Any]) -> None:

@@ -60,6 +60,17 @@ class TokenPoolServicer(pb_grpc.TokenPoolServicer):
         ))  # fmt: skip
         return pb.ReleaseResponse()
 
+    async def RenewLease(
+        self, request: pb.RenewLeaseRequest, context: Any
+    ) -> pb.RenewLeaseResponse:
+        if not request.lease.lease_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a lease_id is required")
+        lease = grpc_codec.lease_from_pb(request.lease)
+        expires_at = await _guard(context, self._pool.renew(lease))
+        if expires_at is None:
+            return pb.RenewLeaseResponse(renewed=False)
+        return pb.RenewLeaseResponse(renewed=True, expires_at=expires_at)
+
     async def LeaseBatches(
         self, request_iterator: AsyncIterator[pb.LeaseBatch], context: Any
     ) -> None:

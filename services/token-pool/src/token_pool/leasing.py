@@ -221,6 +221,12 @@ class Leaser:
         if failure is not None:
             raise failure
 
+    async def renew(self, lease: Lease) -> float | None:
+        expires_at = self._clock() + self._settings().token.lease_ttl_seconds
+        if await self._hot.renew(lease.lease_id, expires_at=expires_at):
+            return expires_at
+        return None
+
     async def _after_release(
         self, order: ReleaseOrder, result: base.ReleaseResult | None
     ) -> errors.PoolError | None:

@@ -143,6 +143,10 @@ class PoolService:
         with translate.pool_errors():
             await self._leaser.release(lease, outcome=outcome, retry_after=retry_after, quota=quota)
 
+    async def renew(self, lease: Lease) -> float | None:
+        with translate.pool_errors():
+            return await self._leaser.renew(lease)
+
     async def lease_batch(
         self,
         *,

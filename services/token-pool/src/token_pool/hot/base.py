@@ -15,8 +15,9 @@ order (basic → super → heavy, starting at the model's minimum tier):
   remaining" holds within the sample (the power of k random choices);
 * the cost is reserved (remaining decremented, window started if it was not) and the
   in-flight count incremented in the same atomic step, and a lease recorded until
-  ``expires_at``. Expired leases are reclaimed lazily by every acquire and by ``reclaim``:
-  the in-flight slot comes back, the reserved cost does not (the holder may have used it).
+  ``expires_at``, which the holder may push back (``renew``) while its call runs. Expired
+  leases are reclaimed lazily by every acquire and by ``reclaim``: the in-flight slot comes
+  back, the reserved cost does not (the holder may have used it).
 
 When nothing is eligible ``errors.PoolExhausted`` says why: ``no_account_of_tier`` (no
 usable account of any candidate tier), ``all_busy`` (some at their cap), ``all_cooling``
@@ -171,6 +172,11 @@ class HotState(Protocol):
         ...
 
     async def leases_in_flight(self) -> int: ...
+
+    async def renew(self, lease_id: str, *, expires_at: float) -> bool:
+        """Move a held lease's expiry to ``expires_at``; False when it is gone (released or
+        reclaimed). A lease past its expiry that was not reclaimed yet is still held."""
+        ...
 
     async def reclaim(self, *, now: float) -> int:
         """Reclaim expired leases; the number reclaimed."""

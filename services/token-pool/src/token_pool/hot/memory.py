@@ -268,6 +268,13 @@ class MemoryHotState:
     async def leases_in_flight(self) -> int:
         return len(self._leases)
 
+    async def renew(self, lease_id: str, *, expires_at: float) -> bool:
+        lease = self._leases.get(lease_id)
+        if lease is None:
+            return False
+        self._leases[lease_id] = dataclasses.replace(lease, expires_at=expires_at)
+        return True
+
     async def reclaim(self, *, now: float) -> int:
         return self._reclaim(now)
 

@@ -30,7 +30,7 @@ from redis import exceptions as redis_errors
 
 from . import base, outcomes
 
-_SCRIPTS = ("batch", "usage", "put", "reclaim", "unlock")
+_SCRIPTS = ("batch", "usage", "put", "reclaim", "renew", "unlock")
 
 
 def _load(name: str) -> str:
@@ -135,6 +135,9 @@ class RedisHotState:
 
     async def leases_in_flight(self) -> int:
         return int(await self._redis.zcard(f"{self._prefix}:leases"))
+
+    async def renew(self, lease_id: str, *, expires_at: float) -> bool:
+        return bool(await self._run("renew", [self._prefix, lease_id, expires_at]))
 
     async def reclaim(self, *, now: float) -> int:
         return int(await self._run("reclaim", [self._prefix, now, 1000]))

@@ -119,6 +119,20 @@ class ReleaseResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class RenewLeaseRequest(_message.Message):
+    __slots__ = ("lease",)
+    LEASE_FIELD_NUMBER: _ClassVar[int]
+    lease: Lease
+    def __init__(self, lease: _Optional[_Union[Lease, _Mapping]] = ...) -> None: ...
+
+class RenewLeaseResponse(_message.Message):
+    __slots__ = ("renewed", "expires_at")
+    RENEWED_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    renewed: bool
+    expires_at: float
+    def __init__(self, renewed: _Optional[bool] = ..., expires_at: _Optional[float] = ...) -> None: ...
+
 class BatchedAcquire(_message.Message):
     __slots__ = ("id", "request")
     ID_FIELD_NUMBER: _ClassVar[int]

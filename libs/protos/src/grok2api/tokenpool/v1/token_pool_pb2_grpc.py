@@ -49,6 +49,11 @@ class TokenPoolStub:
                 request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.LeaseBatch.SerializeToString,
                 response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.LeaseBatchReply.FromString,
                 _registered_method=True)
+        self.RenewLease = channel.unary_unary(
+                '/grok2api.tokenpool.v1.TokenPool/RenewLease',
+                request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RenewLeaseRequest.SerializeToString,
+                response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RenewLeaseResponse.FromString,
+                _registered_method=True)
         self.UpsertAccount = channel.unary_unary(
                 '/grok2api.tokenpool.v1.TokenPool/UpsertAccount',
                 request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.UpsertAccountRequest.SerializeToString,
@@ -114,6 +119,15 @@ class TokenPoolServicer:
         batch's answers may come in several replies. An item that fails gets an ItemError with
         the code and details the unary call would have ended with; the stream itself fails
         only when the pool cannot serve any item.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenewLease(self, request, context):
+        """Push a held lease's expiry to token.lease_ttl_seconds from now, so a call that outlasts
+        the TTL keeps its in-flight slot. renewed is false when the lease is gone (released, or
+        reclaimed after it expired): the holder has lost its slot.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -187,6 +201,11 @@ def add_TokenPoolServicer_to_server(servicer, server):
                     servicer.LeaseBatches,
                     request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.LeaseBatch.FromString,
                     response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.LeaseBatchReply.SerializeToString,
+            ),
+            'RenewLease': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewLease,
+                    request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RenewLeaseRequest.FromString,
+                    response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RenewLeaseResponse.SerializeToString,
             ),
             'UpsertAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.UpsertAccount,
@@ -310,6 +329,33 @@ class TokenPool:
             '/grok2api.tokenpool.v1.TokenPool/LeaseBatches',
             grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.LeaseBatch.SerializeToString,
             grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.LeaseBatchReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewLease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grok2api.tokenpool.v1.TokenPool/RenewLease',
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RenewLeaseRequest.SerializeToString,
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RenewLeaseResponse.FromString,
             options,
             channel_credentials,
             insecure,
