@@ -11,6 +11,12 @@ Scenarios (``make bench-pool``):
   … 8 callers           fewer concurrent callers: latency at a lower load
   … 1 caller            one sequential caller (latency without queueing)
 
+Besides pairs/s and latency, each gRPC scenario reports the CPU a replica spends per pair
+and the cores the whole run kept busy (replicas, clients and Redis). A replica's CPU per
+pair staying flat from one replica to two is what horizontal scaling rests on: with a core
+per replica, two replicas serve twice one. On a machine whose cores are already busy with
+one replica, its clients and Redis, the measured throughput of two cannot double.
+
 Each replica is a separate process running ``token_pool.main.running`` with the gRPC server;
 clients are separate processes driving ``GrpcPoolClient`` with concurrent tasks. With a
 fixed number of callers, pairs/s times mean latency is about the callers (each caller waits for its
@@ -35,6 +41,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -105,10 +112,10 @@ async def _drive(pool: PoolClient, *, seconds: float, concurrency: int) -> dict[
                 continue
             latencies.append(time.perf_counter() - started)
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return {"pairs": len(latencies), "errors": errors, "elapsed": time.perf_counter() - began,
-            "latencies": latencies}  # fmt: skip
+            "cpu_seconds": time.process_time() - cpu, "latencies": latencies}  # fmt: skip
 
 
 def _summary(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -154,16 +161,44 @@ def _grpc(args: argparse.Namespace, replicas: int, *, unary: bool = False) -> di
             if server.stdout.readline().strip() != "READY":
                 raise RuntimeError("a replica failed to start")
         transport = ["--unary"] if unary else []
+        replica_cpu, redis_cpu = _cpu_seconds(servers), asyncio.run(_redis_cpu_seconds(args))
         clients = [_spawn(args, "client", "--port", str(p), *transport) for p in ports]
         runs = []
         for client in clients:
             out, _ = client.communicate(timeout=args.seconds + 60)
             runs.append(json.loads(out))
+        replica_cpu = _cpu_seconds(servers) - replica_cpu
+        redis_cpu = asyncio.run(_redis_cpu_seconds(args)) - redis_cpu
     finally:
         for server in servers:
             server.terminate()
             server.wait(timeout=30)
-    return _summary(f"grpc / redis / {replicas} replica{'s' if replicas > 1 else ''}", runs)
+    summary = _summary(f"grpc / redis / {replicas} replica{'s' if replicas > 1 else ''}", runs)
+    pairs = sum(r["pairs"] for r in runs)
+    client_cpu = sum(r["cpu_seconds"] for r in runs)
+    busy = max(r["elapsed"] for r in runs)  # replicas and Redis idle while clients start
+    return summary | {
+        "replica_cpu_us_per_pair": round(replica_cpu / max(pairs, 1) * 1e6),
+        "cores_busy": round((replica_cpu + client_cpu + redis_cpu) / busy, 2),
+    }
+
+
+def _cpu_seconds(processes: list[subprocess.Popen[str]]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for process in processes:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+async def _redis_cpu_seconds(args: argparse.Namespace) -> float:
+    client = aioredis.Redis.from_url(args.redis)
+    try:
+        info = await client.info("cpu")
+    finally:
+        await client.aclose()
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -226,10 +261,12 @@ def main() -> None:
         results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 1 caller"})
         args.concurrency = loaded
         asyncio.run(_cleanup(args))
-    print(f"{'scenario':<30}{'pairs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    print(f"{'scenario':<30}{'pairs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+          f"{'replica us/pair':>17}{'cores busy':>12}")  # fmt: skip
     for r in results:
         print(
             f"{r['scenario']:<30}{r['pairs_per_s']:>10}{r['p50_ms']:>9}{r['p99_ms']:>9}{r['errors']:>8}"
+            f"{r.get('replica_cpu_us_per_pair', '-'):>17}{r.get('cores_busy', '-'):>12}"
         )
     print(f"(cpus={os.cpu_count()}, concurrency={args.concurrency} per client, "
           f"{args.seconds}s per scenario, {args.accounts} accounts)")  # fmt: skip
