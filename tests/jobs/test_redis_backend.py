@@ -78,3 +78,46 @@ async def test_an_unreachable_redis_raises_queue_unavailable_with_the_cause_chai
         await client.aclose()
 
     assert caught.value.__cause__ is not None
+
+
+async def _consumers(redis_client: aioredis.Redis, prefix: str) -> dict[str, int]:
+    rows = await redis_client.xinfo_consumers(f"{prefix}jobs", "media-workers")
+    return {_name(row["name"]): int(row["pending"]) for row in rows}
+
+
+def _name(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def test_a_retired_consumer_leaves_the_group_but_never_with_a_job(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    queue = RedisJobQueue(redis_client, prefix=redis_prefix)
+    await queue.submit("test.echo", {})
+    await queue.submit("test.echo", {})
+    assert await queue.claim(consumer="idle", count=1, block_ms=0) != []  # keeps its job
+    [done] = await queue.claim(consumer="spare", count=1, block_ms=0)
+    await queue.ack(done)
+    assert await _consumers(redis_client, redis_prefix) == {"idle": 1, "spare": 0}
+
+    await queue.retire(consumer="spare")
+    await queue.retire(consumer="idle")  # still owns the job: kept, the job stays pending
+    assert await _consumers(redis_client, redis_prefix) == {"idle": 1}
+
+    [reclaimed] = await queue.reclaim_stale(consumer="heir", min_idle_ms=0, count=1)
+    assert await queue.prune_consumers(min_idle_ms=0) == 1  # "idle" owns nothing now
+    assert await _consumers(redis_client, redis_prefix) == {"heir": 1}
+    await queue.ack(reclaimed)
+    await queue.retire(consumer="heir")
+    assert await _consumers(redis_client, redis_prefix) == {}
+
+
+async def test_pruning_spares_consumers_active_within_the_idle_time(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    queue = RedisJobQueue(redis_client, prefix=redis_prefix)
+    await queue.submit("test.echo", {})
+    [done] = await queue.claim(consumer="w1", count=1, block_ms=0)
+    await queue.ack(done)
+    assert await queue.prune_consumers(min_idle_ms=60_000) == 0
+    assert await _consumers(redis_client, redis_prefix) == {"w1": 0}

@@ -1,4 +1,5 @@
-"""A worker process killed mid-job: another worker finishes the job, the client sees one end."""
+"""A worker process killed mid-job: another worker finishes the job, the client sees one end,
+and the dead worker's consumer name is pruned from the queue."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import contextlib
 import pathlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -24,8 +25,12 @@ async def first_event(queue: RedisJobQueue, job_id: str) -> JobEvent:
     raise AssertionError("the event stream ended without any event")
 
 
+async def _gone(name: str, names: Awaitable[list[str]]) -> bool:
+    return name not in await names
+
+
 async def test_a_job_whose_worker_process_was_killed_is_finished_by_another_exactly_once(
-    redis_client: aioredis.Redis, redis_prefix: str, start_worker: Any
+    redis_client: aioredis.Redis, redis_prefix: str, start_worker: Any, eventually: Any
 ) -> None:
     queue = RedisJobQueue(redis_client, prefix=redis_prefix)
     doomed = await asyncio.create_subprocess_exec(
@@ -44,12 +49,35 @@ async def test_a_job_whose_worker_process_was_killed_is_finished_by_another_exac
     async def finish(job: Job, *, progress: Progress) -> Mapping[str, Any]:
         return {"worker": "rescuer", "attempt": job.attempt, "prompt": job.payload["prompt"]}
 
-    async with start_worker(queue, {"test.slow": finish}, visibility_timeout=0.5):
+    async def consumers() -> list[str]:
+        rows = await redis_client.xinfo_consumers(f"{redis_prefix}jobs", "media-workers")
+        return [row["name"].decode() for row in rows]
+
+    async with start_worker(queue, {"test.slow": finish}, visibility_timeout=0.5,
+                            prune_idle=0.2):
         async with asyncio.timeout(30):
             seen = [event async for event in queue.events(job_id)]
+        await eventually(lambda: _gone("doomed", consumers()))  # the dead worker's name
+    assert await consumers() == []  # and the rescuer retired on its way out
 
     assert [event.type for event in seen] == [EventType.PROGRESS, EventType.RESULT]
     assert seen[-1].data == {"worker": "rescuer", "attempt": 2, "prompt": "a lighthouse"}
     assert await queue.finished(job_id)
     depth = await queue.depth()
     assert (depth.waiting, depth.in_flight) == (0, 0)
+
+
+async def test_a_stopped_worker_leaves_no_consumer_behind(
+    redis_client: aioredis.Redis, redis_prefix: str, start_worker: Any
+) -> None:
+    queue = RedisJobQueue(redis_client, prefix=redis_prefix)
+
+    async def echo(job: Job, *, progress: Progress) -> Mapping[str, Any]:
+        return {"echo": job.payload}
+
+    async with start_worker(queue, {"test.echo": echo}) as worker:
+        job_id = await queue.submit("test.echo", {"n": 1})
+        assert (await queue.wait(job_id, timeout=30)).data == {"echo": {"n": 1}}
+        rows = await redis_client.xinfo_consumers(f"{redis_prefix}jobs", "media-workers")
+        assert [row["name"].decode() for row in rows] == [worker.consumer]
+    assert await redis_client.xinfo_consumers(f"{redis_prefix}jobs", "media-workers") == []

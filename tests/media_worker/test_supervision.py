@@ -259,6 +259,12 @@ class SwallowingQueue:
     async def heartbeat(self, **options: Any) -> list[Any]:
         return []
 
+    async def prune_consumers(self, **options: Any) -> int:
+        return 0
+
+    async def retire(self, **options: Any) -> None:
+        return None
+
     async def depth(self) -> Any:
         from grok2api_jobs import QueueDepth
 

@@ -130,6 +130,12 @@ class InProcessJobQueue:
             reclaimed.append(Delivery(job=job, delivery_id=entry_id))
         return reclaimed
 
+    async def retire(self, *, consumer: str) -> None:
+        """Nothing to forget: consumers here are names on pending jobs, not registered."""
+
+    async def prune_consumers(self, *, min_idle_ms: int) -> int:
+        return 0
+
     async def publish_event(self, job_id: str, event: JobEvent) -> bool:
         log = self._log(envelope.check_job_id(job_id))
         # No await between the check and the append: this is the "exactly one terminal" rule.

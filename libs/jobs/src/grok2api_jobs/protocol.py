@@ -68,6 +68,17 @@ class JobQueue(Protocol):
         Each returned job's ``attempt`` counts this delivery too."""
         ...
 
+    async def retire(self, *, consumer: str) -> None:
+        """Forget a consumer that stops for good, unless it still owns jobs: those stay
+        pending for another worker to reclaim, and ``prune_consumers`` forgets it later."""
+        ...
+
+    async def prune_consumers(self, *, min_idle_ms: int) -> int:
+        """Forget consumers idle for at least ``min_idle_ms`` that own no jobs (workers that
+        died without retiring); the number forgotten. A live one forgotten by mistake is
+        recreated by its next claim."""
+        ...
+
     async def publish_event(self, job_id: str, event: JobEvent) -> bool:
         """Append ``event`` to the job's event stream.
 

@@ -32,3 +32,26 @@ for i = 3, #ARGV do
 end
 return owned
 """
+
+# KEYS: jobs stream. ARGV: group, min idle ms, consumer name ('' = any).
+# Deletes the named consumer, or every consumer idle for at least min idle ms, but only one
+# that owns no pending entry: XGROUP DELCONSUMER drops a consumer's pending entries, and
+# those jobs must stay for another worker to reclaim. Returns how many were deleted.
+FORGET_CONSUMERS = """
+local deleted = 0
+for _, row in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local consumer = {}
+  for i = 1, #row, 2 do consumer[row[i]] = row[i + 1] end
+  local chosen
+  if ARGV[3] ~= '' then
+    chosen = consumer['name'] == ARGV[3]
+  else
+    chosen = consumer['idle'] >= tonumber(ARGV[2])
+  end
+  if chosen and consumer['pending'] == 0 then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], consumer['name'])
+    deleted = deleted + 1
+  end
+end
+return deleted
+"""

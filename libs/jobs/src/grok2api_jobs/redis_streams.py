@@ -79,6 +79,7 @@ class RedisJobQueue:
         self._ttl = max(1, math.ceil(events_ttl))
         self._publish = redis.register_script(redis_scripts.PUBLISH_EVENT)
         self._heartbeat = redis.register_script(redis_scripts.HEARTBEAT)
+        self._forget = redis.register_script(redis_scripts.FORGET_CONSUMERS)
         self._group_ready = False
 
     def _events_key(self, job_id: str) -> str:
@@ -178,6 +179,17 @@ class RedisJobQueue:
             job = envelope.decode(_field(fields, "job"), attempt=attempt)
             deliveries.append(Delivery(job=job, delivery_id=entry_id))
         return deliveries
+
+    async def retire(self, *, consumer: str) -> None:
+        await self._in_group(
+            lambda: self._forget(keys=[self._stream], args=[self._group, 0, consumer])
+        )
+
+    async def prune_consumers(self, *, min_idle_ms: int) -> int:
+        deleted = await self._in_group(
+            lambda: self._forget(keys=[self._stream], args=[self._group, min_idle_ms, ""])
+        )
+        return int(deleted)
 
     async def publish_event(self, job_id: str, event: JobEvent) -> bool:
         keys = [self._events_key(job_id), self._done_key(job_id)]

@@ -6,7 +6,8 @@ heartbeats the running jobs so that a slow job is not mistaken for an orphan.
 
 Cancelling ``run()`` stops claiming, gives the running jobs ``shutdown_grace`` s to finish,
 then cancels the rest: those stay un-acked and another worker reclaims them once they have
-been idle for ``visibility_timeout`` s.
+been idle for ``visibility_timeout`` s. A stopped worker retires its consumer name from the
+queue, and the reclaim step prunes the names of workers that died.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 
 # How long shutdown waits for cancelled jobs to unwind after the grace period.
 CANCEL_WAIT_SECONDS = 5.0
+# Consumers (of workers that died) idle this many visibility timeouts, owning no job, are
+# removed from the queue's consumer group by default; a live worker reads far more often.
+PRUNE_AFTER_VISIBILITY_TIMEOUTS = 10
 
 
 def _retry_delay(failures: int) -> float:
@@ -47,7 +51,8 @@ class Worker:
     ``visibility_timeout`` (s): a job whose worker sent no heartbeat for that long is
     reclaimed by another. ``max_attempts``: deliveries after which a job that keeps killing
     its worker ends with an ``abandoned`` error instead of running again. ``block_ms``: how
-    long one claim waits for a job.
+    long one claim waits for a job. ``prune_idle`` (s): consumers idle that long and owning
+    no job are removed from the queue (default ten visibility timeouts).
     """
 
     def __init__(
@@ -63,6 +68,7 @@ class Worker:
         max_attempts: int = 3,
         shutdown_grace: float = 10.0,
         block_ms: int = 1000,
+        prune_idle: float | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -77,6 +83,10 @@ class Worker:
         self._max_attempts = max_attempts
         self._shutdown_grace = shutdown_grace
         self._block_ms = block_ms
+        self._prune_idle_ms = (
+            int(prune_idle * 1000) if prune_idle is not None
+            else PRUNE_AFTER_VISIBILITY_TIMEOUTS * self._visibility_ms
+        )  # fmt: skip
         self._running: dict[asyncio.Task[dispatch.Outcome], Delivery] = {}
         self._slot_freed = asyncio.Event()
 
@@ -96,7 +106,15 @@ class Worker:
             heartbeats.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeats
+            await self._retire()
             log.info("media_worker_stopped consumer=%s", self.consumer)
+
+    async def _retire(self) -> None:
+        """Leave the consumer group, so that worker restarts do not pile up consumers."""
+        try:
+            await self.queue.retire(consumer=self.consumer)
+        except QueueUnavailableError as exc:  # a dead worker's entry is pruned by the others
+            log.warning("media_worker_retire_failed error=%s", exc)
 
     async def _claim_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -110,6 +128,7 @@ class Worker:
                 if loop.time() >= next_reclaim:
                     next_reclaim = loop.time() + self._reclaim_interval
                     await self._report_depth()
+                    await self.queue.prune_consumers(min_idle_ms=self._prune_idle_ms)
                     deliveries = await self.queue.reclaim_stale(
                         consumer=self.consumer, min_idle_ms=self._visibility_ms, count=free
                     )
