@@ -8,14 +8,15 @@ Scenarios (``make bench-pool``):
                         per replica
   … unary               the same over the unary Acquire/Release calls instead of the
                         batched LeaseBatches stream (GrpcPoolClient's default)
-  … 8 callers           fewer concurrent callers: latency at a lower load
+  … 16 callers          fewer concurrent callers: latency at a lower load
   … 1 caller            one sequential caller (latency without queueing)
 
-Besides pairs/s and latency, each gRPC scenario reports the CPU a replica spends per pair
-and the cores the whole run kept busy (replicas, clients and Redis). A replica's CPU per
-pair staying flat from one replica to two is what horizontal scaling rests on: with a core
-per replica, two replicas serve twice one. On a machine whose cores are already busy with
-one replica, its clients and Redis, the measured throughput of two cannot double.
+Besides pairs/s and latency, each gRPC scenario reports the CPU that a replica, its client
+and Redis spend per pair, and the cores the whole run kept busy. A replica's CPU per pair
+staying flat from one replica to two is what horizontal scaling rests on. Callers that each
+wait for their answer move in lock step (all acquires out, all answers back, all releases
+out), so one replica's run keeps about one core busy whatever the callers; two replicas
+add a second such cycle, and on a 2-core machine the two compete for the same cores.
 
 Each replica is a separate process running ``token_pool.main.running`` with the gRPC server;
 clients are separate processes driving ``GrpcPoolClient`` with concurrent tasks. With a
@@ -138,7 +139,7 @@ async def _in_process(args: argparse.Namespace, *, redis: bool) -> dict[str, Any
 def _spawn(args: argparse.Namespace, role: str, *extra: str) -> subprocess.Popen[str]:
     command = [
         sys.executable, __file__, "--role", role, "--data-dir", args.data_dir,
-        "--key", args.key, "--prefix", args.prefix, "--redis", args.redis,
+        f"--key={args.key}", "--prefix", args.prefix, "--redis", args.redis,
         "--seconds", str(args.seconds), "--concurrency", str(args.concurrency), *extra,
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -179,6 +180,8 @@ def _grpc(args: argparse.Namespace, replicas: int, *, unary: bool = False) -> di
     busy = max(r["elapsed"] for r in runs)  # replicas and Redis idle while clients start
     return summary | {
         "replica_cpu_us_per_pair": round(replica_cpu / max(pairs, 1) * 1e6),
+        "client_cpu_us_per_pair": round(client_cpu / max(pairs, 1) * 1e6),
+        "redis_cpu_us_per_pair": round(redis_cpu / max(pairs, 1) * 1e6),
         "cores_busy": round((replica_cpu + client_cpu + redis_cpu) / busy, 2),
     }
 
@@ -251,8 +254,9 @@ def main() -> None:
         results.append(_grpc(args, 2))
         results.append(_grpc(args, 1, unary=True) | {"scenario": "grpc / redis / 1, unary"})
         loaded = args.concurrency
-        args.concurrency = 8
-        results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 8 callers"})
+        args.concurrency = 16
+        results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 16 callers"})
+        results.append(_grpc(args, 2) | {"scenario": "grpc / redis / 2, 16 callers each"})
         args.concurrency = 1  # unloaded latency: one caller, nothing queued
         results.append(
             asyncio.run(_in_process(args, redis=True))
@@ -261,12 +265,14 @@ def main() -> None:
         results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 1 caller"})
         args.concurrency = loaded
         asyncio.run(_cleanup(args))
-    print(f"{'scenario':<30}{'pairs/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-          f"{'replica us/pair':>17}{'cores busy':>12}")  # fmt: skip
+    print(f"{'scenario':<34}{'pairs/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
+          f"{'CPU us/pair: replica':>22}{'client':>7}{'redis':>6}{'cores busy':>11}")  # fmt: skip
     for r in results:
         print(
-            f"{r['scenario']:<30}{r['pairs_per_s']:>10}{r['p50_ms']:>9}{r['p99_ms']:>9}{r['errors']:>8}"
-            f"{r.get('replica_cpu_us_per_pair', '-'):>17}{r.get('cores_busy', '-'):>12}"
+            f"{r['scenario']:<34}{r['pairs_per_s']:>9}{r['p50_ms']:>8}{r['p99_ms']:>8}"
+            f"{r['errors']:>7}{r.get('replica_cpu_us_per_pair', '-'):>22}"
+            f"{r.get('client_cpu_us_per_pair', '-'):>7}{r.get('redis_cpu_us_per_pair', '-'):>6}"
+            f"{r.get('cores_busy', '-'):>11}"
         )
     print(f"(cpus={os.cpu_count()}, concurrency={args.concurrency} per client, "
           f"{args.seconds}s per scenario, {args.accounts} accounts)")  # fmt: skip
