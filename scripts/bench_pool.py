@@ -9,6 +9,9 @@ Scenarios (``make bench-pool``):
   … unary               the same over the unary Acquire/Release calls instead of the
                         batched LeaseBatches stream (GrpcPoolClient's default)
   … 16 callers          fewer concurrent callers: latency at a lower load
+  … 5,000/s offered     open loop: each client starts 5 000 pairs a second on a schedule
+                        (once a millisecond, the pairs then due), whatever the answers:
+                        the target load of a replica
   … 1 caller            one sequential caller (latency without queueing)
 
 Besides pairs/s and latency, each gRPC scenario reports the CPU that a replica, its client
@@ -55,6 +58,8 @@ from grok2api_storage import crypto
 from token_pool import main as pool_main
 
 MODEL = "grok-4"
+TARGET_RATE = 5_000  # pairs/s per replica the pool aims at, with a p99 under 5 ms
+TICK = 0.001  # open-loop schedule: the pairs due are started once a millisecond
 BIG = 10_000_000
 
 
@@ -119,6 +124,42 @@ async def _drive(pool: PoolClient, *, seconds: float, concurrency: int) -> dict[
             "cpu_seconds": time.process_time() - cpu, "latencies": latencies}  # fmt: skip
 
 
+async def _drive_at_rate(pool: PoolClient, *, seconds: float, rate: float) -> dict[str, Any]:
+    """Open loop: pairs start on a fixed schedule, ``rate`` a second, whatever the answers,
+    so a slow answer cannot hold the next pairs back and hide the queueing behind it. A
+    pair's latency is what its caller sees, from its start to its release's answer."""
+    latencies: list[float] = []
+    errors = 0
+    running: set[asyncio.Future[None]] = set()
+
+    async def pair() -> None:
+        nonlocal errors
+        started = time.perf_counter()
+        try:
+            lease = await pool.acquire(model=MODEL)
+            await pool.release(lease, outcome=Outcome.SUCCESS)
+        except Exception:
+            errors += 1
+            return
+        latencies.append(time.perf_counter() - started)
+
+    began, cpu = time.perf_counter(), time.process_time()
+    total, launched = int(rate * seconds), 0
+    while launched < total:
+        due = began + launched / rate
+        while launched < total and due <= time.perf_counter():
+            task = asyncio.ensure_future(pair())
+            running.add(task)
+            task.add_done_callback(running.discard)
+            launched += 1
+            due = began + launched / rate
+        # The loop's timers tick in milliseconds: a shorter sleep would spin.
+        await asyncio.sleep(max(TICK, due - time.perf_counter()))
+    await asyncio.gather(*running)
+    return {"pairs": len(latencies), "errors": errors, "elapsed": time.perf_counter() - began,
+            "cpu_seconds": time.process_time() - cpu, "latencies": latencies}  # fmt: skip
+
+
 def _summary(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     pairs = sum(r["pairs"] for r in runs)
     elapsed = max(r["elapsed"] for r in runs)
@@ -153,7 +194,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _grpc(args: argparse.Namespace, replicas: int, *, unary: bool = False) -> dict[str, Any]:
+def _grpc(
+    args: argparse.Namespace, replicas: int, *, unary: bool = False, rate: float = 0.0
+) -> dict[str, Any]:
     ports = [_free_port() for _ in range(replicas)]
     servers = [_spawn(args, "server", "--port", str(p)) for p in ports]
     try:
@@ -162,6 +205,8 @@ def _grpc(args: argparse.Namespace, replicas: int, *, unary: bool = False) -> di
             if server.stdout.readline().strip() != "READY":
                 raise RuntimeError("a replica failed to start")
         transport = ["--unary"] if unary else []
+        if rate:
+            transport += ["--rate", str(rate)]
         replica_cpu, redis_cpu = _cpu_seconds(servers), asyncio.run(_redis_cpu_seconds(args))
         clients = [_spawn(args, "client", "--port", str(p), *transport) for p in ports]
         runs = []
@@ -212,7 +257,10 @@ async def _serve(args: argparse.Namespace) -> None:
 
 async def _client(args: argparse.Namespace) -> None:
     async with GrpcPoolClient(f"127.0.0.1:{args.port}", batched=not args.unary) as pool:
-        run = await _drive(pool, seconds=args.seconds, concurrency=args.concurrency)
+        if args.rate:
+            run = await _drive_at_rate(pool, seconds=args.seconds, rate=args.rate)
+        else:
+            run = await _drive(pool, seconds=args.seconds, concurrency=args.concurrency)
     print(json.dumps(run))
 
 
@@ -232,6 +280,7 @@ def main() -> None:
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--unary", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rate", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", default="", help=argparse.SUPPRESS)
     parser.add_argument("--key", default="", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", default="", help=argparse.SUPPRESS)
@@ -257,6 +306,10 @@ def main() -> None:
         args.concurrency = 16
         results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 16 callers"})
         results.append(_grpc(args, 2) | {"scenario": "grpc / redis / 2, 16 callers each"})
+        for replicas in (1, 2):
+            results.append(_grpc(args, replicas, rate=TARGET_RATE) | {
+                "scenario": f"grpc / redis / {replicas}, {TARGET_RATE:,}/s offered"
+                            + (" each" if replicas > 1 else "")})  # fmt: skip
         args.concurrency = 1  # unloaded latency: one caller, nothing queued
         results.append(
             asyncio.run(_in_process(args, redis=True))
@@ -265,11 +318,11 @@ def main() -> None:
         results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 1 caller"})
         args.concurrency = loaded
         asyncio.run(_cleanup(args))
-    print(f"{'scenario':<34}{'pairs/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
+    print(f"{'scenario':<40}{'pairs/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
           f"{'CPU us/pair: replica':>22}{'client':>7}{'redis':>6}{'cores busy':>11}")  # fmt: skip
     for r in results:
         print(
-            f"{r['scenario']:<34}{r['pairs_per_s']:>9}{r['p50_ms']:>8}{r['p99_ms']:>8}"
+            f"{r['scenario']:<40}{r['pairs_per_s']:>9}{r['p50_ms']:>8}{r['p99_ms']:>8}"
             f"{r['errors']:>7}{r.get('replica_cpu_us_per_pair', '-'):>22}"
             f"{r.get('client_cpu_us_per_pair', '-'):>7}{r.get('redis_cpu_us_per_pair', '-'):>6}"
             f"{r.get('cores_busy', '-'):>11}"
