@@ -146,7 +146,10 @@ class TokenSettings(Section):
         30, ge=0, description="Accepted for compatibility; pool state is shared, so unused."
     )
     lease_ttl_seconds: float = Field(
-        300, gt=0, description="A lease not released within this time is reclaimed (seconds)."
+        300,
+        gt=0,
+        description="A lease neither released nor renewed within this time is reclaimed "
+        "(seconds); a call that runs longer renews its lease.",
     )
     max_inflight_per_account: int = Field(
         4, ge=1, description="Concurrent upstream calls allowed on one account."
