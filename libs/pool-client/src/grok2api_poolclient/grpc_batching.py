@@ -15,6 +15,7 @@ cancelled gets no lease, and a lease granted to it anyway is released (``cancell
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import logging
@@ -42,12 +43,16 @@ class LeaseStream:
         self._wake = asyncio.Event()
         self._call: grpc.aio.StreamStreamCall | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        # (deadline, item id) in the order items came, so the earliest is first: one timer
+        # for the stream instead of one per call
+        self._deadlines: collections.deque[tuple[float, int]] = collections.deque()
+        self._sweep_timer: asyncio.TimerHandle | None = None
 
     async def acquire(self, request: pb.AcquireRequest) -> leases.Lease:
         item_id = next(self._ids)
         future = self._enqueue(item_id)
         self._acquires.append(pb.BatchedAcquire(id=item_id, request=request))
-        answer = await self._wait(future)
+        answer = await future
         assert answer is not None
         return grpc_codec.lease_from_pb(answer.lease)
 
@@ -55,31 +60,47 @@ class LeaseStream:
         item_id = next(self._ids)
         future = self._enqueue(item_id)
         self._releases.append(pb.BatchedRelease(id=item_id, request=request))
-        await self._wait(future)
+        await future
 
     async def aclose(self) -> None:
         self._broken(self._call, errors.PoolUnavailable("token pool client closed"))
+        if self._sweep_timer is not None:
+            self._sweep_timer.cancel()
+            self._sweep_timer = None
+        self._deadlines.clear()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
     def _enqueue(self, item_id: int) -> asyncio.Future[pb.AcquireAnswer | None]:
-        future: asyncio.Future[pb.AcquireAnswer | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[pb.AcquireAnswer | None] = loop.create_future()
         self._waiting[item_id] = future
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][1] not in self._waiting:  # answered: forget them
+            deadlines.popleft()
+        deadlines.append((loop.time() + self._timeout, item_id))
+        if self._sweep_timer is None:
+            self._sweep_timer = loop.call_at(self._deadlines[0][0], self._sweep)
         if self._call is None:
             self._open()
         self._wake.set()
         return future
 
-    async def _wait(
-        self, future: asyncio.Future[pb.AcquireAnswer | None]
-    ) -> pb.AcquireAnswer | None:
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await future
-        except TimeoutError as exc:
-            raise errors.PoolUnavailable("token pool call failed: DEADLINE_EXCEEDED") from exc
+    def _sweep(self) -> None:
+        """Fail the items past their deadline. They stay in ``_waiting``, so that a lease
+        granted to one later is recognised as an orphan and given back."""
+        loop = asyncio.get_running_loop()
+        now, deadlines = loop.time(), self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, item_id = deadlines.popleft()
+            future = self._waiting.get(item_id)
+            if future is not None and not future.done():
+                future.set_exception(
+                    errors.PoolUnavailable("token pool call failed: DEADLINE_EXCEEDED")
+                )
+        self._sweep_timer = loop.call_at(deadlines[0][0], self._sweep) if deadlines else None
 
     def _open(self) -> None:
         call = self._stub.LeaseBatches()
