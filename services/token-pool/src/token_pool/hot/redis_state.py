@@ -15,13 +15,13 @@ so this needs one Redis (not Cluster).
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, QuotaSource, QuotaWindow
@@ -31,6 +31,9 @@ from redis import exceptions as redis_errors
 from . import base, outcomes
 
 _SCRIPTS = ("batch", "usage", "put", "reclaim", "renew", "unlock")
+# Script answers name tiers and statuses by value; a dict lookup is cheaper than Enum(value).
+_TIERS = {tier.value: tier for tier in Tier}
+_STATUSES = {status.value: status for status in AccountStatus}
 
 
 def _load(name: str) -> str:
@@ -65,8 +68,8 @@ class RedisHotState:
         now = max([r.now for r in releases] + [a.now for a in acquires], default=0.0)
         args = [
             self._prefix, now, base.INFLIGHT_PENALTY, base.SAMPLE_SIZE,
-            json.dumps([_release_item(r) for r in releases]),
-            json.dumps([self._acquire_item(a) for a in acquires]),
+            orjson.dumps([_release_item(r) for r in releases]),
+            orjson.dumps([self._acquire_item(a) for a in acquires]),
         ]  # fmt: skip
         answers = await self._run("batch", args)
         return base.BatchResult(
@@ -195,15 +198,15 @@ def _released(params: base.ReleaseParams, answer: list[Any]) -> base.ReleaseResu
         return None
     return base.ReleaseResult(
         account_id=params.account_id,
-        status=AccountStatus(_text(answer[1])),
-        previous_status=AccountStatus(_text(answer[2])),
+        status=_STATUSES[_text(answer[1])],
+        previous_status=_STATUSES[_text(answer[2])],
     )
 
 
 def _acquired(answer: list[Any]) -> base.AcquireAnswer:
     kind = _text(answer[0])
     if kind == "ok":
-        return base.Reservation(account_id=_text(answer[1]), tier=Tier(_text(answer[2])))
+        return base.Reservation(account_id=_text(answer[1]), tier=_TIERS[_text(answer[2])])
     if kind == "not_ready":
         return base.NotReady()
     retry_at = float(answer[4])
