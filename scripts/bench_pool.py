@@ -46,9 +46,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
+import bench_gateway
 import redis.asyncio as aioredis
 import uvloop
 from grok2api_poolclient.client import PoolClient
@@ -233,12 +233,7 @@ def _grpc(
 
 
 def _cpu_seconds(processes: list[subprocess.Popen[str]]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for process in processes:
-        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+    return sum(bench_gateway.cpu_seconds(process.pid) for process in processes)
 
 
 async def _redis_cpu_seconds(args: argparse.Namespace) -> float:
