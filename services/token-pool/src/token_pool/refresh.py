@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
+from grok2api_jobs import raise_if_cancelling
 from grok2api_poolclient import accounts
 from grok2api_poolclient.leases import Tier
 from grok2api_settings import Settings
@@ -150,7 +151,9 @@ class Refresher:
                     async for _ in self.refresh(await self.due()):
                         pass
                 except Exception:  # the loop must outlive one bad round
+                    raise_if_cancelling()  # unless it is a cancel that Redis turned into one
                     log.exception("usage_refresh_round_failed")
+            raise_if_cancelling()
             await asyncio.sleep(TICK_SECONDS)
 
     async def on_exhausted(self, tiers: Sequence[Tier], *, mode: str, cost: int) -> bool:

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
+from grok2api_jobs import raise_if_cancelling
 from grok2api_poolclient import accounts, errors
 from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures, Tier
 from grok2api_settings import Settings
@@ -78,6 +79,7 @@ class PoolService:
         stream = feed.notices(self._hot)
         listening.set()
         async for kind, account_id in stream:
+            raise_if_cancelling()
             # Only these can change a credential; state changes (429s) must not cost reads.
             if kind is not accounts.ChangeKind.STATE_CHANGED:
                 self._credentials.drop(account_id)
@@ -87,12 +89,14 @@ class PoolService:
             ttl = self._settings().token.lease_ttl_seconds
             await asyncio.sleep(min(max(ttl / 4, 0.05), 5.0))
             reclaimed = await self._hot.reclaim(now=self._clock())
+            raise_if_cancelling()
             if reclaimed:
                 log.info("leases_reclaimed count=%d", reclaimed)
 
     async def _report_metrics(self) -> None:
         while True:
             metrics.record_stats(await self._manager.stats())
+            raise_if_cancelling()
             await asyncio.sleep(METRICS_INTERVAL_SECONDS)
 
     async def acquire(
@@ -254,12 +258,18 @@ class PoolService:
 
 
 async def _supervised(name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run a background loop; a crash is logged (never silent) and the loop restarted."""
+    """Run a background loop; a crash is logged (never silent) and the loop restarted.
+
+    The loops call Redis, whose client can lose a cancel (``grok2api_jobs.cancellation``):
+    each checks after its calls, and so does this, or closing the pool would hang.
+    """
     while True:
         try:
             await job()
         except asyncio.CancelledError:
             raise
         except Exception:
+            raise_if_cancelling()
             log.exception("pool_background_task_failed task=%s", name)
+        raise_if_cancelling()
         await asyncio.sleep(RESTART_DELAY_SECONDS)

@@ -1,0 +1,46 @@
+"""The pool's background loops stop when the pool closes, even when a Redis call loses the
+cancel (redis-py on Python 3.11 can return normally from a cancelled command; see
+grok2api_jobs.cancellation)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from grok2api_storage import protocols
+from pool_harness import Clock, Pool
+from token_pool.hot import memory
+
+
+class LosesCancels(memory.MemoryHotState):
+    """Every reclaim is slow, and a cancel that reaches it is swallowed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reclaims = 0
+        self.reclaiming = asyncio.Event()
+
+    async def reclaim(self, *, now: float) -> int:
+        self.reclaims += 1
+        self.reclaiming.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            pass  # as redis-py does when the answer raced the cancel
+        return 0
+
+
+async def test_closing_stops_a_loop_whose_redis_call_lost_the_cancel(
+    store: protocols.Store,
+) -> None:
+    hot = LosesCancels()
+
+    async def factory() -> memory.MemoryHotState:
+        return hot
+
+    pool = Pool(store=store, hot_factory=factory, clock=Clock())
+    await pool.replica(background=True, lease_ttl_seconds=0.2)  # the reaper runs at once
+    async with asyncio.timeout(5):
+        await hot.reclaiming.wait()
+    async with asyncio.timeout(5):
+        await pool.close()
+    assert hot.reclaims == 1  # the lost cancel stopped the reaper: no second round
