@@ -61,3 +61,42 @@ async def test_redis_bus_reaches_every_replica():
     await asyncio.gather(*runners, return_exceptions=True)
     await redis.aclose()
     assert [r.current.chat.temporary for r in replicas] == [False, False]
+
+
+class _LosesCancelPubSub:
+    """A pub/sub whose read swallows a cancel and returns the message that raced it."""
+
+    def __init__(self) -> None:
+        self.reading = asyncio.Event()
+
+    async def subscribe(self, channel: str) -> None:
+        return None
+
+    async def listen(self):
+        while True:
+            self.reading.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                pass  # as redis-py can: the answer arrived with the cancel, which is lost
+            yield {"type": "message", "data": b'{"chat.temporary": false}'}
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_redis_bus_stops_when_a_message_races_the_cancel():
+    pubsub = _LosesCancelPubSub()
+
+    class FakeRedis:
+        def pubsub(self) -> _LosesCancelPubSub:
+            return pubsub
+
+    live = LiveSettings(Settings())
+    runner = asyncio.create_task(RedisBus(FakeRedis()).run(live))
+    await pubsub.reading.wait()
+    runner.cancel()
+    async with asyncio.timeout(5):
+        with pytest.raises(asyncio.CancelledError):
+            await runner
+    assert live.current.chat.temporary is False  # the raced message was still applied

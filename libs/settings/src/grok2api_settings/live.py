@@ -103,9 +103,18 @@ class RedisBus:
             async for message in pubsub.listen():
                 if message.get("type") == "message":
                     _apply_logged(live, orjson.loads(message["data"]))
+                _raise_if_cancelling()
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
+
+
+def _raise_if_cancelling() -> None:
+    """redis-py on Python 3.11 can hand back a message that raced a cancel and drop the
+    cancel; re-raise it, or stopping the listener would wait for the next message."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _apply_logged(live: LiveSettings, overrides: dict[str, Any]) -> None:
