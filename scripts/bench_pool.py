@@ -102,54 +102,56 @@ async def _seed(pool: Any, accounts: int) -> None:
         await pool.release(lease, outcome=Outcome.SUCCESS, quota=[figure])
 
 
+class _Pairs:
+    """Acquire+release pairs against one pool, timed from the moment this was made."""
+
+    def __init__(self, pool: PoolClient) -> None:
+        self._pool = pool
+        self.latencies: list[float] = []
+        self.errors = 0
+        self._began, self._cpu = time.perf_counter(), time.process_time()
+
+    async def one(self) -> None:
+        """One pair; its latency is what its caller sees, to the release's answer."""
+        started = time.perf_counter()
+        try:
+            lease = await self._pool.acquire(model=MODEL)
+            await self._pool.release(lease, outcome=Outcome.SUCCESS)
+        except Exception:
+            self.errors += 1
+            return
+        self.latencies.append(time.perf_counter() - started)
+
+    def result(self) -> dict[str, Any]:
+        return {"pairs": len(self.latencies), "errors": self.errors,
+                "elapsed": time.perf_counter() - self._began,
+                "cpu_seconds": time.process_time() - self._cpu,
+                "latencies": self.latencies}  # fmt: skip
+
+
 async def _drive(pool: PoolClient, *, seconds: float, concurrency: int) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors = 0
+    pairs = _Pairs(pool)
     deadline = time.perf_counter() + seconds
 
     async def worker() -> None:
-        nonlocal errors
         while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            try:
-                lease = await pool.acquire(model=MODEL)
-                await pool.release(lease, outcome=Outcome.SUCCESS)
-            except Exception:
-                errors += 1
-                continue
-            latencies.append(time.perf_counter() - started)
+            await pairs.one()
 
-    began, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return {"pairs": len(latencies), "errors": errors, "elapsed": time.perf_counter() - began,
-            "cpu_seconds": time.process_time() - cpu, "latencies": latencies}  # fmt: skip
+    return pairs.result()
 
 
 async def _drive_at_rate(pool: PoolClient, *, seconds: float, rate: float) -> dict[str, Any]:
     """Open loop: pairs start on a fixed schedule, ``rate`` a second, whatever the answers,
-    so a slow answer cannot hold the next pairs back and hide the queueing behind it. A
-    pair's latency is what its caller sees, from its start to its release's answer."""
-    latencies: list[float] = []
-    errors = 0
+    so a slow answer cannot hold the next pairs back and hide the queueing behind it."""
+    pairs = _Pairs(pool)
     running: set[asyncio.Future[None]] = set()
-
-    async def pair() -> None:
-        nonlocal errors
-        started = time.perf_counter()
-        try:
-            lease = await pool.acquire(model=MODEL)
-            await pool.release(lease, outcome=Outcome.SUCCESS)
-        except Exception:
-            errors += 1
-            return
-        latencies.append(time.perf_counter() - started)
-
-    began, cpu = time.perf_counter(), time.process_time()
+    began = time.perf_counter()
     total, launched = int(rate * seconds), 0
     while launched < total:
         due = began + launched / rate
         while launched < total and due <= time.perf_counter():
-            task = asyncio.ensure_future(pair())
+            task = asyncio.ensure_future(pairs.one())
             running.add(task)
             task.add_done_callback(running.discard)
             launched += 1
@@ -157,8 +159,7 @@ async def _drive_at_rate(pool: PoolClient, *, seconds: float, rate: float) -> di
         # The loop's timers tick in milliseconds: a shorter sleep would spin.
         await asyncio.sleep(max(TICK, due - time.perf_counter()))
     await asyncio.gather(*running)
-    return {"pairs": len(latencies), "errors": errors, "elapsed": time.perf_counter() - began,
-            "cpu_seconds": time.process_time() - cpu, "latencies": latencies}  # fmt: skip
+    return pairs.result()
 
 
 def _summary(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
