@@ -23,7 +23,8 @@ class Outcome(enum.StrEnum):
     INVALID_CREDENTIAL = "invalid_credential"
     FORBIDDEN = "forbidden"
     CHALLENGE = "challenge"  # Cloudflare: the egress's fault, never the account's
-    UPSTREAM_ERROR = "upstream_error"
+    UPSTREAM_ERROR = "upstream_error"  # the upstream refused the request itself: nobody's fault
+    TRANSIENT = "transient"  # 5xx, transport, no first byte, empty answer: see hot/base.py
     CANCELLED = "cancelled"
 
 

@@ -22,6 +22,7 @@ _EFFECTS = {
     Outcome.FORBIDDEN: Effect(refund=True, blame=True),
     Outcome.CHALLENGE: Effect(refund=True, blame=False),
     Outcome.UPSTREAM_ERROR: Effect(refund=True, blame=False),
+    Outcome.TRANSIENT: Effect(refund=True, blame=False),
     Outcome.CANCELLED: Effect(refund=False, blame=False),
 }
 

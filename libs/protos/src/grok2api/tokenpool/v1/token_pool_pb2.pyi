@@ -32,6 +32,7 @@ class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OUTCOME_CHALLENGE: _ClassVar[Outcome]
     OUTCOME_UPSTREAM_ERROR: _ClassVar[Outcome]
     OUTCOME_CANCELLED: _ClassVar[Outcome]
+    OUTCOME_TRANSIENT: _ClassVar[Outcome]
 
 class QuotaSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -56,6 +57,7 @@ OUTCOME_FORBIDDEN: Outcome
 OUTCOME_CHALLENGE: Outcome
 OUTCOME_UPSTREAM_ERROR: Outcome
 OUTCOME_CANCELLED: Outcome
+OUTCOME_TRANSIENT: Outcome
 QUOTA_SOURCE_UNSPECIFIED: QuotaSource
 QUOTA_SOURCE_DEFAULT: QuotaSource
 QUOTA_SOURCE_ESTIMATED: QuotaSource
@@ -366,6 +368,20 @@ class PoolStats(_message.Message):
     leases_in_flight: int
     tiers: _containers.RepeatedCompositeFieldContainer[TierStats]
     def __init__(self, total_accounts: _Optional[int] = ..., leases_in_flight: _Optional[int] = ..., tiers: _Optional[_Iterable[_Union[TierStats, _Mapping]]] = ...) -> None: ...
+
+class GetServerInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ServerInfo(_message.Message):
+    __slots__ = ("store_fingerprint", "store_kind", "version")
+    STORE_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    STORE_KIND_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    store_fingerprint: str
+    store_kind: str
+    version: str
+    def __init__(self, store_fingerprint: _Optional[str] = ..., store_kind: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
 
 class WatchAccountsRequest(_message.Message):
     __slots__ = ()

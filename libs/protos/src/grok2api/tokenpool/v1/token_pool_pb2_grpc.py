@@ -94,6 +94,11 @@ class TokenPoolStub:
                 request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ExportAccountsRequest.SerializeToString,
                 response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ExportedAccount.FromString,
                 _registered_method=True)
+        self.GetServerInfo = channel.unary_unary(
+                '/grok2api.tokenpool.v1.TokenPool/GetServerInfo',
+                request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.GetServerInfoRequest.SerializeToString,
+                response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ServerInfo.FromString,
+                _registered_method=True)
 
 
 class TokenPoolServicer:
@@ -184,6 +189,14 @@ class TokenPoolServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetServerInfo(self, request, context):
+        """Which durable store this pool serves, so a tool can check it acts on the store its own
+        settings name before it writes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TokenPoolServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -246,6 +259,11 @@ def add_TokenPoolServicer_to_server(servicer, server):
                     servicer.ExportAccounts,
                     request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ExportAccountsRequest.FromString,
                     response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ExportedAccount.SerializeToString,
+            ),
+            'GetServerInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServerInfo,
+                    request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.GetServerInfoRequest.FromString,
+                    response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ServerInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -572,6 +590,33 @@ class TokenPool:
             '/grok2api.tokenpool.v1.TokenPool/ExportAccounts',
             grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ExportAccountsRequest.SerializeToString,
             grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ExportedAccount.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServerInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grok2api.tokenpool.v1.TokenPool/GetServerInfo',
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.GetServerInfoRequest.SerializeToString,
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ServerInfo.FromString,
             options,
             channel_credentials,
             insecure,
