@@ -16,6 +16,8 @@ Entry points:
     ``records``                                           the values they take and return
     ``masking.mask_secret(value)`` / ``mask_url(url)``    masks for listings and logs
     ``urls.resolve_location(settings)``                   validate the settings alone
+    ``identity.identify(settings)``                       the store's fingerprint, to tell
+                                                          whether two processes share a store
     ``errors``                                            the exception tree
 
 Typical start::
@@ -39,6 +41,7 @@ from .errors import (
     StorageUnavailableError,
 )
 from .factory import open_store
+from .identity import StoreIdentity, identify
 from .masking import mask_secret, mask_url
 from .protocols import (
     AccountRepository,
@@ -100,11 +103,13 @@ __all__ = [
     "StorageError",
     "StorageUnavailableError",
     "Store",
+    "StoreIdentity",
     "StoreLocation",
     "UpsertResult",
     "UsageRecord",
     "UsageRepository",
     "generate_key",
+    "identify",
     "load_cipher",
     "mask_secret",
     "mask_url",
