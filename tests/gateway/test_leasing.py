@@ -104,8 +104,13 @@ async def test_closing_early_releases_as_cancelled() -> None:
         (grok_errors.CloudflareChallenge("cf"), leases.Outcome.CHALLENGE, 403),
         (grok_errors.AntiBotRejected("7"), leases.Outcome.CHALLENGE, 403),
         (grok_errors.Forbidden("no"), leases.Outcome.FORBIDDEN, 403),
-        (grok_errors.StreamIdleTimeout("idle"), leases.Outcome.UPSTREAM_ERROR, 504),
-        (grok_errors.EmptyStream("empty"), leases.Outcome.UPSTREAM_ERROR, 502),
+        (grok_errors.UpstreamUnavailable("503", status=503), leases.Outcome.TRANSIENT, 502),
+        (grok_errors.FirstByteTimeout("silent"), leases.Outcome.TRANSIENT, 504),
+        (grok_errors.StreamIdleTimeout("idle"), leases.Outcome.TRANSIENT, 504),
+        (grok_errors.EmptyStream("empty"), leases.Outcome.TRANSIENT, 502),
+        (grok_errors.MalformedResponse("junk"), leases.Outcome.TRANSIENT, 502),
+        (grok_errors.RequestRejected("400", status=400), leases.Outcome.UPSTREAM_ERROR, 400),
+        (grok_errors.ContentBlocked("moderated"), leases.Outcome.UPSTREAM_ERROR, 422),
         (ValueError("bug"), leases.Outcome.UPSTREAM_ERROR, 500),
     ],
 )
@@ -113,6 +118,54 @@ def test_classifies_every_upstream_error(error: Exception, outcome: leases.Outco
                                          status: int) -> None:
     verdict = leasing.classify(error)
     assert (verdict.outcome, verdict.status) == (outcome, status)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        grok_errors.UpstreamUnavailable("502", status=502),
+        grok_errors.UpstreamUnavailable("connection reset"),
+        grok_errors.FirstByteTimeout("silent"),
+        grok_errors.EmptyStream("empty"),
+    ],
+)
+async def test_transient_failures_move_to_another_account_whatever_the_status_codes(
+    failure: Exception,
+) -> None:
+    pool, heard = FakePool(), []
+    stream = leasing.leased_stream(
+        pool=pool, policy=leasing.RetryPolicy(retry_status_codes=frozenset({429})),
+        model="grok-4", sleep=lambda _: asyncio.sleep(0),
+        on_failure=lambda verdict, retried: heard.append((verdict.code, retried)),
+        opener=failing_then(["x"], {"acct-1": failure}),
+    )
+    assert await collect(stream) == ["x"]
+    assert pool.outcomes() == [("acct-1", leases.Outcome.TRANSIENT),
+                               ("acct-2", leases.Outcome.SUCCESS)]
+    assert heard == [(leasing.classify(failure).code, True)]
+
+
+async def test_transient_failures_reach_the_client_when_their_retry_is_off() -> None:
+    pool = FakePool()
+    stream = leasing.leased_stream(
+        pool=pool, policy=leasing.RetryPolicy(retry_transient=False), model="grok-4",
+        opener=failing_then(["x"], {"acct-1": grok_errors.EmptyStream("empty")}),
+    )
+    with pytest.raises(leasing.UpstreamFailed) as caught:
+        await collect(stream)
+    assert caught.value.verdict.code == "upstream_empty_stream"
+    assert pool.acquired == ["acct-1"]
+
+
+async def test_a_refused_request_is_not_retried_on_another_account() -> None:
+    pool = FakePool()
+    stream = leasing.leased_stream(
+        pool=pool, policy=leasing.RetryPolicy(), model="grok-4",
+        opener=failing_then(["x"], {"acct-1": grok_errors.RequestRejected("400", status=400)}),
+    )
+    with pytest.raises(leasing.UpstreamFailed):
+        await collect(stream)
+    assert pool.outcomes() == [("acct-1", leases.Outcome.UPSTREAM_ERROR)]
 
 
 async def test_waits_for_a_busy_pool_to_free_an_account() -> None:

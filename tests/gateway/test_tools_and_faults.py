@@ -95,13 +95,28 @@ async def test_gives_up_after_max_retry_with_an_openai_error(gateway: Gateway) -
     assert [a for a, _ in gateway.pool.outcomes()] == ["acct-1", "acct-2"]
 
 
-async def test_non_retryable_failure_is_not_retried(gateway: Gateway) -> None:
+async def test_a_5xx_on_every_account_reaches_the_client_after_each_was_tried(
+    gateway: Gateway,
+) -> None:
     gateway.grok.scripts["*"] = reply(grok_errors.UpstreamUnavailable("502", status=502))
     with pytest.raises(openai.APIStatusError) as caught:
         await gateway.client().chat.completions.create(
             model="grok-4", messages=[{"role": "user", "content": "Hi"}], stream=False
         )
     assert caught.value.status_code == 502
+    assert caught.value.body["code"] == "upstream_unavailable"
+    assert gateway.pool.outcomes() == [
+        (account, leases.Outcome.TRANSIENT) for account in ("acct-1", "acct-2", "acct-3")
+    ]
+
+
+async def test_non_retryable_failure_is_not_retried(gateway: Gateway) -> None:
+    gateway.grok.scripts["*"] = reply(grok_errors.RequestRejected("404", status=404))
+    with pytest.raises(openai.APIStatusError) as caught:
+        await gateway.client().chat.completions.create(
+            model="grok-4", messages=[{"role": "user", "content": "Hi"}], stream=False
+        )
+    assert (caught.value.status_code, caught.value.body["code"]) == (502, "upstream_rejected")
     assert gateway.pool.outcomes() == [("acct-1", leases.Outcome.UPSTREAM_ERROR)]
 
 
@@ -118,7 +133,7 @@ async def test_mid_stream_failure_ends_with_an_error_event(gateway: Gateway) -> 
             seen.append(chunk.choices[0].delta.content)
     assert "partial" in seen
     assert "upstream_unavailable" in str(caught.value.body)
-    assert gateway.pool.outcomes() == [("acct-1", leases.Outcome.UPSTREAM_ERROR)]
+    assert gateway.pool.outcomes() == [("acct-1", leases.Outcome.TRANSIENT)]
 
 
 async def test_client_disconnect_cancels_upstream_and_releases_as_cancelled(

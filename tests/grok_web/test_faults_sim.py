@@ -72,6 +72,31 @@ async def test_a_stalled_stream_is_cut_by_the_idle_timeout(sim, client_for):
     assert events  # frames before the stall were delivered
 
 
+async def test_a_stream_without_a_first_byte_is_cut_by_the_first_byte_timeout(sim, client_for):
+    grok = client_for(sim.base_url, request=10, stream_idle=10, first_byte=0.3)
+    sim.add_account("sim-silent")
+    sim.set_fault("stall", account="sim-silent", after_frames=0)
+    with pytest.raises(errors.FirstByteTimeout) as info:
+        await chat(grok, "sim-silent")
+    assert info.value.blame == "transient"
+
+
+async def test_headers_later_than_the_first_byte_timeout_are_not_waited_for(sim, client_for):
+    grok = client_for(sim.base_url, request=10, stream_idle=10, first_byte=0.3)
+    sim.add_account("sim-late")
+    sim.set_fault("slow-first-byte", account="sim-late", delay_ms=3000)
+    with pytest.raises(errors.FirstByteTimeout):
+        await chat(grok, "sim-late")
+
+
+async def test_the_first_byte_timeout_does_not_cut_a_slow_stream_once_started(sim, client_for):
+    grok = client_for(sim.base_url, request=10, stream_idle=10, first_byte=0.3)
+    sim.add_account("sim-trickle")
+    sim.set_fault("slow-tokens", account="sim-trickle", times=1, delay_ms=400)
+    events = await chat(grok, "sim-trickle")
+    assert isinstance(events[-1], ev.Final)
+
+
 async def test_slow_streams_still_complete(sim, grok):
     sim.set_options(token_delay_ms=0)
     sim.add_account("sim-slow")

@@ -7,8 +7,9 @@ import asyncio
 import pytest
 from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, QuotaSource
-from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
+from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures, Tier
 from pool_harness import Pool
+from token_pool import service
 
 
 def _cred(n: int) -> str:
@@ -142,6 +143,63 @@ async def test_challenge_never_blames_the_account_and_refunds_the_cost(pool: Poo
     view = await svc.get_account(acct.account_id)
     assert view.status is AccountStatus.ACTIVE and view.fail_count == 0
     assert view.quota[0].remaining == 80
+
+
+async def _lease_on(svc: service.PoolService, account_id: str, others: list[str]) -> Lease:
+    lease = await svc.acquire(model="grok-4", exclude=[o for o in others if o != account_id])
+    assert lease.account_id == account_id
+    return lease
+
+
+async def test_cools_an_account_after_transient_failures_in_a_row_while_others_answer(
+    pool: Pool,
+) -> None:
+    svc = await pool.replica(transient_fail_threshold=3, transient_cooldown_seconds=45)
+    bad = (await svc.upsert_account(credential=_cred(1))).account_id
+    good = (await svc.upsert_account(credential=_cred(2))).account_id
+    ids = [bad, good]
+    for n in range(3):
+        lease = await _lease_on(svc, bad, ids)
+        await svc.release(lease, outcome=Outcome.TRANSIENT)
+        if n < 2:
+            assert (await svc.get_account(bad)).status is AccountStatus.ACTIVE
+        await svc.release(await _lease_on(svc, good, ids), outcome=Outcome.SUCCESS)
+    cooled = await svc.get_account(bad)
+    assert cooled.status is AccountStatus.COOLING
+    assert cooled.cooling_until == pytest.approx(pool.clock.now + 45)
+    assert cooled.fail_count == 0 and cooled.quota[0].remaining == 80  # refunded, not invalid
+    for _ in range(4):  # only the healthy one is picked while it cools
+        lease = await svc.acquire(model="grok-4")
+        assert lease.account_id == good
+        await svc.release(lease, outcome=Outcome.SUCCESS)
+    pool.clock.advance(46)
+    lease = await _lease_on(svc, bad, ids)  # on probation: one more failure cools it again
+    await svc.release(lease, outcome=Outcome.TRANSIENT)
+    assert (await svc.get_account(bad)).status is AccountStatus.COOLING
+
+
+async def test_a_success_resets_the_transient_streak(pool: Pool) -> None:
+    svc = await pool.replica(transient_fail_threshold=2)
+    acct = (await svc.upsert_account(credential=_cred(1))).account_id
+    for outcome in (Outcome.TRANSIENT, Outcome.SUCCESS, Outcome.TRANSIENT):
+        await svc.release(await svc.acquire(model="grok-4"), outcome=outcome)
+    assert (await svc.get_account(acct)).status is AccountStatus.ACTIVE
+
+
+async def test_failures_on_every_account_in_a_row_are_the_upstreams_and_cool_nobody(
+    pool: Pool,
+) -> None:
+    svc = await pool.replica(transient_fail_threshold=2)
+    ids = [(await svc.upsert_account(credential=_cred(n))).account_id for n in range(3)]
+    for _ in range(4):  # the upstream's bad minute: every account fails, round after round
+        for account_id in ids:
+            await svc.release(await _lease_on(svc, account_id, ids), outcome=Outcome.TRANSIENT)
+    views = [await svc.get_account(account_id) for account_id in ids]
+    assert [view.status for view in views] == [AccountStatus.ACTIVE] * 3
+    await svc.release(await _lease_on(svc, ids[0], ids), outcome=Outcome.SUCCESS)
+    # it answers again: a failing account is blamed again from here on
+    await svc.release(await _lease_on(svc, ids[2], ids), outcome=Outcome.TRANSIENT)
+    assert (await svc.get_account(ids[2])).status is AccountStatus.COOLING
 
 
 async def test_releasing_twice_never_double_counts(pool: Pool) -> None:

@@ -147,7 +147,12 @@ async def _app_chat_batches(
     handle = parser.handle
     out: list[Any] = []
     async with ctx.transport.stream(
-        "POST", ctx.url(NEW_CONVERSATION), headers=headers, json=body, secrets=secrets
+        "POST",
+        ctx.url(NEW_CONVERSATION),
+        headers=headers,
+        json=body,
+        secrets=secrets,
+        first_byte=ctx.options.timeouts.first_byte,
     ) as response:
         async for chunk in response.chunks(idle_timeout=idle_timeout):
             try:

@@ -16,6 +16,7 @@ exceptions (curl_cffi, orjson) are translated in exactly one place,
     │   ├── AntiBotRejected           egress     in-band code 7 / "anti-bot"
     │   ├── UpstreamUnavailable       transient  5xx, transport errors, connection resets
     │   ├── StreamIdleTimeout         transient  no byte for timeout.stream_idle_timeout
+    │   │   └── FirstByteTimeout      transient  no first byte within timeout.first_byte_timeout
     │   ├── EmptyStream               transient  the stream ended without any content
     │   ├── MalformedResponse         transient  a body that does not parse as documented
     │   └── RequestRejected           transient  other 4xx (400, 404, …)
@@ -120,6 +121,10 @@ class StreamIdleTimeout(UpstreamError):
     """The stream sent nothing for longer than the configured idle timeout."""
 
     blame: ClassVar[Blame] = "transient"
+
+
+class FirstByteTimeout(StreamIdleTimeout):
+    """The upstream sent nothing (no headers, or no body byte) within the first-byte timeout."""
 
 
 class EmptyStream(UpstreamError):

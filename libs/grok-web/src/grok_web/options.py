@@ -24,11 +24,13 @@ class Timeouts:
     """Seconds. ``request``: a whole non-streaming call and the connect phase of a
     stream (network.timeout). ``stream_idle``: longest silence inside a chat stream
     (timeout.stream_idle_timeout). ``video_idle``: same for video generation streams
-    (timeout.video_idle_timeout)."""
+    (timeout.video_idle_timeout). ``first_byte``: longest wait for a chat stream's first
+    byte, headers included (timeout.first_byte_timeout)."""
 
     request: float = 120.0
     stream_idle: float = 120.0
     video_idle: float = 90.0
+    first_byte: float = 30.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -119,6 +121,7 @@ class ClientOptions:
                 request=float(net.timeout),
                 stream_idle=float(timeout.stream_idle_timeout),
                 video_idle=float(timeout.video_idle_timeout),
+                first_byte=float(timeout.first_byte_timeout),
             ),
             limits=Limits(max_connections=int(net.max_connections)),
             chat=ChatDefaults(

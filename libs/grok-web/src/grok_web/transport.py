@@ -49,25 +49,41 @@ class Reply:
 class StreamResponse:
     """An open streamed response; iterate :meth:`chunks`. Closed by the transport."""
 
-    def __init__(self, *, transfer: curl_engine.Transfer, secrets: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        *,
+        transfer: curl_engine.Transfer,
+        secrets: tuple[str, ...],
+        first_byte: float | None = None,
+    ) -> None:
         self.status = transfer.status
         self.headers = transfer.headers
         self._transfer = transfer
         self._secrets = secrets
+        self._first_byte = first_byte
 
     async def chunks(self, *, idle_timeout: float) -> AsyncIterator[bytes]:
         """Body chunks; raises :class:`errors.StreamIdleTimeout` after ``idle_timeout``
-        seconds without a byte, :class:`errors.UpstreamUnavailable` on transport errors."""
+        seconds without a byte (:class:`errors.FirstByteTimeout` when the first one is
+        later than the stream's ``first_byte`` limit), :class:`errors.UpstreamUnavailable`
+        on transport errors."""
         transfer = self._transfer
+        first_byte, self._first_byte = self._first_byte, None
+        waiting_first = first_byte is not None and first_byte < idle_timeout
         while True:
             try:
-                chunk = await transfer.next_chunk(idle_timeout)
+                chunk = await transfer.next_chunk(first_byte if waiting_first else idle_timeout)
             except TimeoutError as exc:
+                if waiting_first:
+                    raise errors.FirstByteTimeout(
+                        f"upstream sent no byte within {first_byte:g}s"
+                    ) from exc
                 raise errors.StreamIdleTimeout(
                     f"upstream stream idle for more than {idle_timeout:g}s"
                 ) from exc
             except CurlError as exc:
                 raise translate.from_transport(exc, secrets=self._secrets) from exc
+            waiting_first = False
             if chunk is None:
                 return
             yield chunk
@@ -175,11 +191,16 @@ class Transport:
         secrets: Iterable[str] = (),
         asset: bool = False,
         follow_redirects: bool = False,
+        first_byte: float | None = None,
     ) -> AsyncIterator[StreamResponse]:
         """Open a streamed request; yields once the status is 2xx. The transfer is
-        aborted when the block exits, whatever the reason."""
+        aborted when the block exits, whatever the reason. ``first_byte`` bounds the wait
+        for the headers and for the first body byte (``errors.FirstByteTimeout``)."""
         secrets = tuple(secrets)
         timeouts = self._options.timeouts
+        head_limit = timeouts.request
+        if first_byte is not None and first_byte < head_limit:
+            head_limit = first_byte
         engine = self._engine(asset=asset)
         body = orjson.dumps(json) if json is not None else None
         transfer = await engine.start(
@@ -190,15 +211,19 @@ class Transport:
         )  # fmt: skip
         try:
             try:
-                async with asyncio.timeout(timeouts.request):
+                async with asyncio.timeout(head_limit):
                     await transfer.head()
             except CurlError as exc:
                 raise translate.from_transport(exc, secrets=secrets) from exc
             except TimeoutError as exc:
+                if head_limit < timeouts.request:
+                    raise errors.FirstByteTimeout(
+                        f"upstream sent no response headers within {head_limit:g}s"
+                    ) from exc
                 raise errors.UpstreamUnavailable(
                     f"upstream sent no response headers within {timeouts.request:g}s"
                 ) from exc
-            handle = StreamResponse(transfer=transfer, secrets=secrets)
+            handle = StreamResponse(transfer=transfer, secrets=secrets, first_byte=first_byte)
             if not 200 <= handle.status < 300:
                 raise _logged(await self._stream_error(handle, secrets=secrets), url=url)
             yield handle

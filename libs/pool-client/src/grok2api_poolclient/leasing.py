@@ -7,7 +7,9 @@ images, video) goes through ``leased_stream``. It owns the lease for the whole c
 * when every eligible account is at its concurrency cap (``ALL_BUSY``) it waits for one to
   free up, polling for at most ``retry.busy_wait_max`` seconds within the retry budget;
 * until the first item has been handed to the consumer, an upstream failure is classified
-  (``classify``); a retryable one releases the lease with its outcome, waits a jittered
+  (``classify``); a retryable one (its status in ``retry.retry_status_codes``, or a
+  transient failure: 5xx, transport error, no first byte, empty answer) releases the lease
+  with its outcome, waits a jittered
   backoff (or the upstream's ``Retry-After``) and tries another account, excluding every
   account that failed, within ``RetryPolicy`` limits;
 * after the first item the account is committed: a failure releases the lease with its
@@ -71,6 +73,9 @@ class RetryPolicy:
     busy_wait_max: float = 10.0
     """Seconds a request may wait for a busy account (every eligible one at its concurrency
     cap) before ``PoolExhausted`` reaches the caller; bounded by ``budget`` too."""
+    retry_transient: bool = True
+    """Move to another account after a transient failure (``Outcome.TRANSIENT``: 5xx,
+    transport errors, no first byte, an empty answer) whatever ``retry_status_codes`` says."""
 
     @classmethod
     def from_settings(cls, section: RetrySettings) -> RetryPolicy:
@@ -82,6 +87,7 @@ class RetryPolicy:
             backoff_max=section.retry_backoff_max,
             budget=section.retry_budget,
             busy_wait_max=section.busy_wait_max,
+            retry_transient=section.retry_transient,
         )
 
     def delay(self, *, attempt: int, retry_after: float | None, rng: random.Random) -> float:
@@ -121,10 +127,11 @@ _BY_CLASS: tuple[tuple[type[BaseException], leases.Outcome, int, str], ...] = (
     (grok_errors.Forbidden, leases.Outcome.FORBIDDEN, 403, "upstream_forbidden"),
     (grok_errors.RateLimited, leases.Outcome.RATE_LIMITED, 429, "upstream_rate_limited"),
     (grok_errors.ContentBlocked, leases.Outcome.UPSTREAM_ERROR, 422, "upstream_content_blocked"),
-    (grok_errors.StreamIdleTimeout, leases.Outcome.UPSTREAM_ERROR, 504, "upstream_idle_timeout"),
-    (grok_errors.EmptyStream, leases.Outcome.UPSTREAM_ERROR, 502, "upstream_empty_stream"),
-    (grok_errors.MalformedResponse, leases.Outcome.UPSTREAM_ERROR, 502, "upstream_malformed"),
-    (grok_errors.UpstreamUnavailable, leases.Outcome.UPSTREAM_ERROR, 502, "upstream_unavailable"),
+    (grok_errors.FirstByteTimeout, _Outcome.TRANSIENT, 504, "upstream_first_byte_timeout"),
+    (grok_errors.StreamIdleTimeout, leases.Outcome.TRANSIENT, 504, "upstream_idle_timeout"),
+    (grok_errors.EmptyStream, leases.Outcome.TRANSIENT, 502, "upstream_empty_stream"),
+    (grok_errors.MalformedResponse, leases.Outcome.TRANSIENT, 502, "upstream_malformed"),
+    (grok_errors.UpstreamUnavailable, leases.Outcome.TRANSIENT, 502, "upstream_unavailable"),
     (grok_errors.RequestRejected, leases.Outcome.UPSTREAM_ERROR, 400, "upstream_rejected"),
     (grok_errors.UsageError, leases.Outcome.UPSTREAM_ERROR, 400, "upstream_usage_error"),
 )
@@ -145,6 +152,12 @@ def classify(exc: BaseException) -> Verdict:
     return Verdict(outcome=leases.Outcome.UPSTREAM_ERROR, status=500, code="upstream_error")
 
 
+def _retryable(policy: RetryPolicy, verdict: Verdict) -> bool:
+    if verdict.outcome is leases.Outcome.TRANSIENT:
+        return policy.retry_transient
+    return verdict.status in policy.retry_status_codes
+
+
 Opener = Callable[[leases.Lease], AsyncIterator[T]]
 
 
@@ -156,6 +169,7 @@ async def leased_stream(
     opener: Opener[T],
     cost: int | None = None,
     request_id: str = "",
+    on_failure: Callable[[Verdict, bool], None] | None = None,
     rng: random.Random | None = None,
     sleep: Callable[[float], Any] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -163,7 +177,8 @@ async def leased_stream(
     """Yield the items of ``opener(lease)``, leasing and retrying as the module docstring says.
 
     ``opener`` must return an async iterator (ideally an async generator, so ``aclose`` stops
-    the upstream call); it is called once per attempt with a fresh lease.
+    the upstream call); it is called once per attempt with a fresh lease. ``on_failure`` hears
+    of every failed attempt before the first item: its verdict, and whether it is retried.
     """
     rng = rng or _RNG
     started = clock()
@@ -208,6 +223,8 @@ async def leased_stream(
             last_failure = _failed_attempt(
                 exc, verdict, lease=lease, request_id=request_id, retrying=wait is not None
             )
+            if on_failure is not None:
+                on_failure(verdict, wait is not None)
             if wait is None:
                 raise last_failure from exc
             excluded.append(lease.account_id)
@@ -239,7 +256,10 @@ async def _committed(
         verdict = classify(exc)
         outcome, retry_after = verdict.outcome, verdict.retry_after
         account_id = held.lease.account_id
-        log.info("upstream_failed_mid_stream account=%s outcome=%s", account_id, outcome)
+        log.info(
+            "upstream_failed_mid_stream account=%s outcome=%s code=%s",
+            account_id, outcome, verdict.code,
+        )  # fmt: skip
         raise UpstreamFailed(str(exc) or verdict.code, verdict=verdict, committed=True) from exc
     finally:
         if outcome is not leases.Outcome.SUCCESS:
@@ -252,8 +272,8 @@ def _failed_attempt(
 ) -> UpstreamFailed:
     """Log a failed attempt (before any byte reached the client) and describe it."""
     log.info(
-        "upstream_attempt_failed request_id=%s account=%s outcome=%s status=%s retry=%s",
-        request_id, lease.account_id, verdict.outcome, verdict.status, retrying,
+        "upstream_attempt_failed request_id=%s account=%s outcome=%s code=%s status=%s retry=%s",
+        request_id, lease.account_id, verdict.outcome, verdict.code, verdict.status, retrying,
     )  # fmt: skip
     failure = UpstreamFailed(str(exc) or verdict.code, verdict=verdict, committed=False)
     failure.__cause__ = exc
@@ -270,7 +290,7 @@ def _retry_wait(
     rng: random.Random,
 ) -> float | None:
     """Seconds to wait before the next attempt, or None when the request must give up."""
-    if verdict.status not in policy.retry_status_codes or attempt > policy.max_retry:
+    if not _retryable(policy, verdict) or attempt > policy.max_retry:
         return None
     wait = policy.delay(attempt=attempt, retry_after=verdict.retry_after, rng=rng)
     if clock() - started + wait > policy.budget:

@@ -70,7 +70,11 @@ class SecuritySettings(Section):
 class ChatSettings(Section):
     temporary: bool = Field(True, description="Use temporary upstream conversations.")
     disable_memory: bool = Field(True, description="Disable Grok memory for each conversation.")
-    stream: bool = Field(True, description="Stream by default when a request omits `stream`.")
+    stream: bool = Field(
+        False,
+        description="Stream when a request omits `stream`. Off, as OpenAI's API defines it (its "
+        "SDKs omit `stream` on non-streaming calls); the original project's default was on.",
+    )
     thinking: bool = Field(True, description="Show reasoning by default when a request omits it.")
     dynamic_statsig: bool = Field(True, description="Generate a new x-statsig-id per request.")
     filter_tags: list[str] = Field(
@@ -109,6 +113,12 @@ class RetrySettings(Section):
     busy_wait_max: float = Field(
         10.0, ge=0, description="Max wait for an account when all are at their concurrency cap (s)."
     )
+    retry_transient: bool = Field(
+        True,
+        description="Also retry on another account after a transient failure before the first "
+        "byte reached the client: upstream 5xx, a reset or refused connection, a TLS failure, "
+        "no first byte within timeout.first_byte_timeout, an empty answer.",
+    )
 
 
 class TimeoutSettings(Section):
@@ -116,6 +126,12 @@ class TimeoutSettings(Section):
         120.0, gt=0, description="A stream silent this long is cut (seconds)."
     )
     video_idle_timeout: float = Field(90.0, gt=0, description="Idle timeout for video (seconds).")
+    first_byte_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="A chat upstream that sends no byte this long after the request is given "
+        "up and retried on another account (seconds).",
+    )
 
 
 class ImageSettings(Section):
@@ -150,6 +166,16 @@ class TokenSettings(Section):
         gt=0,
         description="A lease neither released nor renewed within this time is reclaimed "
         "(seconds); a call that runs longer renews its lease.",
+    )
+    transient_fail_threshold: int = Field(
+        3,
+        ge=1,
+        description="Consecutive transient failures (5xx, reset, no first byte, empty answer) "
+        "after which an account cools for token.transient_cooldown_seconds. A run of failures "
+        "across the whole pool is the upstream's, and blames no account.",
+    )
+    transient_cooldown_seconds: float = Field(
+        60.0, gt=0, description="How long an account that keeps failing transiently cools (s)."
     )
     max_inflight_per_account: int = Field(
         4, ge=1, description="Concurrent upstream calls allowed on one account."
@@ -191,6 +217,22 @@ class ServerSettings(Section):
     )
     storage_url: str = secret(
         "", "Store URL, empty for local SQLite in DATA_DIR (env SERVER_STORAGE_URL)."
+    )
+    max_body_bytes: int = Field(
+        224 * 1024 * 1024,
+        ge=1,
+        description="Largest request body (bytes); a larger one is answered 413 unread. The "
+        "default fits the largest legitimate chat request: 8 attachments at "
+        "chat.attachment_max_bytes (20 MiB), base64 in JSON (4/3: 213.3 MiB), plus about "
+        "10 MiB of prompt text. Raise it with chat.attachment_max_bytes.",
+    )
+    body_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Time allowed to receive a whole request body (s); a slower one is answered "
+        "408 and its connection closed, so a client trickling bytes cannot hold a connection. "
+        "60 s carries one attachment at its limit (27 MB encoded) over a 4 Mbit/s uplink; "
+        "the largest body needs about 30 Mbit/s.",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from grok2api_poolclient import leasing
 from prometheus_client import Counter, Histogram
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -26,11 +27,23 @@ TIME_TO_FIRST_TOKEN = Histogram(
     buckets=_LATENCY_BUCKETS,
 )
 
+FAILED_ATTEMPTS = Counter(
+    "grok2api_gateway_upstream_failed_attempts_total",
+    "Upstream attempts that failed before the first byte reached the client, by error code "
+    "and whether the request moved on to another account.",
+    ["code", "retried"],
+)
+
 
 def finished(*, model: str, stream: bool, result: str, seconds: float) -> None:
     flag = "true" if stream else "false"
     _child(CHAT_REQUESTS, model, flag, result).inc()
     _child(CHAT_DURATION, model, flag).observe(seconds)
+
+
+def attempt_failed(verdict: leasing.Verdict, retried: bool) -> None:
+    """``leasing.leased_stream``'s ``on_failure`` hook."""
+    _child(FAILED_ATTEMPTS, verdict.code, "true" if retried else "false").inc()
 
 
 def first_token(*, model: str, seconds: float) -> None:

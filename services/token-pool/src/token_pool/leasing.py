@@ -148,6 +148,8 @@ class Leaser:
             figures=tuple(order.quota),
             fail_threshold=token.fail_threshold,
             default_window_seconds=quotas.DEFAULT_WINDOWS[lease.tier].window_seconds,
+            transient_threshold=token.transient_fail_threshold,
+            transient_cooldown=token.transient_cooldown_seconds,
         )
 
     async def _retry_not_ready(
@@ -235,7 +237,10 @@ class Leaser:
         metrics.outcome_counter(order.outcome, lease.tier).inc()
         if result is None or result.status is result.previous_status:
             return None
-        log.info("account_status_changed account=%s status=%s", lease.account_id, result.status)
+        log.info(
+            "account_status_changed account=%s status=%s outcome=%s",
+            lease.account_id, result.status, order.outcome,
+        )  # fmt: skip
         if result.status is AccountStatus.INVALID:
             fail_threshold = self._settings().token.fail_threshold
             patch = stored.AccountPatch(

@@ -185,6 +185,7 @@ async def _upstream_events(
         cost=plan_.cost,
         opener=opener,
         request_id=request_id,
+        on_failure=metrics.attempt_failed,
     )
 
 

@@ -25,14 +25,21 @@ or ``no_quota``, with ``retry_at`` the earliest cooldown end or window reset.
 
 Outcomes (``release``):
 
-* success: failure count reset to 0;
+* success: failure count and transient streak reset to 0;
 * rate_limited: the mode's remaining set to 0 until the cooldown ends (its window refills
   then), and the account cools until ``retry_after``
   from now, else the window's reset time, else a full window from now;
 * invalid_credential and forbidden: failure count +1, the reserved cost refunded; at
   ``fail_threshold`` consecutive failures the account becomes invalid. Forbidden counts
   because a 403 that is not a Cloudflare page is the upstream refusing this account;
-* challenge (Cloudflare) and upstream_error (5xx, transport): cost refunded, nobody blamed;
+* transient (5xx, a reset or refused connection, TLS failure, no first byte, an empty
+  answer): cost refunded; the account's transient streak +1, and at ``transient_threshold``
+  in a row it cools for ``transient_cooldown`` seconds (again after every further failure,
+  until a success resets the streak). Only while the upstream otherwise answers: once
+  ``outcomes.OUTAGE_RUN`` transient failures came in a row across the whole pool, further
+  ones blame no account until any success;
+* challenge (Cloudflare) and upstream_error (the upstream refused the request itself):
+  cost refunded, nobody blamed;
 * cancelled: nothing changes but the slot; the upstream may have counted the query.
 
 Quota figures in a release or a usage refresh overwrite the mode's window (``real``).
@@ -110,6 +117,8 @@ class ReleaseParams:
     figures: tuple[QuotaFigures, ...]
     fail_threshold: int
     default_window_seconds: int
+    transient_threshold: int = 3
+    transient_cooldown: float = 60.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

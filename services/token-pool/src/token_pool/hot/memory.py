@@ -35,6 +35,7 @@ class _Account:
     cooling_until: float = 0.0
     inflight: int = 0
     fails: int = 0
+    streak: int = 0  # transient failures in a row
     last_used: float = 0.0
     last_refresh: float = 0.0
     windows: dict[str, _Window] = dataclasses.field(default_factory=dict)
@@ -58,6 +59,7 @@ class MemoryHotState:
         self._locks: dict[str, tuple[str, float]] = {}
         self._subscribers: set[asyncio.Queue[bytes]] = set()
         self._random = random.Random()
+        self._transient_run = 0  # transient failures in a row across the pool
 
     async def run_batch(
         self, *, releases: Sequence[base.ReleaseParams], acquires: Sequence[base.AcquireParams]
@@ -178,7 +180,9 @@ class MemoryHotState:
         if lease is not None and effect.refund and window is not None:
             window.remaining = min(window.total, window.remaining + lease.cost)
         if params.outcome is Outcome.SUCCESS and lease is not None:
-            acct.fails = 0
+            acct.fails = acct.streak = self._transient_run = 0
+        if params.outcome is Outcome.TRANSIENT and lease is not None:
+            self._transient(acct, params)
         if effect.blame and lease is not None:
             acct.fails += 1
             if acct.fails >= params.fail_threshold and acct.status is not AccountStatus.DISABLED:
@@ -199,6 +203,16 @@ class MemoryHotState:
         return base.ReleaseResult(
             account_id=account_id, status=acct.status, previous_status=previous
         )
+
+    def _transient(self, acct: _Account, params: base.ReleaseParams) -> None:
+        if self._transient_run < outcomes.OUTAGE_RUN:
+            acct.streak += 1
+            cools = acct.status in (AccountStatus.ACTIVE, AccountStatus.COOLING)
+            if acct.streak >= params.transient_threshold and cools:
+                acct.status = AccountStatus.COOLING
+                until = params.now + params.transient_cooldown
+                acct.cooling_until = max(acct.cooling_until, until)
+        self._transient_run += 1
 
     def _apply_figures(self, acct: _Account, figures: Sequence[QuotaFigures], now: float) -> None:
         for figure in figures:
@@ -230,7 +244,7 @@ class MemoryHotState:
         acct.tier = seed.tier
         self._by_tier[seed.tier][seed.account_id] = acct
         if seed.reset:
-            acct.fails = 0
+            acct.fails = acct.streak = 0
         acct.status = outcomes.merged_status(
             current=acct.status, base_status=seed.base_status, reset=seed.reset
         )

@@ -27,6 +27,12 @@ _EFFECTS = {
 }
 
 
+# Transient failures in a row across the whole pool, with no success between them, after
+# which further ones are taken for the upstream's bad minute: they blame no account until a
+# success shows the upstream answering again.
+OUTAGE_RUN = 3
+
+
 def effect_of(outcome: Outcome) -> Effect:
     return _EFFECTS[outcome]
 

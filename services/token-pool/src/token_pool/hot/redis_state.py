@@ -189,7 +189,8 @@ def _release_item(params: base.ReleaseParams) -> list[Any]:
         params.lease_id, params.account_id, params.mode, params.cost, params.outcome.value,
         params.now, "" if params.retry_after is None else params.retry_after,
         params.fail_threshold, params.default_window_seconds, int(effect.refund),
-        int(effect.blame), figures,
+        int(effect.blame), figures, params.transient_threshold, params.transient_cooldown,
+        outcomes.OUTAGE_RUN,
     ]  # fmt: skip
 
 

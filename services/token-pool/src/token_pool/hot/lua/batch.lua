@@ -5,7 +5,7 @@
 -- (one argument each: packing hundreds of arguments costs the caller more than the script):
 --   release: [lease_id, account_id, mode, cost, outcome, now, retry_after|'', fail_threshold,
 --             default_window, refund (0/1), blame (0/1), [[mode, remaining, total|'',
---             window|''], ...]]
+--             window|''], ...], transient_threshold, transient_cooldown, outage_run]
 --   acquire: [lease_id, mode, cost, now, expires_at, max_inflight, policy, rand (0..1),
 --             [[tier, default_total, default_window], ...], [excluded id, ...]]
 -- Returns one entry per item, releases first:
@@ -95,6 +95,14 @@ local ready = n_acquires > 0 and redis.call('EXISTS', p .. ':ready') == 1
 if ready then reclaim_expired(p, batch_now, 100) end
 
 if n_releases > 0 then
+  -- transient failures in a row across the pool (hot/base.py), read on first need
+  local run, run_read
+  local function load_run()
+    if run == nil then
+      run = tonumber(redis.call('GET', p .. ':tr')) or 0
+      run_read = run
+    end
+  end
   local ids = {}
   for r, release in ipairs(releases) do ids[r] = release[1] end
   local known_data = redis.call('HMGET', p .. ':ld', unpack(ids))
@@ -116,10 +124,12 @@ if n_releases > 0 then
       out[#out + 1] = {'gone'}
     else
       local rk, zk = 'r:' .. mode, 'z:' .. mode
-      fetch(a, 'fl', 'w:' .. mode)
+      fetch(a, 'fl', 'ts', 'w:' .. mode)
       local previous = get(a, 'st')
       local st = previous
       local fl = tonumber(get(a, 'fl')) or 0
+      local ts = tonumber(get(a, 'ts')) or 0
+      local ts_read = ts
       local cu = tonumber(get(a, 'cu')) or 0
       if known then
         local inf = (tonumber(get(a, 'inf')) or 0) - 1
@@ -132,7 +142,21 @@ if n_releases > 0 then
           if rem > total then rem = total end
           set(a, rk, rem)
         end
-        if outcome == 'success' then fl = 0 end
+        if outcome == 'success' then
+          fl, ts = 0, 0
+          load_run(); run = 0
+        elseif outcome == 'transient' then
+          load_run()
+          if run < release[15] then
+            ts = ts + 1
+            if ts >= release[13] and (st == 'active' or st == 'cooling') then
+              st = 'cooling'
+              if now + release[14] > cu then cu = now + release[14] end
+            end
+          end
+          run = run + 1
+        end
+        if ts ~= ts_read then set(a, 'ts', ts) end
         if blame then
           fl = fl + 1
           if fl >= threshold and st ~= 'disabled' then st = 'invalid' end
@@ -156,6 +180,7 @@ if n_releases > 0 then
       out[#out + 1] = {'ok', st, previous}
     end
   end
+  if run ~= run_read then redis.call('SET', p .. ':tr', run) end
   local finished = {}
   for lease_id in pairs(done) do finished[#finished + 1] = lease_id end
   if #finished > 0 then

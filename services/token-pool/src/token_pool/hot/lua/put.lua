@@ -17,7 +17,7 @@ elseif st == 'cooling' then st = 'cooling'
 elseif st == 'invalid' and not reset then st = 'invalid'
 else st = 'active' end
 redis.call('HSET', k, 'tier', tier, 'st', st)
-if reset then redis.call('HSET', k, 'fl', 0) end
+if reset then redis.call('HSET', k, 'fl', 0, 'ts', 0) end
 local i = 6
 while ARGV[i] do
   local m = ARGV[i]
