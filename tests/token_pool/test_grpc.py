@@ -11,8 +11,10 @@ from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, ChangeKind
 from grok2api_poolclient.grpc_transport import GrpcPoolClient
 from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
+from grok2api_poolclient.server_info import ServerInfo
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pool_harness import Pool
+from token_pool import errors as pool_errors
 from token_pool import grpc_server
 
 CRED = "grpc-credential-" + "k" * 24
@@ -183,3 +185,44 @@ async def test_graceful_stop_reports_not_serving(pool: Pool) -> None:
         await stopping
     assert first.status == health_pb2.HealthCheckResponse.SERVING
     assert second.status == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+async def test_server_info_names_the_store_the_server_was_given(pool: Pool) -> None:
+    info = ServerInfo(store_fingerprint="f" * 64, store_kind="local", version="9.9.9")
+    serving = await grpc_server.create_server(
+        await pool.replica(), address="127.0.0.1:0", info=info
+    )
+    async with GrpcPoolClient(f"127.0.0.1:{serving.port}") as remote:
+        assert await remote.get_server_info() == info
+    await serving.stop(grace=0.5)
+
+
+async def test_a_server_started_without_a_store_identity_cannot_answer_which_store(
+    client: GrpcPoolClient,
+) -> None:
+    with pytest.raises(errors.PoolUnavailable, match="UNIMPLEMENTED"):
+        await client.get_server_info()
+
+
+async def test_a_second_server_on_a_taken_address_is_refused_naming_token_pool_addr(
+    pool: Pool,
+) -> None:
+    first = await grpc_server.create_server(await pool.replica(), address="127.0.0.1:0")
+    address = f"127.0.0.1:{first.port}"
+    with pytest.raises(pool_errors.ListenError) as caught:
+        await grpc_server.create_server(await pool.replica(), address=address)
+    assert str(caught.value).startswith(f"cannot listen on {address} ")
+    assert "TOKEN_POOL_ADDR" in str(caught.value)
+    await first.stop(grace=0.5)
+
+
+async def test_grpc_itself_refuses_to_share_a_taken_port(
+    pool: Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without SO_REUSEPORT: the kernel, not just the probe in front of it, says no."""
+    first = await grpc_server.create_server(await pool.replica(), address="127.0.0.1:0")
+    monkeypatch.setattr(grpc_server, "_refuse_if_taken", lambda address: None)
+    with pytest.raises(pool_errors.ListenError) as caught:
+        await grpc_server.create_server(await pool.replica(), address=f"127.0.0.1:{first.port}")
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    await first.stop(grace=0.5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import redis.asyncio as aioredis
 from grok2api_poolclient.grpc_transport import GrpcPoolClient
 from grok2api_poolclient.leases import Outcome
 from grok2api_settings import Settings
-from grok2api_storage import crypto
+from grok2api_storage import crypto, identity
 from pool_harness import REDIS_URL
 from token_pool import errors, main
 
@@ -92,3 +93,13 @@ async def test_running_uses_a_store_opened_by_the_caller(tmp_path: Path) -> None
         assert await store.accounts.get(added.account_id) is not None  # still open
     finally:
         await store.aclose()
+
+
+async def test_the_pool_tells_over_grpc_which_store_its_settings_name(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    address = f"127.0.0.1:{_free_port()}"
+    async with main.running(settings, redis=None, grpc_address=address):
+        async with GrpcPoolClient(address) as remote:
+            info = await remote.get_server_info()
+    assert info.store_fingerprint == identity.identify(settings).fingerprint
+    assert (info.store_kind, info.version) == ("local", metadata.version("grok2api-token-pool"))

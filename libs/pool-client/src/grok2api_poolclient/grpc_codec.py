@@ -11,7 +11,7 @@ from typing import Any
 
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
 
-from . import accounts, leases
+from . import accounts, leases, server_info
 
 _TIERS = {
     leases.Tier.BASIC: pb.TIER_BASIC,
@@ -239,4 +239,16 @@ def exported_from_pb(msg: pb.ExportedAccount) -> accounts.ExportedAccount:
         enabled=msg.enabled,
         tags=tuple(msg.tags),
         note=msg.note,
+    )
+
+
+def server_info_to_pb(info: server_info.ServerInfo) -> pb.ServerInfo:
+    return pb.ServerInfo(
+        store_fingerprint=info.store_fingerprint, store_kind=info.store_kind, version=info.version
+    )
+
+
+def server_info_from_pb(msg: pb.ServerInfo) -> server_info.ServerInfo:
+    return server_info.ServerInfo(
+        store_fingerprint=msg.store_fingerprint, store_kind=msg.store_kind, version=msg.version
     )

@@ -16,7 +16,7 @@ import grok2api.tokenpool.v1.token_pool_pb2_grpc as pb_grpc
 import grpc
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
 
-from . import accounts, grpc_batching, grpc_codec, grpc_errors, leases
+from . import accounts, grpc_batching, grpc_codec, grpc_errors, leases, server_info
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -179,6 +179,13 @@ class GrpcPoolClient:
 
     async def stats(self) -> accounts.PoolStats:
         return grpc_codec.stats_from_pb(await self._call(self._stub.GetStats, pb.GetStatsRequest()))
+
+    async def get_server_info(self) -> server_info.ServerInfo:
+        """Which store the pool at ``address`` serves. Not part of ``PoolClient``: only a
+        caller that reached a pool by address needs to ask (the in-process pool is the one
+        its own settings built)."""
+        answer = await self._call(self._stub.GetServerInfo, pb.GetServerInfoRequest())
+        return grpc_codec.server_info_from_pb(answer)
 
     async def watch(self) -> AsyncIterator[accounts.AccountChange]:
         async for item in self._stream(self._stub.WatchAccounts, pb.WatchAccountsRequest()):

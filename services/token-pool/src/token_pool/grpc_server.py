@@ -1,25 +1,30 @@
 """The gRPC face of the pool: ``TokenPool`` servicer, health service, server lifecycle.
 
-``create_server(service, address=...)`` builds and starts a ``grpc.aio`` server and returns
-a ``ServingPool`` (bound port, ``stop()``; tests pass ``127.0.0.1:0``); ``serve`` runs one
-until cancelled and then stops it gracefully. Errors become statuses in ``grpc_errors`` (one place).
+``create_server(service, address=..., info=...)`` builds and starts a ``grpc.aio`` server and
+returns a ``ServingPool`` (bound port, ``stop()``; tests pass ``127.0.0.1:0``); ``serve`` runs
+one until cancelled and then stops it gracefully. Errors become statuses in ``grpc_errors``
+(one place). The port is never shared: a second pool on the same address fails to start
+(``errors.ListenError``) instead of silently splitting the callers between two stores.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grok2api.tokenpool.v1.token_pool_pb2_grpc as pb_grpc
 import grpc
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
-from grok2api_poolclient import errors, grpc_codec, grpc_errors
+from grok2api_poolclient import errors, grpc_codec, grpc_errors, server_info
 from grok2api_poolclient.client import PoolClient
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from . import errors as pool_errors
 from . import lease_stream
 
 log = logging.getLogger(__name__)
@@ -38,8 +43,9 @@ async def _guard(context: grpc.aio.ServicerContext, call: Awaitable[T], *, subje
 
 
 class TokenPoolServicer(pb_grpc.TokenPoolServicer):
-    def __init__(self, pool: PoolClient) -> None:
+    def __init__(self, pool: PoolClient, *, info: server_info.ServerInfo | None = None) -> None:
         self._pool = pool
+        self._info = info
 
     async def Acquire(self, request: pb.AcquireRequest, context: Any) -> pb.Lease:
         lease = await _guard(context, self._pool.acquire(
@@ -125,6 +131,14 @@ class TokenPoolServicer(pb_grpc.TokenPoolServicer):
     async def GetStats(self, request: pb.GetStatsRequest, context: Any) -> pb.PoolStats:
         return grpc_codec.stats_to_pb(await _guard(context, self._pool.stats()))
 
+    async def GetServerInfo(self, request: pb.GetServerInfoRequest, context: Any) -> pb.ServerInfo:
+        if self._info is None:
+            await context.abort(
+                grpc.StatusCode.UNIMPLEMENTED, "this pool was started without a store identity"
+            )
+        assert self._info is not None
+        return grpc_codec.server_info_to_pb(self._info)
+
     async def WatchAccounts(
         self, request: pb.WatchAccountsRequest, context: Any
     ) -> AsyncIterator[pb.AccountChange]:
@@ -162,20 +176,65 @@ class ServingPool:
         log.info("grpc_server_stopped port=%d", self.port)
 
 
-async def create_server(pool: PoolClient, *, address: str) -> ServingPool:
-    """Build, bind and start the server (``:0`` picks a free port)."""
-    server = grpc.aio.server()
-    pb_grpc.add_TokenPoolServicer_to_server(TokenPoolServicer(pool), server)
+async def create_server(
+    pool: PoolClient, *, address: str, info: server_info.ServerInfo | None = None
+) -> ServingPool:
+    """Build, bind and start the server (``:0`` picks a free port).
+
+    ``info`` is what ``GetServerInfo`` answers (the store this pool serves); without it
+    the call is UNIMPLEMENTED, which a careful client treats as a pool it cannot trust.
+    ``token_pool.errors.ListenError`` when the address is taken or cannot be bound.
+    """
+    _refuse_if_taken(address)
+    # gRPC sets SO_REUSEPORT by default, which let a second pool bind the same port unseen.
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    pb_grpc.add_TokenPoolServicer_to_server(TokenPoolServicer(pool, info=info), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    port = server.add_insecure_port(address)
-    if port == 0:
-        raise OSError(f"cannot bind the token pool gRPC server to {address}")
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as exc:
+        await server.stop(None)
+        raise _listen_error(address) from exc
     await server.start()
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("grpc_server_started address=%s port=%d", address, port)
     return ServingPool(server=server, port=port, health=health_servicer)
+
+
+def _refuse_if_taken(address: str) -> None:
+    """Raise ``ListenError`` when another socket already listens on ``address``.
+
+    gRPC's own bind would fail too, but its core first prints a log line of its own to
+    stderr (it cannot be silenced once grpc is loaded), and a refused start should say
+    what to do in one line. Whatever this probe cannot judge is left to gRPC's bind.
+    """
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) == 0:
+        return
+    try:
+        candidates = socket.getaddrinfo(
+            host.strip("[]") or None, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except (socket.gaierror, UnicodeError):
+        return
+    for family, kind, proto, _, sockaddr in candidates:
+        try:
+            with socket.socket(family, kind, proto) as probe:
+                # As gRPC binds: a port in TIME_WAIT is free, one with a listener is not.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(sockaddr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise _listen_error(address) from exc
+
+
+def _listen_error(address: str) -> pool_errors.ListenError:
+    return pool_errors.ListenError(
+        f"cannot listen on {address} for the token pool (is another grok2api using it?): "
+        "set TOKEN_POOL_ADDR to a free address"
+    )
 
 
 async def serve(

@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from importlib import metadata
 
 import redis.asyncio as aioredis
+from grok2api_poolclient import server_info
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
-from grok2api_storage import crypto, factory, protocols
+from grok2api_storage import crypto, factory, identity, protocols
 from grok_web import client as grok_client
 from grok_web import options as grok_options
 from prometheus_client import start_http_server
@@ -48,7 +50,8 @@ async def running(
 ) -> AsyncIterator[service.PoolService]:
     """An open pool: store opened and migrated, hot state built (in-process when ``redis``
     is None, else shared on Redis), refresher and background loops started, and the gRPC
-    server listening on ``grpc_address`` when given. Everything stops on exit.
+    server listening on ``grpc_address`` when given (``errors.ListenError`` when it is
+    taken; its ``GetServerInfo`` names the store of ``settings``). Everything stops on exit.
     ``store``: an open, migrated store owned by the caller; when None one is opened from
     the settings (key generated in DATA_DIR in the single-process mode) and closed on exit.
     ``hot_prefix`` namespaces the Redis keys (replicas of one pool share it)."""
@@ -77,9 +80,21 @@ async def running(
         stack.push_async_callback(pool.aclose)
         await pool.start()
         if grpc_address is not None:
-            serving = await grpc_server.create_server(pool, address=grpc_address)
+            serving = await grpc_server.create_server(
+                pool, address=grpc_address, info=describe(current())
+            )
             stack.push_async_callback(serving.stop)
         yield pool
+
+
+def describe(settings: Settings) -> server_info.ServerInfo:
+    """What this pool answers to ``GetServerInfo``: the store its settings name."""
+    store = identity.identify(settings)
+    return server_info.ServerInfo(
+        store_fingerprint=store.fingerprint,
+        store_kind=store.storage_type,
+        version=metadata.version("grok2api-token-pool"),
+    )
 
 
 def bind_address(settings: Settings) -> str:
