@@ -46,9 +46,40 @@ async def test_flattens_roles_into_one_upstream_message(gateway: Gateway) -> Non
     )
     _, request = gateway.grok.requests[0]
     assert request.message == (
-        "[developer]: be brief\n\n[system]: sys\n\n[user]: q1\n\n[assistant]: a1\n\n[user]: q2"
+        "developer: be brief\n\nsystem: sys\n\nuser: q1\n\nassistant: a1\n\nq2"
     )
     assert request.model == "grok-4"
+
+
+async def test_a_one_message_chat_sends_exactly_the_users_text(gateway: Gateway) -> None:
+    text = "  [user]: is this kept?\nyes, as typed  "
+    await gateway.client().chat.completions.create(
+        model="grok-4", stream=False, messages=[{"role": "user", "content": text}]
+    )
+    _, request = gateway.grok.requests[0]
+    assert request.message == text
+
+
+async def test_the_last_user_message_stays_as_typed_when_tool_results_follow_it(
+    gateway: Gateway,
+) -> None:
+    await gateway.client().chat.completions.create(
+        model="grok-4", stream=False,
+        messages=[
+            {"role": "system", "content": "sys"},
+            {"role": "user", "content": "weather in Paris?"},
+            {"role": "assistant", "content": None, "tool_calls": [{
+                "id": "call_1", "type": "function",
+                "function": {"name": "weather", "arguments": '{"city": "Paris"}'},
+            }]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+        ],
+    )
+    _, request = gateway.grok.requests[0]
+    blocks = request.message.split("\n\n")
+    assert blocks[:2] == ["system: sys", "weather in Paris?"]
+    assert blocks[2].startswith("assistant: ") and "weather" in blocks[2]
+    assert blocks[3] == "[tool result for call_1]:\nsunny"
 
 
 async def test_reasoning_goes_to_reasoning_content_and_counts_tokens(gateway: Gateway) -> None:

@@ -38,7 +38,7 @@ async def test_plain_and_streamed_chat_with_usage(stack: Stack) -> None:
         "Hi from the simulator.")
     assert chunks[-1].usage.total_tokens > 0
     sent = stack.sim.requests(path="/rest/app-chat/conversations/new")[-1]["json"]
-    assert sent["message"] == "[user]: Hello there"
+    assert sent["message"] == "Hello there"
     assert sent["temporary"] is True and sent["disableMemory"] is True
 
 

@@ -5,7 +5,7 @@ The model is told to answer with the v2.x XML convention::
     <tool_calls><tool_call><tool_name>NAME</tool_name>
     <parameters>{"k": "v"}</parameters></tool_call></tool_calls>
 
-``tool_block`` builds the instructions that are injected as a ``[system]`` message;
+``tool_block`` builds the instructions that are injected as a ``system`` block;
 ``encode_calls`` writes an assistant turn's earlier calls in the same form so history reads
 consistently on the next turn.
 """
