@@ -4,7 +4,10 @@
     ├── InvalidRequest            400 invalid_request_error (names the offending ``param``)
     ├── AuthenticationFailed      401 invalid_api_key
     ├── ModelNotFound             404 model_not_found
-    └── NotFound                  404 for unknown routes
+    ├── NotFound                  404 for unknown routes
+    └── BodyRefused               the body was not read to its end: the connection closes
+        ├── RequestTooLarge       413 request_too_large (over server.max_body_bytes)
+        └── RequestTimeout        408 request_timeout (slower than server.body_timeout)
 
 Anything else (pool errors, upstream failures, unexpected exceptions) is mapped by
 ``payload_for`` so every client sees ``{"error": {"message", "type", "param", "code"}}``,
@@ -63,6 +66,28 @@ class NotFound(ApiError):
     status = 404
     type = "invalid_request_error"
     code = "not_found"
+
+
+class BodyRefused(ApiError):
+    """The request body was refused before its end. ``linger``: the client is likely still
+    sending it, so ``bodies.refuse`` drains it briefly before closing (the client then reads
+    the answer rather than a reset)."""
+
+    type = "invalid_request_error"
+
+    def __init__(self, message: str, *, linger: bool):
+        super().__init__(message)
+        self.linger = linger
+
+
+class RequestTooLarge(BodyRefused):
+    status = 413
+    code = "request_too_large"
+
+
+class RequestTimeout(BodyRefused):
+    status = 408
+    code = "request_timeout"
 
 
 def _body(message: str, type_: str, param: str | None, code: str | None) -> dict[str, Any]:
@@ -145,10 +170,13 @@ def json_response(status: int, body: dict[str, Any]) -> Response:
 
 def error_response(exc: BaseException) -> Response:
     status, body = payload_for(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     response = json_response(status, body)
-    if headers:
-        response.headers.update(headers)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(exc, BodyRefused):
+        # What the client still sends of the body would keep the connection busy (uvicorn
+        # restarts no idle timer while bytes arrive): it is done either way.
+        response.headers["Connection"] = "close"
     return response
 
 

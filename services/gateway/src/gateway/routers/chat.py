@@ -9,11 +9,11 @@ its own errors through ``errors.payload_for``, the one rendering rule).
 from __future__ import annotations
 
 from grok2api_telemetry import context
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from .. import deps, errors, responses
+from .. import bodies, deps, errors, responses
 from ..chat import plan, request, service
 
 PATH = "/v1/chat/completions"
@@ -26,6 +26,12 @@ class ChatCompletions:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             response = await self.respond(Request(scope, receive))
+        except errors.BodyRefused as exc:
+            limits = bodies.Limits.from_settings(self._services.chat.settings.current.server)
+            await bodies.refuse(exc, scope=scope, receive=receive, send=send, limits=limits)
+            return
+        except ClientDisconnect:
+            return  # gone before its body was in: nobody to answer
         except Exception as exc:
             response = errors.error_response(exc)
         await response(scope, receive, send)
@@ -35,8 +41,10 @@ class ChatCompletions:
         other methods on the path get 405 and the route is listed)."""
         services = self._services
         await deps.authenticate(http, services)
-        body = request.parse(await http.body())
         chat = services.chat
+        limits = bodies.Limits.from_settings(chat.settings.current.server)
+        raw = await bodies.read(scope=http.scope, receive=http.receive, limits=limits)
+        body = request.parse(raw)
         plan_ = plan.plan(body=body, chat=chat.settings.current.chat)
         request_id = context.request_id.get()
         if request_id == "-":  # no request-id middleware in front (tests, embedding)
