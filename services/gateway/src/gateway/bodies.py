@@ -102,7 +102,7 @@ def _too_large(limits: Limits, *, size: int | None, linger: bool) -> errors.Requ
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
-            return str(value.decode("latin-1")).strip()
+            return value.decode("latin-1").strip()
     return None
 
 
