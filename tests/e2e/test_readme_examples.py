@@ -105,8 +105,8 @@ def test_curl_example_answers_as_written(demo: None, command: str) -> None:
         assert events[-1] == "[DONE]", out
         chunks = [json.loads(event) for event in events[:-1]]
         assert all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
-        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
-        assert text.strip(), out
+        deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+        assert "".join(d.get("content") or "" for d in deltas).strip(), out
     else:
         answer = json.loads(out)
         assert answer["object"] == "chat.completion", out

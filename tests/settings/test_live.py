@@ -12,8 +12,8 @@ def test_apply_changes_current_and_notifies_listeners():
     live = LiveSettings(Settings())
     seen = []
     live.subscribe(seen.append)
-    live.apply({"chat.stream": False})
-    assert live.current.chat.stream is False
+    live.apply({"chat.stream": True})
+    assert live.current.chat.stream is True
     assert seen == [live.current]
 
 
@@ -26,9 +26,9 @@ def test_a_bad_override_changes_nothing():
 
 def test_overrides_replace_earlier_ones_instead_of_accumulating():
     live = LiveSettings(Settings())
-    live.apply({"chat.stream": False})
+    live.apply({"chat.stream": True})
     live.apply({"chat.thinking": False})
-    assert live.current.chat.stream is True
+    assert live.current.chat.stream is False
     assert live.current.chat.thinking is False
 
 

@@ -173,9 +173,22 @@ async def test_cools_an_account_after_transient_failures_in_a_row_while_others_a
         assert lease.account_id == good
         await svc.release(lease, outcome=Outcome.SUCCESS)
     pool.clock.advance(46)
-    lease = await _lease_on(svc, bad, ids)  # on probation: one more failure cools it again
+    lease = await _lease_on(svc, bad, ids)  # one more failure in a row: cools twice as long
     await svc.release(lease, outcome=Outcome.TRANSIENT)
-    assert (await svc.get_account(bad)).status is AccountStatus.COOLING
+    again = await svc.get_account(bad)
+    assert again.status is AccountStatus.COOLING
+    assert again.cooling_until == pytest.approx(pool.clock.now + 90)
+
+
+async def test_one_transient_failure_cools_an_account_by_default(pool: Pool) -> None:
+    svc = await pool.replica()
+    bad = (await svc.upsert_account(credential=_cred(1))).account_id
+    good = (await svc.upsert_account(credential=_cred(2))).account_id
+    await svc.release(await _lease_on(svc, bad, [bad, good]), outcome=Outcome.TRANSIENT)
+    view = await svc.get_account(bad)
+    assert view.status is AccountStatus.COOLING
+    assert view.cooling_until == pytest.approx(pool.clock.now + 10)
+    assert (await svc.acquire(model="grok-4")).account_id == good
 
 
 async def test_a_success_resets_the_transient_streak(pool: Pool) -> None:
@@ -186,20 +199,26 @@ async def test_a_success_resets_the_transient_streak(pool: Pool) -> None:
     assert (await svc.get_account(acct)).status is AccountStatus.ACTIVE
 
 
-async def test_failures_on_every_account_in_a_row_are_the_upstreams_and_cool_nobody(
+async def test_failures_on_half_the_pool_in_a_row_are_the_upstreams_and_cool_nobody(
     pool: Pool,
 ) -> None:
-    svc = await pool.replica(transient_fail_threshold=2)
-    ids = [(await svc.upsert_account(credential=_cred(n))).account_id for n in range(3)]
-    for _ in range(4):  # the upstream's bad minute: every account fails, round after round
+    svc = await pool.replica()
+    ids = [(await svc.upsert_account(credential=_cred(n))).account_id for n in range(4)]
+    await svc.release(await _lease_on(svc, ids[0], ids), outcome=Outcome.TRANSIENT)
+    assert (await svc.get_account(ids[0])).status is AccountStatus.COOLING
+    # the second account of four failing with no success between: the upstream's bad minute
+    await svc.release(await _lease_on(svc, ids[1], ids), outcome=Outcome.TRANSIENT)
+    for _ in range(3):
         for account_id in ids:
             await svc.release(await _lease_on(svc, account_id, ids), outcome=Outcome.TRANSIENT)
     views = [await svc.get_account(account_id) for account_id in ids]
-    assert [view.status for view in views] == [AccountStatus.ACTIVE] * 3
+    assert [view.status for view in views] == [AccountStatus.ACTIVE] * 4
     await svc.release(await _lease_on(svc, ids[0], ids), outcome=Outcome.SUCCESS)
-    # it answers again: a failing account is blamed again from here on
+    # it answers again: an account that fails now is blamed, from a fresh streak
     await svc.release(await _lease_on(svc, ids[2], ids), outcome=Outcome.TRANSIENT)
-    assert (await svc.get_account(ids[2])).status is AccountStatus.COOLING
+    view = await svc.get_account(ids[2])
+    assert view.status is AccountStatus.COOLING
+    assert view.cooling_until == pytest.approx(pool.clock.now + 10)
 
 
 async def test_releasing_twice_never_double_counts(pool: Pool) -> None:

@@ -168,14 +168,17 @@ class TokenSettings(Section):
         "(seconds); a call that runs longer renews its lease.",
     )
     transient_fail_threshold: int = Field(
-        3,
+        1,
         ge=1,
-        description="Consecutive transient failures (5xx, reset, no first byte, empty answer) "
-        "after which an account cools for token.transient_cooldown_seconds. A run of failures "
-        "across the whole pool is the upstream's, and blames no account.",
+        description="Transient failures in a row (5xx, reset, no first byte, empty answer) "
+        "from which an account cools, as a load balancer ejects a failing backend. Failures "
+        "on half the pool with no success between them are the upstream's: they cool nobody.",
     )
     transient_cooldown_seconds: float = Field(
-        60.0, gt=0, description="How long an account that keeps failing transiently cools (s)."
+        10.0,
+        gt=0,
+        description="First cooldown after transient failures (s); it doubles with each further "
+        "failure in a row, up to 32 times.",
     )
     max_inflight_per_account: int = Field(
         4, ge=1, description="Concurrent upstream calls allowed on one account."

@@ -33,11 +33,13 @@ Outcomes (``release``):
   ``fail_threshold`` consecutive failures the account becomes invalid. Forbidden counts
   because a 403 that is not a Cloudflare page is the upstream refusing this account;
 * transient (5xx, a reset or refused connection, TLS failure, no first byte, an empty
-  answer): cost refunded; the account's transient streak +1, and at ``transient_threshold``
-  in a row it cools for ``transient_cooldown`` seconds (again after every further failure,
-  until a success resets the streak). Only while the upstream otherwise answers: once
-  ``outcomes.OUTAGE_RUN`` transient failures came in a row across the whole pool, further
-  ones blame no account until any success;
+  answer): cost refunded; the account's transient streak +1, and from ``transient_threshold``
+  in a row it cools for ``transient_cooldown`` seconds, doubled for each further failure
+  (``outcomes.transient_cooldown_end``), until a success resets the streak. The pool keeps
+  the run of accounts that failed transiently since the last success anywhere: once it
+  holds half the pool (``outcomes.outage_size``) the failures are the upstream's, not the
+  accounts': the cooldowns and streaks the run gave are lifted, and further transient
+  failures blame nobody until a success ends the run;
 * challenge (Cloudflare) and upstream_error (the upstream refused the request itself):
   cost refunded, nobody blamed;
 * cancelled: nothing changes but the slot; the upstream may have counted the query.
@@ -117,8 +119,8 @@ class ReleaseParams:
     figures: tuple[QuotaFigures, ...]
     fail_threshold: int
     default_window_seconds: int
-    transient_threshold: int = 3
-    transient_cooldown: float = 60.0
+    transient_threshold: int = 1
+    transient_cooldown: float = 10.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -36,6 +36,7 @@ class _Account:
     inflight: int = 0
     fails: int = 0
     streak: int = 0  # transient failures in a row
+    transient_until: float = 0.0  # end of the cooldown its transient failures gave it
     last_used: float = 0.0
     last_refresh: float = 0.0
     windows: dict[str, _Window] = dataclasses.field(default_factory=dict)
@@ -59,7 +60,7 @@ class MemoryHotState:
         self._locks: dict[str, tuple[str, float]] = {}
         self._subscribers: set[asyncio.Queue[bytes]] = set()
         self._random = random.Random()
-        self._transient_run = 0  # transient failures in a row across the pool
+        self._transient_run: set[str] = set()  # failed transiently since the last success
 
     async def run_batch(
         self, *, releases: Sequence[base.ReleaseParams], acquires: Sequence[base.AcquireParams]
@@ -180,9 +181,10 @@ class MemoryHotState:
         if lease is not None and effect.refund and window is not None:
             window.remaining = min(window.total, window.remaining + lease.cost)
         if params.outcome is Outcome.SUCCESS and lease is not None:
-            acct.fails = acct.streak = self._transient_run = 0
+            acct.fails = acct.streak = 0
+            self._transient_run.clear()
         if params.outcome is Outcome.TRANSIENT and lease is not None:
-            self._transient(acct, params)
+            self._transient(account_id, acct, params)
         if effect.blame and lease is not None:
             acct.fails += 1
             if acct.fails >= params.fail_threshold and acct.status is not AccountStatus.DISABLED:
@@ -204,15 +206,39 @@ class MemoryHotState:
             account_id=account_id, status=acct.status, previous_status=previous
         )
 
-    def _transient(self, acct: _Account, params: base.ReleaseParams) -> None:
-        if self._transient_run < outcomes.OUTAGE_RUN:
-            acct.streak += 1
-            cools = acct.status in (AccountStatus.ACTIVE, AccountStatus.COOLING)
-            if acct.streak >= params.transient_threshold and cools:
-                acct.status = AccountStatus.COOLING
-                until = params.now + params.transient_cooldown
-                acct.cooling_until = max(acct.cooling_until, until)
-        self._transient_run += 1
+    def _transient(self, account_id: str, acct: _Account, params: base.ReleaseParams) -> None:
+        run = self._transient_run
+        outage = outcomes.outage_size(len(self._accounts))
+        if len(run) >= outage:
+            return
+        run.add(account_id)
+        acct.streak += 1
+        cools = acct.status in (AccountStatus.ACTIVE, AccountStatus.COOLING)
+        if acct.streak >= params.transient_threshold and cools:
+            until = outcomes.transient_cooldown_end(
+                now=params.now,
+                streak=acct.streak,
+                threshold=params.transient_threshold,
+                base=params.transient_cooldown,
+            )
+            acct.status = AccountStatus.COOLING
+            acct.transient_until = until
+            acct.cooling_until = max(acct.cooling_until, until)
+        if len(run) >= outage:
+            self._forgive(run, now=params.now)
+
+    def _forgive(self, run: set[str], *, now: float) -> None:
+        """The upstream, not these accounts, was failing: lift the cooldowns the run gave."""
+        for account_id in run:
+            acct = self._accounts.get(account_id)
+            if acct is None:
+                continue
+            if acct.transient_until > now:
+                cooling = acct.status is AccountStatus.COOLING
+                if cooling and acct.cooling_until <= acct.transient_until:
+                    acct.status, acct.cooling_until = AccountStatus.ACTIVE, 0.0
+                acct.transient_until = 0.0
+            acct.streak = 0
 
     def _apply_figures(self, acct: _Account, figures: Sequence[QuotaFigures], now: float) -> None:
         for figure in figures:

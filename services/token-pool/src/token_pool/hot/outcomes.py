@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus
@@ -27,10 +28,19 @@ _EFFECTS = {
 }
 
 
-# Transient failures in a row across the whole pool, with no success between them, after
-# which further ones are taken for the upstream's bad minute: they blame no account until a
-# success shows the upstream answering again.
-OUTAGE_RUN = 3
+# A transient cooldown doubles with each further failure in a row, at most this many times.
+MAX_DOUBLINGS = 5
+
+
+def transient_cooldown_end(*, now: float, streak: int, threshold: int, base: float) -> float:
+    """When an account that failed transiently ``streak`` times in a row may be picked again."""
+    return now + base * 2 ** min(streak - threshold, MAX_DOUBLINGS)
+
+
+def outage_size(n_accounts: int) -> int:
+    """Distinct accounts failing transiently with no success anywhere between them that make
+    the failures the upstream's (its bad minute), not the accounts': half the pool, at least 2."""
+    return max(2, math.ceil(n_accounts / 2))
 
 
 def effect_of(outcome: Outcome) -> Effect:

@@ -190,7 +190,7 @@ def _release_item(params: base.ReleaseParams) -> list[Any]:
         params.now, "" if params.retry_after is None else params.retry_after,
         params.fail_threshold, params.default_window_seconds, int(effect.refund),
         int(effect.blame), figures, params.transient_threshold, params.transient_cooldown,
-        outcomes.OUTAGE_RUN,
+        outcomes.MAX_DOUBLINGS,
     ]  # fmt: skip
 
 

@@ -5,7 +5,7 @@
 -- (one argument each: packing hundreds of arguments costs the caller more than the script):
 --   release: [lease_id, account_id, mode, cost, outcome, now, retry_after|'', fail_threshold,
 --             default_window, refund (0/1), blame (0/1), [[mode, remaining, total|'',
---             window|''], ...], transient_threshold, transient_cooldown, outage_run]
+--             window|''], ...], transient_threshold, transient_cooldown, max_doublings]
 --   acquire: [lease_id, mode, cost, now, expires_at, max_inflight, policy, rand (0..1),
 --             [[tier, default_total, default_window], ...], [excluded id, ...]]
 -- Returns one entry per item, releases first:
@@ -95,12 +95,35 @@ local ready = n_acquires > 0 and redis.call('EXISTS', p .. ':ready') == 1
 if ready then reclaim_expired(p, batch_now, 100) end
 
 if n_releases > 0 then
-  -- transient failures in a row across the pool (hot/base.py), read on first need
-  local run, run_read
-  local function load_run()
-    if run == nil then
-      run = tonumber(redis.call('GET', p .. ':tr')) or 0
-      run_read = run
+  -- The transient run (hot/base.py): accounts that failed transiently since the last
+  -- success anywhere, and the size at which it is the upstream's outage; read on first need.
+  local run_key = p .. ':trs'
+  local run_len, outage_at
+  local function run_length()
+    if run_len == nil then run_len = redis.call('SCARD', run_key) end
+    return run_len
+  end
+  local function outage_size()
+    if outage_at == nil then
+      outage_at = math.max(2, math.ceil(redis.call('SCARD', p .. ':all') / 2))
+    end
+    return outage_at
+  end
+  -- The upstream, not these accounts, was failing: lift the cooldowns the run gave them.
+  local function forgive_run(now, mf)
+    for _, id in ipairs(redis.call('SMEMBERS', run_key)) do
+      local b = account(id, mf)
+      if b then
+        fetch(b, 'tu')
+        local tu = tonumber(get(b, 'tu')) or 0
+        if tu > now then
+          if get(b, 'st') == 'cooling' and (tonumber(get(b, 'cu')) or 0) <= tu then
+            set(b, 'st', 'active'); set(b, 'cu', 0)
+          end
+          set(b, 'tu', 0)
+        end
+        set(b, 'ts', 0)
+      end
     end
   end
   local ids = {}
@@ -131,6 +154,7 @@ if n_releases > 0 then
       local ts = tonumber(get(a, 'ts')) or 0
       local ts_read = ts
       local cu = tonumber(get(a, 'cu')) or 0
+      local forgive = false
       if known then
         local inf = (tonumber(get(a, 'inf')) or 0) - 1
         if inf < 0 then inf = 0 end
@@ -144,17 +168,18 @@ if n_releases > 0 then
         end
         if outcome == 'success' then
           fl, ts = 0, 0
-          load_run(); run = 0
-        elseif outcome == 'transient' then
-          load_run()
-          if run < release[15] then
-            ts = ts + 1
-            if ts >= release[13] and (st == 'active' or st == 'cooling') then
-              st = 'cooling'
-              if now + release[14] > cu then cu = now + release[14] end
-            end
+          if run_length() > 0 then redis.call('DEL', run_key); run_len = 0 end
+        elseif outcome == 'transient' and run_length() < outage_size() then
+          if redis.call('SADD', run_key, account_id) == 1 then run_len = run_len + 1 end
+          ts = ts + 1
+          if ts >= release[13] and (st == 'active' or st == 'cooling') then
+            local doublings = math.min(ts - release[13], release[15])
+            local until_at = now + release[14] * 2 ^ doublings
+            st = 'cooling'
+            set(a, 'tu', until_at)
+            if until_at > cu then cu = until_at end
           end
-          run = run + 1
+          forgive = run_len >= outage_size()
         end
         if ts ~= ts_read then set(a, 'ts', ts) end
         if blame then
@@ -177,10 +202,10 @@ if n_releases > 0 then
       set(a, 'st', st); set(a, 'fl', fl); set(a, 'cu', cu)
       local read, write = accessors(a)
       apply_figures(read, write, now, release[12])
-      out[#out + 1] = {'ok', st, previous}
+      if forgive then forgive_run(now, mode_fields(mode)) end
+      out[#out + 1] = {'ok', get(a, 'st'), previous}
     end
   end
-  if run ~= run_read then redis.call('SET', p .. ':tr', run) end
   local finished = {}
   for lease_id in pairs(done) do finished[#finished + 1] = lease_id end
   if #finished > 0 then

@@ -1,0 +1,72 @@
+"""End to end: no client-visible failure while a healthy account could answer.
+
+A third of the pool misbehaves in every transient way the upstream has (5xx, a connection
+reset, a stall before the first byte, an empty answer); every request through the gateway
+still comes back with its own answer, and the misbehaving accounts end up cooling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from gateway_stack import Stack, running_stack
+from grok2api_poolclient.accounts import AccountStatus
+from grok_sim.testing import SimHandle
+
+pytestmark = pytest.mark.e2e
+
+HEALTHY = [f"sso-healthy-{n}" for n in range(8)]
+FAULTS = {  # credential → (simulator fault, its parameters)
+    "sso-answers-5xx": ("500", {}),
+    "sso-resets": ("drop", {"after_frames": 0}),
+    "sso-stalls": ("stall", {"after_frames": 0}),
+    "sso-answers-empty": ("empty", {}),
+}
+REQUESTS = 200
+CONCURRENCY = 16
+
+
+def _prompt(n: int) -> str:
+    return f"question {n} [[sim:reply={json.dumps({'text': f'answer {n}'})}]]"
+
+
+async def _ask(stack: Stack, n: int, *, stream: bool) -> str:
+    messages = [{"role": "user", "content": _prompt(n)}]
+    client = stack.client()
+    if not stream:
+        answer = await client.chat.completions.create(model="grok-4", messages=messages)
+        return answer.choices[0].message.content or ""
+    chunks = await client.chat.completions.create(model="grok-4", messages=messages, stream=True)
+    return "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
+
+
+@pytest.mark.parametrize("grpc", [False, True], ids=["in-process-pool", "pool-over-grpc"])
+async def test_every_request_gets_its_answer_while_a_third_of_the_pool_fails(
+    sim: SimHandle, tmp_path: Path, grpc: bool
+) -> None:
+    async with running_stack(
+        sim=sim, data_dir=tmp_path, grpc=grpc, timeout={"first_byte_timeout": 0.5}
+    ) as stack:
+        for credential in HEALTHY:
+            await stack.add(credential, auto=80)  # the window the pool assumes
+        for credential, (fault, params) in FAULTS.items():
+            await stack.add(credential, auto=80)  # the window the pool assumes
+            sim.set_fault(fault, account=credential, **params)
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(n: int) -> str:
+            async with gate:
+                return await _ask(stack, n, stream=n % 2 == 0)
+
+        answers = await asyncio.gather(*(one(n) for n in range(REQUESTS)))
+        assert answers == [f"answer {n}" for n in range(REQUESTS)]
+        chats = sim.requests(path="/rest/app-chat/conversations/new")
+        tried = {request["headers"].get("cookie", "") for request in chats}
+        for credential in FAULTS:  # each bad account was really tried, then benched
+            assert any(credential in cookie for cookie in tried), credential
+            assert (await stack.account(credential)).status is AccountStatus.COOLING
+        for credential in HEALTHY:
+            assert (await stack.account(credential)).status is AccountStatus.ACTIVE
