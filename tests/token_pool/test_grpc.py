@@ -221,7 +221,7 @@ async def test_grpc_itself_refuses_to_share_a_taken_port(
 ) -> None:
     """Without SO_REUSEPORT: the kernel, not just the probe in front of it, says no."""
     first = await grpc_server.create_server(await pool.replica(), address="127.0.0.1:0")
-    monkeypatch.setattr(grpc_server, "_refuse_if_taken", lambda address: None)
+    monkeypatch.setattr(grpc_server, "refuse_if_taken", lambda address: None)
     with pytest.raises(pool_errors.ListenError) as caught:
         await grpc_server.create_server(await pool.replica(), address=f"127.0.0.1:{first.port}")
     assert isinstance(caught.value.__cause__, RuntimeError)

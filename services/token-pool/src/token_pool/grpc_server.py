@@ -185,7 +185,7 @@ async def create_server(
     the call is UNIMPLEMENTED, which a careful client treats as a pool it cannot trust.
     ``token_pool.errors.ListenError`` when the address is taken or cannot be bound.
     """
-    _refuse_if_taken(address)
+    refuse_if_taken(address)
     # gRPC sets SO_REUSEPORT by default, which let a second pool bind the same port unseen.
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     pb_grpc.add_TokenPoolServicer_to_server(TokenPoolServicer(pool, info=info), server)
@@ -203,7 +203,7 @@ async def create_server(
     return ServingPool(server=server, port=port, health=health_servicer)
 
 
-def _refuse_if_taken(address: str) -> None:
+def refuse_if_taken(address: str) -> None:
     """Raise ``ListenError`` when another socket already listens on ``address``.
 
     gRPC's own bind would fail too, but its core first prints a log line of its own to

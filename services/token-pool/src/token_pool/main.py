@@ -56,6 +56,9 @@ async def running(
     the settings (key generated in DATA_DIR in the single-process mode) and closed on exit.
     ``hot_prefix`` namespaces the Redis keys (replicas of one pool share it)."""
     current = _reader(settings)
+    if grpc_address is not None:
+        # Before anything starts: a refused start then has nothing to stop.
+        grpc_server.refuse_if_taken(grpc_address)
     async with contextlib.AsyncExitStack() as stack:
         if store is None:
             cipher = crypto.load_cipher(current(), allow_generate=redis is None)
