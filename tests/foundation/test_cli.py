@@ -1,6 +1,8 @@
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 from grok2api_cli import main
 from grok2api_settings import rendering
@@ -129,3 +131,94 @@ def test_a_taken_port_stops_run_with_one_line_naming_server_port(env):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "SERVER_PORT" in lines[0] and str(port) in lines[0], result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def error_lines(result: subprocess.CompletedProcess) -> list[str]:
+    """The lines of stderr that report an error (an informational line may precede them)."""
+    return [line for line in result.stderr.splitlines() if line.startswith("grok2api:")]
+
+
+@pytest.fixture
+def no_pool_env(env, tmp_path):
+    """No pool runs (tokens commands use the store directly); a credentials file to import."""
+    credentials = tmp_path / "credentials.txt"
+    credentials.write_text("cli-credential-" + "c" * 30 + "\n")
+    return {**env, "TOKEN_POOL_ADDR": "127.0.0.1:1"}
+
+
+def test_a_malformed_encryption_key_ends_tokens_import_with_one_line(no_pool_env, tmp_path):
+    env = {**no_pool_env, "GROK2API_SECURITY__ENCRYPTION_KEY": "notakey"}
+    result = grok2api("tokens", "import", str(tmp_path / "credentials.txt"), env=env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    [line] = error_lines(result)
+    assert line.startswith("grok2api: security.encryption_key is not a valid key")
+
+
+def test_debug_shows_the_traceback_behind_the_line(no_pool_env, tmp_path):
+    env = {**no_pool_env, "GROK2API_SECURITY__ENCRYPTION_KEY": "notakey"}
+    result = grok2api("--debug", "tokens", "import", str(tmp_path / "credentials.txt"), env=env)
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr and "EncryptionKeyError" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("grok2api: security.encryption_key")
+
+
+def test_an_unreachable_store_is_one_line_naming_storage_url_with_the_password_masked(
+    no_pool_env,
+):
+    env = {**no_pool_env, "SERVER_STORAGE_TYPE": "pgsql",
+           "SERVER_STORAGE_URL": "postgresql://u:s3cret@127.0.0.1:1/test"}
+    result = grok2api("tokens", "list", env=env)
+    assert result.returncode == 2
+    [line] = error_lines(result)
+    assert "server.storage_url" in line and "127.0.0.1:1" in line
+    assert "s3cret" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_store_url_of_another_scheme_is_one_line_naming_the_setting(no_pool_env):
+    env = {**no_pool_env, "SERVER_STORAGE_TYPE": "mysql", "SERVER_STORAGE_URL": "ftp://db/x"}
+    result = grok2api("tokens", "list", "--local", env=env)
+    assert result.returncode == 2
+    assert error_lines(result) == [
+        "grok2api: server.storage_url scheme 'ftp' does not match server.storage_type='mysql' "
+        "(expected mysql+aiomysql://…)"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_redis_is_one_line_for_tokens_commands(no_pool_env):
+    result = grok2api("tokens", "list", env={**no_pool_env, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert result.returncode == 2
+    [line] = error_lines(result)
+    assert "REDIS_URL" in line and "Traceback" not in result.stderr
+
+
+def test_a_missing_import_file_is_one_line(no_pool_env, tmp_path):
+    result = grok2api("tokens", "import", str(tmp_path / "missing.txt"), env=no_pool_env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"grok2api: cannot read {tmp_path / 'missing.txt'}: No such file or directory"
+    ]
+
+
+@pytest.mark.parametrize("target", ["all", "token-pool"])
+def test_a_taken_token_pool_addr_stops_run_with_one_line_naming_it(env, target):
+    import socket
+
+    from grok2api_storage import crypto
+
+    from .conftest import free_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        pool_port = taken.getsockname()[1]
+        result = grok2api("run", "--target", target, env={
+            **env, "SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(free_port()),
+            "TOKEN_POOL_ADDR": f"127.0.0.1:{pool_port}", "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "GROK2API_SECURITY__ENCRYPTION_KEY": crypto.generate_key(),
+        })  # fmt: skip
+    assert result.returncode == 3
+    [line] = result.stderr.strip().splitlines()
+    assert f":{pool_port} for the token pool" in line and "TOKEN_POOL_ADDR" in line, line

@@ -1,8 +1,13 @@
-"""What every command does first: load settings and set up logging, failing in one line."""
+"""What every command does first: load settings and set up logging, failing in one line.
+
+A configuration or connection error ends a command with one line on stderr that names the
+setting to fix (``fail``); ``grok2api --debug`` puts the traceback behind it first.
+"""
 
 from __future__ import annotations
 
 import sys
+import traceback
 from pathlib import Path
 from typing import NoReturn
 
@@ -11,12 +16,24 @@ from grok2api_settings import data_dir, loading
 from grok2api_settings.errors import SettingsError
 from grok2api_telemetry import logs
 
+# Process-wide, like a log level: set by the root command's --debug before any command runs.
+_debug = False
+
 
 class StartupError(Exception):
-    """A start cannot proceed; the message names the setting to fix."""
+    """A command cannot start its work; the message names the setting to fix."""
+
+
+def set_debug(enabled: bool) -> None:
+    global _debug
+    _debug = enabled
 
 
 def fail(message: str, *, code: int = 2) -> NoReturn:
+    """Stop with ``message`` as one line on stderr and exit status ``code``; under
+    ``--debug``, the traceback of the error being handled (if any) is printed first."""
+    if _debug and sys.exc_info()[1] is not None:
+        traceback.print_exc()
     typer.echo(f"grok2api: {message}", err=True)
     raise typer.Exit(code)
 

@@ -21,6 +21,16 @@ app.add_typer(sim_cli.app, name="sim", help="Run the offline Grok upstream simul
 TARGETS = ("all", "gateway", "token-pool", "media-worker", "admin", "operator")
 
 
+@app.callback()
+def root(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the traceback behind a configuration or connection error."
+    ),
+) -> None:
+    """OpenAI- and Anthropic-compatible API in front of a pool of Grok web accounts."""
+    bootstrap.set_debug(debug)
+
+
 @app.command()
 def run(
     target: str = typer.Option(

@@ -26,10 +26,10 @@ async def opened(
         cipher = load_cipher(settings, allow_generate=generate_key) if credentials else None
         store = await open_store(settings, cipher=cipher)
     except StorageError as exc:
-        raise StartupError(str(exc)) from None
+        raise StartupError(str(exc)) from exc
     async with store:
         try:
             await store.migrate()
         except StorageError as exc:
-            raise StartupError(str(exc)) from None
+            raise StartupError(str(exc)) from exc
         yield store

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from grok2api_settings import Settings
+from token_pool import errors as pool_errors
 
 from . import bootstrap, runtime, split
 
@@ -47,7 +48,7 @@ def run(target: str, settings: Settings) -> None:
 
     async def main(stop: asyncio.Event) -> None:
         try:
-            await _main_of(target)(settings, stop)
+            await _start(target, settings, stop)
         except bootstrap.StartupError as exc:
             failure.append(exc)
 
@@ -55,6 +56,14 @@ def run(target: str, settings: Settings) -> None:
     if failure:
         raise failure[0]
     log.info("stopped target=%s", target)
+
+
+async def _start(target: str, settings: Settings, stop: asyncio.Event) -> None:
+    try:
+        await _main_of(target)(settings, stop)
+    except pool_errors.ConfigurationError as exc:
+        # The pool's own start errors (a taken TOKEN_POOL_ADDR) already name the setting.
+        raise bootstrap.StartupError(str(exc)) from exc
 
 
 def run_worker_processes(settings: Settings) -> None:

@@ -1,9 +1,14 @@
 """``grok2api tokens``: add, import, list, remove, refresh and export Grok accounts.
 
-Commands talk to the running token pool over gRPC (``--addr``, default TOKEN_POOL_ADDR).
-When it cannot be reached, or with ``--local``, they open the durable store directly with an
-in-process pool (the single-process mode's way; with REDIS_URL set the shared hot state is
-kept in step). Credentials are masked in every listing; ``export`` prints them in full.
+Commands talk to the running token pool over gRPC (``--addr``, default TOKEN_POOL_ADDR),
+once it has said (``GetServerInfo``) that it serves the store this command's settings name:
+a pool of another data directory or database is refused, never written to. When no pool
+answers, or with ``--local``, they open the durable store directly with an in-process pool
+(the single-process mode's way; with REDIS_URL set the shared hot state is kept in step).
+Credentials are masked in every listing; ``export`` prints them in full.
+
+Configuration and connection errors (settings, store, Redis, the pool) end a command in
+``_run`` with one line naming what to fix, exit status 2.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from grok2api_poolclient.client import PoolClient
 from grok2api_poolclient.grpc_transport import GrpcPoolClient
 from grok2api_poolclient.leases import Tier
 from grok2api_settings import Settings
+from grok2api_storage import StorageError, identity
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from token_pool import errors as pool_errors
 
 from . import bootstrap
 
@@ -47,27 +54,24 @@ def _local_settings(settings: Settings) -> Settings:
 
 @contextlib.asynccontextmanager
 async def _pool(config: Path | None, addr: str | None, local: bool) -> AsyncIterator[PoolClient]:
-    from token_pool import errors as pool_errors
     from token_pool import main as pool_main
     settings = bootstrap.load_settings(config).settings
+    own = identity.identify(settings)
     if not local:
-        remote = GrpcPoolClient(addr or settings.services.token_pool_addr, timeout=60)
-        try:
-            async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
-                await remote.stats()
-        except (errors.PoolUnavailable, TimeoutError):
-            await remote.aclose()
-            typer.echo("token pool not reachable: using the store directly", err=True)
-        else:
-            async with remote:
+        address = addr or settings.services.token_pool_addr
+        setting = "--addr" if addr else "TOKEN_POOL_ADDR"
+        async with GrpcPoolClient(address, timeout=60) as remote:
+            if await _answers(remote):
+                await _check_same_store(remote, own, setting=setting)
                 yield remote
-            return
+                return
+        typer.echo(
+            f"token pool not reachable at {address}: using the store directly ({own.location})",
+            err=True,
+        )
     redis = None
     if settings.services.redis_url:
-        try:
-            redis = await pool_main.connect_redis(settings.services.redis_url)
-        except pool_errors.ConfigurationError as exc:
-            bootstrap.fail(str(exc))
+        redis = await pool_main.connect_redis(settings.services.redis_url)
     try:
         async with pool_main.running(
             _local_settings(settings), redis=redis, grpc_address=None
@@ -76,6 +80,37 @@ async def _pool(config: Path | None, addr: str | None, local: bool) -> AsyncIter
     finally:
         if redis is not None:
             await redis.aclose()
+
+
+async def _answers(remote: GrpcPoolClient) -> bool:
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+            await remote.stats()
+    except (errors.PoolUnavailable, TimeoutError):
+        return False
+    return True
+
+
+async def _check_same_store(
+    remote: GrpcPoolClient, own: identity.StoreIdentity, *, setting: str
+) -> None:
+    """Refuse a pool that serves another store than ``own``: writing through it would put
+    the accounts into another instance's store."""
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+            served = await remote.get_server_info()
+    except (errors.PoolError, TimeoutError) as exc:
+        raise bootstrap.StartupError(
+            f"the token pool at {remote.address} ({setting}) cannot say which store it serves "
+            "(an older grok2api?): upgrade it, or use --local to work on this command's store "
+            f"({own.location}) directly"
+        ) from exc
+    if served.store_fingerprint != own.fingerprint:
+        raise bootstrap.StartupError(
+            f"the token pool at {remote.address} ({setting}) serves another store than this "
+            f"command's settings name ({own.location}): stop the grok2api that owns that pool, "
+            f"point {setting} at the pool of this data directory, or use --local"
+        )
 
 
 def _run(
@@ -87,7 +122,14 @@ def _run(
 
     try:
         return asyncio.run(main())
-    except errors.PoolError as exc:
+    except errors.PoolUnavailable as exc:
+        bootstrap.fail(f"{exc}: is the token pool at TOKEN_POOL_ADDR (or --addr) still running?")
+    except (
+        bootstrap.StartupError, pool_errors.ConfigurationError, StorageError, errors.PoolError
+    ) as exc:  # fmt: skip
+        # The one place a command's errors become its one line: each message names the
+        # setting to fix (store, key, Redis, pool); anything else is a bug and keeps its
+        # traceback.
         bootstrap.fail(str(exc) or type(exc).__name__)
 
 
@@ -133,7 +175,12 @@ def import_(
 ) -> None:
     """Import many accounts, with a progress bar."""
     from token_pool import formats
-    text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    except OSError as exc:
+        bootstrap.fail(f"cannot read {file}: {exc.strerror}")
+    except UnicodeDecodeError:
+        bootstrap.fail(f"{file} is not UTF-8 text: give credential lines or a token.json file")
     try:
         entries = formats.parse(text)
     except formats.FormatError as exc:
