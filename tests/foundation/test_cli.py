@@ -202,8 +202,10 @@ def test_a_missing_import_file_is_one_line(no_pool_env, tmp_path):
     ]
 
 
-@pytest.mark.parametrize("target", ["all", "token-pool"])
-def test_a_taken_token_pool_addr_stops_run_with_one_line_naming_it(env, target):
+@pytest.mark.parametrize(
+    ("target", "workers"), [("all", "1"), ("token-pool", "1"), ("all", "2")]
+)
+def test_a_taken_token_pool_addr_stops_run_with_one_line_naming_it(env, target, workers):
     import socket
 
     from grok2api_storage import crypto
@@ -217,8 +219,22 @@ def test_a_taken_token_pool_addr_stops_run_with_one_line_naming_it(env, target):
         result = grok2api("run", "--target", target, env={
             **env, "SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(free_port()),
             "TOKEN_POOL_ADDR": f"127.0.0.1:{pool_port}", "REDIS_URL": "redis://127.0.0.1:6379/0",
-            "GROK2API_SECURITY__ENCRYPTION_KEY": crypto.generate_key(),
+            "GROK2API_SECURITY__ENCRYPTION_KEY": crypto.generate_key(), "SERVER_WORKERS": workers,
         })  # fmt: skip
     assert result.returncode == 3
     [line] = result.stderr.strip().splitlines()
     assert f":{pool_port} for the token pool" in line and "TOKEN_POOL_ADDR" in line, line
+
+
+def test_several_workers_stop_when_their_pool_process_cannot_start(env):
+    from .conftest import free_port
+
+    result = grok2api("run", env={
+        **env, "SERVER_WORKERS": "2", "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(free_port()),
+        "TOKEN_POOL_ADDR": f"127.0.0.1:{free_port()}",
+    })  # fmt: skip
+    assert result.returncode == 3
+    child, parent = result.stderr.strip().splitlines()
+    assert "security.encryption_key is empty" in child  # a split pool needs a shared key
+    assert parent.startswith("grok2api: the token-pool process stopped with status 3")

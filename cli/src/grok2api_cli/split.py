@@ -26,7 +26,7 @@ async def token_pool(settings: Settings, stop: asyncio.Event) -> None:
         store = await stack.enter_async_context(stores.opened(settings, credentials=True))
         await stack.enter_async_context(
             token_pool.main.running(
-                settings, store=store, redis=redis, grpc_address=_listen_address(settings)
+                settings, store=store, redis=redis, grpc_address=listen_address(settings)
             )
         )
         probes = http_app.compose(
@@ -107,7 +107,7 @@ async def operator(settings: Settings, stop: asyncio.Event) -> None:
         await grok2api_operator.main.run(settings, pool=pool, stop=stop)
 
 
-def _listen_address(settings: Settings) -> str:
+def listen_address(settings: Settings) -> str:
     """The pool listens on every interface at the port of TOKEN_POOL_ADDR."""
     _, _, port = settings.services.token_pool_addr.rpartition(":")
     return f"0.0.0.0:{port}"

@@ -8,7 +8,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from grok2api_settings import Settings
 from token_pool import errors as pool_errors
@@ -48,7 +48,8 @@ def run(target: str, settings: Settings) -> None:
 
     async def main(stop: asyncio.Event) -> None:
         try:
-            await _start(target, settings, stop)
+            with _pool_start_errors():
+                await _main_of(target)(settings, stop)
         except bootstrap.StartupError as exc:
             failure.append(exc)
 
@@ -58,11 +59,12 @@ def run(target: str, settings: Settings) -> None:
     log.info("stopped target=%s", target)
 
 
-async def _start(target: str, settings: Settings, stop: asyncio.Event) -> None:
+@contextlib.contextmanager
+def _pool_start_errors() -> Iterator[None]:
+    """The pool's own start errors (a taken TOKEN_POOL_ADDR) already name the setting."""
     try:
-        await _main_of(target)(settings, stop)
+        yield
     except pool_errors.ConfigurationError as exc:
-        # The pool's own start errors (a taken TOKEN_POOL_ADDR) already name the setting.
         raise bootstrap.StartupError(str(exc)) from exc
 
 
@@ -75,9 +77,15 @@ def run_worker_processes(settings: Settings) -> None:
             "the token pool's state through Redis (or set SERVER_WORKERS=1)"
         )
     asyncio.run(_check_redis(settings))
+    from token_pool import grpc_server
+
+    with _pool_start_errors():
+        # Here, not only in the child: waiting for "a pool" on a taken address would find
+        # another instance's pool and serve from its store.
+        grpc_server.refuse_if_taken(split.listen_address(settings))
     children = [_spawn("token-pool")]
     try:
-        asyncio.run(_wait_for_pool(settings))
+        asyncio.run(_wait_for_pool(settings, child=children[0]))
         children.append(_spawn("media-worker"))
         split.run_gateway_workers(settings)
     finally:
@@ -103,10 +111,15 @@ async def _check_redis(settings: Settings) -> None:
     await client.aclose()
 
 
-async def _wait_for_pool(settings: Settings) -> None:
+async def _wait_for_pool(settings: Settings, *, child: subprocess.Popen[bytes]) -> None:
     from . import preflight
 
     for _ in range(100):
+        if child.poll() is not None:
+            raise bootstrap.StartupError(
+                f"the token-pool process stopped with status {child.returncode} (its message "
+                "is above); check TOKEN_POOL_ADDR and the store settings"
+            )
         try:
             await preflight.require_pool(settings, target="gateway")
             return
