@@ -39,7 +39,7 @@ SIM_BODY = {  # what grok_web sends for a one-line prompt (see grok_web.chat.bui
     "disableTextFollowUps": False, "enableImageGeneration": True, "enableImageStreaming": True,
     "enableSideBySide": True, "fileAttachments": [], "forceConcise": False,
     "forceSideBySide": False, "imageAttachments": [], "imageGenerationCount": 2,
-    "isAsyncChat": False, "message": "[user]: Hello there", "modeId": "auto",
+    "isAsyncChat": False, "message": "Hello there", "modeId": "auto",
     "responseMetadata": {}, "returnImageBytes": False, "returnRawGrokInXaiRequest": False,
     "sendFinalMetadata": True, "temporary": True, "toolOverrides": {}, "collectionIds": [],
     "connectors": [], "searchAllConnectors": False,

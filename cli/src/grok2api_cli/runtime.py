@@ -16,7 +16,9 @@ from collections.abc import Awaitable, Callable
 
 import uvicorn
 import uvloop
+from grok2api_settings.sections import ServerSettings
 
+from . import http_protocol
 from .bootstrap import StartupError
 
 log = logging.getLogger(__name__)
@@ -75,31 +77,34 @@ class _Server(uvicorn.Server):
         gc.freeze()
 
 
-async def serve_http(app: object, *, host: str, port: int, stop: asyncio.Event) -> None:
-    """Serve ``app`` until ``stop`` is set, then drain open requests briefly."""
+async def serve_http(app: object, *, server: ServerSettings, stop: asyncio.Event) -> None:
+    """Serve ``app`` on ``server.host:server.port`` until ``stop`` is set, then drain open
+    requests briefly."""
+    host, port = server.host, server.port
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
         port=port,
+        http=http_protocol.with_head_timeout(server.header_timeout),
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=3,
         lifespan="on",
     )
-    server = _Server(config)
+    uvicorn_server = _Server(config)
 
     async def watch() -> None:
         await stop.wait()
-        server.should_exit = True
+        uvicorn_server.should_exit = True
 
     watcher = asyncio.create_task(watch())
     try:
-        await server.serve()
+        await uvicorn_server.serve()
     except SystemExit:
         pass  # uvicorn exits when it cannot bind; its log line says why
     finally:
         watcher.cancel()
-    if not server.started and not stop.is_set():
+    if not uvicorn_server.started and not stop.is_set():
         raise StartupError(
             f"cannot listen on {host}:{port} (see the log above; is the port taken?): "
             "check SERVER_HOST / SERVER_PORT"

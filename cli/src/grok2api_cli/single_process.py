@@ -53,6 +53,4 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             checks={"store": store.ping, "token_pool": pool.stats},
             metrics_enabled=settings.telemetry.metrics_enabled,
         )
-        await runtime.serve_http(
-            app, host=settings.server.host, port=settings.server.port, stop=stop
-        )
+        await runtime.serve_http(app, server=settings.server, stop=stop)

@@ -12,7 +12,7 @@ import contextlib
 import uvicorn
 from grok2api_settings import Settings
 
-from . import http_app, preflight, runtime
+from . import http_app, http_protocol, preflight, runtime
 
 
 async def token_pool(settings: Settings, stop: asyncio.Event) -> None:
@@ -30,13 +30,12 @@ async def token_pool(settings: Settings, stop: asyncio.Event) -> None:
             )
         )
         probes = http_app.compose(
-            apps={}, checks={"store": store.ping, "redis": redis.ping},
+            apps={},
+            checks={"store": store.ping, "redis": redis.ping},
             metrics_enabled=settings.telemetry.metrics_enabled,
         )
         # gRPC serves the pool; HTTP on SERVER_PORT serves probes and Prometheus scrapes.
-        await runtime.serve_http(
-            probes, host=settings.server.host, port=settings.server.port, stop=stop
-        )
+        await runtime.serve_http(probes, server=settings.server, stop=stop)
 
 
 async def gateway(settings: Settings, stop: asyncio.Event) -> None:
@@ -45,9 +44,7 @@ async def gateway(settings: Settings, stop: asyncio.Event) -> None:
     redis = await preflight.require_redis(settings, target="gateway")
     await redis.aclose()
     await preflight.require_pool(settings, target="gateway")
-    await runtime.serve_http(
-        split_apps.gateway_app(), host=settings.server.host, port=settings.server.port, stop=stop
-    )
+    await runtime.serve_http(split_apps.gateway_app(), server=settings.server, stop=stop)
 
 
 def run_gateway_workers(settings: Settings) -> None:
@@ -59,6 +56,7 @@ def run_gateway_workers(settings: Settings) -> None:
         host=settings.server.host,
         port=settings.server.port,
         workers=settings.server.workers,
+        http=http_protocol.HeadDeadlineProtocol,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=3,
@@ -81,9 +79,7 @@ async def media_worker(settings: Settings, stop: asyncio.Event) -> None:
     try:
         await asyncio.gather(
             media_worker.main.serve_forever(settings, redis=redis, stop=stop),
-            runtime.serve_http(
-                probes, host=settings.server.host, port=settings.server.port, stop=stop
-            ),
+            runtime.serve_http(probes, server=settings.server, stop=stop),
         )
     finally:
         await redis.aclose()
@@ -93,9 +89,7 @@ async def admin(settings: Settings, stop: asyncio.Event) -> None:
     from . import split_apps
 
     await preflight.require_pool(settings, target="admin")
-    await runtime.serve_http(
-        split_apps.admin_app(), host=settings.server.host, port=settings.server.port, stop=stop
-    )
+    await runtime.serve_http(split_apps.admin_app(), server=settings.server, stop=stop)
 
 
 async def operator(settings: Settings, stop: asyncio.Event) -> None:

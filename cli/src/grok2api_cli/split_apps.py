@@ -15,7 +15,7 @@ from grok2api_telemetry import health
 from redis import asyncio as aioredis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import bootstrap, http_app, stores
+from . import bootstrap, http_app, http_protocol, stores
 
 Build = Callable[[Settings, contextlib.AsyncExitStack], Awaitable[tuple[ASGIApp, dict]]]
 
@@ -93,7 +93,12 @@ def _settings() -> Settings:
 
 
 def gateway_app() -> ASGIApp:
-    return _Deferred(_settings(), _build_gateway)
+    """The app of one SERVER_WORKERS process (uvicorn's factory, called in the worker)."""
+    settings = _settings()
+    # The workers' protocol class crossed the process boundary by name, with its default
+    # deadline: each worker sets this one before it serves.
+    http_protocol.HeadDeadlineProtocol.head_timeout = settings.server.header_timeout
+    return _Deferred(settings, _build_gateway)
 
 
 def admin_app() -> ASGIApp:

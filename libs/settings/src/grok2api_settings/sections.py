@@ -237,6 +237,13 @@ class ServerSettings(Section):
         "60 s carries one attachment at its limit (27 MB encoded) over a 4 Mbit/s uplink; "
         "the largest body needs about 30 Mbit/s.",
     )
+    header_timeout: float = Field(
+        20.0,
+        gt=0,
+        description="Time allowed for a request's line and headers (s), from the connection "
+        "opening or the request's first byte; a slower one gets 408 and its connection closed "
+        "(slow-loris), one that never sent a byte is just closed.",
+    )
 
 
 class LogSettings(Section):
