@@ -5,10 +5,12 @@ grok2api_jobs.cancellation)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
+import pytest
 from grok2api_storage import protocols
 from pool_harness import Clock, Pool
-from token_pool.hot import memory
+from token_pool.hot import memory, redis_state
 
 
 class LosesCancels(memory.MemoryHotState):
@@ -44,3 +46,50 @@ async def test_closing_stops_a_loop_whose_redis_call_lost_the_cancel(
     async with asyncio.timeout(5):
         await pool.close()
     assert hot.reclaims == 1  # the lost cancel stopped the reaper: no second round
+
+
+class _ConfirmationRacesTheCancel:
+    """A pub/sub whose read swallows a cancel and returns the subscribe confirmation that
+    raced it (as redis-py can), then would wait for a notice that never comes."""
+
+    def __init__(self) -> None:
+        self.reading = asyncio.Event()
+
+    async def subscribe(self, channel: str) -> None:
+        return None
+
+    async def listen(self) -> AsyncIterator[dict[str, object]]:
+        while True:
+            self.reading.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                pass
+            yield {"type": "subscribe", "data": 1}
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_notice_subscription_stops_when_its_read_lost_the_cancel() -> None:
+    pubsub = _ConfirmationRacesTheCancel()
+
+    class FakeRedis:
+        def register_script(self, source: str) -> object:
+            return object()
+
+        def pubsub(self) -> _ConfirmationRacesTheCancel:
+            return pubsub
+
+    hot = redis_state.RedisHotState(FakeRedis(), prefix="test")  # type: ignore[arg-type]
+
+    async def follow() -> None:
+        async for _ in hot.subscribe():
+            pass
+
+    follower = asyncio.create_task(follow())
+    await pubsub.reading.wait()
+    follower.cancel()
+    async with asyncio.timeout(5):
+        with pytest.raises(asyncio.CancelledError):
+            await follower

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+from grok2api_jobs import raise_if_cancelling
 from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, QuotaSource, QuotaWindow
 from grok2api_poolclient.leases import QuotaFigures, Tier
@@ -168,6 +169,10 @@ class RedisHotState:
         await pubsub.subscribe(f"{self._prefix}:changes")
         try:
             async for item in pubsub.listen():
+                # redis-py on 3.11 can hand back an item (a message, or the subscribe
+                # confirmation) that raced a cancel and drop the cancel: re-raise it, or
+                # closing the pool would wait for the next change notice.
+                raise_if_cancelling()
                 if item.get("type") == "message":
                     data = item["data"]
                     yield data if isinstance(data, bytes) else str(data).encode()
