@@ -105,6 +105,8 @@ async def test_a_5xx_on_every_account_reaches_the_client_after_each_was_tried(
         )
     assert caught.value.status_code == 502
     assert caught.value.body["code"] == "upstream_unavailable"
+    assert "on every account tried" in caught.value.body["message"]
+    assert "retry" in caught.value.body["message"]
     assert gateway.pool.outcomes() == [
         (account, leases.Outcome.TRANSIENT) for account in ("acct-1", "acct-2", "acct-3")
     ]

@@ -104,8 +104,41 @@ def _upstream(exc: leasing.UpstreamFailed) -> tuple[int, dict[str, Any]]:
         status, type_ = 504, "upstream_error"
     else:
         status, type_ = 502, "upstream_error"
-    message = f"upstream request failed ({verdict.code})"
+    explained = _UPSTREAM.get(verdict.code, "grok.com failed to answer; retry in a moment.")
+    where = "mid-answer" if exc.committed else "on every account tried"
+    message = f"Upstream request failed {where} ({verdict.code}): {explained}"
     return status, _body(message, type_, None, verdict.code)
+
+
+_UPSTREAM = {  # what happened, and what to do; never the upstream's own text (may echo secrets)
+    "upstream_unavailable": "grok.com answered 5xx or the connection broke; retry in a moment.",
+    "upstream_first_byte_timeout": (
+        "grok.com sent nothing within timeout.first_byte_timeout; retry in a moment."
+    ),
+    "upstream_idle_timeout": (
+        "grok.com went silent for timeout.stream_idle_timeout; retry, or raise that setting."
+    ),
+    "upstream_empty_stream": "grok.com ended its answer without any content; retry.",
+    "upstream_malformed": (
+        "grok.com answered in a shape this gateway cannot read; retry, and report it if it "
+        "persists (the upstream protocol may have changed)."
+    ),
+    "upstream_rate_limited": "every account tried is rate limited; retry later.",
+    "upstream_unauthorized": (
+        "grok.com rejected the accounts' credentials; add fresh ones (grok2api tokens add)."
+    ),
+    "upstream_forbidden": "grok.com refused these accounts this request (403).",
+    "upstream_challenge": (
+        "grok.com answered with a Cloudflare challenge: refresh security.cf_clearance or "
+        "route through another proxy (network.base_proxy_url)."
+    ),
+    "upstream_anti_bot": (
+        "grok.com rejected the request as automated: refresh security.cf_clearance or route "
+        "through another proxy (network.base_proxy_url)."
+    ),
+    "upstream_content_blocked": "grok.com blocked the content; rephrase the request.",
+    "upstream_rejected": "grok.com refused the request itself (4xx); check the parameters.",
+}
 
 
 _EXHAUSTED = {
@@ -114,7 +147,8 @@ _EXHAUSTED = {
         "(`grok2api tokens add`)."
     ),
     pool_errors.ExhaustedReason.ALL_COOLING: (
-        "Every account that can serve this model is cooling down after upstream rate limits."
+        "Every account that can serve this model is cooling down after upstream rate limits "
+        "or repeated upstream failures."
     ),
     pool_errors.ExhaustedReason.NO_QUOTA: (
         "Every account that can serve this model has used up its quota window."
