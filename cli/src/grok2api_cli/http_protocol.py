@@ -34,11 +34,16 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._arm()
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # A later request on a kept-alive connection whose head is still incomplete once
+        # these bytes are parsed; most heads arrive whole and never need a timer.
+        if self._head_begun and self._head_timer is None and not self.transport.is_closing():
+            self._arm()
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_begun = True
-        if self._head_timer is None:  # a later request on a kept-alive connection
-            self._arm()
 
     def on_headers_complete(self) -> None:
         self._disarm()

@@ -22,13 +22,21 @@ PATH = "/v1/chat/completions"
 class ChatCompletions:
     def __init__(self, services: deps.AppServices) -> None:
         self._services = services
+        self._limits_of: object = None
+        self._limits_now = bodies.Limits(max_bytes=0, timeout=0.0)
+
+    def _limits(self) -> bodies.Limits:
+        """The body limits of the current settings, rebuilt only when the settings change."""
+        server = self._services.chat.settings.current.server
+        if server is not self._limits_of:
+            self._limits_of, self._limits_now = server, bodies.Limits.from_settings(server)
+        return self._limits_now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             response = await self.respond(Request(scope, receive))
         except errors.BodyRefused as exc:
-            limits = bodies.Limits.from_settings(self._services.chat.settings.current.server)
-            await bodies.refuse(exc, scope=scope, receive=receive, send=send, limits=limits)
+            await bodies.refuse(exc, scope=scope, receive=receive, send=send, limits=self._limits())
             return
         except ClientDisconnect:
             return  # gone before its body was in: nobody to answer
@@ -42,8 +50,7 @@ class ChatCompletions:
         services = self._services
         await deps.authenticate(http, services)
         chat = services.chat
-        limits = bodies.Limits.from_settings(chat.settings.current.server)
-        raw = await bodies.read(scope=http.scope, receive=http.receive, limits=limits)
+        raw = await bodies.read(scope=http.scope, receive=http.receive, limits=self._limits())
         body = request.parse(raw)
         plan_ = plan.plan(body=body, chat=chat.settings.current.chat)
         request_id = context.request_id.get()
