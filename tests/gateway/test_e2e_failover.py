@@ -70,3 +70,28 @@ async def test_every_request_gets_its_answer_while_a_third_of_the_pool_fails(
             assert (await stack.account(credential)).status is AccountStatus.COOLING
         for credential in HEALTHY:
             assert (await stack.account(credential)).status is AccountStatus.ACTIVE
+
+
+async def test_two_healthy_accounts_answer_everything_while_five_others_misbehave(
+    sim: SimHandle, tmp_path: Path
+) -> None:
+    misbehaving = {  # every way an account can fail, each on its own account
+        "sso-invalid": ("401", {}),
+        "sso-rate-limited": ("429", {}),
+        "sso-challenged": ("cf", {}),
+        "sso-blocked": ("blocked", {}),
+        "sso-answers-502": ("502", {}),
+    }
+    async with running_stack(sim=sim, data_dir=tmp_path) as stack:
+        for credential in ("sso-healthy-a", "sso-healthy-b", *misbehaving):
+            await stack.add(credential, auto=80)
+        for credential, (fault, params) in misbehaving.items():
+            sim.set_fault(fault, account=credential, **params)
+        gate = asyncio.Semaphore(4)
+
+        async def one(n: int) -> str:
+            async with gate:
+                return await _ask(stack, n, stream=n % 2 == 1)
+
+        answers = await asyncio.gather(*(one(n) for n in range(40)))
+        assert answers == [f"answer {n}" for n in range(40)]

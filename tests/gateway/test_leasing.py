@@ -29,19 +29,41 @@ async def collect(stream: AsyncIterator[object]) -> list[object]:
     return [item async for item in stream]
 
 
-async def test_honours_retry_after_and_excludes_failed_accounts() -> None:
+async def test_an_accounts_rejection_moves_to_the_next_account_at_once() -> None:
     pool, waits = FakePool(), []
 
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
+    rejections = {
+        "acct-1": grok_errors.RateLimited("429", retry_after=2.5),
+        "acct-2": grok_errors.InvalidCredential("401"),
+    }
     stream = leasing.leased_stream(
-        pool=pool, policy=leasing.RetryPolicy(), model="grok-4", sleep=sleep,
-        opener=failing_then(["x"], {"acct-1": grok_errors.RateLimited("429", retry_after=2.5)}),
+        pool=pool, policy=leasing.RetryPolicy(max_retry=0), model="grok-4", sleep=sleep,
+        opener=failing_then(["x"], rejections),
     )
-    assert await collect(stream) == ["x"]
-    assert waits == [2.5]
+    assert await collect(stream) == ["x"]  # max_retry=0: rejections do not spend retries
+    assert pool.acquired == ["acct-1", "acct-2", "acct-3"]
+    assert all(wait == 0 for wait in waits)  # Retry-After cools acct-1, it delays nobody
+    assert pool.outcomes()[0] == ("acct-1", leases.Outcome.RATE_LIMITED)
+
+
+async def test_transient_failures_back_off_and_spend_retries() -> None:
+    pool, waits = FakePool(), []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    failure = grok_errors.UpstreamUnavailable("503", status=503)
+    stream = leasing.leased_stream(
+        pool=pool, policy=leasing.RetryPolicy(max_retry=1, backoff_base=0.5), model="grok-4",
+        sleep=sleep, opener=failing_then([], {a: failure for a in pool.accounts}),
+    )
+    with pytest.raises(leasing.UpstreamFailed):
+        await collect(stream)
     assert pool.acquired == ["acct-1", "acct-2"]
+    assert len(waits) == 1 and 0 <= waits[0] <= 0.5
 
 
 async def test_backoff_is_jittered_below_an_exponential_ceiling() -> None:
@@ -52,22 +74,29 @@ async def test_backoff_is_jittered_below_an_exponential_ceiling() -> None:
     assert policy.delay(attempt=1, retry_after=99, rng=rng) == 1.5
 
 
+class _Ceiling(random.Random):
+    """Jitter that always waits the whole ceiling."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 async def test_stops_retrying_when_the_budget_is_spent() -> None:
     pool, now = FakePool(), [0.0]
 
     async def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    failure = grok_errors.RateLimited("429", retry_after=10)
+    failure = grok_errors.UpstreamUnavailable("502", status=502)
+    policy = leasing.RetryPolicy(budget=15, backoff_base=10, backoff_factor=1, backoff_max=30)
     stream = leasing.leased_stream(
-        pool=pool, policy=leasing.RetryPolicy(budget=15, backoff_max=30), model="grok-4",
-        sleep=sleep, clock=lambda: now[0],
-        opener=failing_then([], {a: failure for a in pool.accounts}),
+        pool=pool, policy=policy, model="grok-4", sleep=sleep, clock=lambda: now[0],
+        rng=_Ceiling(), opener=failing_then([], {a: failure for a in pool.accounts}),
     )
     with pytest.raises(leasing.UpstreamFailed) as caught:
         await collect(stream)
-    assert caught.value.verdict.outcome is leases.Outcome.RATE_LIMITED
-    assert pool.acquired == ["acct-1", "acct-2"]
+    assert caught.value.verdict.outcome is leases.Outcome.TRANSIENT
+    assert pool.acquired == ["acct-1", "acct-2"]  # a second 10 s wait would pass 15 s
 
 
 async def test_reports_the_upstream_failure_when_no_other_account_is_left() -> None:

@@ -86,13 +86,24 @@ async def test_switches_account_before_the_first_byte(
 
 async def test_gives_up_after_max_retry_with_an_openai_error(gateway: Gateway) -> None:
     gateway.live.apply({"retry.max_retry": 1})
+    gateway.grok.scripts["*"] = reply(grok_errors.UpstreamUnavailable("503", status=503))
+    with pytest.raises(openai.InternalServerError) as caught:
+        await gateway.client().chat.completions.create(
+            model="grok-4", messages=[{"role": "user", "content": "Hi"}], stream=True
+        )
+    assert caught.value.body["code"] == "upstream_unavailable"
+    assert [a for a, _ in gateway.pool.outcomes()] == ["acct-1", "acct-2"]
+
+
+async def test_rate_limits_on_every_account_reach_the_client_as_429(gateway: Gateway) -> None:
+    gateway.live.apply({"retry.max_retry": 0})  # rejections do not spend retries
     gateway.grok.scripts["*"] = reply(grok_errors.RateLimited("limit", status=429))
     with pytest.raises(openai.RateLimitError) as caught:
         await gateway.client().chat.completions.create(
             model="grok-4", messages=[{"role": "user", "content": "Hi"}], stream=True
         )
     assert caught.value.body["code"] == "upstream_rate_limited"
-    assert [a for a, _ in gateway.pool.outcomes()] == ["acct-1", "acct-2"]
+    assert [a for a, _ in gateway.pool.outcomes()] == ["acct-1", "acct-2", "acct-3"]
 
 
 async def test_a_5xx_on_every_account_reaches_the_client_after_each_was_tried(

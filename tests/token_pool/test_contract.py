@@ -383,3 +383,22 @@ async def test_a_late_release_of_a_reclaimed_lease_frees_no_second_slot(pool: Po
     assert view.inflight == 1
     await svc.release(fresh, outcome=Outcome.SUCCESS)
     assert (await svc.get_account(acct.account_id)).inflight == 0
+
+
+async def test_an_account_that_just_failed_comes_after_every_other_one(pool: Pool) -> None:
+    svc = await pool.replica()
+    ids = [(await svc.upsert_account(credential=_cred(n))).account_id for n in range(3)]
+    # a challenge refunds the cost and blames nobody, so by quota alone it would come first
+    await svc.release(await _lease_on(svc, ids[0], ids), outcome=Outcome.CHALLENGE)
+    await svc.release(await _lease_on(svc, ids[1], ids), outcome=Outcome.SUCCESS)
+    await svc.release(await _lease_on(svc, ids[2], ids), outcome=Outcome.SUCCESS)
+    for _ in range(6):  # ids[0] has the most remaining quota, yet is picked last
+        lease = await svc.acquire(model="grok-4")
+        assert lease.account_id != ids[0]
+        await svc.release(lease, outcome=Outcome.SUCCESS)
+    busy = [await svc.acquire(model="grok-4", exclude=[ids[0]]) for _ in range(8)]
+    assert (await svc.acquire(model="grok-4")).account_id == ids[0]  # still there when needed
+    for lease in busy:
+        await svc.release(lease, outcome=Outcome.SUCCESS)
+    pool.clock.advance(121)  # the failure is old news: quota decides again
+    assert (await svc.acquire(model="grok-4")).account_id == ids[0]

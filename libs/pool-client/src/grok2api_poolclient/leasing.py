@@ -9,9 +9,10 @@ images, video) goes through ``leased_stream``. It owns the lease for the whole c
 * until the first item has been handed to the consumer, an upstream failure is classified
   (``classify``); a retryable one (its status in ``retry.retry_status_codes``, or a
   transient failure: 5xx, transport error, no first byte, empty answer) releases the lease
-  with its outcome, waits a jittered
-  backoff (or the upstream's ``Retry-After``) and tries another account, excluding every
-  account that failed, within ``RetryPolicy`` limits;
+  with its outcome and tries another account, excluding every account that failed: at
+  once and without spending ``max_retry`` after an account's own rejection (401, a 403
+  policy refusal, 429: ``ACCOUNT_REJECTIONS``), else after a jittered backoff (or the
+  upstream's ``Retry-After``) as one of ``max_retry`` retries; all within ``budget``;
 * after the first item the account is committed: a failure releases the lease with its
   outcome and re-raises as ``UpstreamFailed`` so the consumer can end its own stream cleanly;
 * a consumer that stops early (client disconnect: ``aclose()`` or cancellation) closes the
@@ -120,6 +121,12 @@ class UpstreamFailed(Exception):
 
 
 _Outcome = leases.Outcome
+# Answers that say this account may not (or may no longer) do this; the pool records them
+# (invalid, cooling). Another account is tried at once, without spending ``max_retry``: the
+# failed account is excluded, so a request meets each at most once, within ``budget``.
+ACCOUNT_REJECTIONS = frozenset(
+    {_Outcome.INVALID_CREDENTIAL, _Outcome.FORBIDDEN, _Outcome.RATE_LIMITED}
+)
 _BY_CLASS: tuple[tuple[type[BaseException], leases.Outcome, int, str], ...] = (
     (grok_errors.InvalidCredential, _Outcome.INVALID_CREDENTIAL, 401, "upstream_unauthorized"),
     (grok_errors.CloudflareChallenge, leases.Outcome.CHALLENGE, 403, "upstream_challenge"),
@@ -216,7 +223,8 @@ async def leased_stream(
             await held.release(verdict.outcome, verdict.retry_after)
             if isinstance(exc, asyncio.CancelledError | GeneratorExit):
                 raise
-            attempt += 1
+            if verdict.outcome not in ACCOUNT_REJECTIONS:
+                attempt += 1
             wait = _retry_wait(
                 policy, verdict, attempt=attempt, started=started, clock=clock, rng=rng
             )
@@ -290,9 +298,14 @@ def _retry_wait(
     rng: random.Random,
 ) -> float | None:
     """Seconds to wait before the next attempt, or None when the request must give up."""
-    if not _retryable(policy, verdict) or attempt > policy.max_retry:
+    if not _retryable(policy, verdict):
         return None
-    wait = policy.delay(attempt=attempt, retry_after=verdict.retry_after, rng=rng)
+    if verdict.outcome in ACCOUNT_REJECTIONS:
+        wait = 0.0  # the account said no, not the upstream: the next one may answer at once
+    elif attempt > policy.max_retry:
+        return None
+    else:
+        wait = policy.delay(attempt=attempt, retry_after=verdict.retry_after, rng=rng)
     if clock() - started + wait > policy.budget:
         return None
     return wait

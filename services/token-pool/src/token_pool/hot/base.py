@@ -6,7 +6,8 @@ order (basic → super → heavy, starting at the model's minimum tier):
 * eligible: status active (a cooling account whose cooldown has passed counts as active),
   not excluded, remaining quota in the mode's window ≥ cost (a window whose reset time
   has passed is full again), in-flight leases < ``max_inflight``;
-* the first tier with an eligible account wins; within it the policy picks:
+* the first tier with an eligible account wins; within it accounts whose last lease failed
+  in the last ``RECENT_FAILURE_SECONDS`` come last, and the policy picks:
   ``most_remaining`` (default) the highest ``remaining - INFLIGHT_PENALTY * inflight``,
   ``random`` any eligible account, ``round_robin`` the least recently leased one;
   ties are broken at random. A tier larger than ``SAMPLE_SIZE`` is first searched in a
@@ -62,6 +63,12 @@ from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
 from ..quotas import DefaultWindow
 
 INFLIGHT_PENALTY = 0.5
+# An account whose last lease failed (any outcome but success, cancelled and upstream_error)
+# within this many seconds ranks below every account without such a failure, whatever the
+# policy: a failure refunds the cost, so "most remaining" would otherwise prefer the very
+# accounts that keep failing. It stays eligible: it is chosen when nothing else is free.
+RECENT_FAILURE_SECONDS = 120.0
+DEMOTION = 1e12
 # Accounts examined per tier and acquire before the whole tier is searched. In Redis the
 # script runs on the single Redis thread for every replica, so its cost must not grow with N.
 SAMPLE_SIZE = 16

@@ -37,6 +37,7 @@ class _Account:
     fails: int = 0
     streak: int = 0  # transient failures in a row
     transient_until: float = 0.0  # end of the cooldown its transient failures gave it
+    failed_at: float = 0.0  # when its last lease failed; 0 after a success
     last_used: float = 0.0
     last_refresh: float = 0.0
     windows: dict[str, _Window] = dataclasses.field(default_factory=dict)
@@ -131,6 +132,8 @@ class MemoryHotState:
                 tally.busy()
             else:
                 score = _score(policy, remaining, acct)
+                if acct.failed_at and now - acct.failed_at < base.RECENT_FAILURE_SECONDS:
+                    score -= base.DEMOTION
                 if not best or score > best_score:
                     best, best_score = [account_id], score
                 elif score == best_score:
@@ -180,8 +183,11 @@ class MemoryHotState:
         effect = outcomes.effect_of(params.outcome)
         if lease is not None and effect.refund and window is not None:
             window.remaining = min(window.total, window.remaining + lease.cost)
+        if effect.failed:
+            acct.failed_at = params.now
         if params.outcome is Outcome.SUCCESS and lease is not None:
             acct.fails = acct.streak = 0
+            acct.failed_at = 0.0
             self._transient_run.clear()
         if params.outcome is Outcome.TRANSIENT and lease is not None:
             self._transient(account_id, acct, params)

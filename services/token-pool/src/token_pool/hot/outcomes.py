@@ -14,16 +14,17 @@ from grok2api_poolclient.leases import Outcome
 class Effect:
     refund: bool  # give the reserved cost back: the upstream did not count the query
     blame: bool  # counts toward fail_threshold
+    failed: bool = False  # the account did not answer: ranked last for a while (base.py)
 
 
 _EFFECTS = {
     Outcome.SUCCESS: Effect(refund=False, blame=False),
-    Outcome.RATE_LIMITED: Effect(refund=False, blame=False),
-    Outcome.INVALID_CREDENTIAL: Effect(refund=True, blame=True),
-    Outcome.FORBIDDEN: Effect(refund=True, blame=True),
-    Outcome.CHALLENGE: Effect(refund=True, blame=False),
+    Outcome.RATE_LIMITED: Effect(refund=False, blame=False, failed=True),
+    Outcome.INVALID_CREDENTIAL: Effect(refund=True, blame=True, failed=True),
+    Outcome.FORBIDDEN: Effect(refund=True, blame=True, failed=True),
+    Outcome.CHALLENGE: Effect(refund=True, blame=False, failed=True),
     Outcome.UPSTREAM_ERROR: Effect(refund=True, blame=False),
-    Outcome.TRANSIENT: Effect(refund=True, blame=False),
+    Outcome.TRANSIENT: Effect(refund=True, blame=False, failed=True),
     Outcome.CANCELLED: Effect(refund=False, blame=False),
 }
 

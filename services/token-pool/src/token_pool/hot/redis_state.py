@@ -71,6 +71,7 @@ class RedisHotState:
             self._prefix, now, base.INFLIGHT_PENALTY, base.SAMPLE_SIZE,
             orjson.dumps([_release_item(r) for r in releases]),
             orjson.dumps([self._acquire_item(a) for a in acquires]),
+            base.RECENT_FAILURE_SECONDS, base.DEMOTION,
         ]  # fmt: skip
         answers = await self._run("batch", args)
         return base.BatchResult(
@@ -195,7 +196,7 @@ def _release_item(params: base.ReleaseParams) -> list[Any]:
         params.now, "" if params.retry_after is None else params.retry_after,
         params.fail_threshold, params.default_window_seconds, int(effect.refund),
         int(effect.blame), figures, params.transient_threshold, params.transient_cooldown,
-        outcomes.MAX_DOUBLINGS,
+        outcomes.MAX_DOUBLINGS, int(effect.failed),
     ]  # fmt: skip
 
 

@@ -2,10 +2,12 @@
 -- Accounts are read once per batch into a cache and written back once at the end, and a
 -- tier's random sample is drawn once per batch, so a batch of n costs far less than n calls.
 -- ARGV: prefix, now, penalty, sample size, then the releases and the acquires as JSON lists
--- (one argument each: packing hundreds of arguments costs the caller more than the script):
+-- (one argument each: packing hundreds of arguments costs the caller more than the script),
+-- then the recent-failure window (s) and the demotion of a recently failed account:
 --   release: [lease_id, account_id, mode, cost, outcome, now, retry_after|'', fail_threshold,
 --             default_window, refund (0/1), blame (0/1), [[mode, remaining, total|'',
---             window|''], ...], transient_threshold, transient_cooldown, max_doublings]
+--             window|''], ...], transient_threshold, transient_cooldown, max_doublings,
+--             failed (0/1)]
 --   acquire: [lease_id, mode, cost, now, expires_at, max_inflight, policy, rand (0..1),
 --             [[tier, default_total, default_window], ...], [excluded id, ...]]
 -- Returns one entry per item, releases first:
@@ -18,6 +20,7 @@ local penalty = tonumber(ARGV[3])
 local sample = tonumber(ARGV[4])
 local releases = cjson.decode(ARGV[5])
 local acquires = cjson.decode(ARGV[6])
+local recent_failure, demotion = tonumber(ARGV[7]), tonumber(ARGV[8])
 local n_releases, n_acquires = #releases, #acquires
 local out = {}
 
@@ -45,10 +48,11 @@ local function account(id, mf)
     end
     return a
   end
-  local v = redis.call('HMGET', p .. ':a:' .. id, 'st', 'cu', 'inf', 'lu', mf[1], mf[2], mf[4])
+  local v = redis.call('HMGET', p .. ':a:' .. id, 'st', 'cu', 'inf', 'lu', 'lf',
+    mf[1], mf[2], mf[4])
   if not v[1] then cache[id] = false; return nil end  -- 'st' is set on every account
-  a = {_id = id, st = v[1], cu = v[2], inf = v[3], lu = v[4]}
-  a[mf[1]], a[mf[2]], a[mf[4]] = v[5], v[6], v[7]
+  a = {_id = id, st = v[1], cu = v[2], inf = v[3], lu = v[4], lf = v[5] or false}
+  a[mf[1]], a[mf[2]], a[mf[4]] = v[6], v[7], v[8]
   cache[id] = a
   return a
 end
@@ -168,6 +172,7 @@ if n_releases > 0 then
         end
         if outcome == 'success' then
           fl, ts = 0, 0
+          if (tonumber(get(a, 'lf')) or 0) > 0 then set(a, 'lf', 0) end
           if run_length() > 0 then redis.call('DEL', run_key); run_len = 0 end
         elseif outcome == 'transient' and run_length() < outage_size() then
           if redis.call('SADD', run_key, account_id) == 1 then run_len = run_len + 1 end
@@ -199,6 +204,7 @@ if n_releases > 0 then
           if until_at > cu then cu = until_at end
         end
       end
+      if release[16] == 1 then set(a, 'lf', now) end
       set(a, 'st', st); set(a, 'fl', fl); set(a, 'cu', cu)
       local read, write = accessors(a)
       apply_figures(read, write, now, release[12])
@@ -264,6 +270,8 @@ if n_acquires > 0 then
             if q.policy == 'random' then score = 0
             elseif q.policy == 'round_robin' then score = -(tonumber(a.lu) or 0)
             else score = rem - penalty * inf end
+            local lf = tonumber(a.lf)
+            if lf and lf > 0 and now - lf < recent_failure then score = score - demotion end
             if nbest == 0 or score > bestscore then
               best = {a}; nbest = 1; bestscore = score
             elseif score == bestscore then
