@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +24,42 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class Demo:
+    """`make demo` (scripts/demo.py) as a child process."""
+
+    READY = "Ctrl-C stops both"
+
+    def __init__(self, env: dict[str, str]):
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts/demo.py")], env=env, cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+
+    def ready_lines(self, timeout: float = 120) -> list[str]:
+        """What it printed up to its ready line (or until it stopped printing)."""
+        assert self.proc.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith(self.READY):
+                break
+        return lines
+
+    def stop(self) -> tuple[int, str]:
+        """Ctrl-C, as a person stops it; its exit status and the rest of its output."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            rest, _ = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rest, _ = self.proc.communicate()
+        return self.proc.returncode, rest or ""
 
 
 class Service:

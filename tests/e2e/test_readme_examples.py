@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, Demo
 
 pytestmark = pytest.mark.e2e
 
@@ -62,32 +60,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         "SERVER_PORT": str(EXAMPLE_PORT),
         "DATA_DIR": str(tmp_path_factory.mktemp("readme-demo")),
     }
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts/demo.py")], env=env, cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    lines: list[str] = []
+    demo = Demo(env)
     try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("Ctrl-C stops both"):
-                break
-        else:
-            pytest.fail("make demo did not become ready:\n" + "".join(lines))
-        assert proc.poll() is None, "".join(lines)
+        lines = demo.ready_lines()
+        ready = lines and lines[-1].startswith(Demo.READY) and demo.proc.poll() is None
+        assert ready, "make demo did not become ready:\n" + "".join(lines)
         yield
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        demo.stop()
 
 
 def _run(args: list[str]) -> str:
