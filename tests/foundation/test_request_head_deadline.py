@@ -12,7 +12,7 @@ from grok2api_cli import runtime
 from grok2api_settings.sections import ServerSettings
 from starlette.types import Receive, Scope, Send
 
-HEAD_TIMEOUT = 0.3
+HEAD_TIMEOUT = 1.0
 
 
 async def ok_app(scope: Scope, receive: Receive, send: Send) -> None:

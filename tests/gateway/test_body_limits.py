@@ -24,7 +24,7 @@ PATH = "/v1/chat/completions"
 
 @pytest.fixture
 def limited(gateway: Gateway) -> Gateway:
-    gateway.live.apply({"server.max_body_bytes": LIMIT, "server.body_timeout": 0.5})
+    gateway.live.apply({"server.max_body_bytes": LIMIT, "server.body_timeout": 1.5})
     return gateway
 
 
@@ -164,7 +164,7 @@ async def test_a_body_that_does_not_arrive_in_time_is_408_and_the_connection_clo
         status, headers, body = await read_response(reader)
         assert status == 408 and headers["connection"] == "close"
         assert body == {"error": {
-            "message": "The request body did not arrive within 0.5 s (server.body_timeout).",
+            "message": "The request body did not arrive within 1.5 s (server.body_timeout).",
             "type": "invalid_request_error", "param": None, "code": "request_timeout"}}
         assert await closed_by_server(reader)
     finally:

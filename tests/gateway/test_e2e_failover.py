@@ -48,7 +48,7 @@ async def test_every_request_gets_its_answer_while_a_third_of_the_pool_fails(
     sim: SimHandle, tmp_path: Path, grpc: bool
 ) -> None:
     async with running_stack(
-        sim=sim, data_dir=tmp_path, grpc=grpc, timeout={"first_byte_timeout": 0.5}
+        sim=sim, data_dir=tmp_path, grpc=grpc, timeout={"first_byte_timeout": 2.0}
     ) as stack:
         for credential in HEALTHY:
             await stack.add(credential, auto=80)  # the window the pool assumes
