@@ -402,3 +402,16 @@ async def test_an_account_that_just_failed_comes_after_every_other_one(pool: Poo
         await svc.release(lease, outcome=Outcome.SUCCESS)
     pool.clock.advance(121)  # the failure is old news: quota decides again
     assert (await svc.acquire(model="grok-4")).account_id == ids[0]
+
+
+async def test_half_the_pool_means_half_of_the_accounts_that_can_be_leased(pool: Pool) -> None:
+    svc = await pool.replica()
+    ids = [(await svc.upsert_account(credential=_cred(n))).account_id for n in range(8)]
+    for account_id in ids[4:]:  # expired or switched off: they can never be leased
+        await svc.upsert_account(account_id=account_id, enabled=False)
+    usable = ids[:4]
+    await svc.release(await _lease_on(svc, usable[0], usable), outcome=Outcome.TRANSIENT)
+    await svc.release(await _lease_on(svc, usable[1], usable), outcome=Outcome.TRANSIENT)
+    # two of the four usable accounts failed with no success between: the upstream's minute
+    views = [await svc.get_account(account_id) for account_id in usable]
+    assert [view.status for view in views] == [AccountStatus.ACTIVE] * 4

@@ -172,7 +172,8 @@ class TokenSettings(Section):
         ge=1,
         description="Transient failures in a row (5xx, reset, no first byte, empty answer) "
         "from which an account cools, as a load balancer ejects a failing backend. Failures "
-        "on half the pool with no success between them are the upstream's: they cool nobody.",
+        "on half the usable accounts with no success between them are the upstream's: they "
+        "cool nobody.",
     )
     transient_cooldown_seconds: float = Field(
         10.0,

@@ -38,9 +38,9 @@ Outcomes (``release``):
   in a row it cools for ``transient_cooldown`` seconds, doubled for each further failure
   (``outcomes.transient_cooldown_end``), until a success resets the streak. The pool keeps
   the run of accounts that failed transiently since the last success anywhere: once it
-  holds half the pool (``outcomes.outage_size``) the failures are the upstream's, not the
-  accounts': the cooldowns and streaks the run gave are lifted, and further transient
-  failures blame nobody until a success ends the run;
+  holds half the usable (neither invalid nor disabled) accounts (``outcomes.outage_size``)
+  the failures are the upstream's, not the accounts': the cooldowns and streaks the run
+  gave are lifted, and further transient failures blame nobody until a success ends it;
 * challenge (Cloudflare) and upstream_error (the upstream refused the request itself):
   cost refunded, nobody blamed;
 * cancelled: nothing changes but the slot; the upstream may have counted the query.

@@ -62,6 +62,7 @@ class MemoryHotState:
         self._subscribers: set[asyncio.Queue[bytes]] = set()
         self._random = random.Random()
         self._transient_run: set[str] = set()  # failed transiently since the last success
+        self._unusable: set[str] = set()  # invalid or disabled: never leased
 
     async def run_batch(
         self, *, releases: Sequence[base.ReleaseParams], acquires: Sequence[base.AcquireParams]
@@ -195,6 +196,7 @@ class MemoryHotState:
             acct.fails += 1
             if acct.fails >= params.fail_threshold and acct.status is not AccountStatus.DISABLED:
                 acct.status = AccountStatus.INVALID
+                self._unusable.add(account_id)
         if params.outcome is Outcome.RATE_LIMITED:
             until = outcomes.cooldown_end(
                 now=params.now,
@@ -214,7 +216,7 @@ class MemoryHotState:
 
     def _transient(self, account_id: str, acct: _Account, params: base.ReleaseParams) -> None:
         run = self._transient_run
-        outage = outcomes.outage_size(len(self._accounts))
+        outage = outcomes.outage_size(len(self._accounts) - len(self._unusable))
         if len(run) >= outage:
             return
         run.add(account_id)
@@ -280,6 +282,10 @@ class MemoryHotState:
         acct.status = outcomes.merged_status(
             current=acct.status, base_status=seed.base_status, reset=seed.reset
         )
+        if acct.status in (AccountStatus.INVALID, AccountStatus.DISABLED):
+            self._unusable.add(seed.account_id)
+        else:
+            self._unusable.discard(seed.account_id)
         for window in seed.quota:
             acct.windows.setdefault(
                 window.mode,
@@ -294,6 +300,7 @@ class MemoryHotState:
 
     async def remove(self, account_id: str) -> None:
         acct = self._accounts.pop(account_id, None)
+        self._unusable.discard(account_id)
         if acct is not None:
             self._by_tier[acct.tier].pop(account_id, None)
 

@@ -38,10 +38,11 @@ def transient_cooldown_end(*, now: float, streak: int, threshold: int, base: flo
     return now + base * 2 ** min(streak - threshold, MAX_DOUBLINGS)
 
 
-def outage_size(n_accounts: int) -> int:
+def outage_size(n_usable: int) -> int:
     """Distinct accounts failing transiently with no success anywhere between them that make
-    the failures the upstream's (its bad minute), not the accounts': half the pool, at least 2."""
-    return max(2, math.ceil(n_accounts / 2))
+    the failures the upstream's (its bad minute), not the accounts': half of the accounts
+    that can be leased (neither invalid nor disabled), at least 2."""
+    return max(2, math.ceil(n_usable / 2))
 
 
 def effect_of(outcome: Outcome) -> Effect:

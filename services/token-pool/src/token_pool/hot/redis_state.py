@@ -1,11 +1,14 @@
 """Hot state in Redis, shared by every replica on the same key prefix.
 
 Keys (``P`` = prefix): ``P:a:<id>`` hash per account (tier, status ``st``, cooldown ``cu``,
-in-flight ``inf``, failures ``fl``, last lease ``lu``, last refresh ``rf``, and per mode
+in-flight ``inf``, failures ``fl``, transient streak ``ts`` and the cooldown it gave ``tu``,
+last failure ``lf``, last lease ``lu``, last refresh ``rf``, and per mode
 ``r:``/``t:``/``w:``/``z:``/``s:`` = remaining/total/window/reset/source), ``P:tier:<tier>``
-and ``P:all`` sets, ``P:leases`` (zset lease → expiry) with ``P:ld`` (lease → account|mode|
-cost), ``P:ready`` (set once the state was built from the durable store; its absence after a
-Redis restart or flush triggers a rebuild), ``P:lock:<name>`` locks, ``P:changes`` channel.
+and ``P:all`` sets, ``P:out`` (invalid or disabled accounts), ``P:trs`` (accounts failing
+transiently since the last success), ``P:leases`` (zset lease → expiry) with ``P:ld`` (lease
+→ account|mode|cost), ``P:ready`` (set once the state was built from the durable store; its
+absence after a Redis restart or flush triggers a rebuild), ``P:lock:<name>`` locks,
+``P:changes`` channel.
 
 Each mutation is one Lua script (``lua/``), so selection plus reservation is atomic across
 replicas; acquires and releases travel in batches (``batch.lua``), one round trip and one
@@ -108,6 +111,7 @@ class RedisHotState:
                 if tier is not None:
                     pipe.srem(f"{self._prefix}:tier:{_text(tier)}", account_id)
                 pipe.srem(f"{self._prefix}:all", account_id)
+                pipe.srem(f"{self._prefix}:out", account_id)
                 pipe.delete(key)
                 await pipe.execute()
         except redis_errors.RedisError as exc:

@@ -109,7 +109,8 @@ if n_releases > 0 then
   end
   local function outage_size()
     if outage_at == nil then
-      outage_at = math.max(2, math.ceil(redis.call('SCARD', p .. ':all') / 2))
+      local usable = redis.call('SCARD', p .. ':all') - redis.call('SCARD', p .. ':out')
+      outage_at = math.max(2, math.ceil(usable / 2))
     end
     return outage_at
   end
@@ -189,7 +190,10 @@ if n_releases > 0 then
         if ts ~= ts_read then set(a, 'ts', ts) end
         if blame then
           fl = fl + 1
-          if fl >= threshold and st ~= 'disabled' then st = 'invalid' end
+          if fl >= threshold and st ~= 'disabled' then
+            st = 'invalid'
+            redis.call('SADD', p .. ':out', account_id)
+          end
         end
       end
       if outcome == 'rate_limited' then

@@ -17,6 +17,9 @@ elseif st == 'cooling' then st = 'cooling'
 elseif st == 'invalid' and not reset then st = 'invalid'
 else st = 'active' end
 redis.call('HSET', k, 'tier', tier, 'st', st)
+-- accounts that are never leased, so the transient rule can size "half the pool" (batch.lua)
+if st == 'invalid' or st == 'disabled' then redis.call('SADD', p .. ':out', id)
+else redis.call('SREM', p .. ':out', id) end
 if reset then redis.call('HSET', k, 'fl', 0, 'ts', 0) end
 local i = 6
 while ARGV[i] do
