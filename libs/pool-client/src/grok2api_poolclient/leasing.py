@@ -187,28 +187,26 @@ async def leased_stream(
     the upstream call); it is called once per attempt with a fresh lease. ``on_failure`` hears
     of every failed attempt before the first item: its verdict, and whether it is retried.
     """
-    rng = rng or _RNG
-    started = clock()
-    excluded: list[str] = []
-    attempt = 0
-    last_failure: UpstreamFailed | None = None
+    tries = _Tries(
+        policy=policy, request_id=request_id, on_failure=on_failure, rng=rng or _RNG, clock=clock
+    )
     while True:
         try:
             lease = await _acquire(
                 pool=pool,
                 model=model,
                 cost=cost,
-                exclude=excluded,
+                exclude=tries.excluded,
                 request_id=request_id,
-                attempt=attempt,
+                attempt=tries.spent,
                 sleep=sleep,
                 clock=clock,
-                deadline=started + min(policy.budget, policy.busy_wait_max),
+                deadline=tries.started + min(policy.budget, policy.busy_wait_max),
             )
         except errors.PoolExhausted:
             # Every other account is busy or excluded: the upstream failure is the real story.
-            if last_failure is not None:
-                raise last_failure from last_failure.__cause__
+            if tries.last_failure is not None:
+                raise tries.last_failure from tries.last_failure.__cause__
             raise
         held = _HeldLease(pool, lease)
         upstream = opener(lease)
@@ -223,20 +221,7 @@ async def leased_stream(
             await held.release(verdict.outcome, verdict.retry_after)
             if isinstance(exc, asyncio.CancelledError | GeneratorExit):
                 raise
-            if verdict.outcome not in ACCOUNT_REJECTIONS:
-                attempt += 1
-            wait = _retry_wait(
-                policy, verdict, attempt=attempt, started=started, clock=clock, rng=rng
-            )
-            last_failure = _failed_attempt(
-                exc, verdict, lease=lease, request_id=request_id, retrying=wait is not None
-            )
-            if on_failure is not None:
-                on_failure(verdict, wait is not None)
-            if wait is None:
-                raise last_failure from exc
-            excluded.append(lease.account_id)
-            await sleep(wait)
+            await sleep(tries.failed(exc, verdict, lease=lease))
             continue
         committed = _committed(held=held, upstream=upstream, first=first)
         try:
@@ -275,40 +260,61 @@ async def _committed(
         await held.release(outcome, retry_after)
 
 
-def _failed_attempt(
-    exc: BaseException, verdict: Verdict, *, lease: leases.Lease, request_id: str, retrying: bool
-) -> UpstreamFailed:
-    """Log a failed attempt (before any byte reached the client) and describe it."""
-    log.info(
-        "upstream_attempt_failed request_id=%s account=%s outcome=%s code=%s status=%s retry=%s",
-        request_id, lease.account_id, verdict.outcome, verdict.code, verdict.status, retrying,
-    )  # fmt: skip
-    failure = UpstreamFailed(str(exc) or verdict.code, verdict=verdict, committed=False)
-    failure.__cause__ = exc
-    return failure
+class _Tries:
+    """One request's attempts before its first item: which accounts failed, how many of
+    ``max_retry`` are spent, and the last failure (what the consumer gets if all fail)."""
 
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy,
+        request_id: str,
+        on_failure: Callable[[Verdict, bool], None] | None,
+        rng: random.Random,
+        clock: Callable[[], float],
+    ) -> None:
+        self.started = clock()
+        self.excluded: list[str] = []
+        self.spent = 0
+        self.last_failure: UpstreamFailed | None = None
+        self._policy, self._request_id, self._on_failure = policy, request_id, on_failure
+        self._rng, self._clock = rng, clock
 
-def _retry_wait(
-    policy: RetryPolicy,
-    verdict: Verdict,
-    *,
-    attempt: int,
-    started: float,
-    clock: Callable[[], float],
-    rng: random.Random,
-) -> float | None:
-    """Seconds to wait before the next attempt, or None when the request must give up."""
-    if not _retryable(policy, verdict):
-        return None
-    if verdict.outcome in ACCOUNT_REJECTIONS:
-        wait = 0.0  # the account said no, not the upstream: the next one may answer at once
-    elif attempt > policy.max_retry:
-        return None
-    else:
-        wait = policy.delay(attempt=attempt, retry_after=verdict.retry_after, rng=rng)
-    if clock() - started + wait > policy.budget:
-        return None
-    return wait
+    def failed(self, exc: BaseException, verdict: Verdict, *, lease: leases.Lease) -> float:
+        """Record a failed attempt: seconds to wait before the next one; raises the failure
+        as ``UpstreamFailed`` when the request must give up."""
+        if verdict.outcome not in ACCOUNT_REJECTIONS:
+            self.spent += 1
+        wait = self._wait(verdict)
+        log.info(
+            "upstream_attempt_failed request_id=%s account=%s outcome=%s code=%s status=%s "
+            "retry=%s",
+            self._request_id, lease.account_id, verdict.outcome, verdict.code, verdict.status,
+            wait is not None,
+        )  # fmt: skip
+        failure = UpstreamFailed(str(exc) or verdict.code, verdict=verdict, committed=False)
+        failure.__cause__ = exc
+        self.last_failure = failure
+        if self._on_failure is not None:
+            self._on_failure(verdict, wait is not None)
+        if wait is None:
+            raise failure from exc
+        self.excluded.append(lease.account_id)
+        return wait
+
+    def _wait(self, verdict: Verdict) -> float | None:
+        policy = self._policy
+        if not _retryable(policy, verdict):
+            return None
+        if verdict.outcome in ACCOUNT_REJECTIONS:
+            wait = 0.0  # the account said no, not the upstream: the next one may answer at once
+        elif self.spent > policy.max_retry:
+            return None
+        else:
+            wait = policy.delay(attempt=self.spent, retry_after=verdict.retry_after, rng=self._rng)
+        if self._clock() - self.started + wait > policy.budget:
+            return None
+        return wait
 
 
 async def _acquire(
