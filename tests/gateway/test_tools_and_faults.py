@@ -116,7 +116,7 @@ async def test_a_5xx_on_every_account_reaches_the_client_after_each_was_tried(
         )
     assert caught.value.status_code == 502
     assert caught.value.body["code"] == "upstream_unavailable"
-    assert "on every account tried" in caught.value.body["message"]
+    assert "on each of 3 accounts" in caught.value.body["message"]
     assert "retry" in caught.value.body["message"]
     assert gateway.pool.outcomes() == [
         (account, leases.Outcome.TRANSIENT) for account in ("acct-1", "acct-2", "acct-3")
@@ -130,6 +130,7 @@ async def test_non_retryable_failure_is_not_retried(gateway: Gateway) -> None:
             model="grok-4", messages=[{"role": "user", "content": "Hi"}], stream=False
         )
     assert (caught.value.status_code, caught.value.body["code"]) == (502, "upstream_rejected")
+    assert "on 1 account" in caught.value.body["message"]
     assert gateway.pool.outcomes() == [("acct-1", leases.Outcome.UPSTREAM_ERROR)]
 
 

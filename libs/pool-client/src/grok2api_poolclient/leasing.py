@@ -114,10 +114,11 @@ class Verdict:
 class UpstreamFailed(Exception):
     """The upstream call failed and will not be retried; the lease is already released."""
 
-    def __init__(self, message: str, *, verdict: Verdict, committed: bool):
+    def __init__(self, message: str, *, verdict: Verdict, committed: bool, accounts: int = 1):
         super().__init__(message)
         self.verdict = verdict
         self.committed = committed  # True when items had already reached the consumer
+        self.accounts = accounts  # how many accounts the request tried
 
 
 _Outcome = leases.Outcome
@@ -292,7 +293,12 @@ class _Tries:
             self._request_id, lease.account_id, verdict.outcome, verdict.code, verdict.status,
             wait is not None,
         )  # fmt: skip
-        failure = UpstreamFailed(str(exc) or verdict.code, verdict=verdict, committed=False)
+        failure = UpstreamFailed(
+            str(exc) or verdict.code,
+            verdict=verdict,
+            committed=False,
+            accounts=len(self.excluded) + 1,
+        )
         failure.__cause__ = exc
         self.last_failure = failure
         if self._on_failure is not None:

@@ -105,7 +105,10 @@ def _upstream(exc: leasing.UpstreamFailed) -> tuple[int, dict[str, Any]]:
     else:
         status, type_ = 502, "upstream_error"
     explained = _UPSTREAM.get(verdict.code, "grok.com failed to answer; retry in a moment.")
-    where = "mid-answer" if exc.committed else "on every account tried"
+    if exc.committed:
+        where = "mid-answer"
+    else:
+        where = "on 1 account" if exc.accounts == 1 else f"on each of {exc.accounts} accounts"
     message = f"Upstream request failed {where} ({verdict.code}): {explained}"
     return status, _body(message, type_, None, verdict.code)
 
