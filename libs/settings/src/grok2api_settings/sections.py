@@ -192,6 +192,12 @@ class TokenSettings(Section):
 class CacheSettings(Section):
     enable_auto_clean: bool = Field(True, description="Clean the media cache above its limit.")
     limit_mb: int = Field(1024, ge=1, description="Media cache size that triggers cleanup (MB).")
+    job_ttl_seconds: float = Field(
+        86400.0,
+        gt=0,
+        description="How long a media job's record (status, progress, result, error) stays "
+        "readable after its last change, e.g. for GET /v1/videos/{id} (seconds).",
+    )
 
 
 class PerformanceSettings(Section):
