@@ -69,13 +69,15 @@ class SearchResults:
 @dataclasses.dataclass(frozen=True, slots=True)
 class ImageProgress:
     """An image being generated. ``stage`` is preview/medium (Imagine byte
-    thresholds) or progress (chat); ``moderated`` means it will never be final."""
+    thresholds) or progress (chat); ``moderated`` means it will never be final;
+    ``data`` is the preview's bytes when the upstream sent them inline (Imagine)."""
 
     image_id: str
     progress: int
     url: str = ""
     stage: Literal["preview", "medium", "progress"] = "progress"
     moderated: bool = False
+    data: bytes | None = dataclasses.field(default=None, repr=False)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
