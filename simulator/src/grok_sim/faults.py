@@ -3,7 +3,8 @@
 A rule matches an account (or every account when global), optionally only paths starting
 with `path`, and fires `times` more times (None = always). Kinds and where they act:
 
-- request faults (any grok.com endpoint, before the answer): 401, blocked, cf, 403, 429,
+- request faults (any grok.com endpoint, before the answer): 401, blocked, cf, 403, 404
+  (an endpoint the upstream retired, e.g. the Imagine WebSocket for a while in 2026), 429,
   500, 502, 503
 - upload-403: only `POST /rest/app-chat/upload-file`
 - stream faults (app-chat answers): code7, code8, usage-limit, slow-first-byte, slow-tokens,
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-REQUEST_KINDS = ("401", "blocked", "cf", "403", "429", "500", "502", "503")
+REQUEST_KINDS = ("401", "blocked", "cf", "403", "404", "429", "500", "502", "503")
 STREAM_KINDS = (
     "code7", "code8", "usage-limit", "slow-first-byte", "slow-tokens",
     "stall", "drop", "malformed", "empty",

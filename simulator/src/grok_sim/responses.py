@@ -68,6 +68,8 @@ def for_fault(rule: FaultRule, *, scale: float) -> RequestRejected:
         return RequestRejected(
             status=403, body=error_body(code=7, message="Forbidden: request blocked by policy")
         )
+    if kind == "404":
+        return not_found("endpoint")
     if kind == "429":
         seconds = float(rule.params.get("retry_after", 60))
         return rate_limited(retry_after=max(round(seconds / scale), 1))
