@@ -132,6 +132,13 @@ class TimeoutSettings(Section):
         description="A chat upstream that sends no byte this long after the request is given "
         "up and retried on another account (seconds).",
     )
+    media_timeout: float = Field(
+        900.0,
+        gt=0,
+        description="The longest a synchronous media request (/v1/images/*, chat with an image "
+        "or video model) waits for its job; then it answers 504 `media_timeout` and the job is "
+        "cancelled (seconds). Jobs of /v1/videos run on without a waiting request.",
+    )
 
 
 class ImageSettings(Section):
