@@ -1,7 +1,8 @@
 """The gateway's FastAPI application: wiring only.
 
-``create_app`` takes the process's live settings, a ``PoolClient``, a ``GrokClient`` and an
-optional client-key store, and returns the app with its routers and the one error handler.
+``create_app`` takes the process's live settings, a ``PoolClient``, a ``GrokClient``, an
+optional client-key store and an optional media ``BlobStore`` (without one, ``/v1/files``
+answers 503), and returns the app with its routers and the one error handler.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from grok2api_media.blobs import BlobStore
 from grok2api_poolclient.client import PoolClient
 from grok2api_settings.live import LiveSettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import auth, deps, errors
 from .chat import attachments, service, upstream, usage
-from .routers import chat, models
+from .routers import chat, files, models
 
 
 class GatewayApp(FastAPI):
@@ -40,6 +42,7 @@ def create_app(
     pool: PoolClient,
     grok: upstream.GrokChat,
     client_keys: auth.KeyVerifier | None = None,
+    blobs: BlobStore | None = None,
 ) -> FastAPI:
     fetcher = attachments.Fetcher()
 
@@ -56,9 +59,11 @@ def create_app(
             settings=settings, pool=pool, grok=grok, tokens=usage.TokenCounter(), fetcher=fetcher
         ),
         client_keys=client_keys,
+        blobs=blobs,
     )
     errors.install(app)
     app.include_router(models.router)
+    app.include_router(files.router)
     completions = chat.ChatCompletions(services)
     app.add_route(chat.PATH, completions.respond, methods=["POST"])
     app.hot_routes = {chat.PATH: completions}

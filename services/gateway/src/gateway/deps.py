@@ -6,6 +6,7 @@ import dataclasses
 from typing import Annotated
 
 from fastapi import Depends, Request
+from grok2api_media.blobs import BlobStore
 
 from . import auth
 from .chat import service
@@ -17,6 +18,7 @@ class AppServices:
 
     chat: service.Deps
     client_keys: auth.KeyVerifier | None
+    blobs: BlobStore | None = None  # the media files /v1/files serves; None: no media
 
 
 async def get_services(request: Request) -> AppServices:

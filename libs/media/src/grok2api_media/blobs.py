@@ -1,0 +1,452 @@
+"""The blob store: generated and uploaded media files in a directory.
+
+Layout: ``<root>/<kind>/<id>`` with ``kind`` one of ``image``, ``video``, ``upload`` and
+``root`` = ``DATA_DIR/media`` by default. On Kubernetes the root is a shared volume that
+several gateways and media workers use at once, from different processes and pods, so
+everything here is safe without any in-memory coordination:
+
+* A file is written under a temporary name (``.tmp-…``, never a valid id) in its final
+  directory and ``os.replace``-d into place: readers see a whole file or none. Files are
+  immutable once in place.
+* An id is 32 url-safe characters from ``secrets.token_urlsafe(24)`` (192 random bits: the
+  id is the capability to read the file) plus the extension of its content type, so the
+  content type is known from the id alone (``…​.jpg`` → ``image/jpeg``).
+* Every id from outside is checked against a strict pattern before anything touches the
+  filesystem: nothing but ``<root>/<kind>/<32 url-safe chars>.<known extension>`` can ever
+  be named.
+* Size-capped cleanup: above ``limit_bytes`` the oldest files (by mtime) are deleted until
+  the store holds at most ``LOW_WATER`` (90 %) of the limit, so cleanup does not run again
+  on the very next put. One process cleans at a time (a non-blocking ``flock`` on
+  ``<root>/.clean.lock``; the others skip). A reader that already has a file open keeps
+  reading it after it is deleted (POSIX). Temporary files of writes in progress are left
+  alone unless untouched for ``STALE_TEMP_SECONDS`` (a crashed writer).
+
+File I/O never runs on the event loop: it goes to worker threads (``asyncio.to_thread``).
+The store is a cache, not durable storage: a file may expire from it at any time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import secrets
+import stat
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, get_args
+
+from .jobs import BlobKind, MediaFile
+
+if TYPE_CHECKING:
+    from grok2api_settings import Settings
+
+log = logging.getLogger(__name__)
+
+BLOB_KINDS: Final[tuple[str, ...]] = get_args(BlobKind)
+
+# content type → extension; the reverse map gives a file's content type from its id.
+EXTENSIONS: Final[dict[str, str]] = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+}
+CONTENT_TYPES: Final[dict[str, str]] = {ext: ctype for ctype, ext in EXTENSIONS.items()}
+_ALIASES: Final[dict[str, str]] = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}
+
+ID_LENGTH: Final = 32  # len(secrets.token_urlsafe(24))
+_ID: Final = re.compile(
+    r"\A[A-Za-z0-9_-]{%d}\.(?:%s)\Z" % (ID_LENGTH, "|".join(sorted(CONTENT_TYPES)))  # noqa: UP031
+)
+
+TEMP_PREFIX: Final = ".tmp-"  # a leading dot: never matches ``_ID``
+LOCK_NAME: Final = ".clean.lock"
+LOW_WATER: Final = 0.9  # cleanup deletes down to this fraction of limit_bytes
+STALE_TEMP_SECONDS: Final = 3600.0  # a temp file untouched this long is a crashed writer's
+RESCAN_EVERY: Final = 32  # puts between full rescans (other processes write too)
+_FLUSH_BYTES: Final = 256 * 1024  # chunks are gathered up to this much per thread hop
+
+
+class BlobNotFound(FileNotFoundError):
+    """The file does not exist (never did, was deleted, or expired from the cache)."""
+
+
+class BlobTooLarge(ValueError):
+    """A put went past its ``max_bytes``; nothing was stored."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"the file is larger than {limit} bytes")
+        self.limit = limit
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StoredBlob:
+    """A file in the store, as ``BlobStore.open`` found it."""
+
+    kind: str
+    id: str
+    path: Path
+    size: int
+    mtime: float
+    content_type: str
+    etag: str  # strong, quoted: the content never changes under an id
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Cleaned:
+    """What one cleanup found and did. ``total_bytes``/``files``: what is left."""
+
+    total_bytes: int
+    files: int
+    removed_files: int
+    removed_bytes: int
+    removed_temps: int
+
+
+def content_type_for(blob_id: str) -> str | None:
+    """The content type a valid id stands for; None for anything else."""
+    if not _ID.fullmatch(blob_id):
+        return None
+    return CONTENT_TYPES[blob_id.rsplit(".", 1)[1]]
+
+
+def is_valid_id(blob_id: str) -> bool:
+    return _ID.fullmatch(blob_id) is not None
+
+
+def etag_for(blob_id: str, size: int) -> str:
+    """A strong ETag from the id and size (files are immutable), without echoing the id."""
+    digest = hashlib.blake2b(f"{blob_id}:{size}".encode(), digest_size=16).hexdigest()
+    return f'"{digest}"'
+
+
+def file_url(app_url: str, file: MediaFile) -> str:
+    """``<app_url>/v1/files/<kind>/<id>``: where every gateway serves ``file``.
+
+    Raises ``ValueError`` for uploads (never served) and ids that are not the store's."""
+    if file.kind not in ("image", "video"):
+        raise ValueError(f"{file.kind} files are not served")
+    if not is_valid_id(file.id):
+        raise ValueError("not a blob store id")
+    return f"{app_url.rstrip('/')}/v1/files/{file.kind}/{file.id}"
+
+
+def _canonical_type(content_type: str) -> str:
+    ctype = content_type.split(";", 1)[0].strip().lower()
+    return _ALIASES.get(ctype, ctype)
+
+
+def _extension(kind: str, content_type: str) -> tuple[str, str]:
+    """(canonical content type, extension); ValueError when ``kind`` may not hold it."""
+    if kind not in BLOB_KINDS:
+        raise ValueError(f"unknown blob kind {kind!r}")
+    ctype = _canonical_type(content_type)
+    ext = EXTENSIONS.get(ctype)
+    if ext is None:
+        raise ValueError(f"unsupported content type {content_type!r}")
+    if kind in ("image", "video") and not ctype.startswith(kind + "/"):
+        raise ValueError(f"{kind} blobs cannot be {ctype}")
+    return ctype, ext
+
+
+class BlobStore:
+    """Media files under ``root``. ``limit_bytes``: the size above which cleanup runs (None:
+    unlimited); ``auto_clean``: run it after puts (``clean()`` can always be called).
+    Both are plain attributes, so a settings watcher may change them at runtime."""
+
+    def __init__(self, root: Path, *, limit_bytes: int | None, auto_clean: bool = True):
+        self.root = Path(root)
+        self.limit_bytes = limit_bytes
+        self.auto_clean = auto_clean
+        self._approx_total: int | None = None  # this process's guess; None: scan first
+        self._puts_since_scan = 0
+        self._cleaning = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BlobStore:
+        """``DATA_DIR/media``, cleaned above ``cache.limit_mb`` when ``cache.enable_auto_clean``."""
+        return cls(
+            Path(settings.data_dir) / "media",
+            limit_bytes=settings.cache.limit_mb * 1024 * 1024,
+            auto_clean=settings.cache.enable_auto_clean,
+        )
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def put(
+        self,
+        kind: BlobKind,
+        chunks: AsyncIterable[bytes],
+        *,
+        content_type: str,
+        width: int | None = None,
+        height: int | None = None,
+        max_bytes: int | None = None,
+    ) -> MediaFile:
+        """Store what ``chunks`` yields as a new file. ``ValueError`` for an unknown kind or
+        content type (before reading anything); ``BlobTooLarge`` past ``max_bytes``. On any
+        failure (or cancellation) the temporary file is removed and nothing is stored."""
+        ctype, ext = _extension(kind, content_type)
+        blob_id = f"{secrets.token_urlsafe(24)}.{ext}"
+        final = self.root / kind / blob_id
+        writer = await asyncio.to_thread(_TempWriter.create, final.parent)
+        size = 0
+        try:
+            pending: list[bytes] = []
+            pending_size = 0
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                if not isinstance(chunk, bytes):  # a buffer its producer may reuse
+                    chunk = bytes(chunk)
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise BlobTooLarge(max_bytes)
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= _FLUSH_BYTES:
+                    parts, pending, pending_size = pending, [], 0
+                    await asyncio.to_thread(writer.write, parts)
+            await asyncio.to_thread(writer.commit, pending, final)
+        except BaseException:
+            # Runs to its end in its thread even if this task is cancelled again.
+            await asyncio.to_thread(writer.discard)
+            raise
+        await self._after_put(final, size)
+        return MediaFile(
+            kind=kind, id=blob_id, content_type=ctype, size=size, width=width, height=height
+        )
+
+    async def put_bytes(
+        self,
+        kind: BlobKind,
+        data: bytes,
+        *,
+        content_type: str,
+        width: int | None = None,
+        height: int | None = None,
+        max_bytes: int | None = None,
+    ) -> MediaFile:
+        """``put`` of one in-memory buffer."""
+        return await self.put(
+            kind, _once(data), content_type=content_type, width=width, height=height,
+            max_bytes=max_bytes,
+        )
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def path_of(self, kind: str, blob_id: str) -> Path | None:
+        """Where ``kind``/``blob_id`` lives, or None when either is not valid (checked before
+        any filesystem access: the answer is always directly under ``root/<kind>/``)."""
+        if kind not in BLOB_KINDS or not _ID.fullmatch(blob_id):
+            return None
+        return self.root / kind / blob_id
+
+    async def open(self, kind: str, blob_id: str) -> StoredBlob | None:
+        """The file ``kind``/``blob_id`` (its path and metadata), or None when the id is
+        invalid or no such regular file exists. Symbolic links are never followed."""
+        path = self.path_of(kind, blob_id)
+        if path is None:
+            return None
+        try:
+            st = await asyncio.to_thread(os.stat, path, follow_symlinks=False)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return StoredBlob(
+            kind=kind, id=blob_id, path=path, size=st.st_size, mtime=st.st_mtime,
+            content_type=CONTENT_TYPES[blob_id.rsplit(".", 1)[1]],
+            etag=etag_for(blob_id, st.st_size),
+        )
+
+    async def read_bytes(self, file: MediaFile) -> bytes:
+        """The whole content of ``file``; ``BlobNotFound`` if it is gone or invalid."""
+        path = self.path_of(file.kind, file.id)
+        if path is None:
+            raise BlobNotFound(f"no {file.kind} file with that id")
+        try:
+            return await asyncio.to_thread(_read_all, path)
+        except OSError as exc:
+            raise BlobNotFound(f"the {file.kind} file does not exist or expired") from exc
+
+    async def delete(self, kind: str, blob_id: str) -> bool:
+        """Remove a file; False when the id is invalid or the file was not there."""
+        path = self.path_of(kind, blob_id)
+        if path is None:
+            return False
+        try:
+            await asyncio.to_thread(os.unlink, path)
+        except FileNotFoundError:
+            return False
+        return True
+
+    # -- size ---------------------------------------------------------------------------
+
+    async def usage(self) -> tuple[int, int]:
+        """(bytes, files) of every stored file (temporary files not counted)."""
+        entries, _ = await asyncio.to_thread(self._scan)
+        return sum(size for _, size, _ in entries), len(entries)
+
+    async def clean(self, *, keep: Path | None = None) -> Cleaned | None:
+        """Delete the oldest files while the store is above ``limit_bytes``, down to
+        ``LOW_WATER`` of it, and crashed writers' temporary files. Never deletes ``keep``
+        nor the newest file. None when another process (or task) is cleaning right now."""
+        if self._cleaning:
+            return None
+        self._cleaning = True
+        try:
+            cleaned = await asyncio.to_thread(self._clean_locked, keep)
+        finally:
+            self._cleaning = False
+        if cleaned is not None:
+            self._approx_total = cleaned.total_bytes
+            self._puts_since_scan = 0
+            if cleaned.removed_files or cleaned.removed_temps:
+                log.info(
+                    "media_cache_cleaned removed_files=%d removed_bytes=%d removed_temps=%d "
+                    "total_bytes=%d files=%d limit_bytes=%s",
+                    cleaned.removed_files, cleaned.removed_bytes, cleaned.removed_temps,
+                    cleaned.total_bytes, cleaned.files, self.limit_bytes,
+                )
+        return cleaned
+
+    async def _after_put(self, path: Path, size: int) -> None:
+        if not self.auto_clean or self.limit_bytes is None:
+            return
+        self._puts_since_scan += 1
+        if self._approx_total is not None:
+            self._approx_total += size
+        if (
+            self._approx_total is None
+            or self._approx_total > self.limit_bytes
+            or self._puts_since_scan >= RESCAN_EVERY
+        ):
+            try:
+                await self.clean(keep=path)
+            except Exception:  # the put itself succeeded; the next one retries the cleanup
+                log.warning("media_cache_clean_failed root=%s", self.root, exc_info=True)
+
+    def _clean_locked(self, keep: Path | None) -> Cleaned | None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = os.open(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    return None
+                raise
+            return self._clean(keep)
+        finally:
+            os.close(lock)  # releases the flock
+
+    def _clean(self, keep: Path | None) -> Cleaned:
+        entries, removed_temps = self._scan(remove_stale=True)
+        total = sum(size for _, size, _ in entries)
+        files = len(entries)
+        removed_files = removed_bytes = 0
+        limit = self.limit_bytes
+        if limit is not None and total > limit and entries:
+            target = int(limit * LOW_WATER)
+            entries.sort(key=lambda entry: (entry[0], entry[2].name))
+            protected = {entries[-1][2]} if keep is None else {entries[-1][2], keep}
+            for _mtime, size, path in entries:
+                if total <= target:
+                    break
+                if path in protected:
+                    continue
+                with contextlib.suppress(FileNotFoundError):  # deleted by someone else: gone
+                    path.unlink()
+                    removed_files += 1
+                    removed_bytes += size
+                total -= size
+                files -= 1
+        return Cleaned(
+            total_bytes=total, files=files, removed_files=removed_files,
+            removed_bytes=removed_bytes, removed_temps=removed_temps,
+        )
+
+    def _scan(self, *, remove_stale: bool = False) -> tuple[list[tuple[float, int, Path]], int]:
+        """(mtime, size, path) of every stored file, and how many stale temporary files
+        were removed (only with ``remove_stale``)."""
+        found: list[tuple[float, int, Path]] = []
+        removed = 0
+        now = time.time()
+        for kind in BLOB_KINDS:
+            try:
+                listing = os.scandir(self.root / kind)
+            except FileNotFoundError:
+                continue
+            with listing:
+                for entry in listing:
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    if not stat.S_ISREG(st.st_mode):
+                        continue
+                    if entry.name.startswith(TEMP_PREFIX):
+                        if remove_stale and now - st.st_mtime > STALE_TEMP_SECONDS:
+                            with contextlib.suppress(FileNotFoundError):
+                                os.unlink(entry.path)
+                                removed += 1
+                        continue
+                    if _ID.fullmatch(entry.name):
+                        found.append((st.st_mtime, st.st_size, Path(entry.path)))
+        return found, removed
+
+
+class _TempWriter:
+    """A temporary file in the target directory; every method runs in a worker thread."""
+
+    def __init__(self, path: Path, fd: int):
+        self.path = path
+        self.file = os.fdopen(fd, "wb")
+        self.done = False
+
+    @classmethod
+    def create(cls, directory: Path) -> _TempWriter:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{TEMP_PREFIX}{secrets.token_hex(12)}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        return cls(path, os.open(path, flags, 0o644))
+
+    def write(self, parts: Iterable[bytes]) -> None:
+        self.file.writelines(parts)
+
+    def commit(self, parts: Iterable[bytes], final: Path) -> None:
+        self.file.writelines(parts)
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        os.replace(self.path, final)
+        self.done = True
+
+    def discard(self) -> None:
+        # A buffered file serialises close() with a write still running in another thread.
+        with contextlib.suppress(OSError):
+            self.file.close()
+        if not self.done:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+
+def _read_all(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as file:
+        return file.read()
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
