@@ -40,3 +40,19 @@ async def test_recent_jobs_survive_pruning() -> None:
 
     assert not await queue.finished(old)
     assert await queue.finished(recent)
+
+
+async def test_a_jobs_record_lives_for_the_ttl_after_its_last_change() -> None:
+    clock = FakeClock()
+    queue = InProcessJobQueue(events_ttl=60, clock=clock)
+    job_id = await queue.submit("test.echo", {})
+    clock.now += 50
+    await queue.publish_event(job_id, events.progress({"progress": 10}))
+
+    clock.now += 50
+    assert await queue.record(job_id) is not None
+    assert [r.id for r in await queue.records("test.echo")] == [job_id]
+
+    clock.now += 11
+    assert await queue.record(job_id) is None
+    assert await queue.records("test.echo") == []

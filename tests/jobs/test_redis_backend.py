@@ -121,3 +121,67 @@ async def test_pruning_spares_consumers_active_within_the_idle_time(
     await queue.ack(done)
     assert await queue.prune_consumers(min_idle_ms=60_000) == 0
     assert await _consumers(redis_client, redis_prefix) == {"w1": 0}
+
+
+async def test_every_write_gives_the_record_events_and_done_marker_a_fresh_ttl(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    queue = RedisJobQueue(redis_client, prefix=redis_prefix, events_ttl=120)
+    job_id = await queue.submit("test.echo", {})
+    record_key = f"{redis_prefix}job:{{{job_id}}}:record"
+    index_key = f"{redis_prefix}jobs:kind:test.echo"
+    assert 0 < await redis_client.ttl(record_key) <= 120
+    assert 0 < await redis_client.ttl(index_key) <= 2 * 120
+
+    await redis_client.expire(record_key, 5)
+    await queue.publish_event(job_id, events.progress({"progress": 1}))
+    assert 5 < await redis_client.ttl(record_key) <= 120
+
+    await queue.cancel(job_id)
+    for suffix in ("record", "events", "done"):
+        assert 0 < await redis_client.ttl(f"{redis_prefix}job:{{{job_id}}}:{suffix}") <= 120
+
+
+async def test_delete_removes_the_record_events_and_index_entry_but_keeps_the_done_marker(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    queue = RedisJobQueue(redis_client, prefix=redis_prefix)
+    job_id = await queue.submit("test.echo", {})
+    await queue.publish_event(job_id, events.progress({}))
+
+    assert await queue.delete(job_id)
+
+    keys = {_name(key) async for key in redis_client.scan_iter(match=f"{redis_prefix}*")}
+    assert keys == {f"{redis_prefix}jobs", f"{redis_prefix}job:{{{job_id}}}:done"}
+
+
+async def test_listing_prunes_the_index_entries_of_expired_jobs(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    queue = RedisJobQueue(redis_client, prefix=redis_prefix, events_ttl=60)
+    index_key = f"{redis_prefix}jobs:kind:test.echo"
+    ids = [await queue.submit("test.echo", {}) for _ in range(3)]
+    await redis_client.delete(f"{redis_prefix}job:{{{ids[1]}}}:record")  # as if expired
+
+    listed = await queue.records("test.echo")
+
+    assert [record.id for record in listed] == [ids[2], ids[0]]
+    assert await _members(redis_client, index_key) == {ids[0], ids[2]}
+
+
+async def test_a_submit_drops_index_entries_older_than_the_horizon(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    queue = RedisJobQueue(redis_client, prefix=redis_prefix, events_ttl=60)
+    index_key = f"{redis_prefix}jobs:kind:test.echo"
+    ancient = "0" * 32
+    await redis_client.zadd(index_key, {ancient: 1.0})
+
+    job_id = await queue.submit("test.echo", {})
+
+    assert await _members(redis_client, index_key) == {job_id}
+
+
+async def _members(redis_client: aioredis.Redis, key: str) -> set[str]:
+    members: list[bytes] = await redis_client.zrange(key, 0, -1)  # type: ignore[assignment]
+    return {_name(member) for member in members}

@@ -18,11 +18,13 @@ DOOMED_WORKER = pathlib.Path(__file__).with_name("doomed_worker.py")
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-async def first_event(queue: RedisJobQueue, job_id: str) -> JobEvent:
+async def handler_event(queue: RedisJobQueue, job_id: str) -> JobEvent:
+    """The first event the handler published (after the worker's ``started``)."""
     async with contextlib.aclosing(queue.events(job_id)) as stream:
         async for event in stream:
-            return event
-    raise AssertionError("the event stream ended without any event")
+            if event.data.get("stage") != "started":
+                return event
+    raise AssertionError("the event stream ended without a handler's event")
 
 
 async def _gone(name: str, names: Awaitable[list[str]]) -> bool:
@@ -39,7 +41,7 @@ async def test_a_job_whose_worker_process_was_killed_is_finished_by_another_exac
     try:
         job_id = await queue.submit("test.slow", {"prompt": "a lighthouse"})
         async with asyncio.timeout(60):
-            started = await first_event(queue, job_id)
+            started = await handler_event(queue, job_id)
     finally:
         doomed.kill()
         await doomed.wait()
@@ -60,7 +62,12 @@ async def test_a_job_whose_worker_process_was_killed_is_finished_by_another_exac
         await eventually(lambda: _gone("doomed", consumers()))  # the dead worker's name
     assert await consumers() == []  # and the rescuer retired on its way out
 
-    assert [event.type for event in seen] == [EventType.PROGRESS, EventType.RESULT]
+    assert [(event.type, event.data.get("stage")) for event in seen] == [
+        (EventType.PROGRESS, "started"),  # attempt 1, by the doomed worker
+        (EventType.PROGRESS, None),  # its handler's event
+        (EventType.PROGRESS, "started"),  # attempt 2, by the rescuer
+        (EventType.RESULT, None),
+    ]
     assert seen[-1].data == {"worker": "rescuer", "attempt": 2, "prompt": "a lighthouse"}
     assert await queue.finished(job_id)
     depth = await queue.depth()

@@ -27,6 +27,9 @@ async def test_runs_the_handler_for_the_job_kind_and_publishes_its_result(
     assert final.data == {"echo": {"prompt": "a red fox"}, "attempt": 1}
 
 
+STARTED = {"progress": 0, "stage": "started", "attempt": 1}
+
+
 async def test_relays_progress_events_in_order_before_the_result(
     queue: JobQueue, start_worker: Any
 ) -> None:
@@ -40,6 +43,7 @@ async def test_relays_progress_events_in_order_before_the_result(
         seen = [(e.type, dict(e.data)) async for e in queue.events(job_id)]
 
     assert seen == [
+        (EventType.PROGRESS, STARTED),
         (EventType.PROGRESS, {"percent": 10}),
         (EventType.PROGRESS, {"percent": 55}),
         (EventType.PROGRESS, {"percent": 100}),
@@ -73,7 +77,8 @@ async def test_a_failing_handler_ends_the_job_with_an_error_saying_what_happened
         seen = [e async for e in queue.events(job_id)]
         await eventually(lambda: _no_jobs_left(queue))
 
-    assert [e.type for e in seen] == [EventType.PROGRESS, EventType.ERROR]
+    assert [dict(e.data) for e in seen[:2]] == [STARTED, {"percent": 5}]
+    assert [e.type for e in seen] == [EventType.PROGRESS, EventType.PROGRESS, EventType.ERROR]
     assert seen[-1].data == {
         "code": "handler_failed",
         "message": "test.broken job failed: ValueError: no pixels came back",

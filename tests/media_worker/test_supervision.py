@@ -110,7 +110,11 @@ async def test_a_job_whose_worker_died_is_finished_by_another_worker_exactly_onc
 
     assert orphan.job.id == job_id
     assert attempts == [2]
-    assert [e.type for e in seen] == [EventType.PROGRESS, EventType.RESULT]
+    assert [(e.type, e.data.get("attempt")) for e in seen] == [
+        (EventType.PROGRESS, None),  # the dead worker's
+        (EventType.PROGRESS, 2),  # "started", by the worker that took it over
+        (EventType.RESULT, None),
+    ]
 
 
 async def test_a_slow_worker_finishing_after_a_reclaim_publishes_nothing_more(

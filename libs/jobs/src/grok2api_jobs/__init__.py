@@ -3,12 +3,16 @@
     queue = InProcessJobQueue()                  # single process
     queue = RedisJobQueue(redis, prefix="grok2api:")   # distributed (Redis Streams)
 
-    job_id = await queue.submit("image", {"prompt": "a cat"})
+    job_id = await queue.submit("image", {"prompt": "a cat"}, metadata={...}, owner="key-1")
     async for event in queue.events(job_id): ...      # progress..., then result | error
     final = await queue.wait(job_id, timeout=120)      # the terminal JobEvent
+    record = await queue.record(job_id)                # JobRecord: status, progress, result...
+    page = await queue.records("image", owner="key-1", limit=20, after=None, order="desc")
+    await queue.cancel(job_id); await queue.delete(job_id)
 
-Workers use ``claim`` / ``heartbeat`` / ``ack`` / ``reclaim_stale`` / ``publish_event``; see
-``protocol.JobQueue`` for the contract both backends pass.
+Workers use ``claim`` / ``heartbeat`` / ``ack`` / ``reclaim_stale`` / ``publish_event`` and
+``finished_among`` (to stop jobs cancelled elsewhere); see ``protocol.JobQueue`` for the
+contract both backends pass.
 """
 
 from .cancellation import raise_if_cancelling
@@ -16,10 +20,12 @@ from .envelope import Delivery, Job
 from .errors import InvalidJobIdError, JobsError, JobTimeoutError, QueueUnavailableError
 from .events import EventType, JobEvent
 from .memory import InProcessJobQueue
-from .protocol import JobQueue, QueueDepth
+from .protocol import JobQueue, Order, QueueDepth
+from .records import CANCELLED_CODE, JobRecord, JobStatus
 from .redis_streams import RedisJobQueue
 
 __all__ = [
+    "CANCELLED_CODE",
     "Delivery",
     "EventType",
     "InProcessJobQueue",
@@ -27,8 +33,11 @@ __all__ = [
     "Job",
     "JobEvent",
     "JobQueue",
+    "JobRecord",
+    "JobStatus",
     "JobTimeoutError",
     "JobsError",
+    "Order",
     "QueueDepth",
     "QueueUnavailableError",
     "RedisJobQueue",

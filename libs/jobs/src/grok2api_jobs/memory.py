@@ -1,10 +1,16 @@
 """The in-process ``JobQueue`` for the single-process mode: the same contract as Redis
-Streams, held in this event loop's memory (lost on exit, like everything in that mode)."""
+Streams, held in this event loop's memory (lost on exit, like everything in that mode).
+
+Expired jobs are dropped on a scan every ttl/10 (at submit) and are invisible before that;
+``records`` also drops the expired entries of the kind it lists.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
+import contextlib
 import dataclasses
 import functools
 import itertools
@@ -12,10 +18,13 @@ import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any
 
-from . import envelope, waiting
+import orjson
+
+from . import envelope, events, records, waiting
 from .envelope import Delivery, Job
 from .events import JobEvent
-from .protocol import QueueDepth
+from .protocol import Order, QueueDepth
+from .records import CANCEL_MESSAGE, JobRecord
 
 DEFAULT_EVENTS_TTL = 3600.0
 
@@ -29,8 +38,11 @@ class _Pending:
 
 
 @dataclasses.dataclass
-class _EventLog:
+class _JobState:
+    """A job's record (None for events published without a submit), events, finished flag."""
+
     touched: float
+    record: JobRecord | None = None
     events: list[JobEvent] = dataclasses.field(default_factory=list)
     finished: bool = False
     changed: asyncio.Condition = dataclasses.field(default_factory=asyncio.Condition)
@@ -40,9 +52,11 @@ class _EventLog:
 
 
 class InProcessJobQueue:
-    """``JobQueue`` in memory. ``events_ttl`` (s): how long a job's events outlive its last one.
+    """``JobQueue`` in memory. ``events_ttl`` (s): how long a job's record and events outlive
+    its last change.
 
-    ``clock`` is monotonic seconds; tests may inject one.
+    ``clock`` is monotonic seconds, used for expiry only (records carry unix times); tests
+    may inject one.
     """
 
     def __init__(
@@ -56,22 +70,34 @@ class InProcessJobQueue:
         self._waiting: collections.deque[tuple[str, Job]] = collections.deque()
         self._arrived = asyncio.Condition()
         self._pending: dict[str, _Pending] = {}
-        self._logs: dict[str, _EventLog] = {}
+        self._jobs: dict[str, _JobState] = {}
+        self._by_kind: dict[str, list[tuple[float, str]]] = {}  # sorted (created_at, id)
         self._entry_ids = itertools.count(1)
         self._pruned_at = clock()
 
     async def submit(
-        self, kind: str, payload: Mapping[str, Any], *, headers: Mapping[str, str] | None = None
+        self,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        owner: str = "",
     ) -> str:
         job = envelope.new_job(kind=kind, payload=payload, headers=headers or {})
+        # Through JSON, as in Redis: the same TypeError, the same values read back.
+        kept = orjson.loads(orjson.dumps(metadata or {}))
+        record = records.new_record(job, metadata=kept, owner=owner, ttl=self._events_ttl)
         self._prune()
+        self._jobs[job.id] = _JobState(touched=self._clock(), record=record)
+        bisect.insort(self._by_kind.setdefault(kind, []), (job.created_at, job.id))
         async with self._arrived:
             self._waiting.append((str(next(self._entry_ids)), job))
             self._arrived.notify_all()
         return job.id
 
     async def events(self, job_id: str) -> AsyncGenerator[JobEvent, None]:
-        log = self._log(envelope.check_job_id(job_id))
+        log = self._state_for_events(envelope.check_job_id(job_id))
         seen = 0
         while True:
             async with log.changed:
@@ -137,36 +163,122 @@ class InProcessJobQueue:
         return 0
 
     async def publish_event(self, job_id: str, event: JobEvent) -> bool:
-        log = self._log(envelope.check_job_id(job_id))
-        # No await between the check and the append: this is the "exactly one terminal" rule.
-        if log.finished:
-            return False
-        log.events.append(event)
-        log.touched = self._clock()
-        log.finished = event.terminal
-        async with log.changed:
-            log.changed.notify_all()
-        return True
+        state = self._state_for_events(envelope.check_job_id(job_id))
+        return await self._append(state, event)
 
     async def finished(self, job_id: str) -> bool:
-        log = self._logs.get(envelope.check_job_id(job_id))
-        return log is not None and log.finished
+        state = self._state(envelope.check_job_id(job_id))
+        return state is not None and state.finished
+
+    async def finished_among(self, job_ids: Sequence[str]) -> set[str]:
+        return {job_id for job_id in job_ids if await self.finished(job_id)}
+
+    async def record(self, job_id: str) -> JobRecord | None:
+        state = self._state(envelope.check_job_id(job_id))
+        return None if state is None else state.record
+
+    async def records(
+        self,
+        kind: str,
+        *,
+        owner: str | None = None,
+        limit: int = 20,
+        after: str | None = None,
+        order: Order = "desc",
+    ) -> list[JobRecord]:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if after is not None:
+            envelope.check_job_id(after)
+        listed = self._listed(kind)
+        if owner is not None:
+            listed = [record for record in listed if record.owner == owner]
+        if order == "desc":
+            listed.reverse()
+        if after is not None:
+            ids = [record.id for record in listed]
+            if after not in ids:
+                return []
+            listed = listed[ids.index(after) + 1 :]
+        return listed[:limit]
+
+    async def cancel(self, job_id: str, *, message: str = CANCEL_MESSAGE) -> bool:
+        state = self._state(envelope.check_job_id(job_id))
+        if state is None or state.record is None:
+            return False
+        return await self._append(state, events.error(code=records.CANCELLED_CODE, message=message))
+
+    async def delete(self, job_id: str) -> bool:
+        state = self._state(envelope.check_job_id(job_id))
+        if state is None:
+            return False
+        await self.cancel(job_id)
+        record, had_events = state.record, bool(state.events)
+        if record is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self._by_kind[record.kind].remove((record.created_at, record.id))
+        if state.finished:  # a tombstone, like the Redis done marker; readers keep the old
+            self._jobs[job_id] = _JobState(touched=state.touched, finished=True)
+        else:
+            del self._jobs[job_id]
+        return record is not None or had_events
 
     async def depth(self) -> QueueDepth:
         return QueueDepth(waiting=len(self._waiting), in_flight=len(self._pending))
 
-    def _log(self, job_id: str) -> _EventLog:
-        log = self._logs.get(job_id)
-        if log is None:
-            log = self._logs[job_id] = _EventLog(touched=self._clock())
-        return log
+    async def _append(self, state: _JobState, event: JobEvent) -> bool:
+        # No await between the check and the append: this is the "exactly one terminal" rule.
+        if state.finished:
+            return False
+        state.events.append(event)
+        state.touched = self._clock()
+        state.finished = event.terminal
+        if state.record is not None:
+            state.record = records.applied(state.record, event, ttl=self._events_ttl)
+        async with state.changed:
+            state.changed.notify_all()
+        return True
+
+    def _listed(self, kind: str) -> list[JobRecord]:
+        """The live records of ``kind`` by creation time; expired entries leave the index."""
+        listed = []
+        for _, job_id in self._by_kind.get(kind, []):
+            state = self._state(job_id)
+            if state is not None and state.record is not None:
+                listed.append(state.record)
+        if listed:
+            self._by_kind[kind] = [(record.created_at, record.id) for record in listed]
+        else:
+            self._by_kind.pop(kind, None)
+        return listed
+
+    def _state(self, job_id: str) -> _JobState | None:
+        """The job's state, or None if it has none or it expired."""
+        state = self._jobs.get(job_id)
+        if state is not None and self._clock() - state.touched > self._events_ttl:
+            return None
+        return state
+
+    def _state_for_events(self, job_id: str) -> _JobState:
+        """The job's state, created (without a record) if it has none or it expired."""
+        state = self._state(job_id)
+        if state is None:
+            state = self._jobs[job_id] = _JobState(touched=self._clock())
+        return state
 
     def _prune(self) -> None:
-        """Drop event logs untouched for ``events_ttl``, scanning at most every ttl/10."""
+        """Drop jobs untouched for ``events_ttl``, scanning at most every ttl/10."""
         now = self._clock()
         if now - self._pruned_at < self._events_ttl / 10:
             return
         self._pruned_at = now
-        expired = [key for key, log in self._logs.items() if now - log.touched > self._events_ttl]
+        ttl = self._events_ttl
+        expired = {key for key, state in self._jobs.items() if now - state.touched > ttl}
         for key in expired:
-            del self._logs[key]
+            del self._jobs[key]
+        for kind, entries in list(self._by_kind.items()):
+            kept = [entry for entry in entries if entry[1] not in expired]
+            if kept:
+                self._by_kind[kind] = kept
+            else:
+                del self._by_kind[kind]

@@ -4,16 +4,24 @@ Delivery is at-least-once: a claimed job stays pending until acknowledged, and a
 worker stopped heartbeating for ``min_idle_ms`` can be reclaimed by another worker. What the
 client sees is exactly-once: ``publish_event`` writes at most one terminal event per job, and
 drops every event that arrives after it.
+
+Every job also has a record (``records.JobRecord``: status, progress, timestamps, result or
+error) that changes atomically with each event, and can be listed by kind, cancelled and
+deleted. A job's record, events and finished marker expire together, ``ttl`` seconds (the
+backend's ``events_ttl``) after the job's last change.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from .envelope import Delivery
 from .events import JobEvent
+from .records import CANCEL_MESSAGE, JobRecord
+
+Order = Literal["asc", "desc"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,9 +34,18 @@ class QueueDepth:
 
 class JobQueue(Protocol):
     async def submit(
-        self, kind: str, payload: Mapping[str, Any], *, headers: Mapping[str, str] | None = None
+        self,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        owner: str = "",
     ) -> str:
-        """Enqueue a job and return its id (32 hex characters)."""
+        """Enqueue a job, write its record (``queued``) and return its id (32 hex characters).
+
+        ``metadata`` (JSON-compatible, ``TypeError`` otherwise) and ``owner`` ("" = none)
+        are kept on the record for the producer: what to show, and who may see it."""
         ...
 
     def events(self, job_id: str) -> AsyncGenerator[JobEvent, None]:
@@ -80,7 +97,8 @@ class JobQueue(Protocol):
         ...
 
     async def publish_event(self, job_id: str, event: JobEvent) -> bool:
-        """Append ``event`` to the job's event stream.
+        """Append ``event`` to the job's event stream and update its record in the same step
+        (``records.change_for``); both, and the finished marker, get a fresh ttl.
 
         Returns False, writing nothing, when the job already has a terminal event: of two
         workers racing to finish a job, exactly one gets True."""
@@ -88,6 +106,47 @@ class JobQueue(Protocol):
 
     async def finished(self, job_id: str) -> bool:
         """Whether the job's terminal event has been written (and has not expired)."""
+        ...
+
+    async def finished_among(self, job_ids: Sequence[str]) -> set[str]:
+        """Those of ``job_ids`` that ``finished`` would answer True for, in one round trip."""
+        ...
+
+    async def record(self, job_id: str) -> JobRecord | None:
+        """The job's record; None when the job is unknown, deleted or expired."""
+        ...
+
+    async def records(
+        self,
+        kind: str,
+        *,
+        owner: str | None = None,
+        limit: int = 20,
+        after: str | None = None,
+        order: Order = "desc",
+    ) -> list[JobRecord]:
+        """Up to ``limit`` (>= 1) records of jobs of ``kind``, by creation time (``order``),
+        only ``owner``'s unless it is None.
+
+        ``after``: the id of the last record of the previous page; the page starts after it.
+        An ``after`` that names no listed job (unknown, expired, deleted, of another kind
+        or, when ``owner`` is given, of another owner) gives ``[]``; a malformed one raises
+        ``InvalidJobIdError``."""
+        ...
+
+    async def cancel(self, job_id: str, *, message: str = CANCEL_MESSAGE) -> bool:
+        """End the job with the error event ``{"code": "cancelled", "message": message}``.
+
+        True when this call ended the job; False when it had already ended, or is unknown.
+        Like any terminal event it wins over whatever a worker publishes later, and a
+        worker that claims the job afterwards finds it finished and does not run it."""
+        ...
+
+    async def delete(self, job_id: str) -> bool:
+        """Cancel the job if it is not finished, then forget its record and its events.
+
+        True when there was something to delete. The finished marker stays until it
+        expires, so a worker that claims the job later still does not run it."""
         ...
 
     async def depth(self) -> QueueDepth: ...

@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
-# KEYS: events stream, done marker. ARGV: encoded event, "1" if terminal, ttl seconds.
+# KEYS: events stream, done marker, record hash.
+# ARGV: encoded event, ttl seconds, record status, event time, expires_at, progress ('' =
+# unchanged), outcome field ('result' | 'error', '' for a progress event), outcome data (JSON),
+# '1' = write only if the record exists.
 # The done marker is the single source of truth for "finished": the first terminal event
 # sets it, and every later event (terminal or not) is dropped, so a reclaimed job raced by
-# two workers shows its client exactly one terminal event.
+# two workers shows its client exactly one terminal event. The record changes with the
+# event (records.change_for computes the arguments); a record that expired is not recreated.
+# Returns 1: written, 0: the job had already finished, -1: no record (and ARGV[9] is '1').
 PUBLISH_EVENT = """
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return 0
 end
-if ARGV[2] == '1' then
-  redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+local has_record = redis.call('EXISTS', KEYS[3]) == 1
+if ARGV[9] == '1' and not has_record then
+  return -1
+end
+local terminal = ARGV[7] ~= ''
+if terminal then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
 end
 redis.call('XADD', KEYS[1], '*', 'event', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if has_record then
+  redis.call('HSET', KEYS[3], 'status', ARGV[3], 'updated_at', ARGV[4], 'expires_at', ARGV[5])
+  if ARGV[6] ~= '' then
+    redis.call('HSET', KEYS[3], 'progress', ARGV[6])
+  end
+  if terminal then
+    redis.call('HSET', KEYS[3], ARGV[7], ARGV[8], 'finished_at', ARGV[4])
+  else
+    redis.call('HSETNX', KEYS[3], 'started_at', ARGV[4])
+  end
+  redis.call('EXPIRE', KEYS[3], ARGV[2])
+end
 return 1
 """
 

@@ -7,9 +7,17 @@ Layout (``prefix`` defaults to ``grok2api:``):
                                    number of outstanding jobs
     <prefix>job:{<id>}:events      the job's event stream (progress, then one terminal)
     <prefix>job:{<id>}:done        set once by the terminal event
+    <prefix>job:{<id>}:record      the job's record, a hash (see ``redis_records``)
+    <prefix>jobs:kind:<kind>       sorted set of the kind's job ids by created_at
 
-Both per-job keys expire ``events_ttl`` seconds after the job's last event. The braces
-are a hash tag, keeping a job's two keys in one cluster slot for the publish script.
+The per-job keys expire ``events_ttl`` seconds after the job's last change. The braces
+are a hash tag, keeping a job's keys in one cluster slot for the publish script.
+
+A kind's index is pruned lazily: ``records`` removes the ids whose record is gone as it
+meets them, and each submit drops the ids created more than ``INDEX_HORIZON_TTLS`` ttls
+ago, so the index stays bounded when nobody lists (a job still alive that long, running
+for over a ttl, is then no longer listed; ``record`` still finds it). The index key itself
+expires that long after the kind's last submit.
 """
 
 from __future__ import annotations
@@ -22,10 +30,21 @@ from typing import Any
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from . import cancellation, envelope, errors, events, redis_scripts, waiting
+from . import (
+    cancellation,
+    envelope,
+    errors,
+    events,
+    records,
+    redis_listing,
+    redis_records,
+    redis_scripts,
+    waiting,
+)
 from .envelope import Delivery
 from .events import JobEvent
-from .protocol import QueueDepth
+from .protocol import Order, QueueDepth
+from .records import CANCEL_MESSAGE, JobRecord
 
 DEFAULT_PREFIX = "grok2api:"
 DEFAULT_GROUP = "media-workers"
@@ -33,6 +52,8 @@ DEFAULT_EVENTS_TTL = 3600.0
 # How long one XREAD on an event stream blocks before re-issuing; bounds how long a
 # cancelled reader keeps a pooled connection busy.
 EVENTS_BLOCK_MS = 5000
+# A kind's index forgets jobs created this many ttls ago (see the module docstring).
+INDEX_HORIZON_TTLS = 2
 
 
 @contextlib.contextmanager
@@ -88,12 +109,36 @@ class RedisJobQueue:
     def _done_key(self, job_id: str) -> str:
         return f"{self._prefix}job:{{{envelope.check_job_id(job_id)}}}:done"
 
+    def _record_key(self, job_id: str) -> str:
+        return f"{self._prefix}job:{{{envelope.check_job_id(job_id)}}}:record"
+
+    def _index_key(self, kind: str) -> str:
+        return f"{self._prefix}jobs:kind:{kind}"
+
     async def submit(
-        self, kind: str, payload: Mapping[str, Any], *, headers: Mapping[str, str] | None = None
+        self,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        owner: str = "",
     ) -> str:
         job = envelope.new_job(kind=kind, payload=payload, headers=headers or {})
+        record = records.new_record(job, metadata=metadata or {}, owner=owner, ttl=self._ttl)
+        fields = redis_records.encode(record)
+        record_key, index_key = self._record_key(job.id), self._index_key(kind)
+        horizon = INDEX_HORIZON_TTLS * self._ttl
         with _translated():
-            await self._redis.xadd(self._stream, {"job": envelope.encode(job)})
+            # In order on one connection: the record exists before a worker can claim the job.
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hset(record_key, mapping=fields)  # type: ignore[arg-type]
+                pipe.expire(record_key, self._ttl)
+                pipe.zadd(index_key, {job.id: job.created_at})
+                pipe.zremrangebyscore(index_key, "-inf", f"({job.created_at - horizon!r}")
+                pipe.expire(index_key, horizon)
+                pipe.xadd(self._stream, {"job": envelope.encode(job)})
+                await pipe.execute()
         return job.id
 
     async def events(self, job_id: str) -> AsyncGenerator[JobEvent, None]:
@@ -192,15 +237,84 @@ class RedisJobQueue:
         return int(deleted)
 
     async def publish_event(self, job_id: str, event: JobEvent) -> bool:
-        keys = [self._events_key(job_id), self._done_key(job_id)]
-        args = [events.encode(event), "1" if event.terminal else "0", self._ttl]
+        return await self._publish_event(job_id, event, known_only=False) == 1
+
+    async def _publish_event(self, job_id: str, event: JobEvent, *, known_only: bool) -> int:
+        """The publish script's answer: 1 written, 0 already finished, -1 no record (only
+        when ``known_only``)."""
+        change = records.change_for(event)
+        keys = [self._events_key(job_id), self._done_key(job_id), self._record_key(job_id)]
+        args: list[bytes | str | int] = [
+            events.encode(event),
+            self._ttl,
+            change.status.value,
+            repr(event.at),
+            repr(event.at + self._ttl),
+            "" if change.progress is None else change.progress,
+            change.outcome or "",
+            redis_records.encode_data(event.data) if change.outcome else "",
+            "1" if known_only else "0",
+        ]
         with _translated():
-            written = await self._publish(keys=keys, args=args)
-        return bool(written)
+            return int(await self._publish(keys=keys, args=args))
 
     async def finished(self, job_id: str) -> bool:
         with _translated():
             return bool(await self._redis.exists(self._done_key(job_id)))
+
+    async def finished_among(self, job_ids: Sequence[str]) -> set[str]:
+        if not job_ids:
+            return set()
+        keys = [self._done_key(job_id) for job_id in job_ids]
+        with _translated():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.exists(key)
+                answers = await pipe.execute()
+        return {job_id for job_id, exists in zip(job_ids, answers, strict=True) if exists}
+
+    async def record(self, job_id: str) -> JobRecord | None:
+        with _translated():
+            return redis_records.decode(await self._redis.hgetall(self._record_key(job_id)))
+
+    async def records(
+        self,
+        kind: str,
+        *,
+        owner: str | None = None,
+        limit: int = 20,
+        after: str | None = None,
+        order: Order = "desc",
+    ) -> list[JobRecord]:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        with _translated():
+            return await redis_listing.page(
+                self._redis,
+                index_key=self._index_key(kind),
+                record_key=self._record_key,
+                owner=owner,
+                limit=limit,
+                after=after,
+                order=order,
+            )
+
+    async def cancel(self, job_id: str, *, message: str = CANCEL_MESSAGE) -> bool:
+        event = events.error(code=records.CANCELLED_CODE, message=message)
+        return await self._publish_event(job_id, event, known_only=True) == 1
+
+    async def delete(self, job_id: str) -> bool:
+        record_key = self._record_key(job_id)
+        with _translated():
+            kind = await self._redis.hget(record_key, "kind")
+        await self.cancel(job_id)  # sets the done marker, which stays: the job never runs
+        with _translated():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.delete(record_key, self._events_key(job_id))
+                if kind is not None:
+                    pipe.zrem(self._index_key(_text(kind)), job_id)
+                answers = await pipe.execute()
+        return int(answers[0]) > 0
 
     async def depth(self) -> QueueDepth:
         with _translated():

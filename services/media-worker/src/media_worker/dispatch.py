@@ -1,16 +1,20 @@
-"""Running one claimed job: pick its handler, relay progress, publish one terminal event, ack.
+"""Running one claimed job: pick its handler, publish a ``started`` progress event, relay
+the handler's progress, publish one terminal event, ack.
 
 A job is acknowledged only after its terminal event is written (or found already written),
 so a worker dying at any point leaves the job pending for ``reclaim_stale``. Cancellation
-(shutdown) propagates without an event or an ack for the same reason.
+(shutdown) propagates without an event or an ack for the same reason, except a cancel made
+through the job's ``Stop``: the job has ended elsewhere, so it is acked as ``CANCELLED``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from grok2api_jobs import Delivery, Job, JobEvent, JobQueue, events
@@ -30,7 +34,39 @@ class Outcome(enum.StrEnum):
     UNKNOWN_KIND = "unknown_kind"
     ABANDONED = "abandoned"
     DUPLICATE = "duplicate"
-    """Another worker had already finished the job; nothing was published."""
+    """The job had already ended (finished by another worker, or cancelled) when this
+    worker took it or tried to end it; nothing was published."""
+    CANCELLED = "cancelled"
+    """The job ended elsewhere while its handler ran here (almost always a client's
+    cancel; else another worker finished it): the handler was stopped, nothing published."""
+
+
+class Stop:
+    """Stops a job's handler once the job has ended elsewhere (see ``worker``).
+
+    ``request()`` cancels the job's task only while its handler runs (not while the job is
+    published or acked), and marks the cancel as a stop: ``run_job`` then acks the job as
+    ``Outcome.CANCELLED`` instead of leaving it for reclaim as on shutdown."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._handler_task: asyncio.Task[Any] | None = None
+
+    def request(self) -> bool:
+        """Cancel the running handler; False (doing nothing) when none runs now."""
+        if self._handler_task is None or self.requested:
+            return False
+        self.requested = True
+        self._handler_task.cancel()
+        return True
+
+    @contextlib.contextmanager
+    def handler_running(self) -> Iterator[None]:
+        self._handler_task = asyncio.current_task()
+        try:
+            yield
+        finally:
+            self._handler_task = None
 
 
 async def run_job(
@@ -40,20 +76,23 @@ async def run_job(
     handlers: Mapping[str, Handler],
     metrics: WorkerMetrics,
     max_attempts: int,
+    stop: Stop | None = None,
 ) -> Outcome:
     job = delivery.job
+    stop = stop or Stop()
     started = time.monotonic()
     context = propagate.extract(dict(job.headers))
     with _tracer.start_as_current_span("media.job", context=context) as span:
         span.set_attributes({"job.id": job.id, "job.kind": job.kind, "job.attempt": job.attempt})
-        if await queue.finished(job.id):
-            outcome = Outcome.DUPLICATE
-        else:
-            outcome, event = await _execute(
-                job, queue=queue, handlers=handlers, max_attempts=max_attempts
+        try:
+            outcome = await _settle(
+                job, queue=queue, handlers=handlers, max_attempts=max_attempts, stop=stop
             )
-            if event is not None and not await queue.publish_event(job.id, event):
-                outcome = Outcome.DUPLICATE
+        except asyncio.CancelledError:
+            if not stop.requested:
+                raise  # shutdown: no event, no ack; the job is left for reclaim
+            _uncancel()
+            outcome = Outcome.CANCELLED
         await queue.ack(delivery)
         span.set_attribute("job.outcome", outcome.value)
     kind = job.kind if job.kind in handlers else "unknown"
@@ -63,8 +102,29 @@ async def run_job(
     return outcome
 
 
+def _uncancel() -> None:
+    """Forget the stop's cancel request: the task goes on to ack the job."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
+async def _settle(
+    job: Job, *, queue: JobQueue, handlers: Mapping[str, Handler], max_attempts: int, stop: Stop
+) -> Outcome:
+    """Run the job unless it has already ended, and publish how it ended."""
+    if await queue.finished(job.id):
+        return Outcome.DUPLICATE
+    outcome, event = await _execute(
+        job, queue=queue, handlers=handlers, max_attempts=max_attempts, stop=stop
+    )
+    if event is not None and not await queue.publish_event(job.id, event):
+        return Outcome.DUPLICATE
+    return outcome
+
+
 async def _execute(
-    job: Job, *, queue: JobQueue, handlers: Mapping[str, Handler], max_attempts: int
+    job: Job, *, queue: JobQueue, handlers: Mapping[str, Handler], max_attempts: int, stop: Stop
 ) -> tuple[Outcome, JobEvent | None]:
     handler = handlers.get(job.kind)
     if handler is None:
@@ -80,10 +140,15 @@ async def _execute(
 
     async def progress(data: Mapping[str, Any]) -> None:
         if not await queue.publish_event(job.id, events.progress(data)):
-            raise errors.JobSuperseded(f"job {job.id} was finished by another worker")
+            raise errors.JobSuperseded(f"job {job.id} has already ended (elsewhere, or cancelled)")
 
+    # At once, so the job's record shows it in progress from the moment a worker has it.
+    starting = {"progress": 0, "stage": "started", "attempt": job.attempt}
+    if not await queue.publish_event(job.id, events.progress(starting)):
+        return Outcome.DUPLICATE, None
     try:
-        data = await handler(job, progress=progress)
+        with stop.handler_running():
+            data = await handler(job, progress=progress)
     except errors.JobSuperseded:
         return Outcome.DUPLICATE, None
     except errors.JobRejected as exc:

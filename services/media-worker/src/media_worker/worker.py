@@ -2,7 +2,10 @@
 
 One loop claims jobs (new ones, and every ``reclaim_interval`` s stale ones whose worker
 died) only while a slot is free, so at most ``concurrency`` jobs run at once. A second loop
-heartbeats the running jobs so that a slow job is not mistaken for an orphan.
+heartbeats the running jobs so that a slow job is not mistaken for an orphan. A third asks
+the queue every ``cancel_poll_interval`` s which running jobs have ended elsewhere (a client
+cancelled them, or another worker finished them) and stops their handlers; those jobs are
+acked (``dispatch.Outcome.CANCELLED``).
 
 Cancelling ``run()`` stops claiming, gives the running jobs ``shutdown_grace`` s to finish,
 then cancels the rest: those stay un-acked and another worker reclaims them once they have
@@ -53,6 +56,8 @@ class Worker:
     its worker ends with an ``abandoned`` error instead of running again. ``block_ms``: how
     long one claim waits for a job. ``prune_idle`` (s): consumers idle that long and owning
     no job are removed from the queue (default ten visibility timeouts).
+    ``cancel_poll_interval`` (s): how often running jobs are checked for having ended
+    elsewhere.
     """
 
     def __init__(
@@ -69,6 +74,7 @@ class Worker:
         shutdown_grace: float = 10.0,
         block_ms: int = 1000,
         prune_idle: float | None = None,
+        cancel_poll_interval: float = 1.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -87,7 +93,9 @@ class Worker:
             int(prune_idle * 1000) if prune_idle is not None
             else PRUNE_AFTER_VISIBILITY_TIMEOUTS * self._visibility_ms
         )  # fmt: skip
+        self._cancel_poll_interval = cancel_poll_interval
         self._running: dict[asyncio.Task[dispatch.Outcome], Delivery] = {}
+        self._stops: dict[asyncio.Task[dispatch.Outcome], dispatch.Stop] = {}
         self._slot_freed = asyncio.Event()
 
     @property
@@ -98,14 +106,19 @@ class Worker:
     async def run(self) -> None:
         """Consume until cancelled, then shut down as the module docstring says."""
         log.info("media_worker_started consumer=%s concurrency=%d", self.consumer, self.concurrency)
-        heartbeats = asyncio.create_task(self._heartbeat_loop(), name="media-worker-heartbeat")
+        helpers = [
+            asyncio.create_task(self._heartbeat_loop(), name="media-worker-heartbeat"),
+            asyncio.create_task(self._cancel_poll_loop(), name="media-worker-cancel-poll"),
+        ]
         try:
             await self._claim_loop()
         finally:
             await self._drain()
-            heartbeats.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeats
+            for helper in helpers:
+                helper.cancel()
+            for helper in helpers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
             await self._retire()
             log.info("media_worker_stopped consumer=%s", self.consumer)
 
@@ -166,6 +179,7 @@ class Worker:
 
     def _start(self, delivery: Delivery) -> None:
         job = delivery.job
+        stop = dispatch.Stop()
         task = asyncio.create_task(
             dispatch.run_job(
                 delivery,
@@ -173,15 +187,18 @@ class Worker:
                 handlers=self.handlers,
                 metrics=self.metrics,
                 max_attempts=self._max_attempts,
+                stop=stop,
             ),
             name=f"media-job-{job.id}",
         )
         self._running[task] = delivery
+        self._stops[task] = stop
         self.metrics.in_flight.inc()
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[dispatch.Outcome]) -> None:
         delivery = self._running.pop(task)
+        self._stops.pop(task, None)
         self.metrics.in_flight.dec()
         self._slot_freed.set()
         if not task.cancelled() and task.exception() is not None:
@@ -206,8 +223,31 @@ class Worker:
                 lost = delivery.delivery_id not in owned_ids
                 if lost and delivery.delivery_id in still_running:
                     # It keeps running: publishing is first-wins, so the slower worker's
-                    # result is dropped, and progress() stops it once the other finishes.
+                    # result is dropped, and the cancel poll stops it once the other finishes.
                     log.warning("media_job_reclaimed_elsewhere id=%s", delivery.job.id)
+
+    async def _cancel_poll_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._cancel_poll_interval)
+            running = dict(self._running)
+            if not running:
+                continue
+            job_ids = [delivery.job.id for delivery in running.values()]
+            try:
+                ended = await self.queue.finished_among(job_ids)
+            except QueueUnavailableError as exc:
+                raise_if_cancelling()
+                log.warning("media_cancel_poll_failed error=%s", exc)
+                continue
+            except Exception:
+                raise_if_cancelling()  # a bug must not end the polling for good
+                log.exception("media_cancel_poll_failed")
+                continue
+            raise_if_cancelling()
+            for task, delivery in running.items():
+                stop = self._stops.get(task)
+                if delivery.job.id in ended and stop is not None and stop.request():
+                    log.info("media_job_stopped id=%s reason=ended_elsewhere", delivery.job.id)
 
     async def _report_depth(self) -> None:
         depth = await self.queue.depth()
