@@ -85,11 +85,13 @@ async def test_a_failing_handler_ends_the_job_with_an_error_saying_what_happened
     }
 
 
-async def test_a_rejected_job_carries_the_handlers_code_and_message(
+async def test_a_rejected_job_carries_the_handlers_code_message_and_status(
     queue: JobQueue, start_worker: Any
 ) -> None:
     async def refusing(job: Job, *, progress: Progress) -> Mapping[str, Any]:
-        raise JobRejected(code="content_moderated", message="the prompt was refused upstream")
+        raise JobRejected(
+            code="content_moderated", message="the prompt was refused upstream", status=400
+        )
 
     async with start_worker(queue, {"test.refusing": refusing}):
         job_id = await queue.submit("test.refusing", {})
@@ -98,6 +100,8 @@ async def test_a_rejected_job_carries_the_handlers_code_and_message(
     assert final.data == {
         "code": "content_moderated",
         "message": "the prompt was refused upstream",
+        "status": 400,
+        "retry_after": None,
     }
 
 

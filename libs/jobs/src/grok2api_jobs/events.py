@@ -41,8 +41,9 @@ def result(data: Mapping[str, Any]) -> JobEvent:
     return JobEvent(type=EventType.RESULT, data=dict(data))
 
 
-def error(*, code: str, message: str) -> JobEvent:
-    return JobEvent(type=EventType.ERROR, data={"code": code, "message": message})
+def error(*, code: str, message: str, **details: Any) -> JobEvent:
+    """An error event; ``details`` (JSON-compatible) travel beside code and message."""
+    return JobEvent(type=EventType.ERROR, data={"code": code, "message": message, **details})
 
 
 def encode(event: JobEvent) -> bytes:

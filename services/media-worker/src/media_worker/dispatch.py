@@ -152,7 +152,8 @@ async def _execute(
     except errors.JobSuperseded:
         return Outcome.DUPLICATE, None
     except errors.JobRejected as exc:
-        return Outcome.FAILED, events.error(code=exc.code, message=exc.message)
+        details = {"status": exc.status, "retry_after": exc.retry_after}
+        return Outcome.FAILED, events.error(code=exc.code, message=exc.message, **details)
     except Exception as exc:
         log.exception("job_handler_failed id=%s kind=%s", job.id, job.kind)
         message = f"{job.kind} job failed: {type(exc).__name__}: {exc}"

@@ -18,12 +18,18 @@ class JobRejected(MediaWorkerError):
     """Raised by a handler to end its job with an error event carrying ``code`` and
     ``message`` verbatim (so the message must be safe to show a client)."""
 
-    def __init__(self, *, code: str, message: str) -> None:
+    def __init__(
+        self, *, code: str, message: str, status: int = 500, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.status = status  # the HTTP status a gateway answers the job's client with
+        self.retry_after = retry_after
 
 
 class JobSuperseded(MediaWorkerError):
     """Raised by ``progress()`` when the job already has a terminal event (a reclaimed job
-    whose first worker finished after all): the handler's work would be thrown away."""
+    whose first worker finished after all, or a job cancelled by its client): the handler's
+    work would be thrown away. A handler that does not report progress for a while is
+    cancelled instead, by the worker's poll of finished jobs."""

@@ -3,7 +3,8 @@
 A handler gets the job and a ``progress`` callback, returns the result data (JSON-compatible)
 and may raise ``errors.JobRejected`` to fail the job with a client-facing message. It must
 be cancellable: on shutdown an unfinished handler is cancelled and its job is left for
-another worker to reclaim, so side effects must tolerate being repeated.
+another worker to reclaim (so side effects must tolerate being repeated), and a handler
+whose job was cancelled or finished elsewhere is cancelled and its job acknowledged.
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from grok2api_jobs import Job
-from grok2api_settings import Settings
+from grok2api_media import jobs
+
+from .media.context import MediaContext
+from .media.edits import EditHandler
+from .media.images import ImageHandler
+from .media.videos import VideoHandler
 
 Progress = Callable[[Mapping[str, Any]], Awaitable[None]]
 """Publish a progress event; raises ``errors.JobSuperseded`` if the job is already finished."""
@@ -22,10 +28,11 @@ class Handler(Protocol):
     async def __call__(self, job: Job, *, progress: Progress) -> Mapping[str, Any]: ...
 
 
-def default_handlers(settings: Settings) -> Mapping[str, Handler]:
-    """The job kinds a media worker serves, by kind.
-
-    No media kind exists yet: image and video generation register theirs here as they land.
-    A job of a kind missing from this mapping ends with an ``unknown_kind`` error event.
-    """
-    return {}
+def media_handlers(ctx: MediaContext) -> Mapping[str, Handler]:
+    """The media job kinds this worker serves, by kind. A job of a kind missing from the
+    mapping a worker runs with ends with an ``unknown_kind`` error event."""
+    return {
+        jobs.KIND_IMAGE: ImageHandler(ctx),
+        jobs.KIND_IMAGE_EDIT: EditHandler(ctx),
+        jobs.KIND_VIDEO: VideoHandler(ctx),
+    }

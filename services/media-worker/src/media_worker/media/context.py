@@ -1,0 +1,51 @@
+"""What every media handler needs, built once per worker."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
+
+from grok2api_media.blobs import BlobStore
+from grok2api_poolclient.client import PoolClient
+from grok2api_settings import Settings
+from grok_web import assets, chat, imagine, media
+
+
+class GrokMedia(Protocol):
+    """The part of ``grok_web.GrokClient`` the handlers use (tests may fake it)."""
+
+    def imagine(self, *, credential: str, request: imagine.ImagineRequest) -> AsyncIterator[Any]:
+        ...
+
+    def chat(self, *, credential: str, request: chat.ChatRequest) -> AsyncIterator[Any]: ...
+
+    def edit_image(
+        self, *, credential: str, request: media.ImageEditRequest
+    ) -> AsyncIterator[Any]: ...
+
+    def generate_video(
+        self, *, credential: str, request: media.VideoRequest
+    ) -> AsyncIterator[Any]: ...
+
+    async def upscale_video(self, *, credential: str, video_id: str) -> str: ...
+
+    async def upload_file(
+        self, *, credential: str, file_name: str, mime_type: str, content: bytes
+    ) -> assets.UploadedFile: ...
+
+    def download_asset(
+        self, *, credential: str, path: str, max_bytes: int = ...
+    ) -> AsyncIterator[bytes]: ...
+
+    def asset_url(self, path: str) -> str: ...
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MediaContext:
+    """``settings()`` returns the current settings (live in the single-process mode)."""
+
+    settings: Callable[[], Settings]
+    pool: PoolClient
+    grok: GrokMedia
+    blobs: BlobStore

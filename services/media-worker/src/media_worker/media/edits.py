@@ -1,0 +1,86 @@
+"""Image edit jobs (``image.edit``, protocol §12 v2.x): the reference images are uploaded
+with the leased account, then edit turns (two images each) run until ``n`` finals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from grok2api_jobs import Job
+from grok2api_media.jobs import ImageEditJob, ImageResult, MediaFile
+from grok2api_poolclient import leases
+from grok_web import errors as grok_errors
+from grok_web import events as ev
+from grok_web import media
+
+from . import downloads, failures, leased
+from .context import MediaContext
+from .meter import Meter, Publish
+
+IMAGES_PER_TURN = 2  # the upstream's imageGenerationCount cap for edits (§12)
+MAX_REFERENCES = 5
+
+
+class EditHandler:
+    def __init__(self, ctx: MediaContext) -> None:
+        self._ctx = ctx
+
+    async def __call__(self, job: Job, *, progress: Publish) -> Mapping[str, Any]:
+        request = ImageEditJob.model_validate(job.payload)
+        meter = Meter(progress, attempt=job.attempt)
+        async with failures.as_job_errors(self._ctx, kind="image edit"):
+            references = [await self._ctx.blobs.read_bytes(f) for f in request.images]
+
+            async def attempt(lease: leases.Lease) -> list[MediaFile]:
+                return await self._edit(lease, request, references, meter)
+
+            files = await leased.run(
+                self._ctx, model=request.model, attempt=attempt, request_id=job.id
+            )
+        return ImageResult(images=tuple(files)).model_dump()
+
+    async def _edit(
+        self, lease: leases.Lease, request: ImageEditJob, references: list[bytes], meter: Meter
+    ) -> list[MediaFile]:
+        grok = self._ctx.grok
+        urls = []
+        for index, (file, data) in enumerate(zip(request.images, references, strict=True)):
+            uploaded = await grok.upload_file(
+                credential=lease.credential,
+                file_name=f"image-{index}.{file.id.rsplit('.', 1)[-1]}",
+                mime_type=file.content_type,
+                content=data,
+            )
+            urls.append(grok.asset_url(uploaded.file_uri))
+        await meter.report(5, "generating")
+        finals: dict[str, ev.ImageFinal] = {}
+        moderated = 0
+        for _ in range(math.ceil(request.n / IMAGES_PER_TURN)):
+            turn = media.ImageEditRequest(
+                prompt=request.prompt,
+                image_urls=tuple(urls[:MAX_REFERENCES]),
+                image_count=min(IMAGES_PER_TURN, request.n - len(finals)),
+            )
+            async for event in grok.edit_image(credential=lease.credential, request=turn):
+                if isinstance(event, ev.ImageFinal) and (event.url or event.data):
+                    finals.setdefault(event.url or event.image_id, event)
+                elif isinstance(event, ev.ImageProgress):
+                    moderated += event.moderated
+                    await meter.report(5 + event.progress * 0.85, "generating")
+            if len(finals) >= request.n:
+                break
+        if not finals:
+            if moderated:
+                raise grok_errors.ContentBlocked("the image edit was moderated")
+            raise grok_errors.EmptyStream("the image edit produced no image")
+        await meter.report(90, "downloading")
+        stored = []
+        for final in list(finals.values())[: request.n]:
+            if final.data:
+                stored.append(await downloads.store_inline(self._ctx, final.data))
+            else:
+                stored.append(await downloads.store_download(
+                    self._ctx, credential=lease.credential, url=final.url, kind="image"
+                ))  # fmt: skip
+        return stored

@@ -1,0 +1,127 @@
+"""Video jobs (``video.generate``, protocol §13 v2.x).
+
+720p or longer videos prefer accounts of a tier that makes them (super and up); a basic
+account given a 720p request generates 480p and asks for the HD version afterwards, as
+the upstream's own clients do (§13.5). ``upscale`` asks for the HD version in any case.
+The video and its thumbnail are downloaded with the generating account's cookie.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from grok2api_jobs import Job
+from grok2api_media.jobs import MediaFile, VideoJob, VideoResult
+from grok2api_poolclient import leases
+from grok_web import errors as grok_errors
+from grok_web import events as ev
+from grok_web import media
+
+from . import downloads, failures, leased
+from .context import MediaContext
+from .meter import Meter, Publish
+
+log = logging.getLogger(__name__)
+
+_VIDEO_ID = re.compile(r"/generated/([0-9a-fA-F-]{8,})/|/([0-9a-fA-F-]{8,})/generated_video")
+
+
+class VideoHandler:
+    def __init__(self, ctx: MediaContext) -> None:
+        self._ctx = ctx
+
+    async def __call__(self, job: Job, *, progress: Publish) -> Mapping[str, Any]:
+        request = VideoJob.model_validate(job.payload)
+        meter = Meter(progress, attempt=job.attempt)
+        async with failures.as_job_errors(self._ctx, kind="video"):
+            reference = (
+                await self._ctx.blobs.read_bytes(request.image) if request.image else None
+            )
+
+            async def attempt(lease: leases.Lease) -> VideoResult:
+                return await self._generate(lease, request, reference, meter)
+
+            demanding = request.resolution == "720p" or request.seconds > 6
+            result = await leased.run(
+                self._ctx,
+                model=request.model,
+                attempt=attempt,
+                request_id=job.id,
+                prefer_tier=leases.Tier.SUPER if demanding else "",
+            )
+        return result.model_dump()
+
+    async def _generate(
+        self, lease: leases.Lease, request: VideoJob, reference: bytes | None, meter: Meter
+    ) -> VideoResult:
+        grok = self._ctx.grok
+        image_url = ""
+        if reference is not None and request.image is not None:
+            uploaded = await grok.upload_file(
+                credential=lease.credential,
+                file_name="reference." + request.image.id.rsplit(".", 1)[-1],
+                mime_type=request.image.content_type,
+                content=reference,
+            )
+            image_url = grok.asset_url(uploaded.file_uri)
+        resolution, upscale = request.resolution, request.upscale
+        if resolution == "720p" and lease.tier == leases.Tier.BASIC:
+            resolution, upscale = "480p", True
+        call = media.VideoRequest(
+            prompt=request.prompt,
+            aspect_ratio=request.aspect_ratio,
+            video_length=request.seconds,
+            resolution=resolution,
+            preset=request.preset,
+            image_url=image_url,
+        )
+        final: ev.VideoFinal | None = None
+        async for event in grok.generate_video(credential=lease.credential, request=call):
+            if isinstance(event, ev.VideoProgress):
+                if event.moderated:
+                    raise grok_errors.ContentBlocked("the video was moderated")
+                await meter.report(event.progress * 0.85, "generating")
+            elif isinstance(event, ev.VideoFinal):
+                final = event
+        if final is None:
+            raise grok_errors.EmptyStream("the video stream ended without a video")
+        url = final.url
+        if upscale:
+            await meter.report(87, "upscaling")
+            url = await grok.upscale_video(credential=lease.credential, video_id=_video_id(final))
+            resolution = "720p"
+        await meter.report(90, "downloading")
+        video = await downloads.store_download(
+            self._ctx, credential=lease.credential, url=url, kind="video"
+        )
+        return VideoResult(
+            video=video,
+            thumbnail=await self._thumbnail(lease, final),
+            resolution=resolution,
+            seconds=request.seconds,
+            upscaled=upscale,
+        )
+
+    async def _thumbnail(self, lease: leases.Lease, final: ev.VideoFinal) -> MediaFile | None:
+        if not final.thumbnail_url:
+            return None
+        try:
+            return await downloads.store_download(
+                self._ctx, credential=lease.credential, url=final.thumbnail_url, kind="image"
+            )
+        except grok_errors.GrokWebError as exc:  # the video is what was asked for
+            log.info("video_thumbnail_skipped error=%s", type(exc).__name__)
+            return None
+
+
+def _video_id(final: ev.VideoFinal) -> str:
+    """The upstream video id: the event's, else the one in its URL (§13.5)."""
+    if final.video_id:
+        return final.video_id
+    match = _VIDEO_ID.search(final.url)
+    if match is None:
+        raise grok_errors.MalformedResponse("cannot tell the video id to upscale")
+    return match.group(1) or match.group(2)

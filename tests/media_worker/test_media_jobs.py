@@ -1,0 +1,220 @@
+"""The media handlers on the real path: simulator, token pool, Grok client, blob store."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from grok2api_jobs import EventType
+from grok2api_media import jobs
+from grok_sim.testing import SimHandle
+from media_stack import MediaStack, running_media_stack
+from PIL import Image
+
+IMAGINE = "/ws/imagine/listen"
+CHAT = "/rest/app-chat/conversations/new"
+
+
+@pytest.fixture
+async def stack(sim: SimHandle, tmp_path: Path) -> AsyncIterator[MediaStack]:
+    async with running_media_stack(sim=sim, data_dir=tmp_path) as running:
+        yield running
+
+
+def image_job(n: int = 1, **extra: object) -> dict[str, object]:
+    return {"model": "grok-imagine-1.0", "prompt": "a red fox", "n": n, **extra}
+
+
+def cookies_of(sim: SimHandle, path: str) -> list[str]:
+    """The cookie of each HTTP request (or WebSocket handshake) to ``path``."""
+    return [r["headers"]["cookie"] for r in sim.requests(path=path) if r["method"] != "WS"]
+
+
+async def test_an_image_job_returns_only_final_images_stored_in_the_blob_store(
+    stack: MediaStack,
+) -> None:
+    await stack.add("img-1", auto=80)
+
+    progress, final = await stack.run(jobs.KIND_IMAGE, image_job(n=2, aspect_ratio="16:9"))
+
+    assert final.type is EventType.RESULT, final.data
+    result = jobs.ImageResult.model_validate(final.data)
+    assert len(result.images) == 2
+    for image in result.images:
+        data = await stack.blobs.read_bytes(image)
+        assert len(data) >= stack.live.current.image.image_ws_final_min_bytes
+        assert image.content_type == "image/jpeg" and data[:2] == b"\xff\xd8"
+    values = [jobs.Progress.model_validate(p.data).progress for p in progress]
+    assert values == sorted(values) and len(set(values)) == len(values)
+    sent = stack.sim.requests(path=IMAGINE)
+    assert any('"aspect_ratio":"16:9"' in str(r.get("body")) for r in sent)
+
+
+async def test_partials_are_stored_previews_published_as_progress(stack: MediaStack) -> None:
+    await stack.add("img-1", auto=80)
+
+    progress, final = await stack.run(jobs.KIND_IMAGE, image_job(n=1, partials=True))
+
+    assert final.type is EventType.RESULT
+    partials = [jobs.Progress.model_validate(p.data) for p in progress]
+    partials = [p for p in partials if p.partial is not None]
+    assert [p.index for p in partials] == list(range(len(partials))) and partials
+    final_image = jobs.ImageResult.model_validate(final.data).images[0]
+    for event in partials:
+        assert event.partial is not None
+        preview = await stack.blobs.read_bytes(event.partial)
+        assert len(preview) < stack.live.current.image.image_ws_final_min_bytes
+        assert event.partial.id != final_image.id
+
+
+async def test_n_is_honoured_by_parallel_sessions_across_accounts(stack: MediaStack) -> None:
+    for n in range(3):
+        await stack.add(f"img-{n}", auto=80)
+
+    _, final = await stack.run(jobs.KIND_IMAGE, image_job(n=10))
+
+    images = jobs.ImageResult.model_validate(final.data).images
+    assert len(images) == 10 and len({image.id for image in images}) == 10
+    assert len(cookies_of(stack.sim, IMAGINE)) >= 3  # 4 + 4 + 2, one session each
+
+
+async def test_a_blocked_generation_is_retried_on_another_account(stack: MediaStack) -> None:
+    await stack.add("img-a", auto=80)
+    await stack.add("img-b", auto=80)
+    stack.sim.set_fault("imagine-no-final", times=1)  # whichever account comes first
+
+    _, final = await stack.run(jobs.KIND_IMAGE, image_job(n=1))
+
+    assert final.type is EventType.RESULT, final.data
+    cookies = cookies_of(stack.sim, IMAGINE)
+    assert len(cookies) == 2
+    assert {"img-a" in cookie for cookie in cookies} == {True, False}  # one of each
+    for credential in ("img-a", "img-b"):  # a blocked prompt is not the account's failure
+        assert (await stack.pool.get_account(stack.ids[credential])).status == "active"
+
+
+async def test_a_generation_blocked_everywhere_fails_with_a_clear_error(
+    stack: MediaStack,
+) -> None:
+    await stack.add("img-a", auto=80)
+    await stack.add("img-b", auto=80)
+    stack.sim.set_fault("moderated")
+
+    _, final = await stack.run(jobs.KIND_IMAGE, image_job(n=1))
+
+    assert final.type is EventType.ERROR
+    assert final.data["code"] == "upstream_content_blocked"
+    assert final.data["status"] == 400
+    assert "rephrase" in final.data["message"]
+
+
+async def test_a_refused_websocket_falls_back_to_chat_based_generation(
+    stack: MediaStack,
+) -> None:
+    await stack.add("img-1", auto=80, fast=80)
+    stack.sim.set_fault("404", path=IMAGINE)
+
+    _, final = await stack.run(jobs.KIND_IMAGE, image_job(n=2))
+
+    assert final.type is EventType.RESULT, final.data
+    assert len(jobs.ImageResult.model_validate(final.data).images) == 2
+    turns = stack.sim.requests(path=CHAT)
+    assert turns and turns[0]["json"]["message"] == "Drawing: a red fox"
+    assert turns[0]["json"]["modeId"] == "fast"
+
+
+async def test_with_the_websocket_off_images_come_from_chat(sim: SimHandle, tmp_path: Path) -> None:
+    async with running_media_stack(
+        sim=sim, data_dir=tmp_path, image={"image_ws": False}
+    ) as stack:
+        await stack.add("img-1", auto=80, fast=80)
+        _, final = await stack.run(jobs.KIND_IMAGE, image_job(n=1))
+
+    assert final.type is EventType.RESULT, final.data
+    assert not sim.requests(path=IMAGINE)
+
+
+def png_bytes(color: str = "red") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def test_an_edit_uploads_the_references_and_returns_n_images(stack: MediaStack) -> None:
+    await stack.add("edit-1", auto=80)
+    references = [
+        await stack.blobs.put_bytes("upload", png_bytes(color), content_type="image/png")
+        for color in ("red", "blue")
+    ]
+    payload = {"model": "grok-imagine-1.0-edit", "prompt": "make it green", "n": 3,
+               "images": [f.model_dump() for f in references]}
+
+    _, final = await stack.run(jobs.KIND_IMAGE_EDIT, payload)
+
+    assert final.type is EventType.RESULT, final.data
+    assert len(jobs.ImageResult.model_validate(final.data).images) == 3
+    uploads = stack.sim.requests(path="/rest/app-chat/upload-file")
+    assert len(uploads) == 2  # each reference once per account, for every turn on it
+    assert len(stack.sim.requests(path=CHAT)) == 2  # two images a turn
+    edit = stack.sim.requests(path=CHAT)[0]["json"]
+    config = edit["responseMetadata"]["modelConfigOverride"]["modelMap"]["imageEditModelConfig"]
+    assert len(config["imageReferences"]) == 2
+
+
+def video_job(**extra: object) -> dict[str, object]:
+    return {"model": "grok-imagine-1.0-video", "prompt": "waves", "seconds": 6, **extra}
+
+
+async def test_a_video_job_stores_the_video_and_its_thumbnail(stack: MediaStack) -> None:
+    await stack.add("vid-1", auto=80)
+
+    progress, final = await stack.run(jobs.KIND_VIDEO, video_job(aspect_ratio="16:9"))
+
+    assert final.type is EventType.RESULT, final.data
+    result = jobs.VideoResult.model_validate(final.data)
+    video = await stack.blobs.read_bytes(result.video)
+    assert result.video.content_type == "video/mp4" and video[4:8] == b"ftyp"
+    assert result.thumbnail is not None and result.thumbnail.kind == "image"
+    assert result.resolution == "480p" and not result.upscaled
+    stages = {jobs.Progress.model_validate(p.data).stage for p in progress}
+    assert {"started", "generating", "downloading"} <= stages
+    body = stack.sim.requests(path=CHAT)[0]["json"]
+    config = body["responseMetadata"]["modelConfigOverride"]["modelMap"]["videoGenModelConfig"]
+    assert config["aspectRatio"] == "16:9" and config["videoLength"] == 6
+
+
+async def test_720p_prefers_a_super_account(stack: MediaStack) -> None:
+    await stack.add("vid-basic", auto=80)
+    await stack.add("vid-super", tier="super", auto=80)
+
+    _, final = await stack.run(jobs.KIND_VIDEO, video_job(resolution="720p"))
+
+    assert jobs.VideoResult.model_validate(final.data).resolution == "720p"
+    assert all("vid-super" in c for c in cookies_of(stack.sim, CHAT))
+    assert not stack.sim.requests(path="/rest/media/video/upscale")
+
+
+async def test_720p_on_a_basic_account_generates_480p_and_upscales(stack: MediaStack) -> None:
+    await stack.add("vid-basic", auto=80)
+
+    _, final = await stack.run(jobs.KIND_VIDEO, video_job(resolution="720p"))
+
+    result = jobs.VideoResult.model_validate(final.data)
+    assert result.resolution == "720p" and result.upscaled
+    body = stack.sim.requests(path=CHAT)[0]["json"]
+    config = body["responseMetadata"]["modelConfigOverride"]["modelMap"]["videoGenModelConfig"]
+    assert config["resolutionName"] == "480p"
+    assert len(stack.sim.requests(path="/rest/media/video/upscale")) == 1
+
+
+async def test_a_reference_image_becomes_an_image_post(stack: MediaStack) -> None:
+    await stack.add("vid-1", auto=80)
+    reference = await stack.blobs.put_bytes("upload", png_bytes(), content_type="image/png")
+
+    _, final = await stack.run(jobs.KIND_VIDEO, video_job(image=reference.model_dump()))
+
+    assert final.type is EventType.RESULT, final.data
+    posts = stack.sim.requests(path="/rest/media/post/create")
+    assert posts[0]["json"]["mediaType"] == "MEDIA_POST_TYPE_IMAGE"
