@@ -1,8 +1,9 @@
 """``grok2api run``: every service in one process, sharing in-process state.
 
 The pool is called in-process (no serialisation), its gRPC server also listens on
-``TOKEN_POOL_ADDR`` for the CLI and tools; media jobs go through an in-process queue; the
-durable store is SQLite in DATA_DIR unless settings choose another.
+``TOKEN_POOL_ADDR`` for the CLI and tools; media jobs go through an in-process queue to an
+in-process media worker, which stores results in the blob store in DATA_DIR; the durable
+store is SQLite in DATA_DIR unless settings choose another.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import gateway.app
 import media_worker.main
 import token_pool.main
 from grok2api_jobs import memory as memory_jobs
+from grok2api_media.blobs import BlobStore
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
 from grok_web.client import GrokClient
 from grok_web.options import ClientOptions
+from media_worker.handlers import media_handlers
+from media_worker.media.context import MediaContext
 
 from . import http_app, runtime, stores
 
@@ -40,8 +44,11 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         stack.callback(
             live.subscribe(lambda new: grok.reconfigure(options=ClientOptions.from_settings(new)))
         )
+        blobs = BlobStore.from_settings(settings)
+        jobs = memory_jobs.InProcessJobQueue(events_ttl=settings.cache.job_ttl_seconds)
+        media = MediaContext(settings=lambda: live.current, pool=pool, grok=grok, blobs=blobs)
         await stack.enter_async_context(
-            media_worker.main.running(settings, queue=memory_jobs.InProcessJobQueue())
+            media_worker.main.running(settings, queue=jobs, handlers=media_handlers(media))
         )
         app = http_app.compose(
             apps={

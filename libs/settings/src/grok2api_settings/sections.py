@@ -208,7 +208,15 @@ class CacheSettings(Section):
 
 
 class PerformanceSettings(Section):
-    media_max_concurrent: int = Field(50, ge=1, description="Concurrent media generations.")
+    media_max_concurrent: int = Field(
+        50, ge=1, description="Concurrent media jobs (generations) per media worker."
+    )
+    media_reclaim_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="A media job whose worker stopped heartbeating this long ago (it died) is "
+        "taken over by another worker (seconds); heartbeats come every third of it.",
+    )
     assets_max_concurrent: int = Field(25, ge=1, description="Concurrent asset find/delete calls.")
     assets_batch_size: int = Field(10, ge=1, description="Batch size of asset find/delete.")
     assets_max_tokens: int = Field(1000, ge=1, description="Max accounts per asset batch.")

@@ -38,6 +38,7 @@ async def running(
         queue=queue,
         handlers=handlers or {},
         concurrency=settings.performance.media_max_concurrent,
+        visibility_timeout=settings.performance.media_reclaim_seconds,
         metrics=WorkerMetrics.on(registry),
     )
     task = asyncio.create_task(worker.run(), name="media-worker")

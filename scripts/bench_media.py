@@ -1,0 +1,304 @@
+"""Media benchmark: image jobs through grok2api vs the same upstream exchange made directly.
+
+    uv run python scripts/bench_media.py [--seconds 4] [--rounds 3] [--json out.json]
+
+Three measurements, everything on 127.0.0.1 against the simulator with no artificial delay:
+
+1. **Overhead** (`grok2api run`, the single-process mode): one-image requests
+   (`POST /v1/images/generations`, n=1, url) against the same Imagine exchange made directly
+   from this process with `grok_web` (what a media worker does upstream for one image), at
+   concurrency 1 and 16, in interleaved rounds; p50 and p99 latency of each and what
+   grok2api adds (ms at concurrency 1, % at 16).
+2. **Throughput** (the split services sharing the real Redis: token-pool, gateway, media
+   workers): image jobs per second through one media worker, then through two.
+3. **Memory**: one media worker (split target) holding 200 video generations at once (the
+   simulator slowed with its `slow-tokens` fault so they overlap): the worker's peak RSS.
+
+Redis must be running at 127.0.0.1:6379 (database 13 is used and emptied).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from bench_gateway import add_accounts, free_port, wait_port
+from cryptography.fernet import Fernet
+
+ACCOUNTS = 32
+REDIS_URL = "redis://127.0.0.1:6379/13"
+ENCRYPTION_KEY = Fernet.generate_key().decode()  # one per run: the split services share it
+IMAGE_BODY = {"model": "grok-imagine-1.0", "prompt": "a lighthouse at dusk", "n": 1}
+
+
+def _pct(values: Sequence[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct))] if ordered else float("nan")
+
+
+def start_simulator(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    accounts = data_dir / "accounts.json"
+    accounts.write_text(json.dumps([
+        {"credential": f"sso-bench-{i}", "tier": "super",
+         "quotas": {mode: 10_000_000 for mode in ("auto", "fast", "expert", "heavy")}}
+        for i in range(ACCOUNTS)
+    ]))
+    sim = subprocess.Popen([sys.executable, "-m", "grok_sim", "serve", "--port", str(port),
+                            "--accounts", str(accounts)], stdout=subprocess.DEVNULL)
+    wait_port(port, sim)
+    return sim, f"http://127.0.0.1:{port}"
+
+
+def service_env(data_dir: Path, sim_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GROK2API_", "SERVER_"))}
+    env.update(
+        DATA_DIR=str(data_dir), SERVER_HOST="127.0.0.1", LOG_FILE_ENABLED="false",
+        LOG_LEVEL="WARNING", GROK2API_NETWORK__BASE_URL=sim_url,
+        GROK2API_NETWORK__ASSETS_URL=sim_url, GROK2API_NETWORK__ACCOUNTS_URL=sim_url,
+        GROK2API_TOKEN__MAX_INFLIGHT_PER_ACCOUNT="64", GROK2API_TOKEN__AUTO_REFRESH="false",
+        GROK2API_PERFORMANCE__MEDIA_MAX_CONCURRENT="200",
+        GROK2API_SECURITY__ENCRYPTION_KEY=ENCRYPTION_KEY,
+        **extra,
+    )
+    return env
+
+
+def start(target: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "grok2api_cli.main", "run"]
+    if target != "all":
+        command += ["--target", target]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+# -- the two ways to get one image ---------------------------------------------------------
+
+
+def direct_image(sim_url: str) -> Callable[[int], Awaitable[None]]:
+    """The upstream exchange of a one-image job, made with grok_web from this process."""
+    from grok_web import events as ev
+    from grok_web.client import GrokClient
+    from grok_web.imagine import ImagineRequest
+    from grok_web.options import ClientOptions
+    from grok2api_settings import Settings
+
+    settings = Settings.model_validate({"network": {"base_url": sim_url, "assets_url": sim_url}})
+    client = GrokClient(options=ClientOptions.from_settings(settings))
+
+    async def once(index: int) -> None:
+        request = ImagineRequest(prompt=IMAGE_BODY["prompt"], count=1)  # type: ignore[arg-type]
+        finals = 0
+        credential = f"sso-bench-{index % ACCOUNTS}"
+        async for event in client.imagine(credential=credential, request=request):
+            finals += isinstance(event, ev.ImageFinal)
+        assert finals == 1
+
+    return once
+
+
+def through_gateway(http: httpx.AsyncClient) -> Callable[[int], Awaitable[None]]:
+    async def once(_index: int) -> None:
+        response = await http.post("/v1/images/generations", json=IMAGE_BODY)
+        if response.status_code != 200:
+            raise RuntimeError(f"{response.status_code} {response.text[:200]}")
+        assert len(response.json()["data"]) == 1
+
+    return once
+
+
+async def phase(call: Callable[[int], Awaitable[None]], *, concurrency: int,
+                seconds: float) -> dict[str, float]:
+    latencies: list[float] = []
+    counter = iter(range(10**9))
+    deadline = time.monotonic() + seconds
+
+    async def loop() -> None:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            await call(next(counter))
+            latencies.append(time.perf_counter() - started)
+
+    began = time.monotonic()
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    elapsed = time.monotonic() - began
+    return {"requests": len(latencies), "per_second": len(latencies) / elapsed,
+            "p50_ms": _pct(latencies, 0.5) * 1000, "p99_ms": _pct(latencies, 0.99) * 1000}
+
+
+async def overhead(args: argparse.Namespace, data_dir: Path) -> list[dict[str, Any]]:
+    sim, sim_url = start_simulator(data_dir)
+    port, pool_addr = free_port(), f"127.0.0.1:{free_port()}"
+    env = service_env(data_dir / "single", sim_url, SERVER_PORT=str(port),
+                      TOKEN_POOL_ADDR=pool_addr)
+    gateway = start("all", env)
+    try:
+        wait_port(port, gateway)
+        await add_accounts(pool_addr, ACCOUNTS)
+        direct = direct_image(sim_url)
+        rows: list[dict[str, Any]] = []
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120,
+                                     limits=httpx.Limits(max_connections=64)) as http:
+            through = through_gateway(http)
+            for call in (direct, through):  # warm-up: connections, caches, first imports
+                await phase(call, concurrency=4, seconds=1.0)
+            for round_ in range(1, args.rounds + 1):
+                for concurrency in (1, 16):
+                    for name, call in (("direct", direct), ("grok2api", through)):
+                        row = await phase(call, concurrency=concurrency, seconds=args.seconds)
+                        rows.append({"round": round_, "path": name,
+                                     "concurrency": concurrency, **row})
+        return rows
+    finally:
+        stop(gateway, sim)
+
+
+# -- throughput through 1 and 2 workers, and one worker's memory ---------------------------
+
+
+async def split_services(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    import redis.asyncio as aioredis
+
+    flush = aioredis.from_url(REDIS_URL)
+    await flush.flushdb()
+    sim, sim_url = start_simulator(data_dir)
+    pool_addr = f"127.0.0.1:{free_port()}"
+    base = service_env(data_dir / "split", sim_url, REDIS_URL=REDIS_URL,
+                       TOKEN_POOL_ADDR=pool_addr)
+    (data_dir / "split").mkdir(parents=True, exist_ok=True)
+    processes = [start("token-pool", {**base, "SERVER_PORT": str(free_port())})]
+    results: dict[str, Any] = {}
+    try:
+        time.sleep(1.5)
+        await add_accounts(pool_addr, ACCOUNTS)
+        port = free_port()
+        processes.append(start("gateway", {**base, "SERVER_PORT": str(port)}))
+        wait_port(port, processes[-1])
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=300,
+                                     limits=httpx.Limits(max_connections=256)) as http:
+            through = through_gateway(http)
+            for workers in (1, 2):
+                processes.append(start("media-worker", {**base, "SERVER_PORT": "0"}))
+                time.sleep(2.0)
+                await phase(through, concurrency=8, seconds=1.0)  # warm-up
+                runs = [await phase(through, concurrency=32, seconds=args.seconds)
+                        for _ in range(args.rounds)]
+                results[f"jobs_per_second_{workers}_worker"] = statistics.median(
+                    run["per_second"] for run in runs)
+            results["memory"] = await worker_memory(http, processes, base)
+        return results
+    finally:
+        stop(*reversed(processes), sim)
+        await flush.flushdb()
+        await flush.aclose()
+
+
+async def worker_memory(http: httpx.AsyncClient, processes: list[subprocess.Popen[bytes]],
+                        base: dict[str, str]) -> dict[str, Any]:
+    """200 slow video generations on one worker: its peak RSS while it holds them."""
+    for worker in processes[2:]:
+        stop(worker)
+    del processes[2:]
+    sim_url = base["GROK2API_NETWORK__BASE_URL"]
+    async with httpx.AsyncClient(base_url=sim_url) as sim:
+        # Video frames a second apart: each generation stays open for several seconds.
+        await sim.post("/_sim/faults", json={"kind": "slow-tokens", "params": {"delay_ms": 1000}})
+    worker = start("media-worker", {**base, "SERVER_PORT": "0"})
+    processes.append(worker)
+    time.sleep(2.0)
+    idle = rss_mb(worker.pid)
+    body = {"model": "grok-imagine-1.0-video", "prompt": "waves", "seconds": "6"}
+    created = await asyncio.gather(*(http.post("/v1/videos", json=body) for _ in range(200)))
+    ids = [response.json()["id"] for response in created]
+    peak, running_peak = idle, 0
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        peak = max(peak, rss_mb(worker.pid))
+        states = await asyncio.gather(*(http.get(f"/v1/videos/{i}") for i in ids[::10]))
+        statuses = [state.json()["status"] for state in states]
+        running_peak = max(running_peak, statuses.count("in_progress") * 10)
+        if all(status in ("completed", "failed") for status in statuses):
+            break
+        await asyncio.sleep(0.25)
+    finals = await asyncio.gather(*(http.get(f"/v1/videos/{i}") for i in ids))
+    completed = sum(final.json()["status"] == "completed" for final in finals)
+    return {"idle_rss_mb": idle, "peak_rss_mb": peak, "videos": len(ids),
+            "completed": completed, "in_progress_peak_estimate": running_peak}
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    table = []
+    for concurrency in (1, 16):
+        cell = {}
+        for path in ("direct", "grok2api"):
+            chosen = [r for r in rows if r["path"] == path and r["concurrency"] == concurrency]
+            cell[path] = {key: statistics.median(r[key] for r in chosen)
+                          for key in ("per_second", "p50_ms", "p99_ms")}
+        added = cell["grok2api"]["p50_ms"] - cell["direct"]["p50_ms"]
+        table.append({"concurrency": concurrency, **{f"{p}_{k}": v for p, d in cell.items()
+                                                     for k, v in d.items()},
+                      "added_p50_ms": added,
+                      "added_p50_pct": 100 * added / cell["direct"]["p50_ms"]})
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-media-") as tmp:
+        rows = asyncio.run(overhead(args, Path(tmp) / "overhead"))
+        table = summarise(rows)
+        split = asyncio.run(split_services(args, Path(tmp) / "split"))
+    print(f"machine: {os.cpu_count()} CPUs; medians of {args.rounds} rounds of {args.seconds:g} s")
+    print("one image (n=1, url): p50 / p99 ms, requests/s")
+    for row in table:
+        print(f"  c={row['concurrency']:<3} direct {row['direct_p50_ms']:7.1f} / "
+              f"{row['direct_p99_ms']:7.1f} ({row['direct_per_second']:6.1f}/s)   grok2api "
+              f"{row['grok2api_p50_ms']:7.1f} / {row['grok2api_p99_ms']:7.1f} "
+              f"({row['grok2api_per_second']:6.1f}/s)   added p50 {row['added_p50_ms']:+6.1f} ms "
+              f"({row['added_p50_pct']:+5.1f}%)")
+    print(f"image jobs/s through 1 worker: {split['jobs_per_second_1_worker']:.1f}, "
+          f"through 2: {split['jobs_per_second_2_worker']:.1f}")
+    memory = split["memory"]
+    print(f"one worker, {memory['videos']} slow videos: RSS idle {memory['idle_rss_mb']:.0f} MB, "
+          f"peak {memory['peak_rss_mb']:.0f} MB; {memory['completed']} completed")
+    if args.json:
+        args.json.write_text(json.dumps({"overhead": table, "rows": rows, "split": split},
+                                        indent=2))
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
