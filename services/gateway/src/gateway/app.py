@@ -1,8 +1,10 @@
 """The gateway's FastAPI application: wiring only.
 
 ``create_app`` takes the process's live settings, a ``PoolClient``, a ``GrokClient``, an
-optional client-key store and an optional media ``BlobStore`` (without one, ``/v1/files``
-answers 503), and returns the app with its routers and the one error handler.
+optional client-key store, an optional media ``BlobStore`` (without one, ``/v1/files``
+answers 503) and an optional media ``JobQueue`` (``jobs``; without it and the blob store,
+the image and video endpoints answer 503), and returns the app with its routers and the one
+error handler.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from grok2api_jobs import JobQueue
 from grok2api_media.blobs import BlobStore
 from grok2api_poolclient.client import PoolClient
 from grok2api_settings.live import LiveSettings
@@ -18,7 +21,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import auth, deps, errors
 from .chat import attachments, service, upstream, usage
-from .routers import chat, files, models
+from .media.service import MediaService
+from .routers import chat, files, images, models, videos
 
 
 class GatewayApp(FastAPI):
@@ -43,6 +47,7 @@ def create_app(
     grok: upstream.GrokChat,
     client_keys: auth.KeyVerifier | None = None,
     blobs: BlobStore | None = None,
+    jobs: JobQueue | None = None,
 ) -> FastAPI:
     fetcher = attachments.Fetcher()
 
@@ -60,10 +65,13 @@ def create_app(
         ),
         client_keys=client_keys,
         blobs=blobs,
+        media=MediaService(settings=settings, queue=jobs, blobs=blobs, fetcher=fetcher),
     )
     errors.install(app)
     app.include_router(models.router)
     app.include_router(files.router)
+    app.include_router(images.router)
+    app.include_router(videos.router)
     completions = chat.ChatCompletions(services)
     app.add_route(chat.PATH, completions.respond, methods=["POST"])
     app.hot_routes = {chat.PATH: completions}

@@ -10,6 +10,7 @@ from grok2api_media.blobs import BlobStore
 
 from . import auth
 from .chat import service
+from .media.service import MediaService
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -19,6 +20,7 @@ class AppServices:
     chat: service.Deps
     client_keys: auth.KeyVerifier | None
     blobs: BlobStore | None = None  # the media files /v1/files serves; None: no media
+    media: MediaService | None = None  # the image and video endpoints' queue and store
 
 
 async def get_services(request: Request) -> AppServices:

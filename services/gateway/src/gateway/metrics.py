@@ -1,4 +1,5 @@
-"""Prometheus metrics of the gateway (``grok2api_gateway_*``), recorded per chat request."""
+"""Prometheus metrics of the gateway (``grok2api_gateway_*``), recorded per chat request and
+per media request."""
 
 from __future__ import annotations
 
@@ -34,6 +35,21 @@ FAILED_ATTEMPTS = Counter(
     ["code", "retried"],
 )
 
+_MEDIA_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0)
+
+MEDIA_REQUESTS = Counter(
+    "grok2api_gateway_media_requests_total",
+    "Media requests (images, videos, chat with a media model) by endpoint, model and result "
+    "(ok, client_gone, or an error code).",
+    ["endpoint", "model", "result"],
+)
+MEDIA_DURATION = Histogram(
+    "grok2api_gateway_media_duration_seconds",
+    "Time from a media request to its answer (for /v1/videos: to the job's submission).",
+    ["endpoint"],
+    buckets=_MEDIA_BUCKETS,
+)
+
 
 def finished(*, model: str, stream: bool, result: str, seconds: float) -> None:
     flag = "true" if stream else "false"
@@ -44,6 +60,11 @@ def finished(*, model: str, stream: bool, result: str, seconds: float) -> None:
 def attempt_failed(verdict: leasing.Verdict, retried: bool) -> None:
     """``leasing.leased_stream``'s ``on_failure`` hook."""
     _child(FAILED_ATTEMPTS, verdict.code, "true" if retried else "false").inc()
+
+
+def media_finished(*, endpoint: str, model: str, result: str, seconds: float) -> None:
+    _child(MEDIA_REQUESTS, endpoint, model, result).inc()
+    _child(MEDIA_DURATION, endpoint).observe(seconds)
 
 
 def first_token(*, model: str, seconds: float) -> None:

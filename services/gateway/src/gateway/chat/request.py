@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import pydantic
+from grok_web import catalogue
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import errors
@@ -111,7 +112,7 @@ class ChatCompletionRequest(BaseModel):
     top_p: float | None = Field(None, ge=0, le=1)
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
-    n: int | None = Field(None, ge=1, le=1)
+    n: int | None = Field(None, ge=1, le=10)  # > 1 for image models only (_check_n)
 
 
 def parse(raw: bytes) -> ChatCompletionRequest:
@@ -129,6 +130,7 @@ def parse(raw: bytes) -> ChatCompletionRequest:
     if request.model_extra and log.isEnabledFor(logging.DEBUG):
         log.debug("unknown_params_ignored names=%s", ",".join(sorted(request.model_extra)))
     _check_tool_choice(request)
+    _check_n(request)
     return request
 
 
@@ -172,3 +174,15 @@ def _check_tool_choice(request: ChatCompletionRequest) -> None:
             )
     if choice == "required" and not request.tools:
         raise errors.InvalidRequest("tool_choice 'required' needs tools", param="tool_choice")
+
+
+def _check_n(request: ChatCompletionRequest) -> None:
+    """More than one choice only from image models (one job makes ``n`` images)."""
+    if (request.n or 1) == 1:
+        return
+    spec = catalogue.find(request.model)
+    if spec is None or spec.kind not in ("image", "image_edit"):
+        raise errors.InvalidRequest(
+            "Invalid value for 'n': only image models make several; others answer n=1",
+            param="n",
+        )

@@ -1,4 +1,5 @@
-"""``POST /v1/chat/completions``: parse, plan, hand the work to a watched response.
+"""``POST /v1/chat/completions``: parse, plan, hand the work to a watched response (for an
+image, image-edit or video model: to ``media.chat``, which answers with a media job).
 
 A plain ASGI endpoint that ``app.GatewayApp`` calls ahead of FastAPI's middleware stack and
 router: those layers wrap every write of a stream and cost about a tenth of the gateway's
@@ -15,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from .. import bodies, deps, errors, responses
 from ..chat import plan, request, service
+from ..media import chat as media_chat
 
 PATH = "/v1/chat/completions"
 
@@ -52,6 +54,8 @@ class ChatCompletions:
         chat = services.chat
         raw = await bodies.read(scope=http.scope, receive=http.receive, limits=self._limits())
         body = request.parse(raw)
+        if media_chat.handles(body.model):  # image, image-edit and video models: a media job
+            return media_chat.respond(services.media, body, chat=chat.settings.current.chat)
         plan_ = plan.plan(body=body, chat=chat.settings.current.chat)
         request_id = context.request_id.get()
         if request_id == "-":  # no request-id middleware in front (tests, embedding)

@@ -1,0 +1,60 @@
+"""What the media endpoints need from the app (``MediaService``), and their errors.
+
+The gateway never generates media itself: it stores uploads in the blob store, submits a
+job to the media job queue and follows the job's events (``relay``). Without a queue or a
+blob store (an app built without them) every media endpoint answers 503.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from grok2api_jobs import JobQueue
+from grok2api_media.blobs import BlobStore
+from grok2api_settings.live import LiveSettings
+from pydantic import BaseModel
+
+from .. import errors
+from ..chat import attachments
+
+
+class MediaUnavailable(errors.ApiError):
+    status = 503
+    type = "api_error"
+    code = "media_unavailable"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MediaService:
+    settings: LiveSettings
+    queue: JobQueue | None
+    blobs: BlobStore | None
+    fetcher: attachments.Fetcher
+
+    def require(self) -> tuple[JobQueue, BlobStore]:
+        """The queue and the blob store; 503 when this gateway has either missing."""
+        if self.queue is None or self.blobs is None:
+            missing = "job queue" if self.queue is None else "media store"
+            raise MediaUnavailable(
+                f"Media generation is not available on this gateway (no {missing} configured)."
+            )
+        return self.queue, self.blobs
+
+    async def submit(
+        self, kind: str, payload: BaseModel, *, metadata: Mapping[str, Any]
+    ) -> str:
+        """Enqueue a media job; its id. ``metadata`` is kept on the job's record."""
+        queue, _ = self.require()
+        return await queue.submit(
+            kind, payload.model_dump(mode="json"), metadata=dict(metadata), owner=""
+        )
+
+
+def ready(media: MediaService | None) -> MediaService:
+    """``media``, checked to have a queue and a blob store; 503 otherwise."""
+    if media is None:
+        raise MediaUnavailable("Media generation is not available on this gateway.")
+    media.require()
+    return media
