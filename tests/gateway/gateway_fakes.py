@@ -40,9 +40,12 @@ class FakePool:
         self.lease_ttl = 300.0
         self.renewals: list[str] = []  # lease ids, one per renew call
         self.renew_answers: list[float | Exception | None] = []  # scripted, then a fresh TTL
+        self.preferred: list[str] = []  # the prefer_tier of every acquire
 
     async def acquire(self, *, model: str, cost: int | None = None,
-                      exclude: Sequence[str] = (), request_id: str = "") -> leases.Lease:
+                      exclude: Sequence[str] = (), request_id: str = "",
+                      prefer_tier: str = "") -> leases.Lease:
+        self.preferred.append(prefer_tier)
         if self.busy_answers:
             self.busy_answers -= 1
             raise pool_errors.PoolExhausted("busy", reason=pool_errors.ExhaustedReason.ALL_BUSY)

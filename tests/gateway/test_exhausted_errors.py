@@ -20,3 +20,11 @@ def test_cooling_accounts_say_when_one_frees_up():
     message = body["error"]["message"]
     assert "cooling down" in message
     assert "frees up in about 1" in message  # 119-120 s
+
+
+def test_accounts_refused_the_product_say_what_to_add():
+    _, body = errors.payload_for(
+        PoolExhausted("x", reason=ExhaustedReason.NO_ACCOUNT_FOR_PRODUCT)
+    )
+    message = body["error"]["message"]
+    assert "refused" in message and "SuperGrok" in message and "tokens refresh" in message

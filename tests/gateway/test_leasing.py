@@ -49,6 +49,28 @@ async def test_an_accounts_rejection_moves_to_the_next_account_at_once() -> None
     assert pool.outcomes()[0] == ("acct-1", leases.Outcome.RATE_LIMITED)
 
 
+
+async def test_a_product_refusal_switches_account_without_spending_a_retry() -> None:
+    pool, waits = FakePool(), []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    stream = leasing.leased_stream(
+        pool=pool, policy=leasing.RetryPolicy(max_retry=0), model="grok-imagine-1.0-video",
+        prefer_tier="super", sleep=sleep,
+        opener=failing_then(["video"], {"acct-1": grok_errors.ProductUnavailable("basic")}),
+    )
+    assert await collect(stream) == ["video"]  # max_retry=0: the refusal spent nothing
+    assert pool.outcomes() == [("acct-1", leases.Outcome.PRODUCT_REFUSED),
+                               ("acct-2", leases.Outcome.SUCCESS)]
+    assert waits == [0.0]
+    assert pool.preferred == ["super", "super"]  # the preference goes with every attempt
+    verdict = leasing.classify(grok_errors.ProductUnavailable("basic"))
+    assert (verdict.code, verdict.outcome in leasing.ACCOUNT_REJECTIONS) == (
+        "upstream_product_unavailable", True,
+    )
+
 async def test_transient_failures_back_off_and_spend_retries() -> None:
     pool, waits = FakePool(), []
 
@@ -133,6 +155,7 @@ async def test_closing_early_releases_as_cancelled() -> None:
         (grok_errors.CloudflareChallenge("cf"), leases.Outcome.CHALLENGE, 403),
         (grok_errors.AntiBotRejected("7"), leases.Outcome.CHALLENGE, 403),
         (grok_errors.Forbidden("no"), leases.Outcome.FORBIDDEN, 403),
+        (grok_errors.ProductUnavailable("no video"), leases.Outcome.PRODUCT_REFUSED, 403),
         (grok_errors.UpstreamUnavailable("503", status=503), leases.Outcome.TRANSIENT, 502),
         (grok_errors.FirstByteTimeout("silent"), leases.Outcome.TRANSIENT, 504),
         (grok_errors.StreamIdleTimeout("idle"), leases.Outcome.TRANSIENT, 504),

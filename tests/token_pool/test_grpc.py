@@ -74,6 +74,24 @@ async def test_exhaustion_carries_reason_and_retry_time(client: GrpcPoolClient) 
     assert caught.value.retry_at == pytest.approx(lease.expires_at - 300 + 90)
 
 
+
+async def test_product_refusals_and_preferred_tiers_cross_the_wire(client: GrpcPoolClient) -> None:
+    basic = await client.upsert_account(credential=CRED, tier=Tier.BASIC)
+    sup = await client.upsert_account(credential=CRED + "-s", tier=Tier.SUPER)
+    video = "grok-imagine-1.0-video"
+    lease = await client.acquire(model=video, prefer_tier="super")
+    assert lease.account_id == sup.account_id
+    await client.release(lease, outcome=Outcome.PRODUCT_REFUSED)
+    lease = await client.acquire(model=video, prefer_tier="super")
+    assert lease.account_id == basic.account_id  # super was refused video: the fallback
+    await client.release(lease, outcome=Outcome.PRODUCT_REFUSED)
+    assert (await client.get_account(sup.account_id)).refused_products == ("video",)
+    with pytest.raises(errors.PoolExhausted) as caught:
+        await client.acquire(model=video)
+    assert caught.value.reason is errors.ExhaustedReason.NO_ACCOUNT_FOR_PRODUCT
+    with pytest.raises(errors.InvalidRequest):
+        await client.acquire(model=video, prefer_tier="ultra")
+
 async def test_unary_calls_chain_the_rpc_error(pool: Pool) -> None:
     svc = await pool.replica()
     serving = await grpc_server.create_server(svc, address="127.0.0.1:0")

@@ -248,7 +248,10 @@ def list_(
         table.add_column(column)
     for a in accounts:
         quota = " ".join(f"{w.mode}:{w.remaining}/{w.total}" for w in a.quota)
-        table.add_row(a.account_id, a.credential_masked, a.tier, a.status, quota,
+        status = str(a.status)
+        if a.refused_products:  # products the upstream refused it, until its next refresh
+            status += f" (refused: {', '.join(a.refused_products)})"
+        table.add_row(a.account_id, a.credential_masked, a.tier, status, quota,
                       str(a.inflight), ",".join(a.tags), a.note)  # fmt: skip
     Console(width=200).print(table)
 
@@ -258,6 +261,7 @@ def _row(a: Account) -> dict[str, Any]:
         "id": a.account_id, "credential": a.credential_masked, "tier": a.tier.value,
         "status": a.status.value, "enabled": a.enabled, "tags": list(a.tags), "note": a.note,
         "inflight": a.inflight, "fail_count": a.fail_count,
+        "refused_products": list(a.refused_products),
         "quota": {w.mode: {"remaining": w.remaining, "total": w.total, "source": w.source.value}
                   for w in a.quota},
     }  # fmt: skip

@@ -10,6 +10,8 @@ exceptions (curl_cffi, orjson) are translated in exactly one place,
     ├── UpstreamError                 (abstract; one of account | egress | transient)
     │   ├── InvalidCredential         account    401, invalid-credential markers, blocked user
     │   ├── Forbidden                 account    403 with a JSON body (policy refusal)
+    │   │   └── ProductUnavailable    account    a media call refused to this account (403
+    │   │                                        JSON, or an in-band "feature not available")
     │   ├── RateLimited               account    429, in-band code 8, usage-limit messages
     │   ├── ContentBlocked            account    image moderated / no final image in time
     │   ├── CloudflareChallenge       egress     403 HTML / empty / challenge markers
@@ -70,6 +72,17 @@ class Forbidden(UpstreamError):
     """A 403 with a JSON body: the account may not do this (not a clearance issue)."""
 
     blame: ClassVar[Blame] = "account"
+
+
+class ProductUnavailable(Forbidden):
+    """A media product (Imagine images, image edits, video) is not offered to this account.
+
+    Since 2026 the upstream refuses image and video generation to basic accounts that still
+    chat fine. Raised only by the media operations (``imagine``, ``media``) for a policy
+    refusal (403 with a JSON body, or an Imagine in-band error matching
+    ``translate.PRODUCT_UNAVAILABLE_MARKERS``); the pool stops picking the account for that
+    product until its next usage refresh. Chat never raises it.
+    """
 
 
 class RateLimited(UpstreamError):

@@ -6,6 +6,10 @@ final); a ``json`` frame with ``current_status: completed`` closes the slot (its
 last blob is final unless ``moderated``). A slot that showed a medium preview but
 no final within ``image_ws_blocked_seconds`` is blocked. No final at all → the
 call raises :class:`errors.ContentBlocked` (blocked/moderated) or EmptyStream.
+
+An account the upstream does not offer Imagine to gets :class:`errors.ProductUnavailable`:
+the handshake refused with a 403 JSON answer (a policy refusal, not a Cloudflare page), or
+an in-band ``error`` frame naming the missing feature (``translate.from_media_inband``).
 """
 
 from __future__ import annotations
@@ -100,9 +104,10 @@ async def imagine(
     opts = ctx.options.imagine
     secrets = (credential,)
     headers = ctx.headers.websocket(credential=credential, origin=ctx.origin)
-    ws = await ctx.transport.websocket(
-        ws_url(ctx.options.endpoints.base_url), headers=headers, secrets=secrets
-    )
+    with translate.product_refusals():
+        ws = await ctx.transport.websocket(
+            ws_url(ctx.options.endpoints.base_url), headers=headers, secrets=secrets
+        )
     tracker = _Tracker(request=request, ctx=ctx, secrets=secrets)
     try:
         nsfw = opts.nsfw if request.nsfw is None else request.nsfw
@@ -192,7 +197,7 @@ class _Tracker:
         kind = message.get("type")
         if kind == "error":
             error = {"code": message.get("err_code"), "message": message.get("err_msg") or ""}
-            raise translate.from_inband(error, secrets=self._secrets)
+            raise translate.from_media_inband(error, secrets=self._secrets)
         slot_id = str(
             message.get("image_id")
             or message.get("job_id")

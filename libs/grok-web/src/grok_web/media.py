@@ -1,5 +1,10 @@
 """Media operations over REST: media posts (§13.1), image edit (§12 v2.x), video
-generation (§13.2 v2.x), upscale and share link (§13.5)."""
+generation (§13.2 v2.x), upscale and share link (§13.5).
+
+A policy refusal (403 with a JSON body) of a media post, an image edit, a video or an
+upscale is raised as :class:`errors.ProductUnavailable` (``translate.product_refusals``):
+the upstream does not offer that product to this account. Share links are left as they are.
+"""
 
 from __future__ import annotations
 
@@ -74,7 +79,8 @@ async def create_media_post(
         body["prompt"] = prompt
     if media_url:
         body["mediaUrl"] = media_url
-    data = await _post_json(ctx, credential, POST_CREATE, body, referer=ctx.page("/imagine"))
+    with translate.product_refusals():
+        data = await _post_json(ctx, credential, POST_CREATE, body, referer=ctx.page("/imagine"))
     post = data.get("post")
     post_id = post.get("id") if isinstance(post, dict) else None
     if not post_id:
@@ -121,14 +127,15 @@ async def edit_image(
     headers = ctx.headers.json(
         credential=credential, origin=ctx.origin, referer=ctx.page(f"/imagine/post/{post_id}")
     )
-    async for event in chat.stream_app_chat(
-        ctx=ctx,
-        headers=headers,
-        body=body,
-        credential=credential,
-        idle_timeout=ctx.options.timeouts.stream_idle,
-    ):
-        yield event
+    with translate.product_refusals():
+        async for event in chat.stream_app_chat(
+            ctx=ctx,
+            headers=headers,
+            body=body,
+            credential=credential,
+            idle_timeout=ctx.options.timeouts.stream_idle,
+        ):
+            yield event
 
 
 async def generate_video(
@@ -147,14 +154,15 @@ async def generate_video(
     body = video_body(request=request, post_id=post_id, temporary=ctx.options.chat.temporary)
     referer = f"/imagine/post/{post_id}" if request.extension else "/imagine"
     headers = ctx.headers.json(credential=credential, origin=ctx.origin, referer=ctx.page(referer))
-    async for event in chat.stream_app_chat(
-        ctx=ctx,
-        headers=headers,
-        body=body,
-        credential=credential,
-        idle_timeout=ctx.options.timeouts.video_idle,
-    ):
-        yield event
+    with translate.product_refusals():
+        async for event in chat.stream_app_chat(
+            ctx=ctx,
+            headers=headers,
+            body=body,
+            credential=credential,
+            idle_timeout=ctx.options.timeouts.video_idle,
+        ):
+            yield event
 
 
 def video_body(*, request: VideoRequest, post_id: str, temporary: bool) -> dict[str, Any]:
@@ -203,9 +211,10 @@ def video_body(*, request: VideoRequest, post_id: str, temporary: bool) -> dict[
 
 async def upscale_video(*, ctx: context.Context, credential: str, video_id: str) -> str:
     """Ask for the HD version of a video; returns its URL."""
-    data = await _post_json(
-        ctx, credential, VIDEO_UPSCALE, {"videoId": video_id}, referer=ctx.page("/imagine")
-    )
+    with translate.product_refusals():
+        data = await _post_json(
+            ctx, credential, VIDEO_UPSCALE, {"videoId": video_id}, referer=ctx.page("/imagine")
+        )
     url = data.get("hdMediaUrl")
     if not url:
         raise translate.malformed("upscale answer without hdMediaUrl")

@@ -8,8 +8,9 @@ scrubbed of anything that looks like a credential before it reaches a message.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -35,6 +36,26 @@ INVALID_CREDENTIAL_MARKERS = (
 CHALLENGE_MARKERS = ("just a moment", "challenge-platform", "__cf_chl", "cf-chl-")
 RATE_LIMIT_MARKERS = ("too many requests", "rate limit", "rate_limit", "usage limit", "usage quota")
 ANTI_BOT_MARKERS = ("anti-bot", "anti_bot")
+# An Imagine in-band error saying the product is not offered to this account (2026: basic
+# accounts lost image and video generation). Conservative on purpose: each marker names the
+# feature, the account or the plan, so a bare "not available" (an outage), a usage-limit
+# message that advertises an upgrade (checked first: rate limited) or a content refusal
+# never matches; anything else stays what ``from_inband`` makes of it.
+PRODUCT_UNAVAILABLE_MARKERS = (
+    "feature_not_available",
+    "feature-not-available",
+    "feature not available",
+    "feature is not available",
+    "not available for your account",
+    "not available to your account",
+    "not available on your plan",
+    "not available for your plan",
+    "not available on your current plan",
+    "not included in your plan",
+    "requires a supergrok",
+    "requires supergrok",
+    "supergrok subscription required",
+)
 
 _HTTP_STATUS = re.compile(r"\b([45]\d\d)\b")
 _SECRETISH = re.compile(
@@ -106,6 +127,37 @@ def from_inband(error: Any, *, secrets: Iterable[str] = ()) -> errors.UpstreamEr
     return errors.UpstreamUnavailable(message, code=code)
 
 
+def from_media_inband(error: Any, *, secrets: Iterable[str] = ()) -> errors.UpstreamError:
+    """``from_inband`` for a media product's own stream (Imagine): an error that the generic
+    rules leave unclassified (or call moderation) but that names a feature the account lacks
+    (``PRODUCT_UNAVAILABLE_MARKERS``) is :class:`errors.ProductUnavailable`."""
+    generic = from_inband(error, secrets=secrets)
+    if not isinstance(generic, errors.UpstreamUnavailable | errors.ContentBlocked):
+        return generic  # rate limited, anti-bot, invalid credential: those rules win
+    code, raw = _code_and_message(error)
+    if not _has(raw.lower(), PRODUCT_UNAVAILABLE_MARKERS):
+        return generic
+    excerpt = scrub(raw, secrets=secrets)
+    message = f"upstream refused the product in-band code={code} message={excerpt!r}"
+    return errors.ProductUnavailable(message, code=code)
+
+
+@contextlib.contextmanager
+def product_refusals() -> Iterator[None]:
+    """Wrap one media operation (image generation or edit, video, upscale): a policy refusal
+    (:class:`errors.Forbidden`, a 403 with a JSON body; never a Cloudflare or anti-bot page)
+    is raised as :class:`errors.ProductUnavailable`, the original chained as its cause.
+    It may enclose an async generator's loop, ``yield`` statements included."""
+    try:
+        yield
+    except errors.ProductUnavailable:
+        raise
+    except errors.Forbidden as exc:
+        raise errors.ProductUnavailable(
+            f"product refused to this account: {exc.message}", status=exc.status, code=exc.code
+        ) from exc
+
+
 def from_grpc(*, status: int, message: str, secrets: Iterable[str] = ()) -> errors.UpstreamError:
     """Classify a non-zero gRPC status from a gRPC-web trailer (§14.1 mapping)."""
     text = f"upstream grpc-status={status} message={scrub(message, secrets=secrets)!r}"
@@ -127,14 +179,35 @@ def from_transport(exc: BaseException, *, secrets: Iterable[str] = ()) -> errors
     )
 
 
-def from_ws_handshake(exc: BaseException, *, secrets: Iterable[str] = ()) -> errors.UpstreamError:
-    """Classify a failed WebSocket upgrade; curl reports the HTTP status in its text."""
+def from_ws_handshake(
+    exc: BaseException,
+    *,
+    headers: Mapping[str, str] | None = None,
+    secrets: Iterable[str] = (),
+) -> errors.UpstreamError:
+    """Classify a failed WebSocket upgrade; curl reports the HTTP status in its text.
+
+    curl drops the refusal's body, so ``headers`` (the refusal's response headers, names
+    lower-cased) stand in for it: a 403 declared ``application/json`` without Cloudflare's
+    ``cf-mitigated`` is the upstream's policy refusal (:class:`errors.Forbidden`), anything
+    else a challenge; a 429 keeps its ``Retry-After``.
+    """
     text = str(exc)
     match = _HTTP_STATUS.search(text)
     if match is None:
         return from_transport(exc, secrets=secrets)
     status = int(match.group(1))
-    return from_status(status=status, body=b"", content_type="", secrets=secrets)
+    found = headers or {}
+    content_type = found.get("content-type", "")
+    if status == 403 and "json" in content_type.lower() and "cf-mitigated" not in found:
+        return errors.Forbidden(f"upstream status=403 ({content_type}) on upgrade", status=403)
+    return from_status(
+        status=status,
+        body=b"",
+        content_type=content_type,
+        retry_after=found.get("retry-after"),
+        secrets=secrets,
+    )
 
 
 def malformed(what: str, *, exc: BaseException | None = None) -> errors.MalformedResponse:

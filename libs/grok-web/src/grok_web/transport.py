@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import orjson
-from curl_cffi import CurlError
+from curl_cffi import CurlError, CurlOpt
 from curl_cffi.requests import AsyncSession, Response
 from curl_cffi.requests.websockets import AsyncWebSocket
 
@@ -253,7 +253,8 @@ class Transport:
     async def websocket(
         self, url: str, *, headers: dict[str, str], secrets: Iterable[str] = ()
     ) -> AsyncWebSocket:
-        """Open a WebSocket (handshake bounded by the request timeout)."""
+        """Open a WebSocket (handshake bounded by the request timeout). A refused upgrade is
+        classified from its status and response headers (curl keeps no body)."""
         if self._closed:
             raise errors.UsageError("GrokClient is closed")
         if self._ws_session is None:
@@ -266,12 +267,35 @@ class Transport:
                 allow_redirects=False,
                 default_headers=False,
             )
+        answer = _HandshakeHeaders()
         try:
             return await self._ws_session.ws_connect(
-                url, headers=headers, timeout=self._options.timeouts.request
+                url,
+                headers=headers,
+                timeout=self._options.timeouts.request,
+                curl_options={CurlOpt.HEADERFUNCTION: answer.line},
             )
         except CurlError as exc:
-            raise translate.from_ws_handshake(exc, secrets=tuple(secrets)) from exc
+            raise translate.from_ws_handshake(
+                exc, headers=answer.fields, secrets=tuple(secrets)
+            ) from exc
+
+
+class _HandshakeHeaders:
+    """The response headers of a WebSocket upgrade (curl's header callback, run on curl's
+    worker thread); only the last response's, names lower-cased."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+
+    def line(self, raw: bytes) -> int:
+        text = bytes(raw).decode("latin-1").strip()
+        if text.startswith("HTTP/"):
+            self.fields = {}  # a new response (after a 1xx or a redirect)
+        elif ":" in text:
+            name, _, value = text.partition(":")
+            self.fields[name.strip().lower()] = value.strip()
+        return len(raw)
 
 
 def _logged(error: errors.UpstreamError, *, url: str) -> errors.UpstreamError:

@@ -58,6 +58,9 @@ class Account:
     last_refresh_at: float | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    refused_products: tuple[str, ...] = ()
+    """Products (``image``, ``video``) the upstream refused this account: it is not leased
+    for them until its next successful usage refresh (or an operator edit)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -20,11 +20,15 @@ class PoolClient(Protocol):
         cost: int | None = None,
         exclude: Sequence[str] = (),
         request_id: str = "",
+        prefer_tier: str = "",
     ) -> leases.Lease:
         """Lease an eligible account for ``model``, reserving ``cost`` (catalogue cost if None).
 
-        Raises ``errors.PoolExhausted`` (with a reason and the earliest retry time) when no
-        account can serve, ``errors.InvalidRequest`` for an unknown model.
+        ``prefer_tier`` (a ``leases.Tier`` value, "" for none): eligible accounts of that tier
+        or above are picked before lower-tier ones; a lower-tier one is still leased when none
+        of them is eligible. Raises ``errors.PoolExhausted`` (with a reason and the earliest
+        retry time) when no account can serve, ``errors.InvalidRequest`` for an unknown model
+        or tier.
         """
         ...
 

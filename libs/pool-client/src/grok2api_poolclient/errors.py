@@ -21,6 +21,17 @@ class ExhaustedReason(enum.StrEnum):
     ALL_COOLING = "all_cooling"
     ALL_BUSY = "all_busy"  # every eligible account is at its concurrency cap
     NO_QUOTA = "no_quota"
+    # the only accounts left were refused the model's product (image, video) by the upstream
+    NO_ACCOUNT_FOR_PRODUCT = "no_account_for_product"
+
+    @classmethod
+    def parse(cls, value: str) -> ExhaustedReason:
+        """The reason named ``value``; one this client does not know (a newer pool's) reads as
+        ``no_account_of_tier`` rather than failing the call."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.NO_ACCOUNT_OF_TIER
 
 
 class PoolExhausted(PoolError):

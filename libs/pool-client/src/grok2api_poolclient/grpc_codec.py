@@ -133,6 +133,7 @@ def account_to_pb(account: accounts.Account) -> pb.Account:
         last_refresh_at=account.last_refresh_at or 0.0,
         created_at=account.created_at,
         updated_at=account.updated_at,
+        refused_products=list(account.refused_products),
     )
 
 
@@ -162,6 +163,7 @@ def account_from_pb(msg: pb.Account) -> accounts.Account:
         last_refresh_at=msg.last_refresh_at or None,
         created_at=msg.created_at,
         updated_at=msg.updated_at,
+        refused_products=tuple(msg.refused_products),
     )
 
 

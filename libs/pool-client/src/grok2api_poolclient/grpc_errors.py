@@ -69,7 +69,7 @@ def from_item_error(item: pb.ItemError) -> errors.PoolError:
     if item.code == code_pb2.RESOURCE_EXHAUSTED:
         return errors.PoolExhausted(
             item.message,
-            reason=errors.ExhaustedReason(item.reason or errors.ExhaustedReason.NO_ACCOUNT_OF_TIER),
+            reason=errors.ExhaustedReason.parse(item.reason),
             retry_at=item.retry_at if item.HasField("retry_at") else None,
         )
     if item.code == code_pb2.NOT_FOUND:
@@ -103,7 +103,7 @@ def _exhausted(exc: grpc.RpcError, message: str) -> errors.PoolExhausted:
         for detail in status.details:
             info = error_details_pb2.ErrorInfo()
             if detail.Is(info.DESCRIPTOR) and detail.Unpack(info):
-                reason = errors.ExhaustedReason(info.reason)
+                reason = errors.ExhaustedReason.parse(info.reason)
                 if "retry_at" in info.metadata:
                     retry_at = float(info.metadata["retry_at"])
     return errors.PoolExhausted(message, reason=reason, retry_at=retry_at)

@@ -81,10 +81,12 @@ class GrpcPoolClient:
         cost: int | None = None,
         exclude: Sequence[str] = (),
         request_id: str = "",
+        prefer_tier: str = "",
     ) -> leases.Lease:
         request = pb.AcquireRequest(
-            model=model, cost=cost or 0, exclude_account_ids=exclude, request_id=request_id
-        )
+            model=model, cost=cost or 0, exclude_account_ids=exclude, request_id=request_id,
+            prefer_tier=prefer_tier,
+        )  # fmt: skip
         if self._leasing is not None:
             return await self._leasing.acquire(request)
         return grpc_codec.lease_from_pb(await self._call(self._stub.Acquire, request))

@@ -26,6 +26,9 @@ class Outcome(enum.StrEnum):
     UPSTREAM_ERROR = "upstream_error"  # the upstream refused the request itself: nobody's fault
     TRANSIENT = "transient"  # 5xx, transport, no first byte, empty answer: see hot/base.py
     CANCELLED = "cancelled"
+    # The upstream refuses this account the lease's product (image or video generation):
+    # not picked for that product until its next usage refresh; nobody blamed, cost refunded.
+    PRODUCT_REFUSED = "product_refused"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -11,8 +11,11 @@ images, video) goes through ``leased_stream``. It owns the lease for the whole c
   transient failure: 5xx, transport error, no first byte, empty answer) releases the lease
   with its outcome and tries another account, excluding every account that failed: at
   once and without spending ``max_retry`` after an account's own rejection (401, a 403
-  policy refusal, 429: ``ACCOUNT_REJECTIONS``), else after a jittered backoff (or the
-  upstream's ``Retry-After``) as one of ``max_retry`` retries; all within ``budget``;
+  policy refusal, a product the upstream does not offer the account, 429:
+  ``ACCOUNT_REJECTIONS``), else after a jittered backoff (or the upstream's ``Retry-After``)
+  as one of ``max_retry`` retries; all within ``budget``;
+* ``prefer_tier`` goes with every acquire: accounts of that tier or above first, when any
+  is eligible (720p or longer videos ask for a tier that can make them);
 * after the first item the account is committed: a failure releases the lease with its
   outcome and re-raises as ``UpstreamFailed`` so the consumer can end its own stream cleanly;
 * a consumer that stops early (client disconnect: ``aclose()`` or cancellation) closes the
@@ -123,15 +126,28 @@ class UpstreamFailed(Exception):
 
 _Outcome = leases.Outcome
 # Answers that say this account may not (or may no longer) do this; the pool records them
-# (invalid, cooling). Another account is tried at once, without spending ``max_retry``: the
-# failed account is excluded, so a request meets each at most once, within ``budget``.
+# (invalid, cooling, refused the product). Another account is tried at once, without
+# spending ``max_retry``: the failed account is excluded, so a request meets each at most
+# once, within ``budget``.
 ACCOUNT_REJECTIONS = frozenset(
-    {_Outcome.INVALID_CREDENTIAL, _Outcome.FORBIDDEN, _Outcome.RATE_LIMITED}
+    {
+        _Outcome.INVALID_CREDENTIAL,
+        _Outcome.FORBIDDEN,
+        _Outcome.PRODUCT_REFUSED,
+        _Outcome.RATE_LIMITED,
+    }
 )
+# First match wins: a subclass comes before its base (ProductUnavailable is a Forbidden).
 _BY_CLASS: tuple[tuple[type[BaseException], leases.Outcome, int, str], ...] = (
     (grok_errors.InvalidCredential, _Outcome.INVALID_CREDENTIAL, 401, "upstream_unauthorized"),
     (grok_errors.CloudflareChallenge, leases.Outcome.CHALLENGE, 403, "upstream_challenge"),
     (grok_errors.AntiBotRejected, leases.Outcome.CHALLENGE, 403, "upstream_anti_bot"),
+    (
+        grok_errors.ProductUnavailable,
+        _Outcome.PRODUCT_REFUSED,
+        403,
+        "upstream_product_unavailable",
+    ),
     (grok_errors.Forbidden, leases.Outcome.FORBIDDEN, 403, "upstream_forbidden"),
     (grok_errors.RateLimited, leases.Outcome.RATE_LIMITED, 429, "upstream_rate_limited"),
     (grok_errors.ContentBlocked, leases.Outcome.UPSTREAM_ERROR, 422, "upstream_content_blocked"),
@@ -177,6 +193,7 @@ async def leased_stream(
     opener: Opener[T],
     cost: int | None = None,
     request_id: str = "",
+    prefer_tier: str = "",
     on_failure: Callable[[Verdict, bool], None] | None = None,
     rng: random.Random | None = None,
     sleep: Callable[[float], Any] = asyncio.sleep,
@@ -187,6 +204,7 @@ async def leased_stream(
     ``opener`` must return an async iterator (ideally an async generator, so ``aclose`` stops
     the upstream call); it is called once per attempt with a fresh lease. ``on_failure`` hears
     of every failed attempt before the first item: its verdict, and whether it is retried.
+    ``prefer_tier`` ("" for none) is passed to every acquire (``PoolClient.acquire``).
     """
     tries = _Tries(
         policy=policy, request_id=request_id, on_failure=on_failure, rng=rng or _RNG, clock=clock
@@ -199,6 +217,7 @@ async def leased_stream(
                 cost=cost,
                 exclude=tries.excluded,
                 request_id=request_id,
+                prefer_tier=prefer_tier,
                 attempt=tries.spent,
                 sleep=sleep,
                 clock=clock,
@@ -330,6 +349,7 @@ async def _acquire(
     cost: int | None,
     exclude: Sequence[str],
     request_id: str,
+    prefer_tier: str,
     attempt: int,
     sleep: Callable[[float], Any],
     clock: Callable[[], float],
@@ -341,8 +361,9 @@ async def _acquire(
     while True:
         try:
             return await pool.acquire(
-                model=model, cost=cost, exclude=tuple(exclude), request_id=request_id
-            )
+                model=model, cost=cost, exclude=tuple(exclude), request_id=request_id,
+                prefer_tier=prefer_tier,
+            )  # fmt: skip
         except errors.PoolExhausted as exc:
             if exc.reason is not errors.ExhaustedReason.ALL_BUSY or clock() + pause > deadline:
                 log.info(

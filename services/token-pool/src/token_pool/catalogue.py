@@ -1,4 +1,4 @@
-"""What the pool needs to know about a model: quota mode, minimum tier, cost."""
+"""What the pool needs to know about a model: quota mode, minimum tier, cost, product."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from grok2api_poolclient.leases import Tier
 from grok_web import catalogue as grok_catalogue
 from grok_web import errors as grok_errors
 
+# The products the upstream may refuse an account (catalogue kind → product); chat is none.
+PRODUCTS: dict[str, str] = {"image": "image", "image_edit": "image", "video": "video"}
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ModelCharge:
     mode: str  # the quota window charged
     min_tier: Tier
     cost: int
+    product: str = ""  # "image" or "video": accounts refused it are not leased; "" = chat
 
 
 class ModelResolver(Protocol):
@@ -30,4 +34,9 @@ def from_catalogue(model: str) -> ModelCharge:
         spec = grok_catalogue.get(model)
     except grok_errors.UnknownModel as exc:
         raise errors.InvalidRequest(f"unknown model {model!r}") from exc
-    return ModelCharge(mode=spec.quota_mode, min_tier=Tier(spec.min_tier), cost=spec.cost)
+    return ModelCharge(
+        mode=spec.quota_mode,
+        min_tier=Tier(spec.min_tier),
+        cost=spec.cost,
+        product=PRODUCTS.get(spec.kind, ""),
+    )

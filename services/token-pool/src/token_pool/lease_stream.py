@@ -161,8 +161,9 @@ class LeaseSession:
 
 def _acquire_order(request: pb.AcquireRequest) -> AcquireOrder:
     return AcquireOrder(
-        model=request.model, cost=request.cost or None, exclude=tuple(request.exclude_account_ids)
-    )
+        model=request.model, cost=request.cost or None,
+        exclude=tuple(request.exclude_account_ids), prefer_tier=request.prefer_tier,
+    )  # fmt: skip
 
 
 def _release_order(request: pb.ReleaseRequest) -> ReleaseOrder | errors.PoolError:

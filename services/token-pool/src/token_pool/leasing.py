@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, ChangeKind
-from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures
+from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures, Tier
 from grok2api_settings import Settings
 from grok2api_settings.sections import TokenSettings
 from grok2api_storage import protocols
@@ -36,6 +36,7 @@ class AcquireOrder:
     model: str
     cost: int | None = None
     exclude: Sequence[str] = ()
+    prefer_tier: str = ""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -72,9 +73,11 @@ class Leaser:
     def charge(self, model: str) -> catalogue.ModelCharge:
         return self._resolve(model)
 
-    async def acquire(self, *, model: str, cost: int | None, exclude: Sequence[str]) -> Lease:
+    async def acquire(
+        self, *, model: str, cost: int | None, exclude: Sequence[str], prefer_tier: str = ""
+    ) -> Lease:
         """One acquire: ``run`` for a single order, without its list bookkeeping."""
-        order = AcquireOrder(model=model, cost=cost, exclude=exclude)
+        order = AcquireOrder(model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier)
         params = self._plan_acquire(order, self._settings().token, self._clock())
         if isinstance(params, errors.PoolError):
             raise params
@@ -118,10 +121,11 @@ class Leaser:
     ) -> base.AcquireParams | errors.PoolError:
         try:
             charge = self._resolve(order.model)
+            prefer = _tier(order.prefer_tier)
         except errors.PoolError as exc:
             return exc
         return base.AcquireParams(
-            tiers=quotas.candidate_tiers(charge.min_tier),
+            tiers=quotas.preferred_order(quotas.candidate_tiers(charge.min_tier), prefer),
             mode=charge.mode,
             cost=charge.cost if order.cost is None or order.cost <= 0 else order.cost,
             exclude=frozenset(order.exclude),
@@ -131,6 +135,7 @@ class Leaser:
             max_inflight=token.max_inflight_per_account,
             policy=token.selection_policy,
             defaults=quotas.DEFAULT_WINDOWS,
+            product=charge.product,
         )
 
     def _plan_release(
@@ -263,3 +268,16 @@ class Leaser:
                 count += 1
             await self._hot.mark_ready()
             log.info("hot_state_rebuilt accounts=%d", count)
+
+
+_TIERS = {tier.value: tier for tier in Tier}
+
+
+def _tier(value: str) -> Tier | None:
+    """A preferred tier as a caller names it; "" is none."""
+    if not value:
+        return None
+    tier = _TIERS.get(value)
+    if tier is None:
+        raise errors.InvalidRequest(f"unknown tier {value!r} (basic, super or heavy)")
+    return tier

@@ -69,7 +69,9 @@ class AccountManager:
             raise errors.InvalidRequest("that credential belongs to another account") from exc
         except store_errors.InvalidRecordError as exc:
             raise errors.InvalidRequest(str(exc)) from exc
-        await self._hot.put(records.seed_of(record, reset=reset))
+        # an operator's edit (re-enabled, new credential, tier, ...) is a reason to try the
+        # products the upstream refused the account again
+        await self._hot.put(records.seed_of(record, reset=reset, clear_refusals=True))
         self._credentials.put(record.id, record.credential)
         await self._hot.publish(feed.encode(accounts.ChangeKind.UPSERTED, record.id))
         return await self.view(record)

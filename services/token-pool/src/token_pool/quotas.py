@@ -43,6 +43,17 @@ def candidate_tiers(min_tier: Tier) -> tuple[Tier, ...]:
     return tuple(t for t in sorted(TIER_RANK, key=TIER_RANK.__getitem__) if _at_least(t, min_tier))
 
 
+@functools.cache
+def preferred_order(tiers: tuple[Tier, ...], prefer: Tier | None) -> tuple[Tier, ...]:
+    """``tiers`` with those at or above ``prefer`` first (each group in its own order): the
+    selection takes the first tier with an eligible account, so a preferred tier wins when
+    it has one and a lower tier still serves when it has none."""
+    if prefer is None:
+        return tiers
+    high = tuple(t for t in tiers if _at_least(t, prefer))
+    return high + tuple(t for t in tiers if not _at_least(t, prefer))
+
+
 def _at_least(tier: Tier, floor: Tier) -> bool:
     return TIER_RANK[tier] >= TIER_RANK[floor]
 

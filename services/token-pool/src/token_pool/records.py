@@ -57,7 +57,9 @@ def stored_windows(windows: tuple[accounts.QuotaWindow, ...]) -> dict[str, recor
     }
 
 
-def seed_of(record: records.AccountRecord, *, reset: bool = False) -> base.AccountSeed:
+def seed_of(
+    record: records.AccountRecord, *, reset: bool = False, clear_refusals: bool = False
+) -> base.AccountSeed:
     status: base.BaseStatus = "active"
     if not record.enabled or record.status is records.AccountStatus.DISABLED:
         status = "disabled"
@@ -69,6 +71,7 @@ def seed_of(record: records.AccountRecord, *, reset: bool = False) -> base.Accou
         base_status=status,
         quota=windows_of(record),
         reset=reset,
+        clear_refusals=clear_refusals,
     )
 
 
@@ -101,4 +104,5 @@ def view_of(
         last_refresh_at=hot.last_refresh_at if hot else None,
         created_at=record.created_at.timestamp(),
         updated_at=record.updated_at.timestamp(),
+        refused_products=hot.refused if hot else (),
     )

@@ -106,16 +106,20 @@ class PoolService:
         cost: int | None = None,
         exclude: Sequence[str] = (),
         request_id: str = "",
+        prefer_tier: str = "",
     ) -> Lease:
         started = time.perf_counter()
+        order = leasing.AcquireOrder(
+            model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier
+        )
         try:
             with translate.pool_errors():
                 try:
-                    lease = await self._leaser.acquire(model=model, cost=cost, exclude=exclude)
-                except errors.PoolExhausted as exc:
-                    lease = await self._after_exhaustion(
-                        exc, model=model, cost=cost, exclude=exclude
+                    lease = await self._leaser.acquire(
+                        model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier
                     )
+                except errors.PoolExhausted as exc:
+                    lease = await self._after_exhaustion(exc, order)
         except errors.PoolError:
             metrics.ACQUIRE_FAILED.observe(time.perf_counter() - started)
             raise
@@ -123,18 +127,22 @@ class PoolService:
         return lease
 
     async def _after_exhaustion(
-        self, exc: errors.PoolExhausted, *, model: str, cost: int | None, exclude: Sequence[str]
+        self, exc: errors.PoolExhausted, order: leasing.AcquireOrder
     ) -> Lease:
         """On-demand refresh (rate limited across replicas), then one more try."""
         metrics.EXHAUSTED.labels(reason=exc.reason.value).inc()
         if exc.reason is not errors.ExhaustedReason.NO_QUOTA:
-            raise exc  # busy, cooling or absent accounts are not fixed by fresher figures
-        charge = self._leaser.charge(model)
+            # busy, cooling, absent or refused accounts are not fixed by fresher figures
+            raise exc
+        charge = self._leaser.charge(order.model)
         tiers = quotas.candidate_tiers(charge.min_tier)
+        cost = order.cost
         wanted = charge.cost if cost is None or cost <= 0 else cost
         if not await self.refresher.on_exhausted(tiers, mode=charge.mode, cost=wanted):
             raise exc
-        return await self._leaser.acquire(model=model, cost=cost, exclude=exclude)
+        return await self._leaser.acquire(
+            model=order.model, cost=cost, exclude=order.exclude, prefer_tier=order.prefer_tier
+        )
 
     async def release(
         self,
@@ -167,11 +175,10 @@ class PoolService:
         with translate.pool_errors():
             leases, released = await self._leaser.run(acquires=acquires, releases=releases)
         retries = [
-            (n, self._after_exhaustion(answer, model=order.model, cost=order.cost,
-                                       exclude=order.exclude))
+            (n, self._after_exhaustion(answer, order))
             for n, (order, answer) in enumerate(zip(acquires, leases, strict=True))
             if isinstance(answer, errors.PoolExhausted)
-        ]  # fmt: skip
+        ]
         if retries:
             outcomes = await asyncio.gather(*(r for _, r in retries), return_exceptions=True)
             for (n, _), outcome in zip(retries, outcomes, strict=True):

@@ -1,11 +1,13 @@
 """The hot-state contract every backend implements, and the policies it enforces.
 
 Selection (``acquire``), for the model's quota mode, over the candidate tiers in fallback
-order (basic → super → heavy, starting at the model's minimum tier):
+order (basic → super → heavy, starting at the model's minimum tier; with a preferred tier
+the tiers at or above it come first, ``quotas.preferred_order``):
 
 * eligible: status active (a cooling account whose cooldown has passed counts as active),
-  not excluded, remaining quota in the mode's window ≥ cost (a window whose reset time
-  has passed is full again), in-flight leases < ``max_inflight``;
+  not excluded, not refused the model's product (below), remaining quota in the mode's
+  window ≥ cost (a window whose reset time has passed is full again), in-flight leases
+  < ``max_inflight``;
 * the first tier with an eligible account wins; within it accounts whose last lease failed
   in the last ``RECENT_FAILURE_SECONDS`` come last, and the policy picks:
   ``most_remaining`` (default) the highest ``remaining - INFLIGHT_PENALTY * inflight``,
@@ -22,7 +24,8 @@ order (basic → super → heavy, starting at the model's minimum tier):
 
 When nothing is eligible ``errors.PoolExhausted`` says why: ``no_account_of_tier`` (no
 usable account of any candidate tier), ``all_busy`` (some at their cap), ``all_cooling``
-or ``no_quota``, with ``retry_at`` the earliest cooldown end or window reset.
+or ``no_quota``, with ``retry_at`` the earliest cooldown end or window reset, else
+``no_account_for_product`` (the only usable accounts left were refused the product).
 
 Outcomes (``release``):
 
@@ -43,7 +46,14 @@ Outcomes (``release``):
   gave are lifted, and further transient failures blame nobody until a success ends it;
 * challenge (Cloudflare) and upstream_error (the upstream refused the request itself):
   cost refunded, nobody blamed;
-* cancelled: nothing changes but the slot; the upstream may have counted the query.
+* cancelled: nothing changes but the slot; the upstream may have counted the query;
+* product_refused (the upstream does not offer this account the lease's product: image for
+  the catalogue kinds image and image_edit, video for video): the account is refused that
+  product, so acquires for any model of it pass it by, until its next successful usage
+  refresh (``apply_usage``) or an operator edit (``AccountSeed.clear_refusals``) clears its
+  refusals; the cost is refunded and nothing else changes: no failure count, transient
+  streak, cooldown, recent-failure ranking or status. The product is the one recorded with
+  the lease at acquire time, so a release of an unknown lease records no refusal.
 
 Quota figures in a release or a usage refresh overwrite the mode's window (``real``).
 A release of an unknown (already released or reclaimed) lease applies only idempotent
@@ -84,7 +94,8 @@ class AccountSeed:
     """What the durable store says about an account, loaded into the hot state.
 
     ``quota`` fills windows the hot state does not hold yet; ``reset`` (credential changed
-    or re-enabled) clears the failure count and an ``invalid`` status.
+    or re-enabled) clears the failure count and an ``invalid`` status; ``clear_refusals``
+    (an operator edited the account) forgets the products the upstream refused it.
     """
 
     account_id: str
@@ -92,6 +103,7 @@ class AccountSeed:
     base_status: BaseStatus
     quota: tuple[QuotaWindow, ...] = ()
     reset: bool = False
+    clear_refusals: bool = False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -106,6 +118,7 @@ class AcquireParams:
     max_inflight: int
     policy: str
     defaults: Mapping[Tier, DefaultWindow]
+    product: str = ""  # the model's product ("image", "video"; "" = chat): see product_refused
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -159,6 +172,7 @@ class HotAccount:
     fail_count: int
     last_refresh_at: float | None
     quota: tuple[QuotaWindow, ...]
+    refused: tuple[str, ...] = ()  # products refused, sorted; cleared by a usage refresh
 
 
 class HotState(Protocol):
@@ -182,7 +196,8 @@ class HotState(Protocol):
     async def apply_usage(
         self, account_id: str, *, figures: Sequence[QuotaFigures], now: float
     ) -> None:
-        """Overwrite windows with the upstream's figures (``real``) after a refresh."""
+        """Overwrite windows with the upstream's figures (``real``) after a refresh, and
+        clear the products the account was refused."""
         ...
 
     async def accounts(self, account_ids: Sequence[str] | None = None) -> dict[str, HotAccount]:

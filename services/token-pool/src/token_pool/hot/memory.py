@@ -41,6 +41,7 @@ class _Account:
     last_used: float = 0.0
     last_refresh: float = 0.0
     windows: dict[str, _Window] = dataclasses.field(default_factory=dict)
+    refused: set[str] = dataclasses.field(default_factory=set)  # products (base.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +50,7 @@ class _Lease:
     mode: str
     cost: int
     expires_at: float
+    product: str = ""
 
 
 class MemoryHotState:
@@ -109,16 +111,18 @@ class MemoryHotState:
         best_score = 0.0
         default_total = params.defaults[tier].total
         exclude, now, mode, cost = params.exclude, params.now, params.mode, params.cost
-        max_inflight, policy = params.max_inflight, params.policy
+        max_inflight, policy, product = params.max_inflight, params.policy, params.product
         for account_id, acct in candidates:
             if exclude and account_id in exclude:
                 continue
             status = acct.status
-            if status is AccountStatus.COOLING:
-                if acct.cooling_until > now:
-                    tally.cooling(acct.cooling_until)
-                    continue
-            elif status is not AccountStatus.ACTIVE:
+            if status is not AccountStatus.ACTIVE and status is not AccountStatus.COOLING:
+                continue
+            if product and product in acct.refused:
+                tally.refused()
+                continue
+            if status is AccountStatus.COOLING and acct.cooling_until > now:
+                tally.cooling(acct.cooling_until)
                 continue
             window = acct.windows.get(mode)
             if window is None:
@@ -167,8 +171,9 @@ class MemoryHotState:
         acct.last_used = params.now
         self._earliest_expiry = min(self._earliest_expiry, params.expires_at)
         self._leases[params.lease_id] = _Lease(
-            account_id=account_id, mode=params.mode, cost=params.cost, expires_at=params.expires_at
-        )
+            account_id=account_id, mode=params.mode, cost=params.cost,
+            expires_at=params.expires_at, product=params.product,
+        )  # fmt: skip
 
     def _release(self, params: base.ReleaseParams) -> base.ReleaseResult | None:
         lease = self._leases.pop(params.lease_id, None)
@@ -186,6 +191,8 @@ class MemoryHotState:
             window.remaining = min(window.total, window.remaining + lease.cost)
         if effect.failed:
             acct.failed_at = params.now
+        if params.outcome is Outcome.PRODUCT_REFUSED and lease is not None and lease.product:
+            acct.refused.add(lease.product)
         if params.outcome is Outcome.SUCCESS and lease is not None:
             acct.fails = acct.streak = 0
             acct.failed_at = 0.0
@@ -279,6 +286,8 @@ class MemoryHotState:
         self._by_tier[seed.tier][seed.account_id] = acct
         if seed.reset:
             acct.fails = acct.streak = 0
+        if seed.clear_refusals:
+            acct.refused.clear()
         acct.status = outcomes.merged_status(
             current=acct.status, base_status=seed.base_status, reset=seed.reset
         )
@@ -311,6 +320,7 @@ class MemoryHotState:
         if acct is not None:
             self._apply_figures(acct, figures, now)
             acct.last_refresh = now
+            acct.refused.clear()
 
     async def accounts(
         self, account_ids: Sequence[str] | None = None
@@ -409,4 +419,5 @@ def _view(account_id: str, acct: _Account) -> base.HotAccount:
             )
             for mode, w in sorted(acct.windows.items())
         ),
+        refused=tuple(sorted(acct.refused)),
     )

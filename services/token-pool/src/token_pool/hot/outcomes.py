@@ -26,6 +26,8 @@ _EFFECTS = {
     Outcome.UPSTREAM_ERROR: Effect(refund=True, blame=False),
     Outcome.TRANSIENT: Effect(refund=True, blame=False, failed=True),
     Outcome.CANCELLED: Effect(refund=False, blame=False),
+    # marks the account refused the lease's product (base.py); blames and demotes nobody
+    Outcome.PRODUCT_REFUSED: Effect(refund=True, blame=False),
 }
 
 
@@ -94,6 +96,7 @@ class ExhaustionTally:
         self.n_cooling = 0
         self.n_no_quota = 0
         self.n_busy = 0
+        self.n_refused = 0
         self.retry_at: float | None = None
 
     def _earliest(self, at: float) -> None:
@@ -111,18 +114,24 @@ class ExhaustionTally:
     def busy(self) -> None:
         self.n_busy += 1
 
+    def refused(self) -> None:
+        self.n_refused += 1
+
     def exhausted(self) -> errors.PoolExhausted:
         return exhausted_error(
             n_cooling=self.n_cooling,
             n_no_quota=self.n_no_quota,
             n_busy=self.n_busy,
             retry_at=self.retry_at,
+            n_refused=self.n_refused,
         )
 
 
 def exhausted_error(
-    *, n_cooling: int, n_no_quota: int, n_busy: int, retry_at: float | None
+    *, n_cooling: int, n_no_quota: int, n_busy: int, retry_at: float | None, n_refused: int = 0
 ) -> errors.PoolExhausted:
+    """Why nothing was eligible: accounts that will come back (busy, cooling, out of quota)
+    first; accounts refused the product only when they are all that is left."""
     if n_busy:
         reason = errors.ExhaustedReason.ALL_BUSY
         retry_at = None
@@ -130,6 +139,11 @@ def exhausted_error(
         reason = errors.ExhaustedReason.ALL_COOLING
     elif n_no_quota:
         reason = errors.ExhaustedReason.NO_QUOTA
+    elif n_refused:
+        return errors.PoolExhausted(
+            "every usable account was refused this product by the upstream",
+            reason=errors.ExhaustedReason.NO_ACCOUNT_FOR_PRODUCT,
+        )
     else:
         return errors.PoolExhausted(
             "no account of the needed tier", reason=errors.ExhaustedReason.NO_ACCOUNT_OF_TIER

@@ -2,11 +2,13 @@
 
 Keys (``P`` = prefix): ``P:a:<id>`` hash per account (tier, status ``st``, cooldown ``cu``,
 in-flight ``inf``, failures ``fl``, transient streak ``ts`` and the cooldown it gave ``tu``,
-last failure ``lf``, last lease ``lu``, last refresh ``rf``, and per mode
-``r:``/``t:``/``w:``/``z:``/``s:`` = remaining/total/window/reset/source), ``P:tier:<tier>``
-and ``P:all`` sets, ``P:out`` (invalid or disabled accounts), ``P:trs`` (accounts failing
-transiently since the last success), ``P:leases`` (zset lease → expiry) with ``P:ld`` (lease
-→ account|mode|cost), ``P:ready`` (set once the state was built from the durable store; its
+last failure ``lf``, last lease ``lu``, last refresh ``rf``, refused products ``rp``
+(comma-separated), and per mode ``r:``/``t:``/``w:``/``z:``/``s:`` =
+remaining/total/window/reset/source), ``P:tier:<tier>`` and ``P:all`` sets, ``P:out``
+(invalid or disabled accounts), ``P:trs`` (accounts failing transiently since the last
+success), ``P:leases`` (zset lease → expiry) with ``P:ld`` (lease → account|mode|cost, and
+``|product`` for image and video models),
+``P:ready`` (set once the state was built from the durable store; its
 absence after a Redis restart or flush triggers a rebuild), ``P:lock:<name>`` locks,
 ``P:changes`` channel.
 
@@ -92,12 +94,13 @@ class RedisHotState:
         return [
             params.lease_id, params.mode, params.cost, params.now, params.expires_at,
             params.max_inflight, params.policy, self._random.random(), tiers,
-            list(params.exclude),
+            list(params.exclude), params.product,
         ]  # fmt: skip
 
     async def put(self, seed: base.AccountSeed) -> None:
         args: list[Any] = [
             self._prefix, seed.account_id, seed.tier.value, seed.base_status, int(seed.reset),
+            int(seed.clear_refusals),
         ]  # fmt: skip
         for w in seed.quota:
             args += [w.mode, w.remaining, w.total, w.window_seconds, w.reset_at or 0, w.source]
@@ -226,6 +229,7 @@ def _acquired(answer: list[Any]) -> base.AcquireAnswer:
         n_no_quota=int(answer[2]),
         n_busy=int(answer[3]),
         retry_at=retry_at or None,
+        n_refused=int(answer[5]),
     )
 
 
@@ -255,4 +259,5 @@ def _view(account_id: str, row: dict[str, str]) -> base.HotAccount:
         fail_count=int(row.get("fl", 0)),
         last_refresh_at=float(row.get("rf", 0)) or None,
         quota=quota,
+        refused=tuple(sorted(p for p in row.get("rp", "").split(",") if p)),
     )

@@ -33,6 +33,7 @@ class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OUTCOME_UPSTREAM_ERROR: _ClassVar[Outcome]
     OUTCOME_CANCELLED: _ClassVar[Outcome]
     OUTCOME_TRANSIENT: _ClassVar[Outcome]
+    OUTCOME_PRODUCT_REFUSED: _ClassVar[Outcome]
 
 class QuotaSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -58,22 +59,25 @@ OUTCOME_CHALLENGE: Outcome
 OUTCOME_UPSTREAM_ERROR: Outcome
 OUTCOME_CANCELLED: Outcome
 OUTCOME_TRANSIENT: Outcome
+OUTCOME_PRODUCT_REFUSED: Outcome
 QUOTA_SOURCE_UNSPECIFIED: QuotaSource
 QUOTA_SOURCE_DEFAULT: QuotaSource
 QUOTA_SOURCE_ESTIMATED: QuotaSource
 QUOTA_SOURCE_REAL: QuotaSource
 
 class AcquireRequest(_message.Message):
-    __slots__ = ("model", "cost", "exclude_account_ids", "request_id")
+    __slots__ = ("model", "cost", "exclude_account_ids", "request_id", "prefer_tier")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_ACCOUNT_IDS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PREFER_TIER_FIELD_NUMBER: _ClassVar[int]
     model: str
     cost: int
     exclude_account_ids: _containers.RepeatedScalarFieldContainer[str]
     request_id: str
-    def __init__(self, model: _Optional[str] = ..., cost: _Optional[int] = ..., exclude_account_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    prefer_tier: str
+    def __init__(self, model: _Optional[str] = ..., cost: _Optional[int] = ..., exclude_account_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., prefer_tier: _Optional[str] = ...) -> None: ...
 
 class Lease(_message.Message):
     __slots__ = ("lease_id", "account_id", "credential", "tier", "mode", "cost", "expires_at")
@@ -214,7 +218,7 @@ class QuotaWindow(_message.Message):
     def __init__(self, mode: _Optional[str] = ..., remaining: _Optional[int] = ..., total: _Optional[int] = ..., window_seconds: _Optional[int] = ..., reset_at: _Optional[float] = ..., source: _Optional[_Union[QuotaSource, str]] = ...) -> None: ...
 
 class Account(_message.Message):
-    __slots__ = ("account_id", "credential_masked", "tier", "status", "enabled", "tags", "note", "quota", "inflight", "fail_count", "cooling_until", "last_refresh_at", "created_at", "updated_at")
+    __slots__ = ("account_id", "credential_masked", "tier", "status", "enabled", "tags", "note", "quota", "inflight", "fail_count", "cooling_until", "last_refresh_at", "created_at", "updated_at", "refused_products")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_MASKED_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
@@ -229,6 +233,7 @@ class Account(_message.Message):
     LAST_REFRESH_AT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_PRODUCTS_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     credential_masked: str
     tier: Tier
@@ -243,7 +248,8 @@ class Account(_message.Message):
     last_refresh_at: float
     created_at: float
     updated_at: float
-    def __init__(self, account_id: _Optional[str] = ..., credential_masked: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., status: _Optional[_Union[AccountStatus, str]] = ..., enabled: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ..., quota: _Optional[_Iterable[_Union[QuotaWindow, _Mapping]]] = ..., inflight: _Optional[int] = ..., fail_count: _Optional[int] = ..., cooling_until: _Optional[float] = ..., last_refresh_at: _Optional[float] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ...) -> None: ...
+    refused_products: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, account_id: _Optional[str] = ..., credential_masked: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., status: _Optional[_Union[AccountStatus, str]] = ..., enabled: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ..., quota: _Optional[_Iterable[_Union[QuotaWindow, _Mapping]]] = ..., inflight: _Optional[int] = ..., fail_count: _Optional[int] = ..., cooling_until: _Optional[float] = ..., last_refresh_at: _Optional[float] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., refused_products: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UpsertAccountRequest(_message.Message):
     __slots__ = ("credential", "account_id", "tier", "enabled", "tags", "set_tags", "note")

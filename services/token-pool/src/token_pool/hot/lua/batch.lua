@@ -9,11 +9,16 @@
 --             window|''], ...], transient_threshold, transient_cooldown, max_doublings,
 --             failed (0/1)]
 --   acquire: [lease_id, mode, cost, now, expires_at, max_inflight, policy, rand (0..1),
---             [[tier, default_total, default_window], ...], [excluded id, ...]]
+--             [[tier, default_total, default_window], ...], [excluded id, ...], product]
 -- Returns one entry per item, releases first:
 --   release {'ok', status, previous_status} | {'gone'}
---   acquire {'ok', account_id, tier} | {'exhausted', n_cooling, n_no_quota, n_busy, retry_at}
+--   acquire {'ok', account_id, tier}
+--           | {'exhausted', n_cooling, n_no_quota, n_busy, retry_at, n_refused}
 --           | {'not_ready'}
+-- A lease is recorded in P:ld as 'account|mode|cost', with '|product' for a model that has
+-- one (chat leases keep the form older scripts parse).
+-- An account's refused products (hot/base.py: product_refused) are its field 'rp', a
+-- comma-separated list; a usage refresh (usage.lua) or an operator edit (put.lua) clears it.
 local p = ARGV[1]
 local batch_now = tonumber(ARGV[2])
 local penalty = tonumber(ARGV[3])
@@ -48,11 +53,12 @@ local function account(id, mf)
     end
     return a
   end
-  local v = redis.call('HMGET', p .. ':a:' .. id, 'st', 'cu', 'inf', 'lu', 'lf',
+  local v = redis.call('HMGET', p .. ':a:' .. id, 'st', 'cu', 'inf', 'lu', 'lf', 'rp',
     mf[1], mf[2], mf[4])
   if not v[1] then cache[id] = false; return nil end  -- 'st' is set on every account
-  a = {_id = id, st = v[1], cu = v[2], inf = v[3], lu = v[4], lf = v[5] or false}
-  a[mf[1]], a[mf[2]], a[mf[4]] = v[6], v[7], v[8]
+  a = {_id = id, st = v[1], cu = v[2], inf = v[3], lu = v[4], lf = v[5] or false,
+       rp = v[6] or ''}
+  a[mf[1]], a[mf[2]], a[mf[4]] = v[7], v[8], v[9]
   cache[id] = a
   return a
 end
@@ -80,6 +86,11 @@ local function set(a, f, value)
   local dirty = a._dirty
   if not dirty then dirty = {}; a._dirty = dirty end
   dirty[f] = value
+end
+-- Whether the account was refused `product` (its 'rp' list names it).
+local function refused(a, product)
+  local rp = a.rp
+  return rp ~= '' and string.find(',' .. rp .. ',', ',' .. product .. ',', 1, true) ~= nil
 end
 local function accessors(a)
   local function read(...)
@@ -142,10 +153,11 @@ if n_releases > 0 then
     local refund, blame = release[10] == 1, release[11] == 1
     local data = known_data[r]
     local known = data and not done[lease_id]
+    local product = ''
     if known then
       done[lease_id] = true
-      local a_, m_, c_ = string.match(data, '^([^|]*)|([^|]*)|([^|]*)$')
-      account_id, mode, cost = a_, m_, tonumber(c_)
+      local a_, m_, c_, p_ = string.match(data, '^([^|]*)|([^|]*)|([^|]*)|?([^|]*)$')
+      account_id, mode, cost, product = a_, m_, tonumber(c_), p_ or ''
     end
     local a = account(account_id, mode_fields(mode))
     if not a then
@@ -188,6 +200,9 @@ if n_releases > 0 then
           forgive = run_len >= outage_size()
         end
         if ts ~= ts_read then set(a, 'ts', ts) end
+        if outcome == 'product_refused' and product ~= '' and not refused(a, product) then
+          if a.rp == '' then set(a, 'rp', product) else set(a, 'rp', a.rp .. ',' .. product) end
+        end
         if blame then
           fl = fl + 1
           if fl >= threshold and st ~= 'disabled' then
@@ -243,19 +258,21 @@ if n_acquires > 0 then
   end
 
   -- The best-scoring eligible accounts of ids for one acquire (ties all kept), and a tally
-  -- of why the others were not eligible: {cooling, no quota, busy, earliest retry}.
+  -- of why the others were not eligible: {cooling, no quota, busy, earliest retry, refused}.
   local function pick(ids, q, dtot)
     local rk, tk, zk = q.mf[1], q.mf[2], q.mf[4]
-    local now, cost, cap, excluded = q.now, q.cost, q.cap, q.excluded
+    local now, cost, cap, excluded, product = q.now, q.cost, q.cap, q.excluded, q.product
     local best, nbest, bestscore = {}, 0, 0
-    local tally = {0, 0, 0, 0}
+    local tally = {0, 0, 0, 0, 0}
     for _, id in ipairs(ids) do
       local a = not excluded[id] and account(id, q.mf)
       if a then
         local st = a.st
         local cu = tonumber(a.cu) or 0
         if st == 'cooling' and cu <= now then st = 'active' end
-        if st == 'active' or st == 'cooling' then
+        if (st == 'active' or st == 'cooling') and product ~= '' and refused(a, product) then
+          tally[5] = tally[5] + 1
+        elseif st == 'active' or st == 'cooling' then
           local inf = tonumber(a.inf) or 0
           local total = tonumber(a[tk]) or dtot
           local rem = tonumber(a[rk]) or total
@@ -294,13 +311,15 @@ if n_acquires > 0 then
     local policy, rnd, tiers = acquire[7], acquire[8], acquire[9]
     local excluded = {}
     for _, id in ipairs(acquire[10]) do excluded[id] = true end
+    local product = acquire[11] or ''
     local mf = mode_fields(mode)
     local rk, tk, wk, zk, sk = mf[1], mf[2], mf[3], mf[4], mf[5]
-    local q = {mf = mf, now = now, cost = cost, cap = cap, excluded = excluded, policy = policy}
+    local q = {mf = mf, now = now, cost = cost, cap = cap, excluded = excluded, policy = policy,
+               product = product}
 
     local result
     if not ready then result = {'not_ready'} end
-    local n_cooling, n_no_quota, n_busy, retry_at = 0, 0, 0, 0
+    local n_cooling, n_no_quota, n_busy, retry_at, n_refused = 0, 0, 0, 0, 0
     for _, candidate in ipairs(tiers) do
       if result then break end
       local tier, dtot, dwin = candidate[1], candidate[2], candidate[3]
@@ -311,6 +330,7 @@ if n_acquires > 0 then
       n_cooling = n_cooling + tally[1]
       n_no_quota = n_no_quota + tally[2]
       n_busy = n_busy + tally[3]
+      n_refused = n_refused + tally[5]
       if tally[4] > 0 and (retry_at == 0 or tally[4] < retry_at) then retry_at = tally[4] end
       if nbest > 0 then
         local idx = math.floor(rnd * nbest) + 1
@@ -329,13 +349,16 @@ if n_acquires > 0 then
         set(a, sk, src); set(a, 'lu', now); set(a, 'st', 'active')
         set(a, 'inf', (tonumber(a.inf) or 0) + 1)
         new_leases[#new_leases + 1] = lease_id
-        new_leases[#new_leases + 1] = a._id .. '|' .. mode .. '|' .. cost
+        local data = a._id .. '|' .. mode .. '|' .. cost
+        if product ~= '' then data = data .. '|' .. product end
+        new_leases[#new_leases + 1] = data
         new_expiries[#new_expiries + 1] = expires
         new_expiries[#new_expiries + 1] = lease_id
         result = {'ok', a._id, tier}
       end
     end
-    out[#out + 1] = result or {'exhausted', n_cooling, n_no_quota, n_busy, tostring(retry_at)}
+    out[#out + 1] = result
+      or {'exhausted', n_cooling, n_no_quota, n_busy, tostring(retry_at), n_refused}
   end
 end
 

@@ -1,11 +1,12 @@
 -- Add an account or update its tier and status, keeping live counters (hot/base.py).
--- ARGV: prefix, account_id, tier, base_status, reset (0/1),
+-- ARGV: prefix, account_id, tier, base_status, reset (0/1), clear refused products (0/1),
 --       then (mode, remaining, total, window, reset_at, source) groups filled only if absent.
 local p = ARGV[1]
 local id = ARGV[2]
 local tier = ARGV[3]
 local base = ARGV[4]
 local reset = ARGV[5] == '1'
+local clear_refusals = ARGV[6] == '1'
 local k = p .. ':a:' .. id
 local old = redis.call('HMGET', k, 'tier', 'st')
 if old[1] and old[1] ~= tier then redis.call('SREM', p .. ':tier:' .. old[1], id) end
@@ -21,7 +22,8 @@ redis.call('HSET', k, 'tier', tier, 'st', st)
 if st == 'invalid' or st == 'disabled' then redis.call('SADD', p .. ':out', id)
 else redis.call('SREM', p .. ':out', id) end
 if reset then redis.call('HSET', k, 'fl', 0, 'ts', 0) end
-local i = 6
+if clear_refusals then redis.call('HDEL', k, 'rp') end
+local i = 7
 while ARGV[i] do
   local m = ARGV[i]
   if redis.call('HEXISTS', k, 't:' .. m) == 0 then
