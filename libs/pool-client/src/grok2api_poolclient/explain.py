@@ -40,6 +40,11 @@ UPSTREAM_ADVICE = {
         "grok.com rejected the accounts' credentials; add fresh ones (grok2api tokens add)."
     ),
     "upstream_forbidden": "grok.com refused these accounts this request (403).",
+    "upstream_product_unavailable": (
+        "grok.com does not offer this product (image or video generation) to the accounts "
+        "tried; the pool stops using them for it until their next usage refresh. Add "
+        "accounts of a tier that has it (SuperGrok)."
+    ),
     "upstream_challenge": (
         "grok.com answered with a Cloudflare challenge: refresh security.cf_clearance or "
         "route through another proxy (network.base_proxy_url)."
@@ -70,6 +75,12 @@ EXHAUSTED_ADVICE = {
     errors.ExhaustedReason.ALL_BUSY: (
         "Every account that can serve this model is at its concurrency cap "
         "(token.max_inflight_per_account); retry shortly."
+    ),
+    errors.ExhaustedReason.NO_ACCOUNT_FOR_PRODUCT: (
+        "grok.com refused every account that could serve this model its product (image or "
+        "video generation; basic accounts no longer get them): add accounts of a tier that "
+        "has it (SuperGrok, `grok2api tokens add`). Refused accounts are tried again after "
+        "their next usage refresh (`grok2api tokens refresh`)."
     ),
 }
 
