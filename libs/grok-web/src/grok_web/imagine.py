@@ -3,9 +3,11 @@
 Each image slot is tracked from its frames: an ``image`` frame's blob size picks the
 stage (``image.image_ws_medium_min_bytes`` → medium, ``image_ws_final_min_bytes`` →
 final); a ``json`` frame with ``current_status: completed`` closes the slot (its
-last blob is final unless ``moderated``). A slot that showed a medium preview but
-no final within ``image_ws_blocked_seconds`` is blocked. No final at all → the
-call raises :class:`errors.ContentBlocked` (blocked/moderated) or EmptyStream.
+last blob is final unless ``moderated`` or smaller than a final image: a completed
+slot whose best image is a preview is blocked, never passed off as final). A slot that
+showed a medium preview but no final within ``image_ws_blocked_seconds`` is blocked.
+No final at all → the call raises :class:`errors.ContentBlocked` (blocked/moderated) or
+EmptyStream.
 
 An account the upstream does not offer Imagine to gets :class:`errors.ProductUnavailable`:
 the handshake refused with a 403 JSON answer (a policy refusal, not a Cloudflare page), or
@@ -78,6 +80,8 @@ def messages(request: ImagineRequest, *, nsfw: bool) -> tuple[dict[str, Any], di
         "aspect_ratio": request.aspect_ratio,
         "enable_side_by_side": True,
         "enable_pro": request.pro,
+        # How many images the session should make (HEAD's property; at most 10).
+        "num_generations": max(1, min(request.count, 10)),
     }
     prompt = {
         "type": "conversation.item.create",
@@ -213,7 +217,12 @@ class _Tracker:
             slot.url = str(message.get("url") or slot.url)
             if message.get("moderated"):
                 self._block(slot_id, slot, out)
-            elif not slot.terminal:
+            elif slot.terminal:
+                pass
+            elif slot.blob and len(slot.blob) < self._opts.final_min_bytes:
+                # Completed on a preview or medium image: never hand that out as final.
+                self._block(slot_id, slot, out)
+            else:
                 self._final(slot_id, slot, message, out)
         self._check_done()
 
@@ -234,7 +243,8 @@ class _Tracker:
         )
         if stage == "medium" and slot.medium_at is None:
             slot.medium_at = time.monotonic()
-        out.append(ev.ImageProgress(slot_id, min(progress, 99), slot.url, stage))
+        preview = _decode_blob(slot.blob) if slot.blob else None
+        out.append(ev.ImageProgress(slot_id, min(progress, 99), slot.url, stage, data=preview))
 
     def _final(self, slot_id: str, slot: _Slot, message: Mapping[str, Any], out: list[Any]) -> None:
         slot.terminal = True
