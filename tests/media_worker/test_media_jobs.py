@@ -218,3 +218,20 @@ async def test_a_reference_image_becomes_an_image_post(stack: MediaStack) -> Non
     assert final.type is EventType.RESULT, final.data
     posts = stack.sim.requests(path="/rest/media/post/create")
     assert posts[0]["json"]["mediaType"] == "MEDIA_POST_TYPE_IMAGE"
+
+
+async def test_an_account_refused_the_product_is_passed_over_not_blamed(
+    stack: MediaStack,
+) -> None:
+    await stack.add("vid-refused", auto=80)
+    await stack.add("vid-fine", auto=80)
+    stack.sim.set_fault("403", account="vid-refused", path="/rest/media/post/create")
+
+    first = [await stack.run(jobs.KIND_VIDEO, video_job()) for _ in range(2)]
+
+    assert all(final.type is EventType.RESULT for _, final in first)
+    refused = await stack.pool.get_account(stack.ids["vid-refused"])
+    assert refused.status == "active" and refused.fail_count == 0
+    assert list(refused.refused_products) == ["video"]
+    posts = cookies_of(stack.sim, "/rest/media/post/create")
+    assert sum("vid-refused" in cookie for cookie in posts) <= 1  # not picked again for video
