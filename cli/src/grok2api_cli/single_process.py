@@ -54,7 +54,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             apps={
                 "/admin": admin.app.create_app(settings=live, pool=pool),
                 "": gateway.app.create_app(
-                    settings=live, pool=pool, grok=grok, client_keys=store.client_keys
+                    settings=live, pool=pool, grok=grok, client_keys=store.client_keys,
+                    blobs=blobs, jobs=jobs,
                 ),
             },
             checks={"store": store.ping, "token_pool": pool.stats},
