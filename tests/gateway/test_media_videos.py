@@ -174,3 +174,20 @@ async def test_a_video_job_runs_on_without_its_client(gw: MediaGateway) -> None:
     video_id = response.json()["id"]
     record = await gw.wait_status(video_id.removeprefix("video_"), "completed")
     assert record.result is not None
+
+
+async def test_json_input_reference_takes_an_image_url(gw: MediaGateway) -> None:
+    import base64
+
+    reference = png(color="pink")
+    uri = "data:image/png;base64," + base64.b64encode(reference).decode()
+    async with httpx2.AsyncClient() as http:
+        ok = await http.post(gw.base_url + "/v1/videos", json={
+            "prompt": "x", "input_reference": {"image_url": uri}})
+        by_id = await http.post(gw.base_url + "/v1/videos", json={
+            "prompt": "x", "input_reference": {"file_id": "file-123"}})
+    assert ok.status_code == 200, ok.text
+    job = media_jobs.VideoJob.model_validate(gw.worker.last().payload)
+    assert job.image is not None and await gw.blobs.read_bytes(job.image) == reference
+    assert by_id.status_code == 400
+    assert by_id.json()["error"]["param"] == "input_reference"
