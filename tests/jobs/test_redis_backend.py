@@ -185,3 +185,15 @@ async def test_a_submit_drops_index_entries_older_than_the_horizon(
 async def _members(redis_client: aioredis.Redis, key: str) -> set[str]:
     members: list[bytes] = await redis_client.zrange(key, 0, -1)  # type: ignore[assignment]
     return {_name(member) for member in members}
+
+
+def test_event_reads_block_less_than_the_clients_socket_timeout() -> None:
+    from grok2api_jobs.redis_streams import EVENTS_BLOCK_MS, _block_within_timeout
+
+    default = aioredis.from_url("redis://127.0.0.1:6379/0")  # redis-py's 5 s timeout
+    short = aioredis.from_url("redis://127.0.0.1:6379/0", socket_timeout=2)
+    unbounded = aioredis.from_url("redis://127.0.0.1:6379/0", socket_timeout=None)
+
+    assert _block_within_timeout(default, EVENTS_BLOCK_MS) < 5000
+    assert _block_within_timeout(short, EVENTS_BLOCK_MS) < 2000
+    assert _block_within_timeout(unbounded, EVENTS_BLOCK_MS) == EVENTS_BLOCK_MS

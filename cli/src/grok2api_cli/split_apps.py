@@ -17,8 +17,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import bootstrap, http_app, http_protocol, stores
 
-JOBS_READ_MARGIN = 10.0  # seconds a job-event read may take beyond its XREAD block
-
 Build = Callable[[Settings, contextlib.AsyncExitStack], Awaitable[tuple[ASGIApp, dict]]]
 
 
@@ -64,7 +62,7 @@ async def _live_settings(settings: Settings, stack: contextlib.AsyncExitStack) -
 async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[
         ASGIApp, dict[str, health.Check]]:
     import gateway.app
-    from grok2api_jobs import RedisJobQueue, redis_streams
+    from grok2api_jobs import RedisJobQueue
     from grok2api_media.blobs import BlobStore
     from grok2api_poolclient.grpc_transport import GrpcPoolClient
     from grok_web.client import GrokClient
@@ -78,17 +76,10 @@ async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
     stack.callback(
         live.subscribe(lambda new: grok.reconfigure(options=ClientOptions.from_settings(new)))
     )
-    # Following a job blocks in XREAD for redis_streams.EVENTS_BLOCK_MS (5 s): its client
-    # needs a read timeout above that (redis-py's default is 5 s, which races it).
-    jobs_redis = aioredis.from_url(
-        settings.services.redis_url,
-        socket_timeout=redis_streams.EVENTS_BLOCK_MS / 1000 + JOBS_READ_MARGIN,
-    )
-    stack.push_async_callback(jobs_redis.aclose)
     app = gateway.app.create_app(
         settings=live, pool=pool, grok=grok, client_keys=store.client_keys,
         blobs=BlobStore.from_settings(settings),
-        jobs=RedisJobQueue(jobs_redis, events_ttl=settings.cache.job_ttl_seconds),
+        jobs=RedisJobQueue(redis, events_ttl=settings.cache.job_ttl_seconds),
     )
     return app, {"store": store.ping, "token_pool": pool.stats, "redis": redis.ping}
 

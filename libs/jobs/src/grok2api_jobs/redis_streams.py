@@ -50,10 +50,23 @@ DEFAULT_PREFIX = "grok2api:"
 DEFAULT_GROUP = "media-workers"
 DEFAULT_EVENTS_TTL = 3600.0
 # How long one XREAD on an event stream blocks before re-issuing; bounds how long a
-# cancelled reader keeps a pooled connection busy.
+# cancelled reader keeps a pooled connection busy. Never longer than the client's socket
+# timeout allows (less a margin): a read outlasting it fails as a timeout.
 EVENTS_BLOCK_MS = 5000
+BLOCK_TIMEOUT_MARGIN_MS = 1000
+REDIS_PY_TIMEOUT = 5.0
 # A kind's index forgets jobs created this many ttls ago (see the module docstring).
 INDEX_HORIZON_TTLS = 2
+
+
+def _block_within_timeout(redis: aioredis.Redis, block_ms: int) -> int:
+    """``block_ms``, shortened to fit the client's socket timeout (redis-py 8 gives a client
+    built without one a 5 s timeout; an explicit None means none)."""
+    kwargs = redis.connection_pool.connection_kwargs
+    timeout = kwargs["socket_timeout"] if "socket_timeout" in kwargs else REDIS_PY_TIMEOUT
+    if not timeout:
+        return block_ms
+    return max(100, min(block_ms, int(timeout * 1000) - BLOCK_TIMEOUT_MARGIN_MS))
 
 
 @contextlib.contextmanager
@@ -102,6 +115,7 @@ class RedisJobQueue:
         self._heartbeat = redis.register_script(redis_scripts.HEARTBEAT)
         self._forget = redis.register_script(redis_scripts.FORGET_CONSUMERS)
         self._group_ready = False
+        self._events_block_ms = _block_within_timeout(redis, EVENTS_BLOCK_MS)
 
     def _events_key(self, job_id: str) -> str:
         return f"{self._prefix}job:{{{envelope.check_job_id(job_id)}}}:events"
@@ -146,7 +160,7 @@ class RedisJobQueue:
         last = "0-0"
         while True:
             with _translated():
-                response = await self._redis.xread({key: last}, block=EVENTS_BLOCK_MS)
+                response = await self._redis.xread({key: last}, block=self._events_block_ms)
             cancellation.raise_if_cancelling()
             for entry_id, fields in _stream_entries(response):
                 last = entry_id
