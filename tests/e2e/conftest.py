@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -126,11 +127,12 @@ def simulator(tmp_path: Path) -> Iterator[SimHandle]:
         yield sim
 
 
-@pytest.fixture
-def base_env(tmp_path: Path, simulator: SimHandle) -> dict[str, str]:
+def process_env(data_root: Path, simulator: SimHandle) -> dict[str, str]:
+    """The environment of service processes pointed at ``simulator``, data under
+    ``data_root``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GROK2API_", "SERVER_"))}
     env.update(
-        DATA_DIR=str(tmp_path / "data"),
+        DATA_DIR=str(data_root / "data"),
         LOG_FILE_ENABLED="false",
         SERVER_HOST="127.0.0.1",
         GROK2API_NETWORK__BASE_URL=simulator.base_url,
@@ -143,12 +145,25 @@ def base_env(tmp_path: Path, simulator: SimHandle) -> dict[str, str]:
 
 
 @pytest.fixture
-def redis_db() -> Iterator[str]:
+def base_env(tmp_path: Path, simulator: SimHandle) -> dict[str, str]:
+    return process_env(tmp_path, simulator)
+
+
+@contextlib.contextmanager
+def redis_database() -> Iterator[str]:
     """A Redis database of its own, emptied afterwards, so runs cannot collide."""
     import redis
 
     index = 8 + uuid.uuid4().int % 7
     client = redis.Redis(db=index)
     client.flushdb()
-    yield f"redis://127.0.0.1:6379/{index}"
-    client.flushdb()
+    try:
+        yield f"redis://127.0.0.1:6379/{index}"
+    finally:
+        client.flushdb()
+
+
+@pytest.fixture
+def redis_db() -> Iterator[str]:
+    with redis_database() as url:
+        yield url
