@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from grok2api_jobs import EventType
@@ -235,3 +236,27 @@ async def test_an_account_refused_the_product_is_passed_over_not_blamed(
     assert list(refused.refused_products) == ["video"]
     posts = cookies_of(stack.sim, "/rest/media/post/create")
     assert sum("vid-refused" in cookie for cookie in posts) <= 1  # not picked again for video
+
+
+async def test_a_cancelled_job_stops_upstream_and_releases_its_lease(
+    stack: MediaStack, eventually: Any
+) -> None:
+    account_id = await stack.add("vid-slow", auto=80)
+    stack.sim.set_fault("slow-tokens", delay_ms=300)  # a video that takes seconds
+    job_id = await stack.queue.submit(jobs.KIND_VIDEO, video_job())
+
+    async def inflight() -> int:
+        return (await stack.pool.get_account(account_id)).inflight
+
+    async def generating() -> bool:
+        return bool(stack.sim.requests(path=CHAT)) and await inflight() == 1
+
+    async def released() -> bool:
+        return await inflight() == 0 and stack.worker.in_flight == 0
+
+    await eventually(generating)
+    assert await stack.queue.cancel(job_id)
+    await eventually(released)
+
+    record = await stack.queue.record(job_id)
+    assert record is not None and record.status == "cancelled"
