@@ -241,3 +241,16 @@ async def test_unknown_models_fail_before_any_request(sim, grok):
             grok.chat(credential="sim-x", request=ChatRequest(message="hi", model="nope"))
         )
     assert sim.requests(path="/rest/app-chat") == []
+
+
+async def test_imagine_sessions_are_not_capped_at_curls_default_of_ten(sim, grok):
+    credentials = [f"sim-imagine-{n}" for n in range(12)]
+    open_sessions = [
+        grok.imagine(credential=c, request=ImagineRequest(prompt="x", count=1))
+        for c in credentials
+    ]
+    firsts = await asyncio.gather(*(anext(session) for session in open_sessions))  # all live
+
+    assert len(firsts) == 12
+    for session in open_sessions:
+        await session.aclose()

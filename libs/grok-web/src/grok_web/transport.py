@@ -260,6 +260,9 @@ class Transport:
         if self._ws_session is None:
             egress = self._options.egress
             self._ws_session = AsyncSession(
+                # A live WebSocket holds its curl handle: the session's default of 10 would
+                # cap a media worker at 10 concurrent Imagine generations.
+                max_clients=self._options.limits.max_connections,
                 impersonate=egress.browser,  # type: ignore[arg-type]
                 proxy=egress.base_proxy_url or None,
                 trust_env=False,
