@@ -49,7 +49,7 @@ readme: install ## regenerate the settings and model tables in README.md
 	$(UV) run --frozen python scripts/gen_readme.py
 
 .PHONY: bench
-bench: bench-pool bench-gateway bench-sim ## every benchmark (numbers on stdout)
+bench: bench-pool bench-gateway bench-media bench-sim ## every benchmark (numbers on stdout)
 
 .PHONY: bench-pool
 bench-pool: install ## token pool Acquire+Release throughput and latency
@@ -62,6 +62,10 @@ bench-gateway: install ## gateway vs simulator-direct throughput, latency, TTFT,
 .PHONY: count-gateway
 count-gateway: install ## instructions per gateway request under callgrind (stable on a noisy machine)
 	$(UV) run --frozen python scripts/count_gateway.py
+
+.PHONY: bench-media
+bench-media: install ## image jobs vs simulator-direct latency, jobs/s through 1 and 2 workers, worker RSS
+	$(UV) run --frozen python scripts/bench_media.py
 
 .PHONY: bench-sim
 bench-sim: install ## the simulator's own capacity

@@ -33,14 +33,34 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
 from bench_gateway import add_accounts, free_port, wait_port
 from cryptography.fernet import Fernet
+from curl_cffi.requests import AsyncSession, Response
 
 ACCOUNTS = 32
 REDIS_URL = "redis://127.0.0.1:6379/13"
 ENCRYPTION_KEY = Fernet.generate_key().decode()  # one per run: the split services share it
 IMAGE_BODY = {"model": "grok-imagine-1.0", "prompt": "a lighthouse at dusk", "n": 1}
+
+
+class Http:
+    """A keep-alive HTTP client bound to one base URL (curl_cffi, as the project uses)."""
+
+    def __init__(self, base_url: str, *, timeout: float = 300) -> None:
+        self._base = base_url
+        self._session = AsyncSession(timeout=timeout, max_clients=256)
+
+    async def post(self, path: str, *, json: Any) -> Response:
+        return await self._session.post(self._base + path, json=json)
+
+    async def get(self, path: str) -> Response:
+        return await self._session.get(self._base + path)
+
+    async def __aenter__(self) -> Http:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._session.close()
 
 
 def _pct(values: Sequence[float], pct: float) -> float:
@@ -50,6 +70,7 @@ def _pct(values: Sequence[float], pct: float) -> float:
 
 def start_simulator(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
     accounts = data_dir / "accounts.json"
     accounts.write_text(json.dumps([
         {"credential": f"sso-bench-{i}", "tier": "super",
@@ -119,7 +140,7 @@ def direct_image(sim_url: str) -> Callable[[int], Awaitable[None]]:
     return once
 
 
-def through_gateway(http: httpx.AsyncClient) -> Callable[[int], Awaitable[None]]:
+def through_gateway(http: Http) -> Callable[[int], Awaitable[None]]:
     async def once(_index: int) -> None:
         response = await http.post("/v1/images/generations", json=IMAGE_BODY)
         if response.status_code != 200:
@@ -159,8 +180,7 @@ async def overhead(args: argparse.Namespace, data_dir: Path) -> list[dict[str, A
         await add_accounts(pool_addr, ACCOUNTS)
         direct = direct_image(sim_url)
         rows: list[dict[str, Any]] = []
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120,
-                                     limits=httpx.Limits(max_connections=64)) as http:
+        async with Http(f"http://127.0.0.1:{port}") as http:
             through = through_gateway(http)
             for call in (direct, through):  # warm-up: connections, caches, first imports
                 await phase(call, concurrency=4, seconds=1.0)
@@ -191,13 +211,11 @@ async def split_services(args: argparse.Namespace, data_dir: Path) -> dict[str, 
     processes = [start("token-pool", {**base, "SERVER_PORT": str(free_port())})]
     results: dict[str, Any] = {}
     try:
-        time.sleep(1.5)
-        await add_accounts(pool_addr, ACCOUNTS)
+        await add_accounts_when_up(pool_addr, processes[0])
         port = free_port()
         processes.append(start("gateway", {**base, "SERVER_PORT": str(port)}))
         wait_port(port, processes[-1])
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=300,
-                                     limits=httpx.Limits(max_connections=256)) as http:
+        async with Http(f"http://127.0.0.1:{port}") as http:
             through = through_gateway(http)
             for workers in (1, 2):
                 processes.append(start("media-worker", {**base, "SERVER_PORT": "0"}))
@@ -215,14 +233,28 @@ async def split_services(args: argparse.Namespace, data_dir: Path) -> dict[str, 
         await flush.aclose()
 
 
-async def worker_memory(http: httpx.AsyncClient, processes: list[subprocess.Popen[bytes]],
+async def add_accounts_when_up(pool_addr: str, pool: subprocess.Popen[bytes]) -> None:
+    from grok2api_poolclient.errors import PoolUnavailable
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            await add_accounts(pool_addr, ACCOUNTS)
+            return
+        except PoolUnavailable:
+            if pool.poll() is not None or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def worker_memory(http: Http, processes: list[subprocess.Popen[bytes]],
                         base: dict[str, str]) -> dict[str, Any]:
     """200 slow video generations on one worker: its peak RSS while it holds them."""
     for worker in processes[2:]:
         stop(worker)
     del processes[2:]
     sim_url = base["GROK2API_NETWORK__BASE_URL"]
-    async with httpx.AsyncClient(base_url=sim_url) as sim:
+    async with Http(sim_url) as sim:
         # Video frames a second apart: each generation stays open for several seconds.
         await sim.post("/_sim/faults", json={"kind": "slow-tokens", "params": {"delay_ms": 1000}})
     worker = start("media-worker", {**base, "SERVER_PORT": "0"})

@@ -11,9 +11,10 @@ from grok_web.imagine import ImagineRequest, _Tracker
 from grok_web.options import ClientOptions
 
 
-def tracker(count: int = 1) -> _Tracker:
+def tracker(count: int = 1, *, previews: bool = False) -> _Tracker:
     ctx: Any = types.SimpleNamespace(options=ClientOptions())
-    return _Tracker(request=ImagineRequest(prompt="x", count=count), ctx=ctx, secrets=())
+    request = ImagineRequest(prompt="x", count=count, previews=previews)
+    return _Tracker(request=request, ctx=ctx, secrets=())
 
 
 def blob(size: int) -> str:
@@ -55,10 +56,12 @@ def test_a_slot_completed_on_a_final_sized_image_is_final() -> None:
     assert [type(e) for e in out] == [ev.ImageFinal]
 
 
-def test_previews_carry_their_bytes() -> None:
-    track = tracker()
+def test_previews_carry_their_bytes_when_asked() -> None:
+    frame = {"type": "image", "image_id": "a", "blob": base64.b64encode(b"png").decode(),
+             "percentage_complete": 20}
 
-    out = feed(track, {"type": "image", "image_id": "a", "blob": base64.b64encode(b"png").decode(),
-                       "percentage_complete": 20})
+    asked = feed(tracker(previews=True), frame)
+    not_asked = feed(tracker(), frame)
 
-    assert out[0].stage == "preview" and out[0].data == b"png"
+    assert asked[0].stage == "preview" and asked[0].data == b"png"
+    assert not_asked[0].data is None

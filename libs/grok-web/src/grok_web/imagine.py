@@ -39,13 +39,15 @@ CLOSE_GRACE_SECONDS = 2.0
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ImagineRequest:
-    """``count`` images for ``prompt``; ``nsfw`` None = image.image_ws_nsfw."""
+    """``count`` images for ``prompt``; ``nsfw`` None = image.image_ws_nsfw; ``previews``:
+    decode preview images into ``ImageProgress.data`` (costs a base64 decode per frame)."""
 
     prompt: str
     count: int = 2
     aspect_ratio: str = "2:3"
     nsfw: bool | None = None
     pro: bool = False
+    previews: bool = False
 
 
 @dataclasses.dataclass(slots=True)
@@ -179,6 +181,7 @@ class _Tracker:
         self._opts = ctx.options.imagine
         self._idle = ctx.options.timeouts.stream_idle
         self._want = max(1, request.count)
+        self._previews = request.previews
         self._secrets = secrets
         self._slots: dict[str, _Slot] = {}
         self._finals: set[str] = set()
@@ -243,7 +246,7 @@ class _Tracker:
         )
         if stage == "medium" and slot.medium_at is None:
             slot.medium_at = time.monotonic()
-        preview = _decode_blob(slot.blob) if slot.blob else None
+        preview = _decode_blob(slot.blob) if self._previews and slot.blob else None
         out.append(ev.ImageProgress(slot_id, min(progress, 99), slot.url, stage, data=preview))
 
     def _final(self, slot_id: str, slot: _Slot, message: Mapping[str, Any], out: list[Any]) -> None:

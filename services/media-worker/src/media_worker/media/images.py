@@ -102,7 +102,10 @@ class ImageHandler:
         self, lease: leases.Lease, request: ImageJob, meter: Meter, count: int
     ) -> list[MediaFile]:
         call = imagine.ImagineRequest(
-            prompt=request.prompt, count=count, aspect_ratio=request.aspect_ratio
+            prompt=request.prompt,
+            count=count,
+            aspect_ratio=request.aspect_ratio,
+            previews=request.partials,
         )
         finals: list[ev.ImageFinal] = []
         async for event in self._ctx.grok.imagine(credential=lease.credential, request=call):
@@ -114,9 +117,8 @@ class ImageHandler:
         return [await self._store(lease, final) for final in finals[:count]]
 
     async def _preview(self, request: ImageJob, meter: Meter, event: ev.ImageProgress) -> None:
-        data = getattr(event, "data", None)
-        if request.partials and data:
-            preview = await downloads.store_inline(self._ctx, data)
+        if request.partials and event.data:
+            preview = await downloads.store_inline(self._ctx, event.data)
             await meter.partial(preview, progress=event.progress)
         else:
             await meter.report(event.progress * 0.9, "generating")
