@@ -120,11 +120,11 @@ def stop(*processes: subprocess.Popen[bytes]) -> None:
 
 def direct_image(sim_url: str) -> Callable[[int], Awaitable[None]]:
     """The upstream exchange of a one-image job, made with grok_web from this process."""
+    from grok2api_settings import Settings
     from grok_web import events as ev
     from grok_web.client import GrokClient
     from grok_web.imagine import ImagineRequest
     from grok_web.options import ClientOptions
-    from grok2api_settings import Settings
 
     settings = Settings.model_validate({"network": {"base_url": sim_url, "assets_url": sim_url}})
     client = GrokClient(options=ClientOptions.from_settings(settings))
@@ -218,8 +218,9 @@ async def split_services(args: argparse.Namespace, data_dir: Path) -> dict[str, 
         async with Http(f"http://127.0.0.1:{port}") as http:
             through = through_gateway(http)
             for workers in (1, 2):
-                processes.append(start("media-worker", {**base, "SERVER_PORT": "0"}))
-                time.sleep(2.0)
+                probe = free_port()
+                processes.append(start("media-worker", {**base, "SERVER_PORT": str(probe)}))
+                wait_port(probe, processes[-1])
                 await phase(through, concurrency=8, seconds=1.0)  # warm-up
                 runs = [await phase(through, concurrency=32, seconds=args.seconds)
                         for _ in range(args.rounds)]
@@ -249,7 +250,8 @@ async def add_accounts_when_up(pool_addr: str, pool: subprocess.Popen[bytes]) ->
 
 async def worker_memory(http: Http, processes: list[subprocess.Popen[bytes]],
                         base: dict[str, str]) -> dict[str, Any]:
-    """200 slow video generations on one worker: its peak RSS while it holds them."""
+    """200 slow video generations on one worker: its peak RSS while it holds them, and how
+    many it held at once (its ``grok2api_media_jobs_in_flight`` gauge)."""
     for worker in processes[2:]:
         stop(worker)
     del processes[2:]
@@ -257,27 +259,37 @@ async def worker_memory(http: Http, processes: list[subprocess.Popen[bytes]],
     async with Http(sim_url) as sim:
         # Video frames a second apart: each generation stays open for several seconds.
         await sim.post("/_sim/faults", json={"kind": "slow-tokens", "params": {"delay_ms": 1000}})
-    worker = start("media-worker", {**base, "SERVER_PORT": "0"})
+    probe = free_port()
+    worker = start("media-worker", {**base, "SERVER_PORT": str(probe)})
     processes.append(worker)
-    time.sleep(2.0)
+    wait_port(probe, worker)
     idle = rss_mb(worker.pid)
     body = {"model": "grok-imagine-1.0-video", "prompt": "waves", "seconds": "6"}
     created = await asyncio.gather(*(http.post("/v1/videos", json=body) for _ in range(200)))
     ids = [response.json()["id"] for response in created]
-    peak, running_peak = idle, 0
+    peak, held = idle, 0
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        peak = max(peak, rss_mb(worker.pid))
-        states = await asyncio.gather(*(http.get(f"/v1/videos/{i}") for i in ids[::10]))
-        statuses = [state.json()["status"] for state in states]
-        running_peak = max(running_peak, statuses.count("in_progress") * 10)
-        if all(status in ("completed", "failed") for status in statuses):
-            break
-        await asyncio.sleep(0.25)
-    finals = await asyncio.gather(*(http.get(f"/v1/videos/{i}") for i in ids))
-    completed = sum(final.json()["status"] == "completed" for final in finals)
-    return {"idle_rss_mb": idle, "peak_rss_mb": peak, "videos": len(ids),
-            "completed": completed, "in_progress_peak_estimate": running_peak}
+    async with Http(f"http://127.0.0.1:{probe}") as metrics:
+        while time.monotonic() < deadline:
+            peak = max(peak, rss_mb(worker.pid))
+            running = in_flight((await metrics.get("/metrics")).text)
+            held = max(held, running)
+            if held and not running:  # every job was claimed at once: none left when it is 0
+                break
+            await asyncio.sleep(0.25)
+    finals = [(await http.get(f"/v1/videos/{i}")).json() for i in ids]
+    failures = sorted({str((v.get("error") or {}).get("message")) for v in finals
+                       if v["status"] != "completed"})
+    return {"idle_rss_mb": idle, "peak_rss_mb": peak, "videos": len(ids), "held_at_once": held,
+            "completed": len(finals) - sum(v["status"] != "completed" for v in finals),
+            "failures": failures}
+
+
+def in_flight(metrics_text: str) -> int:
+    for line in metrics_text.splitlines():
+        if line.startswith("grok2api_media_jobs_in_flight "):
+            return int(float(line.split()[1]))
+    return 0
 
 
 def rss_mb(pid: int) -> float:
@@ -324,8 +336,9 @@ def main() -> None:
     print(f"image jobs/s through 1 worker: {split['jobs_per_second_1_worker']:.1f}, "
           f"through 2: {split['jobs_per_second_2_worker']:.1f}")
     memory = split["memory"]
-    print(f"one worker, {memory['videos']} slow videos: RSS idle {memory['idle_rss_mb']:.0f} MB, "
-          f"peak {memory['peak_rss_mb']:.0f} MB; {memory['completed']} completed")
+    print(f"one worker, {memory['videos']} slow videos, {memory['held_at_once']} held at once: "
+          f"RSS idle {memory['idle_rss_mb']:.0f} MB, peak {memory['peak_rss_mb']:.0f} MB; "
+          f"{memory['completed']} completed {memory['failures'] or ''}")
     if args.json:
         args.json.write_text(json.dumps({"overhead": table, "rows": rows, "split": split},
                                         indent=2))

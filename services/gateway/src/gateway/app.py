@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import auth, deps, errors
 from .chat import attachments, service, upstream, usage
+from .media import reading
 from .media.service import MediaService
 from .routers import chat, files, images, models, videos
 
@@ -68,6 +69,7 @@ def create_app(
         media=MediaService(settings=settings, queue=jobs, blobs=blobs, fetcher=fetcher),
     )
     errors.install(app)
+    reading.install(app)
     app.include_router(models.router)
     app.include_router(files.router)
     app.include_router(images.router)

@@ -2,18 +2,19 @@
 ``server.body_timeout``) like the chat endpoint's, never an unbounded read.
 
 A refused body (413, 408) is answered by ``bodies.refuse`` (with its lingering close), and a
-client that left before its body was in gets no answer: the route returns the response that
-``Unread`` carries.
+client that left before its body was in gets no answer: ``Unread`` carries that response,
+and the app's handler for it (``install``) sends it.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .. import bodies, errors
+from . import forms
 from .service import MediaService
 
 
@@ -23,6 +24,20 @@ class Unread(Exception):
     def __init__(self, response: Response):
         super().__init__("request body not read")
         self.response = response
+
+
+def install(app: FastAPI) -> None:
+    async def answer(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Unread)
+        return exc.response
+
+    app.add_exception_handler(Unread, answer)
+
+
+async def form(request: Request, media: MediaService, *, json_ok: bool) -> forms.Form:
+    """The request's form fields (multipart, or JSON when ``json_ok``), read within bounds."""
+    raw = await read(request, media)
+    return forms.parse(raw, request.headers.get("content-type", ""), json_ok=json_ok)
 
 
 async def read(request: Request, media: MediaService) -> bytes:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from .. import deps, responses
-from ..media import forms, images, params, reading, service
+from ..media import images, params, reading, service
 from ..media.service import MediaService
 
 router = APIRouter(prefix="/v1/images", dependencies=[deps.Authenticated])
@@ -16,11 +16,7 @@ router = APIRouter(prefix="/v1/images", dependencies=[deps.Authenticated])
 @router.post("/generations")
 async def generations(request: Request, services: deps.ServicesDep) -> Response:
     media = service.ready(services.media)
-    try:
-        raw = await reading.read(request, media)
-    except reading.Unread as unread:
-        return unread.response
-    form = forms.parse(raw, request.headers.get("content-type", ""), json_ok=True)
+    form = await reading.form(request, media, json_ok=True)
     settings = media.settings.current
     parsed = params.image_generation(form, image_format=settings.app.image_format)
     return _respond(media, parsed)
@@ -29,11 +25,7 @@ async def generations(request: Request, services: deps.ServicesDep) -> Response:
 @router.post("/edits")
 async def edits(request: Request, services: deps.ServicesDep) -> Response:
     media = service.ready(services.media)
-    try:
-        raw = await reading.read(request, media)
-    except reading.Unread as unread:
-        return unread.response
-    form = forms.parse(raw, request.headers.get("content-type", ""), json_ok=False)
+    form = await reading.form(request, media, json_ok=False)
     settings = media.settings.current
     parsed = params.image_edit(
         form, image_format=settings.app.image_format,

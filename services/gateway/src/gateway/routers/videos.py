@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from .. import deps, errors
-from ..media import forms, params, reading, service, videos
+from ..media import params, reading, service, videos
 from . import files
 
 router = APIRouter(prefix="/v1/videos", dependencies=[deps.Authenticated])
@@ -20,11 +20,7 @@ VARIANTS = ("video", "thumbnail")
 @router.post("")
 async def create(request: Request, services: deps.ServicesDep) -> Response:
     media = service.ready(services.media)
-    try:
-        raw = await reading.read(request, media)
-    except reading.Unread as unread:
-        return unread.response
-    form = forms.parse(raw, request.headers.get("content-type", ""), json_ok=True)
+    form = await reading.form(request, media, json_ok=True)
     parsed = params.video_create(
         form, max_bytes=media.settings.current.chat.attachment_max_bytes
     )
