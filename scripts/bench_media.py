@@ -48,7 +48,7 @@ class Http:
 
     def __init__(self, base_url: str, *, timeout: float = 300) -> None:
         self._base = base_url
-        self._session = AsyncSession(timeout=timeout, max_clients=256)
+        self._session: AsyncSession[Response] = AsyncSession(timeout=timeout, max_clients=256)
 
     async def post(self, path: str, *, json: Any) -> Response:
         return await self._session.post(self._base + path, json=json)
