@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -144,9 +145,30 @@ async def test_reports_the_queue_depth(
     def waiting() -> float | None:
         return registry.get_sample_value("grok2api_media_queue_depth", {"state": "waiting"})
 
-    async with start_worker(queue, {"test.echo": echo}, reclaim_interval=0.05):
-        await eventually(lambda: waiting() == 0)
-        assert registry.get_sample_value("grok2api_media_queue_depth", {"state": "in_flight"}) == 0
+    def in_flight() -> float | None:
+        return registry.get_sample_value("grok2api_media_queue_depth", {"state": "in_flight"})
+
+    async with start_worker(queue, {"test.echo": echo}, depth_interval=0.05):
+        await eventually(lambda: waiting() == 0 and in_flight() == 0)
+
+
+async def test_reports_the_queue_depth_while_every_slot_is_busy(
+    queue: JobQueue, start_worker: Any, registry: CollectorRegistry, eventually: Any
+) -> None:
+    release = asyncio.Event()
+
+    async def blocking(job: Job, *, progress: Progress) -> Mapping[str, Any]:
+        await release.wait()
+        return {}
+
+    def depth(state: str) -> float | None:
+        return registry.get_sample_value("grok2api_media_queue_depth", {"state": state})
+
+    async with start_worker(queue, {"test.block": blocking}, concurrency=1, depth_interval=0.05):
+        for _ in range(3):
+            await queue.submit("test.block", {})
+        await eventually(lambda: depth("waiting") == 2 and depth("in_flight") == 1)
+        release.set()
 
 
 async def _no_jobs_left(queue: JobQueue) -> bool:

@@ -12,6 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
+from . import redis_clients
 from .bootstrap import StartupError
 
 
@@ -22,7 +23,7 @@ async def require_redis(settings: Settings, *, target: str) -> aioredis.Redis:
             f"--target {target} needs Redis for shared state: set REDIS_URL (services.redis_url)"
         )
     try:
-        client = aioredis.from_url(url, socket_connect_timeout=3)
+        client = redis_clients.connect(url, socket_connect_timeout=3)
     except ValueError as exc:
         raise StartupError(f"REDIS_URL is not a Redis URL ({redact(url)}): {exc}") from None
     try:

@@ -15,7 +15,7 @@ from grok2api_telemetry import health
 from redis import asyncio as aioredis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import bootstrap, http_app, http_protocol, stores
+from . import bootstrap, http_app, http_protocol, redis_clients, stores
 
 Build = Callable[[Settings, contextlib.AsyncExitStack], Awaitable[tuple[ASGIApp, dict]]]
 
@@ -52,7 +52,7 @@ async def _live_settings(settings: Settings, stack: contextlib.AsyncExitStack) -
     import asyncio
 
     live = LiveSettings(settings)
-    redis = aioredis.from_url(settings.services.redis_url)
+    redis = redis_clients.connect(settings.services.redis_url)
     stack.push_async_callback(redis.aclose)
     listener = asyncio.create_task(RedisBus(redis).run(live))
     stack.callback(listener.cancel)
@@ -76,10 +76,11 @@ async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
     stack.callback(
         live.subscribe(lambda new: grok.reconfigure(options=ClientOptions.from_settings(new)))
     )
+    jobs = RedisJobQueue(redis, events_ttl=settings.cache.job_ttl_seconds)
+    stack.push_async_callback(jobs.aclose)
     app = gateway.app.create_app(
         settings=live, pool=pool, grok=grok, client_keys=store.client_keys,
-        blobs=BlobStore.from_settings(settings),
-        jobs=RedisJobQueue(redis, events_ttl=settings.cache.job_ttl_seconds),
+        blobs=BlobStore.from_settings(settings), jobs=jobs,
     )
     return app, {"store": store.ping, "token_pool": pool.stats, "redis": redis.ping}
 

@@ -226,6 +226,9 @@ class InProcessJobQueue:
     async def depth(self) -> QueueDepth:
         return QueueDepth(waiting=len(self._waiting), in_flight=len(self._pending))
 
+    async def aclose(self) -> None:
+        """Nothing held: the queue lives and dies with the process's memory."""
+
     async def _append(self, state: _JobState, event: JobEvent) -> bool:
         # No await between the check and the append: this is the "exactly one terminal" rule.
         if state.finished:

@@ -9,6 +9,7 @@ Layout (``prefix`` defaults to ``grok2api:``):
     <prefix>job:{<id>}:done        set once by the terminal event
     <prefix>job:{<id>}:record      the job's record, a hash (see ``redis_records``)
     <prefix>jobs:kind:<kind>       sorted set of the kind's job ids by created_at
+    <prefix>job-events             pub/sub channel: the id of each job with a new event
 
 The per-job keys expire ``events_ttl`` seconds after the job's last change. The braces
 are a hash tag, keeping a job's keys in one cluster slot for the publish script.
@@ -22,6 +23,7 @@ expires that long after the kind's last submit.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
@@ -37,6 +39,7 @@ from . import (
     events,
     records,
     redis_listing,
+    redis_notify,
     redis_records,
     redis_scripts,
     waiting,
@@ -49,24 +52,12 @@ from .records import CANCEL_MESSAGE, JobRecord
 DEFAULT_PREFIX = "grok2api:"
 DEFAULT_GROUP = "media-workers"
 DEFAULT_EVENTS_TTL = 3600.0
-# How long one XREAD on an event stream blocks before re-issuing; bounds how long a
-# cancelled reader keeps a pooled connection busy. Never longer than the client's socket
-# timeout allows (less a margin): a read outlasting it fails as a timeout.
-EVENTS_BLOCK_MS = 5000
-BLOCK_TIMEOUT_MARGIN_MS = 1000
-REDIS_PY_TIMEOUT = 5.0
+# A reader of a job's events re-reads its stream this often (seconds) even when no
+# announcement woke it (one lost to a pub/sub reconnect), and reads up to this many at once.
+EVENTS_FALLBACK_SECONDS = 1.0
+EVENTS_BATCH = 100
 # A kind's index forgets jobs created this many ttls ago (see the module docstring).
 INDEX_HORIZON_TTLS = 2
-
-
-def _block_within_timeout(redis: aioredis.Redis, block_ms: int) -> int:
-    """``block_ms``, shortened to fit the client's socket timeout (redis-py 8 gives a client
-    built without one a 5 s timeout; an explicit None means none)."""
-    kwargs = redis.connection_pool.connection_kwargs
-    timeout = kwargs["socket_timeout"] if "socket_timeout" in kwargs else REDIS_PY_TIMEOUT
-    if not timeout:
-        return block_ms
-    return max(100, min(block_ms, int(timeout * 1000) - BLOCK_TIMEOUT_MARGIN_MS))
 
 
 @contextlib.contextmanager
@@ -115,7 +106,7 @@ class RedisJobQueue:
         self._heartbeat = redis.register_script(redis_scripts.HEARTBEAT)
         self._forget = redis.register_script(redis_scripts.FORGET_CONSUMERS)
         self._group_ready = False
-        self._events_block_ms = _block_within_timeout(redis, EVENTS_BLOCK_MS)
+        self._notifier = redis_notify.EventNotifier(redis, channel=f"{prefix}job-events")
 
     def _events_key(self, job_id: str) -> str:
         return f"{self._prefix}job:{{{envelope.check_job_id(job_id)}}}:events"
@@ -156,18 +147,31 @@ class RedisJobQueue:
         return job.id
 
     async def events(self, job_id: str) -> AsyncGenerator[JobEvent, None]:
+        # Non-blocking reads, woken by the job's announcements (see redis_notify): a
+        # follower holds no connection while it waits.
         key = self._events_key(job_id)
         last = "0-0"
-        while True:
-            with _translated():
-                response = await self._redis.xread({key: last}, block=self._events_block_ms)
-            cancellation.raise_if_cancelling()
-            for entry_id, fields in _stream_entries(response):
-                last = entry_id
-                event = events.decode(_field(fields, "event"))
-                yield event
-                if event.terminal:
-                    return
+        with self._notifier.watching(job_id) as woken:
+            while True:
+                woken.clear()  # before the read: an announcement during it wakes the next
+                with _translated():
+                    response = await self._redis.xread({key: last}, count=EVENTS_BATCH)
+                cancellation.raise_if_cancelling()
+                entries = _stream_entries(response)
+                for entry_id, fields in entries:
+                    last = entry_id
+                    event = events.decode(_field(fields, "event"))
+                    yield event
+                    if event.terminal:
+                        return
+                if not entries:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(EVENTS_FALLBACK_SECONDS):
+                            await woken.wait()
+
+    async def aclose(self) -> None:
+        """Stop this process's event subscription (the Redis client stays the caller's)."""
+        await self._notifier.aclose()
 
     async def wait(self, job_id: str, *, timeout: float) -> JobEvent:  # noqa: ASYNC109
         return await waiting.terminal_event(self.events(job_id), job_id=job_id, timeout=timeout)
@@ -270,7 +274,10 @@ class RedisJobQueue:
             "1" if known_only else "0",
         ]
         with _translated():
-            return int(await self._publish(keys=keys, args=args))
+            written = int(await self._publish(keys=keys, args=args))
+            if written == 1:
+                await self._notifier.announce(job_id)
+        return written
 
     async def finished(self, job_id: str) -> bool:
         with _translated():
@@ -321,10 +328,12 @@ class RedisJobQueue:
         record_key = self._record_key(job_id)
         with _translated():
             kind = await self._redis.hget(record_key, "kind")
-        await self.cancel(job_id)  # sets the done marker, which stays: the job never runs
+        # Cancelling sets the done marker, which stays so the job never runs; the events stay
+        # too (until they expire) for readers that are still catching up to the last one.
+        await self.cancel(job_id)
         with _translated():
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.delete(record_key, self._events_key(job_id))
+                pipe.delete(record_key)
                 if kind is not None:
                     pipe.zrem(self._index_key(_text(kind)), job_id)
                 answers = await pipe.execute()

@@ -82,6 +82,7 @@ async def serve_forever(
     ``redis`` belongs to the caller, who closes it afterwards."""
     queue = RedisJobQueue(redis, prefix=prefix, events_ttl=settings.cache.job_ttl_seconds)
     async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(queue.aclose)
         if handlers is None:
             media = await stack.enter_async_context(split_media_context(settings))
             handlers = media_handlers(media)

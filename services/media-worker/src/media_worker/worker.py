@@ -31,6 +31,8 @@ from .metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
+# Seconds between reports of the queue's depth (the gauge an autoscaler scales workers on).
+DEPTH_INTERVAL = 5.0
 # How long shutdown waits for cancelled jobs to unwind after the grace period.
 CANCEL_WAIT_SECONDS = 5.0
 # Consumers (of workers that died) idle this many visibility timeouts, owning no job, are
@@ -75,6 +77,7 @@ class Worker:
         block_ms: int = 1000,
         prune_idle: float | None = None,
         cancel_poll_interval: float = 1.0,
+        depth_interval: float = DEPTH_INTERVAL,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -94,6 +97,7 @@ class Worker:
             else PRUNE_AFTER_VISIBILITY_TIMEOUTS * self._visibility_ms
         )  # fmt: skip
         self._cancel_poll_interval = cancel_poll_interval
+        self._depth_interval = depth_interval
         self._running: dict[asyncio.Task[dispatch.Outcome], Delivery] = {}
         self._stops: dict[asyncio.Task[dispatch.Outcome], dispatch.Stop] = {}
         self._slot_freed = asyncio.Event()
@@ -109,6 +113,7 @@ class Worker:
         helpers = [
             asyncio.create_task(self._heartbeat_loop(), name="media-worker-heartbeat"),
             asyncio.create_task(self._cancel_poll_loop(), name="media-worker-cancel-poll"),
+            asyncio.create_task(self._depth_loop(), name="media-worker-depth"),
         ]
         try:
             await self._claim_loop()
@@ -140,7 +145,6 @@ class Worker:
                 deliveries: list[Delivery] = []
                 if loop.time() >= next_reclaim:
                     next_reclaim = loop.time() + self._reclaim_interval
-                    await self._report_depth()
                     await self.queue.prune_consumers(min_idle_ms=self._prune_idle_ms)
                     deliveries = await self.queue.reclaim_stale(
                         consumer=self.consumer, min_idle_ms=self._visibility_ms, count=free
@@ -249,10 +253,20 @@ class Worker:
                 if delivery.job.id in ended and stop is not None and stop.request():
                     log.info("media_job_stopped id=%s reason=ended_elsewhere", delivery.job.id)
 
-    async def _report_depth(self) -> None:
-        depth = await self.queue.depth()
-        self.metrics.queue_depth.labels(state="waiting").set(depth.waiting)
-        self.metrics.queue_depth.labels(state="in_flight").set(depth.in_flight)
+    async def _depth_loop(self) -> None:
+        """Report the queue's depth every ``depth_interval`` s, busy or not: a saturated
+        worker is exactly when an autoscaler needs the figure."""
+        while True:
+            try:
+                depth = await self.queue.depth()
+            except QueueUnavailableError as exc:
+                raise_if_cancelling()
+                log.warning("media_depth_failed error=%s", exc)
+            else:
+                raise_if_cancelling()
+                self.metrics.queue_depth.labels(state="waiting").set(depth.waiting)
+                self.metrics.queue_depth.labels(state="in_flight").set(depth.in_flight)
+            await asyncio.sleep(self._depth_interval)
 
     async def _drain(self) -> None:
         tasks = list(self._running)
