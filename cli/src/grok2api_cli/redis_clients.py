@@ -18,10 +18,7 @@ POOL_WAIT_SECONDS = 10.0
 def connect(url: str, **options: Any) -> aioredis.Redis:
     """A client for ``url`` whose commands wait up to ``POOL_WAIT_SECONDS`` for one of its
     ``MAX_CONNECTIONS`` connections (raises ValueError for a malformed URL)."""
-    return aioredis.from_url(
-        url,
-        connection_pool_class=aioredis.BlockingConnectionPool,
-        max_connections=MAX_CONNECTIONS,
-        timeout=POOL_WAIT_SECONDS,
-        **options,
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, **options
     )
+    return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
