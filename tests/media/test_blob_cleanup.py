@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grok2api_media import blobs
+from grok2api_media import blobs, cleanup
 from grok2api_media.blobs import BlobStore
 
 HERE = Path(__file__).parent
@@ -46,7 +46,7 @@ async def test_clean_removes_the_oldest_down_to_the_low_water_mark(tmp_path: Pat
     assert (cleaned.total_bytes, cleaned.files) == (9000, 9)
     assert present(store) == set(ids[3:])
     assert await store.usage() == (9000, 9)
-    assert blobs.LOW_WATER == 0.9
+    assert cleanup.LOW_WATER == 0.9
 
 
 async def test_clean_does_nothing_at_or_under_the_limit(tmp_path: Path) -> None:
@@ -157,7 +157,7 @@ async def test_stale_temporary_files_go_and_fresh_ones_stay(tmp_path: Path) -> N
 async def test_clean_skips_while_another_cleaner_holds_the_lock(tmp_path: Path) -> None:
     store = BlobStore(tmp_path, limit_bytes=1000, auto_clean=False)
     ids = await fill(store, [1000] * 3)
-    lock = os.open(tmp_path / blobs.LOCK_NAME, os.O_RDWR | os.O_CREAT)
+    lock = os.open(tmp_path / cleanup.LOCK_NAME, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         assert await store.clean() is None
@@ -269,6 +269,6 @@ async def test_processes_writing_and_cleaning_at_once_keep_a_consistent_store(
     cleaned = await store.clean()
     assert cleaned is not None
     if total > limit:
-        assert cleaned.total_bytes <= limit * blobs.LOW_WATER
+        assert cleaned.total_bytes <= limit * cleanup.LOW_WATER
     else:
         assert cleaned.removed_files == 0

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grok2api_media import blobs
+from grok2api_media import blobs, cleanup
 from grok2api_media.blobs import BlobNotFound, BlobStore, BlobTooLarge
 from grok2api_media.jobs import MediaFile
 from grok2api_settings import Settings
@@ -250,7 +250,7 @@ NASTY_IDS = [
     "A" * 31 + "é.png",
     "A" * 31 + "\u0661.png",  # an Arabic-Indic digit: \d would match it
     blobs.TEMP_PREFIX + "A" * 27 + ".png",
-    blobs.LOCK_NAME,
+    cleanup.LOCK_NAME,
     "secret.png",
 ]
 

@@ -14,12 +14,7 @@ everything here is safe without any in-memory coordination:
 * Every id from outside is checked against a strict pattern before anything touches the
   filesystem: nothing but ``<root>/<kind>/<32 url-safe chars>.<known extension>`` can ever
   be named.
-* Size-capped cleanup: above ``limit_bytes`` the oldest files (by mtime) are deleted until
-  the store holds at most ``LOW_WATER`` (90 %) of the limit, so cleanup does not run again
-  on the very next put. One process cleans at a time (a non-blocking ``flock`` on
-  ``<root>/.clean.lock``; the others skip). A reader that already has a file open keeps
-  reading it after it is deleted (POSIX). Temporary files of writes in progress are left
-  alone unless untouched for ``STALE_TEMP_SECONDS`` (a crashed writer).
+* Size-capped cleanup, oldest first, one process at a time: see ``cleanup``.
 
 File I/O never runs on the event loop: it goes to worker threads (``asyncio.to_thread``).
 The store is a cache, not durable storage: a file may expire from it at any time.
@@ -30,19 +25,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import errno
-import fcntl
 import hashlib
 import logging
 import os
 import re
 import secrets
 import stat
-import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, get_args
 
+from . import cleanup
+from .cleanup import Cleaned
 from .jobs import BlobKind, MediaFile
 
 if TYPE_CHECKING:
@@ -70,9 +64,6 @@ _ID: Final = re.compile(
 )
 
 TEMP_PREFIX: Final = ".tmp-"  # a leading dot: never matches ``_ID``
-LOCK_NAME: Final = ".clean.lock"
-LOW_WATER: Final = 0.9  # cleanup deletes down to this fraction of limit_bytes
-STALE_TEMP_SECONDS: Final = 3600.0  # a temp file untouched this long is a crashed writer's
 RESCAN_EVERY: Final = 32  # puts between full rescans (other processes write too)
 _FLUSH_BYTES: Final = 256 * 1024  # chunks are gathered up to this much per thread hop
 
@@ -100,17 +91,6 @@ class StoredBlob:
     mtime: float
     content_type: str
     etag: str  # strong, quoted: the content never changes under an id
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Cleaned:
-    """What one cleanup found and did. ``total_bytes``/``files``: what is left."""
-
-    total_bytes: int
-    files: int
-    removed_files: int
-    removed_bytes: int
-    removed_temps: int
 
 
 def content_type_for(blob_id: str) -> str | None:
@@ -306,7 +286,9 @@ class BlobStore:
             return None
         self._cleaning = True
         try:
-            cleaned = await asyncio.to_thread(self._clean_locked, keep)
+            cleaned = await asyncio.to_thread(
+                cleanup.clean_locked, self.root, self.limit_bytes, keep, self._scan
+            )
         finally:
             self._cleaning = False
         if cleaned is not None:
@@ -320,6 +302,12 @@ class BlobStore:
                     cleaned.total_bytes, cleaned.files, self.limit_bytes,
                 )
         return cleaned
+
+    def _scan(self, *, remove_stale: bool = False) -> tuple[list[cleanup.Entry], int]:
+        return cleanup.scan(
+            self.root, BLOB_KINDS, is_blob=is_valid_id, temp_prefix=TEMP_PREFIX,
+            remove_stale=remove_stale,
+        )  # fmt: skip
 
     async def _after_put(self, path: Path, size: int) -> None:
         if not self.auto_clean or self.limit_bytes is None:
@@ -336,76 +324,6 @@ class BlobStore:
                 await self.clean(keep=path)
             except Exception:  # the put itself succeeded; the next one retries the cleanup
                 log.warning("media_cache_clean_failed root=%s", self.root, exc_info=True)
-
-    def _clean_locked(self, keep: Path | None) -> Cleaned | None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        lock = os.open(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    return None
-                raise
-            return self._clean(keep)
-        finally:
-            os.close(lock)  # releases the flock
-
-    def _clean(self, keep: Path | None) -> Cleaned:
-        entries, removed_temps = self._scan(remove_stale=True)
-        total = sum(size for _, size, _ in entries)
-        files = len(entries)
-        removed_files = removed_bytes = 0
-        limit = self.limit_bytes
-        if limit is not None and total > limit and entries:
-            target = int(limit * LOW_WATER)
-            entries.sort(key=lambda entry: (entry[0], entry[2].name))
-            protected = {entries[-1][2]} if keep is None else {entries[-1][2], keep}
-            for _mtime, size, path in entries:
-                if total <= target:
-                    break
-                if path in protected:
-                    continue
-                with contextlib.suppress(FileNotFoundError):  # deleted by someone else: gone
-                    path.unlink()
-                    removed_files += 1
-                    removed_bytes += size
-                total -= size
-                files -= 1
-        return Cleaned(
-            total_bytes=total, files=files, removed_files=removed_files,
-            removed_bytes=removed_bytes, removed_temps=removed_temps,
-        )
-
-    def _scan(self, *, remove_stale: bool = False) -> tuple[list[tuple[float, int, Path]], int]:
-        """(mtime, size, path) of every stored file, and how many stale temporary files
-        were removed (only with ``remove_stale``)."""
-        found: list[tuple[float, int, Path]] = []
-        removed = 0
-        now = time.time()
-        for kind in BLOB_KINDS:
-            try:
-                listing = os.scandir(self.root / kind)
-            except FileNotFoundError:
-                continue
-            with listing:
-                for entry in listing:
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue
-                    if not stat.S_ISREG(st.st_mode):
-                        continue
-                    if entry.name.startswith(TEMP_PREFIX):
-                        if remove_stale and now - st.st_mtime > STALE_TEMP_SECONDS:
-                            with contextlib.suppress(FileNotFoundError):
-                                os.unlink(entry.path)
-                                removed += 1
-                        continue
-                    if _ID.fullmatch(entry.name):
-                        found.append((st.st_mtime, st.st_size, Path(entry.path)))
-        return found, removed
-
 
 class _TempWriter:
     """A temporary file in the target directory; every method runs in a worker thread."""
