@@ -98,10 +98,14 @@ def service_env(data_dir: Path, sim_url: str, **extra: str) -> dict[str, str]:
 
 
 def start(target: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``grok2api run --target <target>``, its log in ``$DATA_DIR/<target>-<port>.log``."""
     command = [sys.executable, "-m", "grok2api_cli.main", "run"]
     if target != "all":
         command += ["--target", target]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    log_path = Path(env["DATA_DIR"]) / f"{target}-{env.get('SERVER_PORT', '')}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log_file:
+        return subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
 
 
 def stop(*processes: subprocess.Popen[bytes]) -> None:
@@ -266,6 +270,9 @@ async def worker_memory(http: Http, processes: list[subprocess.Popen[bytes]],
     idle = rss_mb(worker.pid)
     body = {"model": "grok-imagine-1.0-video", "prompt": "waves", "seconds": "6"}
     created = await asyncio.gather(*(http.post("/v1/videos", json=body) for _ in range(200)))
+    refused = [r.text for r in created if r.status_code != 200]
+    if refused:
+        raise RuntimeError(f"{len(refused)} videos refused, e.g. {refused[0][:300]}")
     ids = [response.json()["id"] for response in created]
     peak, held = idle, 0
     deadline = time.monotonic() + 180
@@ -320,11 +327,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--only", choices=("overhead", "split"), help="run one part")
     args = parser.parse_args()
+    rows: list[dict[str, Any]] = []
+    table: list[dict[str, Any]] = []
+    split: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-media-") as tmp:
-        rows = asyncio.run(overhead(args, Path(tmp) / "overhead"))
-        table = summarise(rows)
-        split = asyncio.run(split_services(args, Path(tmp) / "split"))
+        if args.only in (None, "overhead"):
+            rows = asyncio.run(overhead(args, Path(tmp) / "overhead"))
+            table = summarise(rows)
+        if args.only in (None, "split"):
+            try:
+                split = asyncio.run(split_services(args, Path(tmp) / "split"))
+            except Exception:
+                for log_file in sorted(Path(tmp).glob("**/*.log")):
+                    print(f"--- {log_file.name}\n{log_file.read_text()[-3000:]}", file=sys.stderr)
+                raise
     print(f"machine: {os.cpu_count()} CPUs; medians of {args.rounds} rounds of {args.seconds:g} s")
     print("one image (n=1, url): p50 / p99 ms, requests/s")
     for row in table:
@@ -333,15 +351,17 @@ def main() -> None:
               f"{row['grok2api_p50_ms']:7.1f} / {row['grok2api_p99_ms']:7.1f} "
               f"({row['grok2api_per_second']:6.1f}/s)   added p50 {row['added_p50_ms']:+6.1f} ms "
               f"({row['added_p50_pct']:+5.1f}%)")
+    if args.json:
+        args.json.write_text(json.dumps({"overhead": table, "rows": rows, "split": split},
+                                        indent=2))
+    if not split:
+        return
     print(f"image jobs/s through 1 worker: {split['jobs_per_second_1_worker']:.1f}, "
           f"through 2: {split['jobs_per_second_2_worker']:.1f}")
     memory = split["memory"]
     print(f"one worker, {memory['videos']} slow videos, {memory['held_at_once']} held at once: "
           f"RSS idle {memory['idle_rss_mb']:.0f} MB, peak {memory['peak_rss_mb']:.0f} MB; "
           f"{memory['completed']} completed {memory['failures'] or ''}")
-    if args.json:
-        args.json.write_text(json.dumps({"overhead": table, "rows": rows, "split": split},
-                                        indent=2))
 
 
 if __name__ == "__main__":
