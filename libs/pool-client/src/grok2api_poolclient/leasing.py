@@ -7,7 +7,7 @@ images, video) goes through ``leased_stream``. It owns the lease for the whole c
 * when every eligible account is at its concurrency cap (``ALL_BUSY``) it waits for one to
   free up, polling for at most ``retry.busy_wait_max`` seconds within the retry budget;
 * until the first item has been handed to the consumer, an upstream failure is classified
-  (``classify``); a retryable one (its status in ``retry.retry_status_codes``, or a
+  (``verdicts.classify``); a retryable one (its status in ``retry.retry_status_codes``, or a
   transient failure: 5xx, transport error, no first byte, empty answer) releases the lease
   with its outcome and tries another account, excluding every account that failed: at
   once and without spending ``max_retry`` after an account's own rejection (401, a 403
@@ -43,9 +43,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 from grok2api_settings.sections import RetrySettings
-from grok_web import errors as grok_errors
 
 from . import client, errors, leases
+from .verdicts import ACCOUNT_REJECTIONS, Verdict, classify
 
 log = logging.getLogger(__name__)
 
@@ -102,18 +102,6 @@ class RetryPolicy:
         return rng.uniform(0.0, ceiling)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Verdict:
-    """What an upstream failure means for the account and for the request."""
-
-    outcome: leases.Outcome
-    status: int
-    """HTTP-like status of the failure, matched against ``retry_status_codes``."""
-    code: str
-    """Stable machine-readable code for API errors (``upstream_rate_limited``, …)."""
-    retry_after: float | None = None
-
-
 class UpstreamFailed(Exception):
     """The upstream call failed and will not be retried; the lease is already released."""
 
@@ -122,58 +110,6 @@ class UpstreamFailed(Exception):
         self.verdict = verdict
         self.committed = committed  # True when items had already reached the consumer
         self.accounts = accounts  # how many accounts the request tried
-
-
-_Outcome = leases.Outcome
-# Answers that say this account may not (or may no longer) do this; the pool records them
-# (invalid, cooling, refused the product). Another account is tried at once, without
-# spending ``max_retry``: the failed account is excluded, so a request meets each at most
-# once, within ``budget``.
-ACCOUNT_REJECTIONS = frozenset(
-    {
-        _Outcome.INVALID_CREDENTIAL,
-        _Outcome.FORBIDDEN,
-        _Outcome.PRODUCT_REFUSED,
-        _Outcome.RATE_LIMITED,
-    }
-)
-# First match wins: a subclass comes before its base (ProductUnavailable is a Forbidden).
-_BY_CLASS: tuple[tuple[type[BaseException], leases.Outcome, int, str], ...] = (
-    (grok_errors.InvalidCredential, _Outcome.INVALID_CREDENTIAL, 401, "upstream_unauthorized"),
-    (grok_errors.CloudflareChallenge, leases.Outcome.CHALLENGE, 403, "upstream_challenge"),
-    (grok_errors.AntiBotRejected, leases.Outcome.CHALLENGE, 403, "upstream_anti_bot"),
-    (
-        grok_errors.ProductUnavailable,
-        _Outcome.PRODUCT_REFUSED,
-        403,
-        "upstream_product_unavailable",
-    ),
-    (grok_errors.Forbidden, leases.Outcome.FORBIDDEN, 403, "upstream_forbidden"),
-    (grok_errors.RateLimited, leases.Outcome.RATE_LIMITED, 429, "upstream_rate_limited"),
-    (grok_errors.ContentBlocked, leases.Outcome.UPSTREAM_ERROR, 422, "upstream_content_blocked"),
-    (grok_errors.FirstByteTimeout, _Outcome.TRANSIENT, 504, "upstream_first_byte_timeout"),
-    (grok_errors.StreamIdleTimeout, leases.Outcome.TRANSIENT, 504, "upstream_idle_timeout"),
-    (grok_errors.EmptyStream, leases.Outcome.TRANSIENT, 502, "upstream_empty_stream"),
-    (grok_errors.MalformedResponse, leases.Outcome.TRANSIENT, 502, "upstream_malformed"),
-    (grok_errors.UpstreamUnavailable, leases.Outcome.TRANSIENT, 502, "upstream_unavailable"),
-    (grok_errors.RequestRejected, leases.Outcome.UPSTREAM_ERROR, 400, "upstream_rejected"),
-    (grok_errors.UsageError, leases.Outcome.UPSTREAM_ERROR, 400, "upstream_usage_error"),
-)
-
-
-def classify(exc: BaseException) -> Verdict:
-    """Map an exception raised by an upstream call to its verdict (one place for all callers).
-
-    The status is the class's canonical one (what ``retry_status_codes`` is written in), so a
-    Cloudflare page is 403 and an in-band rate limit is 429 whatever the HTTP status was.
-    """
-    for cls, outcome, status, code in _BY_CLASS:
-        if isinstance(exc, cls):
-            retry_after = getattr(exc, "retry_after", None)
-            return Verdict(outcome=outcome, status=status, code=code, retry_after=retry_after)
-    if isinstance(exc, asyncio.CancelledError | GeneratorExit):
-        return Verdict(outcome=leases.Outcome.CANCELLED, status=499, code="client_cancelled")
-    return Verdict(outcome=leases.Outcome.UPSTREAM_ERROR, status=500, code="upstream_error")
 
 
 def _retryable(policy: RetryPolicy, verdict: Verdict) -> bool:
