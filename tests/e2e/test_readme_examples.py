@@ -80,7 +80,12 @@ def _run(args: list[str]) -> str:
 @pytest.mark.parametrize("command", _curl_commands())
 def test_curl_example_answers_as_written(demo: None, command: str) -> None:
     out = _run(["bash", "-c", command])
-    if '"stream": true' in command:
+    if "/v1/images/generations" in command:
+        answer = json.loads(out)
+        urls = [item["url"] for item in answer["data"]]
+        assert urls and all("/v1/files/image/" in url for url in urls), out
+        assert len(urls) == json.loads(command.split("-d '", 1)[1].rstrip("'"))["n"]
+    elif '"stream": true' in command:
         events = [line[6:] for line in out.splitlines() if line.startswith("data: ")]
         assert events[-1] == "[DONE]", out
         chunks = [json.loads(event) for event in events[:-1]]
@@ -97,5 +102,9 @@ def test_curl_example_answers_as_written(demo: None, command: str) -> None:
 def test_python_example_prints_answers_as_written(demo: None, source: str) -> None:
     out = _run([sys.executable, "-c", source])
     printed = [line for line in out.splitlines() if line.strip()]
-    assert len(printed) >= 2, out  # the plain answer, then the streamed one
+    assert len(printed) >= 2, out  # e.g. the plain answer, then the streamed one
     assert not any(line.startswith(("ChatCompletion(", "data:")) for line in printed), out
+    if "videos.create_and_poll" in source:
+        url, video, size = printed
+        assert "/v1/files/image/" in url and video.endswith(" completed"), out
+        assert int(size.split()[0]) > 0, out
