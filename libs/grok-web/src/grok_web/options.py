@@ -8,7 +8,7 @@ with :func:`dataclasses.replace` without touching the rest.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from grok2api_settings import Settings
@@ -17,6 +17,9 @@ DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/136.0.0.0 Safari/537.36"
 )
+
+ChatProtocol = Literal["rest", "mgw"]
+CHAT_PROTOCOLS: tuple[ChatProtocol, ...] = ("rest", "mgw")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -89,7 +92,9 @@ class ImagineOptions:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ClientOptions:
-    """Everything a :class:`grok_web.client.GrokClient` needs; immutable."""
+    """Everything a :class:`grok_web.client.GrokClient` needs; immutable.
+    ``chat_protocol`` (network.chat_protocol) picks the chat generation: ``rest`` = REST
+    app-chat (§3-4), ``mgw`` = the mgw WebSocket gateway (§6)."""
 
     endpoints: Endpoints = Endpoints()
     egress: Egress = Egress()
@@ -97,6 +102,7 @@ class ClientOptions:
     limits: Limits = Limits()
     chat: ChatDefaults = ChatDefaults()
     imagine: ImagineOptions = ImagineOptions()
+    chat_protocol: ChatProtocol = "rest"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClientOptions:
@@ -135,7 +141,13 @@ class ClientOptions:
                 final_min_bytes=int(image.image_ws_final_min_bytes),
                 medium_min_bytes=int(image.image_ws_medium_min_bytes),
             ),
+            chat_protocol=_chat_protocol(net.chat_protocol),
         )
+
+
+def _chat_protocol(value: Any) -> ChatProtocol:
+    text = str(value).strip().lower()
+    return "mgw" if text == "mgw" else "rest"
 
 
 def _reveal(value: Any) -> str:

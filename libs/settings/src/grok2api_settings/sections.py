@@ -54,6 +54,13 @@ class NetworkSettings(Section):
     max_connections: int = Field(
         256, ge=1, description="Cap on pooled upstream connections per process."
     )
+    chat_protocol: Literal["rest", "mgw"] = Field(
+        "rest",
+        description="How chat reaches grok.com: `rest`, REST app-chat (the February 2026 "
+        "generation); `mgw`, the mgw WebSocket gateway (grok.com's web page since August "
+        "2026). Stays `rest` until the rest of the new generation (uploads, media, the "
+        "simulator's side) lands.",
+    )
 
 
 class SecuritySettings(Section):
