@@ -11,7 +11,18 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from .errors import RequestRejected
 from .options import SimOptions
-from .routes import chat, control, files, imagine, posts, ratelimits, settings
+from .routes import (
+    chat,
+    control,
+    files,
+    imagine,
+    mgw,
+    posts,
+    ratelimits,
+    session,
+    settings,
+    upload_v2,
+)
 from .state import SeedAccount, SimState
 
 
@@ -41,6 +52,10 @@ def upstream_routes() -> list[BaseRoute]:
         Route("/auth_mgmt.AuthManagement/UpdateUserFeatureControls",
               settings.update_feature_controls, methods=["POST"]),
         WebSocketRoute("/ws/imagine/listen", imagine.imagine_listen),
+        # HEAD generation (grok.com since August 2026): session, mgw chat, upload v2.
+        Route("/api/auth/session", session.auth_session, methods=["GET"]),
+        WebSocketRoute("/ws/mgw/", mgw.mgw_listen),
+        Route("/http/upload-file-v2/direct", upload_v2.upload_file_v2, methods=["POST"]),
         Route("/users/{path:path}", files.download, methods=["GET"]),
         Route("/imagine-public/{path:path}", files.public_download, methods=["GET"]),
     ]

@@ -6,9 +6,14 @@ with `path`, and fires `times` more times (None = always). Kinds and where they 
 - request faults (any grok.com endpoint, before the answer): 401, blocked, cf, 403, 404
   (an endpoint the upstream retired, e.g. the Imagine WebSocket for a while in 2026), 429,
   500, 502, 503
-- upload-403: only `POST /rest/app-chat/upload-file`
+- upload-403: only the uploads, `POST /rest/app-chat/upload-file` and (HEAD generation)
+  `POST /http/upload-file-v2/direct`
 - stream faults (app-chat answers): code7, code8, usage-limit, slow-first-byte, slow-tokens,
-  stall, drop, malformed, empty
+  stall, drop, malformed, empty; all but `empty` also act on the turns of the mgw
+  WebSocket `/ws/mgw/` (HEAD generation), where code7/code8/usage-limit are `error` events
+- mgw faults (only turns of `/ws/mgw/`): mgw-error (an `error` event `{code, message}`
+  instead of the answer; params `code` (13), `message`), mgw-session-ended (the answer,
+  then a `session.ended` event instead of `response.done`, then the socket closes)
 - media faults: imagine-no-final (Imagine WebSocket), moderated (Imagine, edit, video)
 """
 
@@ -25,11 +30,18 @@ STREAM_KINDS = (
 )
 MEDIA_KINDS = ("imagine-no-final", "moderated")
 UPLOAD_KINDS = ("upload-403",)
-ALL_KINDS = frozenset(REQUEST_KINDS + STREAM_KINDS + MEDIA_KINDS + UPLOAD_KINDS)
+MGW_KINDS = ("mgw-error", "mgw-session-ended")
+ALL_KINDS = frozenset(REQUEST_KINDS + STREAM_KINDS + MEDIA_KINDS + UPLOAD_KINDS + MGW_KINDS)
 
-# Request faults act on every grok.com endpoint; stream faults only where a stream exists.
-DEFAULT_PATH = {kind: "/rest/app-chat/conversations" for kind in STREAM_KINDS}
-DEFAULT_PATH["upload-403"] = "/rest/app-chat/upload-file"
+MGW_PATH = "/ws/mgw/"
+# Request faults act on every grok.com endpoint; stream faults only where a stream exists
+# (the REST app-chat answers and, except `empty`, the mgw WebSocket's turns).
+DEFAULT_PATH: dict[str, tuple[str, ...]] = {
+    kind: ("/rest/app-chat/conversations", MGW_PATH) for kind in STREAM_KINDS
+}
+DEFAULT_PATH["empty"] = ("/rest/app-chat/conversations",)
+DEFAULT_PATH["upload-403"] = ("/rest/app-chat/upload-file", "/http/upload-file-v2/direct")
+DEFAULT_PATH.update({kind: (MGW_PATH,) for kind in MGW_KINDS})
 
 
 @dataclass(kw_only=True)
@@ -45,8 +57,10 @@ class FaultRule:
     def applies(self, *, credential: str, path: str) -> bool:
         if self.account is not None and self.account != credential:
             return False
-        prefix = self.path or DEFAULT_PATH.get(self.kind)
-        return prefix is None or path.startswith(prefix)
+        if self.path:
+            return path.startswith(self.path)
+        prefixes = DEFAULT_PATH.get(self.kind)
+        return prefixes is None or path.startswith(prefixes)
 
     def describe(self) -> dict[str, Any]:
         return {

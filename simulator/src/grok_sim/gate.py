@@ -84,6 +84,21 @@ def missing_json_headers(
     return problems
 
 
+def missing_headers(
+    headers: Mapping[str, str], *, names: tuple[str, ...], content_type: str | None = None
+) -> list[str]:
+    """Problems with a HEAD-generation header set (§2.2): the sso cookie, each of `names`
+    (a UUID check for `x-xai-request-id`) and, when given, the content type."""
+    _, problems = sso_from(headers)
+    problems += [name for name in names if not headers.get(name)]
+    request_id = headers.get("x-xai-request-id")
+    if "x-xai-request-id" in names and request_id and not check_request_id(request_id):
+        problems.append("x-xai-request-id (UUID)")
+    if content_type is not None and content_type not in headers.get("content-type", ""):
+        problems.append(f"Content-Type ({content_type})")
+    return problems
+
+
 def reject_missing(problems: list[str]) -> None:
     if problems:
         raise RequestRejected(
