@@ -6,6 +6,14 @@ Three request kinds are accepted, each held to the v2.x shape:
   `imageEditModelConfig.imageReferences` (+ `parentPostId`);
 - video: `modelName:"grok-3"`, `toolOverrides.videoGen:true` and
   `modelMap.videoGenModelConfig` {parentPostId, aspectRatio, videoLength, resolutionName}.
+
+A body with `mediaGenInput` is one of the HEAD-generation (August 2026) media bodies
+(§12 HEAD row, §13.2 HEAD bullet), answered with the same frames as the older ones:
+- image edit: `modelName:"imagine-image-edit"`, `message`,
+  `mediaGenInput.imageToImage {prompt, inputAssets: [fileMetadataId…], aspectRatio?}`;
+- video: `modelName:"imagine-video-gen"`, `message`, `kind:"CONVERSATION_KIND_IMAGINE"`,
+  `mediaGenInput.textToVideo {prompt, aspectRatio, duration 1-15, resolutionName}`.
+Neither needs `temporary` or a media post.
 """
 
 from __future__ import annotations
@@ -51,6 +59,8 @@ def parse(body: Any) -> ChatRequest:
     """Classify and validate; raise a 400 naming every missing or invalid field."""
     if not isinstance(body, dict):
         raise responses.bad_request("body must be a JSON object")
+    if "mediaGenInput" in body:
+        return _media_gen(body)
     if "modeId" in body or "modelName" not in body:
         return _chat(body)
     if body.get("modelName") == "imagine-image-edit":
@@ -153,6 +163,55 @@ def _video(body: Mapping[str, Any]) -> ChatRequest:
         file_attachments=tuple(str(f) for f in body.get("fileAttachments") or ()),
         video_config=dict(config),
     )
+
+
+def _media_gen(body: Mapping[str, Any]) -> ChatRequest:
+    """The HEAD `mediaGenInput` bodies: imageToImage (edit) and textToVideo (video)."""
+    media = body.get("mediaGenInput")
+    media = media if isinstance(media, dict) else {}
+    problems = [f"{name} (missing)" for name in ("message", "modelName")
+                if not isinstance(body.get(name), str)]
+    model = body.get("modelName")
+    if model == "imagine-image-edit":
+        edit = media.get("imageToImage")
+        edit = edit if isinstance(edit, dict) else {}
+        assets = edit.get("inputAssets")
+        if not isinstance(edit.get("prompt"), str) or not edit.get("prompt"):
+            problems.append("mediaGenInput.imageToImage.prompt (missing)")
+        if not isinstance(assets, list) or not assets or not all(
+            isinstance(a, str) and a for a in assets
+        ):
+            problems.append("mediaGenInput.imageToImage.inputAssets (non-empty list of ids)")
+        if "aspectRatio" in edit and not isinstance(edit["aspectRatio"], str):
+            problems.append("mediaGenInput.imageToImage.aspectRatio (string)")
+        _raise(problems)
+        return ChatRequest(
+            kind="image_edit", mode="auto", message=body["message"], temporary=True,
+            image_count=_image_count(body), image_generation=True,
+            file_attachments=tuple(str(f) for f in body.get("fileAttachments") or ()),
+            edit_references=tuple(assets or ()),
+        )
+    if model == "imagine-video-gen":
+        video = media.get("textToVideo")
+        video = video if isinstance(video, dict) else {}
+        if body.get("kind") != "CONVERSATION_KIND_IMAGINE":
+            problems.append("kind (CONVERSATION_KIND_IMAGINE)")
+        for name in ("prompt", "aspectRatio", "resolutionName"):
+            if not isinstance(video.get(name), str) or not video.get(name):
+                problems.append(f"mediaGenInput.textToVideo.{name} (missing)")
+        duration = video.get("duration")
+        if not isinstance(duration, int) or isinstance(duration, bool) or not 1 <= duration <= 15:
+            problems.append("mediaGenInput.textToVideo.duration (1-15)")
+        _raise(problems)
+        return ChatRequest(
+            kind="video", mode="auto", message=body["message"], temporary=True, image_count=0,
+            image_generation=False, file_attachments=(),
+            video_config={"aspectRatio": video["aspectRatio"], "videoLength": duration,
+                          "resolutionName": video["resolutionName"], "parentPostId": None},
+        )
+    problems.append("modelName (imagine-image-edit or imagine-video-gen with mediaGenInput)")
+    _raise(problems)
+    raise AssertionError("unreachable")
 
 
 def _image_count(body: Mapping[str, Any]) -> int:
