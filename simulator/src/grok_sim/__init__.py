@@ -18,7 +18,8 @@ invalid-credential body. Inside such a credential:
   (with Retry-After), `fault-500` / `fault-502` / `fault-503`, `fault-code7` (in-band
   anti-bot), `fault-code8` (in-band rate limit), `fault-usage-limit`, `fault-slow-first-byte`,
   `fault-slow-tokens`, `fault-stall`, `fault-drop`, `fault-malformed`, `fault-empty`,
-  `fault-imagine-no-final`, `fault-moderated`, `fault-upload-403`.
+  `fault-imagine-no-final`, `fault-moderated`, `fault-upload-403`, and on the mgw WebSocket
+  (August 2026 generation) `fault-mgw-error`, `fault-mgw-session-ended`.
 
 Example: `sim-tier-super-quota-3`, `sim-fault-429`, `anything-fault-slow-tokens-fault-drop`.
 
