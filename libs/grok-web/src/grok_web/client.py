@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 
-from grok_web import account, assets, chat, context, imagine, media
+from grok_web import account, assets, chat, context, imagine, media, mgw, session
 from grok_web import events as ev
 from grok_web import headers as headers_mod
 from grok_web import options as options_mod
@@ -31,6 +31,7 @@ class GrokClient:
         transport: transport_mod.Transport | None = None,
     ) -> None:
         opts = options or options_mod.ClientOptions()
+        self._user_ids = session.UserIdCache()
         self._retired: list[transport_mod.Transport] = []
         self._ctx = context.Context(
             options=opts,
@@ -83,14 +84,29 @@ class GrokClient:
             await transport.aclose()
 
     def chat(self, *, credential: str, request: chat.ChatRequest) -> AsyncIterator[ev.ChatEvent]:
-        """Stream a chat turn; the last event is :class:`events.Final`."""
-        return chat.chat(ctx=self._ctx, credential=credential, request=request)
+        """Stream a chat turn; the last event is :class:`events.Final`. The generation
+        spoken is ``options.chat_protocol``: REST app-chat or the mgw WebSocket."""
+        ctx = self._ctx
+        if ctx.options.chat_protocol == "mgw":
+            return mgw.chat(ctx=ctx, credential=credential, request=request,
+                            user_ids=self._user_ids)  # fmt: skip
+        return chat.chat(ctx=ctx, credential=credential, request=request)
 
     def chat_batches(
         self, *, credential: str, request: ChatRequest
     ) -> AsyncIterator[list[ev.ChatEvent]]:
-        """The same turn, a list of events per network read (cheaper to forward)."""
-        return chat.chat_batches(ctx=self._ctx, credential=credential, request=request)
+        """The same turn, a list of events per network read (REST) or per server event
+        (mgw); cheaper to forward."""
+        ctx = self._ctx
+        if ctx.options.chat_protocol == "mgw":
+            return mgw.chat_batches(ctx=ctx, credential=credential, request=request,
+                                    user_ids=self._user_ids)  # fmt: skip
+        return chat.chat_batches(ctx=ctx, credential=credential, request=request)
+
+    async def user_id(self, *, credential: str) -> str:
+        """The account's user id (UUID) from ``/api/auth/session`` (§16), cached per
+        credential for an hour (keyed by a hash of the credential)."""
+        return await self._user_ids.get(ctx=self._ctx, credential=credential)
 
     async def rate_limits(self, *, credential: str, mode: str) -> account.RateLimit:
         """Quota window of one mode (auto|fast|expert|heavy)."""

@@ -128,6 +128,20 @@ class ChatStreamParser:
         """The answer text streamed so far."""
         return "".join(self._text)
 
+    def card(self, value: Any, out: list[Any]) -> None:
+        """One card attachment (a JSON string, ``{"jsonData": …}`` or the card object), as
+        the REST path reads it: ``image_chunk`` → image events, inline citations → a
+        numbered :class:`~grok_web.events.Citation` (shared by the mgw parser)."""
+        self._on_card(value, out)
+
+    def citation(self, url: str, card_id: str, out: list[Any]) -> None:
+        """A :class:`~grok_web.events.Citation` numbered by first appearance of ``url``."""
+        self._citation(url, card_id, out)
+
+    def remember_title(self, url: str, title: str) -> None:
+        """The title later citations of ``url`` carry (the first one seen wins)."""
+        self._titles.setdefault(url, title)
+
     def _tool_card(self, response: Mapping[str, Any], token: Any, out: list[Any]) -> None:
         card = response.get("toolUsageCard")
         if isinstance(card, Mapping):

@@ -171,6 +171,19 @@ class HeaderFactory:
         headers["Cookie"] = sso_cookie(credential, cf_clearance=self._cf)
         return headers
 
+    def mgw(self, *, credential: str, origin: str, user_id: str) -> dict[str, str]:
+        """Handshake headers for the mgw chat WebSocket (§6.1): Origin, User-Agent,
+        Accept-Language, Cache-Control, Pragma and the SSO + Cloudflare cookies with
+        ``x-userid``; no client hints, no statsig."""
+        return {
+            "Origin": origin,
+            "User-Agent": self._ws["User-Agent"],
+            "Accept-Language": ACCEPT_LANGUAGE,
+            "Cache-Control": "no-cache",
+            "Pragma": "no-cache",
+            "Cookie": f"{sso_cookie(credential, cf_clearance=self._cf)}; x-userid={user_id}",
+        }
+
 
 def guess_media_type(path: str) -> str:
     """Content type from a file extension, as the Python downloader does."""
