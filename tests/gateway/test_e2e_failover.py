@@ -23,8 +23,22 @@ FAULTS = {  # credential → (simulator fault, its parameters)
     "sso-answers-5xx": ("500", {}),
     "sso-resets": ("drop", {"after_frames": 0}),
     "sso-stalls": ("stall", {"after_frames": 0}),
-    "sso-answers-empty": ("empty", {}),
 }
+# An answer that ends without content is an empty REST stream; the simulator's mgw has no
+# such answer (its nearest, a session ended or dropped mid-answer, is a committed failure).
+ENDS_EMPTY = {"rest": {"sso-answers-empty": ("empty", {})}, "mgw": {}}
+# Where each generation's chat turns start (REST posts; mgw: the account's user id, fetched
+# once, then the handshake).
+CHAT_PATHS = {
+    "rest": ("/rest/app-chat/conversations/new",),
+    "mgw": ("/api/auth/session", "/ws/mgw/"),
+}
+
+
+@pytest.fixture(params=["rest", "mgw"])
+def protocol(request: pytest.FixtureRequest) -> str:
+    """Each test runs on both generations of grok.com's chat (network.chat_protocol)."""
+    return str(request.param)
 REQUESTS = 200
 CONCURRENCY = 16
 
@@ -45,14 +59,16 @@ async def _ask(stack: Stack, n: int, *, stream: bool) -> str:
 
 @pytest.mark.parametrize("grpc", [False, True], ids=["in-process-pool", "pool-over-grpc"])
 async def test_every_request_gets_its_answer_while_a_third_of_the_pool_fails(
-    sim: SimHandle, tmp_path: Path, grpc: bool
+    sim: SimHandle, tmp_path: Path, grpc: bool, protocol: str
 ) -> None:
+    faults = {**FAULTS, **ENDS_EMPTY[protocol]}
     async with running_stack(
-        sim=sim, data_dir=tmp_path, grpc=grpc, timeout={"first_byte_timeout": 2.0}
+        sim=sim, data_dir=tmp_path, grpc=grpc, timeout={"first_byte_timeout": 2.0},
+        network={"chat_protocol": protocol},
     ) as stack:
         for credential in HEALTHY:
             await stack.add(credential, auto=80)  # the window the pool assumes
-        for credential, (fault, params) in FAULTS.items():
+        for credential, (fault, params) in faults.items():
             await stack.add(credential, auto=80)  # the window the pool assumes
             sim.set_fault(fault, account=credential, **params)
         gate = asyncio.Semaphore(CONCURRENCY)
@@ -63,9 +79,9 @@ async def test_every_request_gets_its_answer_while_a_third_of_the_pool_fails(
 
         answers = await asyncio.gather(*(one(n) for n in range(REQUESTS)))
         assert answers == [f"answer {n}" for n in range(REQUESTS)]
-        chats = sim.requests(path="/rest/app-chat/conversations/new")
+        chats = [request for path in CHAT_PATHS[protocol] for request in sim.requests(path=path)]
         tried = {request["headers"].get("cookie", "") for request in chats}
-        for credential in FAULTS:  # each bad account was really tried, then benched
+        for credential in faults:  # each bad account was really tried, then benched
             assert any(credential in cookie for cookie in tried), credential
             assert (await stack.account(credential)).status is AccountStatus.COOLING
         for credential in HEALTHY:
@@ -73,7 +89,7 @@ async def test_every_request_gets_its_answer_while_a_third_of_the_pool_fails(
 
 
 async def test_two_healthy_accounts_answer_everything_while_five_others_misbehave(
-    sim: SimHandle, tmp_path: Path
+    sim: SimHandle, tmp_path: Path, protocol: str
 ) -> None:
     misbehaving = {  # every way an account can fail, each on its own account
         "sso-invalid": ("401", {}),
@@ -82,7 +98,9 @@ async def test_two_healthy_accounts_answer_everything_while_five_others_misbehav
         "sso-blocked": ("blocked", {}),
         "sso-answers-502": ("502", {}),
     }
-    async with running_stack(sim=sim, data_dir=tmp_path) as stack:
+    async with running_stack(
+        sim=sim, data_dir=tmp_path, network={"chat_protocol": protocol}
+    ) as stack:
         for credential in ("sso-healthy-a", "sso-healthy-b", *misbehaving):
             await stack.add(credential, auto=80)
         for credential, (fault, params) in misbehaving.items():

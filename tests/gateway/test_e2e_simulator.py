@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import openai
@@ -18,10 +19,38 @@ pytestmark = pytest.mark.e2e
 USER = [{"role": "user", "content": "Hello there"}]
 
 
+@pytest.fixture(params=["rest", "mgw"])
+def protocol(request: pytest.FixtureRequest) -> str:
+    """Each test runs on both generations of grok.com's chat (network.chat_protocol)."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def stack(sim: SimHandle, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with running_stack(sim=sim, data_dir=tmp_path) as running:
+async def stack(sim: SimHandle, tmp_path: Path, protocol: str) -> AsyncIterator[Stack]:
+    async with running_stack(
+        sim=sim, data_dir=tmp_path, network={"chat_protocol": protocol}
+    ) as running:
         yield running
+
+
+def sent_turn(stack: Stack) -> dict[str, Any]:
+    """What the gateway sent upstream for its last chat turn, on either generation: the
+    message, the attachment ids, and the temporary / disable-memory flags."""
+    if stack.live.current.network.chat_protocol == "rest":
+        body = stack.sim.requests(path="/rest/app-chat/conversations/new")[-1]["json"]
+        return {"message": body["message"], "attachments": body["fileAttachments"],
+                "temporary": body["temporary"], "disable_memory": body["disableMemory"]}
+    sent = [r["json"]["event"] for r in stack.sim.requests(path="/ws/mgw/")
+            if r["method"] == "WS" and r["json"]]
+    session = [e for e in sent if e["type"] == "session.create"][-1]["session"]["x_grok"]
+    item = [e for e in sent if e["type"] == "conversation.item.create"][-1]["item"]
+    chunks = item["x_grok"]["input_chunks"]
+    return {
+        "message": chunks[-1]["text"]["text"],
+        "attachments": [c["mention"]["target"]["file_mention"]["file_id"]
+                        for c in chunks if "mention" in c],
+        "temporary": session["is_temporary"], "disable_memory": session["disable_memory"],
+    }
 
 
 async def test_plain_and_streamed_chat_with_usage(stack: Stack) -> None:
@@ -37,9 +66,9 @@ async def test_plain_and_streamed_chat_with_usage(stack: Stack) -> None:
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
         "Hi from the simulator.")
     assert chunks[-1].usage.total_tokens > 0
-    sent = stack.sim.requests(path="/rest/app-chat/conversations/new")[-1]["json"]
+    sent = sent_turn(stack)
     assert sent["message"] == "Hello there"
-    assert sent["temporary"] is True and sent["disableMemory"] is True
+    assert sent["temporary"] is True and sent["disable_memory"] is True
 
 
 async def test_reasoning_reaches_reasoning_content(stack: Stack) -> None:
@@ -61,8 +90,7 @@ async def test_vision_input_is_uploaded_and_attached(stack: Stack) -> None:
         ]}])
     uploads = stack.sim.requests(path="/rest/app-chat/upload-file")
     assert uploads and uploads[-1]["json"]["fileMimeType"] == "image/png"
-    chat = stack.sim.requests(path="/rest/app-chat/conversations/new")[-1]["json"]
-    assert len(chat["fileAttachments"]) == 1
+    assert len(sent_turn(stack)["attachments"]) == 1
 
 
 async def test_tool_calling_round_trip(stack: Stack) -> None:
@@ -90,7 +118,7 @@ async def test_tool_calling_round_trip(stack: Stack) -> None:
         {"role": "tool", "tool_call_id": call.id, "content": "a model by xAI"},
     ])
     assert answer.choices[0].message.content == "Grok is a model."
-    sent = stack.sim.requests(path="/rest/app-chat/conversations/new")[-1]["json"]["message"]
+    sent = sent_turn(stack)["message"]
     assert f"[tool result for {call.id}]:\na model by xAI" in sent
 
 
@@ -131,8 +159,10 @@ async def test_cloudflare_challenge_does_not_blame_the_account(stack: Stack) -> 
         assert account.status is AccountStatus.ACTIVE and account.fail_count == 0
 
 
-async def test_stalled_upstream_is_cut_by_the_idle_timeout(sim: SimHandle, tmp_path: Path) -> None:
-    async with running_stack(sim=sim, data_dir=tmp_path,
+async def test_stalled_upstream_is_cut_by_the_idle_timeout(
+    sim: SimHandle, tmp_path: Path, protocol: str
+) -> None:
+    async with running_stack(sim=sim, data_dir=tmp_path, network={"chat_protocol": protocol},
                              timeout={"stream_idle_timeout": 0.5}) as stack:
         await stack.add("sso-a")
         stack.sim.set_fault("stall", account="sso-a")
@@ -217,8 +247,12 @@ async def test_client_keys_from_the_store_are_accepted(
             await wrong.close()
 
 
-async def test_works_through_the_grpc_pool_transport(sim: SimHandle, tmp_path: Path) -> None:
-    async with running_stack(sim=sim, data_dir=tmp_path, grpc=True) as stack:
+async def test_works_through_the_grpc_pool_transport(
+    sim: SimHandle, tmp_path: Path, protocol: str
+) -> None:
+    async with running_stack(
+        sim=sim, data_dir=tmp_path, grpc=True, network={"chat_protocol": protocol}
+    ) as stack:
         await stack.add("sso-limited")
         await stack.add("sso-fresh")
         stack.sim.set_fault("429", account="sso-limited", retry_after=60)

@@ -165,6 +165,7 @@ async def chat_batches(
         yield [turn.started(session_id)]
         await link.send(item_create(session_id=session_id, request=request))
         await link.send(response_create(session_id=session_id))
+        link.await_first_answer()
         while True:
             frame = await link.receive()
             out: list[Any] = []
@@ -384,10 +385,17 @@ class _Link:
     ) -> None:
         self.ws = ws
         self.secrets = secrets
+        self._first_byte_limit = first_byte
         self._first_byte: float | None = first_byte
         self._idle = idle
         self._last = time.monotonic()
         self._next_beat = self._last + HEARTBEAT_SECONDS
+
+    def await_first_answer(self) -> None:
+        """The request was sent: its first event must come within the first-byte deadline
+        (an upstream that attaches the session, then never answers, is a dead one)."""
+        self._first_byte = self._first_byte_limit
+        self._last = time.monotonic()
 
     async def send(self, payload: Mapping[str, Any]) -> None:
         try:
