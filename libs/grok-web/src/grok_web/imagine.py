@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import orjson
 from curl_cffi import CurlError
+from curl_cffi.const import CurlWsFlag
 from curl_cffi.requests.websockets import AsyncWebSocket, WebSocketClosed
 
 from grok_web import context, errors, translate
@@ -143,6 +144,7 @@ async def imagine(
 
 
 _CLOSED = object()
+_CLOSE_FLAG = int(CurlWsFlag.CLOSE)
 
 
 async def _send(
@@ -159,13 +161,15 @@ async def _receive(ws: AsyncWebSocket, *, wait: float, secrets: tuple[str, ...])
     """One decoded JSON message; None on timeout; _CLOSED when the server closed."""
     try:
         async with asyncio.timeout(max(wait, 0.01)):
-            payload, _flags = await ws.recv()
+            payload, flags = await ws.recv()
     except TimeoutError:
         return None
     except WebSocketClosed:
         return _CLOSED
     except CurlError as exc:
         raise translate.from_transport(exc, secrets=secrets) from exc
+    if flags & _CLOSE_FLAG:  # curl hands the peer's close frame to recv as a message
+        return _CLOSED
     try:
         return orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
