@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 
 from .. import responses
+from ..errors import RequestRejected
 from ..state import SimState
 
 
@@ -62,3 +65,26 @@ def json_response(
 ) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json",
                     headers=headers)
+
+
+_A = TypeVar("_A")
+
+
+async def accept_websocket(
+    websocket: WebSocket, *, path: str, admit: Callable[[SimState, WebSocket], _A]
+) -> _A | None:
+    """Record the handshake, run ``admit``; refuse the upgrade with its ``RequestRejected``
+    answer (None), or accept the socket and return what ``admit`` gave."""
+    state = sim_state(websocket)
+    state.recorder.record(method="GET", path=path, query=websocket.url.query,
+                          headers=headers_of(websocket), body=None)
+    try:
+        admitted = admit(state, websocket)
+    except RequestRejected as rejected:
+        await websocket.send_denial_response(Response(
+            rejected.body, status_code=rejected.status, media_type=rejected.content_type,
+            headers=rejected.headers,
+        ))
+        return None
+    await websocket.accept()
+    return admitted

@@ -15,14 +15,12 @@ from functools import partial
 from typing import Any
 
 import orjson
-from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .. import faults, gate, imaging, media
 from ..accounts import Account
-from ..errors import RequestRejected
 from ..state import SimState
-from .common import headers_of, sim_state
+from .common import accept_websocket, headers_of, sim_state
 
 logger = logging.getLogger(__name__)
 
@@ -32,18 +30,10 @@ PATH = "/ws/imagine/listen"
 
 
 async def imagine_listen(websocket: WebSocket) -> None:
-    state = sim_state(websocket)
-    state.recorder.record(method="GET", path=PATH, query=websocket.url.query,
-                          headers=headers_of(websocket), body=None)
-    try:
-        account = _admit(state, websocket)
-    except RequestRejected as rejected:
-        await websocket.send_denial_response(Response(
-            rejected.body, status_code=rejected.status, media_type=rejected.content_type,
-            headers=rejected.headers,
-        ))
+    account = await accept_websocket(websocket, path=PATH, admit=_admit)
+    if account is None:
         return
-    await websocket.accept()
+    state = sim_state(websocket)
     try:
         while True:
             raw = await websocket.receive_text()

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from .. import chatbody, faults, gate, mgwevents, stream
@@ -34,7 +33,7 @@ from ..errors import RequestRejected
 from ..responses import error_body
 from ..state import SimState
 from .chat import INBAND
-from .common import headers_of, sim_state
+from .common import accept_websocket, headers_of, sim_state
 
 logger = logging.getLogger(__name__)
 
@@ -51,18 +50,10 @@ USAGE_LIMIT = INBAND["usage-limit"]
 
 
 async def mgw_listen(websocket: WebSocket) -> None:
-    state = sim_state(websocket)
-    state.recorder.record(method="GET", path=PATH, query=websocket.url.query,
-                          headers=headers_of(websocket), body=None)
-    try:
-        account = _admit(state, websocket)
-    except RequestRejected as rejected:
-        await websocket.send_denial_response(Response(
-            rejected.body, status_code=rejected.status, media_type=rejected.content_type,
-            headers=rejected.headers,
-        ))
+    account = await accept_websocket(websocket, path=PATH, admit=_admit)
+    if account is None:
         return
-    await websocket.accept()
+    state = sim_state(websocket)
     connection = _Connection(state, websocket, account)
     while not connection.closed:
         raw = await connection.receive()
