@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 
 import grok_web_mgw_upstream as upstream_mod
 import pytest
-from grok_web import ChatRequest, errors, mgw
+from grok_web import ChatRequest, errors, mgw_link
 from grok_web import client as client_mod
 from grok_web import events as ev
 from grok_web_helpers import collect, make_options
@@ -393,7 +393,7 @@ async def test_idle_timeout(upstream, mgw_client) -> None:
 
 
 async def test_heartbeat_while_waiting(upstream, mgw_client, monkeypatch) -> None:
-    monkeypatch.setattr(mgw, "HEARTBEAT_SECONDS", 0.15)
+    monkeypatch.setattr(mgw_link, "HEARTBEAT_SECONDS", 0.15)
     data = upstream_mod.fixture("plain_turn")
 
     async def script(turn: Turn) -> None:

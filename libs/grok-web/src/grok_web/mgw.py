@@ -15,35 +15,25 @@ REST error (``translate.from_inband``), ``session.ended`` or the socket closing 
 ``response.done`` → :class:`errors.UpstreamUnavailable`, no first event within
 ``timeouts.first_byte`` → :class:`errors.FirstByteTimeout`, a silence longer than
 ``timeouts.stream_idle`` → :class:`errors.StreamIdleTimeout`. A heartbeat ``ping`` goes out
-every :data:`HEARTBEAT_SECONDS` while waiting. Closing the iterator or cancelling the
+every ``mgw_link.HEARTBEAT_SECONDS`` while waiting. Closing the iterator or cancelling the
 consumer terminates the socket at once.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
-
-import orjson
-from curl_cffi import CurlError, CurlWsFlag
-from curl_cffi.requests.websockets import AsyncWebSocket, WebSocketClosed, WebSocketTimeout
 
 from grok_web import catalogue, context, errors, frames, translate
 from grok_web import events as ev
 from grok_web import session as session_mod
 from grok_web.chat import ChatRequest
+from grok_web.mgw_link import Link, ms
 
 MGW = "/ws/mgw/"
-HEARTBEAT_SECONDS = 25.0
-CLOSE_GRACE_SECONDS = 1.0
 PROTOCOL_CAPABILITIES = ("conversation_attached", "custom_methods_v1")
 ASSISTANT_CHANNEL = "CHANNEL_ASSISTANT_RESPONSE"
-# Server frames that only say the connection is alive: they do not reset the idle clock.
-_KEEPALIVE_TYPES = frozenset({"ping", "pong"})
-_CLOSE_FLAG = int(CurlWsFlag.CLOSE)
 
 
 def ws_url(base_url: str, user_id: str) -> str:
@@ -53,10 +43,6 @@ def ws_url(base_url: str, user_id: str) -> str:
     else:
         origin = "ws://" + base_url.removeprefix("http://")
     return f"{origin}{MGW}?uid={user_id}"
-
-
-def _ms() -> int:
-    return int(time.time() * 1000)
 
 
 def session_create(*, request: ChatRequest, ctx: context.Context) -> dict[str, Any]:
@@ -104,7 +90,7 @@ def item_create(*, session_id: str, request: ChatRequest) -> dict[str, Any]:
     }
     event: dict[str, Any] = {
         "type": "conversation.item.create",
-        "event_id": f"evt_msg_{_ms()}",
+        "event_id": f"evt_msg_{ms()}",
         "item": item,
     }
     if request.file_attachments:
@@ -117,13 +103,8 @@ def response_create(*, session_id: str) -> dict[str, Any]:
     """``response.create`` (no ``castle_request_token``, as HEAD)."""
     return {
         "session_id": session_id,
-        "event": {"type": "response.create", "event_id": f"evt_resp_{_ms()}"},
+        "event": {"type": "response.create", "event_id": f"evt_resp_{ms()}"},
     }
-
-
-def heartbeat() -> dict[str, Any]:
-    """The client heartbeat (§6.1)."""
-    return {"event": {"type": "ping", "event_id": f"evt_hb_{_ms()}"}}
 
 
 async def chat(
@@ -157,7 +138,7 @@ async def chat_batches(
         ws_url(ctx.options.endpoints.base_url, user_id), headers=headers, secrets=secrets
     )
     timeouts = ctx.options.timeouts
-    link = _Link(ws, secrets=secrets, first_byte=timeouts.first_byte, idle=timeouts.stream_idle)
+    link = Link(ws, secrets=secrets, first_byte=timeouts.first_byte, idle=timeouts.stream_idle)
     turn = Turn(secrets=secrets)
     try:
         await link.send(create)
@@ -184,7 +165,7 @@ async def chat_batches(
         ws.terminate()  # done, failed, cancelled or closed early: drop the connection at once
 
 
-async def _attach(link: _Link, *, event_id: str) -> str:
+async def _attach(link: Link, *, event_id: str) -> str:
     """Wait for ``session.created`` (ours) and ``conversation.attached``; the session id."""
     session_id = ""
     attached: str | None = None
@@ -370,87 +351,3 @@ class Turn:
             message="".join(self._text),
             conversation_id=self.conversation_id,
         )
-
-
-def _close_code(payload: bytes) -> int | None:
-    return int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
-
-
-class _Link:
-    """The socket of one turn: JSON send/receive with the first-byte and idle deadlines
-    and the heartbeat."""
-
-    def __init__(
-        self, ws: AsyncWebSocket, *, secrets: tuple[str, ...], first_byte: float, idle: float
-    ) -> None:
-        self.ws = ws
-        self.secrets = secrets
-        self._first_byte_limit = first_byte
-        self._first_byte: float | None = first_byte
-        self._idle = idle
-        self._last = time.monotonic()
-        self._next_beat = self._last + HEARTBEAT_SECONDS
-
-    def await_first_answer(self) -> None:
-        """The request was sent: its first event must come within the first-byte deadline
-        (an upstream that attaches the session, then never answers, is a dead one)."""
-        self._first_byte = self._first_byte_limit
-        self._last = time.monotonic()
-
-    async def send(self, payload: Mapping[str, Any]) -> None:
-        try:
-            await self.ws.send_str(orjson.dumps(payload).decode())
-        except WebSocketClosed as exc:
-            raise errors.UpstreamUnavailable("upstream mgw socket closed while sending") from exc
-        except CurlError as exc:
-            raise translate.from_transport(exc, secrets=self.secrets) from exc
-
-    async def receive(self) -> Mapping[str, Any]:
-        """The next JSON frame (keep-alive frames skipped)."""
-        while True:
-            now = time.monotonic()
-            if now >= self._next_beat:
-                self._next_beat = now + HEARTBEAT_SECONDS
-                await self.send(heartbeat())
-            limit = self._idle if self._first_byte is None else self._first_byte
-            deadline = self._last + limit
-            if now >= deadline:
-                self._expired(limit)
-            wait = min(deadline, self._next_beat) - now
-            try:
-                payload, flags = await self.ws.recv(timeout=max(wait, 0.001))
-            except WebSocketTimeout:
-                continue
-            except WebSocketClosed as exc:
-                raise errors.UpstreamUnavailable(
-                    "upstream mgw socket closed before response.done"
-                ) from exc
-            except CurlError as exc:
-                raise translate.from_transport(exc, secrets=self.secrets) from exc
-            if flags & _CLOSE_FLAG:  # curl hands the peer's close frame to recv
-                raise errors.UpstreamUnavailable(
-                    f"upstream mgw socket closed before response.done (code {_close_code(payload)})"
-                )
-            try:
-                frame = orjson.loads(payload)
-            except orjson.JSONDecodeError as exc:
-                raise translate.malformed("mgw frame is not JSON", exc=exc) from exc
-            if not isinstance(frame, Mapping):
-                raise translate.malformed("mgw frame is not a JSON object")
-            self._first_byte = None
-            event = frame.get("event")
-            if isinstance(event, Mapping) and event.get("type") in _KEEPALIVE_TYPES:
-                continue
-            self._last = time.monotonic()
-            return frame
-
-    def _expired(self, limit: float) -> None:
-        if self._first_byte is not None:
-            raise errors.FirstByteTimeout(f"upstream mgw sent no event within {limit:g}s")
-        raise errors.StreamIdleTimeout(f"upstream mgw stream idle for more than {limit:g}s")
-
-    async def close(self) -> None:
-        """Send a close frame (bounded), then drop the connection."""
-        with contextlib.suppress(Exception):  # closing is best effort
-            await self.ws.close(timeout=CLOSE_GRACE_SECONDS)
-        self.ws.terminate()
