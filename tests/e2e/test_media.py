@@ -259,7 +259,9 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes_once(
                 break
             time.sleep(0.2)
 
-        assert video.status == "completed", video.error
+        if video.status != "completed":
+            logs = "\n".join(f"--- {s.target}\n{s.stop()[-4000:]}" for s in deployment.services)
+            raise AssertionError(f"{video.status}: {video.error}\n{logs}")
         assert len(simulator.requests(path="/rest/app-chat/conversations/new")) == 2
         terminal = asyncio.run(terminal_events(redis_db, job_id))
         assert terminal == 1  # the client sees exactly one result

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from grok2api_jobs import EventType
 from grok2api_media import jobs
+from grok2api_poolclient.errors import PoolUnavailable
 from grok_sim.testing import SimHandle
 from media_stack import MediaStack, running_media_stack
 from PIL import Image
@@ -260,3 +261,47 @@ async def test_a_cancelled_job_stops_upstream_and_releases_its_lease(
 
     record = await stack.queue.record(job_id)
     assert record is not None and record.status == "cancelled"
+
+
+def pool_down_for(
+    stack: MediaStack, monkeypatch: pytest.MonkeyPatch, calls: int | None
+) -> list[int]:
+    """Make the pool's acquire fail as unreachable ``calls`` times (None: always)."""
+    acquire, failed = stack.pool.acquire, [0]
+
+    async def flaky(**kwargs: Any) -> Any:
+        if calls is None or failed[0] < calls:
+            failed[0] += 1
+            raise PoolUnavailable("token pool call failed: UNAVAILABLE")
+        return await acquire(**kwargs)
+
+    monkeypatch.setattr(stack.pool, "acquire", flaky)
+    return failed
+
+
+async def test_a_job_waits_out_a_token_pool_that_is_briefly_unreachable(
+    stack: MediaStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await stack.add("img-1", auto=80)
+    failed = pool_down_for(stack, monkeypatch, calls=2)
+
+    _, final = await stack.run(jobs.KIND_IMAGE, image_job())
+
+    assert final.type is EventType.RESULT, final.data
+    assert failed == [2] and len(cookies_of(stack.sim, IMAGINE)) == 1
+
+
+async def test_a_token_pool_unreachable_past_the_retry_budget_fails_the_job_clearly(
+    sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    budget = {"retry_budget": 0.3}
+    async with running_media_stack(sim=sim, data_dir=tmp_path, retry=budget) as stack:
+        await stack.add("img-1", auto=80)
+        failed = pool_down_for(stack, monkeypatch, calls=None)
+
+        _, final = await stack.run(jobs.KIND_IMAGE, image_job())
+
+    assert final.type is EventType.ERROR
+    assert final.data["code"] == "pool_unavailable" and failed[0] >= 2
+    assert "could not be reached" in final.data["message"]
+    assert not stack.sim.requests(path=IMAGINE)

@@ -123,5 +123,7 @@ def explain(exc: BaseException) -> Explained | None:
     if isinstance(exc, errors.InvalidRequest):
         return Explained(400, "invalid_request_error", "invalid_value", str(exc))
     if isinstance(exc, errors.PoolError):
-        return Explained(503, "api_error", "pool_unavailable", "token pool unavailable")
+        message = (f"The token pool could not be reached ({exc}). Retry in a few seconds; "
+                   "if this persists, check that the token pool service is running.")
+        return Explained(503, "api_error", "pool_unavailable", message)
     return None

@@ -4,21 +4,33 @@ A media attempt yields a single item, its finished result, so every failure happ
 before the first item: a rate-limited, refused or failing account, and a generation the
 upstream blocked (no final image), are all retried on another account within the retry
 policy, and a result is only ever produced by one account.
+
+A job is asynchronous, so a token pool that cannot be reached for a moment (restarting,
+a replica going away) is waited out with growing pauses inside the job's deadline instead
+of failing the job, for up to ``retry.retry_budget`` seconds: nothing reached the upstream
+yet when an acquire fails.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
+from grok2api_poolclient import errors as pool_errors
 from grok2api_poolclient import leases, leasing
 from grok_web import errors as grok_errors
 
 from .context import MediaContext
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# Pauses between tries while the token pool cannot be reached: 0.25 s doubling up to 5 s.
+POOL_PAUSE_FIRST, POOL_PAUSE_MAX = 0.25, 5.0
 
 # ``leasing.classify`` gives a blocked generation (``ContentBlocked``) this status: for
 # media it usually means one account's session was moderated, so another one may succeed.
@@ -40,6 +52,30 @@ async def run(
     prefer_tier: str = "",
 ) -> T:
     """``attempt(lease)``'s result, trying other accounts as the retry policy allows."""
+    pause, loop = POOL_PAUSE_FIRST, asyncio.get_running_loop()
+    give_up_at = loop.time() + ctx.settings().retry.retry_budget
+    while True:
+        try:
+            return await _run_once(
+                ctx, model=model, attempt=attempt, request_id=request_id, prefer_tier=prefer_tier
+            )
+        except pool_errors.PoolUnavailable as exc:
+            if loop.time() + pause > give_up_at:
+                raise
+            log.warning("media_pool_unavailable request_id=%s error=%s retry_in=%.2f",
+                        request_id, exc, pause)  # fmt: skip
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, POOL_PAUSE_MAX)
+
+
+async def _run_once(
+    ctx: MediaContext,
+    *,
+    model: str,
+    attempt: Callable[[leases.Lease], Awaitable[T]],
+    request_id: str,
+    prefer_tier: str,
+) -> T:
 
     async def opener(lease: leases.Lease) -> AsyncIterator[T]:
         yield await attempt(lease)
