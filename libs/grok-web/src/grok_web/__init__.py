@@ -5,7 +5,7 @@ Public entry points: :class:`grok_web.client.GrokClient`,
 :mod:`grok_web.events`, :mod:`grok_web.errors`.
 """
 
-from grok_web.chat import ChatRequest
+from grok_web.chat import ChatRequest, Continuation
 from grok_web.client import GrokClient
 from grok_web.imagine import ImagineRequest
 from grok_web.media import ImageEditRequest, VideoExtension, VideoRequest
@@ -14,6 +14,7 @@ from grok_web.options import ClientOptions
 __all__ = [
     "ChatRequest",
     "ClientOptions",
+    "Continuation",
     "GrokClient",
     "ImageEditRequest",
     "ImagineRequest",

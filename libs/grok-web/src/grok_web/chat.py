@@ -1,7 +1,9 @@
 """Chat over REST app-chat (protocol §3, §4): request body and the event stream.
 
 :func:`stream_app_chat` is shared by chat, image edit and video generation: it
-posts a body to ``/rest/app-chat/conversations/new`` and yields typed events.
+posts a body to ``/rest/app-chat/conversations/new`` and yields typed events. A chat
+turn that continues a conversation (:class:`Continuation`, §3.2) posts the same body plus
+``responseId`` to ``/rest/app-chat/conversations/{conversationId}/responses``.
 :func:`chat_batches` yields the events of each network read as one list, for callers
 that forward a whole stream (one resumption per read instead of one per event).
 """
@@ -9,6 +11,7 @@ that forward a whole stream (one resumption per read instead of one per event).
 from __future__ import annotations
 
 import dataclasses
+import urllib.parse
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -16,6 +19,7 @@ from grok_web import catalogue, context, frames, ndjson, translate
 from grok_web import events as ev
 
 NEW_CONVERSATION = "/rest/app-chat/conversations/new"
+CONTINUE_CONVERSATION = "/rest/app-chat/conversations/{conversation_id}/responses"
 
 DEVICE_ENV_INFO: Mapping[str, Any] = {
     "darkModeEnabled": False,
@@ -35,11 +39,22 @@ DEFAULT_TOOL_OVERRIDES: Mapping[str, bool] = {
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Continuation:
+    """Where a turn continues an upstream conversation: its id and the id of the
+    assistant response the new turn answers (the ``Final`` of the previous turn reports
+    both). Only the account that holds the conversation can continue it (§6.4)."""
+
+    conversation_id: str
+    parent_response_id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ChatRequest:
     """One chat turn. ``message`` is the already flattened prompt; ``model`` a
     catalogue id (its mode becomes ``modeId``). ``None`` flags take the client
     defaults (chat.temporary / chat.disable_memory). ``overrides`` are merged into
-    the top level of the body last (e.g. ``{"enableNsfw": True}``)."""
+    the top level of the body last (e.g. ``{"enableNsfw": True}``). ``continuation``
+    continues an upstream conversation instead of starting one (§3.2, §6.2)."""
 
     message: str
     model: str = "grok-4"
@@ -52,10 +67,11 @@ class ChatRequest:
     custom_personality: str = ""
     tool_overrides: Mapping[str, Any] | None = None
     overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    continuation: Continuation | None = None
 
 
 def build_body(*, request: ChatRequest, ctx: context.Context) -> dict[str, Any]:
-    """The v2.x app-chat body (§3.1)."""
+    """The v2.x app-chat body (§3.1); a continuation adds ``responseId`` (§3.2)."""
     spec = catalogue.get(request.model)
     defaults = ctx.options.chat
     body: dict[str, Any] = {
@@ -89,6 +105,8 @@ def build_body(*, request: ChatRequest, ctx: context.Context) -> dict[str, Any]:
     }
     if request.custom_personality:
         body["customPersonality"] = request.custom_personality
+    if request.continuation is not None:
+        body["responseId"] = request.continuation.parent_response_id
     body.update(request.overrides)
     return body
 
@@ -108,12 +126,23 @@ def chat_batches(
     """The events of one chat turn, a non-empty list per network read; the last list
     ends with :class:`events.Final`."""
     headers = ctx.headers.json(credential=credential, origin=ctx.origin, referer=ctx.page("/"))
+    continuation = request.continuation
     return _app_chat_batches(
         ctx=ctx,
         headers=headers,
         body=build_body(request=request, ctx=ctx),
         credential=credential,
         idle_timeout=ctx.options.timeouts.stream_idle,
+        path=(
+            NEW_CONVERSATION
+            if continuation is None
+            else CONTINUE_CONVERSATION.format(
+                conversation_id=urllib.parse.quote(continuation.conversation_id, safe="")
+            )
+        ),
+        # A continued conversation's stream has no result.conversation frame (§4.3): the
+        # Final still names the conversation.
+        conversation_id="" if continuation is None else continuation.conversation_id,
     )
 
 
@@ -140,15 +169,18 @@ async def _app_chat_batches(
     body: Mapping[str, Any],
     credential: str,
     idle_timeout: float,
+    path: str = NEW_CONVERSATION,
+    conversation_id: str = "",
 ) -> AsyncIterator[list[ev.ChatEvent]]:
     secrets = (credential,)
     decoder = ndjson.LineDecoder()
     parser = frames.ChatStreamParser(secrets=secrets)
+    parser.conversation_id = conversation_id
     handle = parser.handle
     out: list[Any] = []
     async with ctx.transport.stream(
         "POST",
-        ctx.url(NEW_CONVERSATION),
+        ctx.url(path),
         headers=headers,
         json=body,
         secrets=secrets,

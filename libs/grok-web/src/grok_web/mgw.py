@@ -2,12 +2,17 @@
 
 One turn is one connection to ``ws(s)://<base>/ws/mgw/?uid=<user uuid>``:
 
-1. ``session.create`` (the model's mode, the ``x_grok`` flags of a new conversation);
+1. ``session.create`` (the model's mode, the ``x_grok`` flags of a new conversation; or,
+   continuing one (``ChatRequest.continuation``), the top-level ``session_id`` and
+   ``conversation_id`` / ``load_existing`` / ``needs_history``);
 2. wait for ``session.created`` (its ``client_event_id`` must be ours) and
-   ``conversation.attached`` (its conversation id must be the session id);
-3. ``conversation.item.create`` (file mentions, then the text) and ``response.create``;
+   ``conversation.attached`` (its conversation id must be the session id, and the
+   continued conversation's id when continuing);
+3. ``conversation.item.create`` (file mentions, then the text; ``parent_response_id``
+   when continuing) and ``response.create``;
 4. server events → the same :mod:`grok_web.events` the REST parser yields, ending with
-   :class:`~grok_web.events.Final` at ``response.done``.
+   :class:`~grok_web.events.Final` at ``response.done`` (its ``response_id`` is the
+   ``response.done`` id, the parent of the next turn; ``conversation_id`` the session id).
 
 Failures are :mod:`grok_web.errors` built by :mod:`grok_web.translate`: a refused upgrade
 like the Imagine one (``translate.from_ws_handshake``), an ``error`` event like an in-band
@@ -34,6 +39,7 @@ from grok_web.mgw_link import Link, ms
 MGW = "/ws/mgw/"
 PROTOCOL_CAPABILITIES = ("conversation_attached", "custom_methods_v1")
 ASSISTANT_CHANNEL = "CHANNEL_ASSISTANT_RESPONSE"
+CODE_NOT_FOUND = 5
 
 
 def ws_url(base_url: str, user_id: str) -> str:
@@ -46,7 +52,7 @@ def ws_url(base_url: str, user_id: str) -> str:
 
 
 def session_create(*, request: ChatRequest, ctx: context.Context) -> dict[str, Any]:
-    """The ``session.create`` event of a new conversation (§6.2)."""
+    """The ``session.create`` event of a new or a continued conversation (§6.2)."""
     spec = catalogue.get(request.model)
     defaults = ctx.options.chat
     temporary = defaults.temporary if request.temporary is None else request.temporary
@@ -63,17 +69,24 @@ def session_create(*, request: ChatRequest, ctx: context.Context) -> dict[str, A
         "disable_text_follow_ups": False,
         "disable_artifact": True,
         "force_concise": False,
-        "keep_context": False,
-        "is_temporary": temporary,
-        "disable_memory": disable_memory,
     }
-    return {
+    frame: dict[str, Any] = {
         "event": {
             "type": "session.create",
             "event_id": f"evt_init_{uuid.uuid4()}",
             "session": {"model": spec.mode, "x_grok": x_grok},
         }
     }
+    continuation = request.continuation
+    if continuation is None:
+        x_grok.update(keep_context=False, is_temporary=temporary, disable_memory=disable_memory)
+    else:
+        # the upstream keeps the history: it is loaded, not re-sent
+        x_grok.update(
+            conversation_id=continuation.conversation_id, load_existing=True, needs_history=False
+        )
+        frame["session_id"] = continuation.conversation_id
+    return frame
 
 
 def item_create(*, session_id: str, request: ChatRequest) -> dict[str, Any]:
@@ -93,6 +106,8 @@ def item_create(*, session_id: str, request: ChatRequest) -> dict[str, Any]:
         "event_id": f"evt_msg_{ms()}",
         "item": item,
     }
+    if request.continuation is not None:
+        event["parent_response_id"] = request.continuation.parent_response_id
     if request.file_attachments:
         item["file_attachment_ids"] = list(request.file_attachments)
         event["file_attachment_ids"] = list(request.file_attachments)
@@ -142,7 +157,12 @@ async def chat_batches(
     turn = Turn(secrets=secrets)
     try:
         await link.send(create)
-        session_id = await _attach(link, event_id=create["event"]["event_id"])
+        continuation = request.continuation
+        session_id = await _attach(
+            link, event_id=create["event"]["event_id"], continuing=continuation is not None
+        )
+        if continuation is not None and session_id != continuation.conversation_id:
+            raise translate.malformed("mgw attached another conversation than the one continued")
         yield [turn.started(session_id)]
         await link.send(item_create(session_id=session_id, request=request))
         await link.send(response_create(session_id=session_id))
@@ -165,8 +185,10 @@ async def chat_batches(
         ws.terminate()  # done, failed, cancelled or closed early: drop the connection at once
 
 
-async def _attach(link: Link, *, event_id: str) -> str:
-    """Wait for ``session.created`` (ours) and ``conversation.attached``; the session id."""
+async def _attach(link: Link, *, event_id: str, continuing: bool) -> str:
+    """Wait for ``session.created`` (ours) and ``conversation.attached``; the session id.
+    Continuing, an ``error`` event of code 5 (gRPC NOT_FOUND) is the conversation gone
+    upstream: :class:`errors.NotFound`, so callers do not retry it."""
     session_id = ""
     attached: str | None = None
     while not session_id or attached is None:
@@ -189,10 +211,19 @@ async def _attach(link: Link, *, event_id: str) -> str:
                 (conversation.get("id") if isinstance(conversation, Mapping) else "") or ""
             )
         else:
+            if continuing and kind == "error" and _code(event.get("error")) == CODE_NOT_FOUND:
+                raise errors.NotFound(
+                    "upstream mgw conversation to continue not found", status=404, code=5
+                )
             _raise_terminal(event, link.secrets, before="conversation.attached")
     if attached != session_id:
         raise translate.malformed("mgw conversation.attached names another conversation")
     return session_id
+
+
+def _code(error: Any) -> int | None:
+    code = error.get("code") if isinstance(error, Mapping) else None
+    return code if isinstance(code, int) else None
 
 
 def _event(frame: Any) -> Mapping[str, Any]:
