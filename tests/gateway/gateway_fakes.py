@@ -41,16 +41,18 @@ class FakePool:
         self.renewals: list[str] = []  # lease ids, one per renew call
         self.renew_answers: list[float | Exception | None] = []  # scripted, then a fresh TTL
         self.preferred: list[str] = []  # the prefer_tier of every acquire
+        self.pinned: list[str] = []  # the account_id of every acquire ("" = any)
 
     async def acquire(self, *, model: str, cost: int | None = None,
                       exclude: Sequence[str] = (), request_id: str = "",
-                      prefer_tier: str = "") -> leases.Lease:
+                      prefer_tier: str = "", account_id: str = "") -> leases.Lease:
         self.preferred.append(prefer_tier)
+        self.pinned.append(account_id)
         if self.busy_answers:
             self.busy_answers -= 1
             raise pool_errors.PoolExhausted("busy", reason=pool_errors.ExhaustedReason.ALL_BUSY)
         for account in self.accounts:
-            if account not in exclude:
+            if account not in exclude and account_id in ("", account):
                 self.acquired.append(account)
                 return leases.Lease(
                     lease_id=f"lease-{next(self._ids)}", account_id=account,

@@ -21,14 +21,20 @@ class PoolClient(Protocol):
         exclude: Sequence[str] = (),
         request_id: str = "",
         prefer_tier: str = "",
+        account_id: str = "",
     ) -> leases.Lease:
         """Lease an eligible account for ``model``, reserving ``cost`` (catalogue cost if None).
 
         ``prefer_tier`` (a ``leases.Tier`` value, "" for none): eligible accounts of that tier
         or above are picked before lower-tier ones; a lower-tier one is still leased when none
-        of them is eligible. Raises ``errors.PoolExhausted`` (with a reason and the earliest
-        retry time) when no account can serve, ``errors.InvalidRequest`` for an unknown model
-        or tier.
+        of them is eligible. ``account_id`` ("" for any) pins the acquire to that one account
+        (continuing an upstream conversation only it holds): it is leased when it is eligible
+        for ``model`` by the usual rules, and no other account ever is. Raises
+        ``errors.PoolExhausted`` (with a reason and the earliest retry time) when no account
+        can serve (for a pinned acquire: why that account cannot, ``no_account_of_tier``
+        when it is disabled, invalid or of a tier the model cannot use),
+        ``errors.AccountNotFound`` for a pinned account the pool does not hold,
+        ``errors.InvalidRequest`` for an unknown model or tier.
         """
         ...
 

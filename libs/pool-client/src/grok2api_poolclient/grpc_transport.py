@@ -82,10 +82,11 @@ class GrpcPoolClient:
         exclude: Sequence[str] = (),
         request_id: str = "",
         prefer_tier: str = "",
+        account_id: str = "",
     ) -> leases.Lease:
         request = pb.AcquireRequest(
             model=model, cost=cost or 0, exclude_account_ids=exclude, request_id=request_id,
-            prefer_tier=prefer_tier,
+            prefer_tier=prefer_tier, account_id=account_id,
         )  # fmt: skip
         if self._leasing is not None:
             return await self._leasing.acquire(request)

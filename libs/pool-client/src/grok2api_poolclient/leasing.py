@@ -16,6 +16,15 @@ images, video) goes through ``leased_stream``. It owns the lease for the whole c
   as one of ``max_retry`` retries; all within ``budget``;
 * ``prefer_tier`` goes with every acquire: accounts of that tier or above first, when any
   is eligible (720p or longer videos ask for a tier that can make them);
+* ``account_id`` pins every acquire to one account (a continued conversation lives on the
+  account that started it, protocol §6.4), so the request never switches accounts: the
+  account is never excluded; an account rejection (401, 403, a refused product, 429) ends
+  the request at once, since only that account could serve it and it just said no; a
+  transient or other retryable failure is retried on the same account with the usual
+  backoff, ``max_retry`` and ``budget`` (a 5xx or a dropped socket is often gone a moment
+  later); when the pool will not lease it again (cooling after the failure, out of
+  quota) the upstream failure is what the consumer gets. A busy pinned account is waited
+  for like any other (``busy_wait_max``);
 * after the first item the account is committed: a failure releases the lease with its
   outcome and re-raises as ``UpstreamFailed`` so the consumer can end its own stream cleanly;
 * a consumer that stops early (client disconnect: ``aclose()`` or cancellation) closes the
@@ -130,6 +139,7 @@ async def leased_stream(
     cost: int | None = None,
     request_id: str = "",
     prefer_tier: str = "",
+    account_id: str = "",
     on_failure: Callable[[Verdict, bool], None] | None = None,
     rng: random.Random | None = None,
     sleep: Callable[[float], Any] = asyncio.sleep,
@@ -140,11 +150,13 @@ async def leased_stream(
     ``opener`` must return an async iterator (ideally an async generator, so ``aclose`` stops
     the upstream call); it is called once per attempt with a fresh lease. ``on_failure`` hears
     of every failed attempt before the first item: its verdict, and whether it is retried.
-    ``prefer_tier`` ("" for none) is passed to every acquire (``PoolClient.acquire``).
+    ``prefer_tier`` ("" for none) is passed to every acquire (``PoolClient.acquire``), and
+    so is ``account_id`` ("" for any account), which pins the request to that account.
     """
     tries = _Tries(
-        policy=policy, request_id=request_id, on_failure=on_failure, rng=rng or _RNG, clock=clock
-    )
+        policy=policy, request_id=request_id, on_failure=on_failure, rng=rng or _RNG, clock=clock,
+        pinned=bool(account_id),
+    )  # fmt: skip
     while True:
         try:
             lease = await _acquire(
@@ -154,6 +166,7 @@ async def leased_stream(
                 exclude=tries.excluded,
                 request_id=request_id,
                 prefer_tier=prefer_tier,
+                account_id=account_id,
                 attempt=tries.spent,
                 sleep=sleep,
                 clock=clock,
@@ -228,8 +241,10 @@ class _Tries:
         on_failure: Callable[[Verdict, bool], None] | None,
         rng: random.Random,
         clock: Callable[[], float],
+        pinned: bool = False,
     ) -> None:
         self.started = clock()
+        self.pinned = pinned  # one account only: never excluded, its rejections final
         self.excluded: list[str] = []
         self.spent = 0
         self.last_failure: UpstreamFailed | None = None
@@ -260,7 +275,8 @@ class _Tries:
             self._on_failure(verdict, wait is not None)
         if wait is None:
             raise failure from exc
-        self.excluded.append(lease.account_id)
+        if not self.pinned:
+            self.excluded.append(lease.account_id)
         return wait
 
     def _wait(self, verdict: Verdict) -> float | None:
@@ -268,6 +284,8 @@ class _Tries:
         if not _retryable(policy, verdict):
             return None
         if verdict.outcome in ACCOUNT_REJECTIONS:
+            if self.pinned:
+                return None  # the one account that could serve this request refused it
             wait = 0.0  # the account said no, not the upstream: the next one may answer at once
         elif self.spent > policy.max_retry:
             return None
@@ -286,6 +304,7 @@ async def _acquire(
     exclude: Sequence[str],
     request_id: str,
     prefer_tier: str,
+    account_id: str,
     attempt: int,
     sleep: Callable[[float], Any],
     clock: Callable[[], float],
@@ -298,7 +317,7 @@ async def _acquire(
         try:
             return await pool.acquire(
                 model=model, cost=cost, exclude=tuple(exclude), request_id=request_id,
-                prefer_tier=prefer_tier,
+                prefer_tier=prefer_tier, account_id=account_id,
             )  # fmt: skip
         except errors.PoolExhausted as exc:
             if exc.reason is not errors.ExhaustedReason.ALL_BUSY or clock() + pause > deadline:

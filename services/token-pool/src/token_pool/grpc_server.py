@@ -51,7 +51,7 @@ class TokenPoolServicer(pb_grpc.TokenPoolServicer):
         lease = await _guard(context, self._pool.acquire(
             model=request.model, cost=request.cost or None,
             exclude=tuple(request.exclude_account_ids), request_id=request.request_id,
-            prefer_tier=request.prefer_tier,
+            prefer_tier=request.prefer_tier, account_id=request.account_id,
         ), subject=request.model)  # fmt: skip
         return grpc_codec.lease_to_pb(lease)
 

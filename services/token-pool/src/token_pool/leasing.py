@@ -37,6 +37,7 @@ class AcquireOrder:
     cost: int | None = None
     exclude: Sequence[str] = ()
     prefer_tier: str = ""
+    account_id: str = ""  # lease this account or none (a pinned acquire); "" = any
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -74,10 +75,18 @@ class Leaser:
         return self._resolve(model)
 
     async def acquire(
-        self, *, model: str, cost: int | None, exclude: Sequence[str], prefer_tier: str = ""
+        self,
+        *,
+        model: str,
+        cost: int | None,
+        exclude: Sequence[str],
+        prefer_tier: str = "",
+        account_id: str = "",
     ) -> Lease:
         """One acquire: ``run`` for a single order, without its list bookkeeping."""
-        order = AcquireOrder(model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier)
+        order = AcquireOrder(
+            model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier, account_id=account_id
+        )
         params = self._plan_acquire(order, self._settings().token, self._clock())
         if isinstance(params, errors.PoolError):
             raise params
@@ -136,6 +145,7 @@ class Leaser:
             policy=token.selection_policy,
             defaults=quotas.DEFAULT_WINDOWS,
             product=charge.product,
+            account_id=order.account_id,
         )
 
     def _plan_release(
@@ -173,6 +183,8 @@ class Leaser:
     ) -> Lease | errors.PoolError:
         if isinstance(answer, base.NotReady):
             return errors.PoolUnavailable("the hot state is still empty after a rebuild")
+        if isinstance(answer, errors.PoolExhausted) and params.account_id:
+            return await self._pinned_exhausted(params.account_id, answer)
         if isinstance(answer, errors.PoolError):
             return answer
         try:
@@ -188,6 +200,15 @@ class Leaser:
             cost=params.cost,
             expires_at=params.expires_at,
         )
+
+    async def _pinned_exhausted(
+        self, account_id: str, answer: errors.PoolExhausted
+    ) -> errors.PoolError:
+        """A pinned acquire that found nothing: an account the pool does not hold is
+        ``AccountNotFound`` (one read, on this failure path only), else the exhaustion."""
+        if not await self._hot.accounts([account_id]):
+            return errors.AccountNotFound(f"account {account_id} is not in the pool")
+        return answer
 
     async def _credential(self, account_id: str) -> str:
         credential = self._credentials.get(account_id)

@@ -107,17 +107,20 @@ class PoolService:
         exclude: Sequence[str] = (),
         request_id: str = "",
         prefer_tier: str = "",
+        account_id: str = "",
     ) -> Lease:
         started = time.perf_counter()
         order = leasing.AcquireOrder(
-            model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier
-        )
+            model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier,
+            account_id=account_id,
+        )  # fmt: skip
         try:
             with translate.pool_errors():
                 try:
                     lease = await self._leaser.acquire(
-                        model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier
-                    )
+                        model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier,
+                        account_id=account_id,
+                    )  # fmt: skip
                 except errors.PoolExhausted as exc:
                     lease = await self._after_exhaustion(exc, order)
         except errors.PoolError:
@@ -141,8 +144,9 @@ class PoolService:
         if not await self.refresher.on_exhausted(tiers, mode=charge.mode, cost=wanted):
             raise exc
         return await self._leaser.acquire(
-            model=order.model, cost=cost, exclude=order.exclude, prefer_tier=order.prefer_tier
-        )
+            model=order.model, cost=cost, exclude=order.exclude, prefer_tier=order.prefer_tier,
+            account_id=order.account_id,
+        )  # fmt: skip
 
     async def release(
         self,

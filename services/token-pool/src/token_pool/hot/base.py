@@ -22,6 +22,12 @@ the tiers at or above it come first, ``quotas.preferred_order``):
   leases are reclaimed lazily by every acquire and by ``reclaim``: the in-flight slot comes
   back, the reserved cost does not (the holder may have used it).
 
+A pinned acquire (``AcquireParams.account_id``, continuing a conversation only that account
+holds) considers that account alone, in the candidate tier it belongs to, by the same
+eligibility rules: it is leased, or the acquire is exhausted for the reason it gives
+(``no_account_of_tier`` when it is disabled, invalid, unknown or of a tier the model cannot
+use). Never another account.
+
 When nothing is eligible ``errors.PoolExhausted`` says why: ``no_account_of_tier`` (no
 usable account of any candidate tier), ``all_busy`` (some at their cap), ``all_cooling``
 or ``no_quota``, with ``retry_at`` the earliest cooldown end or window reset, else
@@ -119,6 +125,7 @@ class AcquireParams:
     policy: str
     defaults: Mapping[Tier, DefaultWindow]
     product: str = ""  # the model's product ("image", "video"; "" = chat): see product_refused
+    account_id: str = ""  # the one account to consider (a pinned acquire); "" = any
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -83,14 +83,19 @@ class MemoryHotState:
             raise base.NotReady()
         self._reclaim(params.now)
         tally = outcomes.ExhaustionTally()
+        pinned = params.account_id
         for tier in params.tiers:
             members = self._by_tier[tier]
             best: list[str] = []
-            if len(members) > base.SAMPLE_SIZE:
+            if pinned:
+                acct = members.get(pinned)
+                if acct is not None:
+                    best = self._pick([(pinned, acct)], params, tier, tally)
+            elif len(members) > base.SAMPLE_SIZE:
                 sample = self._random.sample(list(members), base.SAMPLE_SIZE)
                 best = self._pick([(a, members[a]) for a in sample], params, tier,
                                   outcomes.ExhaustionTally())  # fmt: skip
-            if not best:
+            if not best and not pinned:
                 best = self._pick(members.items(), params, tier, tally)
             if best:
                 account_id = best[self._random.randrange(len(best))]

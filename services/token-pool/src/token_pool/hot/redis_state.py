@@ -94,7 +94,7 @@ class RedisHotState:
         return [
             params.lease_id, params.mode, params.cost, params.now, params.expires_at,
             params.max_inflight, params.policy, self._random.random(), tiers,
-            list(params.exclude), params.product,
+            list(params.exclude), params.product, params.account_id,
         ]  # fmt: skip
 
     async def put(self, seed: base.AccountSeed) -> None:

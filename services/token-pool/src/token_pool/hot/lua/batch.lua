@@ -9,7 +9,8 @@
 --             window|''], ...], transient_threshold, transient_cooldown, max_doublings,
 --             failed (0/1)]
 --   acquire: [lease_id, mode, cost, now, expires_at, max_inflight, policy, rand (0..1),
---             [[tier, default_total, default_window], ...], [excluded id, ...], product]
+--             [[tier, default_total, default_window], ...], [excluded id, ...], product,
+--             pinned account id ('' = any)]
 -- Returns one entry per item, releases first:
 --   release {'ok', status, previous_status} | {'gone'}
 --   acquire {'ok', account_id, tier}
@@ -312,6 +313,7 @@ if n_acquires > 0 then
     local excluded = {}
     for _, id in ipairs(acquire[10]) do excluded[id] = true end
     local product = acquire[11] or ''
+    local pinned = acquire[12] or ''
     local mf = mode_fields(mode)
     local rk, tk, wk, zk, sk = mf[1], mf[2], mf[3], mf[4], mf[5]
     local q = {mf = mf, now = now, cost = cost, cap = cap, excluded = excluded, policy = policy,
@@ -324,9 +326,16 @@ if n_acquires > 0 then
       if result then break end
       local tier, dtot, dwin = candidate[1], candidate[2], candidate[3]
       local best, nbest, tally
-      local some = sample_of(tier)
-      if some then best, nbest, tally = pick(some, q, dtot) end
-      if not nbest or nbest == 0 then best, nbest, tally = pick(whole(tier), q, dtot) end
+      if pinned ~= '' then
+        -- a pinned acquire considers its one account, in the tier it belongs to
+        local ids = {}
+        if redis.call('SISMEMBER', p .. ':tier:' .. tier, pinned) == 1 then ids = {pinned} end
+        best, nbest, tally = pick(ids, q, dtot)
+      else
+        local some = sample_of(tier)
+        if some then best, nbest, tally = pick(some, q, dtot) end
+        if not nbest or nbest == 0 then best, nbest, tally = pick(whole(tier), q, dtot) end
+      end
       n_cooling = n_cooling + tally[1]
       n_no_quota = n_no_quota + tally[2]
       n_busy = n_busy + tally[3]
