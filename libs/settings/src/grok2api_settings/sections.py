@@ -212,6 +212,14 @@ class CacheSettings(Section):
         description="How long a media job's record (status, progress, result, error) stays "
         "readable after its last change, e.g. for GET /v1/videos/{id} (seconds).",
     )
+    continuation_ttl_seconds: float = Field(
+        2592000.0,
+        gt=0,
+        description="How long a response can be continued (a later turn naming it as its "
+        "previous response): its upstream conversation, the account holding it and the "
+        "upstream response id are kept this long after the turn (seconds; 30 days, as "
+        "grok.com's web client keeps them).",
+    )
 
 
 class PerformanceSettings(Section):

@@ -1,0 +1,27 @@
+"""Continuation state (protocol §6.4): a local response id → the upstream conversation it
+belongs to, the upstream response the next turn answers, the account that holds the
+conversation (only it can continue it) and the model, kept for a configurable time and
+readable from every gateway replica.
+
+    store = InProcessConversationStore()                 # single process
+    store = RedisConversationStore(redis, prefix="grok2api:")   # every replica
+    await store.put("resp_…", StoredTurn(...), ttl_seconds=30 * 86400)
+    turn = await store.get("resp_…")                     # None when unknown or expired
+    await store.delete("resp_…")
+
+Both backends pass one contract suite (``protocol.ConversationStore``).
+"""
+
+from .errors import ConversationsError, StoreUnavailableError
+from .memory import InProcessConversationStore
+from .protocol import ConversationStore, StoredTurn
+from .redis_store import RedisConversationStore
+
+__all__ = [
+    "ConversationStore",
+    "ConversationsError",
+    "InProcessConversationStore",
+    "RedisConversationStore",
+    "StoreUnavailableError",
+    "StoredTurn",
+]
