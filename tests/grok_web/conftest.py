@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from grok_web import client as client_mod
+from grok_web.options import ChatProtocol
 from grok_web_helpers import RawServer, make_options
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -47,8 +48,11 @@ async def client_for() -> AsyncIterator[Callable[..., client_mod.GrokClient]]:
     """Factory for GrokClients that are closed after the test."""
     made: list[client_mod.GrokClient] = []
 
-    def build(base_url: str, **timeouts: float) -> client_mod.GrokClient:
-        client = client_mod.GrokClient(options=make_options(base_url, **timeouts))
+    def build(
+        base_url: str, *, chat_protocol: ChatProtocol | None = None, **timeouts: float
+    ) -> client_mod.GrokClient:
+        options = make_options(base_url, chat_protocol=chat_protocol, **timeouts)
+        client = client_mod.GrokClient(options=options)
         made.append(client)
         return client
 
@@ -59,5 +63,17 @@ async def client_for() -> AsyncIterator[Callable[..., client_mod.GrokClient]]:
 
 @pytest.fixture
 async def grok(sim, client_for) -> client_mod.GrokClient:
-    """A GrokClient whose every endpoint is the simulator."""
+    """A GrokClient whose every endpoint is the simulator (chat on the default generation)."""
     return client_for(sim.base_url)
+
+
+@pytest.fixture(params=["mgw", "rest"])
+async def chat_grok(request, sim, client_for) -> client_mod.GrokClient:
+    """The same, once per chat generation: chat behaviour must not depend on it."""
+    return client_for(sim.base_url, chat_protocol=request.param)
+
+
+@pytest.fixture
+async def rest_grok(sim, client_for) -> client_mod.GrokClient:
+    """Chat over REST app-chat, for the tests of that generation's request bodies."""
+    return client_for(sim.base_url, chat_protocol="rest")

@@ -40,9 +40,14 @@ STREAM_HEAD = (
 )
 
 
-def make_options(base_url: str, **timeouts: float) -> options_mod.ClientOptions:
-    """Options pointing every endpoint at ``base_url``."""
+def make_options(
+    base_url: str, *, chat_protocol: options_mod.ChatProtocol | None = None, **timeouts: float
+) -> options_mod.ClientOptions:
+    """Options pointing every endpoint at ``base_url``; chat speaks ``chat_protocol``
+    (the client's default generation when None)."""
+    protocol = chat_protocol or options_mod.ClientOptions().chat_protocol
     return options_mod.ClientOptions(
+        chat_protocol=protocol,
         endpoints=options_mod.Endpoints(
             base_url=base_url, assets_url=base_url, accounts_url=base_url
         ),

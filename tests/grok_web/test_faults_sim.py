@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from grok_web import ChatRequest, ImagineRequest, errors
 from grok_web import events as ev
+from grok_web.options import CHAT_PROTOCOLS
 from grok_web_helpers import collect
 
 SECRET_PART = "s3cr3t-value-0123456789"
@@ -31,38 +32,41 @@ def chat(grok, credential: str):
         ("empty", errors.EmptyStream, "transient"),
     ],
 )
-async def test_chat_faults_raise_typed_errors(sim, grok, fault, expected, blame):
+async def test_chat_faults_raise_typed_errors(sim, chat_grok, fault, expected, blame):
     credential = f"sim-{SECRET_PART}-fault-{fault}"
     with pytest.raises(expected) as info:
-        await chat(grok, credential)
+        await chat(chat_grok, credential)
     assert type(info.value) is expected
     assert info.value.blame == blame
     assert SECRET_PART not in str(info.value) and SECRET_PART not in repr(info.value)
     assert info.value.__cause__ is None or isinstance(info.value.__cause__, Exception)
 
 
-async def test_unknown_credentials_are_invalid(sim, grok):
+async def test_unknown_credentials_are_invalid(sim, chat_grok):
     with pytest.raises(errors.InvalidCredential):
-        await chat(grok, "not-a-known-session")
+        await chat(chat_grok, "not-a-known-session")
 
 
-async def test_rate_limited_carries_the_retry_after_seconds(sim, grok):
+async def test_rate_limited_carries_the_retry_after_seconds(sim, chat_grok):
     sim.add_account("sim-ra")
     sim.set_fault("429", account="sim-ra", times=1, retry_after=42)
     with pytest.raises(errors.RateLimited) as info:
-        await chat(grok, "sim-ra")
+        await chat(chat_grok, "sim-ra")
     assert info.value.retry_after == 42
-    assert isinstance((await chat(grok, "sim-ra"))[-1], ev.Final)
+    assert isinstance((await chat(chat_grok, "sim-ra"))[-1], ev.Final)
 
 
-async def test_transport_errors_chain_their_cause(sim, grok):
+async def test_transport_errors_chain_their_cause(sim, chat_grok):
     with pytest.raises(errors.UpstreamUnavailable) as info:
-        await chat(grok, "sim-fault-drop")
+        await chat(chat_grok, "sim-fault-drop")
     assert info.value.__cause__ is not None
 
 
-async def test_a_stalled_stream_is_cut_by_the_idle_timeout(sim, client_for):
-    grok = client_for(sim.base_url, request=10, stream_idle=0.5, video_idle=0.5)
+@pytest.mark.parametrize("protocol", CHAT_PROTOCOLS)
+async def test_a_stalled_stream_is_cut_by_the_idle_timeout(sim, client_for, protocol):
+    grok = client_for(
+        sim.base_url, chat_protocol=protocol, request=10, stream_idle=0.5, video_idle=0.5
+    )
     events = []
     with pytest.raises(errors.StreamIdleTimeout):
         async for event in grok.chat(
@@ -72,8 +76,13 @@ async def test_a_stalled_stream_is_cut_by_the_idle_timeout(sim, client_for):
     assert events  # frames before the stall were delivered
 
 
-async def test_a_stream_without_a_first_byte_is_cut_by_the_first_byte_timeout(sim, client_for):
-    grok = client_for(sim.base_url, request=10, stream_idle=10, first_byte=0.3)
+@pytest.mark.parametrize("protocol", CHAT_PROTOCOLS)
+async def test_a_stream_without_a_first_byte_is_cut_by_the_first_byte_timeout(
+    sim, client_for, protocol
+):
+    grok = client_for(
+        sim.base_url, chat_protocol=protocol, request=10, stream_idle=10, first_byte=0.3
+    )
     sim.add_account("sim-silent")
     sim.set_fault("stall", account="sim-silent", after_frames=0)
     with pytest.raises(errors.FirstByteTimeout) as info:
@@ -81,34 +90,44 @@ async def test_a_stream_without_a_first_byte_is_cut_by_the_first_byte_timeout(si
     assert info.value.blame == "transient"
 
 
-async def test_headers_later_than_the_first_byte_timeout_are_not_waited_for(sim, client_for):
-    grok = client_for(sim.base_url, request=10, stream_idle=10, first_byte=0.3)
+@pytest.mark.parametrize("protocol", CHAT_PROTOCOLS)
+async def test_headers_later_than_the_first_byte_timeout_are_not_waited_for(
+    sim, client_for, protocol
+):
+    grok = client_for(
+        sim.base_url, chat_protocol=protocol, request=10, stream_idle=10, first_byte=0.3
+    )
     sim.add_account("sim-late")
     sim.set_fault("slow-first-byte", account="sim-late", delay_ms=3000)
     with pytest.raises(errors.FirstByteTimeout):
         await chat(grok, "sim-late")
 
 
-async def test_the_first_byte_timeout_does_not_cut_a_slow_stream_once_started(sim, client_for):
-    grok = client_for(sim.base_url, request=10, stream_idle=10, first_byte=0.3)
+@pytest.mark.parametrize("protocol", CHAT_PROTOCOLS)
+async def test_the_first_byte_timeout_does_not_cut_a_slow_stream_once_started(
+    sim, client_for, protocol
+):
+    grok = client_for(
+        sim.base_url, chat_protocol=protocol, request=10, stream_idle=10, first_byte=0.3
+    )
     sim.add_account("sim-trickle")
     sim.set_fault("slow-tokens", account="sim-trickle", times=1, delay_ms=400)
     events = await chat(grok, "sim-trickle")
     assert isinstance(events[-1], ev.Final)
 
 
-async def test_slow_streams_still_complete(sim, grok):
+async def test_slow_streams_still_complete(sim, chat_grok):
     sim.set_options(token_delay_ms=0)
     sim.add_account("sim-slow")
     sim.set_fault("slow-first-byte", account="sim-slow", times=1, delay_ms=300)
     sim.set_fault("slow-tokens", account="sim-slow", times=1, delay_ms=5)
-    events = await chat(grok, "sim-slow")
+    events = await chat(chat_grok, "sim-slow")
     assert isinstance(events[-1], ev.Final) and events[-1].message
 
 
-async def test_a_malformed_line_is_skipped_and_the_turn_completes(sim, grok):
+async def test_a_malformed_line_is_skipped_and_the_turn_completes(sim, chat_grok):
     sim.script_reply("Still whole.", account="sim-fault-malformed")
-    events = await chat(grok, "sim-fault-malformed")
+    events = await chat(chat_grok, "sim-fault-malformed")
     assert events[-1].message == "Still whole."
 
 
@@ -174,6 +193,6 @@ async def test_a_non_json_answer_is_malformed(raw_server, client_for):
         await writer.drain()
 
     server = await raw_server(html)
-    grok = client_for(server.base_url)
+    grok = client_for(server.base_url, chat_protocol="rest")
     with pytest.raises(errors.MalformedResponse):
         await grok.rate_limits(credential="t", mode="auto")

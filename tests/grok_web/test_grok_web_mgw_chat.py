@@ -228,8 +228,8 @@ async def test_chat_batches_one_list_per_event(upstream, mgw_client) -> None:
     assert isinstance(batches[-1][0], ev.Final)
 
 
-async def test_rest_stays_the_default(upstream) -> None:
-    assert make_options(upstream.base_url).chat_protocol == "rest"
+async def test_the_newest_generation_is_the_default(upstream) -> None:
+    assert make_options(upstream.base_url).chat_protocol == "mgw"
 
 
 # --- failures ------------------------------------------------------------------------

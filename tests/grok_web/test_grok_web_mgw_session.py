@@ -114,6 +114,6 @@ def _resolved(value: str) -> asyncio.Future[str]:
 def test_chat_protocol_from_settings() -> None:
     from grok2api_settings import Settings
 
-    assert options_mod.ClientOptions.from_settings(Settings()).chat_protocol == "rest"
-    settings = Settings.model_validate({"network": {"chat_protocol": "mgw"}})
-    assert options_mod.ClientOptions.from_settings(settings).chat_protocol == "mgw"
+    assert options_mod.ClientOptions.from_settings(Settings()).chat_protocol == "mgw"
+    settings = Settings.model_validate({"network": {"chat_protocol": "rest"}})
+    assert options_mod.ClientOptions.from_settings(settings).chat_protocol == "rest"

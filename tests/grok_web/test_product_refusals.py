@@ -72,10 +72,11 @@ async def test_refused_video_generation_and_upscale_are_product_unavailable(sim,
         await grok.upscale_video(credential=CRED, video_id="v-1")
 
 
-async def test_chat_keeps_its_plain_forbidden(sim, grok) -> None:
-    _refuse(sim, "403", "/rest/app-chat/conversations/new")
+async def test_chat_keeps_its_plain_forbidden(sim, chat_grok) -> None:
+    rest = chat_grok.options.chat_protocol == "rest"
+    _refuse(sim, "403", "/rest/app-chat/conversations/new" if rest else "/ws/mgw/")
     with pytest.raises(errors.Forbidden) as info:
-        await collect(grok.chat(credential=CRED, request=ChatRequest(message="hi")))
+        await collect(chat_grok.chat(credential=CRED, request=ChatRequest(message="hi")))
     assert type(info.value) is errors.Forbidden
 
 

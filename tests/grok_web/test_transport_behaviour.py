@@ -25,7 +25,7 @@ async def stall_after_first_token(reader, writer):
 
 async def test_closing_the_event_iterator_closes_the_upstream_connection(raw_server, client_for):
     server = await raw_server(stall_after_first_token)
-    client = client_for(server.base_url)
+    client = client_for(server.base_url, chat_protocol="rest")
     stream = client.chat(credential="tok", request=ChatRequest(message="hi"))
     async with contextlib.aclosing(stream):
         first = await anext(stream)
@@ -35,7 +35,7 @@ async def test_closing_the_event_iterator_closes_the_upstream_connection(raw_ser
 
 async def test_cancelling_the_consumer_task_closes_the_upstream_connection(raw_server, client_for):
     server = await raw_server(stall_after_first_token)
-    client = client_for(server.base_url)
+    client = client_for(server.base_url, chat_protocol="rest")
     got_first = asyncio.Event()
 
     async def consume():
@@ -52,7 +52,9 @@ async def test_cancelling_the_consumer_task_closes_the_upstream_connection(raw_s
 
 async def test_a_silent_stream_is_cut_with_a_typed_idle_timeout(raw_server, client_for):
     server = await raw_server(stall_after_first_token)
-    client = client_for(server.base_url, request=10, stream_idle=0.5, video_idle=0.5)
+    client = client_for(
+        server.base_url, chat_protocol="rest", request=10, stream_idle=0.5, video_idle=0.5
+    )
     seen = []
     with pytest.raises(errors.StreamIdleTimeout) as info:
         async for event in client.chat(credential="tok", request=ChatRequest(message="hi")):
@@ -70,7 +72,7 @@ async def test_a_dropped_stream_is_upstream_unavailable(raw_server, client_for):
         writer.transport.abort()
 
     server = await raw_server(drop)
-    client = client_for(server.base_url)
+    client = client_for(server.base_url, chat_protocol="rest")
     with pytest.raises(errors.UpstreamUnavailable):
         async for _event in client.chat(credential="tok", request=ChatRequest(message="hi")):
             pass
@@ -87,7 +89,7 @@ async def test_connections_are_reused_across_calls(raw_server, client_for):
             await writer.drain()
 
     server = await raw_server(keep_alive)
-    client = client_for(server.base_url)
+    client = client_for(server.base_url, chat_protocol="rest")
     for _ in range(3):
         events = [e async for e in client.chat(credential="t", request=ChatRequest(message="x"))]
         assert isinstance(events[-1], ev.Final)
@@ -96,7 +98,7 @@ async def test_connections_are_reused_across_calls(raw_server, client_for):
 
 async def test_a_closed_client_refuses_new_calls(raw_server, client_for):
     server = await raw_server(stall_after_first_token)
-    client = client_for(server.base_url)
+    client = client_for(server.base_url, chat_protocol="rest")
     await client.aclose()
     with pytest.raises(errors.UsageError):
         await client.rate_limits(credential="t", mode="auto")
@@ -120,7 +122,7 @@ async def test_giving_up_before_the_headers_still_aborts_the_transfer(raw_server
         await asyncio.wait_for(reader.read(1), timeout=60)
 
     server = await raw_server(slow_headers)
-    client = client_for(server.base_url)
+    client = client_for(server.base_url, chat_protocol="rest")
 
     async def consume():
         async for _event in client.chat(credential="tok", request=ChatRequest(message="hi")):
@@ -161,7 +163,7 @@ async def test_frames_of_the_wrong_shape_are_malformed(raw_server, client_for):
         await writer.drain()
 
     server = await raw_server(odd)
-    client = client_for(server.base_url)
+    client = client_for(server.base_url, chat_protocol="rest")
     with pytest.raises(errors.MalformedResponse) as info:
         async for _event in client.chat(credential="tok", request=ChatRequest(message="hi")):
             pass

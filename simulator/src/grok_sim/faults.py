@@ -9,8 +9,9 @@ with `path`, and fires `times` more times (None = always). Kinds and where they 
 - upload-403: only the uploads, `POST /rest/app-chat/upload-file` and (HEAD generation)
   `POST /http/upload-file-v2/direct`
 - stream faults (app-chat answers): code7, code8, usage-limit, slow-first-byte, slow-tokens,
-  stall, drop, malformed, empty; all but `empty` also act on the turns of the mgw
-  WebSocket `/ws/mgw/` (HEAD generation), where code7/code8/usage-limit are `error` events
+  stall, drop, malformed, empty; they also act on the turns of the mgw WebSocket
+  `/ws/mgw/` (HEAD generation), where code7/code8/usage-limit are `error` events and
+  `empty` is a `response.done` with nothing before it
 - mgw faults (only turns of `/ws/mgw/`): mgw-error (an `error` event `{code, message}`
   instead of the answer; params `code` (13), `message`), mgw-session-ended (the answer,
   then a `session.ended` event instead of `response.done`, then the socket closes)
@@ -35,11 +36,10 @@ ALL_KINDS = frozenset(REQUEST_KINDS + STREAM_KINDS + MEDIA_KINDS + UPLOAD_KINDS 
 
 MGW_PATH = "/ws/mgw/"
 # Request faults act on every grok.com endpoint; stream faults only where a stream exists
-# (the REST app-chat answers and, except `empty`, the mgw WebSocket's turns).
+# (the REST app-chat answers and the mgw WebSocket's turns).
 DEFAULT_PATH: dict[str, tuple[str, ...]] = {
     kind: ("/rest/app-chat/conversations", MGW_PATH) for kind in STREAM_KINDS
 }
-DEFAULT_PATH["empty"] = ("/rest/app-chat/conversations",)
 DEFAULT_PATH["upload-403"] = ("/rest/app-chat/upload-file", "/http/upload-file-v2/direct")
 DEFAULT_PATH.update({kind: (MGW_PATH,) for kind in MGW_KINDS})
 

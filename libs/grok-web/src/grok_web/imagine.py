@@ -29,10 +29,11 @@ from typing import Any, Literal
 import orjson
 from curl_cffi import CurlError
 from curl_cffi.const import CurlWsFlag
-from curl_cffi.requests.websockets import AsyncWebSocket, WebSocketClosed
+from curl_cffi.requests.websockets import WebSocketClosed
 
 from grok_web import context, errors, translate
 from grok_web import events as ev
+from grok_web.socket_slots import UpstreamSocket
 
 LISTEN = "/ws/imagine/listen"
 CLOSE_GRACE_SECONDS = 2.0
@@ -148,7 +149,7 @@ _CLOSE_FLAG = int(CurlWsFlag.CLOSE)
 
 
 async def _send(
-    ws: AsyncWebSocket, payloads: Iterable[Mapping[str, Any]], *, secrets: tuple[str, ...]
+    ws: UpstreamSocket, payloads: Iterable[Mapping[str, Any]], *, secrets: tuple[str, ...]
 ) -> None:
     for payload in payloads:
         try:
@@ -157,7 +158,7 @@ async def _send(
             raise translate.from_transport(exc, secrets=secrets) from exc
 
 
-async def _receive(ws: AsyncWebSocket, *, wait: float, secrets: tuple[str, ...]) -> Any:
+async def _receive(ws: UpstreamSocket, *, wait: float, secrets: tuple[str, ...]) -> Any:
     """One decoded JSON message; None on timeout; _CLOSED when the server closed."""
     try:
         async with asyncio.timeout(max(wait, 0.01)):

@@ -246,7 +246,9 @@ class Turn:
     Shares the REST parser's card and citation handling so both paths number citations
     and report images alike."""
 
-    __slots__ = ("_cards", "_content", "_secrets", "_streamed", "_text", "conversation_id")
+    __slots__ = (
+        "_cards", "_content", "_images", "_secrets", "_streamed", "_text", "conversation_id"
+    )
 
     def __init__(self, *, secrets: tuple[str, ...] = ()) -> None:
         self._secrets = secrets
@@ -254,6 +256,7 @@ class Turn:
         self._text: list[str] = []
         self._streamed = False
         self._content = False
+        self._images: list[str] = []  # final image URLs, for Final as REST reports them
         self.conversation_id = ""
 
     def started(self, session_id: str) -> ev.ConversationStarted:
@@ -364,8 +367,11 @@ class Turn:
             card = card["json_data"]
         before = len(out)
         self._cards.card(card, out)
-        if any(isinstance(e, ev.ImageProgress | ev.ImageFinal) for e in out[before:]):
-            self._content = True
+        for added in out[before:]:
+            if isinstance(added, ev.ImageProgress | ev.ImageFinal):
+                self._content = True
+            if isinstance(added, ev.ImageFinal) and added.url:
+                self._images.append(added.url)
 
     def _done(self, event: Mapping[str, Any]) -> ev.Final:
         response = event.get("response")
@@ -381,4 +387,5 @@ class Turn:
             response_id=str(response.get("id") or ""),
             message="".join(self._text),
             conversation_id=self.conversation_id,
+            generated_image_urls=tuple(self._images),
         )

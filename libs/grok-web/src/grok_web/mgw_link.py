@@ -10,9 +10,10 @@ from typing import Any
 
 import orjson
 from curl_cffi import CurlError, CurlWsFlag
-from curl_cffi.requests.websockets import AsyncWebSocket, WebSocketClosed, WebSocketTimeout
+from curl_cffi.requests.websockets import WebSocketClosed, WebSocketTimeout
 
 from grok_web import errors, translate
+from grok_web.socket_slots import UpstreamSocket
 
 HEARTBEAT_SECONDS = 25.0
 CLOSE_GRACE_SECONDS = 1.0
@@ -39,7 +40,7 @@ class Link:
     and the heartbeat."""
 
     def __init__(
-        self, ws: AsyncWebSocket, *, secrets: tuple[str, ...], first_byte: float, idle: float
+        self, ws: UpstreamSocket, *, secrets: tuple[str, ...], first_byte: float, idle: float
     ) -> None:
         self.ws = ws
         self.secrets = secrets
@@ -48,6 +49,7 @@ class Link:
         self._idle = idle
         self._last = time.monotonic()
         self._next_beat = self._last + HEARTBEAT_SECONDS
+        self.skipped = 0  # frames that were not JSON objects
 
     def await_first_answer(self) -> None:
         """The request was sent: its first event must come within the first-byte deadline
@@ -91,10 +93,13 @@ class Link:
                 )
             try:
                 frame = orjson.loads(payload)
-            except orjson.JSONDecodeError as exc:
-                raise translate.malformed("mgw frame is not JSON", exc=exc) from exc
+            except orjson.JSONDecodeError:
+                frame = None
             if not isinstance(frame, Mapping):
-                raise translate.malformed("mgw frame is not a JSON object")
+                # As on the REST stream, one garbled frame is skipped, not the turn failed:
+                # the events that matter (attach, done, error) are checked by the turn.
+                self.skipped += 1
+                continue
             self._first_byte = None
             event = frame.get("event")
             if isinstance(event, Mapping) and event.get("type") in _KEEPALIVE_TYPES:

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 PATH = faults.MGW_PATH
 TURN_KINDS = ("mgw-error", "mgw-session-ended", "code7", "code8", "usage-limit",
-              "slow-first-byte", "slow-tokens", "stall", "drop", "malformed")
+              "slow-first-byte", "slow-tokens", "stall", "drop", "malformed", "empty")
 CAPABILITIES = ("conversation_attached", "custom_methods_v1")
 X_GROK_FLAGS = ("use_chunk", "enable_side_by_side", "force_side_by_side",
                 "enable_image_generation", "disable_text_follow_ups", "disable_artifact",
@@ -288,6 +288,8 @@ class _Connection:
             code, text = _inband(fired[inband])
             events = [mgwevents.error(session.id, code=code, message=text,
                                       event_id=f"evt_err_{response_id[:8]}")]
+        elif "empty" in fired:  # the turn completes with no answer at all
+            events = [mgwevents.response_done(session.id, response_id=response_id)]
         else:
             images = session.images if mgwevents.wants_images(
                 item.prompt, enabled=bool(session.images)) else 0

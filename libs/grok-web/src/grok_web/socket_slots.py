@@ -1,0 +1,63 @@
+"""Upstream WebSockets under the connection cap.
+
+A live WebSocket holds one curl handle for its whole life, and curl_cffi's session raises
+at once when every handle is held by one instead of waiting. The transport therefore
+counts WebSockets itself: :class:`SocketSlots` makes an opener wait for a free slot (as
+HTTP transfers wait for a pooled connection), and :class:`UpstreamSocket` gives its slot
+back exactly once, when the socket is terminated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from curl_cffi.requests.websockets import AsyncWebSocket
+
+from grok_web import errors
+
+
+class UpstreamSocket:
+    """An open upstream WebSocket; ``terminate()`` (always called last) frees its slot."""
+
+    __slots__ = ("_release", "_ws")
+
+    def __init__(self, ws: AsyncWebSocket, release: asyncio.Semaphore) -> None:
+        self._ws = ws
+        self._release: asyncio.Semaphore | None = release
+
+    async def send_str(self, payload: str) -> None:
+        await self._ws.send_str(payload)
+
+    async def recv(self, timeout: float | None = None) -> tuple[bytes, int]:  # noqa: ASYNC109
+        # curl_cffi's own per-receive timeout: it raises WebSocketTimeout, which callers read
+        return await self._ws.recv(timeout=timeout)
+
+    async def close(self, *, timeout: float = 3.0) -> None:  # noqa: ASYNC109
+        """Send a close frame and wait up to ``timeout`` for it to go out."""
+        await self._ws.close(timeout=timeout)
+
+    def terminate(self) -> None:
+        self._ws.terminate()
+        slots, self._release = self._release, None
+        if slots is not None:
+            slots.release()
+
+
+class SocketSlots:
+    """At most ``limit`` upstream WebSockets open at once in this process."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._free = asyncio.Semaphore(limit)
+
+    async def take(self, *, wait: float) -> asyncio.Semaphore:
+        """Wait up to ``wait`` seconds for a slot; the semaphore to release it to."""
+        try:
+            async with asyncio.timeout(wait):
+                await self._free.acquire()
+        except TimeoutError:
+            raise errors.UpstreamUnavailable(
+                f"all {self.limit} upstream WebSocket slots (network.max_connections) stayed "
+                f"busy for {wait:g} s; raise network.max_connections or add replicas"
+            ) from None
+        return self._free
