@@ -23,10 +23,8 @@ FAULTS = {  # credential → (simulator fault, its parameters)
     "sso-answers-5xx": ("500", {}),
     "sso-resets": ("drop", {"after_frames": 0}),
     "sso-stalls": ("stall", {"after_frames": 0}),
+    "sso-answers-empty": ("empty", {}),  # REST: an empty body; mgw: response.done alone
 }
-# An answer that ends without content is an empty REST stream; the simulator's mgw has no
-# such answer (its nearest, a session ended or dropped mid-answer, is a committed failure).
-ENDS_EMPTY = {"rest": {"sso-answers-empty": ("empty", {})}, "mgw": {}}
 # Where each generation's chat turns start (REST posts; mgw: the account's user id, fetched
 # once, then the handshake).
 CHAT_PATHS = {
@@ -61,14 +59,13 @@ async def _ask(stack: Stack, n: int, *, stream: bool) -> str:
 async def test_every_request_gets_its_answer_while_a_third_of_the_pool_fails(
     sim: SimHandle, tmp_path: Path, grpc: bool, protocol: str
 ) -> None:
-    faults = {**FAULTS, **ENDS_EMPTY[protocol]}
     async with running_stack(
         sim=sim, data_dir=tmp_path, grpc=grpc, timeout={"first_byte_timeout": 2.0},
         network={"chat_protocol": protocol},
     ) as stack:
         for credential in HEALTHY:
             await stack.add(credential, auto=80)  # the window the pool assumes
-        for credential, (fault, params) in faults.items():
+        for credential, (fault, params) in FAULTS.items():
             await stack.add(credential, auto=80)  # the window the pool assumes
             sim.set_fault(fault, account=credential, **params)
         gate = asyncio.Semaphore(CONCURRENCY)
