@@ -78,7 +78,7 @@ async def test_every_request_gets_its_answer_while_a_third_of_the_pool_fails(
         assert answers == [f"answer {n}" for n in range(REQUESTS)]
         chats = [request for path in CHAT_PATHS[protocol] for request in sim.requests(path=path)]
         tried = {request["headers"].get("cookie", "") for request in chats}
-        for credential in faults:  # each bad account was really tried, then benched
+        for credential in FAULTS:  # each bad account was really tried, then benched
             assert any(credential in cookie for cookie in tried), credential
             assert (await stack.account(credential)).status is AccountStatus.COOLING
         for credential in HEALTHY:
