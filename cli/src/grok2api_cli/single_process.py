@@ -15,6 +15,7 @@ import admin.app
 import gateway.app
 import media_worker.main
 import token_pool.main
+from grok2api_conversations import InProcessConversationStore
 from grok2api_jobs import memory as memory_jobs
 from grok2api_media.blobs import BlobStore
 from grok2api_settings import Settings
@@ -55,7 +56,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
                 "/admin": admin.app.create_app(settings=live, pool=pool),
                 "": gateway.app.create_app(
                     settings=live, pool=pool, grok=grok, client_keys=store.client_keys,
-                    blobs=blobs, jobs=jobs,
+                    blobs=blobs, jobs=jobs, conversations=InProcessConversationStore(),
                 ),
             },
             checks={"store": store.ping, "token_pool": pool.stats},

@@ -62,6 +62,7 @@ async def _live_settings(settings: Settings, stack: contextlib.AsyncExitStack) -
 async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[
         ASGIApp, dict[str, health.Check]]:
     import gateway.app
+    from grok2api_conversations import RedisConversationStore
     from grok2api_jobs import RedisJobQueue
     from grok2api_media.blobs import BlobStore
     from grok2api_poolclient.grpc_transport import GrpcPoolClient
@@ -81,6 +82,7 @@ async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
     app = gateway.app.create_app(
         settings=live, pool=pool, grok=grok, client_keys=store.client_keys,
         blobs=BlobStore.from_settings(settings), jobs=jobs,
+        conversations=RedisConversationStore(redis),
     )
     return app, {"store": store.ping, "token_pool": pool.stats, "redis": redis.ping}
 

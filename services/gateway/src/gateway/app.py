@@ -2,9 +2,10 @@
 
 ``create_app`` takes the process's live settings, a ``PoolClient``, a ``GrokClient``, an
 optional client-key store, an optional media ``BlobStore`` (without one, ``/v1/files``
-answers 503) and an optional media ``JobQueue`` (``jobs``; without it and the blob store,
-the image and video endpoints answer 503), and returns the app with its routers and the one
-error handler.
+answers 503), an optional media ``JobQueue`` (``jobs``; without it and the blob store,
+the image and video endpoints answer 503) and an optional ``ConversationStore``
+(``conversations``, continuation state; without it turns cannot be continued), and
+returns the app with its routers and the one error handler.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from grok2api_conversations import ConversationStore
 from grok2api_jobs import JobQueue
 from grok2api_media.blobs import BlobStore
 from grok2api_poolclient.client import PoolClient
@@ -49,6 +51,7 @@ def create_app(
     client_keys: auth.KeyVerifier | None = None,
     blobs: BlobStore | None = None,
     jobs: JobQueue | None = None,
+    conversations: ConversationStore | None = None,
 ) -> FastAPI:
     fetcher = attachments.Fetcher()
 
@@ -62,7 +65,12 @@ def create_app(
     app = GatewayApp(title="grok2api gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     services = app.state.services = deps.AppServices(
         chat=service.Deps(
-            settings=settings, pool=pool, grok=grok, tokens=usage.TokenCounter(), fetcher=fetcher
+            settings=settings,
+            pool=pool,
+            grok=grok,
+            tokens=usage.TokenCounter(),
+            fetcher=fetcher,
+            conversations=conversations,
         ),
         client_keys=client_keys,
         blobs=blobs,

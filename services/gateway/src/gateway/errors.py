@@ -5,6 +5,7 @@
     ├── AuthenticationFailed      401 invalid_api_key
     ├── ModelNotFound             404 model_not_found
     ├── NotFound                  404 for unknown routes
+    ├── StoreUnavailable          503 state shared by the replicas cannot be reached
     └── BodyRefused               the body was not read to its end: the connection closes
         ├── RequestTooLarge       413 request_too_large (over server.max_body_bytes)
         └── RequestTimeout        408 request_timeout (slower than server.body_timeout)
@@ -65,6 +66,12 @@ class NotFound(ApiError):
     status = 404
     type = "invalid_request_error"
     code = "not_found"
+
+
+class StoreUnavailable(ApiError):
+    status = 503
+    type = "api_error"
+    code = "store_unavailable"
 
 
 class BodyRefused(ApiError):

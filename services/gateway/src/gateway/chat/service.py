@@ -1,7 +1,7 @@
 """Run a chat ``Plan`` against the upstream through the one lease-and-retry path.
 
 ``stream`` yields ready-to-send SSE bytes; ``complete`` returns one ``chat.completion``
-body. Both share ``_upstream_events`` (attachments, leasing, retries, the grok_web call)
+body. Both share ``upstream_events`` (attachments, leasing, retries, the grok_web call)
 and the ``Translator``; they differ only in how the pieces are rendered.
 """
 
@@ -12,10 +12,11 @@ import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import Any
 
 import orjson
+from grok2api_conversations import ConversationStore
 from grok2api_poolclient import client as pool_client
 from grok2api_poolclient import errors as pool_errors
 from grok2api_poolclient import leases, leasing
@@ -38,6 +39,8 @@ class Deps:
     grok: upstream.GrokChat
     tokens: usage.TokenCounter
     fetcher: attachments.Fetcher
+    # continuation state (``continuation.run_turn``); None: turns cannot be continued
+    conversations: ConversationStore | None = None
 
 
 async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncIterator[bytes]:
@@ -52,7 +55,7 @@ async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncItera
     first = True
     try:
         async with contextlib.aclosing(
-            await _upstream_events(deps=deps, plan_=plan_, request_id=request_id)
+            await upstream_events(deps=deps, plan_=plan_, request_id=request_id)
         ) as events:
             async for batch in events:
                 out = [
@@ -105,7 +108,7 @@ async def complete(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple[in
 async def _completion(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple[int, bytes]:
     tr = _translator(plan_)
     async with contextlib.aclosing(
-        await _upstream_events(deps=deps, plan_=plan_, request_id=request_id)
+        await upstream_events(deps=deps, plan_=plan_, request_id=request_id)
     ) as events:
         async for batch in events:
             for event in batch:
@@ -145,11 +148,19 @@ async def _completion(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple
     return 200, orjson.dumps(body)
 
 
-async def _upstream_events(
-    *, deps: Deps, plan_: plan.Plan, request_id: str
+async def upstream_events(
+    *,
+    deps: Deps,
+    plan_: plan.Plan,
+    request_id: str,
+    continuation: grok_chat.Continuation | None = None,
+    account_id: str = "",
+    on_lease: Callable[[leases.Lease], None] | None = None,
 ) -> AsyncGenerator[Sequence[object], None]:
     """The leased upstream events of the plan in batches (attachments fetched first);
-    the caller closes the generator."""
+    the caller closes the generator. ``continuation`` continues an upstream conversation,
+    ``account_id`` pins every attempt to that account (``leasing.leased_stream``), and
+    ``on_lease`` hears of every lease an attempt opens the upstream with."""
     payloads = await attachments.load(
         plan_.prompt.attachments,
         fetcher=deps.fetcher,
@@ -158,6 +169,8 @@ async def _upstream_events(
     policy = leasing.RetryPolicy.from_settings(deps.settings.current.retry)
 
     async def opener(lease: leases.Lease) -> AsyncIterator[Sequence[object]]:
+        if on_lease is not None:
+            on_lease(lease)
         file_ids = await upstream.upload_all(
             deps.grok, credential=lease.credential, payloads=payloads
         )
@@ -167,6 +180,7 @@ async def _upstream_events(
             file_attachments=file_ids,
             temporary=plan_.temporary,
             disable_memory=plan_.disable_memory,
+            continuation=continuation,
         )
         batches = deps.grok.chat_batches(credential=lease.credential, request=request)
         try:
@@ -185,6 +199,7 @@ async def _upstream_events(
         cost=plan_.cost,
         opener=opener,
         request_id=request_id,
+        account_id=account_id,
         on_failure=metrics.attempt_failed,
     )
 
