@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -38,6 +39,8 @@ PER_CHAT_TURN = 2
 MAX_ROUNDS = 3
 # Chat-based generation runs in the fast mode (§11.2); any catalogue model of that mode.
 LITE_CHAT_MODEL = "grok-4-fast"
+# ``![alt](url)`` in an answer's text.
+MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?[^)]*\)")
 # After a refused WebSocket handshake, go straight to chat-based generation for this long.
 WS_REFUSED_SECONDS = 300.0
 
@@ -134,12 +137,16 @@ class ImageHandler:
                 model=LITE_CHAT_MODEL,
                 image_generation_count=PER_CHAT_TURN,
             )
+            found = len(finals)
             async for event in self._ctx.grok.chat(credential=lease.credential, request=turn):
                 if isinstance(event, ev.ImageFinal) and event.url:
                     finals.setdefault(event.url, event)
                 elif isinstance(event, ev.ImageProgress):
                     moderated += event.moderated
                     await meter.report(event.progress * 0.9, "generating")
+                elif isinstance(event, ev.Final) and len(finals) == found:
+                    for url in images_named_in(event):
+                        finals.setdefault(url, ev.ImageFinal(image_id=url, url=url))
             if len(finals) >= count:
                 break
         if not finals:
@@ -158,6 +165,14 @@ class ImageHandler:
             self._ctx, credential=lease.credential, url=final.url, kind="image",
             width=final.width, height=final.height,
         )  # fmt: skip
+
+
+def images_named_in(final: ev.Final) -> list[str]:
+    """Generated images a turn without image cards still names (§11.2's fallbacks): the
+    answer's ``generatedImageUrls``, then markdown images of generated assets in its text."""
+    named = list(final.generated_image_urls)
+    named += [url for url in MARKDOWN_IMAGE.findall(final.message) if "/generated/" in url]
+    return [url for url in dict.fromkeys(named) if "-part-" not in url]  # no previews
 
 
 def _split(total: int, per: int) -> list[int]:
