@@ -47,10 +47,11 @@ def test_chat_body_takes_client_defaults_unless_the_request_overrides_them():
 
 
 def test_video_body_with_a_reference_image_and_preset():
-    request = media.VideoRequest(
-        prompt="dance", image_url="https://assets.grok.com/u/1/content", preset="spicy"
+    request = media.VideoRequest(prompt="dance", preset="spicy")
+    body = media.video_body(
+        request=request, post_id="p1", temporary=True,
+        image_url="https://assets.grok.com/u/1/content",
     )
-    body = media.video_body(request=request, post_id="p1", temporary=True)
     assert (
         body["message"]
         == "https://assets.grok.com/u/1/content  dance --mode=extremely-spicy-or-crazy"

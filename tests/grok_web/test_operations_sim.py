@@ -160,11 +160,7 @@ async def test_media_post_edit_and_video_pipeline(sim, grok):
     uploaded = await grok.upload_file(
         credential="sim-media", file_name="in.png", mime_type="image/png", content=b"\x89PNG"
     )
-    edit = ImageEditRequest(
-        prompt="make it blue",
-        image_urls=(grok.asset_url(uploaded.file_uri),),
-        parent_post_id=post_id,
-    )
+    edit = ImageEditRequest(prompt="make it blue", images=(uploaded,), parent_post_id=post_id)
     events = await collect(grok.edit_image(credential="sim-media", request=edit))
     assert [e for e in events if isinstance(e, ev.ImageFinal)]
     assert isinstance(events[-1], ev.Final)

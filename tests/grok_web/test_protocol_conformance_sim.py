@@ -4,7 +4,9 @@ which would raise RequestRejected) and carry the documented headers and body fie
 from __future__ import annotations
 
 import base64
+import dataclasses
 
+import pytest
 from grok_web import ChatRequest, ImageEditRequest, ImagineRequest, VideoRequest, headers
 from grok_web import events as ev
 from grok_web_helpers import collect
@@ -33,6 +35,22 @@ REST_HEADERS = (
     "x-statsig-id",
     "x-xai-request-id",
 )
+# The upload and media generations (network.upload_protocol, network.media_protocol) and
+# the paths only each of them uses.
+GENERATIONS = {
+    "august": ("v2", "media_gen_input", {"/http/upload-file-v2/direct"}),
+    "february": ("json", "media_post", {"/rest/app-chat/upload-file", "/rest/media/post/create"}),
+}
+
+
+@pytest.fixture(params=list(GENERATIONS))
+def generation(request, grok):
+    """``grok`` speaking one upload and media generation, and the paths only it uses."""
+    upload, media, paths = GENERATIONS[request.param]
+    grok.reconfigure(
+        options=dataclasses.replace(grok.options, upload_protocol=upload, media_protocol=media)
+    )
+    return grok, paths
 
 
 async def run_every_operation(grok) -> None:
@@ -44,7 +62,7 @@ async def run_every_operation(grok) -> None:
     [chunk async for chunk in grok.download_asset(credential=CREDENTIAL, path=uploaded.file_uri)]
     await grok.list_assets(credential=CREDENTIAL)
     await collect(grok.imagine(credential=CREDENTIAL, request=ImagineRequest(prompt="sun")))
-    edit = ImageEditRequest(prompt="blue", image_urls=(grok.asset_url(uploaded.file_uri),))
+    edit = ImageEditRequest(prompt="blue", images=(uploaded,), image_count=1)
     await collect(grok.edit_image(credential=CREDENTIAL, request=edit))
     video = await collect(
         grok.generate_video(credential=CREDENTIAL, request=VideoRequest(prompt="x"))
@@ -58,17 +76,17 @@ async def run_every_operation(grok) -> None:
     await grok.set_nsfw(credential=CREDENTIAL, enabled=True)
 
 
-async def test_every_request_is_accepted_and_documented(sim, grok):
+async def test_every_request_is_accepted_and_documented(sim, generation):
+    grok, own_paths = generation
     await run_every_operation(grok)
     recorded = sim.requests()
     paths = {r["path"] for r in recorded}
-    assert {
+    assert not paths & (set().union(*(g[2] for g in GENERATIONS.values())) - own_paths)
+    assert own_paths | {
         "/rest/app-chat/conversations/new",
         "/rest/rate-limits",
-        "/rest/app-chat/upload-file",
         "/rest/assets",
         "/ws/imagine/listen",
-        "/rest/media/post/create",
         "/rest/media/video/upscale",
         "/rest/media/post/create-link",
         "/rest/auth/set-birth-date",
@@ -86,6 +104,9 @@ async def test_every_request_is_accepted_and_documented(sim, grok):
             assert not missing, (request["path"], missing)
             assert sent["baggage"] == headers.BAGGAGE
             assert base64.b64decode(sent["x-statsig-id"]).startswith(b"e:TypeError")
+        if request["path"].startswith("/http/"):  # upload v2 (§9.2)
+            assert "x-statsig-id" not in sent and "x-xai-request-id" not in sent
+            assert sent["content-type"].startswith("multipart/form-data; boundary=")
 
 
 def _one(sim, path):
@@ -108,6 +129,8 @@ async def test_chat_body_is_the_v2_shape(sim, grok):
 
 
 async def test_media_and_account_bodies(sim, grok):
+    options = dataclasses.replace(grok.options, upload_protocol="json", media_protocol="media_post")
+    grok.reconfigure(options=options)  # the February generation's media bodies
     await run_every_operation(grok)
     assert _one(sim, "/rest/rate-limits")["json"]["modelName"] in {
         "auto",

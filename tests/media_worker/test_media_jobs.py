@@ -138,38 +138,88 @@ async def test_with_the_websocket_off_images_come_from_chat(sim: SimHandle, tmp_
     assert not sim.requests(path=IMAGINE)
 
 
+# Image edit and video run on every pairing of the media generation (network.media_protocol)
+# and the upload generation (network.upload_protocol): the handlers must not depend on them.
+GENERATIONS = [
+    pytest.param({"media_protocol": "media_gen_input", "upload_protocol": "v2"}, id="aug"),
+    pytest.param({"media_protocol": "media_post", "upload_protocol": "json"}, id="feb"),
+    pytest.param({"media_protocol": "media_gen_input", "upload_protocol": "json"},
+                 id="aug-media-json-upload"),
+    pytest.param({"media_protocol": "media_post", "upload_protocol": "v2"},
+                 id="feb-media-v2-upload"),
+]  # fmt: skip
+POSTS = "/rest/media/post/create"
+
+
+@pytest.fixture(params=GENERATIONS)
+async def media_stack(
+    request: pytest.FixtureRequest, sim: SimHandle, tmp_path: Path
+) -> AsyncIterator[MediaStack]:
+    async with running_media_stack(sim=sim, data_dir=tmp_path, network=request.param) as running:
+        yield running
+
+
+def media_gen_input(stack: MediaStack) -> bool:
+    return stack.live.current.network.media_protocol == "media_gen_input"
+
+
+def uploads_of(stack: MediaStack) -> list[dict[str, Any]]:
+    """The upload requests, on the path of the configured upload generation."""
+    if stack.live.current.network.upload_protocol == "v2":
+        return stack.sim.requests(path="/http/upload-file-v2/direct")
+    return stack.sim.requests(path="/rest/app-chat/upload-file")
+
+
+def video_spec(body: dict[str, Any]) -> tuple[str, int, str]:
+    """(aspect ratio, seconds, resolution) of a video request in either generation."""
+    if "mediaGenInput" in body:
+        spec = body["mediaGenInput"]["textToVideo"]
+        return spec["aspectRatio"], spec["duration"], spec["resolutionName"]
+    config = body["responseMetadata"]["modelConfigOverride"]["modelMap"]["videoGenModelConfig"]
+    return config["aspectRatio"], config["videoLength"], config["resolutionName"]
+
+
 def png_bytes(color: str = "red") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), color).save(buffer, "PNG")
     return buffer.getvalue()
 
 
-async def test_an_edit_uploads_the_references_and_returns_n_images(stack: MediaStack) -> None:
+async def test_an_edit_uploads_the_references_and_returns_n_images(
+    media_stack: MediaStack,
+) -> None:
+    stack = media_stack
     await stack.add("edit-1", auto=80)
     references = [
         await stack.blobs.put_bytes("upload", png_bytes(color), content_type="image/png")
         for color in ("red", "blue")
     ]
     payload = {"model": "grok-imagine-1.0-edit", "prompt": "make it green", "n": 3,
-               "images": [f.model_dump() for f in references]}
+               "images": [f.model_dump() for f in references], "aspect_ratio": "1:1"}
 
     _, final = await stack.run(jobs.KIND_IMAGE_EDIT, payload)
 
     assert final.type is EventType.RESULT, final.data
     assert len(jobs.ImageResult.model_validate(final.data).images) == 3
-    uploads = stack.sim.requests(path="/rest/app-chat/upload-file")
-    assert len(uploads) == 2  # each reference once per account, for every turn on it
-    assert len(stack.sim.requests(path=CHAT)) == 2  # two images a turn
-    edit = stack.sim.requests(path=CHAT)[0]["json"]
-    config = edit["responseMetadata"]["modelConfigOverride"]["modelMap"]["imageEditModelConfig"]
-    assert len(config["imageReferences"]) == 2
+    assert len(uploads_of(stack)) == 2  # each reference once per account, for every turn on it
+    edits = [r["json"] for r in stack.sim.requests(path=CHAT)]
+    if media_gen_input(stack):
+        assert len(edits) == 3  # one image a request (§12 HEAD)
+        edit = edits[0]["mediaGenInput"]["imageToImage"]
+        assert len(edit["inputAssets"]) == 2 and edit["aspectRatio"] == "1:1"
+        assert not stack.sim.requests(path=POSTS)
+    else:
+        assert len(edits) == 2  # two images a turn
+        config = edits[0]["responseMetadata"]["modelConfigOverride"]["modelMap"]
+        assert len(config["imageEditModelConfig"]["imageReferences"]) == 2
 
 
 def video_job(**extra: object) -> dict[str, object]:
     return {"model": "grok-imagine-1.0-video", "prompt": "waves", "seconds": 6, **extra}
 
 
-async def test_a_video_job_stores_the_video_and_its_thumbnail(stack: MediaStack) -> None:
+async def test_a_video_job_stores_the_video_and_its_thumbnail(media_stack: MediaStack) -> None:
+    stack = media_stack
     await stack.add("vid-1", auto=80)
 
     progress, final = await stack.run(jobs.KIND_VIDEO, video_job(aspect_ratio="16:9"))
@@ -182,12 +232,25 @@ async def test_a_video_job_stores_the_video_and_its_thumbnail(stack: MediaStack)
     assert result.resolution == "480p" and not result.upscaled
     stages = {jobs.Progress.model_validate(p.data).stage for p in progress}
     assert {"started", "generating", "downloading"} <= stages
-    body = stack.sim.requests(path=CHAT)[0]["json"]
-    config = body["responseMetadata"]["modelConfigOverride"]["modelMap"]["videoGenModelConfig"]
-    assert config["aspectRatio"] == "16:9" and config["videoLength"] == 6
+    (body,) = [r["json"] for r in stack.sim.requests(path=CHAT)]
+    assert video_spec(body) == ("16:9", 6, "480p")
+    assert ("mediaGenInput" in body) == media_gen_input(stack)
+    assert bool(stack.sim.requests(path=POSTS)) != media_gen_input(stack)
 
 
-async def test_720p_prefers_a_super_account(stack: MediaStack) -> None:
+async def test_a_15_second_video_is_one_request(media_stack: MediaStack) -> None:
+    stack = media_stack
+    await stack.add("vid-1", auto=80)
+
+    _, final = await stack.run(jobs.KIND_VIDEO, video_job(seconds=15))
+
+    assert jobs.VideoResult.model_validate(final.data).seconds == 15
+    (body,) = [r["json"] for r in stack.sim.requests(path=CHAT)]
+    assert video_spec(body)[1] == 15
+
+
+async def test_720p_prefers_a_super_account(media_stack: MediaStack) -> None:
+    stack = media_stack
     await stack.add("vid-basic", auto=80)
     await stack.add("vid-super", tier="super", auto=80)
 
@@ -198,7 +261,10 @@ async def test_720p_prefers_a_super_account(stack: MediaStack) -> None:
     assert not stack.sim.requests(path="/rest/media/video/upscale")
 
 
-async def test_720p_on_a_basic_account_generates_480p_and_upscales(stack: MediaStack) -> None:
+async def test_720p_on_a_basic_account_generates_480p_and_upscales(
+    media_stack: MediaStack,
+) -> None:
+    stack = media_stack
     await stack.add("vid-basic", auto=80)
 
     _, final = await stack.run(jobs.KIND_VIDEO, video_job(resolution="720p"))
@@ -206,28 +272,32 @@ async def test_720p_on_a_basic_account_generates_480p_and_upscales(stack: MediaS
     result = jobs.VideoResult.model_validate(final.data)
     assert result.resolution == "720p" and result.upscaled
     body = stack.sim.requests(path=CHAT)[0]["json"]
-    config = body["responseMetadata"]["modelConfigOverride"]["modelMap"]["videoGenModelConfig"]
-    assert config["resolutionName"] == "480p"
+    assert video_spec(body)[2] == "480p"
     assert len(stack.sim.requests(path="/rest/media/video/upscale")) == 1
 
 
-async def test_a_reference_image_becomes_an_image_post(stack: MediaStack) -> None:
+async def test_a_reference_image_becomes_an_image_post(media_stack: MediaStack) -> None:
+    stack = media_stack  # the August generation documents text-to-video only
     await stack.add("vid-1", auto=80)
     reference = await stack.blobs.put_bytes("upload", png_bytes(), content_type="image/png")
 
     _, final = await stack.run(jobs.KIND_VIDEO, video_job(image=reference.model_dump()))
 
     assert final.type is EventType.RESULT, final.data
-    posts = stack.sim.requests(path="/rest/media/post/create")
+    assert len(uploads_of(stack)) == 1
+    posts = stack.sim.requests(path=POSTS)
     assert posts[0]["json"]["mediaType"] == "MEDIA_POST_TYPE_IMAGE"
+    assert "mediaGenInput" not in stack.sim.requests(path=CHAT)[0]["json"]
 
 
 async def test_an_account_refused_the_product_is_passed_over_not_blamed(
-    stack: MediaStack,
+    media_stack: MediaStack,
 ) -> None:
+    stack = media_stack
     await stack.add("vid-refused", auto=80)
     await stack.add("vid-fine", auto=80)
-    stack.sim.set_fault("403", account="vid-refused", path="/rest/media/post/create")
+    refusing = CHAT if media_gen_input(stack) else POSTS  # the generation's first request
+    stack.sim.set_fault("403", account="vid-refused", path=refusing)
 
     first = [await stack.run(jobs.KIND_VIDEO, video_job()) for _ in range(2)]
 
@@ -235,13 +305,14 @@ async def test_an_account_refused_the_product_is_passed_over_not_blamed(
     refused = await stack.pool.get_account(stack.ids["vid-refused"])
     assert refused.status == "active" and refused.fail_count == 0
     assert list(refused.refused_products) == ["video"]
-    posts = cookies_of(stack.sim, "/rest/media/post/create")
-    assert sum("vid-refused" in cookie for cookie in posts) <= 1  # not picked again for video
+    tried = cookies_of(stack.sim, refusing)
+    assert sum("vid-refused" in cookie for cookie in tried) <= 1  # not picked again for video
 
 
 async def test_a_cancelled_job_stops_upstream_and_releases_its_lease(
-    stack: MediaStack, eventually: Any
+    media_stack: MediaStack, eventually: Any
 ) -> None:
+    stack = media_stack
     account_id = await stack.add("vid-slow", auto=80)
     stack.sim.set_fault("slow-tokens", delay_ms=300)  # a video that takes seconds
     job_id = await stack.queue.submit(jobs.KIND_VIDEO, video_job())

@@ -80,3 +80,18 @@ async def test_invalid_media_gen_bodies_name_the_fields(sim: SimHandle, client, 
     other = await client.post(CHAT, headers=grok_headers(account),
                               json=video_body() | {"modelName": "grok-3"})
     assert other.status_code == 400
+
+
+async def test_an_edit_makes_one_image_of_the_accounts_own_uploads(
+    sim: SimHandle, client, account
+):
+    asset = await upload(client, account)
+    got = await client.post(CHAT, headers=grok_headers(account), json=edit_body(asset))
+    finals = [r["streamingImageGenerationResponse"] for r in responses_of(got.text)
+              if r.get("streamingImageGenerationResponse", {}).get("progress") == 100]
+    assert len(finals) == 1  # §12 HEAD: n is 1 per request
+    sim.add_account("sim-stranger")
+    stranger = await client.post(CHAT, headers=grok_headers("sim-stranger"),
+                                 json=edit_body(asset))
+    assert stranger.status_code == 400
+    assert asset in stranger.json()["error"]["message"]

@@ -13,7 +13,8 @@ A body with `mediaGenInput` is one of the HEAD-generation (August 2026) media bo
   `mediaGenInput.imageToImage {prompt, inputAssets: [fileMetadataId…], aspectRatio?}`;
 - video: `modelName:"imagine-video-gen"`, `message`, `kind:"CONVERSATION_KIND_IMAGINE"`,
   `mediaGenInput.textToVideo {prompt, aspectRatio, duration 1-15, resolutionName}`.
-Neither needs `temporary` or a media post.
+Neither needs `temporary` or a media post; an edit makes one image and its `inputAssets`
+must be files the account uploaded (checked by the route).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class ChatRequest:
     file_attachments: tuple[str, ...]
     video_config: Mapping[str, Any] | None = None
     edit_references: tuple[str, ...] = ()
+    input_assets: tuple[str, ...] = ()  # mediaGenInput: fileMetadataIds of uploaded files
 
 
 def parse(body: Any) -> ChatRequest:
@@ -186,10 +188,11 @@ def _media_gen(body: Mapping[str, Any]) -> ChatRequest:
             problems.append("mediaGenInput.imageToImage.aspectRatio (string)")
         _raise(problems)
         return ChatRequest(
+            # §12 HEAD: one image per request (the body carries no imageGenerationCount)
             kind="image_edit", mode="auto", message=body["message"], temporary=True,
-            image_count=_image_count(body), image_generation=True,
+            image_count=1, image_generation=True,
             file_attachments=tuple(str(f) for f in body.get("fileAttachments") or ()),
-            edit_references=tuple(assets or ()),
+            edit_references=tuple(assets or ()), input_assets=tuple(assets or ()),
         )
     if model == "imagine-video-gen":
         video = media.get("textToVideo")

@@ -1,15 +1,14 @@
-"""Files and assets: upload (§9.1), download (§10.1), list (§10.2), delete (§10.3)."""
+"""Assets: the uploaded-file value (§9), download (§10.1), list (§10.2), delete (§10.3).
+Uploads themselves live in :mod:`grok_web.uploads`."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
 from grok_web import context, errors, translate
 
-UPLOAD = "/rest/app-chat/upload-file"
 ASSETS = "/rest/assets"
 ASSET_METADATA = "/rest/assets-metadata/"
 DEFAULT_MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
@@ -17,11 +16,14 @@ DEFAULT_MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class UploadedFile:
-    """An uploaded file: ``file_id`` goes into chat ``fileAttachments``; ``file_uri``
-    (``users/<uid>/<id>/content``) is the asset path."""
+    """An uploaded file. ``file_id`` goes into chat ``fileAttachments`` (fileMetadataId,
+    else fileId, else uploadId); ``file_uri`` (``users/<uid>/<id>/content``) is the asset
+    path, which media-post requests reference by URL; ``file_metadata_id`` is what
+    ``mediaGenInput`` requests reference ('' when the upstream did not name one)."""
 
     file_id: str
     file_uri: str
+    file_metadata_id: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,26 +44,6 @@ class AssetPage:
 
     assets: tuple[Asset, ...]
     next_page_token: str
-
-
-async def upload_file(
-    *, ctx: context.Context, credential: str, file_name: str, mime_type: str, content: bytes
-) -> UploadedFile:
-    """Upload ``content`` as base64 JSON; returns its ids."""
-    headers = ctx.headers.json(credential=credential, origin=ctx.origin, referer=ctx.page("/"))
-    body = {
-        "fileName": file_name,
-        "fileMimeType": mime_type,
-        "content": base64.b64encode(content).decode("ascii"),
-    }
-    response = await ctx.transport.request(
-        "POST", ctx.url(UPLOAD), headers=headers, json=body, secrets=(credential,)
-    )
-    data = translate.json_object(response.content, what="upload-file")
-    file_id = data.get("fileMetadataId") or data.get("fileId")
-    if not file_id:
-        raise translate.malformed("upload-file answer without fileMetadataId")
-    return UploadedFile(str(file_id), str(data.get("fileUri") or ""))
 
 
 def asset_url(*, ctx: context.Context, path: str) -> str:

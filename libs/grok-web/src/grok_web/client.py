@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 
-from grok_web import account, assets, chat, context, imagine, media, mgw, session
+from grok_web import account, assets, chat, context, imagine, media, mgw, session, uploads
 from grok_web import events as ev
 from grok_web import headers as headers_mod
 from grok_web import options as options_mod
@@ -119,15 +119,23 @@ class GrokClient:
         return await account.usage(ctx=self._ctx, credential=credential, modes=modes)
 
     async def upload_file(
-        self, *, credential: str, file_name: str, mime_type: str, content: bytes
+        self,
+        *,
+        credential: str,
+        file_name: str,
+        mime_type: str,
+        content: bytes,
+        purpose: uploads.Purpose = "chat",
     ) -> assets.UploadedFile:
-        """Upload a file for chat attachments / media references."""
-        return await assets.upload_file(
+        """Upload a chat attachment (``purpose="chat"``) or an image-edit / video reference
+        (``"imagine"``), in the generation ``options.upload_protocol`` names."""
+        return await uploads.upload_file(
             ctx=self._ctx,
             credential=credential,
             file_name=file_name,
             mime_type=mime_type,
             content=content,
+            purpose=purpose,
         )
 
     def download_asset(
@@ -184,13 +192,14 @@ class GrokClient:
     def edit_image(
         self, *, credential: str, request: media.ImageEditRequest
     ) -> AsyncIterator[ev.ChatEvent]:
-        """Stream an image edit."""
+        """Stream an image edit (media post or ``mediaGenInput``: ``options.media_protocol``)."""
         return media.edit_image(ctx=self._ctx, credential=credential, request=request)
 
     def generate_video(
         self, *, credential: str, request: media.VideoRequest
     ) -> AsyncIterator[ev.ChatEvent]:
-        """Stream a video generation."""
+        """Stream a video generation (media post or ``mediaGenInput``:
+        ``options.media_protocol``; see :func:`media.generate_video`)."""
         return media.generate_video(ctx=self._ctx, credential=credential, request=request)
 
     async def upscale_video(self, *, credential: str, video_id: str) -> str:

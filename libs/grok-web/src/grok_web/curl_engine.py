@@ -13,13 +13,25 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from curl_cffi import AsyncCurl, Curl, CurlError, CurlHttpVersion, CurlOpt, ffi
+from curl_cffi import AsyncCurl, Curl, CurlError, CurlHttpVersion, CurlMime, CurlOpt, ffi
 from curl_cffi.requests.impersonate import resolve_latest_browser_type
 
 _NO_EXPECT = b"Expect:"  # never wait for "100 Continue" before sending a body
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FormPart:
+    """One part of a multipart/form-data body: a text field, or a file when ``filename``
+    is set (``content_type`` then becomes the part's Content-Type)."""
+
+    name: str
+    data: bytes
+    filename: str | None = None
+    content_type: str | None = None
 
 
 class Headers(dict[str, str]):
@@ -41,6 +53,7 @@ class Transfer:
         self._head_seen = False
         self._waiter: asyncio.Future[None] | None = None
         self.done: asyncio.Future[None] | None = None
+        self.form: CurlMime | None = None  # a multipart body, freed when the transfer ends
 
     # -- curl callbacks (run inside socket_action, on the event loop thread) --
 
@@ -187,16 +200,21 @@ class Engine:
         time_limit: float,
         idle_limit: float | None,
         follow_redirects: bool,
+        form: Sequence[FormPart] = (),
     ) -> Transfer:
         """Begin a transfer. ``idle_limit`` None bounds the whole transfer by ``time_limit``;
         otherwise ``time_limit`` bounds the connect and curl drops the transfer after
-        ``idle_limit`` seconds without a byte. :meth:`finish` it exactly once."""
+        ``idle_limit`` seconds without a byte. ``form`` sends a multipart/form-data body
+        instead of ``body`` (curl writes the Content-Type with its boundary; a caller's
+        Content-Type header is dropped). :meth:`finish` it exactly once."""
         await self._slots.acquire()
         try:
             curl = self._handle()
             transfer = Transfer(curl, follow_redirects=follow_redirects)
             applied = self._applied[curl]
-            _configure(curl, applied, transfer, method, url, headers, body)
+            _configure(curl, applied, transfer, method, url, headers, body, multipart=bool(form))
+            if form:
+                transfer.form = _attach_form(curl, form)
             _set(curl, applied, CurlOpt.FOLLOWLOCATION, int(follow_redirects))
             _set(curl, applied, CurlOpt.CONNECTTIMEOUT_MS, int(time_limit * 1000))
             if idle_limit is None:
@@ -224,6 +242,11 @@ class Engine:
             # curl closes that connection rather than draining it
             self._multi.remove_handle(curl)
         curl.clean_handles_and_buffers()
+        if transfer.form is not None:
+            # curl unbinds a freed form from the handle; the next request's POSTFIELDS or
+            # HTTPGET switches the handle out of multipart mode
+            transfer.form.close()
+            transfer.form = None
         self._idle.append(curl)
         self._slots.release()
 
@@ -254,10 +277,14 @@ def _configure(
     url: str,
     headers: Mapping[str, str],
     body: bytes | None,
+    *,
+    multipart: bool = False,
 ) -> None:
     _set(curl, applied, CurlOpt.URL, url.encode())
-    # HTTPGET and POSTFIELDS switch the request mode: always set, never skipped.
-    if body is None:
+    # HTTPGET, POSTFIELDS and MIMEPOST switch the request mode: always set, never skipped.
+    if multipart:
+        plain = method == "POST"  # the caller attaches the form (MIMEPOST) next
+    elif body is None:
         curl.setopt(CurlOpt.HTTPGET, 1)
         plain = method == "GET"
     else:
@@ -270,3 +297,17 @@ def _configure(
     curl.setopt(CurlOpt.HTTPHEADER, lines)
     curl.setopt(CurlOpt.HEADERFUNCTION, transfer.on_header)
     curl.setopt(CurlOpt.WRITEFUNCTION, transfer.on_body)
+
+
+def _attach_form(curl: Curl, parts: Sequence[FormPart]) -> CurlMime:
+    form = CurlMime(curl)
+    try:
+        for part in parts:
+            form.addpart(
+                part.name, data=part.data, filename=part.filename, content_type=part.content_type
+            )
+        form.attach(curl)
+    except BaseException:
+        form.close()
+        raise
+    return form

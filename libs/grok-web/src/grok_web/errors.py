@@ -22,7 +22,8 @@ exceptions (curl_cffi, orjson) are translated in exactly one place,
     │   ├── EmptyStream               transient  the stream ended without any content
     │   ├── MalformedResponse         transient  a body that does not parse as documented
     │   └── RequestRejected           transient  other 4xx (400, 404, …)
-    │       └── NotFound              transient  404 (asset or post gone)
+    │       ├── NotFound              transient  404 (asset or post gone)
+    │       └── UploadRejected        transient  upload v2 answered with a terminalError
     └── UsageError                    caller     the caller asked for something impossible
         ├── UnknownModel                         model id not in the catalogue
         └── AssetTooLarge                        download exceeded the caller's size cap
@@ -160,6 +161,11 @@ class RequestRejected(UpstreamError):
 
 class NotFound(RequestRejected):
     """404: the asset, post or video does not exist (any more)."""
+
+
+class UploadRejected(RequestRejected):
+    """Upload v2 (§9.2) answered 200 with a non-empty ``terminalError``: the file was not
+    stored. ``code`` is the error's numeric code when it carried one."""
 
 
 class UsageError(GrokWebError):

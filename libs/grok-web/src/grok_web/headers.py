@@ -125,6 +125,15 @@ class HeaderFactory:
             headers["x-statsig-id"] = statsig.statsig_id(dynamic=self._dynamic)
         return headers
 
+    def multipart_upload(self, *, credential: str, origin: str, referer: str) -> dict[str, str]:
+        """Upload v2 headers (§9.2): the JSON set without statsig, ``x-xai-request-id`` and
+        Content-Type (curl writes ``multipart/form-data; boundary=…`` itself)."""
+        headers = self.json(
+            credential=credential, origin=origin, referer=referer, with_statsig=False
+        )
+        del headers["x-xai-request-id"], headers["Content-Type"]
+        return headers
+
     def grpc_web(self, *, credential: str, origin: str, referer: str) -> dict[str, str]:
         """gRPC-web header set (§14.1)."""
         headers = self.json(

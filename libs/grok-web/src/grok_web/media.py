@@ -1,5 +1,10 @@
-"""Media operations over REST: media posts (§13.1), image edit (§12 v2.x), video
-generation (§13.2 v2.x), upscale and share link (§13.5).
+"""Media operations over REST: media posts (§13.1), image edit (§12), video generation
+(§13.2, §13.4), upscale and share link (§13.5).
+
+Image edit and video speak the generation ``options.media_protocol`` names:
+``media_gen_input`` (grok.com since August 2026; bodies in :mod:`grok_web.media_gen`) or
+``media_post`` (the February 2026 media post + ``modelMap`` flow, built here). Callers pass
+uploaded files (:class:`assets.UploadedFile`), never URLs or ids of one generation.
 
 A policy refusal (403 with a JSON body) of a media post, an image edit, a video or an
 upscale is raised as :class:`errors.ProductUnavailable` (``translate.product_refusals``):
@@ -12,7 +17,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
-from grok_web import chat, context, translate
+from grok_web import assets, chat, context, media_gen, translate
 from grok_web import events as ev
 
 POST_CREATE = "/rest/media/post/create"
@@ -31,12 +36,16 @@ PRESET_FLAGS: Mapping[str, str] = {
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ImageEditRequest:
-    """Edit reference images (absolute asset URLs, ≤5) following ``prompt``."""
+    """Make ``image_count`` edits of the uploaded reference ``images`` following
+    ``prompt``. The media-post flow uses at most 5 references and makes at most 2 images;
+    ``mediaGenInput`` at most 8 references, one request per image. A ``parent_post_id``
+    names a media post, so it keeps the request on the media-post flow."""
 
     prompt: str
-    image_urls: tuple[str, ...]
+    images: tuple[assets.UploadedFile, ...]
     parent_post_id: str = ""
     image_count: int = 2
+    aspect_ratio: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,15 +61,16 @@ class VideoExtension:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class VideoRequest:
-    """Generate one video segment. Without ``parent_post_id`` a media post is created
-    first (a VIDEO post for text-to-video, an IMAGE post when ``image_url`` is set)."""
+    """Generate one video segment, from text or from an uploaded reference ``image``. In
+    the media-post flow a post is created first unless ``parent_post_id`` names one (a
+    VIDEO post for text-to-video, an IMAGE post for a reference image)."""
 
     prompt: str
     aspect_ratio: str = "3:2"
     video_length: int = 6
     resolution: Literal["480p", "720p"] = "480p"
     preset: str = "custom"
-    image_url: str = ""
+    image: assets.UploadedFile | None = None
     parent_post_id: str = ""
     extension: VideoExtension | None = None
 
@@ -91,10 +101,43 @@ async def create_media_post(
 async def edit_image(
     *, ctx: context.Context, credential: str, request: ImageEditRequest
 ) -> AsyncIterator[ev.ChatEvent]:
-    """Stream an image edit (ImageProgress / ImageFinal events, then Final)."""
+    """Stream an image edit (ImageProgress / ImageFinal events, then one Final)."""
+    if ctx.options.media_protocol == "media_post" or request.parent_post_id:
+        stream = _edit_with_media_post(ctx, credential, request)
+    else:
+        stream = _edit_with_media_gen_input(ctx, credential, request)
+    async for event in stream:
+        yield event
+
+
+async def _edit_with_media_gen_input(
+    ctx: context.Context, credential: str, request: ImageEditRequest
+) -> AsyncIterator[ev.ChatEvent]:
+    """One request per image (the August generation makes one per request), one after
+    another; only the last request's Final is passed on."""
+    missing = [f.file_id for f in request.images if not f.file_metadata_id]
+    if missing or not request.images:
+        raise translate.malformed(f"edit references without a fileMetadataId: {missing}")
+    body = media_gen.edit_body(
+        prompt=request.prompt,
+        input_assets=[f.file_metadata_id for f in request.images],
+        aspect_ratio=request.aspect_ratio,
+    )
+    count = max(1, request.image_count)
+    for turn in range(count):
+        async for event in _stream(ctx, credential, body, referer="/imagine", video=False):
+            if isinstance(event, ev.Final) and turn < count - 1:
+                continue
+            yield event
+
+
+async def _edit_with_media_post(
+    ctx: context.Context, credential: str, request: ImageEditRequest
+) -> AsyncIterator[ev.ChatEvent]:
     post_id = request.parent_post_id or await create_media_post(
         ctx=ctx, credential=credential, media_type="MEDIA_POST_TYPE_IMAGE", prompt=request.prompt
     )
+    urls = [assets.asset_url(ctx=ctx, path=f.file_uri) for f in request.images[:5]]
     defaults = ctx.options.chat
     body = {
         "temporary": defaults.temporary,
@@ -116,61 +159,97 @@ async def edit_image(
             "modelConfigOverride": {
                 "modelMap": {
                     "imageEditModel": "imagine",
-                    "imageEditModelConfig": {
-                        "imageReferences": list(request.image_urls[:5]),
-                        "parentPostId": post_id,
-                    },
+                    "imageEditModelConfig": {"imageReferences": urls, "parentPostId": post_id},
                 }
             }
         },
     }
-    headers = ctx.headers.json(
-        credential=credential, origin=ctx.origin, referer=ctx.page(f"/imagine/post/{post_id}")
-    )
-    with translate.product_refusals():
-        async for event in chat.stream_app_chat(
-            ctx=ctx,
-            headers=headers,
-            body=body,
-            credential=credential,
-            idle_timeout=ctx.options.timeouts.stream_idle,
-        ):
-            yield event
+    referer = f"/imagine/post/{post_id}"
+    async for event in _stream(ctx, credential, body, referer=referer, video=False):
+        yield event
 
 
 async def generate_video(
     *, ctx: context.Context, credential: str, request: VideoRequest
 ) -> AsyncIterator[ev.ChatEvent]:
-    """Stream a video generation (VideoProgress / VideoFinal events, then Final)."""
+    """Stream a video generation (VideoProgress / VideoFinal events, then Final).
+
+    The August generation documents text-to-video of up to 15 s only (§13.2 HEAD, §22):
+    a reference image, an extension (§13.4), a named parent post or a longer video keep
+    the media-post flow even when ``media_protocol`` is ``media_gen_input``."""
+    if _text_to_video_by_media_gen_input(ctx, request):
+        preset = request.preset if request.preset in PRESET_FLAGS else "custom"
+        body = media_gen.video_body(
+            prompt=request.prompt,
+            mode_flag=PRESET_FLAGS[preset],
+            aspect_ratio=request.aspect_ratio,
+            duration=request.video_length,
+            resolution=request.resolution,
+        )
+        referer = "/imagine"
+    else:
+        body, referer = await _video_with_media_post(ctx, credential, request)
+    async for event in _stream(ctx, credential, body, referer=referer, video=True):
+        yield event
+
+
+def _text_to_video_by_media_gen_input(ctx: context.Context, request: VideoRequest) -> bool:
+    return (
+        ctx.options.media_protocol == "media_gen_input"
+        and request.image is None
+        and request.extension is None
+        and not request.parent_post_id
+        and request.video_length <= media_gen.MAX_VIDEO_SECONDS
+    )
+
+
+async def _video_with_media_post(
+    ctx: context.Context, credential: str, request: VideoRequest
+) -> tuple[dict[str, Any], str]:
+    """The media post (created unless named) and the chat body and Referer path."""
+    image_url = assets.asset_url(ctx=ctx, path=request.image.file_uri) if request.image else ""
     post_id = request.parent_post_id
     if not post_id:
         post_id = await create_media_post(
             ctx=ctx,
             credential=credential,
-            media_type="MEDIA_POST_TYPE_IMAGE" if request.image_url else "MEDIA_POST_TYPE_VIDEO",
-            prompt="" if request.image_url else request.prompt,
-            media_url=request.image_url,
+            media_type="MEDIA_POST_TYPE_IMAGE" if image_url else "MEDIA_POST_TYPE_VIDEO",
+            prompt="" if image_url else request.prompt,
+            media_url=image_url,
         )
-    body = video_body(request=request, post_id=post_id, temporary=ctx.options.chat.temporary)
-    referer = f"/imagine/post/{post_id}" if request.extension else "/imagine"
+    body = video_body(
+        request=request, post_id=post_id, temporary=ctx.options.chat.temporary,
+        image_url=image_url,
+    )  # fmt: skip
+    return body, (f"/imagine/post/{post_id}" if request.extension else "/imagine")
+
+
+async def _stream(
+    ctx: context.Context, credential: str, body: Mapping[str, Any], *, referer: str, video: bool
+) -> AsyncIterator[ev.ChatEvent]:
+    """One media request on REST app-chat; a policy refusal is ProductUnavailable."""
     headers = ctx.headers.json(credential=credential, origin=ctx.origin, referer=ctx.page(referer))
+    timeouts = ctx.options.timeouts
     with translate.product_refusals():
         async for event in chat.stream_app_chat(
             ctx=ctx,
             headers=headers,
             body=body,
             credential=credential,
-            idle_timeout=ctx.options.timeouts.video_idle,
+            idle_timeout=timeouts.video_idle if video else timeouts.stream_idle,
         ):
             yield event
 
 
-def video_body(*, request: VideoRequest, post_id: str, temporary: bool) -> dict[str, Any]:
-    """The v2.x video generation body (§13.2), with the §13.4 extension fields."""
+def video_body(
+    *, request: VideoRequest, post_id: str, temporary: bool, image_url: str = ""
+) -> dict[str, Any]:
+    """The v2.x video generation body (§13.2), with the §13.4 extension fields;
+    ``image_url`` is the reference image's asset URL ('' for text-to-video)."""
     preset = request.preset if request.preset in PRESET_FLAGS else "custom"
     message = f"{request.prompt} {PRESET_FLAGS[preset]}"
-    if request.image_url:
-        message = f"{request.image_url}  {message}"
+    if image_url:
+        message = f"{image_url}  {message}"
     config: dict[str, Any] = {
         "parentPostId": post_id,
         "aspectRatio": request.aspect_ratio,
@@ -204,7 +283,7 @@ def video_body(*, request: VideoRequest, post_id: str, temporary: bool) -> dict[
             "modelConfigOverride": {"modelMap": {"videoGenModelConfig": config}},
         },
     }
-    if request.image_url:
+    if image_url:
         body["fileAttachments"] = [post_id]
     return body
 

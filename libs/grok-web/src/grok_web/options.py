@@ -20,6 +20,8 @@ DEFAULT_USER_AGENT = (
 
 ChatProtocol = Literal["rest", "mgw"]
 CHAT_PROTOCOLS: tuple[ChatProtocol, ...] = ("rest", "mgw")
+UploadProtocol = Literal["v2", "json"]
+MediaProtocol = Literal["media_gen_input", "media_post"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -94,7 +96,11 @@ class ImagineOptions:
 class ClientOptions:
     """Everything a :class:`grok_web.client.GrokClient` needs; immutable.
     ``chat_protocol`` (network.chat_protocol) picks the chat generation: ``rest`` = REST
-    app-chat (§3-4), ``mgw`` = the mgw WebSocket gateway (§6)."""
+    app-chat (§3-4), ``mgw`` = the mgw WebSocket gateway (§6). ``upload_protocol``
+    (network.upload_protocol): ``v2`` = multipart upload v2 (§9.2, August 2026), ``json`` =
+    base64 JSON (§9.1, February 2026). ``media_protocol`` (network.media_protocol):
+    ``media_gen_input`` = image edit and video through ``mediaGenInput`` (§12/§13.2 HEAD,
+    August 2026), ``media_post`` = media post + ``modelMap`` (§12/§13.2 v2.x)."""
 
     endpoints: Endpoints = Endpoints()
     egress: Egress = Egress()
@@ -103,6 +109,8 @@ class ClientOptions:
     chat: ChatDefaults = ChatDefaults()
     imagine: ImagineOptions = ImagineOptions()
     chat_protocol: ChatProtocol = "rest"
+    upload_protocol: UploadProtocol = "v2"
+    media_protocol: MediaProtocol = "media_gen_input"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClientOptions:
@@ -142,6 +150,10 @@ class ClientOptions:
                 medium_min_bytes=int(image.image_ws_medium_min_bytes),
             ),
             chat_protocol=_chat_protocol(net.chat_protocol),
+            upload_protocol="json" if str(net.upload_protocol) == "json" else "v2",
+            media_protocol=(
+                "media_post" if str(net.media_protocol) == "media_post" else "media_gen_input"
+            ),
         )
 
 

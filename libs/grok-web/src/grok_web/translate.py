@@ -142,6 +142,20 @@ def from_media_inband(error: Any, *, secrets: Iterable[str] = ()) -> errors.Upst
     return errors.ProductUnavailable(message, code=code)
 
 
+def from_upload_error(error: Any, *, secrets: Iterable[str] = ()) -> errors.UpstreamError:
+    """Classify an upload v2 ``terminalError`` (any non-empty value, §9.2): quota and
+    credential wording keep their meaning, anything else is
+    :class:`errors.UploadRejected`."""
+    code, raw = _code_and_message(error)
+    lowered = raw.lower()
+    message = f"upstream rejected the upload code={code} error={scrub(raw, secrets=secrets)!r}"
+    if _has(lowered, RATE_LIMIT_MARKERS):
+        return errors.RateLimited(message, code=code)
+    if _has(lowered, INVALID_CREDENTIAL_MARKERS):
+        return errors.InvalidCredential(message, code=code)
+    return errors.UploadRejected(message, code=code)
+
+
 @contextlib.contextmanager
 def product_refusals() -> Iterator[None]:
     """Wrap one media operation (image generation or edit, video, upscale): a policy refusal

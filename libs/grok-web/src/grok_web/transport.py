@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -145,11 +145,13 @@ class Transport:
         json: Any = None,
         content: bytes | None = None,
         params: dict[str, str] | None = None,
+        form: Sequence[curl_engine.FormPart] = (),
         secrets: Iterable[str] = (),
         asset: bool = False,
         ok_statuses: tuple[int, ...] = (),
     ) -> Reply:
-        """A buffered request; returns the answer on 2xx (or ``ok_statuses``)."""
+        """A buffered request; returns the answer on 2xx (or ``ok_statuses``). The body is
+        ``json`` (encoded), raw ``content`` or a multipart ``form``."""
         secrets = tuple(secrets)
         body = orjson.dumps(json) if json is not None else content
         if params:
@@ -157,7 +159,7 @@ class Transport:
         engine = self._engine(asset=asset)
         transfer = await engine.start(
             method, url, headers=headers, body=body, time_limit=self._options.timeouts.request,
-            idle_limit=None, follow_redirects=False,
+            idle_limit=None, follow_redirects=False, form=form,
         )  # fmt: skip
         try:
             data = await transfer.body()

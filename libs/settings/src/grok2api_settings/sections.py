@@ -61,6 +61,21 @@ class NetworkSettings(Section):
         "2026). Stays `rest` until the rest of the new generation (uploads, media, the "
         "simulator's side) lands.",
     )
+    upload_protocol: Literal["v2", "json"] = Field(
+        "v2",
+        description="How files reach grok.com (chat attachments, edit and video references): "
+        "`v2`, a multipart POST to `/http/upload-file-v2/direct` (grok.com's web page since "
+        "August 2026); `json`, base64 JSON to `/rest/app-chat/upload-file` (the February "
+        "2026 generation, for mirrors that still serve it).",
+    )
+    media_protocol: Literal["media_gen_input", "media_post"] = Field(
+        "media_gen_input",
+        description="How image edits and videos are requested: `media_gen_input`, a REST "
+        "app-chat body with `mediaGenInput` and no media post (grok.com since August 2026); "
+        "`media_post`, a media post plus a `modelMap` override (the February 2026 "
+        "generation). Video with a reference image and videos longer than 15 s use "
+        "`media_post` either way: the August generation documents text-to-video only.",
+    )
 
 
 class SecuritySettings(Section):

@@ -42,6 +42,7 @@ async def _answer(request: Request, *, conversation_id: str | None) -> ASGIApp:
     if conversation_id is not None:
         _check_continuation(account, conversation_id, payload)
     _check_known_posts(account, chat)
+    _check_own_uploads(state, account, chat)
     window = _open_window(state, account=account, mode=chat.mode)
     kinds = faults.STREAM_KINDS if chat.kind == "chat" else (*faults.STREAM_KINDS, "moderated")
     fired = state.faults.take(kinds=kinds, credential=account.credential, path=path,
@@ -103,4 +104,14 @@ def _check_known_posts(account: Account, chat: chatbody.ChatRequest) -> None:
     if parent and parent not in account.posts:
         raise responses.bad_request(
             f"parentPostId {parent} is not a media post of this account (create it first)"
+        )
+
+
+def _check_own_uploads(state: SimState, account: Account, chat: chatbody.ChatRequest) -> None:
+    """`mediaGenInput` names uploads by fileMetadataId: each must be a file of this account."""
+    owned = {asset.asset_id for asset in state.assets.owned_by(account.user_id)}
+    unknown = [asset for asset in chat.input_assets if asset not in owned]
+    if unknown:
+        raise responses.bad_request(
+            f"inputAssets {', '.join(unknown)} are not files this account uploaded"
         )

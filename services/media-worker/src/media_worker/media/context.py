@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from grok2api_media.blobs import BlobStore
 from grok2api_poolclient.client import PoolClient
 from grok2api_settings import Settings
-from grok_web import assets, chat, imagine, media
+from grok_web import assets, chat, imagine, media, uploads
 
 
 class GrokMedia(Protocol):
@@ -31,7 +31,13 @@ class GrokMedia(Protocol):
     async def upscale_video(self, *, credential: str, video_id: str) -> str: ...
 
     async def upload_file(
-        self, *, credential: str, file_name: str, mime_type: str, content: bytes
+        self,
+        *,
+        credential: str,
+        file_name: str,
+        mime_type: str,
+        content: bytes,
+        purpose: uploads.Purpose = ...,
     ) -> assets.UploadedFile: ...
 
     def download_asset(

@@ -1,5 +1,7 @@
-"""Image edit jobs (``image.edit``, protocol §12 v2.x): the reference images are uploaded
-with the leased account, then edit turns (two images each) run until ``n`` finals."""
+"""Image edit jobs (``image.edit``, protocol §12): the reference images are uploaded with the
+leased account, then edit turns (two images each) run until ``n`` finals. How a turn reaches
+the upstream (one media-post request, or one ``mediaGenInput`` request per image) is
+grok_web's business (``network.media_protocol``)."""
 
 from __future__ import annotations
 
@@ -18,8 +20,7 @@ from . import downloads, failures, leased
 from .context import MediaContext
 from .meter import Meter, Publish
 
-IMAGES_PER_TURN = 2  # the upstream's imageGenerationCount cap for edits (§12)
-MAX_REFERENCES = 5
+IMAGES_PER_TURN = 2  # the media-post flow's imageGenerationCount cap for edits (§12)
 
 
 class EditHandler:
@@ -44,23 +45,24 @@ class EditHandler:
         self, lease: leases.Lease, request: ImageEditJob, references: list[bytes], meter: Meter
     ) -> list[MediaFile]:
         grok = self._ctx.grok
-        urls = []
+        uploaded = []
         for index, (file, data) in enumerate(zip(request.images, references, strict=True)):
-            uploaded = await grok.upload_file(
+            uploaded.append(await grok.upload_file(
                 credential=lease.credential,
                 file_name=f"image-{index}.{file.id.rsplit('.', 1)[-1]}",
                 mime_type=file.content_type,
                 content=data,
-            )
-            urls.append(grok.asset_url(uploaded.file_uri))
+                purpose="imagine",
+            ))  # fmt: skip
         await meter.report(5, "generating")
         finals: dict[str, ev.ImageFinal] = {}
         moderated = 0
         for _ in range(math.ceil(request.n / IMAGES_PER_TURN)):
             turn = media.ImageEditRequest(
                 prompt=request.prompt,
-                image_urls=tuple(urls[:MAX_REFERENCES]),
+                images=tuple(uploaded),
                 image_count=min(IMAGES_PER_TURN, request.n - len(finals)),
+                aspect_ratio=request.aspect_ratio or "",
             )
             async for event in grok.edit_image(credential=lease.credential, request=turn):
                 if isinstance(event, ev.ImageFinal) and (event.url or event.data):

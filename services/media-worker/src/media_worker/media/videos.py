@@ -1,4 +1,6 @@
-"""Video jobs (``video.generate``, protocol §13 v2.x).
+"""Video jobs (``video.generate``, protocol §13): one upstream request per video (the
+lengths offered, 6/10/15 s, fit one request in both generations; grok_web picks the
+generation, ``network.media_protocol``).
 
 720p or longer videos prefer accounts of a tier that makes them (super and up); a basic
 account given a 720p request generates 480p and asks for the HD version afterwards, as
@@ -58,15 +60,15 @@ class VideoHandler:
         self, lease: leases.Lease, request: VideoJob, reference: bytes | None, meter: Meter
     ) -> VideoResult:
         grok = self._ctx.grok
-        image_url = ""
+        uploaded = None
         if reference is not None and request.image is not None:
             uploaded = await grok.upload_file(
                 credential=lease.credential,
                 file_name="reference." + request.image.id.rsplit(".", 1)[-1],
                 mime_type=request.image.content_type,
                 content=reference,
+                purpose="imagine",
             )
-            image_url = grok.asset_url(uploaded.file_uri)
         resolution, upscale = request.resolution, request.upscale
         if resolution == "720p" and lease.tier == leases.Tier.BASIC:
             resolution, upscale = "480p", True
@@ -76,7 +78,7 @@ class VideoHandler:
             video_length=request.seconds,
             resolution=resolution,
             preset=request.preset,
-            image_url=image_url,
+            image=uploaded,
         )
         final: ev.VideoFinal | None = None
         async for event in grok.generate_video(credential=lease.credential, request=call):
