@@ -107,3 +107,14 @@ async def test_an_excluded_pinned_account_is_not_leased(caller: client.PoolClien
     low, _ = await _two(caller)
     with pytest.raises(errors.PoolExhausted):
         await caller.acquire(model="grok-4", account_id=low, exclude=[low])
+
+
+async def test_a_pinned_account_is_found_in_a_tier_larger_than_the_sample(
+    caller: client.PoolClient,
+) -> None:
+    added = [await caller.upsert_account(credential=_cred(n)) for n in range(40)]
+    wanted = added[17].account_id
+    for _ in range(3):  # its cap is 1: release to lease it again
+        lease = await caller.acquire(model="grok-4", account_id=wanted)
+        assert lease.account_id == wanted
+        await caller.release(lease, outcome=Outcome.SUCCESS)
