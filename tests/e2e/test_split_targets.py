@@ -56,8 +56,9 @@ def test_chat_streams_and_completes_through_split_services(split, simulator):
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert streamed
     assert chunks[-1].choices[0].finish_reason == "stop"
-    upstream_chats = simulator.requests(path="/rest/app-chat/conversations/new")
-    assert len(upstream_chats) == 2
+    # Two chat turns upstream, on the default generation: one mgw handshake each.
+    handshakes = [r for r in simulator.requests(path="/ws/mgw/") if r["method"] != "WS"]
+    assert len(handshakes) == 2
     logs = "".join(service.stop() for service in services)
     assert "http_request method=POST path=/v1/chat/completions status=200" in logs
     assert "split-basic-" not in logs  # account credentials never reach the logs
