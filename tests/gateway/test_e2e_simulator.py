@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import openai
 import pytest
 from gateway_stack import Stack, running_stack
 from grok2api_poolclient.accounts import AccountStatus
+from grok_sim.routes.upload_v2 import parse_multipart
 from grok_sim.testing import SimHandle
 
 pytestmark = pytest.mark.e2e
@@ -88,8 +90,11 @@ async def test_vision_input_is_uploaded_and_attached(stack: Stack) -> None:
             {"type": "text", "text": "Describe"},
             {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
         ]}])
-    uploads = stack.sim.requests(path="/rest/app-chat/upload-file")
-    assert uploads and uploads[-1]["json"]["fileMimeType"] == "image/png"
+    (upload,) = stack.sim.requests(path="/http/upload-file-v2/direct")  # upload v2, the default
+    parts = parse_multipart(upload["headers"]["content-type"],
+                            base64.b64decode(upload["body_base64"]))
+    assert parts["file"].get_content_type() == "image/png"
+    assert "file_source" not in parts  # a chat attachment, not an Imagine reference
     assert len(sent_turn(stack)["attachments"]) == 1
 
 
