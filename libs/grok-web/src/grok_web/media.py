@@ -17,7 +17,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
-from grok_web import assets, chat, context, media_gen, translate
+from grok_web import assets, chat, context, errors, media_gen, translate
 from grok_web import events as ev
 
 POST_CREATE = "/rest/media/post/create"
@@ -115,9 +115,11 @@ async def _edit_with_media_gen_input(
 ) -> AsyncIterator[ev.ChatEvent]:
     """One request per image (the August generation makes one per request), one after
     another; only the last request's Final is passed on."""
+    if not request.images:
+        raise errors.UsageError("an image edit needs at least one reference image")
     missing = [f.file_id for f in request.images if not f.file_metadata_id]
-    if missing or not request.images:
-        raise translate.malformed(f"edit references without a fileMetadataId: {missing}")
+    if missing:  # §9.2: edits name uploads by fileMetadataId, which the answer lacked
+        raise translate.malformed(f"upload answers without a fileMetadataId: {missing}")
     body = media_gen.edit_body(
         prompt=request.prompt,
         input_assets=[f.file_metadata_id for f in request.images],
