@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from grok2api_storage import crypto, errors, factory, migrate, protocols, sql_store
-from grok2api_storage.records import NewAccount, UsageRecord
+from grok2api_storage.records import AccountTier, NewAccount, UsageRecord
 from grok2api_storage.redis_store import RedisStore, schema
 from sqlalchemy import text
 
@@ -107,12 +108,33 @@ async def test_upgrades_an_older_schema_keeping_its_data(
     try:
         await store.migrate_to("0001")
         assert await store.schema_version() == "0001"
-        old = await store.accounts.add(NewAccount(credential="sso=from-the-old-schema-1"))
+        # written as the 0001 schema's code wrote it (today's model has later columns)
+        fingerprint = cipher.fingerprint("from-the-old-schema-1")
+        async with store.database.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO accounts (id, credential_encrypted, fingerprint, tier, status,"
+                    " enabled, note, fail_count, quota, last_used_at, created_at, updated_at)"
+                    " VALUES ('old0001', :credential, :fingerprint, 'super', 'active', :yes,"
+                    " 'kept', 0, '{}', NULL, :at, :at)"
+                ),
+                {
+                    "credential": cipher.encrypt("from-the-old-schema-1"),
+                    "fingerprint": fingerprint,
+                    "yes": True,
+                    "at": datetime(2026, 1, 2, 3, 4, 5),
+                },
+            )
         with pytest.raises(errors.SchemaError):
             await store.usage.list()
         result = await store.migrate()
         assert (result.before, result.after) == ("0001", migrate.head_revision())
-        assert await store.accounts.get(old.id) == old
+        old = await store.accounts.get("old0001")
+        assert old is not None
+        assert (old.credential, old.fingerprint, old.tier, old.note, old.user_id) == (
+            "from-the-old-schema-1", fingerprint, AccountTier.SUPER, "kept", ""
+        )
+        assert old == await store.accounts.find_by_credential("from-the-old-schema-1")
         await store.usage.add_many([UsageRecord(old.created_at, old.id, "grok-4", "success")])
         assert len(await store.usage.list()) == 1
     finally:

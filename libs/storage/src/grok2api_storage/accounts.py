@@ -225,6 +225,7 @@ class SqlAccountStore:
             last_used_at=None,
             created_at=now,
             updated_at=now,
+            user_id="",
         )
         row.tag_rows = [
             models.AccountTag(tag=tag, position=index) for index, tag in enumerate(account.tags)
@@ -267,4 +268,5 @@ class SqlAccountStore:
             last_used_at=row.last_used_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            user_id=row.user_id or "",
         )

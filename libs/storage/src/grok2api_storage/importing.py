@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from . import crypto, errors, records
 
 MAX_TAG_LENGTH = 64
+MAX_USER_ID_LENGTH = 64
 T = TypeVar("T")
 
 
@@ -47,6 +48,12 @@ def patch_changes(patch: records.AccountPatch) -> dict[str, Any]:
             changes["status"] = records.AccountStatus(changes["status"])
         if changes.get("tier") is not None:
             changes["tier"] = records.AccountTier(changes["tier"])
+        if "user_id" in changes:
+            changes["user_id"] = str(changes["user_id"]).strip()
+            if len(changes["user_id"]) > MAX_USER_ID_LENGTH:
+                raise ValueError(f"a user id is longer than {MAX_USER_ID_LENGTH} characters")
+        if "credential" in changes and "user_id" not in changes:
+            changes["user_id"] = ""  # another credential may be another user
     except ValueError as exc:
         raise errors.InvalidRecordError(f"invalid account change: {exc}") from exc
     return changes

@@ -79,6 +79,7 @@ class Account(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    user_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     tag_rows: Mapped[list[AccountTag]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="AccountTag.position"
     )

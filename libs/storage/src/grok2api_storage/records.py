@@ -106,6 +106,10 @@ class AccountRecord:
     last_used_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    user_id: str = ""
+    """The account's grok.com user id (a UUID), discovered from ``/api/auth/session`` the
+    first time a chat needed it; "" until then. Not a secret, but an upstream identifier:
+    never logged next to the credential, never a metrics label."""
 
     @property
     def masked_credential(self) -> str:
@@ -130,7 +134,9 @@ class AccountPatch:
     """Fields to change on an account; ``UNSET`` fields are left as they are.
 
     Changing ``credential`` re-encrypts it and recomputes the fingerprint; it fails with
-    ``DuplicateError`` when another account already holds the new credential.
+    ``DuplicateError`` when another account already holds the new credential. It also
+    forgets the ``user_id`` (another credential may be another user) unless the same
+    patch sets one.
     """
 
     credential: str | Unset = dataclasses.field(default=UNSET, repr=False)
@@ -142,6 +148,7 @@ class AccountPatch:
     fail_count: int | Unset = UNSET
     quota: Mapping[str, QuotaWindow] | Unset = UNSET
     last_used_at: datetime | Unset | None = UNSET
+    user_id: str | Unset = UNSET
 
     def changes(self) -> dict[str, Any]:
         """The set fields by name."""

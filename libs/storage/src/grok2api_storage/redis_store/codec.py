@@ -49,6 +49,7 @@ def new_hash(
         "last_used_at": "",
         "created_at": now.isoformat(),
         "updated_at": now.isoformat(),
+        "user_id": "",
     }
 
 
@@ -92,6 +93,7 @@ def decode(stored: Hash, *, cipher: crypto.CredentialCipher) -> records.AccountR
         last_used_at=_time(stored["last_used_at"]),
         created_at=datetime.fromisoformat(stored["created_at"]),
         updated_at=datetime.fromisoformat(stored["updated_at"]),
+        user_id=stored.get("user_id", ""),  # absent from hashes written before it existed
     )
 
 
