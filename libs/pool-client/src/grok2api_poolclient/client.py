@@ -58,6 +58,13 @@ class PoolClient(Protocol):
         reclaimed after it expired) and its slot with it."""
         ...
 
+    async def set_user_id(self, account_id: str, user_id: str) -> None:
+        """Record the account's grok.com user id (a chat discovered it from
+        ``/api/auth/session``; "" forgets it): later leases of the account carry it in
+        ``Lease.user_id``, on every replica. Raises ``AccountNotFound`` / ``InvalidRequest``
+        (not a UUID)."""
+        ...
+
     async def upsert_account(
         self,
         *,

@@ -74,6 +74,7 @@ def lease_to_pb(lease: leases.Lease, *, with_credential: bool = True) -> pb.Leas
         mode=lease.mode,
         cost=lease.cost,
         expires_at=lease.expires_at,
+        user_id=lease.user_id if with_credential else "",
     )
 
 
@@ -86,6 +87,7 @@ def lease_from_pb(msg: pb.Lease) -> leases.Lease:
         mode=msg.mode,
         cost=msg.cost,
         expires_at=msg.expires_at,
+        user_id=msg.user_id,
     )
 
 

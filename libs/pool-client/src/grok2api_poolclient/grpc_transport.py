@@ -118,6 +118,10 @@ class GrpcPoolClient:
         answer = await self._call(self._stub.RenewLease, request)
         return answer.expires_at if answer.renewed else None
 
+    async def set_user_id(self, account_id: str, user_id: str) -> None:
+        request = pb.SetUserIdRequest(account_id=account_id, user_id=user_id)
+        await self._call(self._stub.SetUserId, request)
+
     async def upsert_account(
         self,
         *,

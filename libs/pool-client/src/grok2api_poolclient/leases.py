@@ -52,3 +52,7 @@ class Lease:
     mode: str
     cost: int
     expires_at: float
+    user_id: str = ""
+    """The account's grok.com user id (a UUID) when the pool knows it, else "": pass it to
+    the chat so it skips ``/api/auth/session``; record a discovered one with
+    ``PoolClient.set_user_id``. An upstream identifier: keep it out of logs and metrics."""

@@ -1,8 +1,8 @@
 """Account change notices between replicas, and the credential cache they keep fresh.
 
 A notice is ``{"kind": ..., "id": ...}`` published through the hot state (Redis pub/sub, or
-a local fan-out). Credentials never travel in notices: every replica reads them from the
-durable store and caches them until a notice says the account changed.
+a local fan-out). Credentials (and user ids) never travel in notices: every replica reads
+them from the durable store and caches them until a notice says the account changed.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from typing import NamedTuple
 
 from grok2api_poolclient.accounts import ChangeKind
 
@@ -38,17 +39,26 @@ async def notices(hot: base.HotState) -> AsyncIterator[tuple[ChangeKind, str]]:
             yield decoded
 
 
+class Identity(NamedTuple):
+    """What a lease carries from the durable store: the credential and the account's
+    grok.com user id ("" until recorded)."""
+
+    credential: str
+    user_id: str = ""
+
+
 class CredentialCache:
-    """account id → credential, for the acquire hot path; dropped on any change notice."""
+    """account id → credential and user id, for the acquire hot path; dropped on any
+    change notice (a recorded user id is one)."""
 
     def __init__(self) -> None:
-        self._values: dict[str, str] = {}
+        self._values: dict[str, Identity] = {}
 
-    def get(self, account_id: str) -> str | None:
+    def get(self, account_id: str) -> Identity | None:
         return self._values.get(account_id)
 
-    def put(self, account_id: str, credential: str) -> None:
-        self._values[account_id] = credential
+    def put(self, account_id: str, credential: str, user_id: str = "") -> None:
+        self._values[account_id] = Identity(credential, user_id)
 
     def drop(self, account_id: str) -> None:
         self._values.pop(account_id, None)

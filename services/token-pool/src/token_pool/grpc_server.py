@@ -78,6 +78,12 @@ class TokenPoolServicer(pb_grpc.TokenPoolServicer):
             return pb.RenewLeaseResponse(renewed=False)
         return pb.RenewLeaseResponse(renewed=True, expires_at=expires_at)
 
+    async def SetUserId(
+        self, request: pb.SetUserIdRequest, context: Any
+    ) -> pb.SetUserIdResponse:
+        await _guard(context, self._pool.set_user_id(request.account_id, request.user_id))
+        return pb.SetUserIdResponse()
+
     async def LeaseBatches(
         self, request_iterator: AsyncIterator[pb.LeaseBatch], context: Any
     ) -> None:

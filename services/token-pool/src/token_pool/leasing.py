@@ -1,7 +1,9 @@
 """Acquire and release: the hot path. Orders become hot-state batches (``hot.coalescing``
 merges the ones that arrive together), so a busy replica makes one Redis call for many.
 
-The credential comes from a per-replica cache (filled from the durable store on a miss).
+The credential and the account's user id come from a per-replica cache (filled from the
+durable store on a miss, dropped on a change notice): like the credential, the user id
+lives in the durable store, so a hot-state rebuild keeps it.
 When the hot state is empty (first start, Redis flushed or restarted) it is rebuilt from
 the durable store, the source of truth for accounts, and the acquire retried once.
 """
@@ -69,7 +71,7 @@ class Leaser:
         self._clock = clock
         self._batches = coalescing.Coalescer(hot)
         self._rebuild_lock = asyncio.Lock()
-        self._loading: dict[str, asyncio.Future[str]] = {}
+        self._loading: dict[str, asyncio.Future[feed.Identity]] = {}
 
     def charge(self, model: str) -> catalogue.ModelCharge:
         return self._resolve(model)
@@ -188,17 +190,18 @@ class Leaser:
         if isinstance(answer, errors.PoolError):
             return answer
         try:
-            credential = await self._credential(answer.account_id)
+            identity = await self._identity(answer.account_id)
         except errors.PoolError as exc:
             return exc
         return Lease(
             lease_id=params.lease_id,
             account_id=answer.account_id,
-            credential=credential,
+            credential=identity.credential,
             tier=answer.tier,
             mode=params.mode,
             cost=params.cost,
             expires_at=params.expires_at,
+            user_id=identity.user_id,
         )
 
     async def _pinned_exhausted(
@@ -210,10 +213,10 @@ class Leaser:
             return errors.AccountNotFound(f"account {account_id} is not in the pool")
         return answer
 
-    async def _credential(self, account_id: str) -> str:
-        credential = self._credentials.get(account_id)
-        if credential is not None:
-            return credential
+    async def _identity(self, account_id: str) -> feed.Identity:
+        identity = self._credentials.get(account_id)
+        if identity is not None:
+            return identity
         # One store read per account however many acquires miss it at the same moment.
         pending = self._loading.get(account_id)
         if pending is None:
@@ -222,17 +225,17 @@ class Leaser:
             pending.add_done_callback(lambda _: self._loading.pop(account_id, None))
         return await asyncio.shield(pending)
 
-    async def _load_credential(self, account_id: str) -> str:
+    async def _load_credential(self, account_id: str) -> feed.Identity:
         record = await self._repo.get(account_id)
         if record is None:
             raise errors.AccountNotFound(f"account {account_id} vanished from the store")
-        self._credentials.put(account_id, record.credential)
-        return record.credential
+        self._credentials.put(account_id, record.credential, record.user_id)
+        return feed.Identity(record.credential, record.user_id)
 
     async def warm(self) -> None:
         """Fill the credential cache from the store (a replica joining a ready hot state)."""
         async for record in self._repo.iter_all():
-            self._credentials.put(record.id, record.credential)
+            self._credentials.put(record.id, record.credential, record.user_id)
 
     async def release(
         self,
@@ -285,7 +288,7 @@ class Leaser:
             count = 0
             async for record in self._repo.iter_all():
                 await self._hot.put(records.seed_of(record))
-                self._credentials.put(record.id, record.credential)
+                self._credentials.put(record.id, record.credential, record.user_id)
                 count += 1
             await self._hot.mark_ready()
             log.info("hot_state_rebuilt accounts=%d", count)

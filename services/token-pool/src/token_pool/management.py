@@ -6,7 +6,9 @@ notice goes to every replica.
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -18,6 +20,8 @@ from grok2api_storage import records as stored
 
 from . import feed, records
 from .hot import base
+
+log = logging.getLogger(__name__)
 
 _MAX_PAGE = 1000
 
@@ -72,9 +76,29 @@ class AccountManager:
         # an operator's edit (re-enabled, new credential, tier, ...) is a reason to try the
         # products the upstream refused the account again
         await self._hot.put(records.seed_of(record, reset=reset, clear_refusals=True))
-        self._credentials.put(record.id, record.credential)
+        self._credentials.put(record.id, record.credential, record.user_id)
         await self._hot.publish(feed.encode(accounts.ChangeKind.UPSERTED, record.id))
         return await self.view(record)
+
+    async def set_user_id(self, account_id: str, user_id: str) -> None:
+        """Store the account's grok.com user id ("" forgets it); every replica's next lease
+        of the account reads it (the change notice drops their cached identity). A value
+        already stored is not written again: replicas discovering it at once cost reads."""
+        value = _user_id(user_id)
+        if not account_id:
+            raise errors.InvalidRequest("an account id is required")
+        record = await self._repo.get(account_id)
+        if record is None:
+            raise errors.AccountNotFound(f"no account {account_id}")
+        if record.user_id == value:
+            return
+        try:
+            record = await self._repo.update(account_id, stored.AccountPatch(user_id=value))
+        except store_errors.NotFoundError as exc:
+            raise errors.AccountNotFound(f"no account {account_id}") from exc
+        self._credentials.put(record.id, record.credential, record.user_id)
+        await self._hot.publish(feed.encode(accounts.ChangeKind.UPSERTED, record.id))
+        log.info("account_user_id_recorded account=%s", record.id)
 
     async def _existing(
         self, *, cred: str | None, account_id: str | None
@@ -204,6 +228,17 @@ class AccountManager:
                 for t, (c, r) in by_tier.items()
             ),
         )
+
+
+def _user_id(value: str) -> str:
+    """"" or the canonical form of a UUID; anything else is ``InvalidRequest``."""
+    text = value.strip()
+    if not text:
+        return ""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise errors.InvalidRequest("a user id is a UUID") from None
 
 
 def _patch_fields(

@@ -195,6 +195,10 @@ class PoolService:
              ).observe(elapsed)  # fmt: skip
         return leases, released
 
+    async def set_user_id(self, account_id: str, user_id: str) -> None:
+        with translate.pool_errors():
+            await self._manager.set_user_id(account_id, user_id)
+
     async def upsert_account(
         self,
         *,

@@ -82,7 +82,7 @@ class AcquireRequest(_message.Message):
     def __init__(self, model: _Optional[str] = ..., cost: _Optional[int] = ..., exclude_account_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., prefer_tier: _Optional[str] = ..., account_id: _Optional[str] = ...) -> None: ...
 
 class Lease(_message.Message):
-    __slots__ = ("lease_id", "account_id", "credential", "tier", "mode", "cost", "expires_at")
+    __slots__ = ("lease_id", "account_id", "credential", "tier", "mode", "cost", "expires_at", "user_id")
     LEASE_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +90,7 @@ class Lease(_message.Message):
     MODE_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
     lease_id: str
     account_id: str
     credential: str
@@ -97,7 +98,8 @@ class Lease(_message.Message):
     mode: str
     cost: int
     expires_at: float
-    def __init__(self, lease_id: _Optional[str] = ..., account_id: _Optional[str] = ..., credential: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., mode: _Optional[str] = ..., cost: _Optional[int] = ..., expires_at: _Optional[float] = ...) -> None: ...
+    user_id: str
+    def __init__(self, lease_id: _Optional[str] = ..., account_id: _Optional[str] = ..., credential: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., mode: _Optional[str] = ..., cost: _Optional[int] = ..., expires_at: _Optional[float] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class QuotaFigures(_message.Message):
     __slots__ = ("mode", "remaining", "total", "window_seconds")
@@ -140,6 +142,18 @@ class RenewLeaseResponse(_message.Message):
     renewed: bool
     expires_at: float
     def __init__(self, renewed: _Optional[bool] = ..., expires_at: _Optional[float] = ...) -> None: ...
+
+class SetUserIdRequest(_message.Message):
+    __slots__ = ("account_id", "user_id")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    user_id: str
+    def __init__(self, account_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class SetUserIdResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class BatchedAcquire(_message.Message):
     __slots__ = ("id", "request")

@@ -54,6 +54,11 @@ class TokenPoolStub:
                 request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RenewLeaseRequest.SerializeToString,
                 response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RenewLeaseResponse.FromString,
                 _registered_method=True)
+        self.SetUserId = channel.unary_unary(
+                '/grok2api.tokenpool.v1.TokenPool/SetUserId',
+                request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.SetUserIdRequest.SerializeToString,
+                response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.SetUserIdResponse.FromString,
+                _registered_method=True)
         self.UpsertAccount = channel.unary_unary(
                 '/grok2api.tokenpool.v1.TokenPool/UpsertAccount',
                 request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.UpsertAccountRequest.SerializeToString,
@@ -133,6 +138,15 @@ class TokenPoolServicer:
         """Push a held lease's expiry to token.lease_ttl_seconds from now, so a call that outlasts
         the TTL keeps its in-flight slot. renewed is false when the lease is gone (released, or
         reclaimed after it expired): the holder has lost its slot.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetUserId(self, request, context):
+        """Record the account's grok.com user id (discovered from /api/auth/session by a chat that
+        leased it without one), so later leases carry it in Lease.user_id. Stored durably; every
+        replica's later leases see it. An empty user_id forgets it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -219,6 +233,11 @@ def add_TokenPoolServicer_to_server(servicer, server):
                     servicer.RenewLease,
                     request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RenewLeaseRequest.FromString,
                     response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RenewLeaseResponse.SerializeToString,
+            ),
+            'SetUserId': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetUserId,
+                    request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.SetUserIdRequest.FromString,
+                    response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.SetUserIdResponse.SerializeToString,
             ),
             'UpsertAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.UpsertAccount,
@@ -374,6 +393,33 @@ class TokenPool:
             '/grok2api.tokenpool.v1.TokenPool/RenewLease',
             grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RenewLeaseRequest.SerializeToString,
             grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RenewLeaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetUserId(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grok2api.tokenpool.v1.TokenPool/SetUserId',
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.SetUserIdRequest.SerializeToString,
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.SetUserIdResponse.FromString,
             options,
             channel_credentials,
             insecure,
