@@ -21,9 +21,9 @@ from grok_web import options as options_mod
 from grok_web_helpers import collect, make_options
 
 
-async def test_chat_streams_text_and_ends_with_the_envelope(sim, grok):
+async def test_chat_streams_text_and_ends_with_the_envelope(sim, chat_grok):
     sim.script_reply("Hello from the simulator.", account="sim-chat")
-    events = await collect(grok.chat(credential="sim-chat", request=ChatRequest(message="hi")))
+    events = await collect(chat_grok.chat(credential="sim-chat", request=ChatRequest(message="hi")))
     final = events[-1]
     assert isinstance(final, ev.Final)
     text = "".join(e.text for e in events if isinstance(e, ev.TextDelta))
@@ -32,20 +32,28 @@ async def test_chat_streams_text_and_ends_with_the_envelope(sim, grok):
     assert final.response_id and final.conversation_id == events[0].conversation_id
 
 
-async def test_reasoning_models_stream_reasoning_deltas(sim, grok):
+def mode_sent(sim, grok) -> str:
+    """The upstream mode of the last chat turn: REST ``modeId``, mgw ``session.model``."""
+    if grok.options.chat_protocol == "rest":
+        return sim.requests(path="/rest/app-chat/conversations/new")[-1]["json"]["modeId"]
+    frames = [r["json"] for r in sim.requests(path="/ws/mgw/") if r["method"] == "WS"]
+    created = [f["event"] for f in frames if f["event"]["type"] == "session.create"]
+    return created[-1]["session"]["model"]
+
+
+async def test_reasoning_models_stream_reasoning_deltas(sim, chat_grok):
     sim.script_reply("Answer.", reasoning="Thinking it over.", account="sim-think")
     request = ChatRequest(message="why?", model="grok-4.1-thinking")
-    events = await collect(grok.chat(credential="sim-think", request=request))
+    events = await collect(chat_grok.chat(credential="sim-think", request=request))
     reasoning = "".join(e.text for e in events if isinstance(e, ev.ReasoningDelta))
     assert "Thinking it over." in reasoning
     assert events[-1].message == "Answer."
-    body = sim.requests(path="/rest/app-chat/conversations/new")[-1]["json"]
-    assert body["modeId"] == "expert"
+    assert mode_sent(sim, chat_grok) == "expert"
 
 
-async def test_search_replies_carry_tool_cards_results_and_citations(sim, grok):
+async def test_search_replies_carry_tool_cards_results_and_citations(sim, chat_grok):
     events = await collect(
-        grok.chat(credential="sim-search", request=ChatRequest(message="news [[sim:search]]"))
+        chat_grok.chat(credential="sim-search", request=ChatRequest(message="news [[sim:search]]"))
     )
     kinds = {type(e) for e in events}
     assert ev.ToolUsageCard in kinds
@@ -54,12 +62,13 @@ async def test_search_replies_carry_tool_cards_results_and_citations(sim, grok):
     assert citations and citations[0].number == 1 and citations[0].url.startswith("http")
 
 
-async def test_image_generation_inside_chat_yields_final_images(sim, grok):
+async def test_image_generation_inside_chat_yields_final_images(sim, chat_grok):
     request = ChatRequest(message="Drawing: a red fox", model="grok-3", image_generation_count=2)
-    events = await collect(grok.chat(credential="sim-draw", request=request))
+    events = await collect(chat_grok.chat(credential="sim-draw", request=request))
     finals = [e for e in events if isinstance(e, ev.ImageFinal)]
     assert len(finals) == 2
-    assert any(isinstance(e, ev.ImageProgress) for e in events)
+    if chat_grok.options.chat_protocol == "rest":  # mgw cards carry finished images only
+        assert any(isinstance(e, ev.ImageProgress) for e in events)
     assert set(events[-1].generated_image_urls) >= {f.url for f in finals}
 
 
@@ -216,10 +225,12 @@ async def test_a_video_can_be_extended_from_its_last_segment(sim, grok):
     )
 
 
-async def test_concurrent_chats_share_one_bounded_pool(sim):
-
+@pytest.mark.parametrize("protocol", options_mod.CHAT_PROTOCOLS)
+async def test_concurrent_chats_share_one_bounded_pool(sim, protocol):
+    # Eight turns through two connections: the others wait for one, on either generation.
     opts = dataclasses.replace(
-        make_options(sim.base_url), limits=options_mod.Limits(max_connections=2)
+        make_options(sim.base_url, chat_protocol=protocol),
+        limits=options_mod.Limits(max_connections=2),
     )
     async with GrokClient(options=opts) as grok:
         turns = await asyncio.gather(

@@ -97,7 +97,7 @@ async def test_every_request_is_accepted_and_documented(sim, generation):
         if request["method"] == "WS":  # frames inside the WebSocket carry no headers
             continue
         sent = {k.lower(): v for k, v in request["headers"].items()}
-        assert "upgrade" not in sent or request["path"] == "/ws/imagine/listen"
+        assert "upgrade" not in sent or request["path"] in {"/ws/imagine/listen", "/ws/mgw/"}
         assert f"sso={CREDENTIAL}" in sent["cookie"] and f"sso-rw={CREDENTIAL}" in sent["cookie"]
         if request["path"].startswith("/rest/"):
             missing = [name for name in REST_HEADERS if not sent.get(name)]
@@ -113,10 +113,10 @@ def _one(sim, path):
     return sim.requests(path=path)[-1]
 
 
-async def test_chat_body_is_the_v2_shape(sim, grok):
+async def test_chat_body_is_the_v2_shape(sim, rest_grok):
     request = ChatRequest(message="hi", model="grok-4-heavy", file_attachments=("f-1",))
     sim.add_account(CREDENTIAL, tier="super")
-    await collect(grok.chat(credential=CREDENTIAL, request=request))
+    await collect(rest_grok.chat(credential=CREDENTIAL, request=request))
     body = _one(sim, "/rest/app-chat/conversations/new")["json"]
     assert body["modeId"] == "heavy"
     assert "modelName" not in body and "modelMode" not in body

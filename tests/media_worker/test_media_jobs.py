@@ -17,6 +17,7 @@ from PIL import Image
 
 IMAGINE = "/ws/imagine/listen"
 CHAT = "/rest/app-chat/conversations/new"
+MGW = "/ws/mgw/"
 
 
 @pytest.fixture
@@ -112,19 +113,32 @@ async def test_a_generation_blocked_everywhere_fails_with_a_clear_error(
     assert "rephrase" in final.data["message"]
 
 
-async def test_a_refused_websocket_falls_back_to_chat_based_generation(
-    stack: MediaStack,
-) -> None:
-    await stack.add("img-1", auto=80, fast=80)
-    stack.sim.set_fault("404", path=IMAGINE)
+def drawing_turns(sim: SimHandle, protocol: str) -> list[tuple[str, str]]:
+    """(mode, prompt) of each chat turn sent, on either chat generation."""
+    if protocol == "rest":
+        return [(r["json"]["modeId"], r["json"]["message"]) for r in sim.requests(path=CHAT)]
+    frames = [r["json"]["event"] for r in sim.requests(path=MGW) if r["method"] == "WS"]
+    modes = [f["session"]["model"] for f in frames if f["type"] == "session.create"]
+    prompts = [f["item"]["x_grok"]["input_chunks"][-1]["text"]["text"]
+               for f in frames if f["type"] == "conversation.item.create"]  # fmt: skip
+    return list(zip(modes, prompts, strict=True))
 
-    _, final = await stack.run(jobs.KIND_IMAGE, image_job(n=2))
+
+@pytest.mark.parametrize("protocol", ["mgw", "rest"])
+async def test_a_refused_websocket_falls_back_to_chat_based_generation(
+    sim: SimHandle, tmp_path: Path, protocol: str
+) -> None:
+    chat_protocol = {"chat_protocol": protocol}
+    async with running_media_stack(sim=sim, data_dir=tmp_path, network=chat_protocol) as stack:
+        await stack.add("img-1", auto=80, fast=80)
+        stack.sim.set_fault("404", path=IMAGINE)
+
+        _, final = await stack.run(jobs.KIND_IMAGE, image_job(n=2))
 
     assert final.type is EventType.RESULT, final.data
     assert len(jobs.ImageResult.model_validate(final.data).images) == 2
-    turns = stack.sim.requests(path=CHAT)
-    assert turns and turns[0]["json"]["message"] == "Drawing: a red fox"
-    assert turns[0]["json"]["modeId"] == "fast"
+    turns = drawing_turns(sim, protocol)
+    assert turns and turns[0] == ("fast", "Drawing: a red fox")
 
 
 async def test_with_the_websocket_off_images_come_from_chat(sim: SimHandle, tmp_path: Path) -> None:

@@ -108,7 +108,7 @@ class ClientOptions:
     limits: Limits = Limits()
     chat: ChatDefaults = ChatDefaults()
     imagine: ImagineOptions = ImagineOptions()
-    chat_protocol: ChatProtocol = "rest"
+    chat_protocol: ChatProtocol = "mgw"
     upload_protocol: UploadProtocol = "v2"
     media_protocol: MediaProtocol = "media_gen_input"
 
@@ -159,7 +159,7 @@ class ClientOptions:
 
 def _chat_protocol(value: Any) -> ChatProtocol:
     text = str(value).strip().lower()
-    return "mgw" if text == "mgw" else "rest"
+    return "rest" if text == "rest" else "mgw"
 
 
 def _reveal(value: Any) -> str:

@@ -55,11 +55,10 @@ class NetworkSettings(Section):
         256, ge=1, description="Cap on pooled upstream connections per process."
     )
     chat_protocol: Literal["rest", "mgw"] = Field(
-        "rest",
-        description="How chat reaches grok.com: `rest`, REST app-chat (the February 2026 "
-        "generation); `mgw`, the mgw WebSocket gateway (grok.com's web page since August "
-        "2026). Stays `rest` until the rest of the new generation (uploads, media, the "
-        "simulator's side) lands.",
+        "mgw",
+        description="How chat reaches grok.com: `mgw`, a WebSocket per turn to the mgw "
+        "gateway (grok.com's web page since August 2026); `rest`, REST app-chat with an "
+        "NDJSON stream (the February 2026 generation, for mirrors that still serve it).",
     )
     upload_protocol: Literal["v2", "json"] = Field(
         "v2",
