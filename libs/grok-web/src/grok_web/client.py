@@ -83,24 +83,32 @@ class GrokClient:
         for transport in [*retired, self._ctx.transport]:
             await transport.aclose()
 
-    def chat(self, *, credential: str, request: chat.ChatRequest) -> AsyncIterator[ev.ChatEvent]:
+    def chat(
+        self, *, credential: str, request: chat.ChatRequest, user_id: str = ""
+    ) -> AsyncIterator[ev.ChatEvent]:
         """Stream a chat turn; the last event is :class:`events.Final`. The generation
-        spoken is ``options.chat_protocol``: REST app-chat or the mgw WebSocket."""
+        spoken is ``options.chat_protocol``: REST app-chat or the mgw WebSocket.
+
+        ``user_id`` is the account's grok.com user id when the caller has it stored (the
+        mgw generation then makes no ``/api/auth/session`` call; REST ignores it). Without
+        one, an mgw turn looks it up (cached an hour per credential, in this client only)
+        and reports it on the first event, :attr:`events.ConversationStarted.user_id`, so
+        the caller can store it."""
         ctx = self._ctx
         if ctx.options.chat_protocol == "mgw":
             return mgw.chat(ctx=ctx, credential=credential, request=request,
-                            user_ids=self._user_ids)  # fmt: skip
+                            user_ids=self._user_ids, user_id=user_id)  # fmt: skip
         return chat.chat(ctx=ctx, credential=credential, request=request)
 
     def chat_batches(
-        self, *, credential: str, request: ChatRequest
+        self, *, credential: str, request: ChatRequest, user_id: str = ""
     ) -> AsyncIterator[list[ev.ChatEvent]]:
         """The same turn, a list of events per network read (REST) or per server event
-        (mgw); cheaper to forward."""
+        (mgw); cheaper to forward. ``user_id`` as for :meth:`chat`."""
         ctx = self._ctx
         if ctx.options.chat_protocol == "mgw":
             return mgw.chat_batches(ctx=ctx, credential=credential, request=request,
-                                    user_ids=self._user_ids)  # fmt: skip
+                                    user_ids=self._user_ids, user_id=user_id)  # fmt: skip
         return chat.chat_batches(ctx=ctx, credential=credential, request=request)
 
     async def user_id(self, *, credential: str) -> str:

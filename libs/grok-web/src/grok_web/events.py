@@ -10,9 +10,14 @@ from typing import Any, Literal
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ConversationStarted:
-    """First frame of a new conversation."""
+    """First frame of a new conversation. ``user_id`` is the account's user id (UUID) when
+    this turn had to discover it from ``/api/auth/session`` (an mgw turn called without a
+    ``user_id``): store it with the account and pass it to later turns, which then make no
+    session call. "" when the caller passed one, and on the REST generation. Not part of
+    equality (two starts of one conversation are equal however the id was learnt)."""
 
     conversation_id: str
+    user_id: str = dataclasses.field(default="", compare=False)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -128,10 +128,11 @@ async def chat(
     credential: str,
     request: ChatRequest,
     user_ids: session_mod.UserIdCache,
+    user_id: str = "",
 ) -> AsyncIterator[ev.ChatEvent]:
     """One turn over mgw as typed events, ending with :class:`events.Final`."""
     async for batch in chat_batches(ctx=ctx, credential=credential, request=request,
-                                    user_ids=user_ids):  # fmt: skip
+                                    user_ids=user_ids, user_id=user_id):  # fmt: skip
         for event in batch:
             yield event
 
@@ -142,12 +143,19 @@ async def chat_batches(
     credential: str,
     request: ChatRequest,
     user_ids: session_mod.UserIdCache,
+    user_id: str = "",
 ) -> AsyncIterator[list[ev.ChatEvent]]:
     """The events of one mgw turn, a non-empty list per server event that produced any;
-    the first is ``[ConversationStarted]``, the last ends with ``Final``."""
+    the first is ``[ConversationStarted]``, the last ends with ``Final``. ``user_id`` is
+    the account's user id when the caller knows it (no ``/api/auth/session`` call); else
+    it is looked up (``user_ids``, §16) and reported on ``ConversationStarted.user_id``."""
     secrets = (credential,)
     create = session_create(request=request, ctx=ctx)  # unknown model: before any I/O
-    user_id = await user_ids.get(ctx=ctx, credential=credential)
+    discovered = ""
+    if user_id:
+        user_id = _known_user_id(user_id)
+    else:
+        user_id = discovered = await user_ids.get(ctx=ctx, credential=credential)
     headers = ctx.headers.mgw(credential=credential, origin=ctx.origin, user_id=user_id)
     ws = await ctx.transport.websocket(
         ws_url(ctx.options.endpoints.base_url, user_id), headers=headers, secrets=secrets
@@ -163,7 +171,7 @@ async def chat_batches(
         )
         if continuation is not None and session_id != continuation.conversation_id:
             raise translate.malformed("mgw attached another conversation than the one continued")
-        yield [turn.started(session_id)]
+        yield [turn.started(session_id, user_id=discovered)]
         await link.send(item_create(session_id=session_id, request=request))
         await link.send(response_create(session_id=session_id))
         link.await_first_answer()
@@ -183,6 +191,14 @@ async def chat_batches(
                 yield out
     finally:
         ws.terminate()  # done, failed, cancelled or closed early: drop the connection at once
+
+
+def _known_user_id(value: str) -> str:
+    """A caller's user id, canonical; it goes into the URL and a cookie, so only a UUID."""
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        raise errors.UsageError("user_id must be the account's user id (a UUID)") from None
 
 
 async def _attach(link: Link, *, event_id: str, continuing: bool) -> str:
@@ -259,9 +275,9 @@ class Turn:
         self._images: list[str] = []  # final image URLs, for Final as REST reports them
         self.conversation_id = ""
 
-    def started(self, session_id: str) -> ev.ConversationStarted:
+    def started(self, session_id: str, *, user_id: str = "") -> ev.ConversationStarted:
         self.conversation_id = session_id
-        return ev.ConversationStarted(session_id)
+        return ev.ConversationStarted(session_id, user_id=user_id)
 
     def handle(self, frame: Any, out: list[Any]) -> ev.Final | None:
         """Append the events of one frame to ``out``; the Final at ``response.done``."""
