@@ -110,11 +110,15 @@ class FakeGrok:
     def __init__(self) -> None:
         self.scripts: dict[str, Script] = {}
         self.requests: list[tuple[str, Any]] = []
+        self.user_ids: list[str] = []  # the user_id each chat was given
         self.uploads: list[tuple[str, str, str, bytes]] = []
         self.open_streams = 0
 
-    async def chat_batches(self, *, credential: str, request: Any) -> AsyncIterator[Any]:
+    async def chat_batches(
+        self, *, credential: str, request: Any, user_id: str = ""
+    ) -> AsyncIterator[Any]:
         self.requests.append((credential, request))
+        self.user_ids.append(user_id)
         script = self.scripts.get(credential) or self.scripts["*"]
         self.open_streams += 1
         try:

@@ -31,10 +31,14 @@ class CountingGrok:
         self.inner = inner
         self.open_streams = 0
 
-    async def chat_batches(self, *, credential: str, request: Any) -> AsyncIterator[Any]:
+    async def chat_batches(
+        self, *, credential: str, request: Any, user_id: str = ""
+    ) -> AsyncIterator[Any]:
         self.open_streams += 1
         try:
-            async for batch in self.inner.chat_batches(credential=credential, request=request):
+            async for batch in self.inner.chat_batches(
+                credential=credential, request=request, user_id=user_id
+            ):
                 yield batch
         finally:
             self.open_streams -= 1
@@ -52,6 +56,7 @@ class Stack:
     ids: dict[str, str]  # credential → account id
     client_keys: Any = None
     grok: CountingGrok | None = None
+    app: Any = None
     clients: list[openai.AsyncOpenAI] = dataclasses.field(default_factory=list)
 
     def client(self) -> openai.AsyncOpenAI:
@@ -102,7 +107,7 @@ async def running_stack(
     try:
         async with serve(app) as base_url:
             stack = Stack(base_url=base_url, sim=sim, pool=pool, live=live, ids={},
-                          client_keys=store.client_keys, grok=counting)
+                          client_keys=store.client_keys, grok=counting, app=app)
             try:
                 yield stack
             finally:

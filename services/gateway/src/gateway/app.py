@@ -18,6 +18,7 @@ from grok2api_conversations import ConversationStore
 from grok2api_jobs import JobQueue
 from grok2api_media.blobs import BlobStore
 from grok2api_poolclient.client import PoolClient
+from grok2api_poolclient.user_ids import UserIdRecorder
 from grok2api_settings.live import LiveSettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -54,6 +55,7 @@ def create_app(
     conversations: ConversationStore | None = None,
 ) -> FastAPI:
     fetcher = attachments.Fetcher()
+    user_ids = UserIdRecorder(pool)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +63,7 @@ def create_app(
             yield
         finally:
             await fetcher.aclose()
+            await user_ids.aclose()
 
     app = GatewayApp(title="grok2api gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     services = app.state.services = deps.AppServices(
@@ -71,6 +74,7 @@ def create_app(
             tokens=usage.TokenCounter(),
             fetcher=fetcher,
             conversations=conversations,
+            user_ids=user_ids,
         ),
         client_keys=client_keys,
         blobs=blobs,

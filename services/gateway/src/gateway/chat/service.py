@@ -20,6 +20,7 @@ from grok2api_conversations import ConversationStore
 from grok2api_poolclient import client as pool_client
 from grok2api_poolclient import errors as pool_errors
 from grok2api_poolclient import leases, leasing
+from grok2api_poolclient.user_ids import UserIdRecorder
 from grok2api_settings.live import LiveSettings
 from grok_web import chat as grok_chat
 from grok_web import events as ev
@@ -41,6 +42,8 @@ class Deps:
     fetcher: attachments.Fetcher
     # continuation state (``continuation.run_turn``); None: turns cannot be continued
     conversations: ConversationStore | None = None
+    # stores the user ids mgw turns discover (leases without one); None: not stored
+    user_ids: UserIdRecorder | None = None
 
 
 async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncIterator[bytes]:
@@ -182,11 +185,16 @@ async def upstream_events(
             disable_memory=plan_.disable_memory,
             continuation=continuation,
         )
-        batches = deps.grok.chat_batches(credential=lease.credential, request=request)
+        # The lease's stored user id spares the mgw turn its /api/auth/session call.
+        batches = deps.grok.chat_batches(
+            credential=lease.credential, request=request, user_id=lease.user_id
+        )
         try:
             async for batch in batches:
                 # The conversation id alone is not an answer: keep the account switchable.
                 answer = [event for event in batch if type(event) is not ev.ConversationStarted]
+                if len(answer) < len(batch) and deps.user_ids is not None:
+                    _discovered(deps.user_ids, lease, batch)
                 if answer:
                     yield answer
         finally:
@@ -202,6 +210,13 @@ async def upstream_events(
         account_id=account_id,
         on_failure=metrics.attempt_failed,
     )
+
+
+def _discovered(recorder: UserIdRecorder, lease: leases.Lease, batch: Sequence[object]) -> None:
+    """A turn that had to look the account's user id up reports it: store it (background)."""
+    for event in batch:
+        if isinstance(event, ev.ConversationStarted) and event.user_id:
+            recorder.discovered(lease, event.user_id)
 
 
 def _result_code(exc: BaseException) -> str:

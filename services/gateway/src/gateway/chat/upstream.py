@@ -12,10 +12,11 @@ from . import attachments
 
 class GrokChat(Protocol):
     def chat_batches(
-        self, *, credential: str, request: grok_chat.ChatRequest
+        self, *, credential: str, request: grok_chat.ChatRequest, user_id: str = ""
     ) -> AsyncIterator[Sequence[Any]]:
         """Stream one chat turn as lists of ``grok_web.events`` (one per network read);
-        raises ``grok_web.errors``."""
+        raises ``grok_web.errors``. ``user_id``: the account's user id when known (the
+        lease's), else a turn that looks it up reports it on ``ConversationStarted``."""
         ...
 
     async def upload_file(
