@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from grok2api_media.blobs import BlobStore
 from grok2api_poolclient.client import PoolClient
+from grok2api_poolclient.user_ids import UserIdRecorder
 from grok2api_settings import Settings
 from grok_web import assets, chat, imagine, media, uploads
 
@@ -18,7 +20,9 @@ class GrokMedia(Protocol):
     def imagine(self, *, credential: str, request: imagine.ImagineRequest) -> AsyncIterator[Any]:
         ...
 
-    def chat(self, *, credential: str, request: chat.ChatRequest) -> AsyncIterator[Any]: ...
+    def chat(
+        self, *, credential: str, request: chat.ChatRequest, user_id: str = ""
+    ) -> AsyncIterator[Any]: ...
 
     def edit_image(
         self, *, credential: str, request: media.ImageEditRequest
@@ -55,3 +59,8 @@ class MediaContext:
     pool: PoolClient
     grok: GrokMedia
     blobs: BlobStore
+
+    @functools.cached_property
+    def user_ids(self) -> UserIdRecorder:
+        """Stores, in the background, the user ids chat turns discovered (leases without)."""
+        return UserIdRecorder(self.pool)

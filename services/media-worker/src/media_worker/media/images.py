@@ -138,8 +138,13 @@ class ImageHandler:
                 image_generation_count=PER_CHAT_TURN,
             )
             found = len(finals)
-            async for event in self._ctx.grok.chat(credential=lease.credential, request=turn):
-                if isinstance(event, ev.ImageFinal) and event.url:
+            events = self._ctx.grok.chat(
+                credential=lease.credential, request=turn, user_id=lease.user_id
+            )
+            async for event in events:
+                if isinstance(event, ev.ConversationStarted):
+                    self._ctx.user_ids.discovered(lease, event.user_id)
+                elif isinstance(event, ev.ImageFinal) and event.url:
                     finals.setdefault(event.url, event)
                 elif isinstance(event, ev.ImageProgress):
                     moderated += event.moderated
