@@ -1,19 +1,18 @@
 """Upstream WebSockets under the connection cap.
 
-A live WebSocket holds one curl handle for its whole life, and curl_cffi's session raises
-at once when every handle is held by one instead of waiting. The transport therefore
-counts WebSockets itself: :class:`SocketSlots` makes an opener wait for a free slot (as
-HTTP transfers wait for a pooled connection), and :class:`UpstreamSocket` gives its slot
-back exactly once, when the socket is terminated.
+A live WebSocket holds one curl handle and one connection for its whole life. The transport
+counts them so a process never holds more than ``network.max_connections``:
+:class:`SocketSlots` makes an opener wait for a free slot (as HTTP transfers wait for a
+pooled connection), and :class:`UpstreamSocket` gives its slot back exactly once, when the
+socket is terminated.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from curl_cffi.requests.websockets import AsyncWebSocket
-
 from grok_web import errors
+from grok_web.curl_ws import CurlWebSocket
 
 
 class UpstreamSocket:
@@ -21,7 +20,7 @@ class UpstreamSocket:
 
     __slots__ = ("_release", "_ws")
 
-    def __init__(self, ws: AsyncWebSocket, release: asyncio.Semaphore) -> None:
+    def __init__(self, ws: CurlWebSocket, release: asyncio.Semaphore) -> None:
         self._ws = ws
         self._release: asyncio.Semaphore | None = release
 
@@ -29,7 +28,7 @@ class UpstreamSocket:
         await self._ws.send_str(payload)
 
     async def recv(self, timeout: float | None = None) -> tuple[bytes, int]:  # noqa: ASYNC109
-        # curl_cffi's own per-receive timeout: it raises WebSocketTimeout, which callers read
+        # the socket's own per-receive timeout: it raises WebSocketTimeout, which callers read
         return await self._ws.recv(timeout=timeout)
 
     async def close(self, *, timeout: float = 3.0) -> None:  # noqa: ASYNC109

@@ -2,7 +2,8 @@
 
 One :class:`Transport` per process owns two :class:`curl_engine.Engine` objects (grok.com /
 accounts.x.ai through ``base_proxy_url``; assets through ``asset_proxy_url``), each capped
-at ``limits.max_connections`` transfers, and an ``AsyncSession`` for WebSockets only. No
+at ``limits.max_connections`` transfers, and a :class:`curl_ws.Opener` for WebSockets (as
+many open at once, :mod:`socket_slots`: an opener waits for a free one). No
 cookies are kept between calls: every request carries its own account's cookie header.
 
 Non-2xx answers and transport exceptions are turned into :mod:`grok_web.errors`
@@ -22,13 +23,12 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import orjson
-from curl_cffi import CurlError, CurlOpt
-from curl_cffi.requests import AsyncSession, Response
-from curl_cffi.requests.websockets import AsyncWebSocket
+from curl_cffi import CurlError
 
-from grok_web import curl_engine, errors, translate
+from grok_web import curl_engine, curl_ws, errors, translate
 from grok_web import headers as headers_mod
 from grok_web import options as options_mod
+from grok_web.socket_slots import SocketSlots, UpstreamSocket
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,8 @@ class Transport:
     def __init__(self, *, options: options_mod.ClientOptions) -> None:
         self._options = options
         self._engines: dict[str, curl_engine.Engine] = {}
-        self._ws_session: AsyncSession[Response] | None = None
+        self._ws_opener: curl_ws.Opener | None = None
+        self._ws_slots: SocketSlots | None = None
         self._closed = False
 
     def retune(self, *, options: options_mod.ClientOptions) -> None:
@@ -131,10 +132,10 @@ class Transport:
         for engine in engines:
             with contextlib.suppress(Exception):
                 await engine.aclose()
-        if self._ws_session is not None:
-            session, self._ws_session = self._ws_session, None
+        if self._ws_opener is not None:
+            opener, self._ws_opener = self._ws_opener, None
             with contextlib.suppress(Exception):
-                await session.close()
+                await opener.aclose()
 
     async def request(
         self,
@@ -144,8 +145,8 @@ class Transport:
         headers: dict[str, str],
         json: Any = None,
         content: bytes | None = None,
-        params: dict[str, str] | None = None,
         form: Sequence[curl_engine.FormPart] = (),
+        params: dict[str, str] | None = None,
         secrets: Iterable[str] = (),
         asset: bool = False,
         ok_statuses: tuple[int, ...] = (),
@@ -254,32 +255,34 @@ class Transport:
 
     async def websocket(
         self, url: str, *, headers: dict[str, str], secrets: Iterable[str] = ()
-    ) -> AsyncWebSocket:
-        """Open a WebSocket (handshake bounded by the request timeout). A refused upgrade is
+    ) -> UpstreamSocket:
+        """Open a WebSocket (the wait for a free slot and the handshake each bounded by the
+        request timeout); the caller must ``terminate()`` it. A refused upgrade is
         classified from its status and response headers (curl keeps no body)."""
         if self._closed:
             raise errors.UsageError("GrokClient is closed")
-        if self._ws_session is None:
+        if self._ws_slots is None:
+            self._ws_slots = SocketSlots(self._options.limits.max_connections)
+        slot = await self._ws_slots.take(wait=self._options.timeouts.request)
+        try:
+            ws = await self._open_websocket(url, headers=headers, secrets=secrets)
+        except BaseException:
+            slot.release()
+            raise
+        return UpstreamSocket(ws, slot)
+
+    async def _open_websocket(
+        self, url: str, *, headers: dict[str, str], secrets: Iterable[str]
+    ) -> curl_ws.CurlWebSocket:
+        if self._ws_opener is None:
             egress = self._options.egress
-            self._ws_session = AsyncSession(
-                # A live WebSocket holds its curl handle: the session's default of 10 would
-                # cap a media worker at 10 concurrent Imagine generations.
-                max_clients=self._options.limits.max_connections,
-                impersonate=egress.browser,  # type: ignore[arg-type]
-                proxy=egress.base_proxy_url or None,
-                trust_env=False,
-                discard_cookies=True,
-                allow_redirects=False,
-                default_headers=False,
-            )
+            self._ws_opener = curl_ws.Opener(browser=egress.browser, proxy=egress.base_proxy_url)
         answer = _HandshakeHeaders()
         try:
-            return await self._ws_session.ws_connect(
-                url,
-                headers=headers,
-                timeout=self._options.timeouts.request,
-                curl_options={CurlOpt.HEADERFUNCTION: answer.line},
-            )
+            return await self._ws_opener.connect(
+                url, headers=headers, timeout=self._options.timeouts.request,
+                on_header=answer.line,
+            )  # fmt: skip
         except CurlError as exc:
             raise translate.from_ws_handshake(
                 exc, headers=answer.fields, secrets=tuple(secrets)
