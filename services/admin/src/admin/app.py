@@ -1,18 +1,19 @@
-"""The admin API. Every route needs ``Authorization: Bearer <app.app_key>``.
+"""The admin service: the JSON API under ``/api`` (every route behind ``require_admin``)
+and, beside it, the panel's pages.
 
-Only pool statistics are served so far; account, key and settings management arrive with
-their issues (the CLI's ``grok2api tokens`` covers accounts meanwhile).
+Routers live in :mod:`admin.routers`; listing one in ``routers.PROTECTED`` is what puts it
+behind the admin check, so no route can forget it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
-from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from grok2api_poolclient.client import PoolClient
 from grok2api_settings.live import LiveSettings
+
+from . import routers
 
 
 def require_admin(request: Request) -> None:
@@ -25,19 +26,16 @@ def require_admin(request: Request) -> None:
         )
 
 
-router = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])
-
-
-@router.get("/pool")
-async def pool_stats(request: Request) -> dict[str, Any]:
-    """Accounts by tier and status, and leases in flight."""
-    pool: PoolClient = request.app.state.pool
-    return dataclasses.asdict(await pool.stats())
+def api_router() -> APIRouter:
+    api = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])
+    for router in routers.PROTECTED:
+        api.include_router(router)
+    return api
 
 
 def create_app(*, settings: LiveSettings, pool: PoolClient) -> FastAPI:
     app = FastAPI(title="grok2api admin", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.pool = pool
-    app.include_router(router)
+    app.include_router(api_router())
     return app

@@ -1,0 +1,10 @@
+"""The admin JSON API's routers, mounted under ``/api`` behind the admin check
+(``admin.app``): a router added here is protected without declaring anything itself."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import pool
+
+PROTECTED: tuple[APIRouter, ...] = (pool.router,)
