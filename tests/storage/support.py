@@ -27,7 +27,14 @@ BACKENDS = ("sqlite", "postgres", "mariadb", "redis")
 SQL_BACKENDS = ("sqlite", "postgres", "mariadb")
 PG_HOST, PG_PORT, MYSQL_HOST, MYSQL_PORT = "127.0.0.1", 5432, "127.0.0.1", 3306
 REDIS_URL = "redis://127.0.0.1:6379/0"
-SQL_TABLES = ("account_tags", "accounts", "client_keys", "settings_overrides", "usage_records")
+SQL_TABLES = (
+    "account_tags",
+    "accounts",
+    "client_keys",
+    "settings_overrides",
+    "usage_records",
+    "audit_log",
+)
 T = TypeVar("T")
 
 

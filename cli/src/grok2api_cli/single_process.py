@@ -53,7 +53,9 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         )
         app = http_app.compose(
             apps={
-                "/admin": admin.app.create_app(settings=live, pool=pool),
+                "/admin": admin.app.create_app(
+                    settings=live, pool=pool, audit_log=store.audit
+                ),
                 "": gateway.app.create_app(
                     settings=live, pool=pool, grok=grok, client_keys=store.client_keys,
                     blobs=blobs, jobs=jobs, conversations=InProcessConversationStore(),

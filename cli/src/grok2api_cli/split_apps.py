@@ -93,8 +93,10 @@ async def _build_admin(settings: Settings, stack: contextlib.AsyncExitStack) -> 
     from grok2api_poolclient.grpc_transport import GrpcPoolClient
 
     live = LiveSettings(settings)
+    store = await stack.enter_async_context(stores.opened(settings, credentials=False))
     pool = await stack.enter_async_context(GrpcPoolClient(settings.services.token_pool_addr))
-    return admin.app.create_app(settings=live, pool=pool), {"token_pool": pool.stats}
+    app = admin.app.create_app(settings=live, pool=pool, audit_log=store.audit)
+    return app, {"store": store.ping, "token_pool": pool.stats}
 
 
 def _settings() -> Settings:

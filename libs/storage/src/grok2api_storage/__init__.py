@@ -1,4 +1,5 @@
-"""The durable store: accounts, client keys, settings overrides and usage records.
+"""The durable store: accounts, client keys, settings overrides, usage records and the
+admin audit log.
 
 One store per process, selected by ``server.storage_type`` / ``server.storage_url``:
 SQLite in ``DATA_DIR`` (``local``), MySQL/MariaDB, PostgreSQL (SQLAlchemy 2 async) or
@@ -11,7 +12,7 @@ Entry points:
                                                           no cipher: every repository but
                                                           accounts (the gateway's case)
     ``await store.migrate()``                             schema to head, idempotent, locked
-    ``store.accounts`` / ``.client_keys`` / ``.settings_overrides`` / ``.usage``
+    ``store.accounts`` / ``.client_keys`` / ``.settings_overrides`` / ``.usage`` / ``.audit``
                                                           the repositories (``protocols``)
     ``records``                                           the values they take and return
     ``masking.mask_secret(value)`` / ``mask_url(url)``    masks for listings and logs
@@ -45,6 +46,7 @@ from .identity import StoreIdentity, identify
 from .masking import mask_secret, mask_url
 from .protocols import (
     AccountRepository,
+    AuditRepository,
     ClientKeyRepository,
     SettingsOverrideRepository,
     Store,
@@ -58,6 +60,8 @@ from .records import (
     AccountRecord,
     AccountStatus,
     AccountTier,
+    AuditEntry,
+    AuditPage,
     ClientKeyPatch,
     ClientKeyRecord,
     CreatedClientKey,
@@ -81,6 +85,9 @@ __all__ = [
     "AccountRepository",
     "AccountStatus",
     "AccountTier",
+    "AuditEntry",
+    "AuditPage",
+    "AuditRepository",
     "ClientKeyPatch",
     "ClientKeyRecord",
     "ClientKeyRepository",

@@ -101,6 +101,14 @@ class UsageRepository(Protocol):
     async def purge_before(self, cutoff: datetime) -> int: ...
 
 
+class AuditRepository(Protocol):
+    async def add(self, entry: records.AuditEntry) -> None:
+        """Append one entry; entries are listed in the order they were added."""
+
+    async def list(self, *, offset: int = 0, limit: int = 50) -> records.AuditPage:
+        """A page of entries, newest first."""
+
+
 class Store(Protocol):
     """One open durable store. Use as ``async with``, or call ``aclose``."""
 
@@ -118,6 +126,9 @@ class Store(Protocol):
 
     @property
     def usage(self) -> UsageRepository: ...
+
+    @property
+    def audit(self) -> AuditRepository: ...
 
     async def migrate(self) -> records.SchemaMigration:
         """Bring the schema to this code's version; idempotent, safe across replicas."""

@@ -7,6 +7,7 @@ from typing import Self
 
 from . import (
     accounts,
+    audit,
     client_keys,
     crypto,
     engine,
@@ -28,6 +29,7 @@ class SqlStore:
         self.client_keys = client_keys.SqlClientKeyStore(db=self.database)
         self.settings_overrides = settings_overrides.SqlSettingsOverrideStore(db=self.database)
         self.usage = usage.SqlUsageStore(db=self.database)
+        self.audit = audit.SqlAuditStore(db=self.database)
 
     def __repr__(self) -> str:
         return f"SqlStore({self.location.display})"

@@ -12,8 +12,9 @@ import hmac
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from grok2api_poolclient.client import PoolClient
 from grok2api_settings.live import LiveSettings
+from grok2api_storage import AuditRepository
 
-from . import routers
+from . import audit, routers
 
 
 def require_admin(request: Request) -> None:
@@ -24,6 +25,7 @@ def require_admin(request: Request) -> None:
         raise HTTPException(
             status_code=401, detail="admin API: send 'Authorization: Bearer <app.app_key>'"
         )
+    request.state.admin_actor = "bearer"
 
 
 def api_router() -> APIRouter:
@@ -33,9 +35,17 @@ def api_router() -> APIRouter:
     return api
 
 
-def create_app(*, settings: LiveSettings, pool: PoolClient) -> FastAPI:
+def create_app(
+    *,
+    settings: LiveSettings,
+    pool: PoolClient,
+    audit_log: AuditRepository | None = None,
+) -> FastAPI:
+    """The admin app. ``audit_log`` is the durable store's ``store.audit``; without one,
+    entries are kept in memory (tests)."""
     app = FastAPI(title="grok2api admin", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.pool = pool
+    app.state.audit_log = audit_log if audit_log is not None else audit.MemoryAuditLog()
     app.include_router(api_router())
     return app

@@ -9,6 +9,7 @@
 {p}client-key-hash:{hex}   string: key hash -> client key id
 {p}settings-overrides      hash: dotted key -> JSON {value, updated_at, updated_by}
 {p}usage                   zset: JSON usage records by timestamp
+{p}audit                   zset: JSON admin audit entries by {p}audit-seq (insertion order)
 {p}schema-version          string: layout version; {p}schema-lock guards migrating it
 """
 
@@ -59,6 +60,14 @@ class Keys:
     @property
     def usage(self) -> str:
         return f"{self.prefix}usage"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}audit"
+
+    @property
+    def audit_seq(self) -> str:
+        return f"{self.prefix}audit-seq"
 
     @property
     def schema_version(self) -> str:

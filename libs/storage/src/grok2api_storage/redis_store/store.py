@@ -8,7 +8,7 @@ from typing import Self
 from redis.asyncio import Redis
 
 from .. import crypto, engine, records, translate, urls
-from . import accounts, client_keys, schema, settings_overrides, usage
+from . import accounts, audit, client_keys, schema, settings_overrides, usage
 from .keys import Keys
 
 
@@ -37,6 +37,7 @@ class RedisStore:
             redis=redis, keys=keys, location=location
         )
         self.usage = usage.RedisUsageStore(redis=redis, keys=keys, location=location)
+        self.audit = audit.RedisAuditStore(redis=redis, keys=keys, location=location)
 
     def __repr__(self) -> str:
         return f"RedisStore({self.location.display}, prefix={self.keys.prefix!r})"

@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import pool
+from . import audit, pool
 
-PROTECTED: tuple[APIRouter, ...] = (pool.router,)
+PROTECTED: tuple[APIRouter, ...] = (pool.router, audit.router)
