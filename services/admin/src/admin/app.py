@@ -14,7 +14,7 @@ from grok2api_poolclient.client import PoolClient
 from grok2api_settings.live import LiveSettings
 from grok2api_storage import AuditRepository
 
-from . import audit, routers
+from . import audit, pages, routers
 
 
 def require_admin(request: Request) -> None:
@@ -48,4 +48,5 @@ def create_app(
     app.state.pool = pool
     app.state.audit_log = audit_log if audit_log is not None else audit.MemoryAuditLog()
     app.include_router(api_router())
+    pages.mount(app)
     return app
