@@ -278,6 +278,23 @@ class BlobStore:
         entries, _ = await asyncio.to_thread(self._scan)
         return sum(size for _, size, _ in entries), len(entries)
 
+    async def usage_by_kind(self) -> dict[str, tuple[int, int]]:
+        """(bytes, files) of the stored files of each kind (every kind, zeros included)."""
+        entries, _ = await asyncio.to_thread(self._scan)
+        usage = dict.fromkeys(BLOB_KINDS, (0, 0))
+        for _, size, path in entries:
+            total, files = usage[path.parent.name]
+            usage[path.parent.name] = (total + size, files + 1)
+        return usage
+
+    async def clear(self, kinds: Iterable[str] = BLOB_KINDS) -> tuple[int, int]:
+        """Delete every stored file of ``kinds`` (temporary files of writes in progress are
+        left alone); (bytes, files) removed. Readers with a file open keep reading it."""
+        wanted = [kind for kind in kinds if kind in BLOB_KINDS]
+        removed = await asyncio.to_thread(cleanup.remove_all, self.root, wanted, self._scan)
+        self._approx_total = None
+        return removed
+
     async def clean(self, *, keep: Path | None = None) -> Cleaned | None:
         """Delete the oldest files while the store is above ``limit_bytes``, down to
         ``LOW_WATER`` of it, and crashed writers' temporary files. Never deletes ``keep``

@@ -120,3 +120,17 @@ def clean(limit: int | None, keep: Path | None, scan: Scan) -> Cleaned:
         total_bytes=total, files=files, removed_files=removed_files,
         removed_bytes=removed_bytes, removed_temps=removed_temps,
     )
+
+
+def remove_all(root: Path, kinds: list[str], scan: Scan) -> tuple[int, int]:
+    """Delete every stored file of ``kinds``; (bytes, files) removed."""
+    removed_bytes = removed_files = 0
+    entries, _ = scan()
+    for _mtime, size, path in entries:
+        if path.parent.name not in kinds or path.parent.parent != root:
+            continue
+        with contextlib.suppress(FileNotFoundError):  # deleted by someone else: gone
+            path.unlink()
+            removed_bytes += size
+            removed_files += 1
+    return removed_bytes, removed_files
