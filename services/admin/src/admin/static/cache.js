@@ -6,22 +6,24 @@
   const $ = (id) => document.getElementById(id);
 
   function byType(data) {
-    const types = data.by_type ?? data.types ?? {};
+    const types = data.by_type ?? {};
     return Array.isArray(types) ? types : Object.entries(types).map(([type, v]) => ({ type, ...(typeof v === "object" ? v : { files: v }) }));
   }
 
   async function load() {
     const data = await attempt(() => request("GET", "/cache"));
     if (!data) return;
-    const size = data.size_bytes ?? data.bytes ?? data.size ?? 0;
-    const limit = data.limit_bytes ?? data.limit ?? 0;
+    const size = data.total_bytes ?? 0;
+    const limit = data.limit_bytes ?? 0;
     $("cache-bar").max = limit || 1;
     $("cache-bar").value = Math.min(size, limit || 1);
-    $("cache-size").textContent = limit ? `${Panel.bytes(size)} of ${Panel.bytes(limit)}` : Panel.bytes(size);
-    $("cache-where").textContent = data.path ? `in ${data.path}` : "";
+    const files = `${Panel.number(data.files ?? 0)} file${data.files === 1 ? "" : "s"}`;
+    $("cache-size").textContent = limit ? `${Panel.bytes(size)} of ${Panel.bytes(limit)} (${files})` : `${Panel.bytes(size)} (${files})`;
+    const clean = data.auto_clean ? "oldest files are removed past the limit" : "automatic cleaning is off";
+    $("cache-where").textContent = [data.root ? `In ${data.root}` : "", data.scope_note, clean].filter(Boolean).join(" · ");
     const rows = byType(data).map((t) => el("tr", { dataset: { type: t.type } },
-      el("td", {}, t.type), el("td", { class: "num" }, Panel.number(t.files ?? t.count)),
-      el("td", { class: "num" }, Panel.bytes(t.bytes ?? t.size_bytes ?? t.size)),
+      el("td", {}, t.type), el("td", { class: "num" }, Panel.number(t.files)),
+      el("td", { class: "num" }, Panel.bytes(t.bytes)),
       el("td", {}, el("button", { type: "button", class: "button", onclick: () => clear(t.type) }, "Clear"))));
     $("cache-body").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "4", class: "empty" }, "The cache is empty."))]));
     $("cache-table").dataset.loaded = "true";

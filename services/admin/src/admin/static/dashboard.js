@@ -21,7 +21,7 @@
       this.plot = null;
     }
 
-    push(at, values) {
+    push(at, values, { draw = true } = {}) {
       this.times.push(at);
       for (const name of Object.keys(values)) {
         if (!this.lines.has(name)) this.lines.set(name, new Array(this.times.length - 1).fill(null));
@@ -31,7 +31,7 @@
         this.times.shift();
         for (const points of this.lines.values()) points.shift();
       }
-      this.draw();
+      if (draw) this.draw();
     }
 
     draw() {
@@ -75,56 +75,70 @@
   };
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
 
-  function byModel(models, field) {
+  // Figures drawn from the answer's own history (kept by the admin service, so a page
+  // opened late still shows the recent past) or, for the rest, collected here per answer.
+  function fromHistory(chart, history, pick) {
+    chart.times = [];
+    chart.lines = new Map();
+    for (const point of history) chart.push(point.t, pick(point), { draw: false });
+    chart.draw();
+  }
+
+  function perModel(models, pick) {
     const out = {};
-    for (const m of models || []) if (m[field] !== undefined && m[field] !== null) out[m.model] = m[field];
+    for (const row of models || []) {
+      const value = pick(row);
+      if (value !== null && value !== undefined) out[row.model] = value;
+    }
     return out;
   }
 
-  function pool(stats, at) {
+  function poolTable(stats) {
     $("stat-accounts").textContent = Panel.number(stats.total_accounts);
-    $("stat-inflight").textContent = Panel.number(stats.leases_in_flight);
-    const quota = {};
-    const rows = (stats.tiers || []).map((tier) => {
-      for (const [mode, n] of Object.entries(tier.remaining_by_mode || {})) quota[mode] = (quota[mode] || 0) + n;
-      return el("tr", { dataset: { tier: tier.tier } },
-        el("td", {}, tier.tier),
-        el("td", {}, Object.entries(tier.by_status || {}).map(([status, n]) => el("span", {}, Panel.statusPill(`${status}`), ` ${n} `))),
-        el("td", { class: "small" }, Object.entries(tier.remaining_by_mode || {}).map(([mode, n]) => `${mode}: ${Panel.number(n)}`).join(" · ") || "—"));
-    });
+    const rows = (stats.tiers || []).map((tier) => el("tr", { dataset: { tier: tier.tier } },
+      el("td", {}, tier.tier),
+      el("td", {}, Object.entries(tier.by_status || {}).map(([status, n]) => el("span", {}, Panel.statusPill(status), ` ${n} `))),
+      el("td", { class: "small" }, Object.entries(tier.remaining_by_mode || {}).map(([mode, n]) => `${mode}: ${Panel.number(n)}`).join(" · ") || "—")));
     $("pool-body").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "3", class: "empty" }, "No accounts in the pool."))]));
-    charts.quota.push(at, quota);
   }
 
-  function metrics(snapshot, at) {
-    const models = snapshot.models ?? [];
-    const total = (field) => models.reduce((sum, m) => sum + (m[field] || 0), 0);
-    $("stat-rate").textContent = Panel.number(snapshot.request_rate ?? total("request_rate"), 2);
-    $("stat-errors").textContent = Panel.number(snapshot.error_rate ?? total("error_rate"), 3);
-    $("stat-queue").textContent = Panel.number(snapshot.media_queue_depth);
-    charts.rate.push(at, byModel(models, "request_rate"));
-    charts.errors.push(at, byModel(models, "error_rate"));
-    charts.latency.push(at, byModel(models, "latency_p95_seconds"));
-    charts.ttft.push(at, byModel(models, "ttft_p95_seconds"));
-    if (snapshot.media_queue_depth !== undefined) charts.queue.push(at, { queued: snapshot.media_queue_depth });
-  }
-
-  function show(snapshot) {
-    const at = snapshot.at ?? Date.now() / 1000;
-    if (snapshot.pool) pool(snapshot.pool, at);
-    metrics(snapshot, at);
-    $("dashboard-updated").textContent = `Updated ${new Date(at * 1000).toLocaleTimeString()}`;
-    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+  let lastScrape = null;
+  function figures(board) {
+    const at = board.scraped_at ?? Date.now() / 1000;
+    const waiting = board.media?.queue_depth?.waiting ?? 0;
+    $("stat-inflight").textContent = Panel.number(board.pool?.leases_in_flight);
+    $("stat-rate").textContent = Panel.number(board.requests_per_second, 2);
+    $("stat-errors").textContent = board.error_ratio === null || board.error_ratio === undefined
+      ? Panel.number(board.errors_per_second, 2) : `${Panel.number(board.error_ratio * 100, 1)} %`;
+    $("stat-queue").textContent = Panel.number(waiting);
+    const history = board.history || [];
+    fromHistory(charts.rate, history, (p) => ({ requests: p.requests_per_second, errors: p.errors_per_second }));
+    fromHistory(charts.errors, history, (p) => ({
+      "error share": p.requests_per_second ? (p.errors_per_second || 0) / p.requests_per_second : null,
+    }));
+    fromHistory(charts.latency, history, (p) => p.p90_latency_by_model || {});
+    fromHistory(charts.queue, history, (p) => ({ waiting: p.queue_waiting, "leases in flight": p.leases_in_flight }));
+    if (at !== lastScrape) {
+      lastScrape = at;
+      charts.ttft.push(at, perModel(board.models, (row) => row.ttft_seconds?.p90));
+      const quota = {};
+      for (const row of board.pool?.remaining_quota || []) quota[row.mode] = (quota[row.mode] || 0) + row.remaining;
+      charts.quota.push(at, quota);
+    }
+    const where = board.source ? ` from ${board.source}` : "";
+    $("dashboard-updated").textContent = `Updated ${new Date(at * 1000).toLocaleTimeString()}${where}`;
   }
 
   async function poll() {
     try {
-      const snapshot = await request("GET", "/dashboard").catch(async (error) => {
-        if (error.status !== 404) throw error;
-        return { pool: await request("GET", "/pool") };
+      poolTable(await request("GET", "/pool"));
+      const board = await request("GET", "/dashboard").catch((error) => {
+        if (error.status === 404 || error.status === 503) return null;
+        throw error;
       });
-      if (snapshot && !snapshot.pool) snapshot.pool = await request("GET", "/pool");
-      show(snapshot);
+      if (board) figures(board);
+      else $("dashboard-updated").textContent = "Metrics are not available here: pool figures only.";
+      document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
     } catch (error) {
       if (error.status !== 401) $("dashboard-updated").textContent = `Could not refresh: ${error.message}`;
     }
