@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx2 as httpx
 from admin import app as admin_app
+from admin import security
 from admin.audit import audit, scrub
 from fastapi import Depends, Request
 from grok2api_settings import Settings
@@ -17,7 +18,7 @@ BEARER = {"Authorization": "Bearer grok2api"}
 def build() -> Any:
     app = admin_app.create_app(settings=LiveSettings(Settings()), pool=None)  # type: ignore[arg-type]
 
-    @app.post("/api/test-change/{name}", dependencies=[Depends(admin_app.require_admin)])
+    @app.post("/api/test-change/{name}", dependencies=[Depends(security.require_admin)])
     async def change(request: Request, name: str) -> dict[str, str]:
         await audit(request, "thing.update", name, tier="super", password="hunter2")
         return {}

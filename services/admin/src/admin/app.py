@@ -1,37 +1,28 @@
-"""The admin service: the JSON API under ``/api`` (every route behind ``require_admin``)
-and, beside it, the panel's pages.
+"""The admin service: the JSON API under ``/api`` and, beside it, the panel's pages.
 
-Routers live in :mod:`admin.routers`; listing one in ``routers.PROTECTED`` is what puts it
-behind the admin check, so no route can forget it.
+Routers live in :mod:`admin.routers`. Listing one in ``routers.PROTECTED`` is what puts
+it behind ``security.require_admin`` (a session with CSRF protection, or the bearer key),
+so no route can forget it; ``routers.PUBLIC`` holds only logging in and out.
 """
 
 from __future__ import annotations
 
-import hmac
-
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI
 from grok2api_poolclient.client import PoolClient
 from grok2api_settings.live import LiveSettings
 from grok2api_storage import AuditRepository
 
-from . import audit, pages, routers
-
-
-def require_admin(request: Request) -> None:
-    settings: LiveSettings = request.app.state.settings
-    expected = settings.current.app.app_key.encode()
-    scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
-        raise HTTPException(
-            status_code=401, detail="admin API: send 'Authorization: Bearer <app.app_key>'"
-        )
-    request.state.admin_actor = "bearer"
+from . import audit, errors, pages, routers, security, sessions
 
 
 def api_router() -> APIRouter:
-    api = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])
-    for router in routers.PROTECTED:
+    api = APIRouter(prefix="/api")
+    for router in routers.PUBLIC:
         api.include_router(router)
+    protected = APIRouter(dependencies=[Depends(security.require_admin)])
+    for router in routers.PROTECTED:
+        protected.include_router(router)
+    api.include_router(protected)
     return api
 
 
@@ -40,13 +31,31 @@ def create_app(
     settings: LiveSettings,
     pool: PoolClient,
     audit_log: AuditRepository | None = None,
+    session_store: sessions.SessionStore | None = None,
+    auth_policy: security.AuthPolicy = security.AuthPolicy(),
 ) -> FastAPI:
-    """The admin app. ``audit_log`` is the durable store's ``store.audit``; without one,
-    entries are kept in memory (tests)."""
-    app = FastAPI(title="grok2api admin", docs_url=None, redoc_url=None)
+    """The admin app.
+
+    ``audit_log`` is the durable store's ``store.audit`` (default: kept in memory, for
+    tests); ``session_store`` holds sessions and wrong-password counters (default: in
+    process memory, right for the single-process mode; split deployments pass a
+    ``sessions.RedisSessionStore`` so every replica shares them).
+    """
+    app = FastAPI(
+        title="grok2api admin",
+        summary="The admin panel's JSON API",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served behind the admin check by routers.openapi
+    )
     app.state.settings = settings
     app.state.pool = pool
     app.state.audit_log = audit_log if audit_log is not None else audit.MemoryAuditLog()
+    app.state.sessions = (
+        session_store if session_store is not None else sessions.MemorySessionStore()
+    )
+    app.state.auth_policy = auth_policy
+    errors.install(app)
     app.include_router(api_router())
     pages.mount(app)
     return app

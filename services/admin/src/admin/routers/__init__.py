@@ -1,10 +1,14 @@
-"""The admin JSON API's routers, mounted under ``/api`` behind the admin check
-(``admin.app``): a router added here is protected without declaring anything itself."""
+"""The admin JSON API's routers, mounted under ``/api`` (``admin.app``).
+
+A router listed in ``PROTECTED`` is behind the admin check without declaring anything
+itself; ``PUBLIC`` is logging in and out and nothing else (the route-authorization test
+in ``tests/admin`` walks every route to hold this)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import audit, pool
+from . import audit, auth, openapi, pool
 
-PROTECTED: tuple[APIRouter, ...] = (pool.router, audit.router)
+PUBLIC: tuple[APIRouter, ...] = (auth.router,)
+PROTECTED: tuple[APIRouter, ...] = (pool.router, audit.router, openapi.router)
