@@ -20,12 +20,13 @@ from grok2api_jobs import memory as memory_jobs
 from grok2api_media.blobs import BlobStore
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
+from grok2api_storage import load_cipher
 from grok_web.client import GrokClient
 from grok_web.options import ClientOptions
 from media_worker.handlers import media_handlers
 from media_worker.media.context import MediaContext
 
-from . import http_app, runtime, stores
+from . import admin_wiring, http_app, runtime, stores
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
@@ -34,9 +35,12 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         store = await stack.enter_async_context(
             stores.opened(settings, credentials=True, generate_key=True)
         )
+        cipher = load_cipher(settings, allow_generate=True)
+        await admin_wiring.restore_overrides(live, store.settings_overrides, cipher)
+        settings = live.current  # what starts now starts with the stored overrides
         pool = await stack.enter_async_context(
             token_pool.main.running(
-                settings, store=store, redis=None, grpc_address=settings.services.token_pool_addr
+                live, store=store, redis=None, grpc_address=settings.services.token_pool_addr
             )
         )
         grok = await stack.enter_async_context(
@@ -51,11 +55,14 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         await stack.enter_async_context(
             media_worker.main.running(settings, queue=jobs, handlers=media_handlers(media))
         )
+        admin_app = admin.app.create_app(settings=live, pool=pool, audit_log=store.audit)
+        admin_wiring.attach_panel(
+            admin_app, live=live, overrides=store.settings_overrides, cipher=cipher, bus=None,
+            blobs=blobs, single_process=True,
+        )
         app = http_app.compose(
             apps={
-                "/admin": admin.app.create_app(
-                    settings=live, pool=pool, audit_log=store.audit
-                ),
+                "/admin": admin_app,
                 "": gateway.app.create_app(
                     settings=live, pool=pool, grok=grok, client_keys=store.client_keys,
                     blobs=blobs, jobs=jobs, conversations=InProcessConversationStore(),

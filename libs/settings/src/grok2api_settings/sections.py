@@ -324,6 +324,12 @@ class TelemetrySettings(Section):
     otlp_endpoint: str = Field(
         "", description="OTLP trace endpoint; empty disables export (OTEL_EXPORTER_OTLP_ENDPOINT)."
     )
+    metrics_urls: list[str] = Field(
+        default_factory=list,
+        description="Prometheus endpoints (full URLs of each gateway, token pool and media "
+        "worker `/metrics`) the admin dashboard scrapes in a split deployment; the chart sets "
+        "it. Unused in the single-process mode, which reads its own metrics.",
+    )
 
 
 DataDir = Path

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import aiohttp
-from prometheus_client import CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -55,11 +55,13 @@ class Source(Protocol):
 
 
 class RegistrySource:
-    """The metrics of this process."""
+    """The metrics of this process (its default registry unless told otherwise)."""
 
     kind = "registry"
 
-    def __init__(self, registry: CollectorRegistry, *, clock: Callable[[], float] = time.time):
+    def __init__(
+        self, registry: CollectorRegistry = REGISTRY, *, clock: Callable[[], float] = time.time
+    ):
         self._registry = registry
         self._clock = clock
 
