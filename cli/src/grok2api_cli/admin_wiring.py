@@ -11,10 +11,17 @@ import admin.metrics_source
 import admin.panel_state
 import admin.settings_editor
 from grok2api_media.blobs import BlobStore
-from grok2api_settings import loading
+from grok2api_settings import Settings, loading
 from grok2api_settings.errors import SettingsError
 from grok2api_settings.live import ChangeBus, LiveSettings
-from grok2api_storage import CredentialCipher, crypto, protocols, settings_secrets
+from grok2api_storage import (
+    CredentialCipher,
+    EncryptionKeyError,
+    StorageError,
+    crypto,
+    protocols,
+    settings_secrets,
+)
 
 from .bootstrap import StartupError
 
@@ -31,7 +38,10 @@ async def restore_overrides(
     stored = await overrides.get_all()
     if not stored:
         return
-    values = settings_secrets.unseal(stored, cipher=cipher or crypto.NoCipher())
+    try:
+        values = settings_secrets.unseal(stored, cipher=cipher or crypto.NoCipher())
+    except StorageError as exc:
+        raise StartupError(f"cannot read the stored settings overrides: {exc}") from exc
     try:
         live.apply(values)
     except SettingsError as exc:
@@ -78,3 +88,13 @@ def attach_panel(
         cache_scope="all" if single_process else "admin_data_dir",
         board=admin.dashboard.Dashboard(source),
     )
+
+
+def optional_cipher(settings: Settings) -> CredentialCipher | None:
+    """The key of ``security.encryption_key`` in a split target that does not otherwise
+    need it (gateway, admin): it decrypts stored secret overrides; None when unset (a
+    stored secret override then stops the start, naming the setting)."""
+    try:
+        return crypto.load_cipher(settings, allow_generate=False)
+    except EncryptionKeyError:
+        return None

@@ -15,7 +15,7 @@ from grok2api_telemetry import health
 from redis import asyncio as aioredis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import bootstrap, http_app, http_protocol, redis_clients, stores
+from . import admin_wiring, bootstrap, http_app, http_protocol, redis_clients, stores
 
 Build = Callable[[Settings, contextlib.AsyncExitStack], Awaitable[tuple[ASGIApp, dict]]]
 
@@ -71,6 +71,10 @@ async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
 
     live, redis = await _live_settings(settings, stack)
     store = await stack.enter_async_context(stores.opened(settings, credentials=False))
+    await admin_wiring.restore_overrides(
+        live, store.settings_overrides, admin_wiring.optional_cipher(settings)
+    )
+    settings = live.current  # what starts now starts with the stored overrides
     pool = await stack.enter_async_context(GrpcPoolClient(settings.services.token_pool_addr))
     options = ClientOptions.from_settings(settings)
     grok = await stack.enter_async_context(GrokClient(options=options))
