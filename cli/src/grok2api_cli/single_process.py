@@ -60,6 +60,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             admin_app, live=live, overrides=store.settings_overrides, cipher=cipher, bus=None,
             blobs=blobs, single_process=True,
         )
+        admin_app.state.client_keys = store.client_keys  # the panel's client-keys page
         app = http_app.compose(
             apps={
                 "/admin": admin_app,

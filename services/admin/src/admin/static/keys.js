@@ -43,7 +43,7 @@
       name: form.name.value.trim(), rate_limit_per_minute: rate(form.rate.value), allowed_models: models(form.models.value),
     }), "Key created");
     if (!created) return;
-    $("key-secret-value").textContent = created.key ?? created.plain_key ?? created.secret;
+    $("key-secret-value").textContent = created.secret;
     $("key-secret").hidden = false;
     form.reset();
     load();
