@@ -83,6 +83,20 @@ async def _not_found(send: Send) -> None:
     await send({"type": "http.response.body", "body": b"Not Found"})
 
 
+def redirect_root(location: str) -> ASGIApp:
+    """An app that sends ``/`` to ``location`` and answers 404 to everything else."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/":
+            await _not_found(send)
+            return
+        await send({"type": "http.response.start", "status": 307,
+                    "headers": [(b"location", location.encode()), (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
 def compose(
     *, apps: Mapping[str, ASGIApp], checks: Mapping[str, health.Check], metrics_enabled: bool
 ) -> ASGIApp:

@@ -7,6 +7,7 @@ import asyncio
 
 import grpc
 from grok2api_settings import Settings
+from grok2api_settings.sections import AppSettings
 from grok2api_telemetry.logs import redact
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from redis import asyncio as aioredis
@@ -51,3 +52,13 @@ async def require_pool(settings: Settings, *, target: str) -> None:
             ) from None
     if reply.status != health_pb2.HealthCheckResponse.SERVING:
         raise StartupError(f"the token pool at {address} is not serving: check TOKEN_POOL_ADDR")
+
+
+def require_own_admin_password(settings: Settings, *, target: str) -> None:
+    """A split admin target is reachable by others: the published default password would
+    open it to anyone. (The single-process mode starts anyway and the panel shows a banner.)"""
+    if settings.app.app_key == AppSettings.model_fields["app_key"].default:
+        raise StartupError(
+            f"--target {target} refuses the default admin password: set app.app_key "
+            "(config.toml [app] app_key, or GROK2API_APP__APP_KEY) to a password of your own"
+        )

@@ -88,6 +88,9 @@ async def media_worker(settings: Settings, stop: asyncio.Event) -> None:
 async def admin(settings: Settings, stop: asyncio.Event) -> None:
     from . import split_apps
 
+    preflight.require_own_admin_password(settings, target="admin")
+    redis = await preflight.require_redis(settings, target="admin")
+    await redis.aclose()
     await preflight.require_pool(settings, target="admin")
     await runtime.serve_http(split_apps.admin_app(), server=settings.server, stop=stop)
 

@@ -23,9 +23,10 @@ Build = Callable[[Settings, contextlib.AsyncExitStack], Awaitable[tuple[ASGIApp,
 class _Deferred:
     """An ASGI app whose inner app is built during lifespan startup."""
 
-    def __init__(self, settings: Settings, build: Build):
+    def __init__(self, settings: Settings, build: Build, *, prefix: str = ""):
         self._settings = settings
         self._build = build
+        self._prefix = prefix
         self._inner: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -39,8 +40,11 @@ class _Deferred:
         async def startup(stack: contextlib.AsyncExitStack) -> None:
             app, checks = await self._build(self._settings, stack)
             await http_app.enter_lifespan(stack, app)
+            apps = {self._prefix: app}
+            if self._prefix:
+                apps[""] = http_app.redirect_root(f"{self._prefix}/")
             self._inner = http_app.compose(
-                apps={"": app}, checks=checks,
+                apps=apps, checks=checks,
                 metrics_enabled=self._settings.telemetry.metrics_enabled,
             )
 
@@ -94,13 +98,17 @@ async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
 async def _build_admin(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[
         ASGIApp, dict[str, health.Check]]:
     import admin.app
+    import admin.sessions
     from grok2api_poolclient.grpc_transport import GrpcPoolClient
 
-    live = LiveSettings(settings)
+    live, redis = await _live_settings(settings, stack)
     store = await stack.enter_async_context(stores.opened(settings, credentials=False))
     pool = await stack.enter_async_context(GrpcPoolClient(settings.services.token_pool_addr))
-    app = admin.app.create_app(settings=live, pool=pool, audit_log=store.audit)
-    return app, {"store": store.ping, "token_pool": pool.stats}
+    app = admin.app.create_app(
+        settings=live, pool=pool, audit_log=store.audit,
+        session_store=admin.sessions.RedisSessionStore(redis),
+    )
+    return app, {"store": store.ping, "token_pool": pool.stats, "redis": redis.ping}
 
 
 def _settings() -> Settings:
@@ -117,4 +125,6 @@ def gateway_app() -> ASGIApp:
 
 
 def admin_app() -> ASGIApp:
-    return _Deferred(_settings(), _build_admin)
+    """The admin target: served under ``/admin`` as in the single-process mode, so the
+    panel's and the API's URLs are the same everywhere; ``/`` redirects there."""
+    return _Deferred(_settings(), _build_admin, prefix="/admin")
