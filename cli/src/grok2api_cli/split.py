@@ -11,6 +11,9 @@ import contextlib
 
 import uvicorn
 from grok2api_settings import Settings
+from grok2api_settings.live import LiveSettings, RedisBus
+from grok2api_storage.protocols import Store
+from redis import asyncio as aioredis
 
 from . import http_app, http_protocol, preflight, runtime
 
@@ -24,9 +27,10 @@ async def token_pool(settings: Settings, stop: asyncio.Event) -> None:
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(redis.aclose)
         store = await stack.enter_async_context(stores.opened(settings, credentials=True))
+        live = await _live_pool_settings(settings, stack, store=store, redis=redis)
         await stack.enter_async_context(
             token_pool.main.running(
-                settings, store=store, redis=redis, grpc_address=listen_address(settings)
+                live, store=store, redis=redis, grpc_address=listen_address(settings)
             )
         )
         probes = http_app.compose(
@@ -36,6 +40,22 @@ async def token_pool(settings: Settings, stop: asyncio.Event) -> None:
         )
         # gRPC serves the pool; HTTP on SERVER_PORT serves probes and Prometheus scrapes.
         await runtime.serve_http(probes, server=settings.server, stop=stop)
+
+
+async def _live_pool_settings(
+    settings: Settings, stack: contextlib.AsyncExitStack, *, store: Store, redis: aioredis.Redis
+) -> LiveSettings:
+    """The pool's settings with the stored overrides, following the change bus (a change
+    of ``token.*`` in the admin panel reaches every pool replica)."""
+    from . import admin_wiring
+
+    live = LiveSettings(settings)
+    await admin_wiring.restore_overrides(
+        live, store.settings_overrides, admin_wiring.optional_cipher(settings)
+    )
+    listener = asyncio.create_task(RedisBus(redis).run(live))
+    stack.callback(listener.cancel)
+    return live
 
 
 async def gateway(settings: Settings, stop: asyncio.Event) -> None:
@@ -88,9 +108,6 @@ async def media_worker(settings: Settings, stop: asyncio.Event) -> None:
 async def admin(settings: Settings, stop: asyncio.Event) -> None:
     from . import split_apps
 
-    preflight.require_own_admin_password(settings, target="admin")
-    redis = await preflight.require_redis(settings, target="admin")
-    await redis.aclose()
     await preflight.require_pool(settings, target="admin")
     await runtime.serve_http(split_apps.admin_app(), server=settings.server, stop=stop)
 
