@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,10 @@ import httpx2
 from admin import app as admin_app
 from admin import security, sessions
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
+from starlette.routing import Mount
 
 PASSWORD = "s3cret-admin"
 BEARER = {"Authorization": f"Bearer {PASSWORD}"}
@@ -44,3 +47,26 @@ async def login(http: httpx2.AsyncClient, password: str = PASSWORD) -> dict[str,
     response = await http.post("/api/auth/login", json={"password": password})
     assert response.status_code == 204, response.text
     return {security.CSRF_HEADER: http.cookies[security.CSRF_COOKIE]}
+
+
+def every_route(app: FastAPI) -> Iterator[tuple[str, str, bool]]:
+    """(method, path, is_mount) of every route of ``app.routes``, included routers
+    flattened (this FastAPI resolves included routers lazily, so ``app.routes`` alone
+    holds only their wrappers)."""
+    for route in iter_route_contexts(app.routes):
+        path = str(route.path)
+        if isinstance(route.original_route, Mount):
+            yield "*", path, True
+            continue
+        for method in sorted(route.methods or ()):
+            yield method, path, False
+
+
+def is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+def api_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    for method, path, mount in every_route(app):
+        if is_api(path) and not mount:
+            yield method, path

@@ -1,7 +1,6 @@
 """Every admin API route refuses a caller without a session or the bearer key.
 
-The routes are read from the app itself (``app.routes``, flattened by FastAPI's
-``iter_route_contexts``: included routers are resolved lazily in this FastAPI), so a router added to
+The routes are read from the app itself (``admin_support.every_route``), so a router added to
 ``routers.PROTECTED`` later is walked without touching this file; ``PUBLIC_ROUTES`` is
 the complete list of exceptions, and a route outside ``/api`` may only read (pages and
 their assets), so nothing that changes state can live outside the check.
@@ -11,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
 from admin import security
-from admin_support import BEARER, build, client, login
+from admin_support import BEARER, api_routes, build, client, every_route, is_api, login
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
-from starlette.routing import Mount
 
 PUBLIC_ROUTES = {
     ("POST", "/api/auth/login"),
@@ -31,27 +27,6 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # A route that streams (job progress over SSE) may never finish on its own: an answer that
 # has not come within this time has passed the admin check, which answers at once.
 ANSWER_WITHIN = 3.0
-
-
-def every_route(app: FastAPI) -> Iterator[tuple[str, str, bool]]:
-    """(method, path, is_mount) of every route, included routers flattened."""
-    for route in iter_route_contexts(app.routes):
-        path = str(route.path)
-        if isinstance(route.original_route, Mount):
-            yield "*", path, True
-            continue
-        for method in sorted(route.methods or ()):
-            yield method, path, False
-
-
-def is_api(path: str) -> bool:
-    return path == "/api" or path.startswith("/api/")
-
-
-def api_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
-    for method, path, mount in every_route(app):
-        if is_api(path) and not mount:
-            yield method, path
 
 
 def concrete(path: str) -> str:
