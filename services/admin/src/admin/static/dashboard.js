@@ -57,7 +57,7 @@
     }
 
     width() {
-      return Math.max(240, this.target.clientWidth || 320);
+      return Math.max(220, (this.target.clientWidth || 320) - 4);
     }
 
     resize() {

@@ -1,0 +1,302 @@
+"""The admin panel in a real browser: Debian's Chromium, headless, driven by Playwright,
+against a single-process ``grok2api run`` pointed at the upstream simulator.
+
+The tests of the main deployment run in file order and share one browser context, as one
+operator's session would: log in, import, refresh, change a setting, create a key, log out.
+The lockout test has a deployment of its own, since a lockout holds for the client address
+every test shares. Every page is photographed into ``tests/artifacts/admin/``; the accounts
+page and the dashboard are copied to ``docs/images/`` for the README.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from e2e.conftest import ROOT, Service, free_port, process_env, wait_http
+from grok_sim.testing import SimHandle, SimulatorProcess
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+expect.set_options(timeout=20_000)  # a wait for page state, not a measure of speed
+
+ARTIFACTS = ROOT / "tests" / "artifacts" / "admin"
+README_IMAGES = ROOT / "docs" / "images"
+PASSWORD = "grok2api"  # the default: the banner must insist on changing it
+ENV_API_KEY = "env-api-key"
+CREDENTIALS = [f"panel-account-{n:02d}" for n in range(12)]
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+class Deployment:
+    def __init__(self, base: str, service: Service):
+        self.base = base
+        self.admin = f"{base}/admin"
+        self.service = service
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimHandle]:
+    with SimulatorProcess() as handle:
+        yield handle
+
+
+def start(tmp: Path, sim: SimHandle, **extra: str) -> Deployment:
+    port = free_port()
+    env = {
+        **process_env(tmp, sim),
+        "SERVER_PORT": str(port),
+        "TOKEN_POOL_ADDR": f"127.0.0.1:{free_port()}",
+        "GROK2API_APP__APP_URL": f"http://127.0.0.1:{port}",
+        **extra,
+    }
+    service = Service("all", env)
+    wait_http(f"http://127.0.0.1:{port}/readyz", service)
+    return Deployment(f"http://127.0.0.1:{port}", service)
+
+
+@pytest.fixture(scope="module")
+def deployment(sim: SimHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    for credential in CREDENTIALS:
+        sim.add_account(credential, tier="basic")
+    running = start(tmp_path_factory.mktemp("panel"), sim, GROK2API_APP__API_KEY=ENV_API_KEY)
+    try:
+        yield running
+    finally:
+        output = running.service.stop()
+        assert "Traceback" not in output, output
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    README_IMAGES.mkdir(parents=True, exist_ok=True)
+    opened = browser.new_context(viewport={"width": 1366, "height": 900})
+    opened.set_default_timeout(20_000)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield opened
+    finally:
+        opened.close()
+    assert not errors, errors
+
+
+def snap(page: Page, name: str, *, full_page: bool = True) -> Path:
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def log_in(page: Page, deployment: Deployment, password: str = PASSWORD) -> None:
+    page.goto(f"{deployment.admin}/login")
+    page.get_by_label("Admin password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def openai_client(deployment: Deployment, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{deployment.base}/v1", api_key=key, max_retries=0)
+
+
+def chat(client: openai.OpenAI, *, stream: bool = False) -> str:
+    messages: list[Any] = [{"role": "user", "content": "hello panel"}]
+    if stream:  # streamed turns are what time-to-first-token is measured on
+        chunks = client.chat.completions.create(model="grok-4", messages=messages, stream=True)
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    reply = client.chat.completions.create(model="grok-4", messages=messages)
+    return reply.choices[0].message.content or ""
+
+
+def test_a_page_opened_without_a_session_sends_the_browser_to_the_login_page(
+    page: Page, deployment: Deployment
+) -> None:
+    page.goto(f"{deployment.admin}/accounts")
+
+    expect(page).to_have_url(re.compile(r"/admin/login\?next="))
+    expect(page.get_by_label("Admin password")).to_be_visible()
+    snap(page, "login")
+
+
+def test_logs_in_and_is_told_to_change_the_default_password(
+    page: Page, deployment: Deployment
+) -> None:
+    log_in(page, deployment)
+
+    expect(page).to_have_url(f"{deployment.admin}/dashboard")
+    expect(page.locator("#default-password-banner")).to_be_visible()
+    expect(page.locator("#stat-accounts")).to_have_text("0")
+
+
+def test_imported_accounts_appear_in_the_table(page: Page, deployment: Deployment) -> None:
+    page.goto(f"{deployment.admin}/accounts")
+    expect(page.locator("#total")).to_have_text("0 accounts")
+
+    page.get_by_role("button", name="Import").click()
+    page.get_by_label(re.compile("One credential per line")).fill("\n".join(CREDENTIALS))
+    page.locator("#import-submit").click()
+
+    expect(page.locator("#import-status")).to_have_attribute("data-state", "finished")
+    expect(page.locator("#import-status")).to_contain_text(str(len(CREDENTIALS)))
+    page.locator("#import-dialog").get_by_role("button", name="Close").click()
+    expect(page.locator("#total")).to_have_text(f"{len(CREDENTIALS)} accounts")
+    expect(page.locator("#accounts-body tr")).to_have_count(len(CREDENTIALS))
+
+
+def test_a_batch_refresh_shows_its_progress_until_it_finishes(
+    page: Page, deployment: Deployment
+) -> None:
+    page.goto(f"{deployment.admin}/accounts")
+    expect(page.locator("#accounts-body tr")).to_have_count(len(CREDENTIALS))
+
+    page.get_by_label("Select every account on this page").check()
+    expect(page.locator("#selected-count")).to_have_text(str(len(CREDENTIALS)))
+    page.get_by_label("Batch action").select_option("refresh_usage")
+    page.locator("#batch-selected").click()
+
+    expect(page.locator("#batch")).to_be_visible()
+    expect(page.locator("#batch-state")).to_have_attribute("data-state", "finished")
+    expect(page.locator("#batch-count")).to_have_text(f"{len(CREDENTIALS)} / {len(CREDENTIALS)}")
+    progress = page.locator("#batch-progress")
+    assert progress.evaluate("bar => bar.value === bar.max && bar.max > 0")
+    # Refreshed accounts show the quota the simulator reported.
+    expect(page.locator("#accounts-body tr").first.locator(".quota").first).to_be_visible()
+    shutil.copyfile(snap(page, "accounts"), README_IMAGES / "admin-accounts.png")
+
+
+def test_a_setting_changed_in_the_panel_is_used_by_the_gateway(
+    page: Page, deployment: Deployment
+) -> None:
+    assert chat(openai_client(deployment, ENV_API_KEY))
+    page.goto(f"{deployment.admin}/settings")
+    field = page.locator('[data-key="app.api_key"] input')
+    expect(field).to_be_visible()
+
+    field.fill("panel-api-key")
+    expect(page.locator("#settings-diff")).to_contain_text("app.api_key")
+    snap(page, "settings", full_page=False)
+    page.get_by_role("button", name="Save changes").click()
+
+    expect(page.locator('tr[data-key="app.api_key"] [data-source]')).to_have_attribute(
+        "data-source", "override"
+    )
+    assert chat(openai_client(deployment, "panel-api-key"))
+    assert chat(openai_client(deployment, "panel-api-key"), stream=True)
+    with pytest.raises(openai.AuthenticationError):
+        chat(openai_client(deployment, ENV_API_KEY))
+
+
+def test_a_client_key_created_in_the_panel_calls_the_gateway(
+    page: Page, deployment: Deployment
+) -> None:
+    page.goto(f"{deployment.admin}/keys")
+    expect(page.locator("#keys-table")).to_have_attribute("data-loaded", "0")
+
+    page.locator("#key-form").get_by_label("Name").fill("browser test")
+    page.get_by_role("button", name="Create").click()
+
+    secret = page.locator("#key-secret-value")
+    expect(secret).not_to_be_empty()
+    expect(page.locator("#keys-body tr[data-name='browser test']")).to_be_visible()
+    snap(page, "keys")
+    assert chat(openai_client(deployment, secret.inner_text().strip()))
+    page.reload()
+    expect(page.locator("#keys-body tr[data-name='browser test']")).to_be_visible()
+    expect(page.locator("#key-secret")).to_be_hidden()  # shown once, never again
+
+
+def test_the_cache_audit_and_dashboard_pages_show_their_data(
+    page: Page, deployment: Deployment
+) -> None:
+    page.goto(f"{deployment.admin}/cache")
+    expect(page.locator("#cache-table")).to_have_attribute("data-loaded", "true")
+    snap(page, "cache")
+
+    page.goto(f"{deployment.admin}/audit")
+    expect(page.locator("#audit-body")).to_contain_text("settings.change")
+    snap(page, "audit")
+
+    page.goto(f"{deployment.admin}/dashboard")
+    expect(page.locator("#stat-accounts")).to_have_text(str(len(CREDENTIALS)))
+    expect(page.locator("#chart-quota .uplot")).to_be_visible()
+    page.wait_for_function("Number(document.body.dataset.updates || 0) >= 2", timeout=30_000)
+    shutil.copyfile(snap(page, "dashboard"), README_IMAGES / "admin-dashboard.png")
+
+
+def test_the_accounts_page_fits_a_phone(browser: Browser, context: BrowserContext,
+                                        deployment: Deployment) -> None:
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, storage_state=context.storage_state()
+    )
+    try:
+        page = phone.new_page()
+        page.goto(f"{deployment.admin}/accounts")
+        expect(page.locator("#accounts-body tr")).to_have_count(len(CREDENTIALS))
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        snap(page, "accounts-phone")
+    finally:
+        phone.close()
+
+
+def test_logging_out_ends_the_session(page: Page, deployment: Deployment) -> None:
+    page.goto(f"{deployment.admin}/dashboard")
+    expect(page.locator("#stat-accounts")).not_to_have_text("—")
+
+    page.get_by_role("button", name="Log out").click()
+
+    expect(page).to_have_url(f"{deployment.admin}/login")
+    page.goto(f"{deployment.admin}/settings")
+    expect(page).to_have_url(re.compile(r"/admin/login\?next="))
+
+
+def test_repeated_wrong_passwords_lock_the_address_out(
+    browser: Browser, sim: SimHandle, tmp_path: Path
+) -> None:
+    own = start(tmp_path, sim)
+    page = browser.new_page()
+    try:
+        error = page.locator("#login-error")
+        for _ in range(20):
+            log_in(page, own, password="not-the-password")
+            expect(error).to_be_visible()
+            if error.get_attribute("data-status") == "429":
+                break
+            expect(error).to_have_text("Wrong password.")
+        expect(error).to_contain_text("locked out")
+        snap(page, "login-locked-out")
+
+        log_in(page, own)  # even the right password waits out the lockout
+        expect(error).to_contain_text("locked out")
+        expect(page).to_have_url(re.compile(r"/admin/login"))
+    finally:
+        page.close()
+        output = own.service.stop()
+    assert "login" in output.lower()
