@@ -1,4 +1,4 @@
-// Client keys: create (the secret shown once), revoke, edit limits, see usage.
+// Client keys: create (the secret shown once), revoke, edit limits, see when each was last used.
 "use strict";
 
 (() => {
@@ -12,7 +12,6 @@
 
   function row(key) {
     const enabled = key.enabled !== false && !key.revoked_at;
-    const usage = key.usage?.requests ?? key.requests ?? key.request_count;
     return el("tr", { dataset: { id: key.id, name: key.name } },
       el("td", {}, key.name),
       el("td", { class: "mono" }, `${key.prefix || ""}…`),
@@ -21,7 +20,6 @@
       el("td", { class: "small" }, key.allowed_models?.length ? key.allowed_models.join(", ") : "all"),
       el("td", { class: "hide-narrow small" }, Panel.when(key.created_at)),
       el("td", { class: "small" }, Panel.when(key.last_used_at)),
-      el("td", { class: "hide-narrow num" }, usage === undefined ? "—" : Panel.number(usage)),
       el("td", {}, el("div", { class: "row-actions" },
         el("button", { type: "button", class: "button", onclick: () => edit(key) }, "Limits"),
         enabled ? el("button", { type: "button", class: "button danger", onclick: () => revoke(key) }, "Revoke") : null)));
@@ -32,7 +30,7 @@
     if (!data) return;
     const keys = Array.isArray(data) ? data : data.items ?? data.keys ?? [];
     $("keys-body").replaceChildren(...(keys.length ? keys.map(row)
-      : [el("tr", {}, el("td", { colspan: "9", class: "empty" }, "No client keys yet."))]));
+      : [el("tr", {}, el("td", { colspan: "8", class: "empty" }, "No client keys yet."))]));
     $("keys-table").dataset.loaded = String(keys.length);
   }
 
