@@ -7,7 +7,7 @@ from typing import Any
 
 from grok2api_settings import Settings
 from grok2api_storage import protocols
-from token_pool import service, usage
+from token_pool import actions, service, usage
 from token_pool.hot import base
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -45,6 +45,7 @@ class Pool:
         self,
         *,
         reader: usage.UsageReader | None = None,
+        upstream: actions.AccountUpstream | None = None,
         background: bool = False,
         **token: Any,
     ) -> service.PoolService:
@@ -55,6 +56,7 @@ class Pool:
             repo=self.store.accounts,
             hot=await self.hot_factory(),
             reader=reader,
+            upstream=upstream,
             clock=self.clock,
         )
         await svc.start(background=background)

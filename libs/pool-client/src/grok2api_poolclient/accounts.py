@@ -26,6 +26,25 @@ class QuotaSource(enum.StrEnum):
     REAL = "real"  # as the upstream's rate-limits answer reported it
 
 
+class AccountSort(enum.StrEnum):
+    """Orders of ``list_accounts``; ties always fall back to the account id ascending."""
+
+    ID = "id"
+    REMAINING = "remaining"  # remaining quota summed over the modes
+    LAST_USED = "last_used"
+    FAILURES = "failures"
+    CREATED = "created"
+
+
+class AccountAction(enum.StrEnum):
+    """Upstream actions ``run_action`` applies to accounts (protocol §10, §14)."""
+
+    ACCEPT_TOS = "accept_tos"
+    SET_BIRTH_DATE = "set_birth_date"
+    ENABLE_NSFW = "enable_nsfw"
+    CLEAR_ASSETS = "clear_assets"  # list every asset, then delete each
+
+
 class ChangeKind(enum.StrEnum):
     UPSERTED = "upserted"
     STATE_CHANGED = "state_changed"
@@ -61,6 +80,13 @@ class Account:
     refused_products: tuple[str, ...] = ()
     """Products (``image``, ``video``) the upstream refused this account: it is not leased
     for them until its next successful usage refresh (or an operator edit)."""
+    last_used_at: float | None = None
+    """Unix seconds of the last lease; None when not leased since the hot state was built."""
+
+    @property
+    def remaining(self) -> int:
+        """Remaining quota summed over the modes (what ``AccountSort.REMAINING`` orders)."""
+        return sum(w.remaining for w in self.quota)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -81,6 +107,40 @@ class RefreshProgress:
     error: str = ""
     skipped: bool = False  # another replica holds this account's refresh lock
     finished: bool = False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ActionProgress:
+    """One step of ``run_action``: an account done, or (``finished``) the summary, whose
+    counts are summed over the accounts and whose ``ok`` is False when any failed."""
+
+    account_id: str
+    ok: bool
+    done: int
+    total: int
+    error: str = ""
+    finished: bool = False
+    assets_found: int = 0
+    assets_deleted: int = 0
+    already_done: bool = False  # set_birth_date: the upstream had a date already
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Asset:
+    """One upstream asset of an account (fields the upstream omits are '' / None)."""
+
+    asset_id: str
+    name: str = ""
+    mime_type: str = ""
+    key: str = ""
+    size: int | None = None
+    created_at: str = ""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AssetPage:
+    assets: tuple[Asset, ...]
+    next_page_token: str  # "" on the last page
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -99,14 +99,37 @@ class PoolClient(Protocol):
         search: str | None = None,
         page_size: int = 100,
         page_token: str = "",
+        sort: accounts.AccountSort = accounts.AccountSort.ID,
+        descending: bool = False,
     ) -> accounts.AccountPage:
-        """Accounts matching every given filter, ordered by id, one page at a time."""
+        """Accounts matching every given filter, one page at a time, ordered by ``sort``
+        (ties by account id ascending, so the pages of an unchanged pool are complete and
+        never repeat an account). ``search`` is a substring of the id or the note."""
         ...
 
     def refresh_usage(
         self, account_ids: Sequence[str] = (), *, all_accounts: bool = False
     ) -> AsyncIterator[accounts.RefreshProgress]:
         """Re-read usage from the upstream, yielding one event per account and a summary."""
+        ...
+
+    def run_action(
+        self,
+        action: accounts.AccountAction,
+        account_ids: Sequence[str] = (),
+        *,
+        all_accounts: bool = False,
+    ) -> AsyncIterator[accounts.ActionProgress]:
+        """Apply an upstream action to accounts, yielding one event per account as it
+        finishes and a summary; capped by the action's ``performance`` settings. Closing
+        the iterator stops the calls still running."""
+        ...
+
+    async def list_assets(
+        self, account_id: str, *, page_size: int = 50, page_token: str = ""
+    ) -> accounts.AssetPage:
+        """One page of the account's upstream assets; ``AccountNotFound``,
+        ``PoolUnavailable`` when the upstream cannot be read."""
         ...
 
     async def stats(self) -> accounts.PoolStats:

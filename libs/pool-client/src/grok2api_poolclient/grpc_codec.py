@@ -27,6 +27,12 @@ _STATUSES = {
 _OUTCOMES = {o: getattr(pb, f"OUTCOME_{o.name}") for o in leases.Outcome}
 _SOURCES = {s: getattr(pb, f"QUOTA_SOURCE_{s.name}") for s in accounts.QuotaSource}
 _KINDS = {k: getattr(pb.AccountChange, f"KIND_{k.name}") for k in accounts.ChangeKind}
+_SORTS: dict[accounts.AccountSort, Any] = {
+    s: getattr(pb, f"ACCOUNT_SORT_{s.name}")
+    for s in accounts.AccountSort
+    if s is not accounts.AccountSort.ID
+}
+_ACTIONS = {a: getattr(pb, f"ACCOUNT_ACTION_{a.name}") for a in accounts.AccountAction}
 
 
 def _reverse(table: dict) -> dict:  # type: ignore[type-arg]
@@ -38,6 +44,24 @@ _STATUSES_BACK = _reverse(_STATUSES)
 _OUTCOMES_BACK = _reverse(_OUTCOMES)
 _SOURCES_BACK = _reverse(_SOURCES)
 _KINDS_BACK = _reverse(_KINDS)
+_SORTS_BACK = _reverse(_SORTS)
+_ACTIONS_BACK = _reverse(_ACTIONS)
+
+
+def sort_to_pb(sort: accounts.AccountSort) -> Any:
+    return _SORTS.get(sort, pb.ACCOUNT_SORT_UNSPECIFIED)
+
+
+def sort_from_pb(value: int) -> accounts.AccountSort:
+    return _SORTS_BACK.get(value, accounts.AccountSort.ID)  # type: ignore[no-any-return]
+
+
+def action_to_pb(action: accounts.AccountAction) -> Any:
+    return _ACTIONS[action]
+
+
+def action_from_pb(value: int) -> accounts.AccountAction | None:
+    return _ACTIONS_BACK.get(value)
 
 
 def tier_to_pb(tier: leases.Tier | None) -> Any:
@@ -136,6 +160,7 @@ def account_to_pb(account: accounts.Account) -> pb.Account:
         created_at=account.created_at,
         updated_at=account.updated_at,
         refused_products=list(account.refused_products),
+        last_used_at=account.last_used_at or 0.0,
     )
 
 
@@ -166,6 +191,7 @@ def account_from_pb(msg: pb.Account) -> accounts.Account:
         created_at=msg.created_at,
         updated_at=msg.updated_at,
         refused_products=tuple(msg.refused_products),
+        last_used_at=msg.last_used_at or None,
     )
 
 
@@ -181,6 +207,48 @@ def progress_from_pb(m: pb.RefreshProgress) -> accounts.RefreshProgress:
         account_id=m.account_id, ok=m.ok, error=m.error, done=m.done, total=m.total,
         finished=m.finished, skipped=m.skipped,
     )  # fmt: skip
+
+
+def action_progress_to_pb(p: accounts.ActionProgress) -> pb.ActionProgress:
+    return pb.ActionProgress(
+        account_id=p.account_id, ok=p.ok, error=p.error, done=p.done, total=p.total,
+        finished=p.finished, assets_found=p.assets_found, assets_deleted=p.assets_deleted,
+        already_done=p.already_done,
+    )
+
+
+def action_progress_from_pb(m: pb.ActionProgress) -> accounts.ActionProgress:
+    return accounts.ActionProgress(
+        account_id=m.account_id, ok=m.ok, error=m.error, done=m.done, total=m.total,
+        finished=m.finished, assets_found=m.assets_found, assets_deleted=m.assets_deleted,
+        already_done=m.already_done,
+    )
+
+
+def asset_page_to_pb(page: accounts.AssetPage) -> pb.ListAssetsResponse:
+    return pb.ListAssetsResponse(
+        assets=[
+            pb.Asset(
+                asset_id=a.asset_id, name=a.name, mime_type=a.mime_type, key=a.key,
+                size=a.size, created_at=a.created_at,
+            )
+            for a in page.assets
+        ],
+        next_page_token=page.next_page_token,
+    )
+
+
+def asset_page_from_pb(msg: pb.ListAssetsResponse) -> accounts.AssetPage:
+    return accounts.AssetPage(
+        assets=tuple(
+            accounts.Asset(
+                asset_id=a.asset_id, name=a.name, mime_type=a.mime_type, key=a.key,
+                size=a.size if a.HasField("size") else None, created_at=a.created_at,
+            )
+            for a in msg.assets
+        ),
+        next_page_token=msg.next_page_token,
+    )
 
 
 def stats_to_pb(stats: accounts.PoolStats) -> pb.PoolStats:

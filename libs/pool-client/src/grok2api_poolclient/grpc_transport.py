@@ -161,8 +161,12 @@ class GrpcPoolClient:
         search: str | None = None,
         page_size: int = 100,
         page_token: str = "",
+        sort: accounts.AccountSort = accounts.AccountSort.ID,
+        descending: bool = False,
     ) -> accounts.AccountPage:
         request = pb.ListAccountsRequest(
+            sort=grpc_codec.sort_to_pb(sort),
+            descending=descending,
             tier=grpc_codec.tier_to_pb(tier),
             status=grpc_codec.status_to_pb(status),
             tag=tag or "",
@@ -183,6 +187,28 @@ class GrpcPoolClient:
         request = pb.RefreshUsageRequest(account_ids=list(account_ids), all=all_accounts)
         async for item in self._stream(self._stub.RefreshUsage, request):
             yield grpc_codec.progress_from_pb(item)
+
+    async def run_action(
+        self,
+        action: accounts.AccountAction,
+        account_ids: Sequence[str] = (),
+        *,
+        all_accounts: bool = False,
+    ) -> AsyncIterator[accounts.ActionProgress]:
+        request = pb.RunAccountActionRequest(
+            action=grpc_codec.action_to_pb(action), account_ids=list(account_ids),
+            all=all_accounts,
+        )  # fmt: skip
+        async for item in self._stream(self._stub.RunAccountAction, request):
+            yield grpc_codec.action_progress_from_pb(item)
+
+    async def list_assets(
+        self, account_id: str, *, page_size: int = 50, page_token: str = ""
+    ) -> accounts.AssetPage:
+        request = pb.ListAssetsRequest(
+            account_id=account_id, page_size=page_size, page_token=page_token
+        )
+        return grpc_codec.asset_page_from_pb(await self._call(self._stub.ListAssets, request))
 
     async def stats(self) -> accounts.PoolStats:
         return grpc_codec.stats_from_pb(await self._call(self._stub.GetStats, pb.GetStatsRequest()))

@@ -121,6 +121,7 @@ class TokenPoolServicer(pb_grpc.TokenPoolServicer):
             status=grpc_codec.status_from_pb(request.status),
             tag=request.tag or None, search=request.search or None,
             page_size=request.page_size or 100, page_token=request.page_token,
+            sort=grpc_codec.sort_from_pb(request.sort), descending=request.descending,
         ))  # fmt: skip
         return pb.ListAccountsResponse(
             accounts=[grpc_codec.account_to_pb(a) for a in page.accounts],
@@ -134,6 +135,26 @@ class TokenPoolServicer(pb_grpc.TokenPoolServicer):
         stream = self._pool.refresh_usage(tuple(request.account_ids), all_accounts=request.all)
         async for item in _guarded_stream(context, stream):
             yield grpc_codec.progress_to_pb(item)
+
+    async def RunAccountAction(
+        self, request: pb.RunAccountActionRequest, context: Any
+    ) -> AsyncIterator[pb.ActionProgress]:
+        action = grpc_codec.action_from_pb(request.action)
+        if action is None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "an action is required")
+        assert action is not None
+        stream = self._pool.run_action(action, tuple(request.account_ids), all_accounts=request.all)
+        async for item in _guarded_stream(context, stream):
+            yield grpc_codec.action_progress_to_pb(item)
+
+    async def ListAssets(
+        self, request: pb.ListAssetsRequest, context: Any
+    ) -> pb.ListAssetsResponse:
+        page = await _guard(context, self._pool.list_assets(
+            request.account_id, page_size=request.page_size or 50,
+            page_token=request.page_token,
+        ))  # fmt: skip
+        return grpc_codec.asset_page_to_pb(page)
 
     async def GetStats(self, request: pb.GetStatsRequest, context: Any) -> pb.PoolStats:
         return grpc_codec.stats_to_pb(await _guard(context, self._pool.stats()))

@@ -23,7 +23,7 @@ from grok_web import options as grok_options
 from prometheus_client import start_http_server
 from redis import exceptions as redis_errors
 
-from . import errors, grpc_server, service, usage
+from . import actions, errors, grpc_server, service, usage
 from .hot import base, memory, redis_state
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ async def running(
             repo=store.accounts,
             hot=hot,
             reader=usage.GrokUsageReader(upstream),
+            upstream=actions.GrokAccountUpstream(upstream),
         )
         stack.push_async_callback(pool.aclose)
         await pool.start()

@@ -18,13 +18,10 @@ from grok2api_storage import errors as store_errors
 from grok2api_storage import protocols
 from grok2api_storage import records as stored
 
-from . import feed, records
+from . import feed, listing, records
 from .hot import base
 
 log = logging.getLogger(__name__)
-
-_MAX_PAGE = 1000
-
 
 class AccountManager:
     def __init__(
@@ -39,6 +36,7 @@ class AccountManager:
         self._hot = hot
         self._credentials = credentials
         self._clock = clock
+        self._catalogue = listing.Catalogue(repo=repo)
 
     async def upsert(
         self,
@@ -77,6 +75,7 @@ class AccountManager:
         # products the upstream refused the account again
         await self._hot.put(records.seed_of(record, reset=reset, clear_refusals=True))
         self._credentials.put(record.id, record.credential, record.user_id)
+        self._catalogue.forget(record.id)
         await self._hot.publish(feed.encode(accounts.ChangeKind.UPSERTED, record.id))
         return await self.view(record)
 
@@ -134,6 +133,7 @@ class AccountManager:
         if not await self._repo.remove(account_id):
             raise errors.AccountNotFound(f"no account {account_id}")
         await self._hot.remove(account_id)
+        self._catalogue.forget(account_id)
         self._credentials.drop(account_id)
         await self._hot.publish(feed.encode(accounts.ChangeKind.REMOVED, account_id))
 
@@ -159,41 +159,18 @@ class AccountManager:
         search: str | None,
         page_size: int,
         page_token: str,
+        sort: accounts.AccountSort = accounts.AccountSort.ID,
+        descending: bool = False,
     ) -> accounts.AccountPage:
-        try:
-            offset = int(page_token or 0)
-        except ValueError as exc:
-            raise errors.InvalidRequest("malformed page token") from exc
-        size = max(1, min(page_size or 100, _MAX_PAGE))
-        matched: list[accounts.Account] = []
-        async for view in self._views(tier=tier, tag=tag, search=search):
-            if status is None or view.status is status:
-                matched.append(view)
-        page = matched[offset : offset + size]
-        more = offset + size < len(matched)
-        return accounts.AccountPage(
-            accounts=tuple(page),
-            next_page_token=str(offset + size) if more else "",
-            total=len(matched),
-        )
+        return await listing.page(
+            catalogue=self._catalogue, repo=self._repo, hot=self._hot, now=self._clock(),
+            tier=tier, status=status, tag=tag, search=search, page_size=page_size,
+            page_token=page_token, sort=sort, descending=descending,
+        )  # fmt: skip
 
-    async def _views(
-        self, *, tier: Tier | None, tag: str | None, search: str | None
-    ) -> AsyncIterator[accounts.Account]:
-        """Live status (cooling) is not in the store, so status filters apply after overlay."""
-        filters = stored.AccountFilter(
-            tier=stored.AccountTier(tier.value) if tier else None, tag=tag, search=search
-        )
-        offset = 0
-        while True:
-            page = await self._repo.list(filters=filters, offset=offset, limit=500)
-            hot = await self._hot.accounts([r.id for r in page.items])
-            now = self._clock()
-            for record in page.items:
-                yield records.view_of(record, hot.get(record.id), now=now)
-            offset += len(page.items)
-            if not page.items or offset >= page.total:
-                return
+    def forget(self, account_id: str) -> None:
+        """Another replica changed the account: the next listing reads it again."""
+        self._catalogue.forget(account_id)
 
     async def export(self) -> AsyncIterator[accounts.ExportedAccount]:
         async for record in self._repo.iter_all():

@@ -105,4 +105,8 @@ def view_of(
         created_at=record.created_at.timestamp(),
         updated_at=record.updated_at.timestamp(),
         refused_products=hot.refused if hot else (),
+        last_used_at=(
+            hot.last_used_at if hot and hot.last_used_at
+            else record.last_used_at.timestamp() if record.last_used_at else None
+        ),
     )

@@ -20,7 +20,18 @@ from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures, Tier
 from grok2api_settings import Settings
 from grok2api_storage import protocols
 
-from . import catalogue, feed, leasing, management, metrics, quotas, refresh, translate, usage
+from . import (
+    actions,
+    catalogue,
+    feed,
+    leasing,
+    management,
+    metrics,
+    quotas,
+    refresh,
+    translate,
+    usage,
+)
 from .hot import base
 
 log = logging.getLogger(__name__)
@@ -37,6 +48,7 @@ class PoolService:
         repo: protocols.AccountRepository,
         hot: base.HotState,
         reader: usage.UsageReader | None = None,
+        upstream: actions.AccountUpstream | None = None,
         resolve: catalogue.ModelResolver = catalogue.from_catalogue,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -48,6 +60,7 @@ class PoolService:
         self._leaser = leasing.Leaser(settings=settings, resolve=resolve, clock=clock, **common)
         self._manager = management.AccountManager(clock=clock, **common)
         self.refresher = refresh.Refresher(settings=settings, reader=reader, clock=clock, **common)
+        self._actions = actions.ActionRunner(settings=settings, repo=repo, upstream=upstream)
         self._clock = clock
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -83,6 +96,7 @@ class PoolService:
             # Only these can change a credential; state changes (429s) must not cost reads.
             if kind is not accounts.ChangeKind.STATE_CHANGED:
                 self._credentials.drop(account_id)
+                self._manager.forget(account_id)
 
     async def _reap(self) -> None:
         while True:
@@ -232,11 +246,13 @@ class PoolService:
         search: str | None = None,
         page_size: int = 100,
         page_token: str = "",
+        sort: accounts.AccountSort = accounts.AccountSort.ID,
+        descending: bool = False,
     ) -> accounts.AccountPage:
         with translate.pool_errors():
             return await self._manager.list(
             tier=tier, status=status, tag=tag, search=search, page_size=page_size,
-            page_token=page_token,
+            page_token=page_token, sort=sort, descending=descending,
         )  # fmt: skip
 
     async def refresh_usage(
@@ -248,6 +264,28 @@ class PoolService:
                 ids = sorted(await self._hot.accounts())
             async for progress in self.refresher.refresh(ids):
                 yield progress
+
+    async def run_action(
+        self,
+        action: accounts.AccountAction,
+        account_ids: Sequence[str] = (),
+        *,
+        all_accounts: bool = False,
+    ) -> AsyncIterator[accounts.ActionProgress]:
+        with translate.pool_errors():
+            ids = list(account_ids)
+            if all_accounts:
+                ids = sorted(await self._hot.accounts())
+            async for progress in self._actions.run(action, ids):
+                yield progress
+
+    async def list_assets(
+        self, account_id: str, *, page_size: int = 50, page_token: str = ""
+    ) -> accounts.AssetPage:
+        with translate.pool_errors():
+            return await self._actions.list_assets(
+                account_id, page_size=page_size, page_token=page_token
+            )
 
     async def stats(self) -> accounts.PoolStats:
         with translate.pool_errors():

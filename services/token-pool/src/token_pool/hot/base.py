@@ -180,6 +180,7 @@ class HotAccount:
     last_refresh_at: float | None
     quota: tuple[QuotaWindow, ...]
     refused: tuple[str, ...] = ()  # products refused, sorted; cleared by a usage refresh
+    last_used_at: float | None = None  # the last lease; None when never leased here
 
 
 class HotState(Protocol):

@@ -425,4 +425,5 @@ def _view(account_id: str, acct: _Account) -> base.HotAccount:
             for mode, w in sorted(acct.windows.items())
         ),
         refused=tuple(sorted(acct.refused)),
+        last_used_at=acct.last_used or None,
     )

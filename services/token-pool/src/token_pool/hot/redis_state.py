@@ -260,4 +260,5 @@ def _view(account_id: str, row: dict[str, str]) -> base.HotAccount:
         last_refresh_at=float(row.get("rf", 0)) or None,
         quota=quota,
         refused=tuple(sorted(p for p in row.get("rp", "").split(",") if p)),
+        last_used_at=float(row.get("lu", 0)) or None,
     )

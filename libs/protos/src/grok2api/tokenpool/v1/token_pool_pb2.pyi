@@ -41,6 +41,22 @@ class QuotaSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     QUOTA_SOURCE_DEFAULT: _ClassVar[QuotaSource]
     QUOTA_SOURCE_ESTIMATED: _ClassVar[QuotaSource]
     QUOTA_SOURCE_REAL: _ClassVar[QuotaSource]
+
+class AccountSort(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCOUNT_SORT_UNSPECIFIED: _ClassVar[AccountSort]
+    ACCOUNT_SORT_REMAINING: _ClassVar[AccountSort]
+    ACCOUNT_SORT_LAST_USED: _ClassVar[AccountSort]
+    ACCOUNT_SORT_FAILURES: _ClassVar[AccountSort]
+    ACCOUNT_SORT_CREATED: _ClassVar[AccountSort]
+
+class AccountAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCOUNT_ACTION_UNSPECIFIED: _ClassVar[AccountAction]
+    ACCOUNT_ACTION_ACCEPT_TOS: _ClassVar[AccountAction]
+    ACCOUNT_ACTION_SET_BIRTH_DATE: _ClassVar[AccountAction]
+    ACCOUNT_ACTION_ENABLE_NSFW: _ClassVar[AccountAction]
+    ACCOUNT_ACTION_CLEAR_ASSETS: _ClassVar[AccountAction]
 TIER_UNSPECIFIED: Tier
 TIER_BASIC: Tier
 TIER_SUPER: Tier
@@ -64,6 +80,16 @@ QUOTA_SOURCE_UNSPECIFIED: QuotaSource
 QUOTA_SOURCE_DEFAULT: QuotaSource
 QUOTA_SOURCE_ESTIMATED: QuotaSource
 QUOTA_SOURCE_REAL: QuotaSource
+ACCOUNT_SORT_UNSPECIFIED: AccountSort
+ACCOUNT_SORT_REMAINING: AccountSort
+ACCOUNT_SORT_LAST_USED: AccountSort
+ACCOUNT_SORT_FAILURES: AccountSort
+ACCOUNT_SORT_CREATED: AccountSort
+ACCOUNT_ACTION_UNSPECIFIED: AccountAction
+ACCOUNT_ACTION_ACCEPT_TOS: AccountAction
+ACCOUNT_ACTION_SET_BIRTH_DATE: AccountAction
+ACCOUNT_ACTION_ENABLE_NSFW: AccountAction
+ACCOUNT_ACTION_CLEAR_ASSETS: AccountAction
 
 class AcquireRequest(_message.Message):
     __slots__ = ("model", "cost", "exclude_account_ids", "request_id", "prefer_tier", "account_id")
@@ -234,7 +260,7 @@ class QuotaWindow(_message.Message):
     def __init__(self, mode: _Optional[str] = ..., remaining: _Optional[int] = ..., total: _Optional[int] = ..., window_seconds: _Optional[int] = ..., reset_at: _Optional[float] = ..., source: _Optional[_Union[QuotaSource, str]] = ...) -> None: ...
 
 class Account(_message.Message):
-    __slots__ = ("account_id", "credential_masked", "tier", "status", "enabled", "tags", "note", "quota", "inflight", "fail_count", "cooling_until", "last_refresh_at", "created_at", "updated_at", "refused_products")
+    __slots__ = ("account_id", "credential_masked", "tier", "status", "enabled", "tags", "note", "quota", "inflight", "fail_count", "cooling_until", "last_refresh_at", "created_at", "updated_at", "refused_products", "last_used_at")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_MASKED_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
@@ -250,6 +276,7 @@ class Account(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     REFUSED_PRODUCTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_USED_AT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     credential_masked: str
     tier: Tier
@@ -265,7 +292,8 @@ class Account(_message.Message):
     created_at: float
     updated_at: float
     refused_products: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, account_id: _Optional[str] = ..., credential_masked: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., status: _Optional[_Union[AccountStatus, str]] = ..., enabled: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ..., quota: _Optional[_Iterable[_Union[QuotaWindow, _Mapping]]] = ..., inflight: _Optional[int] = ..., fail_count: _Optional[int] = ..., cooling_until: _Optional[float] = ..., last_refresh_at: _Optional[float] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., refused_products: _Optional[_Iterable[str]] = ...) -> None: ...
+    last_used_at: float
+    def __init__(self, account_id: _Optional[str] = ..., credential_masked: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., status: _Optional[_Union[AccountStatus, str]] = ..., enabled: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ..., quota: _Optional[_Iterable[_Union[QuotaWindow, _Mapping]]] = ..., inflight: _Optional[int] = ..., fail_count: _Optional[int] = ..., cooling_until: _Optional[float] = ..., last_refresh_at: _Optional[float] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., refused_products: _Optional[_Iterable[str]] = ..., last_used_at: _Optional[float] = ...) -> None: ...
 
 class UpsertAccountRequest(_message.Message):
     __slots__ = ("credential", "account_id", "tier", "enabled", "tags", "set_tags", "note")
@@ -302,20 +330,24 @@ class GetAccountRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ...) -> None: ...
 
 class ListAccountsRequest(_message.Message):
-    __slots__ = ("tier", "status", "tag", "search", "page_size", "page_token")
+    __slots__ = ("tier", "status", "tag", "search", "page_size", "page_token", "sort", "descending")
     TIER_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     TAG_FIELD_NUMBER: _ClassVar[int]
     SEARCH_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SORT_FIELD_NUMBER: _ClassVar[int]
+    DESCENDING_FIELD_NUMBER: _ClassVar[int]
     tier: Tier
     status: AccountStatus
     tag: str
     search: str
     page_size: int
     page_token: str
-    def __init__(self, tier: _Optional[_Union[Tier, str]] = ..., status: _Optional[_Union[AccountStatus, str]] = ..., tag: _Optional[str] = ..., search: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    sort: AccountSort
+    descending: bool
+    def __init__(self, tier: _Optional[_Union[Tier, str]] = ..., status: _Optional[_Union[AccountStatus, str]] = ..., tag: _Optional[str] = ..., search: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., sort: _Optional[_Union[AccountSort, str]] = ..., descending: _Optional[bool] = ...) -> None: ...
 
 class ListAccountsResponse(_message.Message):
     __slots__ = ("accounts", "next_page_token", "total")
@@ -352,6 +384,72 @@ class RefreshProgress(_message.Message):
     finished: bool
     skipped: bool
     def __init__(self, account_id: _Optional[str] = ..., ok: _Optional[bool] = ..., error: _Optional[str] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., finished: _Optional[bool] = ..., skipped: _Optional[bool] = ...) -> None: ...
+
+class RunAccountActionRequest(_message.Message):
+    __slots__ = ("action", "account_ids", "all")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_IDS_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    action: AccountAction
+    account_ids: _containers.RepeatedScalarFieldContainer[str]
+    all: bool
+    def __init__(self, action: _Optional[_Union[AccountAction, str]] = ..., account_ids: _Optional[_Iterable[str]] = ..., all: _Optional[bool] = ...) -> None: ...
+
+class ActionProgress(_message.Message):
+    __slots__ = ("account_id", "ok", "error", "done", "total", "finished", "assets_found", "assets_deleted", "already_done")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    ASSETS_FOUND_FIELD_NUMBER: _ClassVar[int]
+    ASSETS_DELETED_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_DONE_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    ok: bool
+    error: str
+    done: int
+    total: int
+    finished: bool
+    assets_found: int
+    assets_deleted: int
+    already_done: bool
+    def __init__(self, account_id: _Optional[str] = ..., ok: _Optional[bool] = ..., error: _Optional[str] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., finished: _Optional[bool] = ..., assets_found: _Optional[int] = ..., assets_deleted: _Optional[int] = ..., already_done: _Optional[bool] = ...) -> None: ...
+
+class ListAssetsRequest(_message.Message):
+    __slots__ = ("account_id", "page_size", "page_token")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, account_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class Asset(_message.Message):
+    __slots__ = ("asset_id", "name", "mime_type", "key", "size", "created_at")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    name: str
+    mime_type: str
+    key: str
+    size: int
+    created_at: str
+    def __init__(self, asset_id: _Optional[str] = ..., name: _Optional[str] = ..., mime_type: _Optional[str] = ..., key: _Optional[str] = ..., size: _Optional[int] = ..., created_at: _Optional[str] = ...) -> None: ...
+
+class ListAssetsResponse(_message.Message):
+    __slots__ = ("assets", "next_page_token")
+    ASSETS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    assets: _containers.RepeatedCompositeFieldContainer[Asset]
+    next_page_token: str
+    def __init__(self, assets: _Optional[_Iterable[_Union[Asset, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetStatsRequest(_message.Message):
     __slots__ = ()

@@ -84,6 +84,16 @@ class TokenPoolStub:
                 request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RefreshUsageRequest.SerializeToString,
                 response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RefreshProgress.FromString,
                 _registered_method=True)
+        self.RunAccountAction = channel.unary_stream(
+                '/grok2api.tokenpool.v1.TokenPool/RunAccountAction',
+                request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RunAccountActionRequest.SerializeToString,
+                response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ActionProgress.FromString,
+                _registered_method=True)
+        self.ListAssets = channel.unary_unary(
+                '/grok2api.tokenpool.v1.TokenPool/ListAssets',
+                request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ListAssetsRequest.SerializeToString,
+                response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ListAssetsResponse.FromString,
+                _registered_method=True)
         self.GetStats = channel.unary_unary(
                 '/grok2api.tokenpool.v1.TokenPool/GetStats',
                 request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.GetStatsRequest.SerializeToString,
@@ -183,6 +193,23 @@ class TokenPoolServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RunAccountAction(self, request, context):
+        """Run one upstream account action (accept ToS, set birth date, enable NSFW, clear
+        assets) over accounts: one event per account as each finishes, then a final summary
+        event; at most the action's performance cap of accounts, that many calls at a time.
+        Cancelling the stream stops the calls still running.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAssets(self, request, context):
+        """One page of an account's upstream assets (protocol §10.2).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetStats(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -263,6 +290,16 @@ def add_TokenPoolServicer_to_server(servicer, server):
                     servicer.RefreshUsage,
                     request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RefreshUsageRequest.FromString,
                     response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RefreshProgress.SerializeToString,
+            ),
+            'RunAccountAction': grpc.unary_stream_rpc_method_handler(
+                    servicer.RunAccountAction,
+                    request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RunAccountActionRequest.FromString,
+                    response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ActionProgress.SerializeToString,
+            ),
+            'ListAssets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAssets,
+                    request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ListAssetsRequest.FromString,
+                    response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ListAssetsResponse.SerializeToString,
             ),
             'GetStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStats,
@@ -555,6 +592,60 @@ class TokenPool:
             '/grok2api.tokenpool.v1.TokenPool/RefreshUsage',
             grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RefreshUsageRequest.SerializeToString,
             grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RefreshProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunAccountAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/grok2api.tokenpool.v1.TokenPool/RunAccountAction',
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RunAccountActionRequest.SerializeToString,
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ActionProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAssets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grok2api.tokenpool.v1.TokenPool/ListAssets',
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ListAssetsRequest.SerializeToString,
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ListAssetsResponse.FromString,
             options,
             channel_credentials,
             insecure,
