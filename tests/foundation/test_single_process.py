@@ -88,6 +88,16 @@ def test_admin_api_is_served_on_the_same_port_and_needs_the_admin_password(start
     assert stats["total_accounts"] == 0 and stats["leases_in_flight"] == 0
 
 
+def test_the_admin_panel_starts_with_the_default_password_and_says_so(started):
+    _, base, _, _ = started
+    state = requests.get(f"{base}/admin/api/auth/session", timeout=5).json()
+    assert state == {"authenticated": False, "default_password": True}
+    login = requests.post(f"{base}/admin/api/auth/login", json={"password": "grok2api"},
+                          timeout=5)
+    assert login.status_code == 204
+    assert "g2a_session" in login.headers.get("set-cookie", "")
+
+
 def test_metrics_and_unknown_paths(started):
     _, base, _, _ = started
     requests.get(f"{base}/v1/models", timeout=5)
