@@ -97,7 +97,8 @@ async def test_clear_assets_lists_then_deletes_every_asset_and_counts_them(
         )
     page = await client.list_assets(account.account_id, page_size=20)
     assert len(page.assets) == 20 and page.next_page_token
-    rest = await client.list_assets(account.account_id, page_size=50, page_token=page.next_page_token)
+    token = page.next_page_token
+    rest = await client.list_assets(account.account_id, page_size=50, page_token=token)
     assert len(rest.assets) == 35 and not rest.next_page_token
     assert not {a.asset_id for a in page.assets} & {a.asset_id for a in rest.assets}
     one, summary = [e async for e in client.run_action(Action.CLEAR_ASSETS, [account.account_id])]

@@ -174,7 +174,7 @@ def import_(
     local: bool = LocalOption,
 ) -> None:
     """Import many accounts, with a progress bar."""
-    from token_pool import formats
+    from grok2api_poolclient import formats
     try:
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
     except OSError as exc:
@@ -325,7 +325,7 @@ def export(
     local: bool = LocalOption,
 ) -> None:
     """Export every account WITH its full credential: treat the output as a secret."""
-    from token_pool import formats
+    from grok2api_poolclient import formats
     if fmt not in ("json", "lines"):
         bootstrap.fail("--format must be json or lines")
 

@@ -16,10 +16,19 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from grok2api_poolclient.accounts import AccountStatus, ExportedAccount
-from grok2api_poolclient.leases import Tier
+from .accounts import AccountStatus, ExportedAccount
+from .leases import Tier
 
-from .records import normalise_credential
+SSO_PREFIX = "sso="
+
+
+def normalise_credential(raw: str) -> str:
+    """The bare sso cookie value: surrounding space and a leading ``sso=`` removed (the
+    pool normalises again on upsert; this one drops duplicates before they travel)."""
+    value = raw.strip()
+    if value.startswith(SSO_PREFIX):
+        value = value[len(SSO_PREFIX) :].strip()
+    return value
 
 POOL_TIERS: dict[str, Tier] = {
     "ssoBasic": Tier.BASIC,
