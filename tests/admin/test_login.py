@@ -148,3 +148,15 @@ async def test_two_instances_share_sessions_and_lockouts_over_redis(
         assert third.status_code == 429
         right = await on_second.post("/api/auth/login", json={"password": PASSWORD})
         assert right.status_code == 429
+
+
+async def test_changing_the_password_ends_every_session(tmp_path: Path) -> None:
+    app = build(tmp_path)
+    async with client(app) as http:
+        await login(http)
+        assert (await http.get("/api/audit")).status_code == 200
+        app.state.settings.apply({"app.app_key": "a-new-password"})
+        assert (await http.get("/api/audit")).status_code == 401
+        assert (await http.get("/api/auth/session")).json()["authenticated"] is False
+        await login(http, "a-new-password")
+        assert (await http.get("/api/audit")).status_code == 200

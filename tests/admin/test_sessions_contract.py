@@ -21,8 +21,10 @@ def store(
 async def test_a_created_session_is_found_by_its_id_until_deleted(
     store: sessions.SessionStore,
 ) -> None:
-    session = await store.create(ttl_seconds=60)
+    session = sessions.new_session(password="pw")
+    await store.create(session, ttl_seconds=60)
     assert session.id != session.csrf_token and len(session.id) >= 40
+    assert session.password_seal == sessions.seal("pw", session.id)
     assert await store.get(session.id) == session
     await store.delete(session.id)
     assert await store.get(session.id) is None
@@ -30,7 +32,8 @@ async def test_a_created_session_is_found_by_its_id_until_deleted(
 
 
 async def test_a_session_expires_after_its_ttl(store: sessions.SessionStore) -> None:
-    session = await store.create(ttl_seconds=1)
+    session = sessions.new_session(password="pw")
+    await store.create(session, ttl_seconds=1)
     await asyncio.sleep(1.1)
     assert await store.get(session.id) is None
 
@@ -67,7 +70,8 @@ async def test_redis_holds_no_session_id_in_clear(
     redis_client: aioredis.Redis, redis_prefix: str
 ) -> None:
     store = sessions.RedisSessionStore(redis_client, prefix=redis_prefix)
-    session = await store.create(ttl_seconds=60)
+    session = sessions.new_session(password="pw")
+    await store.create(session, ttl_seconds=60)
     keys = [key async for key in redis_client.scan_iter(match=f"{redis_prefix}*")]
     values = [await redis_client.get(key) for key in keys]
     assert session.id.encode() not in b" ".join([*keys, *values])

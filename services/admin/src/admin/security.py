@@ -5,10 +5,10 @@
 - ``Authorization: Bearer <app.app_key>`` (scripts): accepted as is; a bearer header with
   a wrong key is refused outright rather than falling back to a cookie.
 - the ``g2a_session`` cookie (browsers, set by ``POST /api/auth/login``): the session must
-  be live, and a request that can change something (POST, PUT, PATCH, DELETE) must repeat
-  the session's CSRF token in the ``X-CSRF-Token`` header. The token is also in the
-  readable ``g2a_csrf`` cookie, so the page's script can copy it (double submit); another
-  site can neither read that cookie nor set the header.
+  be live and opened under the current password, and a request that can change something
+  (POST, PUT, PATCH, DELETE) must repeat the session's CSRF token in the ``X-CSRF-Token``
+  header. The token is also in the readable ``g2a_csrf`` cookie, so the page's script can
+  copy it (double submit); another site can neither read that cookie nor set the header.
 
 On success ``request.state.admin_actor`` names the caller for the audit trail.
 """
@@ -75,10 +75,26 @@ def bearer(request: Request) -> str | None:
 
 
 async def current_session(request: Request) -> sessions.Session | None:
+    """The request's live session, if its cookie names one opened under the current
+    password (a password change ends every session)."""
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id:
         return None
-    return await session_store(request).get(session_id)
+    session = await session_store(request).get(session_id)
+    if session is None:
+        return None
+    settings: LiveSettings = request.app.state.settings
+    expected = sessions.seal(settings.current.app.app_key, session.id)
+    if not hmac.compare_digest(session.password_seal, expected):
+        return None
+    return session
+
+
+async def open_session(request: Request) -> sessions.Session:
+    settings: LiveSettings = request.app.state.settings
+    session = sessions.new_session(password=settings.current.app.app_key)
+    await session_store(request).create(session, ttl_seconds=policy(request).session_ttl_seconds)
+    return session
 
 
 def check_csrf(request: Request, session: sessions.Session) -> None:

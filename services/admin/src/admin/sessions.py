@@ -5,12 +5,16 @@ a split deployment (sessions and lockouts hold across admin replicas) and proces
 in the single-process mode. A session id is a bearer secret, so neither backend keys
 anything by the id itself: records live under its SHA-256, and a dump of Redis yields no
 usable cookie.
+
+A session is sealed with the admin password it was opened under (an HMAC of its id keyed
+by ``app.app_key``): when the password changes, every open session stops being accepted.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -22,10 +26,12 @@ from redis import asyncio as aioredis
 
 @dataclasses.dataclass(frozen=True)
 class Session:
-    """A logged-in browser: its cookie value (``id``) and its CSRF token."""
+    """A logged-in browser: its cookie value (``id``), its CSRF token, and the seal of the
+    password it was opened under (``seal``)."""
 
     id: str = dataclasses.field(repr=False)
     csrf_token: str = dataclasses.field(repr=False)
+    password_seal: str = dataclasses.field(repr=False)
 
     @property
     def handle(self) -> str:
@@ -34,8 +40,8 @@ class Session:
 
 
 class SessionStore(Protocol):
-    async def create(self, *, ttl_seconds: int) -> Session:
-        """A new session with fresh random id and CSRF token, expiring after the TTL."""
+    async def create(self, session: Session, *, ttl_seconds: int) -> None:
+        """Store a session made by ``new_session``, expiring after the TTL."""
 
     async def get(self, session_id: str) -> Session | None:
         """The live session of that id, else ``None`` (unknown, expired or logged out)."""
@@ -58,8 +64,18 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _new_session() -> Session:
-    return Session(id=secrets.token_urlsafe(32), csrf_token=secrets.token_urlsafe(32))
+def seal(password: str, session_id: str) -> str:
+    return hmac.new(password.encode(), session_id.encode(), hashlib.sha256).hexdigest()
+
+
+def new_session(*, password: str) -> Session:
+    """A session with a fresh random id and CSRF token, sealed with ``password``."""
+    session_id = secrets.token_urlsafe(32)
+    return Session(
+        id=session_id,
+        csrf_token=secrets.token_urlsafe(32),
+        password_seal=seal(password, session_id),
+    )
 
 
 class MemorySessionStore:
@@ -68,21 +84,21 @@ class MemorySessionStore:
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._sessions: dict[str, tuple[str, float]] = {}
+        self._sessions: dict[str, tuple[str, str, float]] = {}
         self._failures: dict[str, tuple[int, float]] = {}
         self._locks: dict[str, float] = {}
 
-    async def create(self, *, ttl_seconds: int) -> Session:
+    async def create(self, session: Session, *, ttl_seconds: int) -> None:
         self._sweep()
-        session = _new_session()
-        self._sessions[digest(session.id)] = (session.csrf_token, self._clock() + ttl_seconds)
-        return session
+        self._sessions[digest(session.id)] = (
+            session.csrf_token, session.password_seal, self._clock() + ttl_seconds
+        )
 
     async def get(self, session_id: str) -> Session | None:
         found = self._sessions.get(digest(session_id))
-        if found is None or found[1] <= self._clock():
+        if found is None or found[2] <= self._clock():
             return None
-        return Session(id=session_id, csrf_token=found[0])
+        return Session(id=session_id, csrf_token=found[0], password_seal=found[1])
 
     async def delete(self, session_id: str) -> None:
         self._sessions.pop(digest(session_id), None)
@@ -108,7 +124,7 @@ class MemorySessionStore:
     def _sweep(self) -> None:
         """Forget expired sessions and locks, so memory stays bounded by live ones."""
         now = self._clock()
-        self._sessions = {k: v for k, v in self._sessions.items() if v[1] > now}
+        self._sessions = {k: v for k, v in self._sessions.items() if v[2] > now}
         self._locks = {k: v for k, v in self._locks.items() if v > now}
         self._failures = {k: v for k, v in self._failures.items() if v[1] > now}
 
@@ -140,17 +156,16 @@ class RedisSessionStore:
     def _lock_key(self, client: str) -> str:
         return f"{self._prefix}login-lock:{client}"
 
-    async def create(self, *, ttl_seconds: int) -> Session:
-        session = _new_session()
-        value = json.dumps({"csrf": session.csrf_token})
+    async def create(self, session: Session, *, ttl_seconds: int) -> None:
+        value = json.dumps({"csrf": session.csrf_token, "seal": session.password_seal})
         await self._redis.set(self._session_key(session.id), value, ex=ttl_seconds)
-        return session
 
     async def get(self, session_id: str) -> Session | None:
         raw = await self._redis.get(self._session_key(session_id))
         if raw is None:
             return None
-        return Session(id=session_id, csrf_token=json.loads(raw)["csrf"])
+        data = json.loads(raw)
+        return Session(id=session_id, csrf_token=data["csrf"], password_seal=data["seal"])
 
     async def delete(self, session_id: str) -> None:
         await self._redis.delete(self._session_key(session_id))

@@ -64,7 +64,7 @@ async def login(credentials: Login, request: Request) -> Response:
             raise _locked(policy.lockout_seconds)
         raise errors.unauthorized("wrong password")
     await store.clear_failures(client)
-    session = await store.create(ttl_seconds=policy.session_ttl_seconds)
+    session = await security.open_session(request)
     request.state.admin_actor = f"session:{session.handle}"
     await audit.audit(request, "auth.login")
     response = Response(status_code=204)
