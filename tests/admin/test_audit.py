@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx2 as httpx
@@ -51,4 +52,12 @@ def test_masks_values_of_secret_named_keys_at_any_depth() -> None:
     detail = {"note": "x", "sso_cookie": "s", "inner": {"credential": "c", "token_id": "t1"}}
     assert scrub(detail) == {
         "note": "x", "sso_cookie": "***", "inner": {"credential": "***", "token_id": "t1"},
+    }
+
+
+def test_keeps_detail_json_whatever_the_caller_passes() -> None:
+    when = datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
+    detail = {"at": when, "tags": ("a", "b"), "nested": [{"api_key": "k"}], "n": 3}
+    assert scrub(detail) == {
+        "at": str(when), "tags": ["a", "b"], "nested": [{"api_key": "***"}], "n": 3,
     }

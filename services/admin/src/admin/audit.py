@@ -63,16 +63,22 @@ def client_address(request: Request) -> str:
 
 
 def scrub(detail: Mapping[str, Any]) -> dict[str, Any]:
-    """``detail`` with the values of secret-named keys masked, recursively."""
-    clean: dict[str, Any] = {}
-    for name, value in detail.items():
-        if _names_secret(name):
-            clean[name] = "***"
-        elif isinstance(value, Mapping):
-            clean[name] = scrub(value)
-        else:
-            clean[name] = value
-    return clean
+    """``detail`` as JSON values, those of secret-named keys masked, at any depth (a value
+    JSON cannot hold, such as a datetime or an enum, is kept as its ``str``)."""
+    return {
+        str(name): "***" if _names_secret(str(name)) else _jsonable(value)
+        for name, value in detail.items()
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return scrub(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(item) for item in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
 
 
 def _names_secret(name: str) -> bool:
