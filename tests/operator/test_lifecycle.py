@@ -32,7 +32,21 @@ async def test_registers_the_secret_credential_and_writes_status(
     assert status["tier"] == "super"
     upsert = pool.calls_of("upsert")[0]
     assert upsert == {"credential": CREDENTIAL, "tier": leases.Tier.SUPER, "enabled": True,
-                      "tags": ("a", "b"), "note": "hi"}
+                      "tags": ("a", "b", "k8s:ns1/t1"), "note": "hi"}
+
+
+async def test_the_account_is_marked_managed_by_its_object_and_a_spec_cannot_forge_it(
+    api: aiohttp.ClientSession, pool: FakePool
+) -> None:
+    await put_secret(api, name="t9-sso", data={"sso": CREDENTIAL})
+    await create_token(api, grok_token("t9", tags=["k8s:other/forged", "mine"]))
+
+    await eventually(lambda: _status_with_account(api, "t9"))
+
+    account = pool.accounts["acc-1"]
+    assert account.tags == ("mine", "k8s:ns1/t9")
+    assert account.managed_by == "ns1/t9"
+    assert accounts.managed_by(["plain"]) is None
 
 
 async def test_disabling_in_the_spec_disables_the_account(

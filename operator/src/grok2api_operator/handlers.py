@@ -36,10 +36,15 @@ def register(registry: kopf.OperatorRegistry, *, refresh_interval: float) -> Non
 
 
 async def sync_account(
-    *, spec: kopf.Spec, status: kopf.Status, namespace: str | None, patch: kopf.Patch,
-    memo: kopf.Memo, logger: kopf.Logger, **_: Any,
+    *, spec: kopf.Spec, status: kopf.Status, namespace: str | None, name: str | None,
+    patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, **_: Any,
 ) -> None:
-    """Upsert the account the spec declares and mirror it into status."""
+    """Upsert the account the spec declares and mirror it into status.
+
+    The account is marked with the reserved tag ``k8s:<namespace>/<name>``
+    (``accounts.managed_tag``) after the spec's own tags: the admin API reads it and keeps
+    the account read-only there, since this object is its source of truth.
+    """
     pool: PoolClient = memo.pool
     ref = spec.get("credentialSecretRef") or {}
     try:
@@ -51,7 +56,8 @@ async def sync_account(
         patch.status.update(status_fields.failed(str(exc)))
         raise kopf.TemporaryError(str(exc), delay=memo.retry_delay) from exc
     try:
-        account = await _upsert(pool, spec=spec, credential=credential)
+        marker = accounts.managed_tag(namespace=namespace or "default", name=name or "")
+        account = await _upsert(pool, spec=spec, credential=credential, marker=marker)
         previous = status.get("accountId")
         if previous and previous != account.account_id:
             # The Secret now holds another credential: the old account is no longer declared.
@@ -103,18 +109,20 @@ async def refresh_account(
     await sync_account(
         spec=spec, status=status, namespace=namespace, patch=patch, memo=memo, logger=logger,
         **kwargs,
-    )
+    )  # kwargs carries the object's name
 
 
 async def _upsert(
-    pool: PoolClient, *, spec: kopf.Spec, credential: str
+    pool: PoolClient, *, spec: kopf.Spec, credential: str, marker: str
 ) -> accounts.Account:
     tier = spec.get("tier")
+    # a spec cannot claim another object's mark
+    declared = [t for t in spec.get("tags") or () if not t.startswith(accounts.MANAGED_TAG_PREFIX)]
     return await pool.upsert_account(
         credential=credential,
         tier=leases.Tier(tier) if tier else None,
         enabled=bool(spec.get("enabled", True)),
-        tags=tuple(spec.get("tags") or ()),
+        tags=(*declared, marker),
         note=spec.get("note") or "",
     )
 

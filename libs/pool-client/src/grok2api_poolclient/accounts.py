@@ -51,6 +51,26 @@ class ChangeKind(enum.StrEnum):
     REMOVED = "removed"
 
 
+MANAGED_TAG_PREFIX = "k8s:"
+"""Accounts declared by a Kubernetes ``GrokToken`` carry the reserved tag
+``k8s:<namespace>/<name>`` (written by the operator on every sync). The object is their
+source of truth: the admin API shows such accounts read-only, and refuses tags with this
+prefix on accounts it edits, so the mark can be neither forged nor removed there."""
+
+
+def managed_tag(*, namespace: str, name: str) -> str:
+    """The reserved tag that marks an account managed by GrokToken ``namespace/name``."""
+    return f"{MANAGED_TAG_PREFIX}{namespace}/{name}"
+
+
+def managed_by(tags: tuple[str, ...] | list[str]) -> str | None:
+    """``namespace/name`` of the GrokToken managing an account with ``tags``, or None."""
+    for tag in tags:
+        if tag.startswith(MANAGED_TAG_PREFIX):
+            return tag[len(MANAGED_TAG_PREFIX) :]
+    return None
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class QuotaWindow:
     mode: str
@@ -82,6 +102,11 @@ class Account:
     for them until its next successful usage refresh (or an operator edit)."""
     last_used_at: float | None = None
     """Unix seconds of the last lease; None when not leased since the hot state was built."""
+
+    @property
+    def managed_by(self) -> str | None:
+        """``namespace/name`` of the GrokToken that manages the account, or None."""
+        return managed_by(self.tags)
 
     @property
     def remaining(self) -> int:
