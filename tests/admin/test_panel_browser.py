@@ -10,6 +10,7 @@ page and the dashboard are copied to ``docs/images/`` for the README.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from collections.abc import Iterator
@@ -87,16 +88,26 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
-@pytest.fixture(scope="module")
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    README_IMAGES.mkdir(parents=True, exist_ok=True)
-    opened = browser.new_context(viewport={"width": 1366, "height": 900})
+@contextlib.contextmanager
+def fresh_context(browser: Browser, **options: Any) -> Iterator[BrowserContext]:
+    """A browser context of its own (no cookies), as a new browser window would be."""
+    opened = browser.new_context(viewport={"width": 1366, "height": 900}, **options)
     opened.set_default_timeout(20_000)
     try:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser: Browser, deployment: Deployment) -> Iterator[BrowserContext]:
+    """The operator's logged-in browser, shared by the module's tests in order."""
+    with fresh_context(browser) as opened:
+        page = opened.new_page()
+        log_in(page, deployment)
+        expect(page).to_have_url(f"{deployment.admin}/dashboard")
+        page.close()
+        yield opened
 
 
 @pytest.fixture
@@ -112,9 +123,15 @@ def page(context: BrowserContext) -> Iterator[Page]:
 
 
 def snap(page: Page, name: str, *, full_page: bool = True) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def for_readme(shot: Path, name: str) -> None:
+    README_IMAGES.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, README_IMAGES / name)
 
 
 def log_in(page: Page, deployment: Deployment, password: str = PASSWORD) -> None:
@@ -137,23 +154,30 @@ def chat(client: openai.OpenAI, *, stream: bool = False) -> str:
 
 
 def test_a_page_opened_without_a_session_sends_the_browser_to_the_login_page(
-    page: Page, deployment: Deployment
+    browser: Browser, deployment: Deployment
 ) -> None:
-    page.goto(f"{deployment.admin}/accounts")
+    with fresh_context(browser) as anonymous:
+        page = anonymous.new_page()
+        page.goto(f"{deployment.admin}/accounts")
 
-    expect(page).to_have_url(re.compile(r"/admin/login\?next="))
-    expect(page.get_by_label("Admin password")).to_be_visible()
-    snap(page, "login")
+        expect(page).to_have_url(re.compile(r"/admin/login\?next="))
+        expect(page.get_by_label("Admin password")).to_be_visible()
+        snap(page, "login")
 
 
 def test_logs_in_and_is_told_to_change_the_default_password(
-    page: Page, deployment: Deployment
+    browser: Browser, deployment: Deployment
 ) -> None:
-    log_in(page, deployment)
+    with fresh_context(browser) as window:
+        page = window.new_page()
+        page.goto(f"{deployment.admin}/settings")
+        expect(page).to_have_url(re.compile(r"/admin/login\?next="))
 
-    expect(page).to_have_url(f"{deployment.admin}/dashboard")
-    expect(page.locator("#default-password-banner")).to_be_visible()
-    expect(page.locator("#stat-accounts")).to_have_text("0")
+        page.get_by_label("Admin password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+
+        expect(page).to_have_url(f"{deployment.admin}/settings")  # back where it was going
+        expect(page.locator("#default-password-banner")).to_be_visible()
 
 
 def test_imported_accounts_appear_in_the_table(page: Page, deployment: Deployment) -> None:
@@ -189,7 +213,7 @@ def test_a_batch_refresh_shows_its_progress_until_it_finishes(
     assert progress.evaluate("bar => bar.value === bar.max && bar.max > 0")
     # Refreshed accounts show the quota the simulator reported.
     expect(page.locator("#accounts-body tr").first.locator(".quota").first).to_be_visible()
-    shutil.copyfile(snap(page, "accounts"), README_IMAGES / "admin-accounts.png")
+    for_readme(snap(page, "accounts"), "admin-accounts.png")
 
 
 def test_a_setting_changed_in_the_panel_is_used_by_the_gateway(
@@ -248,7 +272,7 @@ def test_the_cache_audit_and_dashboard_pages_show_their_data(
     expect(page.locator("#stat-accounts")).to_have_text(str(len(CREDENTIALS)))
     expect(page.locator("#chart-quota .uplot")).to_be_visible()
     page.wait_for_function("Number(document.body.dataset.updates || 0) >= 2", timeout=30_000)
-    shutil.copyfile(snap(page, "dashboard"), README_IMAGES / "admin-dashboard.png")
+    for_readme(snap(page, "dashboard"), "admin-dashboard.png")
 
 
 def test_the_accounts_page_fits_a_phone(browser: Browser, context: BrowserContext,
@@ -266,15 +290,18 @@ def test_the_accounts_page_fits_a_phone(browser: Browser, context: BrowserContex
         phone.close()
 
 
-def test_logging_out_ends_the_session(page: Page, deployment: Deployment) -> None:
-    page.goto(f"{deployment.admin}/dashboard")
-    expect(page.locator("#stat-accounts")).not_to_have_text("—")
+def test_logging_out_ends_the_session(browser: Browser, deployment: Deployment) -> None:
+    with fresh_context(browser) as window:
+        page = window.new_page()
+        log_in(page, deployment)
+        expect(page.locator("#stat-accounts")).not_to_have_text("—")
 
-    page.get_by_role("button", name="Log out").click()
+        page.get_by_role("button", name="Log out").click()
 
-    expect(page).to_have_url(f"{deployment.admin}/login")
-    page.goto(f"{deployment.admin}/settings")
-    expect(page).to_have_url(re.compile(r"/admin/login\?next="))
+        expect(page).to_have_url(f"{deployment.admin}/login")
+        page.goto(f"{deployment.admin}/settings")
+        expect(page).to_have_url(re.compile(r"/admin/login\?next="))
+        assert not [c for c in window.cookies() if c["name"] == "g2a_session"]
 
 
 def test_repeated_wrong_passwords_lock_the_address_out(
