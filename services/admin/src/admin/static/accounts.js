@@ -28,8 +28,12 @@
     return [el("td", { class: "num" }, remaining), el("td", { class: "hide-narrow" }, resets)];
   }
 
+  // The operator tags the accounts it manages k8s:<namespace>/<name>; those are read-only here.
+  const MANAGED_PREFIX = "k8s:";
   function managedBy(account) {
-    return account.managed_by || (account.managed ? "GrokToken" : "");
+    if (account.managed_by) return `GrokToken ${account.managed_by}`;
+    const tag = (account.tags || []).find((t) => t.startsWith(MANAGED_PREFIX));
+    return tag ? `GrokToken ${tag.slice(MANAGED_PREFIX.length)}` : "";
   }
 
   function row(account) {
@@ -49,7 +53,7 @@
       el("td", { class: "num hide-narrow" }, Panel.number(account.inflight ?? 0)),
       el("td", { class: "num" }, Panel.number(account.fail_count ?? account.failures ?? 0)),
       el("td", { class: "hide-narrow small" }, Panel.when(account.last_used_at)),
-      el("td", {}, (account.tags || []).map((t) => el("span", { class: "pill" }, t))),
+      el("td", {}, (account.tags || []).filter((t) => !t.startsWith(MANAGED_PREFIX)).map((t) => el("span", { class: "pill" }, t))),
       el("td", { class: "hide-narrow small" }, account.note || ""),
       el("td", {}, el("div", { class: "row-actions" },
         el("button", { type: "button", class: "button", disabled: Boolean(managed), onclick: () => openEdit(account) }, "Edit"),
