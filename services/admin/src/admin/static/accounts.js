@@ -234,12 +234,13 @@
         label.textContent = `${Panel.number(done)} / ${Panel.number(total)}`;
       }
       const ended = data.state ?? data.status;
-      const finishedState = ["finished", "done", "succeeded", "failed", "cancelled", "canceled"].includes(ended)
-        || data.finished === true || ["done", "finished", "cancelled"].includes(type);
+      const finishedState = data.type === "summary" || type === "summary" || data.finished === true
+        || ["finished", "done", "succeeded", "completed", "failed", "cancelled", "canceled"].includes(ended);
       if (finishedState) {
         source.close();
         running = null;
-        const word = ended === "canceled" ? "cancelled" : (["finished", "done", "succeeded"].includes(ended) || !ended) ? "finished" : ended;
+        const word = ["canceled", "cancelled"].includes(ended) || data.cancelled ? "cancelled"
+          : ended === "failed" ? "failed" : "finished";
         if (useBanner) {
           stateLabel.textContent = `${word}${data.failed ? `, ${data.failed} failed` : ""}`;
           stateLabel.dataset.state = word;

@@ -94,7 +94,7 @@ const Panel = (() => {
       onMessage(data, event.type, source);
     };
     source.onmessage = handle;
-    for (const name of ["progress", "item", "done", "finished", "cancelled", "error", "snapshot", "update"]) {
+    for (const name of ["progress", "item", "summary", "done", "finished", "cancelled", "snapshot", "update"]) {
       source.addEventListener(name, (event) => { if (event.data !== undefined) handle(event); });
     }
     source.onerror = () => { if (onError) onError(source); };
