@@ -5,11 +5,12 @@ gateway's shape without ``param``::
 
     AdminError                status, message, type, code, extra headers
     ├── raised by handlers and the admin check (401, 403, 429, 404...)
-    HTTPException             FastAPI's own (404 of an unknown API path, 405): same shape
+    HTTPException             FastAPI's own (404 of an unknown API path, 405), and any a
+                              handler raises: same shape; a structured ``detail`` (a dict,
+                              a list) is kept as ``error.detail`` and summed up in ``message``
     RequestValidationError    400 ``invalid_request_error`` naming the first bad field
 
-Pages (outside ``/api``) keep Starlette's default rendering, so a browser sees HTML errors
-from the panel and JSON ones from its API.
+Paths outside ``/api`` (the pages) keep FastAPI's default rendering of their errors.
 """
 
 from __future__ import annotations
@@ -63,6 +64,19 @@ def response(exc: AdminError) -> Response:
     return JSONResponse(body(exc.message, exc.type, exc.code), exc.status, headers=exc.headers)
 
 
+def summary(detail: Any, prefix: str = "") -> str:
+    """A one-line message from an ``HTTPException`` detail: a string as is, a dict as
+    ``key.sub: value`` parts joined by ``; ``."""
+    if isinstance(detail, dict):
+        return "; ".join(
+            summary(value, f"{prefix}{key}." if isinstance(value, dict) else f"{prefix}{key}: ")
+            for key, value in detail.items()
+        )
+    if isinstance(detail, list | tuple):
+        return prefix + ", ".join(str(item) for item in detail)
+    return f"{prefix}{detail}"
+
+
 def _is_api(request: Request) -> bool:
     root = request.scope.get("root_path", "")
     path = request.url.path
@@ -80,11 +94,10 @@ def install(app: FastAPI) -> None:
         if not _is_api(request):
             return await http_exception_handler(request, exc)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(
-            body(str(exc.detail), "invalid_request_error", code),
-            exc.status_code,
-            headers=dict(exc.headers or {}),
-        )
+        content = body(summary(exc.detail), "invalid_request_error", code)
+        if not isinstance(exc.detail, str):
+            content["error"]["detail"] = exc.detail
+        return JSONResponse(content, exc.status_code, headers=dict(exc.headers or {}))
 
     async def validation_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
