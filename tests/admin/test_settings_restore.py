@@ -28,7 +28,7 @@ async def test_a_stored_secret_without_the_key_stops_the_start_naming_the_settin
     await store.settings_overrides.set_many(
         settings_secrets.seal({"app.api_key": "sk-stored"}, cipher=cipher), updated_by="t"
     )
-    with pytest.raises(StartupError, match="security.encryption_key"):
+    with pytest.raises(StartupError, match=r"security\.encryption_key"):
         await admin_wiring.restore_overrides(LiveSettings(Settings()), store.settings_overrides,
                                              None)
 
@@ -37,6 +37,6 @@ async def test_a_stored_override_the_model_refuses_stops_the_start_naming_it(
     store: protocols.Store,
 ) -> None:
     await store.settings_overrides.set_many({"retry.max_retry": -4}, updated_by="t")
-    with pytest.raises(StartupError, match="retry.max_retry"):
+    with pytest.raises(StartupError, match=r"retry\.max_retry"):
         await admin_wiring.restore_overrides(LiveSettings(Settings()), store.settings_overrides,
                                              None)
