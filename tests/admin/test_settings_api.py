@@ -182,3 +182,20 @@ async def test_a_change_reaches_another_replica_through_the_bus(
         await asyncio.gather(listener, return_exceptions=True)
         await publisher.aclose()
         await subscriber.aclose()
+
+
+async def test_answers_503_when_a_stored_secret_cannot_be_read_here(
+    store: protocols.Store, cipher: crypto.CredentialCipher
+) -> None:
+    other_key = crypto.CredentialCipher(key=crypto.generate_key(), source="another key")
+    app = build(live=LiveSettings(Settings()), store=store, cipher=other_key)
+    await store.settings_overrides.set_many(
+        {"app.api_key": {"encrypted": cipher.encrypt('"sk-x"')}}, updated_by="t"
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://admin.test"
+    ) as http:
+        answer = await http.put("/api/settings", json={"values": {"chat.stream": True}})
+        assert (await http.get("/api/settings")).status_code == 200
+    assert answer.status_code == 503 and "security.encryption_key" in answer.json()["detail"]
+    assert "chat.stream" not in await store.settings_overrides.get_all()

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from grok2api_settings import applying
+from grok2api_storage import StorageError
 from pydantic import BaseModel, Field
 
 from .. import audit, settings_catalog, settings_editor
@@ -54,6 +55,8 @@ async def change_settings(
         changed = await editor.change(change.values, by=audit.actor(request))
     except settings_editor.InvalidSettings as exc:
         raise HTTPException(status_code=400, detail={"invalid": exc.problems}) from exc
+    except StorageError as exc:  # e.g. a stored secret this replica has no key for
+        raise HTTPException(status_code=503, detail=str(exc)) from exc
     await audit.audit(request, "settings.change", ",".join(changed), settings=changed)
     return _changed(changed)
 
@@ -65,6 +68,8 @@ async def reset_setting(dotted: str, request: Request, editor: Editor) -> dict[s
         removed = await editor.reset([dotted], by=audit.actor(request))
     except settings_editor.InvalidSettings as exc:
         raise HTTPException(status_code=404, detail={"invalid": exc.problems}) from exc
+    except StorageError as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from exc
     if removed:
         await audit.audit(request, "settings.reset", dotted)
     return {**_changed([dotted] if removed else []), "removed": bool(removed)}
