@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from typing import Protocol
 
 from grok2api_poolclient import accounts, errors
@@ -130,7 +130,7 @@ class ActionRunner:
 
     async def run(
         self, action: accounts.AccountAction, account_ids: Sequence[str]
-    ) -> AsyncIterator[accounts.ActionProgress]:
+    ) -> AsyncGenerator[accounts.ActionProgress, None]:
         caps = _caps(self._settings(), action)
         ids = list(dict.fromkeys(account_ids))[: caps.max_accounts]
         total, done, failed, found, deleted = len(ids), 0, 0, 0, 0

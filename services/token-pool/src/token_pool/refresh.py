@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 
 from grok2api_jobs import raise_if_cancelling
 from grok2api_poolclient import accounts
@@ -58,7 +58,9 @@ class Refresher:
         self._credentials = credentials
         self._clock = clock
 
-    async def refresh(self, account_ids: Sequence[str]) -> AsyncIterator[accounts.RefreshProgress]:
+    async def refresh(
+        self, account_ids: Sequence[str]
+    ) -> AsyncGenerator[accounts.RefreshProgress, None]:
         perf = self._settings().performance
         ids = list(dict.fromkeys(account_ids))[: perf.usage_max_tokens]
         total, done, failed = len(ids), 0, 0

@@ -262,8 +262,9 @@ class PoolService:
             ids = list(account_ids)
             if all_accounts:
                 ids = sorted(await self._hot.accounts())
-            async for progress in self.refresher.refresh(ids):
-                yield progress
+            async with contextlib.aclosing(self.refresher.refresh(ids)) as stream:
+                async for progress in stream:
+                    yield progress
 
     async def run_action(
         self,
@@ -276,8 +277,10 @@ class PoolService:
             ids = list(account_ids)
             if all_accounts:
                 ids = sorted(await self._hot.accounts())
-            async for progress in self._actions.run(action, ids):
-                yield progress
+            # closing this stream closes the runner's at once, which cancels its calls
+            async with contextlib.aclosing(self._actions.run(action, ids)) as stream:
+                async for progress in stream:
+                    yield progress
 
     async def list_assets(
         self, account_id: str, *, page_size: int = 50, page_token: str = ""

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import audit, auth, cache, dashboard, keys, openapi, pool, settings
+from . import accounts, audit, auth, batches, cache, dashboard, keys, openapi, pool, settings
 
 PUBLIC: tuple[APIRouter, ...] = (auth.router,)
 PROTECTED: tuple[APIRouter, ...] = (
     pool.router, audit.router, openapi.router, keys.router,
-    settings.router, cache.router, dashboard.router,
+    settings.router, cache.router, dashboard.router, accounts.router, batches.router,
 )
