@@ -122,6 +122,16 @@ def page(context: BrowserContext) -> Iterator[Page]:
     assert not errors, errors
 
 
+WIDER_THAN_THE_SCREEN = """
+[...document.querySelectorAll("body *")]
+  .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1
+                 && !e.closest(".table-wrap, .topbar nav"))
+  .map((e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + "." + e.className)
+"""
+"""Elements reaching past the right edge, outside the parts that scroll sideways (tables and
+the navigation bar)."""
+
+
 def snap(page: Page, name: str, *, full_page: bool = True) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
@@ -283,9 +293,10 @@ def test_the_accounts_page_fits_a_phone(browser: Browser, context: BrowserContex
     try:
         page = phone.new_page()
         page.goto(f"{deployment.admin}/accounts")
-        expect(page.locator("#accounts-body tr")).to_have_count(len(CREDENTIALS))
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        expect(page.locator("#accounts-table")).to_have_attribute("data-loaded", re.compile("page="))
         snap(page, "accounts-phone")
+        wider = page.evaluate(WIDER_THAN_THE_SCREEN)
+        assert not wider, f"wider than the screen: {wider}"
     finally:
         phone.close()
 

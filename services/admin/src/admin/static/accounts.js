@@ -45,7 +45,7 @@
     const status = account.enabled === false && account.status !== "disabled" ? "disabled" : account.status;
     return el("tr", { dataset: { id } },
       el("td", {}, box),
-      el("td", {}, el("span", { class: "mono" }, id), el("br"), el("span", { class: "small muted mono" }, account.credential_masked || ""),
+      el("td", {}, el("span", { class: "mono" }, id), el("br"), el("span", { class: "small muted mono" }, account.credential || ""), " ",
         managed ? el("span", { class: "pill small", title: "Managed by a GrokToken object (read-only here)" }, managed) : null),
       el("td", {}, account.tier || "—"),
       el("td", {}, Panel.statusPill(status)),
@@ -57,6 +57,7 @@
       el("td", { class: "hide-narrow small" }, account.note || ""),
       el("td", {}, el("div", { class: "row-actions" },
         el("button", { type: "button", class: "button", disabled: Boolean(managed), onclick: () => openEdit(account) }, "Edit"),
+        el("button", { type: "button", class: "button", onclick: () => openAssets(id) }, "Assets"),
         el("button", { type: "button", class: "button danger", disabled: Boolean(managed), onclick: () => remove(id) }, "Delete"))),
     );
   }
@@ -170,12 +171,12 @@
   function importSummary(summary) {
     if (!summary || typeof summary !== "object") return "done";
     const parts = [];
-    for (const key of ["added", "imported", "updated", "unchanged", "skipped", "failed", "invalid"]) {
-      const value = summary[key];
-      if (value === undefined) continue;
-      parts.push(`${Array.isArray(value) ? value.length : value} ${key}`);
-    }
-    return parts.length ? `done: ${parts.join(", ")}` : "done";
+    if (summary.status && summary.status !== "finished") parts.push(summary.status);
+    parts.push(`${Panel.number(summary.succeeded ?? summary.done ?? 0)} imported`);
+    if (summary.failed) parts.push(`${Panel.number(summary.failed)} refused`);
+    if (summary.skipped) parts.push(`${Panel.number(summary.skipped)} skipped`);
+    if (summary.error) parts.push(summary.error);
+    return parts.join(", ");
   }
 
   let editing = null;
@@ -205,6 +206,36 @@
     const done = await attempt(() => request("DELETE", `/accounts/${encodeURIComponent(id)}`), "Account deleted");
     if (done !== undefined) { state.selected.delete(id); load(); }
   }
+
+  let assets = { id: null, token: "" };
+  async function loadAssets() {
+    const page = await attempt(() => request("GET",
+      `/accounts/${encodeURIComponent(assets.id)}/assets?page_token=${encodeURIComponent(assets.token)}`));
+    if (!page) return;
+    const rows = page.items.map((a) => el("tr", {}, el("td", { class: "small" }, a.name || a.id),
+      el("td", { class: "small" }, a.mime_type || "—"), el("td", { class: "num small" }, Panel.bytes(a.size)),
+      el("td", { class: "small" }, a.created_at ? Panel.when(a.created_at) : "—")));
+    const body = $("assets-body");
+    if (!assets.token) body.replaceChildren();
+    body.append(...rows);
+    if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: "4", class: "empty" }, "No assets.")));
+    assets.token = page.next_page_token;
+    $("assets-more").hidden = !assets.token;
+  }
+  function openAssets(id) {
+    assets = { id, token: "" };
+    $("assets-account").textContent = id;
+    $("assets-body").replaceChildren(el("tr", {}, el("td", { colspan: "4", class: "empty" }, "Loading…")));
+    $("assets-dialog").showModal();
+    loadAssets();
+  }
+  $("assets-more").addEventListener("click", loadAssets);
+  $("assets-clear").addEventListener("click", async () => {
+    if (!confirm(`Delete every upstream asset of ${assets.id}?`)) return;
+    $("assets-dialog").close();
+    const job = await attempt(() => request("POST", "/batches", { action: "clear_assets", account_ids: [assets.id] }));
+    if (job && job.id) follow(job.id, { title: "Clear upstream assets", onFinish: () => load() });
+  });
 
   let running = null;
   function follow(id, { title, onFinish, bar = $("batch-progress"), label = null }) {
@@ -272,14 +303,13 @@
   $("batch-cancel").addEventListener("click", async () => {
     if (!running) return;
     const { id, source } = running;
-    await attempt(() => request("DELETE", `/batches/${encodeURIComponent(id)}`), "Cancelling…");
-    setTimeout(() => {
-      if (running && running.id === id) {
-        source.close(); running = null;
-        $("batch-state").textContent = "cancelled"; $("batch-state").dataset.state = "cancelled";
-        $("batch-cancel").hidden = true; $("batch-close").hidden = false;
-      }
-    }, 3000);
+    $("batch-cancel").disabled = true;
+    // The batch's own summary event (status "cancelled") ends the progress bar.
+    const asked = await attempt(() => request("DELETE", `/batches/${encodeURIComponent(id)}`));
+    if (asked !== undefined && running && running.id === id && source) {
+      $("batch-state").textContent = "cancelling…";
+    }
+    $("batch-cancel").disabled = false;
   });
   $("batch-close").addEventListener("click", () => { $("batch").hidden = true; });
 

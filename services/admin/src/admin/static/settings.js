@@ -136,7 +136,7 @@
       Panel.toast("Settings saved");
       await load();
     } catch (failure) {
-      const problems = failure.body?.detail?.invalid ?? failure.body?.detail?.problems;
+      const problems = failure.body?.error?.detail?.invalid ?? failure.body?.detail?.invalid;
       if (problems && typeof problems === "object") {
         for (const key of Object.keys(problems)) document.querySelector(`tr[data-key="${CSS.escape(key)}"]`)?.classList.add("invalid");
         error.textContent = Object.entries(problems).map(([k, v]) => `${k}: ${v}`).join("; ");
