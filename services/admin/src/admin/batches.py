@@ -156,8 +156,9 @@ class Batches:
         summary = tally.summary(status=status, error=error)
         state.update(status=status, done=tally.done, total=tally.total,
                      finished_at=time.time(), summary=summary)  # fmt: skip
-        await self.log.append(batch_id, summary)
+        # the state first: whoever saw the summary event then reads the final state
         await self.log.put_state(batch_id, state)
+        await self.log.append(batch_id, summary)
         log.info("batch_done id=%s action=%s status=%s done=%d total=%d",
                  batch_id, state["action"], status, tally.done, tally.total)  # fmt: skip
 
