@@ -17,6 +17,9 @@ from redis import asyncio as aioredis
 
 from . import http_app, http_protocol, preflight, runtime
 
+# Seconds a gateway worker process may take to answer its supervisor's liveness ping.
+WORKER_PING_SECONDS = 30
+
 
 async def token_pool(settings: Settings, stop: asyncio.Event) -> None:
     redis = await preflight.require_redis(settings, target="token-pool")
@@ -80,6 +83,9 @@ def run_gateway_workers(settings: Settings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=3,
+        # uvicorn kills a worker that misses a 5 s ping; a worker still importing the app on
+        # a busy machine missed it, and its replacement did too, forever.
+        timeout_worker_healthcheck=WORKER_PING_SECONDS,
     )
 
 
@@ -108,6 +114,9 @@ async def media_worker(settings: Settings, stop: asyncio.Event) -> None:
 async def admin(settings: Settings, stop: asyncio.Event) -> None:
     from . import split_apps
 
+    preflight.require_own_admin_password(settings, target="admin")
+    redis = await preflight.require_redis(settings, target="admin")
+    await redis.aclose()
     await preflight.require_pool(settings, target="admin")
     await runtime.serve_http(split_apps.admin_app(), server=settings.server, stop=stop)
 

@@ -99,6 +99,7 @@ async def _build_admin(settings: Settings, stack: contextlib.AsyncExitStack) -> 
         ASGIApp, dict[str, health.Check]]:
     import admin.app
     import admin.sessions
+    from grok2api_media.blobs import BlobStore
     from grok2api_poolclient.grpc_transport import GrpcPoolClient
 
     live, redis = await _live_settings(settings, stack)
@@ -108,6 +109,13 @@ async def _build_admin(settings: Settings, stack: contextlib.AsyncExitStack) -> 
         settings=live, pool=pool, audit_log=store.audit,
         session_store=admin.sessions.RedisSessionStore(redis),
     )
+    cipher = admin_wiring.optional_cipher(settings)
+    await admin_wiring.restore_overrides(live, store.settings_overrides, cipher)
+    admin_wiring.attach_panel(
+        app, live=live, overrides=store.settings_overrides, cipher=cipher, bus=RedisBus(redis),
+        blobs=BlobStore.from_settings(live.current), single_process=False,
+    )
+    app.state.client_keys = store.client_keys  # the panel's client-keys page
     return app, {"store": store.ping, "token_pool": pool.stats, "redis": redis.ping}
 
 

@@ -8,12 +8,16 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 
 from grok2api_settings import Settings
 from token_pool import errors as pool_errors
 
 from . import bootstrap, runtime, split
+
+# How long SERVER_WORKERS > 1 waits for its token-pool child to serve.
+POOL_START_SECONDS = 120.0
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +118,10 @@ async def _check_redis(settings: Settings) -> None:
 async def _wait_for_pool(settings: Settings, *, child: subprocess.Popen[bytes]) -> None:
     from . import preflight
 
-    for _ in range(100):
+    # A deadline, not a count of tries: on a busy machine the child's imports alone can
+    # outlast a hundred quick refusals.
+    deadline = time.monotonic() + POOL_START_SECONDS
+    while time.monotonic() < deadline:
         if child.poll() is not None:
             raise bootstrap.StartupError(
                 f"the token-pool process stopped with status {child.returncode} (its message "
