@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from grok2api_poolclient import accounts, errors
@@ -246,7 +247,7 @@ async def test_sorted_pages_over_ten_thousand_accounts_are_complete_and_consiste
     assert all(a.tier is Tier.SUPER and "odd" in a.tags for a in filtered.accounts)
 
 
-def _key(account: accounts.Account, sort: accounts.AccountSort) -> object:
+def _key(account: accounts.Account, sort: accounts.AccountSort) -> Any:
     return {
         accounts.AccountSort.ID: account.account_id,
         accounts.AccountSort.REMAINING: account.remaining,
