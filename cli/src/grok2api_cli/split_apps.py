@@ -98,6 +98,8 @@ async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
 async def _build_admin(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[
         ASGIApp, dict[str, health.Check]]:
     import admin.app
+    import admin.batch_log
+    import admin.batches
     import admin.sessions
     from grok2api_media.blobs import BlobStore
     from grok2api_poolclient.grpc_transport import GrpcPoolClient
@@ -116,6 +118,9 @@ async def _build_admin(settings: Settings, stack: contextlib.AsyncExitStack) -> 
         blobs=BlobStore.from_settings(live.current), single_process=False,
     )
     app.state.client_keys = store.client_keys  # the panel's client-keys page
+    # batch progress in Redis: any admin replica serves a batch's events and its cancel
+    batches = admin.batches.attach(app, log=admin.batch_log.RedisBatchLog(redis))
+    stack.push_async_callback(batches.aclose)
     return app, {"store": store.ping, "token_pool": pool.stats, "redis": redis.ping}
 
 
