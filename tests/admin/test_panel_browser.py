@@ -31,6 +31,7 @@ README_IMAGES = ROOT / "docs" / "images"
 PASSWORD = "grok2api"  # the default: the banner must insist on changing it
 ENV_API_KEY = "env-api-key"
 CREDENTIALS = [f"panel-account-{n:02d}" for n in range(12)]
+LOADED = re.compile("page=")  # the accounts table's data-loaded: the query it last showed
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -196,6 +197,8 @@ def test_imported_accounts_appear_in_the_table(page: Page, deployment: Deploymen
 
     page.get_by_role("button", name="Import").click()
     page.get_by_label(re.compile("One credential per line")).fill("\n".join(CREDENTIALS))
+    page.get_by_label("Tier of entries that name none").select_option("basic")
+    page.get_by_label(re.compile("Tags for every entry")).fill("imported")
     page.locator("#import-submit").click()
 
     expect(page.locator("#import-status")).to_have_attribute("data-state", "finished")
@@ -203,6 +206,31 @@ def test_imported_accounts_appear_in_the_table(page: Page, deployment: Deploymen
     page.locator("#import-dialog").get_by_role("button", name="Close").click()
     expect(page.locator("#total")).to_have_text(f"{len(CREDENTIALS)} accounts")
     expect(page.locator("#accounts-body tr")).to_have_count(len(CREDENTIALS))
+    expect(page.locator("#accounts-body tr").first).to_contain_text("imported")
+
+
+def test_an_account_is_added_edited_found_and_deleted(page: Page, deployment: Deployment) -> None:
+    page.on("dialog", lambda dialog: dialog.accept())  # the delete confirmation
+    page.goto(f"{deployment.admin}/accounts")
+    expect(page.locator("#accounts-table")).to_have_attribute("data-loaded", LOADED)
+
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.get_by_label(re.compile("^Credential")).fill("panel-extra-account")
+    page.locator("#add-note").fill("added by hand")
+    page.locator("#add-form").get_by_role("button", name="Add").click()
+    page.get_by_label("Search id or note").fill("by hand")
+    row = page.locator("#accounts-body tr[data-id]")
+    expect(row).to_have_count(1)
+
+    row.get_by_role("button", name="Edit").click()
+    page.locator("#edit-note").fill("edited by hand")
+    page.locator("#edit-tags").fill("vip")
+    page.locator("#edit-form").get_by_role("button", name="Save").click()
+    expect(row).to_contain_text("edited by hand")
+    expect(row).to_contain_text("vip")
+
+    row.get_by_role("button", name="Delete").click()
+    expect(page.locator("#accounts-body")).to_contain_text("No accounts match.")
 
 
 def test_a_batch_refresh_shows_its_progress_until_it_finishes(
@@ -293,7 +321,7 @@ def test_the_accounts_page_fits_a_phone(browser: Browser, context: BrowserContex
     try:
         page = phone.new_page()
         page.goto(f"{deployment.admin}/accounts")
-        expect(page.locator("#accounts-table")).to_have_attribute("data-loaded", re.compile("page="))
+        expect(page.locator("#accounts-table")).to_have_attribute("data-loaded", LOADED)
         snap(page, "accounts-phone")
         wider = page.evaluate(WIDER_THAN_THE_SCREEN)
         assert not wider, f"wider than the screen: {wider}"

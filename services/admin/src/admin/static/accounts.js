@@ -19,13 +19,15 @@
     return params;
   }
 
+  // Modes the tier has (total > 0), remaining of total; the soonest refill among them.
   function quotaCells(account) {
-    const windows = account.quota || [];
-    if (!windows.length) return [el("td", { class: "num", text: "—" }), el("td", { class: "hide-narrow", text: "—" })];
-    const remaining = windows.map((w) => el("span", { class: "quota", title: `${w.source || ""}` },
-      `${w.mode}: ${Panel.number(w.remaining)} / ${Panel.number(w.total)}`));
-    const resets = windows.map((w) => el("span", { class: "quota small" }, w.reset_at ? Panel.when(w.reset_at) : "—"));
-    return [el("td", { class: "num" }, remaining), el("td", { class: "hide-narrow" }, resets)];
+    const windows = (account.quota || []).filter((w) => w.total > 0);
+    if (!windows.length) return [el("td", { class: "num" }, "—"), el("td", { class: "hide-narrow" }, "—")];
+    const remaining = windows.map((w) => el("span", { class: `quota${w.remaining === 0 ? " warning" : ""}`, title: `source: ${w.source}` },
+      `${w.mode} ${Panel.number(w.remaining)}/${Panel.number(w.total)}`));
+    const resets = windows.map((w) => w.reset_at).filter(Boolean).sort((a, b) => a - b);
+    return [el("td", { class: "num" }, remaining),
+      el("td", { class: "hide-narrow small" }, resets.length ? Panel.when(resets[0]) : "—")];
   }
 
   // The operator tags the accounts it manages k8s:<namespace>/<name>; those are read-only here.
@@ -62,9 +64,13 @@
     );
   }
 
+  // Only the newest request may fill the table: an older answer arriving late (a reload
+  // after a save racing a search) must not overwrite what the filters now ask for.
+  let latest = 0;
   async function load() {
+    const mine = ++latest;
     const data = await attempt(() => request("GET", `/accounts?${query()}`));
-    if (!data) return;
+    if (!data || mine !== latest) return;
     state.rows = data.items ?? data.accounts ?? [];
     state.total = data.total ?? state.rows.length;
     const body = $("accounts-body");
@@ -152,7 +158,9 @@
     bar.removeAttribute("value");
     status.textContent = "importing…";
     status.dataset.state = "running";
-    const result = await attempt(() => request("POST", "/accounts/import", { text, tier: $("import-tier").value }));
+    const result = await attempt(() => request("POST", "/accounts/import", {
+      text, tier: $("import-tier").value || null, tags: tags($("import-tags").value),
+    }));
     $("import-submit").disabled = false;
     if (result === undefined) { status.textContent = "failed"; status.dataset.state = "failed"; return; }
     const finish = (summary) => {
