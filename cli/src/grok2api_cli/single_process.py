@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 
 import admin.app
+import admin.batch_log
+import admin.batches
 import gateway.app
 import media_worker.main
 import token_pool.main
@@ -61,6 +63,9 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             blobs=blobs, single_process=True,
         )
         admin_app.state.client_keys = store.client_keys  # the panel's client-keys page
+        # batches in process memory; stopped before the pool they stream from
+        batches = admin.batches.attach(admin_app, log=admin.batch_log.MemoryBatchLog())
+        stack.push_async_callback(batches.aclose)
         app = http_app.compose(
             apps={
                 "/admin": admin_app,
