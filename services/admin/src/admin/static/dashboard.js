@@ -51,7 +51,11 @@
       this.plot = new uPlot({
         width: this.width(), height: 200,
         scales: { x: { time: true } },
-        axes: [{}, { size: 56, values: (u, ticks) => ticks.map((t) => `${+t.toFixed(this.digits)}`) }],
+        legend: { live: false },
+        axes: [
+          { space: 90, values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString()) },
+          { size: 56, values: (u, ticks) => ticks.map((t) => `${+t.toFixed(this.digits)}`) },
+        ],
         series: [{}, ...names.map((name, i) => ({ label: name, stroke: palette[i % palette.length], width: 2, value: format, spanGaps: true }))],
       }, data, this.target);
     }
@@ -68,8 +72,8 @@
   const charts = {
     rate: new TimeChart($("chart-rate"), { digits: 2 }),
     errors: new TimeChart($("chart-errors"), { digits: 3 }),
-    latency: new TimeChart($("chart-latency"), { unit: " s", digits: 2 }),
-    ttft: new TimeChart($("chart-ttft"), { unit: " s", digits: 2 }),
+    latency: new TimeChart($("chart-latency"), { unit: " s", digits: 3 }),
+    ttft: new TimeChart($("chart-ttft"), { unit: " s", digits: 3 }),
     queue: new TimeChart($("chart-queue"), { digits: 0 }),
     quota: new TimeChart($("chart-quota"), { digits: 0 }),
   };
