@@ -231,3 +231,24 @@ async def test_cancel_stops_the_upstream_calls_and_ends_with_a_cancelled_summary
             assert state["status"] == "cancelled"
         for app in apps:
             await app.state.batches.aclose()
+
+
+async def test_a_quiet_stream_sends_keepalive_comments_and_closes_its_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from admin.routers import batches as batches_router
+
+    monkeypatch.setattr(batches_router, "KEEPALIVE_SECONDS", 0.05)
+    closed = asyncio.Event()
+
+    async def slow() -> AsyncIterator[tuple[str, dict[str, object]]]:
+        try:
+            await asyncio.sleep(0.2)
+            yield "1", {"type": "summary"}
+        finally:
+            closed.set()
+
+    lines = [line async for line in batches_router.event_stream(slow())]
+    assert lines[0].startswith("retry:") and ": keepalive\n\n" in lines
+    assert lines[-1].startswith("id: 1\nevent: summary\n")
+    assert closed.is_set()

@@ -8,6 +8,7 @@ after the ``summary``. Any replica can serve it (the events live in the batch lo
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal
@@ -22,6 +23,7 @@ from ..errors import AdminError
 router = APIRouter(tags=["batches"])
 
 RETRY_MS = 2000
+KEEPALIVE_SECONDS = 15.0
 
 
 class BatchCreate(BaseModel):
@@ -82,13 +84,30 @@ async def batch_events(batch_id: str, request: Request, after: str = "") -> Stre
     resume = request.headers.get("last-event-id") or after
     log = batches.of(request.app).log
     return StreamingResponse(
-        _sse(log.follow(batch_id, after=resume)),
+        event_stream(log.follow(batch_id, after=resume)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _sse(events: AsyncIterator[tuple[str, dict[str, Any]]]) -> AsyncIterator[str]:
+async def event_stream(events: AsyncIterator[tuple[str, dict[str, Any]]]) -> AsyncIterator[str]:
+    """The events as SSE, with a comment line after ``KEEPALIVE_SECONDS`` of silence (a slow
+    upstream call) so proxies do not drop the connection as idle."""
     yield f"retry: {RETRY_MS}\n\n"
-    async for event_id, event in events:
-        yield f"id: {event_id}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n"
+    upcoming: asyncio.Future[tuple[str, dict[str, Any]]] | None = None
+    try:
+        while True:
+            # one pending read, waited for in slices: a timeout must not cancel the read
+            upcoming = asyncio.ensure_future(anext(events))
+            while not (await asyncio.wait({upcoming}, timeout=KEEPALIVE_SECONDS))[0]:
+                yield ": keepalive\n\n"
+            try:
+                event_id, event = upcoming.result()
+            except StopAsyncIteration:
+                return
+            yield f"id: {event_id}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n"
+    finally:
+        if upcoming is not None and not upcoming.done():
+            upcoming.cancel()  # the browser went away mid-wait
+            await asyncio.gather(upcoming, return_exceptions=True)
+        await events.aclose()  # type: ignore[attr-defined]
