@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from grok2api_cli import tokens
+from grok2api_poolclient import formats
 from grok2api_poolclient.accounts import AccountStatus, ExportedAccount
 from grok2api_poolclient.leases import Tier
-from grok2api_poolclient import formats
 from typer.testing import CliRunner
 
 A, B, C = "a" * 20 + "1", "b" * 20 + "2", "c" * 20 + "3"
