@@ -218,6 +218,7 @@ def test_an_account_is_added_edited_found_and_deleted(page: Page, deployment: De
     page.get_by_label(re.compile("^Credential")).fill("panel-extra-account")
     page.locator("#add-note").fill("added by hand")
     page.locator("#add-form").get_by_role("button", name="Add").click()
+    expect(page.locator("#add-dialog")).to_be_hidden()  # a modal dialog makes the page inert
     page.get_by_label("Search id or note").fill("by hand")
     row = page.locator("#accounts-body tr[data-id]")
     expect(row).to_have_count(1)
@@ -226,6 +227,7 @@ def test_an_account_is_added_edited_found_and_deleted(page: Page, deployment: De
     page.locator("#edit-note").fill("edited by hand")
     page.locator("#edit-tags").fill("vip")
     page.locator("#edit-form").get_by_role("button", name="Save").click()
+    expect(page.locator("#edit-dialog")).to_be_hidden()
     expect(row).to_contain_text("edited by hand")
     expect(row).to_contain_text("vip")
 
