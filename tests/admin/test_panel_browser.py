@@ -31,6 +31,7 @@ README_IMAGES = ROOT / "docs" / "images"
 PASSWORD = "grok2api"  # the default: the banner must insist on changing it
 ENV_API_KEY = "env-api-key"
 CREDENTIALS = [f"panel-account-{n:02d}" for n in range(12)]
+CHROMIUM = "/usr/bin/chromium"
 LOADED = re.compile("page=")  # the accounts table's data-loaded: the query it last showed
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -79,9 +80,12 @@ def deployment(sim: SimHandle, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"the panel's browser tests need Debian's Chromium at {CHROMIUM}: "
+                    "apt-get install -y chromium (never `playwright install`)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         try:
             yield launched
