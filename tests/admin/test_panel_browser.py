@@ -265,8 +265,18 @@ def test_a_setting_changed_in_the_panel_is_used_by_the_gateway(
 ) -> None:
     assert chat(openai_client(deployment, ENV_API_KEY))
     page.goto(f"{deployment.admin}/settings")
+    timeout = page.locator('[data-key="network.timeout"] input')
+    expect(timeout).to_be_visible()
+    timeout.fill("-1")  # refused by the settings model: nothing is stored
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#settings-error")).to_contain_text("network.timeout")
+    expect(page.locator('tr[data-key="network.timeout"]')).to_have_class(re.compile("invalid"))
+    page.reload()
     field = page.locator('[data-key="app.api_key"] input')
     expect(field).to_be_visible()
+    expect(page.locator('tr[data-key="network.timeout"] [data-source]')).not_to_have_attribute(
+        "data-source", "override"
+    )
 
     field.fill("panel-api-key")
     expect(page.locator("#settings-diff")).to_contain_text("app.api_key")
@@ -304,12 +314,16 @@ def test_a_client_key_created_in_the_panel_calls_the_gateway(
 def test_the_cache_audit_and_dashboard_pages_show_their_data(
     page: Page, deployment: Deployment
 ) -> None:
+    page.on("dialog", lambda dialog: dialog.accept())  # the clear confirmation
     page.goto(f"{deployment.admin}/cache")
     expect(page.locator("#cache-table")).to_have_attribute("data-loaded", "true")
     snap(page, "cache")
+    page.get_by_role("button", name="Clear the cache").click()
+    expect(page.locator("#toasts")).to_contain_text("Cache cleared")
 
     page.goto(f"{deployment.admin}/audit")
-    expect(page.locator("#audit-body")).to_contain_text("settings.change")
+    for action in ("settings.change", "client_key.create", "account.import", "cache.clear"):
+        expect(page.locator("#audit-body")).to_contain_text(action)
     snap(page, "audit")
 
     page.goto(f"{deployment.admin}/dashboard")
