@@ -47,7 +47,7 @@
     const status = account.enabled === false && account.status !== "disabled" ? "disabled" : account.status;
     return el("tr", { dataset: { id } },
       el("td", {}, box),
-      el("td", {}, el("span", { class: "mono" }, id), el("br"), el("span", { class: "small muted mono" }, account.credential || ""), " ",
+      el("td", {}, el("span", { class: "mono account-id", title: id }, id), el("br"), el("span", { class: "small muted mono" }, account.credential || ""), " ",
         managed ? el("span", { class: "pill small", title: "Managed by a GrokToken object (read-only here)" }, managed) : null),
       el("td", {}, account.tier || "—"),
       el("td", {}, Panel.statusPill(status)),
