@@ -30,6 +30,10 @@ demo: install ## simulator with demo accounts + single-process gateway pointed a
 test: install lint proto-check ## the whole suite: lint, proto drift, unit, integration, end-to-end
 	$(UV) run --frozen pytest
 
+.PHONY: readme-images
+readme-images: install ## retake the README's admin panel pictures (docs/images) with the browser tests
+	UPDATE_README_IMAGES=1 $(UV) run --frozen pytest -q tests/admin/test_panel_browser.py
+
 .PHONY: lint
 lint: install ## ruff, mypy and the import-linter layering contracts
 	$(UV) run --frozen ruff check .

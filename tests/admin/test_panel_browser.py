@@ -4,13 +4,15 @@ against a single-process ``grok2api run`` pointed at the upstream simulator.
 The tests of the main deployment run in file order and share one browser context, as one
 operator's session would: log in, import, refresh, change a setting, create a key, log out.
 The lockout test has a deployment of its own, since a lockout holds for the client address
-every test shares. Every page is photographed into ``tests/artifacts/admin/``; the accounts
-page and the dashboard are copied to ``docs/images/`` for the README.
+every test shares. Every page is photographed into ``tests/artifacts/admin/``; with
+``UPDATE_README_IMAGES=1`` (``make readme-images``) the accounts page and the dashboard are
+copied to ``docs/images/`` for the README.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -145,8 +147,11 @@ def snap(page: Page, name: str, *, full_page: bool = True) -> Path:
 
 
 def for_readme(shot: Path, name: str) -> None:
-    README_IMAGES.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, README_IMAGES / name)
+    """Copy a screenshot over the README's picture, when asked (``make readme-images``):
+    an ordinary test run leaves the committed pictures alone."""
+    if os.environ.get("UPDATE_README_IMAGES") == "1":
+        README_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, README_IMAGES / name)
 
 
 def log_in(page: Page, deployment: Deployment, password: str = PASSWORD) -> None:
