@@ -205,7 +205,13 @@ def test_imported_accounts_appear_in_the_table(page: Page, deployment: Deploymen
     expect(page.locator("#total")).to_have_text("0 accounts")
 
     page.get_by_role("button", name="Import").click()
-    page.get_by_label(re.compile("One credential per line")).fill("\n".join(CREDENTIALS))
+    page.get_by_label("File", exact=True).set_input_files(files=[{
+        "name": "accounts.txt", "mimeType": "text/plain",
+        "buffer": "\n".join(CREDENTIALS).encode(),
+    }])  # fmt: skip
+    expect(page.get_by_label(re.compile("One credential per line"))).to_have_value(
+        "\n".join(CREDENTIALS)
+    )
     page.get_by_label("Tier of entries that name none").select_option("basic")
     page.get_by_label(re.compile("Tags for every entry")).fill("imported")
     page.locator("#import-submit").click()
@@ -310,10 +316,18 @@ def test_a_client_key_created_in_the_panel_calls_the_gateway(
     expect(secret).not_to_be_empty()
     expect(page.locator("#keys-body tr[data-name='browser test']")).to_be_visible()
     snap(page, "keys")
-    assert chat(openai_client(deployment, secret.inner_text().strip()))
+    key = secret.inner_text().strip()
+    assert chat(openai_client(deployment, key))
     page.reload()
-    expect(page.locator("#keys-body tr[data-name='browser test']")).to_be_visible()
+    row = page.locator("#keys-body tr[data-name='browser test']")
+    expect(row).to_be_visible()
     expect(page.locator("#key-secret")).to_be_hidden()  # shown once, never again
+
+    page.on("dialog", lambda dialog: dialog.accept())  # the revoke confirmation
+    row.get_by_role("button", name="Revoke").click()
+    expect(row).to_contain_text("revoked")
+    with pytest.raises(openai.AuthenticationError):
+        chat(openai_client(deployment, key))
 
 
 def test_the_cache_audit_and_dashboard_pages_show_their_data(
