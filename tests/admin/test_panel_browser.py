@@ -224,6 +224,26 @@ def test_imported_accounts_appear_in_the_table(page: Page, deployment: Deploymen
     expect(page.locator("#accounts-body tr").first).to_contain_text("imported")
 
 
+def test_the_table_sorts_and_pages_on_the_server(page: Page, deployment: Deployment) -> None:
+    page.goto(f"{deployment.admin}/accounts")
+    rows = page.locator("#accounts-body tr[data-id]")
+    expect(rows).to_have_count(len(CREDENTIALS))
+    ascending = [row.get_attribute("data-id") for row in rows.all()]
+    assert ascending == sorted(ascending)
+
+    header = page.locator("th[data-sort='id']")
+    header.get_by_role("button").click()
+    expect(header).to_have_attribute("aria-sort", "descending")
+    expect(rows.first).to_have_attribute("data-id", ascending[-1])
+
+    filters = page.locator("#filters")
+    filters.get_by_label("Per page").select_option("25")
+    filters.get_by_label("Tier").select_option("super")
+    expect(page.locator("#accounts-body")).to_contain_text("No accounts match.")
+    shown = page.locator("#accounts-table")
+    expect(shown).to_have_attribute("data-loaded", re.compile(r"page_size=25.*tier=super"))
+
+
 def test_an_account_is_added_edited_found_and_deleted(page: Page, deployment: Deployment) -> None:
     page.on("dialog", lambda dialog: dialog.accept())  # the delete confirmation
     page.goto(f"{deployment.admin}/accounts")
