@@ -12,40 +12,18 @@ import httpx2
 import pytest
 import redis.asyncio as aioredis
 from accounts_support import (
-    KINDS,
     admin_app_for,
     grok_for,
     http_for,
     parse_sse,
-    running_pool,
     settings_for,
 )
 from fastapi import FastAPI
 from grok2api_poolclient.client import PoolClient
 from grok2api_storage import protocols
 from grok2api_storage import records as stored
-from token_pool import actions, usage
 
 CRED = "admin-accounts-credential-" + "c" * 24
-
-
-@pytest.fixture(params=KINDS)
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-async def pool(
-    kind: str, tmp_path: Path, store: protocols.Store, sim,  # type: ignore[no-untyped-def]
-    redis_client: aioredis.Redis, redis_prefix: str,
-) -> AsyncIterator[PoolClient]:  # fmt: skip
-    settings = settings_for(tmp_path, sim.base_url)
-    async with grok_for(settings) as grok, running_pool(
-        kind, settings=lambda: settings, store=store,
-        upstream=actions.GrokAccountUpstream(grok), reader=usage.GrokUsageReader(grok),
-        redis=redis_client, prefix=redis_prefix,
-    ) as client:  # fmt: skip
-        yield client
 
 
 @pytest.fixture
