@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import grok_web_mgw_upstream as mgw_upstream
 import pytest
 from grok_web import client as client_mod
 from grok_web.options import ChatProtocol
 from grok_web_helpers import RawServer, make_options
+from grok_web_mgw_upstream import Upstream
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -77,3 +79,18 @@ async def chat_grok(request, sim, client_for) -> client_mod.GrokClient:
 async def rest_grok(sim, client_for) -> client_mod.GrokClient:
     """Chat over REST app-chat, for the tests of that generation's request bodies."""
     return client_for(sim.base_url, chat_protocol="rest")
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    """An in-test mgw upstream replaying recorded frame sequences (grok_web_mgw_upstream)."""
+    async for state in mgw_upstream.start():
+        yield state
+
+
+@pytest.fixture
+async def mgw_grok(upstream: Upstream) -> AsyncIterator[client_mod.GrokClient]:
+    """A GrokClient speaking mgw chat to that upstream."""
+    options = make_options(upstream.base_url, chat_protocol="mgw")
+    async with client_mod.GrokClient(options=options) as client:
+        yield client

@@ -20,12 +20,6 @@ CRED = "eyJhbGciOiJIUzI1NiJ9.mgw-test-credential-0123456789.c2lnbmF0dXJlLXZhbHVl
 
 
 @pytest.fixture
-async def upstream() -> AsyncIterator[Upstream]:
-    async for state in upstream_mod.start():
-        yield state
-
-
-@pytest.fixture
 async def mgw_client(upstream) -> AsyncIterator[Callable[..., client_mod.GrokClient]]:
     made: list[client_mod.GrokClient] = []
 

@@ -4,52 +4,34 @@ ConversationStarted so the caller can store it. REST ignores it."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
-
-import grok_web_mgw_upstream as upstream_mod
 import pytest
 from grok_web import ChatRequest, errors
-from grok_web import client as client_mod
 from grok_web import events as ev
-from grok_web_helpers import collect, make_options
-from grok_web_mgw_upstream import USER_ID, Upstream
+from grok_web_helpers import collect
+from grok_web_mgw_upstream import USER_ID
 
 CRED = "eyJhbGciOiJIUzI1NiJ9.known-user-id-credential-000.c2lnbmF0dXJlLWs"
 
 
-@pytest.fixture
-async def upstream() -> AsyncIterator[Upstream]:
-    async for state in upstream_mod.start():
-        yield state
-
-
-@pytest.fixture
-async def grok(upstream) -> AsyncIterator[client_mod.GrokClient]:
-    options = dataclasses.replace(make_options(upstream.base_url), chat_protocol="mgw")
-    async with client_mod.GrokClient(options=options) as client:
-        yield client
-
-
-async def test_a_discovered_user_id_is_reported_on_the_first_event(upstream, grok) -> None:
+async def test_a_discovered_user_id_is_reported_on_the_first_event(upstream, mgw_grok) -> None:
     upstream.play("plain_turn")
-    events = await collect(grok.chat(credential=CRED, request=ChatRequest(message="hi")))
+    events = await collect(mgw_grok.chat(credential=CRED, request=ChatRequest(message="hi")))
     assert isinstance(events[0], ev.ConversationStarted)
     assert events[0].user_id == USER_ID
     assert upstream.session_hits == 1
     # cached in this client: still discovered (not given), so still reported
     upstream.play("plain_turn")
-    turn = grok.chat_batches(credential=CRED, request=ChatRequest(message="x"))
+    turn = mgw_grok.chat_batches(credential=CRED, request=ChatRequest(message="x"))
     batches = [batch async for batch in turn]
     assert batches[0] == [ev.ConversationStarted(batches[0][0].conversation_id)]
     assert batches[0][0].user_id == USER_ID
     assert upstream.session_hits == 1
 
 
-async def test_a_known_user_id_skips_the_session_call(upstream, grok) -> None:
+async def test_a_known_user_id_skips_the_session_call(upstream, mgw_grok) -> None:
     for stream in ("chat", "chat_batches"):
         upstream.play("plain_turn")
-        call = getattr(grok, stream)
+        call = getattr(mgw_grok, stream)
         got = [e async for e in call(credential=CRED, request=ChatRequest(message="hi"),
                                      user_id=USER_ID.upper())]  # fmt: skip
         first = got[0][0] if stream == "chat_batches" else got[0]
@@ -59,8 +41,8 @@ async def test_a_known_user_id_skips_the_session_call(upstream, grok) -> None:
     assert all(f"x-userid={USER_ID}" in r.headers["Cookie"] for r in upstream.requests)
 
 
-async def test_a_malformed_user_id_is_a_usage_error(upstream, grok) -> None:
+async def test_a_malformed_user_id_is_a_usage_error(upstream, mgw_grok) -> None:
     with pytest.raises(errors.UsageError):
-        await collect(grok.chat(credential=CRED, request=ChatRequest(message="hi"),
+        await collect(mgw_grok.chat(credential=CRED, request=ChatRequest(message="hi"),
                                 user_id="abc&uid=other"))  # fmt: skip
     assert upstream.session_hits == 0 and upstream.requests == []

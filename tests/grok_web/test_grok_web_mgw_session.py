@@ -4,40 +4,23 @@ credential (hash-keyed, one hour) so mgw turns do not pay the lookup each time."
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from collections.abc import AsyncIterator
 
-import grok_web_mgw_upstream as upstream_mod
 import pytest
 from grok_web import ChatRequest, errors, session
-from grok_web import client as client_mod
 from grok_web import events as ev
 from grok_web import options as options_mod
-from grok_web_helpers import collect, make_options
-from grok_web_mgw_upstream import USER_ID, Upstream
+from grok_web_helpers import collect
+from grok_web_mgw_upstream import USER_ID
 
 CRED_A = "eyJhbGciOiJIUzI1NiJ9.account-a-credential-000000.c2lnbmF0dXJlLWE"
 CRED_B = "eyJhbGciOiJIUzI1NiJ9.account-b-credential-111111.c2lnbmF0dXJlLWI"
 
 
-@pytest.fixture
-async def upstream() -> AsyncIterator[Upstream]:
-    async for state in upstream_mod.start():
-        yield state
-
-
-@pytest.fixture
-async def grok(upstream) -> AsyncIterator[client_mod.GrokClient]:
-    options = dataclasses.replace(make_options(upstream.base_url), chat_protocol="mgw")
-    async with client_mod.GrokClient(options=options) as client:
-        yield client
-
-
-async def test_user_id_is_fetched_once_per_credential(upstream, grok) -> None:
-    assert await grok.user_id(credential=CRED_A) == USER_ID
-    assert await grok.user_id(credential="sso=" + CRED_A) == USER_ID  # same token
+async def test_user_id_is_fetched_once_per_credential(upstream, mgw_grok) -> None:
+    assert await mgw_grok.user_id(credential=CRED_A) == USER_ID
+    assert await mgw_grok.user_id(credential="sso=" + CRED_A) == USER_ID  # same token
     assert upstream.session_hits == 1
-    assert await grok.user_id(credential=CRED_B) == USER_ID
+    assert await mgw_grok.user_id(credential=CRED_B) == USER_ID
     assert upstream.session_hits == 2
     headers = upstream.session_headers[0]
     assert headers["Cookie"] == f"sso={CRED_A}; sso-rw={CRED_A}"
@@ -45,33 +28,33 @@ async def test_user_id_is_fetched_once_per_credential(upstream, grok) -> None:
     assert headers["Sec-Ch-Ua"]  # browser client hints, as HEAD sends on this call
 
 
-async def test_chat_turns_reuse_the_cached_user_id(upstream, grok) -> None:
+async def test_chat_turns_reuse_the_cached_user_id(upstream, mgw_grok) -> None:
     for _ in range(3):
         upstream.play("plain_turn")
-        events = await collect(grok.chat(credential=CRED_A, request=ChatRequest(message="hi")))
+        events = await collect(mgw_grok.chat(credential=CRED_A, request=ChatRequest(message="hi")))
         assert isinstance(events[-1], ev.Final)
     assert upstream.session_hits == 1
     assert [r.path for r in upstream.requests] == [f"/ws/mgw/?uid={USER_ID}"] * 3
 
 
-async def test_concurrent_lookups_share_one_request(upstream, grok) -> None:
-    ids = await asyncio.gather(*(grok.user_id(credential=CRED_A) for _ in range(5)))
+async def test_concurrent_lookups_share_one_request(upstream, mgw_grok) -> None:
+    ids = await asyncio.gather(*(mgw_grok.user_id(credential=CRED_A) for _ in range(5)))
     assert set(ids) == {USER_ID}
     assert upstream.session_hits == 1
 
 
-async def test_unauthenticated_session_is_invalid_credential(upstream, grok) -> None:
+async def test_unauthenticated_session_is_invalid_credential(upstream, mgw_grok) -> None:
     upstream.session_body = {"status": "unauthenticated"}
     with pytest.raises(errors.InvalidCredential) as info:
-        await collect(grok.chat(credential=CRED_A, request=ChatRequest(message="hi")))
+        await collect(mgw_grok.chat(credential=CRED_A, request=ChatRequest(message="hi")))
     assert CRED_A not in str(info.value)
     assert upstream.requests == []  # no upgrade attempted
 
 
-async def test_session_without_a_uuid_is_malformed(upstream, grok) -> None:
+async def test_session_without_a_uuid_is_malformed(upstream, mgw_grok) -> None:
     upstream.session_body = {"session": {"userId": "not-a-uuid"}}
     with pytest.raises(errors.MalformedResponse):
-        await grok.user_id(credential=CRED_A)
+        await mgw_grok.user_id(credential=CRED_A)
 
 
 def test_user_id_shapes() -> None:
