@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import hashlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from grok2api_storage import crypto, errors, factory, migrate, protocols, sql_store
-from grok2api_storage.records import AccountTier, NewAccount, UsageRecord
+from grok2api_storage.records import (
+    AccountTier,
+    ClientKeyLimits,
+    ClientKeyPatch,
+    NewAccount,
+    UsageRecord,
+)
 from grok2api_storage.redis_store import RedisStore, schema
 from sqlalchemy import text
 
@@ -132,13 +139,128 @@ async def test_upgrades_an_older_schema_keeping_its_data(
         old = await store.accounts.get("old0001")
         assert old is not None
         assert (old.credential, old.fingerprint, old.tier, old.note, old.user_id) == (
-            "from-the-old-schema-1", fingerprint, AccountTier.SUPER, "kept", ""
+            "from-the-old-schema-1",
+            fingerprint,
+            AccountTier.SUPER,
+            "kept",
+            "",
         )
         assert old == await store.accounts.find_by_credential("from-the-old-schema-1")
-        await store.usage.add_many([UsageRecord(old.created_at, old.id, "grok-4", "success")])
-        assert len(await store.usage.list()) == 1
+        usage = UsageRecord(
+            id="u1",
+            timestamp=old.created_at,
+            key_id=None,
+            model="grok-4",
+            endpoint="/v1/chat/completions",
+            status=200,
+        )
+        assert await store.usage.add_many([usage]) == 1
+        assert await store.usage.list() == (usage,)
     finally:
         await store.aclose()
+
+
+OLD_KEY = "sk-g2a-" + "B" * 43
+
+
+@pytest.mark.parametrize("backend", support.SQL_BACKENDS)
+async def test_a_client_key_made_before_0005_keeps_working(
+    backend: str,
+    databases: support.ServerDatabases,
+    cipher: crypto.CredentialCipher,
+    tmp_path: Path,
+) -> None:
+    store = await open_fresh(backend, databases, cipher, tmp_path)
+    assert isinstance(store, sql_store.SqlStore)
+    try:
+        await store.migrate_to("0004")
+        # rows as the 0004 code wrote them: a live key, and one its "revoke" disabled
+        async with store.database.engine.begin() as conn:
+            for key_id, plain, enabled in (("k-live", OLD_KEY, True), ("k-off", "x" * 20, False)):
+                await conn.execute(
+                    text(
+                        "INSERT INTO client_keys (id, name, key_hash, prefix, enabled,"
+                        " rate_limit_per_minute, allowed_models, created_at, last_used_at)"
+                        " VALUES (:id, 'old', :hash, :prefix, :enabled, 7, :models, :at, NULL)"
+                    ),
+                    {
+                        "id": key_id,
+                        "hash": hashlib.sha256(plain.encode()).hexdigest(),
+                        "prefix": plain[:11],
+                        "enabled": enabled,
+                        "models": '["grok-4"]',
+                        "at": datetime(2026, 1, 2, 3, 4, 5),
+                    },
+                )
+            await conn.execute(
+                text(
+                    "INSERT INTO usage_records (timestamp, account_id, model, outcome,"
+                    " prompt_tokens, completion_tokens)"
+                    " VALUES (:at, NULL, 'grok-4', 'success', 1, 2)"
+                ),
+                {"at": datetime(2026, 1, 2, 3, 4, 5)},
+            )
+        await store.migrate()
+        found = await store.client_keys.find(OLD_KEY)
+        assert found is not None and found.id == "k-live"
+        assert found.refusal(datetime.now(UTC)) is None
+        assert (found.prefix, found.revoked_at, found.created_at) == (
+            "sk-g2a-BBBB",
+            None,
+            datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        )
+        assert found.limits == ClientKeyLimits(rate_limit_per_minute=7, allowed_models=("grok-4",))
+        disabled = await store.client_keys.find("x" * 20)
+        assert disabled is not None and disabled.refusal(datetime.now(UTC)) == "disabled"
+        # disabled, not revoked: it may be enabled again
+        enabled = await store.client_keys.update("k-off", ClientKeyPatch(enabled=True))
+        assert enabled.refusal(datetime.now(UTC)) is None
+        assert await store.client_keys.any_exist()
+        assert await store.usage.list() == ()  # the old-shape usage table was replaced
+    finally:
+        await store.aclose()
+
+
+async def test_redis_layout_1_data_reads_after_migrating(
+    cipher: crypto.CredentialCipher, tmp_path: Path
+) -> None:
+    store = await open_fresh("redis", support.ServerDatabases(tmp_path), cipher, tmp_path)
+    assert isinstance(store, RedisStore)
+    try:
+        keys, redis = store.keys, store.redis
+        await redis.set(keys.schema_version, "1")
+        key_hash = hashlib.sha256(OLD_KEY.encode()).hexdigest()
+        # a client key hash as layout 1 wrote it (no revoked_at nor later limits)
+        await redis.hset(
+            keys.client_key("k-live"),
+            mapping={
+                "id": "k-live",
+                "key_hash": key_hash,
+                "prefix": OLD_KEY[:11],
+                "created_at": "2026-01-02T03:04:05.123456+00:00",
+                "last_used_at": "",
+                "name": "old",
+                "enabled": "1",
+                "rate_limit_per_minute": "7",
+                "allowed_models": '["grok-4"]',
+            },
+        )
+        await redis.set(keys.client_key_hash(key_hash), "k-live")
+        await redis.zadd(keys.client_keys, {"k-live": 1.0})
+        await redis.zadd(keys.legacy_usage, {'{"uid": "x"}': 1.0})
+        result = await store.migrate()
+        assert (result.before, result.after) == ("1", str(schema.CURRENT_VERSION))
+        assert not await redis.exists(keys.legacy_usage)
+        found = await store.client_keys.find(OLD_KEY)
+        assert found is not None and found.refusal(datetime.now(UTC)) is None
+        assert found.limits == ClientKeyLimits(rate_limit_per_minute=7, allowed_models=("grok-4",))
+        assert found.created_at == datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
+        await store.client_keys.mark_used({"k-live": datetime(2030, 1, 1, tzinfo=UTC)})
+        revoked = await store.client_keys.revoke("k-live")
+        assert revoked is not None and revoked.refusal(datetime.now(UTC)) == "revoked"
+        assert revoked.last_used_at == datetime(2030, 1, 1, tzinfo=UTC)
+    finally:
+        await close(store)
 
 
 @pytest.mark.parametrize("backend", support.SQL_BACKENDS)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 
 from . import client_keys_common as common
 from . import engine, errors, models, records
+
+_TABLE = cast(Table, models.ClientKey.__table__)
 
 
 class SqlClientKeyStore:
@@ -20,47 +23,48 @@ class SqlClientKeyStore:
         self,
         *,
         name: str,
-        rate_limit_per_minute: int | None = None,
-        allowed_models: Sequence[str] | None = None,
+        limits: records.ClientKeyLimits = records.ClientKeyLimits(),
         plain_key: str | None = None,
     ) -> records.CreatedClientKey:
         plain = common.checked_plain_key(plain_key)
-        fields = common.checked_changes(
-            {
-                "name": name,
-                "rate_limit_per_minute": rate_limit_per_minute,
-                "allowed_models": allowed_models,
-            }
-        )
-        allowed = fields["allowed_models"]
-        row = models.ClientKey(
+        record = records.ClientKeyRecord(
             id=uuid.uuid4().hex,
-            name=fields["name"],
-            key_hash=common.hash_key(plain),
+            name=common.checked_name(name),
             prefix=common.display_prefix(plain),
             enabled=True,
-            rate_limit_per_minute=rate_limit_per_minute,
-            allowed_models=list(allowed) if allowed is not None else None,
             created_at=records.utcnow(),
+            limits=common.checked_limits(limits),
+        )
+        row = models.ClientKey(
+            id=record.id,
+            key_hash=common.hash_key(plain),
+            prefix=record.prefix,
+            created_at=record.created_at,
             last_used_at=None,
         )
+        _write(row, record)
         try:
             async with self._db.transaction() as session:
                 session.add(row)
         except errors.DuplicateError as exc:
             raise errors.DuplicateError("this client key already exists") from exc
-        return records.CreatedClientKey(record=_record(row), plain_key=plain)
+        return records.CreatedClientKey(record=record, plain_key=plain)
 
-    async def verify(self, plain_key: str) -> records.ClientKeyRecord | None:
+    async def find(self, plain_key: str) -> records.ClientKeyRecord | None:
         digest = common.hash_key(plain_key)
         async with self._db.transaction() as session:
             row = await session.scalar(
                 select(models.ClientKey).where(models.ClientKey.key_hash == digest)
             )
         stored = row.key_hash if row is not None else None
-        if row is None or not common.same_hash(stored, digest) or not row.enabled:
+        if row is None or not common.same_hash(stored, digest):
             return None
         return _record(row)
+
+    async def any_exist(self) -> bool:
+        async with self._db.transaction() as session:
+            found = await session.scalar(select(models.ClientKey.id).limit(1))
+        return found is not None
 
     async def get(self, key_id: str) -> records.ClientKeyRecord | None:
         async with self._db.transaction() as session:
@@ -75,32 +79,45 @@ class SqlClientKeyStore:
             return tuple(_record(row) for row in rows)
 
     async def update(self, key_id: str, patch: records.ClientKeyPatch) -> records.ClientKeyRecord:
-        changes = common.checked_changes(patch.changes())
-        if changes.get("allowed_models") is not None:
-            changes["allowed_models"] = list(changes["allowed_models"])
         async with self._db.transaction() as session:
-            row = await session.get(models.ClientKey, key_id)
+            row = await session.get(models.ClientKey, key_id, with_for_update=True)
             if row is None:
                 raise errors.NotFoundError(f"no client key {key_id!r}")
-            for key, value in changes.items():
-                setattr(row, key, value)
-        return _record(row)
+            record = common.patched(_record(row), patch)
+            _write(row, record)
+        return record
 
-    async def mark_used(self, key_id: str, *, at: datetime | None = None) -> None:
+    async def mark_used(self, last_used: Mapping[str, datetime]) -> None:
+        if not last_used:
+            return
+        table = _TABLE
+        at = bindparam("b_at", type_=models.UtcDateTime())
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .where(or_(table.c.last_used_at.is_(None), table.c.last_used_at < at))
+            .values(last_used_at=at)
+        )
+        params = [
+            {"b_id": key_id, "b_at": when.astimezone(UTC)}
+            for key_id, when in sorted(last_used.items())
+        ]
         async with self._db.transaction() as session:
-            await session.execute(
-                update(models.ClientKey)
-                .where(models.ClientKey.id == key_id)
-                .values(last_used_at=at or records.utcnow())
+            conn = await session.connection()
+            await conn.execute(statement, params)
+
+    async def revoke(self, key_id: str) -> records.ClientKeyRecord | None:
+        table = _TABLE
+        async with self._db.transaction() as session:
+            conn = await session.connection()
+            # Conditional, so that of two concurrent revokes the first time stays.
+            await conn.execute(
+                update(table)
+                .where(table.c.id == key_id, table.c.revoked_at.is_(None))
+                .values(revoked_at=records.utcnow(), enabled=False)
             )
-
-    async def revoke(self, key_id: str) -> bool:
-        async with self._db.transaction() as session:
-            row = await session.get(models.ClientKey, key_id)
-            if row is None:
-                return False
-            row.enabled = False
-            return True
+            row = await session.get(models.ClientKey, key_id, populate_existing=True)
+            return _record(row) if row is not None else None
 
     async def delete(self, key_id: str) -> bool:
         async with self._db.transaction() as session:
@@ -111,6 +128,21 @@ class SqlClientKeyStore:
             return True
 
 
+def _write(row: models.ClientKey, record: records.ClientKeyRecord) -> None:
+    """Copy the record's mutable fields (name, enabled, limits) onto the row."""
+    limits = record.limits
+    row.name = record.name
+    row.enabled = record.enabled
+    row.allowed_models = list(limits.allowed_models) if limits.allowed_models else None
+    row.rate_limit_per_minute = limits.rate_limit_per_minute
+    row.max_concurrent = limits.max_concurrent
+    row.quota_unit = limits.quota_unit.value
+    row.daily_quota = limits.daily_quota
+    row.monthly_quota = limits.monthly_quota
+    row.account_tags = list(limits.account_tags) if limits.account_tags else None
+    row.expires_at = limits.expires_at
+
+
 def _record(row: models.ClientKey) -> records.ClientKeyRecord:
     return records.ClientKeyRecord(
         id=row.id,
@@ -119,6 +151,15 @@ def _record(row: models.ClientKey) -> records.ClientKeyRecord:
         enabled=row.enabled,
         created_at=row.created_at,
         last_used_at=row.last_used_at,
-        rate_limit_per_minute=row.rate_limit_per_minute,
-        allowed_models=tuple(row.allowed_models) if row.allowed_models is not None else None,
+        revoked_at=row.revoked_at,
+        limits=records.ClientKeyLimits(
+            allowed_models=tuple(row.allowed_models) if row.allowed_models is not None else None,
+            rate_limit_per_minute=row.rate_limit_per_minute,
+            max_concurrent=row.max_concurrent,
+            quota_unit=records.QuotaUnit(row.quota_unit or records.QuotaUnit.REQUESTS),
+            daily_quota=row.daily_quota,
+            monthly_quota=row.monthly_quota,
+            account_tags=tuple(row.account_tags) if row.account_tags is not None else None,
+            expires_at=row.expires_at,
+        ),
     )

@@ -14,7 +14,9 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Double,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -107,6 +109,13 @@ class ClientKey(Base):
     allowed_models: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    max_concurrent: Mapped[int | None] = mapped_column(Integer)
+    quota_unit: Mapped[str] = mapped_column(String(16), server_default="requests")
+    daily_quota: Mapped[int | None] = mapped_column(BigInteger)
+    monthly_quota: Mapped[int | None] = mapped_column(BigInteger)
+    account_tags: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class SettingsOverride(Base):
@@ -118,16 +127,32 @@ class SettingsOverride(Base):
     updated_by: Mapped[str] = mapped_column(String(200))
 
 
+# Record ids compare bytewise on every backend (as in Redis), so keyset paging agrees.
+RecordId = (
+    String(64)
+    .with_variant(String(64, collation="C"), "postgresql")
+    .with_variant(mysql.VARCHAR(64, charset="ascii", collation="ascii_bin"), "mysql")
+)
+
+
 class UsageEntry(Base):
     __tablename__ = "usage_records"
+    __table_args__ = (Index("ix_usage_records_key_id_timestamp", "key_id", "timestamp"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(RecordId, primary_key=True)
     timestamp: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    account_id: Mapped[str | None] = mapped_column(String(32))
-    model: Mapped[str] = mapped_column(String(100))
-    outcome: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(128))
+    endpoint: Mapped[str] = mapped_column(String(256))
+    status: Mapped[int] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(64))
     prompt_tokens: Mapped[int] = mapped_column(Integer)
     completion_tokens: Mapped[int] = mapped_column(Integer)
+    cost_units: Mapped[int] = mapped_column(Integer)
+    latency_ms: Mapped[float] = mapped_column(Double)
+    ttft_ms: Mapped[float | None] = mapped_column(Double)
+    account_tier: Mapped[str | None] = mapped_column(String(32))
+    request_id: Mapped[str] = mapped_column(String(128))
 
 
 class AuditLogEntry(Base):

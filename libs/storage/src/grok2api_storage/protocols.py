@@ -54,28 +54,34 @@ class ClientKeyRepository(Protocol):
         self,
         *,
         name: str,
-        rate_limit_per_minute: int | None = None,
-        allowed_models: Sequence[str] | None = None,
+        limits: records.ClientKeyLimits = records.ClientKeyLimits(),
         plain_key: str | None = None,
     ) -> records.CreatedClientKey:
-        """A new key; the plain key is in the answer and nowhere else, ever."""
+        """A new key (``g2a-…`` unless ``plain_key`` imports one); the plain key is in the
+        answer and nowhere else, ever. ``InvalidRecordError`` for a bad name or limit."""
 
-    async def verify(self, plain_key: str) -> records.ClientKeyRecord | None:
-        """The enabled key matching ``plain_key``, else ``None`` (constant-time compare)."""
+    async def find(self, plain_key: str) -> records.ClientKeyRecord | None:
+        """The key whose hash matches ``plain_key`` in whatever state (revoked, disabled,
+        expired: the caller asks ``refusal``), else ``None``. Constant-time compare."""
+
+    async def any_exist(self) -> bool:
+        """Whether at least one key is stored, revoked ones included (then the API is closed)."""
 
     async def get(self, key_id: str) -> records.ClientKeyRecord | None: ...
 
     async def list(self) -> tuple[records.ClientKeyRecord, ...]:
         """All keys, oldest first, masked (records carry only the display prefix)."""
 
-    async def update(
-        self, key_id: str, patch: records.ClientKeyPatch
-    ) -> records.ClientKeyRecord: ...
+    async def update(self, key_id: str, patch: records.ClientKeyPatch) -> records.ClientKeyRecord:
+        """``NotFoundError`` for an unknown key, ``InvalidRecordError`` for a bad value or for
+        enabling a revoked key."""
 
-    async def mark_used(self, key_id: str, *, at: datetime | None = None) -> None: ...
+    async def mark_used(self, last_used: Mapping[str, datetime]) -> None:
+        """Move each key's ``last_used_at`` forward to the given time (never backward)."""
 
-    async def revoke(self, key_id: str) -> bool:
-        """Disable the key for good; ``False`` if it does not exist."""
+    async def revoke(self, key_id: str) -> records.ClientKeyRecord | None:
+        """Revoke for good (sets ``revoked_at`` and ``enabled=False``; revoking again keeps
+        the first time); ``None`` if the key does not exist."""
 
     async def delete(self, key_id: str) -> bool: ...
 
@@ -91,14 +97,35 @@ class SettingsOverrideRepository(Protocol):
 
 
 class UsageRepository(Protocol):
-    async def add_many(self, entries: Iterable[records.UsageRecord]) -> None: ...
+    async def add_many(self, entries: Iterable[records.UsageRecord]) -> int:
+        """Store the records; one whose ``id`` is stored already is skipped (idempotent,
+        also against a concurrent writer of an overlapping batch). The number newly stored.
+        ``InvalidRecordError`` for an id that is not 1 to 64 printable ASCII characters or a
+        naive timestamp; text fields longer than their column are clipped."""
 
     async def list(
-        self, *, since: datetime | None = None, until: datetime | None = None, limit: int = 1000
+        self,
+        *,
+        filters: records.UsageFilter = records.UsageFilter(),
+        limit: int = 1000,
+        before_id: str | None = None,
     ) -> tuple[records.UsageRecord, ...]:
-        """Entries with ``since <= timestamp < until``, newest first."""
+        """Matching records, newest first (``timestamp``, then ``id`` bytewise, descending);
+        with ``before_id``, only those after that record in this order (keyset paging:
+        pass the last id of a page); ``NotFoundError`` if that record is not stored."""
 
-    async def purge_before(self, cutoff: datetime) -> int: ...
+    async def summary(
+        self,
+        *,
+        filters: records.UsageFilter = records.UsageFilter(),
+        group_by: Sequence[records.UsageGrouping] = (),
+    ) -> tuple[records.UsageBucket, ...]:
+        """Totals per group, ordered by the grouped fields (periods ascending); one bucket
+        for everything when ``group_by`` is empty (an all-zero bucket if nothing matched).
+        ``InvalidRecordError`` when grouping by both HOUR and DAY."""
+
+    async def purge_before(self, cutoff: datetime) -> int:
+        """Delete records older than ``cutoff``; the number deleted."""
 
 
 class AuditRepository(Protocol):

@@ -197,7 +197,35 @@ class ImportCounts:
     skipped: int = 0
 
 
-@dataclasses.dataclass(frozen=True)
+class QuotaUnit(enum.StrEnum):
+    """What a client key's daily and monthly quotas count."""
+
+    REQUESTS = "requests"
+    COST = "cost"
+    """The model catalogue's cost units (``ModelSpec.cost``; a heavier model costs more)."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ClientKeyLimits:
+    """What a client key may do. ``None`` everywhere means "no limit"."""
+
+    allowed_models: tuple[str, ...] | None = None
+    """``None``: every model is allowed."""
+    rate_limit_per_minute: int | None = None
+    """Requests admitted in any rolling 60 seconds."""
+    max_concurrent: int | None = None
+    """Requests in flight at once, across every gateway replica."""
+    quota_unit: QuotaUnit = QuotaUnit.REQUESTS
+    daily_quota: int | None = None
+    """Units per UTC calendar day."""
+    monthly_quota: int | None = None
+    """Units per UTC calendar month."""
+    account_tags: tuple[str, ...] | None = None
+    """``None``: any account; else only accounts carrying at least one of these tags."""
+    expires_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ClientKeyRecord:
     """A client API key as listed: the plain key is never stored, only its hash."""
 
@@ -206,14 +234,25 @@ class ClientKeyRecord:
     prefix: str
     enabled: bool
     created_at: datetime
-    last_used_at: datetime | None
-    rate_limit_per_minute: int | None = None
-    allowed_models: tuple[str, ...] | None = None
-    """``None``: every model is allowed."""
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    """Set once by ``revoke``; a revoked key never works again (``enabled`` cannot undo it)."""
+    limits: ClientKeyLimits = ClientKeyLimits()
 
     @property
     def masked(self) -> str:
         return f"{self.prefix}…"
+
+    def refusal(self, now: datetime) -> str | None:
+        """Why the key cannot be used at ``now`` ("revoked", "disabled", "expired"), or None."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if not self.enabled:
+            return "disabled"
+        expires = self.limits.expires_at
+        if expires is not None and expires <= now:
+            return "expired"
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,12 +263,20 @@ class CreatedClientKey:
     plain_key: str = dataclasses.field(repr=False)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ClientKeyPatch:
+    """A change to a key; every field left ``UNSET`` stays as it is."""
+
     name: str | Unset = UNSET
     enabled: bool | Unset = UNSET
-    rate_limit_per_minute: int | Unset | None = UNSET
     allowed_models: tuple[str, ...] | Unset | None = UNSET
+    rate_limit_per_minute: int | Unset | None = UNSET
+    max_concurrent: int | Unset | None = UNSET
+    quota_unit: QuotaUnit | Unset = UNSET
+    daily_quota: int | Unset | None = UNSET
+    monthly_quota: int | Unset | None = UNSET
+    account_tags: tuple[str, ...] | Unset | None = UNSET
+    expires_at: datetime | Unset | None = UNSET
 
     def changes(self) -> dict[str, Any]:
         return {
@@ -249,16 +296,71 @@ class SettingOverride:
     updated_by: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class UsageRecord:
-    """One upstream call, for usage dashboards."""
+    """One client request, as the gateway saw it. Never the credential or the prompt.
 
+    ``id`` is unique per request and makes writes idempotent: a batch written twice (a
+    drainer that died between its insert and its acknowledgement) stores each record once.
+    """
+
+    id: str
     timestamp: datetime
-    account_id: str | None
+    """When the request arrived."""
+    key_id: str | None
+    """The client key's id; ``None`` for the master key (``app.api_key``) or an open API."""
     model: str
-    outcome: str
+    endpoint: str
+    """The route, e.g. ``/v1/chat/completions``."""
+    status: int
+    """The HTTP status answered (a stream that failed after its head: the error's status)."""
+    error_code: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost_units: int = 0
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    """Time to the first streamed token; ``None`` when nothing was streamed."""
+    account_tier: str | None = None
+    request_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class UsageFilter:
+    """Which records a query covers: ``since <= timestamp < until`` and the equalities set."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    key_id: str | None = None
+    model: str | None = None
+    endpoint: str | None = None
+
+
+class UsageGrouping(enum.StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+    KEY = "key"
+    MODEL = "model"
+    ENDPOINT = "endpoint"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class UsageBucket:
+    """The records of one group. Only the grouped-by fields are set: ``period`` (UTC start
+    of the hour or day) for HOUR/DAY, ``key_id`` for KEY, and so on."""
+
+    period: datetime | None = None
+    key_id: str | None = None
+    model: str | None = None
+    endpoint: str | None = None
+    requests: int = 0
+    errors: int = 0
+    """Records with ``status >= 400``."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_units: int = 0
+    latency_ms_total: float = 0.0
+    """Sum, so buckets can be merged; divide by ``requests`` for the mean."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,12 +1,16 @@
-"""Client API keys in the Redis store (``ClientKeyRepository``)."""
+"""Client API keys in the Redis store (``ClientKeyRepository``).
+
+One hash per key, all values strings. Fields added after layout 1 (``revoked_at`` and
+the limits beyond the first two) may be absent from older hashes and read as defaults.
+Times are written in one fixed-width UTC format, so that Lua can compare them as strings.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -15,6 +19,29 @@ from .. import client_keys_common as common
 from .. import errors, records, translate, urls
 from . import codec, transactions
 from .keys import Keys
+
+# KEYS: client-key hashes; ARGV: one time per key. Moves last_used_at forward only, and
+# never creates a hash for a key that does not exist.
+_MARK_USED = """
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    local current = redis.call('HGET', key, 'last_used_at')
+    if (not current) or current == '' or current < ARGV[i] then
+      redis.call('HSET', key, 'last_used_at', ARGV[i])
+    end
+  end
+end
+return 0
+"""
+# KEYS[1]: the key's hash; ARGV[1]: now. Sets revoked_at once; 0 if the key is unknown.
+_REVOKE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local current = redis.call('HGET', KEYS[1], 'revoked_at')
+if (not current) or current == '' then
+  redis.call('HSET', KEYS[1], 'revoked_at', ARGV[1], 'enabled', '0')
+end
+return 1
+"""
 
 
 class RedisClientKeyStore:
@@ -27,27 +54,17 @@ class RedisClientKeyStore:
         self,
         *,
         name: str,
-        rate_limit_per_minute: int | None = None,
-        allowed_models: Sequence[str] | None = None,
+        limits: records.ClientKeyLimits = records.ClientKeyLimits(),
         plain_key: str | None = None,
     ) -> records.CreatedClientKey:
         plain = common.checked_plain_key(plain_key)
-        fields = common.checked_changes(
-            {
-                "name": name,
-                "rate_limit_per_minute": rate_limit_per_minute,
-                "allowed_models": allowed_models,
-            }
-        )
         record = records.ClientKeyRecord(
             id=uuid.uuid4().hex,
-            name=fields["name"],
+            name=common.checked_name(name),
             prefix=common.display_prefix(plain),
             enabled=True,
             created_at=records.utcnow(),
-            last_used_at=None,
-            rate_limit_per_minute=rate_limit_per_minute,
-            allowed_models=fields["allowed_models"],
+            limits=common.checked_limits(limits),
         )
         key_hash = common.hash_key(plain)
         hash_key = self._keys.client_key_hash(key_hash)
@@ -64,15 +81,19 @@ class RedisClientKeyStore:
             await transactions.run(self._redis, watch=[hash_key], body=body)
         return records.CreatedClientKey(record=record, plain_key=plain)
 
-    async def verify(self, plain_key: str) -> records.ClientKeyRecord | None:
+    async def find(self, plain_key: str) -> records.ClientKeyRecord | None:
         digest = common.hash_key(plain_key)
         async with translate.driver_errors(self._location):
             key_id = codec.text_or_none(await self._redis.get(self._keys.client_key_hash(digest)))
             raw = await self._redis.hgetall(self._keys.client_key(key_id)) if key_id else {}
         stored = codec.hash_of(raw)
-        if not common.same_hash(stored.get("key_hash"), digest) or stored.get("enabled") != "1":
+        if not common.same_hash(stored.get("key_hash"), digest):
             return None
         return _decode(stored)
+
+    async def any_exist(self) -> bool:
+        async with translate.driver_errors(self._location):
+            return bool(await self._redis.zcard(self._keys.client_keys))
 
     async def get(self, key_id: str) -> records.ClientKeyRecord | None:
         async with translate.driver_errors(self._location):
@@ -86,28 +107,38 @@ class RedisClientKeyStore:
                 for key_id in ids:
                     pipe.hgetall(self._keys.client_key(key_id))
                 hashes = await pipe.execute()
-        return tuple(_decode(stored) for stored in hashes if stored)
+        return tuple(_decode(codec.hash_of(stored)) for stored in hashes if stored)
 
     async def update(self, key_id: str, patch: records.ClientKeyPatch) -> records.ClientKeyRecord:
-        changes = common.checked_changes(patch.changes())
-        return await self._change(key_id, changes)
+        key = self._keys.client_key(key_id)
 
-    async def mark_used(self, key_id: str, *, at: datetime | None = None) -> None:
+        async def body(pipe: Pipeline) -> records.ClientKeyRecord:
+            stored = codec.hash_of(await pipe.hgetall(key))
+            if not stored:
+                raise errors.NotFoundError(f"no client key {key_id!r}")
+            record = common.patched(_decode(stored), patch)
+            pipe.multi()
+            pipe.hset(key, mapping=_mutable_fields(record))  # type: ignore[arg-type]
+            return record
+
         async with translate.driver_errors(self._location):
-            # Only an existing key is touched: HSET on a missing key would create a stub.
-            if await self._redis.exists(self._keys.client_key(key_id)):
-                await self._redis.hset(
-                    self._keys.client_key(key_id),
-                    "last_used_at",
-                    (at or records.utcnow()).isoformat(),
-                )
+            return await transactions.run(self._redis, watch=[key], body=body)
 
-    async def revoke(self, key_id: str) -> bool:
-        try:
-            await self._change(key_id, {"enabled": False})
-        except errors.NotFoundError:
-            return False
-        return True
+    async def mark_used(self, last_used: Mapping[str, datetime]) -> None:
+        if not last_used:
+            return
+        ordered = sorted(last_used.items())
+        keys = [self._keys.client_key(key_id) for key_id, _ in ordered]
+        times = [_time_text(when) for _, when in ordered]
+        async with translate.driver_errors(self._location):
+            await self._redis.eval(_MARK_USED, len(keys), *keys, *times)  # type: ignore[misc]
+
+    async def revoke(self, key_id: str) -> records.ClientKeyRecord | None:
+        async with translate.driver_errors(self._location):
+            found = await self._redis.eval(  # type: ignore[misc]
+                _REVOKE, 1, self._keys.client_key(key_id), _time_text(records.utcnow())
+            )
+        return await self.get(key_id) if found else None
 
     async def delete(self, key_id: str) -> bool:
         key = self._keys.client_key(key_id)
@@ -123,42 +154,37 @@ class RedisClientKeyStore:
         async with translate.driver_errors(self._location):
             return await transactions.run(self._redis, watch=[key], body=body)
 
-    async def _change(self, key_id: str, changes: dict[str, Any]) -> records.ClientKeyRecord:
-        key = self._keys.client_key(key_id)
 
-        async def body(pipe: Pipeline) -> dict[str, str]:
-            stored = codec.hash_of(await pipe.hgetall(key))
-            if not stored:
-                raise errors.NotFoundError(f"no client key {key_id!r}")
-            current = _decode(stored)
-            fields = {name: changes.get(name, getattr(current, name)) for name in _MUTABLE}
-            new = {**stored, **_fields(**fields)}
-            pipe.multi()
-            pipe.hset(key, mapping=new)  # type: ignore[arg-type]
-            return new
-
-        async with translate.driver_errors(self._location):
-            stored = await transactions.run(self._redis, watch=[key], body=body)
-        return _decode(stored)
+def _time_text(when: datetime) -> str:
+    """Fixed width, so that string order is time order."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
-_MUTABLE = ("name", "enabled", "rate_limit_per_minute", "allowed_models")
+def _optional_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text).astimezone(UTC) if text else None
 
 
-def _fields(
-    *,
-    name: str,
-    enabled: bool,
-    rate_limit_per_minute: int | None,
-    allowed_models: Sequence[str] | None,
-) -> dict[str, str]:
+def _optional_int(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _names(value: tuple[str, ...] | None) -> str:
+    return json.dumps(None if value is None else list(value))
+
+
+def _mutable_fields(record: records.ClientKeyRecord) -> dict[str, str]:
+    limits = record.limits
     return {
-        "name": name,
-        "enabled": "1" if enabled else "0",
-        "rate_limit_per_minute": ""
-        if rate_limit_per_minute is None
-        else str(rate_limit_per_minute),
-        "allowed_models": json.dumps(None if allowed_models is None else list(allowed_models)),
+        "name": record.name,
+        "enabled": "1" if record.enabled else "0",
+        "allowed_models": _names(limits.allowed_models),
+        "rate_limit_per_minute": _optional_int(limits.rate_limit_per_minute),
+        "max_concurrent": _optional_int(limits.max_concurrent),
+        "quota_unit": limits.quota_unit.value,
+        "daily_quota": _optional_int(limits.daily_quota),
+        "monthly_quota": _optional_int(limits.monthly_quota),
+        "account_tags": _names(limits.account_tags),
+        "expires_at": _time_text(limits.expires_at) if limits.expires_at else "",
     }
 
 
@@ -167,30 +193,38 @@ def _encode(record: records.ClientKeyRecord, key_hash: str) -> dict[str, str]:
         "id": record.id,
         "key_hash": key_hash,
         "prefix": record.prefix,
-        "created_at": record.created_at.isoformat(),
+        "created_at": _time_text(record.created_at),
         "last_used_at": "",
-        **_fields(
-            name=record.name,
-            enabled=record.enabled,
-            rate_limit_per_minute=record.rate_limit_per_minute,
-            allowed_models=record.allowed_models,
-        ),
+        "revoked_at": "",
+        **_mutable_fields(record),
     }
 
 
 def _decode(stored: dict[str, str]) -> records.ClientKeyRecord:
-    allowed = json.loads(stored["allowed_models"])
+    def number(name: str) -> int | None:
+        text = stored.get(name, "")
+        return int(text) if text else None
+
+    def names(name: str) -> tuple[str, ...] | None:
+        value = json.loads(stored.get(name) or "null")
+        return tuple(value) if value is not None else None
+
     return records.ClientKeyRecord(
         id=stored["id"],
         name=stored["name"],
         prefix=stored["prefix"],
         enabled=stored["enabled"] == "1",
-        created_at=datetime.fromisoformat(stored["created_at"]),
-        last_used_at=(
-            datetime.fromisoformat(stored["last_used_at"]) if stored["last_used_at"] else None
+        created_at=datetime.fromisoformat(stored["created_at"]).astimezone(UTC),
+        last_used_at=_optional_time(stored.get("last_used_at")),
+        revoked_at=_optional_time(stored.get("revoked_at")),
+        limits=records.ClientKeyLimits(
+            allowed_models=names("allowed_models"),
+            rate_limit_per_minute=number("rate_limit_per_minute"),
+            max_concurrent=number("max_concurrent"),
+            quota_unit=records.QuotaUnit(stored.get("quota_unit") or records.QuotaUnit.REQUESTS),
+            daily_quota=number("daily_quota"),
+            monthly_quota=number("monthly_quota"),
+            account_tags=names("account_tags"),
+            expires_at=_optional_time(stored.get("expires_at")),
         ),
-        rate_limit_per_minute=(
-            int(stored["rate_limit_per_minute"]) if stored["rate_limit_per_minute"] else None
-        ),
-        allowed_models=tuple(allowed) if allowed is not None else None,
     )

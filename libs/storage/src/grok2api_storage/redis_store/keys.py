@@ -8,7 +8,8 @@
 {p}client-keys             zset: client key ids by creation time
 {p}client-key-hash:{hex}   string: key hash -> client key id
 {p}settings-overrides      hash: dotted key -> JSON {value, updated_at, updated_by}
-{p}usage                   zset: JSON usage records by timestamp
+{p}usage-by-time           zset: usage record ids scored by timestamp (UTC microseconds)
+{p}usage-records           hash: usage record id -> JSON record
 {p}audit                   zset: JSON admin audit entries by {p}audit-seq (insertion order)
 {p}schema-version          string: layout version; {p}schema-lock guards migrating it
 """
@@ -58,8 +59,17 @@ class Keys:
         return f"{self.prefix}settings-overrides"
 
     @property
-    def usage(self) -> str:
+    def legacy_usage(self) -> str:
+        """Layout 1's usage zset (JSON members), removed by the step to layout 2."""
         return f"{self.prefix}usage"
+
+    @property
+    def usage_by_time(self) -> str:
+        return f"{self.prefix}usage-by-time"
+
+    @property
+    def usage_records(self) -> str:
+        return f"{self.prefix}usage-records"
 
     @property
     def audit(self) -> str:

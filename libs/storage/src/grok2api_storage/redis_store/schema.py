@@ -1,8 +1,9 @@
 """The Redis store's layout version, migrated under a lock like the SQL schema.
 
-Version 1 is the layout in ``keys.py``; its keys are created on first write, so the
-step only records the version. A later layout change adds a step here that rewrites
-keys, and the lock keeps two replicas from running it at once.
+Version 1 was the first layout; its keys are created on first write, so its step only
+records the version. Version 2 (the layout in ``keys.py``) stores usage records by id.
+A later layout change adds a step here that rewrites keys, and the lock keeps two
+replicas from running it at once.
 """
 
 from __future__ import annotations
@@ -33,7 +34,14 @@ async def _initial_layout(redis: Redis, keys: Keys) -> None:
     """Nothing to rewrite: version 1 keys are created as records are written."""
 
 
-STEPS: dict[int, Step] = {1: _initial_layout}
+async def _usage_by_id(redis: Redis, keys: Keys) -> None:
+    """Usage records became one hash entry per record id plus a zset of ids by time.
+    Nothing but tests ever wrote layout 1's usage zset, so it is dropped. Client-key
+    hashes gain fields lazily (a missing one reads as its default)."""
+    await redis.delete(keys.legacy_usage)
+
+
+STEPS: dict[int, Step] = {1: _initial_layout, 2: _usage_by_id}
 CURRENT_VERSION = max(STEPS)
 
 

@@ -63,8 +63,10 @@ def _public(record: records.ClientKeyRecord) -> ClientKeyPublic:
         enabled=record.enabled,
         created_at=record.created_at,
         last_used_at=record.last_used_at,
-        rate_limit_per_minute=record.rate_limit_per_minute,
-        allowed_models=list(record.allowed_models) if record.allowed_models is not None else None,
+        rate_limit_per_minute=record.limits.rate_limit_per_minute,
+        allowed_models=(
+            list(record.limits.allowed_models) if record.limits.allowed_models is not None else None
+        ),
     )
 
 
@@ -80,8 +82,12 @@ async def create_key(body: ClientKeyCreate, request: Request, keys: Keys) -> Cli
     try:
         created = await keys.create(
             name=body.name,
-            rate_limit_per_minute=body.rate_limit_per_minute,
-            allowed_models=body.allowed_models,
+            limits=records.ClientKeyLimits(
+                rate_limit_per_minute=body.rate_limit_per_minute,
+                allowed_models=(
+                    tuple(body.allowed_models) if body.allowed_models is not None else None
+                ),
+            ),
         )
     except store_errors.InvalidRecordError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
@@ -113,9 +119,8 @@ async def update_key(
 @router.delete("/keys/{key_id}")
 async def revoke_key(key_id: str, request: Request, keys: Keys) -> ClientKeyPublic:
     """Revoke: the key is refused from now on; its record stays for the audit trail."""
-    if not await keys.revoke(key_id):
+    record = await keys.revoke(key_id)
+    if record is None:
         raise HTTPException(status_code=404, detail=f"no client key {key_id!r}")
     await audit.audit(request, "client_key.revoke", key_id)
-    record = await keys.get(key_id)
-    assert record is not None
     return _public(record)
