@@ -2,7 +2,8 @@
 against a single-process ``grok2api run`` pointed at the upstream simulator.
 
 The tests of the main deployment run in file order and share one browser context, as one
-operator's session would: log in, import, refresh, change a setting, create a key, log out.
+operator's session would: log in, import, refresh, change a setting, create, edit and revoke
+a key, read its usage, log out.
 The lockout test has a deployment of its own, since a lockout holds for the client address
 every test shares. Every page is photographed into ``tests/artifacts/admin/``; with
 ``UPDATE_README_IMAGES=1`` (``make readme-images``) the accounts page and the dashboard are
@@ -11,17 +12,26 @@ copied to ``docs/images/`` for the README.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import csv
+import io
 import os
 import re
 import shutil
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import openai
 import pytest
 from e2e.conftest import ROOT, Service, free_port, process_env, wait_http
+from grok2api_settings import Settings
+from grok2api_storage import factory, protocols, records
 from grok_sim.testing import SimHandle, SimulatorProcess
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
@@ -34,6 +44,8 @@ PASSWORD = "grok2api"  # the default: the banner must insist on changing it
 ENV_API_KEY = "env-api-key"
 CREDENTIALS = [f"panel-account-{n:02d}" for n in range(12)]
 CHROMIUM = "/usr/bin/chromium"
+USAGE_MODEL = "usage-test-model"  # records the test writes itself, told apart from real ones
+T = TypeVar("T")
 LOADED = re.compile("page=")  # the accounts table's data-loaded: the query it last showed
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,10 +54,23 @@ CHROMIUM_ARGS = [
 
 
 class Deployment:
-    def __init__(self, base: str, service: Service):
+    def __init__(self, base: str, service: Service, data_dir: Path):
         self.base = base
         self.admin = f"{base}/admin"
         self.service = service
+        self.data_dir = data_dir
+
+    def on_store(self, work: Callable[[protocols.Store], Awaitable[T]]) -> T:
+        """Run ``work`` on the deployment's own store (SQLite in its DATA_DIR), on a loop
+        of its own in a worker thread (Playwright's sync API holds this thread's loop)."""
+
+        async def run() -> T:
+            settings = Settings.model_validate({"data_dir": str(self.data_dir)})
+            async with await factory.open_store(settings) as store:
+                return await work(store)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
+            return worker.submit(asyncio.run, run()).result()
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +90,7 @@ def start(tmp: Path, sim: SimHandle, **extra: str) -> Deployment:
     }
     service = Service("all", env)
     wait_http(f"http://127.0.0.1:{port}/readyz", service)
-    return Deployment(f"http://127.0.0.1:{port}", service)
+    return Deployment(f"http://127.0.0.1:{port}", service, Path(env["DATA_DIR"]))
 
 
 @pytest.fixture(scope="module")
@@ -323,31 +348,161 @@ def test_a_setting_changed_in_the_panel_is_used_by_the_gateway(
         chat(openai_client(deployment, ENV_API_KEY))
 
 
-def test_a_client_key_created_in_the_panel_calls_the_gateway(
-    page: Page, deployment: Deployment
+def key_row(page: Page, name: str) -> Any:
+    return page.locator(f"#keys-body tr[data-name='{name}']")
+
+
+def test_a_client_key_created_with_limits_shows_its_secret_once_and_calls_the_gateway(
+    page: Page, context: BrowserContext, deployment: Deployment
 ) -> None:
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=deployment.base)
     page.goto(f"{deployment.admin}/keys")
     expect(page.locator("#keys-table")).to_have_attribute("data-loaded", "0")
 
-    page.locator("#key-form").get_by_label("Name").fill("browser test")
-    page.get_by_role("button", name="Create").click()
+    page.get_by_role("button", name="Create key").click()
+    dialog = page.locator("#key-dialog")
+    dialog.get_by_label("Name").fill("browser test")
+    dialog.get_by_label(re.compile("^Allowed models")).fill("grok-4, grok-3")
+    dialog.get_by_label(re.compile("^Requests per minute")).fill("30")
+    dialog.get_by_label(re.compile("^Requests at once")).fill("3")
+    dialog.get_by_label(re.compile("^Quota per UTC day")).fill("100")
+    dialog.get_by_label(re.compile("^Quota per UTC month")).fill("2000")
+    dialog.get_by_label(re.compile("^Expires")).fill("2099-01-01")
+    dialog.get_by_role("button", name="Create").click()
 
     secret = page.locator("#key-secret-value")
-    expect(secret).not_to_be_empty()
-    expect(page.locator("#keys-body tr[data-name='browser test']")).to_be_visible()
-    snap(page, "keys")
+    expect(secret).to_have_text(re.compile(r"^g2a-\S+$"))
+    expect(page.locator("#secret-dialog")).to_contain_text("shown once")
     key = secret.inner_text().strip()
+    page.get_by_role("button", name="Copy").click()
+    expect(page.locator("#toasts")).to_contain_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == key
+    snap(page, "keys-secret", full_page=False)
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#secret-dialog")).to_be_hidden()
+    expect(secret).to_be_empty()  # closing the dialog forgets it
+
+    row = key_row(page, "browser test")
+    expect(row).to_have_attribute("data-state", "active")
+    for shown in ("30/min", "3 at once", "100 requests/day", "2,000 requests/month",
+                  "grok-4, grok-3", key[:8]):  # fmt: skip
+        expect(row).to_contain_text(shown)
     assert chat(openai_client(deployment, key))
     page.reload()
-    row = page.locator("#keys-body tr[data-name='browser test']")
-    expect(row).to_be_visible()
-    expect(page.locator("#key-secret")).to_be_hidden()  # shown once, never again
+    expect(key_row(page, "browser test")).to_be_visible()
+    assert key not in page.content()  # shown once, never again
+    snap(page, "keys")
 
+
+def test_a_key_limit_is_edited_and_cleared_in_the_panel(page: Page, deployment: Deployment) -> None:
+    page.goto(f"{deployment.admin}/keys")
+    row = key_row(page, "browser test")
+    row.get_by_role("button", name="Edit").click()
+    dialog = page.locator("#key-dialog")
+    expect(dialog.get_by_label(re.compile("^Requests per minute"))).to_have_value("30")
+    expect(dialog.get_by_label(re.compile("^Expires"))).to_have_value("2099-01-01")
+
+    dialog.get_by_label(re.compile("^Requests per minute")).fill("45")
+    dialog.get_by_label(re.compile("^Allowed models")).fill("")  # every model
+    dialog.get_by_label(re.compile("^Quotas count")).select_option("cost")
+    dialog.get_by_role("button", name="Save").click()
+
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text("45/min")
+    expect(row).to_contain_text("100 cost units/day")
+    expect(row.locator("td").nth(4)).to_have_text("all")
+
+    row.get_by_role("button", name="Edit").click()  # a bad value is shown, nothing is saved
+    dialog.get_by_label(re.compile("^Name")).fill(" ")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.locator("#key-error")).to_contain_text("name")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(row).to_contain_text("45/min")
+
+
+def test_the_usage_view_charts_the_records_of_a_key(page: Page, deployment: Deployment) -> None:
+    async def seed(store: protocols.Store) -> str:
+        key = next(k for k in await store.client_keys.list() if k.name == "browser test")
+        now = datetime.now(UTC)
+
+        def entry(at: datetime, status: int = 200) -> records.UsageRecord:
+            return records.UsageRecord(
+                id=uuid.uuid4().hex, timestamp=at, key_id=key.id, model=USAGE_MODEL,
+                endpoint="/v1/chat/completions", status=status, prompt_tokens=120,
+                completion_tokens=80, cost_units=2, latency_ms=250.0, request_id="seeded",
+            )  # fmt: skip
+
+        await store.usage.add_many([
+            entry(now), entry(now), entry(now, status=429),
+            entry(now - timedelta(days=1)), entry(now - timedelta(days=2)),
+        ])  # fmt: skip
+        return key.id
+
+    key_id = deployment.on_store(seed)
+    page.goto(f"{deployment.admin}/keys")
+    key_row(page, "browser test").get_by_role("link", name="Usage").click()
+
+    expect(page).to_have_url(re.compile(f"key_id={key_id}"))
+    expect(page.locator("#usage-filters")).to_have_attribute("data-loaded", re.compile(key_id))
+    expect(page.locator("#usage-key-title")).to_contain_text("browser test")
+    model = page.locator(f"#usage-models-body tr[data-name='{USAGE_MODEL}']")
+    expect(model.locator("td").nth(1)).to_have_text("5")  # requests
+    expect(model.locator("td").nth(2)).to_have_text("1")  # errors
+
+    page.get_by_label("Model", exact=True).fill(USAGE_MODEL)
+    expect(page.locator("#usage-filters")).to_have_attribute(
+        "data-loaded", re.compile(f"model={USAGE_MODEL}")
+    )
+    for chart in ("#usage-requests-chart", "#usage-tokens-chart"):
+        expect(page.locator(f"{chart} .uplot")).to_be_visible()
+    expect(page.locator("#usage-requests-chart")).to_have_attribute("data-total", "5")
+    expect(page.locator("#usage-total-prompt")).to_have_text("600")
+    snap(page, "usage")
+
+    link = page.get_by_role("link", name="Download CSV")
+    href = link.get_attribute("href") or ""
+    assert f"key_id={key_id}" in href and f"model={USAGE_MODEL}" in href
+    exported = page.request.get(f"{deployment.base}{href}")
+    assert exported.ok
+    assert "attachment" in exported.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(exported.text())))
+    assert len(rows) == 5 and {row["key_name"] for row in rows} == {"browser test"}
+
+    page.locator("#usage-key").select_option("")  # every key
+    expect(page.locator("#usage-keys-body tr[data-name='browser test']")).to_be_visible()
+
+
+def test_a_revoked_key_is_refused_by_the_gateway(page: Page, deployment: Deployment) -> None:
     page.on("dialog", lambda dialog: dialog.accept())  # the revoke confirmation
+    page.goto(f"{deployment.admin}/keys")
+    page.get_by_role("button", name="Create key").click()
+    page.locator("#key-dialog").get_by_label("Name").fill("short lived")
+    page.locator("#key-dialog").get_by_role("button", name="Create").click()
+    secret = page.locator("#key-secret-value")
+    expect(secret).to_have_text(re.compile(r"^g2a-"))
+    key = secret.inner_text().strip()
+    page.get_by_role("button", name="Done").click()
+    assert chat(openai_client(deployment, key))
+
+    row = key_row(page, "short lived")
     row.get_by_role("button", name="Revoke").click()
+
+    expect(row).to_have_attribute("data-state", "revoked")
     expect(row).to_contain_text("revoked")
-    with pytest.raises(openai.AuthenticationError):
-        chat(openai_client(deployment, key))
+    expect(row.get_by_role("button", name="Revoke")).to_have_count(0)
+    refused_soon(openai_client(deployment, key))  # gateways re-read keys within a second
+
+
+def refused_soon(client: openai.OpenAI) -> None:
+    """Wait (as ``expect`` does, up to its timeout) for the gateway to refuse the key."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            chat(client)
+        except openai.AuthenticationError:
+            return
+        assert time.monotonic() < deadline, "the gateway still accepts the revoked key"
+        time.sleep(0.2)
 
 
 def test_the_cache_audit_and_dashboard_pages_show_their_data(

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from grok_sim import cli as sim_cli
 
-from . import bootstrap, config_cmd, tokens, version
+from . import bootstrap, config_cmd, keys, tokens, version
 
 app = typer.Typer(
     help="OpenAI- and Anthropic-compatible API in front of a pool of Grok web accounts.",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(keys.app, name="keys")
 app.add_typer(sim_cli.app, name="sim", help="Run the offline Grok upstream simulator.")
 
 TARGETS = ("all", "gateway", "token-pool", "media-worker", "admin", "operator")

@@ -23,6 +23,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("dashboard", "Dashboard"),
     ("accounts", "Accounts"),
     ("keys", "Client keys"),
+    ("usage", "Usage"),
     ("settings", "Settings"),
     ("cache", "Cache"),
     ("audit", "Audit"),

@@ -8,10 +8,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import accounts, audit, auth, batches, cache, dashboard, keys, openapi, pool, settings
+from . import (
+    accounts,
+    audit,
+    auth,
+    batches,
+    cache,
+    dashboard,
+    keys,
+    openapi,
+    pool,
+    settings,
+    usage,
+)
 
 PUBLIC: tuple[APIRouter, ...] = (auth.router,)
 PROTECTED: tuple[APIRouter, ...] = (
-    pool.router, audit.router, openapi.router, keys.router,
+    pool.router, audit.router, openapi.router, keys.router, usage.router,
     settings.router, cache.router, dashboard.router, accounts.router, batches.router,
 )
