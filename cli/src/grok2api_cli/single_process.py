@@ -63,6 +63,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             blobs=blobs, single_process=True,
         )
         admin_app.state.client_keys = store.client_keys  # the panel's client-keys page
+        admin_app.state.usage = store.usage  # and its usage page
         # batches in process memory; stopped before the pool they stream from
         batches = admin.batches.attach(admin_app, log=admin.batch_log.MemoryBatchLog())
         stack.push_async_callback(batches.aclose)

@@ -118,6 +118,7 @@ async def _build_admin(settings: Settings, stack: contextlib.AsyncExitStack) -> 
         blobs=BlobStore.from_settings(live.current), single_process=False,
     )
     app.state.client_keys = store.client_keys  # the panel's client-keys page
+    app.state.usage = store.usage  # and its usage page
     # batch progress in Redis: any admin replica serves a batch's events and its cancel
     batches = admin.batches.attach(app, log=admin.batch_log.RedisBatchLog(redis))
     stack.push_async_callback(batches.aclose)
