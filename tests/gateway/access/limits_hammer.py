@@ -1,0 +1,99 @@
+"""Two of these OS processes at once hammer client keys of a ``RedisLimitStore`` with
+concurrent admits; run by ``test_limit_store_processes.py``, printing what each saw as JSON.
+
+Usage: ``python limits_hammer.py '<json spec>'``: ``prefix``, ``now`` (the fixed clock),
+``parties`` (how many processes), ``parallel`` (admits in flight per process) and ``phases``,
+run in order, each on its own client key ``name``: ``rpm`` (``requests`` admits against
+``rpm``), ``concurrent`` (admit, hold briefly, release, until ``admissions`` were admitted,
+against ``concurrent``) or ``quota`` (``requests`` admits of 1, 2, 3, 1, ... units against
+``daily``). Before each phase the processes wait for each other, so they overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+import redis.asyncio as aioredis
+from gateway.access.limits import Admitted
+from gateway.access.redis_limits import RedisLimitStore
+from grok2api_storage.records import ClientKeyLimits, QuotaUnit
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+async def barrier(client: aioredis.Redis, key: str, parties: int) -> None:
+    await client.incr(key)
+    async with asyncio.timeout(60):
+        while True:
+            if int(await client.get(key) or 0) >= parties:
+                return
+            await asyncio.sleep(0.005)
+
+
+async def run_phase(
+    client: aioredis.Redis, store: RedisLimitStore, spec: dict[str, Any], phase: dict[str, Any]
+) -> dict[str, Any]:
+    mode, key = phase["mode"], phase["name"]
+    limits = ClientKeyLimits(
+        rate_limit_per_minute=phase.get("rpm"),
+        max_concurrent=phase.get("concurrent"),
+        daily_quota=phase.get("daily"),
+        quota_unit=QuotaUnit.COST,
+    )
+    observed = f"{spec['prefix']}{key}:observed-in-flight"
+    result: dict[str, Any] = {"admitted": 0, "refused": 0, "units": 0, "max_in_flight": 0}
+    requests = iter(range(phase.get("requests", 0)))
+
+    async def one(index: int) -> None:
+        units = 1 + index % 3 if mode == "quota" else 1
+        answer = await store.admit(key, limits, units=units)
+        if not isinstance(answer, Admitted):
+            result["refused"] += 1
+            if mode == "concurrent":
+                await asyncio.sleep(0.001)  # a back-off, instead of spinning on Redis
+            return
+        result["admitted"] += 1
+        result["units"] += units
+        if mode == "concurrent":
+            # Counted after admission, uncounted before release: never above the real
+            # number of slots held, so a maximum above the limit is an over-admission.
+            seen = await client.incr(observed)
+            result["max_in_flight"] = max(result["max_in_flight"], seen)
+            await asyncio.sleep(0.001)
+            await client.decr(observed)
+            await store.release(answer)
+
+    async def worker() -> None:
+        if mode == "concurrent":
+            # Go on until this process got its share of admissions (whatever the other
+            # process does), so neither can finish early on refusals alone.
+            while result["admitted"] < phase["admissions"]:
+                await one(0)
+            return
+        for index in requests:
+            await one(index)
+
+    await barrier(client, f"{spec['prefix']}{key}:ready", spec["parties"])
+    await asyncio.gather(*(worker() for _ in range(spec["parallel"])))
+    return result
+
+
+async def main(spec: dict[str, Any]) -> dict[str, Any]:
+    client = aioredis.Redis.from_url(REDIS_URL, max_connections=spec["parallel"] + 4)
+    store = RedisLimitStore(client, prefix=spec["prefix"], clock=lambda: spec["now"])
+    try:
+        # Open every connection before the first start line: both fire at full speed.
+        await asyncio.gather(*(client.ping() for _ in range(spec["parallel"])))
+        return {
+            phase["name"]: await run_phase(client, store, spec, phase) for phase in spec["phases"]
+        }
+    finally:
+        await store.aclose()
+        await client.aclose()
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main(json.loads(sys.argv[1])))))
