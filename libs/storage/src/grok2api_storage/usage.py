@@ -1,9 +1,11 @@
 """Usage records in the SQL store (``UsageRepository``).
 
-Writes are Core ``executemany`` inserts of whole batches. Idempotence: the ids of a batch
-already stored are looked up with one ``IN`` query and left out; when a concurrent writer
-inserts one of the others first, the insert fails on the primary key, the transaction
-rolls back and the batch is tried again (the ids it now finds are left out too).
+Writes are Core ``executemany`` inserts of whole batches. Idempotence: on PostgreSQL and
+SQLite the insert skips ids already stored itself (``ON CONFLICT DO NOTHING RETURNING id``
+counts the new ones), so concurrent writers never collide. On MySQL/MariaDB the ids of a
+batch already stored are looked up with one ``IN`` query and left out; when a concurrent
+writer inserts one of the others first, the insert fails on the primary key, the
+transaction rolls back and the batch is tried again (the ids it now finds are left out).
 Summaries aggregate in the database; the hour or day of a record is computed with each
 dialect's own date function on the stored UTC value.
 """
@@ -27,6 +29,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import engine, errors, models, records
 from . import usage_common as common
@@ -34,6 +37,7 @@ from . import usage_common as common
 MAX_ATTEMPTS = 5
 _FIELDS = tuple(field.name for field in dataclasses.fields(records.UsageRecord))
 _TABLE = cast(Table, models.UsageEntry.__table__)
+_UPSERTING = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _GROUP_COLUMNS = {
     records.UsageGrouping.KEY: "key_id",
     records.UsageGrouping.MODEL: "model",
@@ -57,6 +61,15 @@ class SqlUsageStore:
             try:
                 async with self._db.transaction() as session:
                     conn = await session.connection()
+                    dialect = conn.dialect.name
+                    if dialect in _UPSERTING:
+                        statement = (
+                            _UPSERTING[dialect](_TABLE)
+                            .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
+                            .returning(_TABLE.c.id)
+                        )
+                        inserted = await conn.execute(statement, [_row(e) for e in chunk])
+                        return len(inserted.all())
                     stored = set(
                         (
                             await conn.execute(
