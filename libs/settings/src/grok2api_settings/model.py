@@ -27,6 +27,7 @@ class Settings(BaseModel):
     token: sections.TokenSettings = Field(default_factory=sections.TokenSettings)
     cache: sections.CacheSettings = Field(default_factory=sections.CacheSettings)
     performance: sections.PerformanceSettings = Field(default_factory=sections.PerformanceSettings)
+    usage: sections.UsageSettings = Field(default_factory=sections.UsageSettings)
     server: sections.ServerSettings = Field(default_factory=sections.ServerSettings)
     log: sections.LogSettings = Field(default_factory=sections.LogSettings)
     services: sections.ServicesSettings = Field(default_factory=sections.ServicesSettings)

@@ -260,6 +260,19 @@ class PerformanceSettings(Section):
     nsfw_max_tokens: int = Field(1000, ge=1, description="Max accounts per NSFW batch.")
 
 
+class UsageSettings(Section):
+    retention_days: int = Field(
+        90, ge=1, description="Days the per-request usage records are kept in the durable store."
+    )
+    flush_interval_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="How often a gateway hands its buffered usage records on (to Redis in a "
+        "split deployment, else to the durable store).",
+    )
+
+
 class ServerSettings(Section):
     host: str = Field("0.0.0.0", description="Bind address (env SERVER_HOST).")
     port: int = Field(8000, ge=0, le=65535, description="HTTP port (env SERVER_PORT).")
