@@ -42,17 +42,22 @@ class FakePool:
         self.renew_answers: list[float | Exception | None] = []  # scripted, then a fresh TTL
         self.preferred: list[str] = []  # the prefer_tier of every acquire
         self.pinned: list[str] = []  # the account_id of every acquire ("" = any)
+        self.tagged: list[tuple[str, ...]] = []  # the account_tags of every acquire
+        self.tags: dict[str, set[str]] = {}  # account id -> its tags (none when absent)
 
     async def acquire(self, *, model: str, cost: int | None = None,
                       exclude: Sequence[str] = (), request_id: str = "",
-                      prefer_tier: str = "", account_id: str = "") -> leases.Lease:
+                      prefer_tier: str = "", account_id: str = "",
+                      account_tags: Sequence[str] = ()) -> leases.Lease:
         self.preferred.append(prefer_tier)
         self.pinned.append(account_id)
+        self.tagged.append(tuple(account_tags))
         if self.busy_answers:
             self.busy_answers -= 1
             raise pool_errors.PoolExhausted("busy", reason=pool_errors.ExhaustedReason.ALL_BUSY)
         for account in self.accounts:
-            if account not in exclude and account_id in ("", account):
+            carries = not account_tags or self.tags.get(account, set()) & set(account_tags)
+            if account not in exclude and account_id in ("", account) and carries:
                 self.acquired.append(account)
                 return leases.Lease(
                     lease_id=f"lease-{next(self._ids)}", account_id=account,

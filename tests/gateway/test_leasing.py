@@ -297,3 +297,21 @@ async def test_a_failed_renewal_is_retried_and_a_lost_lease_is_logged(
     assert any(m.startswith("lease_renew_failed lease=lease-1") for m in messages)
     assert any(m.startswith("lease_lost lease=lease-1 account=acct-1") for m in messages)
     assert pool.outcomes() == [("acct-1", leases.Outcome.SUCCESS)]
+
+
+async def test_account_tags_go_with_every_acquire_retries_and_busy_polls() -> None:
+    pool, waits = FakePool(), []
+    pool.tags = {"acct-2": {"team-a"}, "acct-3": {"team-b"}}
+    pool.busy_answers = 1
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    stream = leasing.leased_stream(
+        pool=pool, policy=leasing.RetryPolicy(), model="grok-4", sleep=sleep,
+        account_tags=("team-a", "team-b"),
+        opener=failing_then(["x"], {"acct-2": grok_errors.InvalidCredential("401")}),
+    )
+    assert await collect(stream) == ["x"]
+    assert pool.acquired == ["acct-2", "acct-3"]  # acct-1 carries neither tag
+    assert pool.tagged == [("team-a", "team-b")] * 3  # the busy poll, then both attempts

@@ -6,6 +6,12 @@ constants, ``payload`` the ``model_dump()`` of its request model. A worker publi
 Files are never inlined: they are ``MediaFile`` references into the blob store, which
 the gateway and the workers share (a directory under DATA_DIR, a shared volume on
 Kubernetes).
+
+Every request model has ``account_tags``: empty, the job may lease any account; else the
+worker leases only accounts carrying at least one of them, for every attempt of the job
+(``PoolClient.acquire(account_tags=...)``): a job submitted for a client key bound to a
+team's tags spends only that team's accounts. A worker older than this field ignores it
+(``extra="ignore"``) and leases any account: upgrade the workers before the gateways.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class ImageJob(_Model):
     n: int = Field(1, ge=1, le=10)
     aspect_ratio: str = "2:3"
     partials: bool = False
+    account_tags: tuple[str, ...] = ()
 
 
 class ImageEditJob(_Model):
@@ -61,6 +68,7 @@ class ImageEditJob(_Model):
     images: tuple[MediaFile, ...]
     n: int = Field(1, ge=1, le=10)
     aspect_ratio: str | None = None
+    account_tags: tuple[str, ...] = ()
 
 
 class VideoJob(_Model):
@@ -75,6 +83,7 @@ class VideoJob(_Model):
     preset: str = "custom"
     image: MediaFile | None = None
     upscale: bool = False
+    account_tags: tuple[str, ...] = ()
 
 
 class Progress(_Model):

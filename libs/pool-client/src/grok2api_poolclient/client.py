@@ -22,6 +22,7 @@ class PoolClient(Protocol):
         request_id: str = "",
         prefer_tier: str = "",
         account_id: str = "",
+        account_tags: Sequence[str] = (),
     ) -> leases.Lease:
         """Lease an eligible account for ``model``, reserving ``cost`` (catalogue cost if None).
 
@@ -29,12 +30,19 @@ class PoolClient(Protocol):
         or above are picked before lower-tier ones; a lower-tier one is still leased when none
         of them is eligible. ``account_id`` ("" for any) pins the acquire to that one account
         (continuing an upstream conversation only it holds): it is leased when it is eligible
-        for ``model`` by the usual rules, and no other account ever is. Raises
+        for ``model`` by the usual rules, and no other account ever is. ``account_tags``
+        (empty for any account) restricts the acquire to accounts carrying at least one of
+        these tags: never another account, whatever else is free (a client key bound to a
+        team's tags spends only that team's accounts); a pinned account must carry one too.
+        Raises
         ``errors.PoolExhausted`` (with a reason and the earliest retry time) when no account
         can serve (for a pinned acquire: why that account cannot, ``no_account_of_tier``
         when it is disabled, invalid or of a tier the model cannot use),
         ``errors.AccountNotFound`` for a pinned account the pool does not hold,
-        ``errors.InvalidRequest`` for an unknown model or tier.
+        ``errors.InvalidRequest`` for an unknown model or tier or a blank tag. With
+        ``account_tags``, ``PoolExhausted.reason`` is ``no_tagged_account`` when no account
+        carries any of them (or the pinned one carries none), else the usual reason, the
+        message naming the tags; ``PoolExhausted.account_tags`` repeats them.
         """
         ...
 

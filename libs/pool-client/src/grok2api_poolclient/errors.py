@@ -23,6 +23,9 @@ class ExhaustedReason(enum.StrEnum):
     NO_QUOTA = "no_quota"
     # the only accounts left were refused the model's product (image, video) by the upstream
     NO_ACCOUNT_FOR_PRODUCT = "no_account_for_product"
+    # the acquire was restricted to account tags (``account_tags``) and no account carries
+    # any of them (or its pinned account does not): a configuration problem, not a wait
+    NO_TAGGED_ACCOUNT = "no_tagged_account"
 
     @classmethod
     def parse(cls, value: str) -> ExhaustedReason:
@@ -35,10 +38,19 @@ class ExhaustedReason(enum.StrEnum):
 
 
 class PoolExhausted(PoolError):
-    def __init__(self, message: str, *, reason: ExhaustedReason, retry_at: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: ExhaustedReason,
+        retry_at: float | None = None,
+        account_tags: tuple[str, ...] = (),
+    ):
         super().__init__(message)
         self.reason = reason
         self.retry_at = retry_at  # unix seconds of the earliest moment an account frees up
+        # the tags the refused acquire was restricted to (``PoolClient.acquire``); () = none
+        self.account_tags = account_tags
 
 
 class AccountNotFound(PoolError):

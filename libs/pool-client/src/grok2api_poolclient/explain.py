@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from . import errors, leasing
+from . import errors, leases, leasing
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -82,6 +82,12 @@ EXHAUSTED_ADVICE = {
         "has it (SuperGrok, `grok2api tokens add`). Refused accounts are tried again after "
         "their next usage refresh (`grok2api tokens refresh`)."
     ),
+    errors.ExhaustedReason.NO_TAGGED_ACCOUNT: (
+        "This request may only use accounts carrying certain tags (its key's account tags), "
+        "and no account in the pool carries any of them (or the conversation it continues "
+        "lives on an account without them): tag accounts with one of them (account "
+        "management), change the key's account tags, or start a new conversation."
+    ),
 }
 
 
@@ -107,6 +113,11 @@ def upstream_failed(exc: leasing.UpstreamFailed) -> Explained:
 
 def pool_exhausted(exc: errors.PoolExhausted) -> Explained:
     message = EXHAUSTED_ADVICE.get(exc.reason, f"No account available ({exc.reason}).")
+    tags = leases.tag_list(exc.account_tags)
+    if tags and exc.reason is errors.ExhaustedReason.NO_TAGGED_ACCOUNT:
+        message = message.replace("certain tags", f"the tags {tags}", 1)
+    elif tags:
+        message = f"No account tagged {tags} is available (only those serve this key). {message}"
     retry_after = None
     if exc.retry_at:
         retry_after = max(0.0, exc.retry_at - time.time())

@@ -16,7 +16,7 @@ import grok2api.tokenpool.v1.token_pool_pb2_grpc as pb_grpc
 import grpc
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
 
-from . import accounts, grpc_batching, grpc_codec, grpc_errors, leases, server_info
+from . import accounts, errors, grpc_batching, grpc_codec, grpc_errors, leases, server_info
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -83,14 +83,21 @@ class GrpcPoolClient:
         request_id: str = "",
         prefer_tier: str = "",
         account_id: str = "",
+        account_tags: Sequence[str] = (),
     ) -> leases.Lease:
+        tags = leases.account_tags(account_tags)
         request = pb.AcquireRequest(
             model=model, cost=cost or 0, exclude_account_ids=exclude, request_id=request_id,
-            prefer_tier=prefer_tier, account_id=account_id,
+            prefer_tier=prefer_tier, account_id=account_id, account_tags=tags,
         )  # fmt: skip
-        if self._leasing is not None:
-            return await self._leasing.acquire(request)
-        return grpc_codec.lease_from_pb(await self._call(self._stub.Acquire, request))
+        try:
+            if self._leasing is not None:
+                return await self._leasing.acquire(request)
+            return grpc_codec.lease_from_pb(await self._call(self._stub.Acquire, request))
+        except errors.PoolExhausted as exc:
+            # the status carries the reason and the message; the tags are the caller's own
+            exc.account_tags = tags
+            raise
 
     async def release(
         self,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Iterable
+
+from . import errors
 
 
 class Tier(enum.StrEnum):
@@ -13,6 +16,24 @@ class Tier(enum.StrEnum):
 
 
 TIER_RANK = {Tier.BASIC: 0, Tier.SUPER: 1, Tier.HEAVY: 2}
+
+
+def account_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """An acquire's ``account_tags`` as the pool matches them: surrounding space trimmed,
+    duplicates dropped (first kept). A blank tag is ``errors.InvalidRequest``, never
+    dropped: dropping it could turn a restricted acquire into an unrestricted one."""
+    cleaned: dict[str, None] = {}
+    for tag in tags:
+        name = tag.strip()
+        if not name:
+            raise errors.InvalidRequest("an account tag cannot be blank")
+        cleaned.setdefault(name, None)
+    return tuple(cleaned)
+
+
+def tag_list(tags: Iterable[str]) -> str:
+    """Tags as a message names them: ``team-a`` or ``team-a or team-b``."""
+    return " or ".join(tags)
 
 
 class Outcome(enum.StrEnum):

@@ -16,6 +16,8 @@ images, video) goes through ``leased_stream``. It owns the lease for the whole c
   as one of ``max_retry`` retries; all within ``budget``;
 * ``prefer_tier`` goes with every acquire: accounts of that tier or above first, when any
   is eligible (720p or longer videos ask for a tier that can make them);
+* ``account_tags`` goes with every acquire, retries included: only accounts carrying one
+  of these tags are ever leased (a client key bound to a team's tags);
 * ``account_id`` pins every acquire to one account (a continued conversation lives on the
   account that started it, protocol §6.4), so the request never switches accounts: the
   account is never excluded; an account rejection (401, 403, a refused product, 429) ends
@@ -140,6 +142,7 @@ async def leased_stream(
     request_id: str = "",
     prefer_tier: str = "",
     account_id: str = "",
+    account_tags: Sequence[str] = (),
     on_failure: Callable[[Verdict, bool], None] | None = None,
     rng: random.Random | None = None,
     sleep: Callable[[float], Any] = asyncio.sleep,
@@ -151,7 +154,9 @@ async def leased_stream(
     the upstream call); it is called once per attempt with a fresh lease. ``on_failure`` hears
     of every failed attempt before the first item: its verdict, and whether it is retried.
     ``prefer_tier`` ("" for none) is passed to every acquire (``PoolClient.acquire``), and
-    so is ``account_id`` ("" for any account), which pins the request to that account.
+    so is ``account_id`` ("" for any account), which pins the request to that account,
+    and so are ``account_tags`` (empty for any account), which restrict every attempt to
+    accounts carrying one of them.
     """
     tries = _Tries(
         policy=policy, request_id=request_id, on_failure=on_failure, rng=rng or _RNG, clock=clock,
@@ -167,6 +172,7 @@ async def leased_stream(
                 request_id=request_id,
                 prefer_tier=prefer_tier,
                 account_id=account_id,
+                account_tags=tuple(account_tags),
                 attempt=tries.spent,
                 sleep=sleep,
                 clock=clock,
@@ -305,6 +311,7 @@ async def _acquire(
     request_id: str,
     prefer_tier: str,
     account_id: str,
+    account_tags: Sequence[str],
     attempt: int,
     sleep: Callable[[float], Any],
     clock: Callable[[], float],
@@ -317,7 +324,7 @@ async def _acquire(
         try:
             return await pool.acquire(
                 model=model, cost=cost, exclude=tuple(exclude), request_id=request_id,
-                prefer_tier=prefer_tier, account_id=account_id,
+                prefer_tier=prefer_tier, account_id=account_id, account_tags=account_tags,
             )  # fmt: skip
         except errors.PoolExhausted as exc:
             if exc.reason is not errors.ExhaustedReason.ALL_BUSY or clock() + pause > deadline:

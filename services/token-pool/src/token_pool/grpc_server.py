@@ -52,6 +52,7 @@ class TokenPoolServicer(pb_grpc.TokenPoolServicer):
             model=request.model, cost=request.cost or None,
             exclude=tuple(request.exclude_account_ids), request_id=request.request_id,
             prefer_tier=request.prefer_tier, account_id=request.account_id,
+            account_tags=tuple(request.account_tags),
         ), subject=request.model)  # fmt: skip
         return grpc_codec.lease_to_pb(lease)
 

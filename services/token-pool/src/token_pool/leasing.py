@@ -19,7 +19,14 @@ from collections.abc import Callable, Sequence
 
 from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, ChangeKind
-from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures, Tier
+from grok2api_poolclient.leases import (
+    Lease,
+    Outcome,
+    QuotaFigures,
+    Tier,
+    account_tags,
+    tag_list,
+)
 from grok2api_settings import Settings
 from grok2api_settings.sections import TokenSettings
 from grok2api_storage import protocols
@@ -40,6 +47,7 @@ class AcquireOrder:
     exclude: Sequence[str] = ()
     prefer_tier: str = ""
     account_id: str = ""  # lease this account or none (a pinned acquire); "" = any
+    account_tags: Sequence[str] = ()  # only accounts carrying one of these; () = any
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -84,11 +92,13 @@ class Leaser:
         exclude: Sequence[str],
         prefer_tier: str = "",
         account_id: str = "",
+        account_tags: Sequence[str] = (),
     ) -> Lease:
         """One acquire: ``run`` for a single order, without its list bookkeeping."""
         order = AcquireOrder(
-            model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier, account_id=account_id
-        )
+            model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier,
+            account_id=account_id, account_tags=account_tags,
+        )  # fmt: skip
         params = self._plan_acquire(order, self._settings().token, self._clock())
         if isinstance(params, errors.PoolError):
             raise params
@@ -133,6 +143,7 @@ class Leaser:
         try:
             charge = self._resolve(order.model)
             prefer = _tier(order.prefer_tier)
+            tags = account_tags(order.account_tags) if order.account_tags else ()
         except errors.PoolError as exc:
             return exc
         return base.AcquireParams(
@@ -148,6 +159,7 @@ class Leaser:
             defaults=quotas.DEFAULT_WINDOWS,
             product=charge.product,
             account_id=order.account_id,
+            tags=tags,
         )
 
     def _plan_release(
@@ -185,6 +197,8 @@ class Leaser:
     ) -> Lease | errors.PoolError:
         if isinstance(answer, base.NotReady):
             return errors.PoolUnavailable("the hot state is still empty after a rebuild")
+        if isinstance(answer, errors.PoolExhausted) and params.tags:
+            return await self._tagged_exhausted(params, answer)
         if isinstance(answer, errors.PoolExhausted) and params.account_id:
             return await self._pinned_exhausted(params.account_id, answer)
         if isinstance(answer, errors.PoolError):
@@ -212,6 +226,38 @@ class Leaser:
         if not await self._hot.accounts([account_id]):
             return errors.AccountNotFound(f"account {account_id} is not in the pool")
         return answer
+
+    async def _tagged_exhausted(
+        self, params: base.AcquireParams, answer: errors.PoolExhausted
+    ) -> errors.PoolError:
+        """A tag-restricted acquire that found nothing, said so (reads on this path only):
+        a pinned account the pool does not hold is ``AccountNotFound``; one carrying none of
+        the tags, or tags no account carries at all, are ``no_tagged_account`` (a
+        configuration problem: waiting does not help); else the exhaustion, naming the tags."""
+        tags = params.tags
+        names = tag_list(tags)
+        if params.account_id:
+            found = await self._hot.accounts([params.account_id])
+            pinned = found.get(params.account_id)
+            if pinned is None:
+                return errors.AccountNotFound(f"account {params.account_id} is not in the pool")
+            if not set(pinned.tags) & set(tags):
+                return errors.PoolExhausted(
+                    f"account {params.account_id} carries none of the tags {names}, and this "
+                    f"request may only use accounts tagged {names}: tag the account, or start "
+                    "a new conversation",
+                    reason=errors.ExhaustedReason.NO_TAGGED_ACCOUNT, account_tags=tags,
+                )  # fmt: skip
+        elif not await self._hot.carries_tags(tags):
+            return errors.PoolExhausted(
+                f"no account carries the tag {names}: tag accounts with it (account "
+                "management) or change the tags the request is restricted to",
+                reason=errors.ExhaustedReason.NO_TAGGED_ACCOUNT, account_tags=tags,
+            )  # fmt: skip
+        return errors.PoolExhausted(
+            f"no account tagged {names} is available: {answer}",
+            reason=answer.reason, retry_at=answer.retry_at, account_tags=tags,
+        )  # fmt: skip
 
     async def _identity(self, account_id: str) -> feed.Identity:
         identity = self._credentials.get(account_id)

@@ -72,6 +72,7 @@ def seed_of(
         quota=windows_of(record),
         reset=reset,
         clear_refusals=clear_refusals,
+        tags=tuple(record.tags),
     )
 
 

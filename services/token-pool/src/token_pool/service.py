@@ -122,18 +122,19 @@ class PoolService:
         request_id: str = "",
         prefer_tier: str = "",
         account_id: str = "",
+        account_tags: Sequence[str] = (),
     ) -> Lease:
         started = time.perf_counter()
         order = leasing.AcquireOrder(
             model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier,
-            account_id=account_id,
+            account_id=account_id, account_tags=account_tags,
         )  # fmt: skip
         try:
             with translate.pool_errors():
                 try:
                     lease = await self._leaser.acquire(
                         model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier,
-                        account_id=account_id,
+                        account_id=account_id, account_tags=account_tags,
                     )  # fmt: skip
                 except errors.PoolExhausted as exc:
                     lease = await self._after_exhaustion(exc, order)
@@ -159,7 +160,7 @@ class PoolService:
             raise exc
         return await self._leaser.acquire(
             model=order.model, cost=cost, exclude=order.exclude, prefer_tier=order.prefer_tier,
-            account_id=order.account_id,
+            account_id=order.account_id, account_tags=order.account_tags,
         )  # fmt: skip
 
     async def release(

@@ -8,7 +8,7 @@ blob store (an app built without them) every media endpoint answers 503.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from grok2api_jobs import JobQueue
@@ -43,13 +43,27 @@ class MediaService:
         return self.queue, self.blobs
 
     async def submit(
-        self, kind: str, payload: BaseModel, *, metadata: Mapping[str, Any]
+        self,
+        kind: str,
+        payload: BaseModel,
+        *,
+        metadata: Mapping[str, Any],
+        account_tags: Sequence[str] = (),
     ) -> str:
-        """Enqueue a media job; its id. ``metadata`` is kept on the job's record."""
+        """Enqueue a media job; its id. ``metadata`` is kept on the job's record.
+
+        ``account_tags`` (empty: any account) go into the job's payload as its
+        ``account_tags`` field (``grok2api_media.jobs``; they win over the payload's own):
+        the worker then leases only accounts carrying at least one of them, for every
+        attempt of the job. Without tags the payload has no such field, as before.
+        """
         queue, _ = self.require()
-        return await queue.submit(
-            kind, payload.model_dump(mode="json"), metadata=dict(metadata), owner=""
-        )
+        body = payload.model_dump(mode="json")
+        tags = list(account_tags) or list(body.pop("account_tags", None) or ())
+        body.pop("account_tags", None)
+        if tags:
+            body["account_tags"] = tags
+        return await queue.submit(kind, body, metadata=dict(metadata), owner="")
 
 
 def ready(media: MediaService | None) -> MediaService:

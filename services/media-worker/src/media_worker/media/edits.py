@@ -37,8 +37,9 @@ class EditHandler:
                 return await self._edit(lease, request, references, meter)
 
             files = await leased.run(
-                self._ctx, model=request.model, attempt=attempt, request_id=job.id
-            )
+                self._ctx, model=request.model, attempt=attempt, request_id=job.id,
+                account_tags=request.account_tags,
+            )  # fmt: skip
         return ImageResult(images=tuple(files)).model_dump()
 
     async def _edit(

@@ -99,7 +99,10 @@ class ImageHandler:
                                 exc.status)  # fmt: skip
             return await self._chat_based(lease, request, meter, count)
 
-        return await leased.run(self._ctx, model=request.model, attempt=attempt, request_id=job.id)
+        return await leased.run(
+            self._ctx, model=request.model, attempt=attempt, request_id=job.id,
+            account_tags=request.account_tags,
+        )  # fmt: skip
 
     async def _imagine(
         self, lease: leases.Lease, request: ImageJob, meter: Meter, count: int

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from grok2api_poolclient import errors as pool_errors
@@ -50,15 +50,19 @@ async def run(
     attempt: Callable[[leases.Lease], Awaitable[T]],
     request_id: str,
     prefer_tier: str = "",
+    account_tags: Sequence[str] = (),
 ) -> T:
-    """``attempt(lease)``'s result, trying other accounts as the retry policy allows."""
+    """``attempt(lease)``'s result, trying other accounts as the retry policy allows;
+    ``account_tags`` (the job's, empty for any) restrict every attempt to accounts
+    carrying one of them."""
     pause, loop = POOL_PAUSE_FIRST, asyncio.get_running_loop()
     give_up_at = loop.time() + ctx.settings().retry.retry_budget
     while True:
         try:
             return await _run_once(
-                ctx, model=model, attempt=attempt, request_id=request_id, prefer_tier=prefer_tier
-            )
+                ctx, model=model, attempt=attempt, request_id=request_id,
+                prefer_tier=prefer_tier, account_tags=account_tags,
+            )  # fmt: skip
         except pool_errors.PoolUnavailable as exc:
             if loop.time() + pause > give_up_at:
                 raise
@@ -75,6 +79,7 @@ async def _run_once(
     attempt: Callable[[leases.Lease], Awaitable[T]],
     request_id: str,
     prefer_tier: str,
+    account_tags: Sequence[str],
 ) -> T:
 
     async def opener(lease: leases.Lease) -> AsyncIterator[T]:
@@ -87,6 +92,7 @@ async def _run_once(
         opener=opener,
         request_id=request_id,
         prefer_tier=prefer_tier,
+        account_tags=account_tags,
     )
     async with contextlib.aclosing(stream) as items:  # type: ignore[type-var]
         async for item in items:

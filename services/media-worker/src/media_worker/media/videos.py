@@ -53,6 +53,7 @@ class VideoHandler:
                 attempt=attempt,
                 request_id=job.id,
                 prefer_tier=leases.Tier.SUPER if demanding else "",
+                account_tags=request.account_tags,
             )
         return result.model_dump()
 

@@ -28,6 +28,16 @@ eligibility rules: it is leased, or the acquire is exhausted for the reason it g
 (``no_account_of_tier`` when it is disabled, invalid, unknown or of a tier the model cannot
 use). Never another account.
 
+An acquire restricted to account tags (``AcquireParams.tags``, a client key bound to a
+team's accounts) considers only accounts carrying at least one of them, pinned acquires
+included: never another account, however much quota it has. The tier's candidates are then
+the accounts of the tier carrying a tag (an index kept by ``put``, so an operator's tag
+change applies from the next acquire), searched like a tier: a random ``SAMPLE_SIZE`` of
+them first, then all of them. An account without the tags is passed over without a count,
+so the exhaustion reason speaks of the tagged accounts only (``leasing`` adds the tags to
+the message, and answers ``no_tagged_account`` when ``carries_tags`` finds no account with
+any of them at all).
+
 When nothing is eligible ``errors.PoolExhausted`` says why: ``no_account_of_tier`` (no
 usable account of any candidate tier), ``all_busy`` (some at their cap), ``all_cooling``
 or ``no_quota``, with ``retry_at`` the earliest cooldown end or window reset, else
@@ -110,6 +120,7 @@ class AccountSeed:
     quota: tuple[QuotaWindow, ...] = ()
     reset: bool = False
     clear_refusals: bool = False
+    tags: tuple[str, ...] = ()  # replaces the account's tags (the store holds them all)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -126,6 +137,7 @@ class AcquireParams:
     defaults: Mapping[Tier, DefaultWindow]
     product: str = ""  # the model's product ("image", "video"; "" = chat): see product_refused
     account_id: str = ""  # the one account to consider (a pinned acquire); "" = any
+    tags: tuple[str, ...] = ()  # only accounts carrying one of these (cleaned); () = any
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -181,6 +193,7 @@ class HotAccount:
     quota: tuple[QuotaWindow, ...]
     refused: tuple[str, ...] = ()  # products refused, sorted; cleared by a usage refresh
     last_used_at: float | None = None  # the last lease; None when never leased here
+    tags: tuple[str, ...] = ()  # as the last put gave them
 
 
 class HotState(Protocol):
@@ -200,6 +213,10 @@ class HotState(Protocol):
         ...
 
     async def remove(self, account_id: str) -> None: ...
+
+    async def carries_tags(self, tags: Sequence[str]) -> bool:
+        """Whether any account (any tier or status) carries at least one of ``tags``."""
+        ...
 
     async def apply_usage(
         self, account_id: str, *, figures: Sequence[QuotaFigures], now: float

@@ -42,6 +42,7 @@ class _Account:
     last_refresh: float = 0.0
     windows: dict[str, _Window] = dataclasses.field(default_factory=dict)
     refused: set[str] = dataclasses.field(default_factory=set)  # products (base.py)
+    tags: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +58,8 @@ class MemoryHotState:
     def __init__(self) -> None:
         self._accounts: dict[str, _Account] = {}
         self._by_tier: dict[Tier, dict[str, _Account]] = {t: {} for t in Tier}
+        # (tier, tag) -> the accounts of the tier carrying the tag; no empty entries
+        self._by_tier_tag: dict[tuple[Tier, str], dict[str, _Account]] = {}
         self._leases: dict[str, _Lease] = {}
         self._earliest_expiry = float("inf")  # lets most acquires skip the reclaim scan
         self._ready = False
@@ -83,9 +86,9 @@ class MemoryHotState:
             raise base.NotReady()
         self._reclaim(params.now)
         tally = outcomes.ExhaustionTally()
-        pinned = params.account_id
+        pinned, tags = params.account_id, params.tags
         for tier in params.tiers:
-            members = self._by_tier[tier]
+            members = self._tagged(tier, tags) if tags else self._by_tier[tier]
             best: list[str] = []
             if pinned:
                 acct = members.get(pinned)
@@ -102,6 +105,28 @@ class MemoryHotState:
                 self._reserve(self._accounts[account_id], account_id, params, tier)
                 return base.Reservation(account_id=account_id, tier=tier)
         raise tally.exhausted()
+
+    def _tagged(self, tier: Tier, tags: tuple[str, ...]) -> dict[str, _Account]:
+        """The accounts of ``tier`` carrying at least one of ``tags``."""
+        if len(tags) == 1:
+            return self._by_tier_tag.get((tier, tags[0]), {})
+        found: dict[str, _Account] = {}
+        for tag in tags:
+            found.update(self._by_tier_tag.get((tier, tag), {}))
+        return found
+
+    def _index(self, account_id: str, acct: _Account, *, add: bool) -> None:
+        """Add the account to (or take it out of) its tier's tag index."""
+        for tag in acct.tags:
+            key = (acct.tier, tag)
+            if add:
+                self._by_tier_tag.setdefault(key, {})[account_id] = acct
+                continue
+            members = self._by_tier_tag.get(key)
+            if members is not None:
+                members.pop(account_id, None)
+                if not members:
+                    del self._by_tier_tag[key]
 
     def _pick(
         self,
@@ -287,8 +312,10 @@ class MemoryHotState:
             acct = _Account(tier=seed.tier, status=AccountStatus.ACTIVE)
             self._accounts[seed.account_id] = acct
         self._by_tier[acct.tier].pop(seed.account_id, None)
-        acct.tier = seed.tier
+        self._index(seed.account_id, acct, add=False)
+        acct.tier, acct.tags = seed.tier, tuple(seed.tags)
         self._by_tier[seed.tier][seed.account_id] = acct
+        self._index(seed.account_id, acct, add=True)
         if seed.reset:
             acct.fails = acct.streak = 0
         if seed.clear_refusals:
@@ -317,6 +344,10 @@ class MemoryHotState:
         self._unusable.discard(account_id)
         if acct is not None:
             self._by_tier[acct.tier].pop(account_id, None)
+            self._index(account_id, acct, add=False)
+
+    async def carries_tags(self, tags: Sequence[str]) -> bool:
+        return any((tier, tag) in self._by_tier_tag for tier in Tier for tag in tags)
 
     async def apply_usage(
         self, account_id: str, *, figures: Sequence[QuotaFigures], now: float
@@ -426,4 +457,5 @@ def _view(account_id: str, acct: _Account) -> base.HotAccount:
         ),
         refused=tuple(sorted(acct.refused)),
         last_used_at=acct.last_used or None,
+        tags=acct.tags,
     )

@@ -8,9 +8,11 @@ remaining/total/window/reset/source), ``P:tier:<tier>`` and ``P:all`` sets, ``P:
 (invalid or disabled accounts), ``P:trs`` (accounts failing transiently since the last
 success), ``P:leases`` (zset lease → expiry) with ``P:ld`` (lease → account|mode|cost, and
 ``|product`` for image and video models),
-``P:ready`` (set once the state was built from the durable store; its
-absence after a Redis restart or flush triggers a rebuild), ``P:lock:<name>`` locks,
-``P:changes`` channel.
+``P:tt:<tier>:<tag>`` sets (the tier's accounts carrying the tag; the account's own tags
+are its field ``tg``, a JSON list), ``P:ready`` (set once the state was built from the
+durable store; its absence after a Redis restart or flush triggers a rebuild, and so does
+an older value than ``READY_VERSION``: a state built before the tag index had none),
+``P:lock:<name>`` locks, ``P:changes`` channel.
 
 Each mutation is one Lua script (``lua/``), so selection plus reservation is atomic across
 replicas; acquires and releases travel in batches (``batch.lua``), one round trip and one
@@ -37,6 +39,8 @@ from redis import exceptions as redis_errors
 from . import base, outcomes
 
 _SCRIPTS = ("batch", "usage", "put", "reclaim", "renew", "unlock")
+# The ``P:ready`` value of a hot state this code built: "2" holds the account tag index.
+READY_VERSION = "2"
 # Script answers name tiers and statuses by value; a dict lookup is cheaper than Enum(value).
 _TIERS = {tier.value: tier for tier in Tier}
 _STATUSES = {status.value: status for status in AccountStatus}
@@ -94,13 +98,13 @@ class RedisHotState:
         return [
             params.lease_id, params.mode, params.cost, params.now, params.expires_at,
             params.max_inflight, params.policy, self._random.random(), tiers,
-            list(params.exclude), params.product, params.account_id,
+            list(params.exclude), params.product, params.account_id, list(params.tags),
         ]  # fmt: skip
 
     async def put(self, seed: base.AccountSeed) -> None:
         args: list[Any] = [
             self._prefix, seed.account_id, seed.tier.value, seed.base_status, int(seed.reset),
-            int(seed.clear_refusals),
+            int(seed.clear_refusals), orjson.dumps(list(seed.tags)),
         ]  # fmt: skip
         for w in seed.quota:
             args += [w.mode, w.remaining, w.total, w.window_seconds, w.reset_at or 0, w.source]
@@ -109,14 +113,23 @@ class RedisHotState:
     async def remove(self, account_id: str) -> None:
         key = f"{self._prefix}:a:{account_id}"
         try:
-            tier = await self._redis.hget(key, "tier")
+            tier, tags = await self._redis.hmget(key, ["tier", "tg"])
             async with self._redis.pipeline(transaction=True) as pipe:
                 if tier is not None:
                     pipe.srem(f"{self._prefix}:tier:{_text(tier)}", account_id)
+                    for tag in orjson.loads(tags) if tags else ():
+                        pipe.srem(f"{self._prefix}:tt:{_text(tier)}:{tag}", account_id)
                 pipe.srem(f"{self._prefix}:all", account_id)
                 pipe.srem(f"{self._prefix}:out", account_id)
                 pipe.delete(key)
                 await pipe.execute()
+        except redis_errors.RedisError as exc:
+            raise errors.PoolUnavailable("redis hot state failed") from exc
+
+    async def carries_tags(self, tags: Sequence[str]) -> bool:
+        keys = [f"{self._prefix}:tt:{tier.value}:{tag}" for tier in Tier for tag in tags]
+        try:
+            return bool(keys) and int(await self._redis.exists(*keys)) > 0
         except redis_errors.RedisError as exc:
             raise errors.PoolUnavailable("redis hot state failed") from exc
 
@@ -155,10 +168,11 @@ class RedisHotState:
         return int(await self._run("reclaim", [self._prefix, now, 1000]))
 
     async def is_ready(self) -> bool:
-        return bool(await self._redis.exists(f"{self._prefix}:ready"))
+        value = await self._redis.get(f"{self._prefix}:ready")
+        return value is not None and _text(value) == READY_VERSION
 
     async def mark_ready(self) -> None:
-        await self._redis.set(f"{self._prefix}:ready", "1")
+        await self._redis.set(f"{self._prefix}:ready", READY_VERSION)
 
     async def try_lock(self, name: str, *, ttl_seconds: float) -> str | None:
         token = uuid.uuid4().hex
@@ -261,4 +275,5 @@ def _view(account_id: str, row: dict[str, str]) -> base.HotAccount:
         quota=quota,
         refused=tuple(sorted(p for p in row.get("rp", "").split(",") if p)),
         last_used_at=float(row.get("lu", 0)) or None,
+        tags=tuple(orjson.loads(row["tg"])) if row.get("tg") else (),
     )

@@ -92,20 +92,22 @@ ACCOUNT_ACTION_ENABLE_NSFW: AccountAction
 ACCOUNT_ACTION_CLEAR_ASSETS: AccountAction
 
 class AcquireRequest(_message.Message):
-    __slots__ = ("model", "cost", "exclude_account_ids", "request_id", "prefer_tier", "account_id")
+    __slots__ = ("model", "cost", "exclude_account_ids", "request_id", "prefer_tier", "account_id", "account_tags")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_ACCOUNT_IDS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PREFER_TIER_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_TAGS_FIELD_NUMBER: _ClassVar[int]
     model: str
     cost: int
     exclude_account_ids: _containers.RepeatedScalarFieldContainer[str]
     request_id: str
     prefer_tier: str
     account_id: str
-    def __init__(self, model: _Optional[str] = ..., cost: _Optional[int] = ..., exclude_account_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., prefer_tier: _Optional[str] = ..., account_id: _Optional[str] = ...) -> None: ...
+    account_tags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, model: _Optional[str] = ..., cost: _Optional[int] = ..., exclude_account_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., prefer_tier: _Optional[str] = ..., account_id: _Optional[str] = ..., account_tags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Lease(_message.Message):
     __slots__ = ("lease_id", "account_id", "credential", "tier", "mode", "cost", "expires_at", "user_id")

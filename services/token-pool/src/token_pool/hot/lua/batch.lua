@@ -10,7 +10,7 @@
 --             failed (0/1)]
 --   acquire: [lease_id, mode, cost, now, expires_at, max_inflight, policy, rand (0..1),
 --             [[tier, default_total, default_window], ...], [excluded id, ...], product,
---             pinned account id ('' = any)]
+--             pinned account id ('' = any), [account tag, ...] (empty = any account)]
 -- Returns one entry per item, releases first:
 --   release {'ok', status, previous_status} | {'gone'}
 --   acquire {'ok', account_id, tier}
@@ -20,6 +20,8 @@
 -- one (chat leases keep the form older scripts parse).
 -- An account's refused products (hot/base.py: product_refused) are its field 'rp', a
 -- comma-separated list; a usage refresh (usage.lua) or an operator edit (put.lua) clears it.
+-- An acquire with tags considers only the members of P:tt:<tier>:<tag> (put.lua keeps them),
+-- a random window of sample of them first, then all of them (hot/base.py).
 local p = ARGV[1]
 local batch_now = tonumber(ARGV[2])
 local penalty = tonumber(ARGV[3])
@@ -247,6 +249,24 @@ if n_acquires > 0 then
     if not members[tier] then members[tier] = redis.call('SMEMBERS', p .. ':tier:' .. tier) end
     return members[tier]
   end
+  local tagged_sets = {}  -- per tier and tag list: the tier's accounts carrying one of them
+  local function tagged(tier, tags)
+    local key = tier .. '\0' .. table.concat(tags, '\0')
+    local ids = tagged_sets[key]
+    if not ids then
+      local keys = {}
+      for i, tag in ipairs(tags) do keys[i] = p .. ':tt:' .. tier .. ':' .. tag end
+      ids = redis.call('SUNION', unpack(keys))
+      tagged_sets[key] = ids
+    end
+    return ids
+  end
+  local function carries(tier, tags, id)
+    for _, tag in ipairs(tags) do
+      if redis.call('SISMEMBER', p .. ':tt:' .. tier .. ':' .. tag, id) == 1 then return true end
+    end
+    return false
+  end
   local function sample_of(tier)
     if sampled[tier] == nil then
       if redis.call('SCARD', p .. ':tier:' .. tier) > sample then
@@ -314,6 +334,7 @@ if n_acquires > 0 then
     for _, id in ipairs(acquire[10]) do excluded[id] = true end
     local product = acquire[11] or ''
     local pinned = acquire[12] or ''
+    local tags = acquire[13] or {}
     local mf = mode_fields(mode)
     local rk, tk, wk, zk, sk = mf[1], mf[2], mf[3], mf[4], mf[5]
     local q = {mf = mf, now = now, cost = cost, cap = cap, excluded = excluded, policy = policy,
@@ -328,9 +349,22 @@ if n_acquires > 0 then
       local best, nbest, tally
       if pinned ~= '' then
         -- a pinned acquire considers its one account, in the tier it belongs to
+        -- (and, with tags, only when it carries one of them)
         local ids = {}
-        if redis.call('SISMEMBER', p .. ':tier:' .. tier, pinned) == 1 then ids = {pinned} end
+        if redis.call('SISMEMBER', p .. ':tier:' .. tier, pinned) == 1
+            and (#tags == 0 or carries(tier, tags, pinned)) then
+          ids = {pinned}
+        end
         best, nbest, tally = pick(ids, q, dtot)
+      elseif #tags > 0 then
+        local ids = tagged(tier, tags)
+        local n = #ids
+        if n > sample then
+          local start, some = math.floor(rnd * n), {}
+          for i = 0, sample - 1 do some[i + 1] = ids[((start + i) % n) + 1] end
+          best, nbest, tally = pick(some, q, dtot)
+        end
+        if not nbest or nbest == 0 then best, nbest, tally = pick(ids, q, dtot) end
       else
         local some = sample_of(tier)
         if some then best, nbest, tally = pick(some, q, dtot) end
