@@ -10,6 +10,7 @@ from typing import Any
 
 import openai
 from gateway.app import create_app
+from gateway.usage_log import usage_pipeline
 from gateway_fakes import serve
 from grok2api_poolclient import accounts, leases
 from grok2api_poolclient.grpc_transport import GrpcPoolClient
@@ -55,6 +56,8 @@ class Stack:
     live: LiveSettings
     ids: dict[str, str]  # credential → account id
     client_keys: Any = None
+    store: Any = None
+    usage_log: Any = None
     grok: CountingGrok | None = None
     app: Any = None
     clients: list[openai.AsyncOpenAI] = dataclasses.field(default_factory=list)
@@ -78,10 +81,13 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    *, sim: SimHandle, data_dir: Path, grpc: bool = False, **overrides: Any
+    *, sim: SimHandle, data_dir: Path, grpc: bool = False, usage: bool = False,
+    **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """``grpc=True`` puts the pool behind its gRPC server and gives the gateway a
-    ``GrpcPoolClient`` (the split deployment's transport); else the pool is in-process."""
+    ``GrpcPoolClient`` (the split deployment's transport); else the pool is in-process.
+    ``usage=True`` gives the gateway the single-process usage pipeline into the store
+    (``Stack.usage_log``, ``Stack.store``)."""
     data: dict[str, Any] = {
         "data_dir": str(data_dir),
         "network": {"base_url": sim.base_url, "assets_url": sim.base_url},
@@ -102,12 +108,15 @@ async def running_stack(
     if grpc:
         server = await grpc_server.create_server(pool, address="127.0.0.1:0")
         remote = GrpcPoolClient(f"127.0.0.1:{server.port}")
+    exits = contextlib.AsyncExitStack()
+    usage_log = await exits.enter_async_context(usage_pipeline(live, store)) if usage else None
     app = create_app(settings=live, pool=remote or pool, grok=counting,
-                     client_keys=store.client_keys)
+                     client_keys=store.client_keys, usage_log=usage_log)
     try:
-        async with serve(app) as base_url:
+        async with exits, serve(app) as base_url:
             stack = Stack(base_url=base_url, sim=sim, pool=pool, live=live, ids={},
-                          client_keys=store.client_keys, grok=counting, app=app)
+                          client_keys=store.client_keys, grok=counting, app=app,
+                          store=store, usage_log=usage_log)
             try:
                 yield stack
             finally:

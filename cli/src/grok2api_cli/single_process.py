@@ -17,6 +17,7 @@ import admin.batches
 import gateway.app
 import media_worker.main
 import token_pool.main
+from gateway.usage_log import usage_pipeline
 from grok2api_conversations import InProcessConversationStore
 from grok2api_jobs import memory as memory_jobs
 from grok2api_media.blobs import BlobStore
@@ -57,6 +58,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         await stack.enter_async_context(
             media_worker.main.running(settings, queue=jobs, handlers=media_handlers(media))
         )
+        usage_log = await stack.enter_async_context(usage_pipeline(live, store))
         admin_app = admin.app.create_app(settings=live, pool=pool, audit_log=store.audit)
         admin_wiring.attach_panel(
             admin_app, live=live, overrides=store.settings_overrides, cipher=cipher, bus=None,
@@ -72,7 +74,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
                 "/admin": admin_app,
                 "": gateway.app.create_app(
                     settings=live, pool=pool, grok=grok, client_keys=store.client_keys,
-                    blobs=blobs, jobs=jobs, conversations=InProcessConversationStore(),
+                    usage_log=usage_log, blobs=blobs, jobs=jobs,
+                    conversations=InProcessConversationStore(),
                 ),
             },
             checks={"store": store.ping, "token_pool": pool.stats},

@@ -66,6 +66,8 @@ async def _live_settings(settings: Settings, stack: contextlib.AsyncExitStack) -
 async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[
         ASGIApp, dict[str, health.Check]]:
     import gateway.app
+    from gateway.access.redis_limits import RedisLimitStore
+    from gateway.usage_log import usage_pipeline
     from grok2api_conversations import RedisConversationStore
     from grok2api_jobs import RedisJobQueue
     from grok2api_media.blobs import BlobStore
@@ -87,8 +89,12 @@ async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
     )
     jobs = RedisJobQueue(redis, events_ttl=settings.cache.job_ttl_seconds)
     stack.push_async_callback(jobs.aclose)
+    limits = RedisLimitStore(redis)  # every replica counts against the same limits
+    stack.push_async_callback(limits.aclose)
+    usage_log = await stack.enter_async_context(usage_pipeline(live, store, redis=redis))
     app = gateway.app.create_app(
         settings=live, pool=pool, grok=grok, client_keys=store.client_keys,
+        limits=limits, usage_log=usage_log,
         blobs=BlobStore.from_settings(settings), jobs=jobs,
         conversations=RedisConversationStore(redis),
     )

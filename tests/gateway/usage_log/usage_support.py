@@ -5,7 +5,6 @@ waiting for a condition."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import uuid
 from collections import Counter
@@ -24,6 +23,7 @@ _TESTS = str(Path(__file__).resolve().parents[2])
 if _TESTS not in sys.path:
     sys.path.append(_TESTS)
 from storage import support as storage_support  # noqa: E402
+from storage.forwarder import TcpForwarder  # noqa: E402,F401  (re-exported for the suite)
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -74,62 +74,6 @@ def metric(counter: Any, *labels: str) -> float:
     """The current value of a prometheus counter or gauge (child)."""
     child = counter.labels(*labels) if labels else counter
     return float(child._value.get())
-
-
-class TcpForwarder:
-    """127.0.0.1:<port> → ``target``. ``cut()`` closes every open connection and resets new
-    ones (the server looks down); ``restore()`` forwards again."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self._target = (target_host, target_port)
-        self._server: asyncio.Server | None = None
-        self._open: set[asyncio.StreamWriter] = set()
-        self._cut = False
-        self.port = 0
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    def cut(self) -> None:
-        self._cut = True
-        for writer in list(self._open):
-            writer.transport.abort()
-        self._open.clear()
-
-    def restore(self) -> None:
-        self._cut = False
-
-    async def aclose(self) -> None:
-        self.cut()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._cut:
-            writer.transport.abort()
-            return
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self._target)
-        except OSError:
-            writer.transport.abort()
-            return
-        self._open.update((writer, up_writer))
-        await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
-        )
-        for end in (writer, up_writer):
-            self._open.discard(end)
-            end.transport.abort()
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError, OSError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.transport.abort()
 
 
 class FlakySink:

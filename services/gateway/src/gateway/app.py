@@ -1,11 +1,13 @@
 """The gateway's FastAPI application: wiring only.
 
-``create_app`` takes the process's live settings, a ``PoolClient``, a ``GrokClient``, an
-optional client-key store, an optional media ``BlobStore`` (without one, ``/v1/files``
-answers 503), an optional media ``JobQueue`` (``jobs``; without it and the blob store,
-the image and video endpoints answer 503) and an optional ``ConversationStore``
-(``conversations``, continuation state; without it turns cannot be continued), and
-returns the app with its routers and the one error handler.
+``create_app`` takes the process's live settings, a ``PoolClient``, a ``GrokClient``, and
+optionally: the client-key store (without one only ``app.api_key`` is checked), the per-key
+``LimitStore`` (in-process when omitted: right for one replica), a ``UsageLog`` (the
+per-request records; without one none are kept), a media ``BlobStore`` (without one,
+``/v1/files`` answers 503), a media ``JobQueue`` (``jobs``; without it and the blob store,
+the image and video endpoints answer 503) and a ``ConversationStore`` (``conversations``,
+continuation state; without it turns cannot be continued). It returns the app with its
+routers and the one error handler.
 """
 
 from __future__ import annotations
@@ -20,13 +22,19 @@ from grok2api_media.blobs import BlobStore
 from grok2api_poolclient.client import PoolClient
 from grok2api_poolclient.user_ids import UserIdRecorder
 from grok2api_settings.live import LiveSettings
+from grok2api_storage import protocols
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import auth, deps, errors
+from . import deps, errors
+from .access.directory import KeyDirectory
+from .access.guard import Guard
+from .access.limits import LimitStore
+from .access.memory_limits import MemoryLimitStore
 from .chat import attachments, service, upstream, usage
 from .media import reading
 from .media.service import MediaService
 from .routers import chat, files, images, models, videos
+from .usage_log import UsageLog
 
 
 class GatewayApp(FastAPI):
@@ -49,7 +57,9 @@ def create_app(
     settings: LiveSettings,
     pool: PoolClient,
     grok: upstream.GrokChat,
-    client_keys: auth.KeyVerifier | None = None,
+    client_keys: protocols.ClientKeyRepository | None = None,
+    limits: LimitStore | None = None,
+    usage_log: UsageLog | None = None,
     blobs: BlobStore | None = None,
     jobs: JobQueue | None = None,
     conversations: ConversationStore | None = None,
@@ -76,7 +86,12 @@ def create_app(
             conversations=conversations,
             user_ids=user_ids,
         ),
-        client_keys=client_keys,
+        guard=Guard(
+            settings=settings,
+            directory=KeyDirectory(client_keys) if client_keys is not None else None,
+            limits=limits if limits is not None else MemoryLimitStore(),
+            usage=usage_log,
+        ),
         blobs=blobs,
         media=MediaService(settings=settings, queue=jobs, blobs=blobs, fetcher=fetcher),
     )

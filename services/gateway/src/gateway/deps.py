@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from grok2api_media.blobs import BlobStore
 
-from . import auth
+from .access.caller import Caller
+from .access.guard import Guard
 from .chat import service
 from .media.service import MediaService
 
@@ -18,7 +19,7 @@ class AppServices:
     """Everything routers use, built once by ``app.create_app``."""
 
     chat: service.Deps
-    client_keys: auth.KeyVerifier | None
+    guard: Guard
     blobs: BlobStore | None = None  # the media files /v1/files serves; None: no media
     media: MediaService | None = None  # the image and video endpoints' queue and store
 
@@ -33,18 +34,11 @@ def services_of(request: Request) -> AppServices:
     return services
 
 
-async def require_client(request: Request) -> None:
-    await authenticate(request, services_of(request))
-
-
-async def authenticate(request: Request, services: AppServices) -> None:
-    """Raise ``errors.AuthenticationFailed`` unless the caller may use the API."""
-    await auth.authenticate(
-        request=request,
-        api_key=services.chat.settings.current.app.api_key,
-        store=services.client_keys,
-    )
+async def require_client(request: Request) -> Caller:
+    """The caller (``errors.AuthenticationFailed`` unless they may use the API)."""
+    return await services_of(request).guard.authenticate(request.headers)
 
 
 ServicesDep = Annotated[AppServices, Depends(get_services)]
+CallerDep = Annotated[Caller, Depends(require_client)]
 Authenticated = Depends(require_client)

@@ -2,8 +2,10 @@
 
     ApiError                      an error with an HTTP status and OpenAI error fields
     ├── InvalidRequest            400 invalid_request_error (names the offending ``param``)
-    ├── AuthenticationFailed      401 invalid_api_key
+    ├── AuthenticationFailed      401 invalid_api_key (or api_key_revoked, _disabled, _expired)
+    ├── ModelNotAllowed           403 model_not_allowed (outside the client key's allowlist)
     ├── ModelNotFound             404 model_not_found
+    ├── RateLimited               429 a client key's limit, with Retry-After
     ├── NotFound                  404 for unknown routes
     ├── StoreUnavailable          503 state shared by the replicas cannot be reached
     └── BodyRefused               the body was not read to its end: the connection closes
@@ -18,6 +20,7 @@ whether as a JSON response or as the last event of a stream.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import orjson
@@ -28,6 +31,8 @@ from grok2api_poolclient import errors as pool_errors
 from grok2api_poolclient import explain, leasing
 from starlette.exceptions import HTTPException
 
+from .access import limits
+
 log = logging.getLogger(__name__)
 
 
@@ -35,6 +40,7 @@ class ApiError(Exception):
     status = 500
     type = "api_error"
     code: str | None = None
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
         super().__init__(message)
@@ -54,6 +60,31 @@ class AuthenticationFailed(ApiError):
     status = 401
     type = "authentication_error"
     code = "invalid_api_key"
+
+
+class ModelNotAllowed(ApiError):
+    status = 403
+    type = "permission_error"
+    code = "model_not_allowed"
+
+
+class RateLimited(ApiError):
+    """A client key's limit refused the request; ``Retry-After`` says when to try again."""
+
+    status = 429
+
+    @classmethod
+    def of(cls, refused: limits.Refused) -> RateLimited:
+        quota = refused.limit in (limits.Limit.DAILY_QUOTA, limits.Limit.MONTHLY_QUOTA)
+        wait = max(1, math.ceil(refused.retry_after))
+        error = cls(
+            f"This API key reached its {refused.limit.value} limit ({refused.allowed}); "
+            f"retry after {wait} s, or ask the gateway's administrator to raise the limit.",
+            code="insufficient_quota" if quota else "rate_limit_exceeded",
+        )
+        error.type = "insufficient_quota" if quota else "requests"
+        error.headers = {"Retry-After": str(wait), "X-Grok2api-Limit": refused.limit.value}
+        return error
 
 
 class ModelNotFound(ApiError):
@@ -100,8 +131,9 @@ def _body(message: str, type_: str, param: str | None, code: str | None) -> dict
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
-def payload_for(exc: BaseException) -> tuple[int, dict[str, Any]]:
-    """Status and OpenAI error body for any exception (the one rendering rule)."""
+def payload_for(exc: BaseException, *, quiet: bool = False) -> tuple[int, dict[str, Any]]:
+    """Status and OpenAI error body for any exception (the one rendering rule). An
+    unexpected exception is logged, unless ``quiet`` (it is logged where it is rendered)."""
     if isinstance(exc, ApiError):
         return exc.status, _body(exc.message, exc.type, exc.param, exc.code)
     explained = explain.explain(exc)
@@ -113,7 +145,8 @@ def payload_for(exc: BaseException) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, HTTPException):
         code = "not_found" if exc.status_code == 404 else "http_error"
         return exc.status_code, _body(str(exc.detail), "invalid_request_error", None, code)
-    log.error("unhandled_error type=%s", type(exc).__name__, exc_info=exc)
+    if not quiet:
+        log.error("unhandled_error type=%s", type(exc).__name__, exc_info=exc)
     return 500, _body("internal error", "api_error", None, "internal_error")
 
 
@@ -133,6 +166,8 @@ def json_response(status: int, body: dict[str, Any]) -> Response:
 def error_response(exc: BaseException) -> Response:
     status, body = payload_for(exc)
     response = json_response(status, body)
+    if isinstance(exc, ApiError):
+        response.headers.update(exc.headers)
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     elif isinstance(exc, BodyRefused):

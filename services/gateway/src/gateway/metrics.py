@@ -35,6 +35,12 @@ FAILED_ATTEMPTS = Counter(
     ["code", "retried"],
 )
 
+KEY_LIMIT_REFUSALS = Counter(
+    "grok2api_gateway_key_limit_refusals_total",
+    "Requests a client key's limit refused (429), by limit.",
+    ["limit"],
+)
+
 _MEDIA_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0)
 
 MEDIA_REQUESTS = Counter(
@@ -65,6 +71,10 @@ def attempt_failed(verdict: leasing.Verdict, retried: bool) -> None:
 def media_finished(*, endpoint: str, model: str, result: str, seconds: float) -> None:
     _child(MEDIA_REQUESTS, endpoint, model, result).inc()
     _child(MEDIA_DURATION, endpoint).observe(seconds)
+
+
+def key_limit_refused(limit: str) -> None:
+    _child(KEY_LIMIT_REFUSALS, limit).inc()
 
 
 def first_token(*, model: str, seconds: float) -> None:

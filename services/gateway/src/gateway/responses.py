@@ -20,10 +20,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import orjson
+from grok2api_telemetry import context
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from . import errors
+from .access.caller import Caller
+from .access.guard import Guard
+from .access.meter import Meter
 from .chat import chunks
 
 log = logging.getLogger(__name__)
@@ -142,6 +146,51 @@ class _KeepAlive:
             self._timer.cancel()
         if self._beat is not None:
             self._beat.cancel()
+
+
+class Metered(Response):
+    """Sends ``inner``, then closes ``meter`` however that ended: a response sent whole
+    tells the meter its status; one cut short (the client left) leaves it to the meter."""
+
+    def __init__(self, inner: Response, meter: Meter):
+        self.status_code = inner.status_code
+        self.background = None
+        self._inner = inner
+        self._meter = meter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self._meter.answered(status)
+
+        try:
+            await self._inner(scope, receive, watch)
+        finally:
+            await self._meter.close()
+
+
+async def metered(
+    guard: Guard,
+    caller: Caller,
+    *,
+    endpoint: str,
+    answer: Callable[[Meter], Awaitable[Response]],
+) -> Response:
+    """``answer(meter)`` (which admits the request once it knows the model), sent through
+    ``Metered``; a failure before there is a response is recorded and re-raised."""
+    meter = guard.start(caller, endpoint=endpoint, request_id=context.request_id.get())
+    try:
+        response = await answer(meter)
+    except Exception as exc:
+        await meter.abort(exc)
+        raise
+    return Metered(response, meter)
 
 
 class DeferredJson(Response):

@@ -26,6 +26,7 @@ from grok_web import chat as grok_chat
 from grok_web import events as ev
 
 from .. import errors, metrics
+from ..access.meter import Meter
 from . import attachments, chunks, plan, tool_parse, translate, upstream, usage
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,11 @@ class Deps:
     user_ids: UserIdRecorder | None = None
 
 
-async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncIterator[bytes]:
+async def stream(
+    *, deps: Deps, plan_: plan.Plan, request_id: str, meter: Meter | None = None
+) -> AsyncIterator[bytes]:
     """SSE bytes of the whole completion; errors after the first byte propagate to the
-    response, which ends the stream with an error event."""
+    response, which ends the stream with an error event. ``meter`` hears how it went."""
     started = time.perf_counter()
     result = "cancelled"
     writer = chunks.ChunkWriter(
@@ -58,7 +61,7 @@ async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncItera
     first = True
     try:
         async with contextlib.aclosing(
-            await upstream_events(deps=deps, plan_=plan_, request_id=request_id)
+            await upstream_events(deps=deps, plan_=plan_, request_id=request_id, meter=meter)
         ) as events:
             async for batch in events:
                 out = [
@@ -70,6 +73,8 @@ async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncItera
                     first = False
                     out.insert(0, writer.role())
                     metrics.first_token(model=plan_.model, seconds=time.perf_counter() - started)
+                    if meter is not None:
+                        meter.first_token()
                 yield b"".join(out)
         ending = tr.finish()
         out = [writer.role()] if first else []
@@ -77,13 +82,20 @@ async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncItera
         if ending.tool_calls:
             out.append(writer.tool_calls(ending.tool_calls, _call_ids(ending.tool_calls)))
         out.append(writer.finish(ending.finish_reason))
-        if plan_.include_usage:
-            out.append(writer.usage(_usage(deps, plan_, tr, ending.tool_calls)))
+        counted = None
+        if plan_.include_usage or meter is not None:
+            counted = _usage(deps, plan_, tr, ending.tool_calls)
+        if plan_.include_usage and counted is not None:
+            out.append(writer.usage(counted))
         out.append(chunks.DONE)
         result = "ok"
+        if meter is not None and counted is not None:
+            meter.succeeded(counted)
         yield b"".join(out)
     except Exception as exc:
         result = _result_code(exc)
+        if meter is not None:
+            meter.fail(exc)
         raise
     finally:
         metrics.finished(
@@ -91,16 +103,20 @@ async def stream(*, deps: Deps, plan_: plan.Plan, request_id: str) -> AsyncItera
         )
 
 
-async def complete(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple[int, bytes]:
-    """One ``chat.completion`` JSON body."""
+async def complete(
+    *, deps: Deps, plan_: plan.Plan, request_id: str, meter: Meter | None = None
+) -> tuple[int, bytes]:
+    """One ``chat.completion`` JSON body; ``meter`` hears how it went."""
     started = time.perf_counter()
     result = "cancelled"
     try:
-        answer = await _completion(deps=deps, plan_=plan_, request_id=request_id)
+        answer = await _completion(deps=deps, plan_=plan_, request_id=request_id, meter=meter)
         result = "ok"
         return answer
     except Exception as exc:
         result = _result_code(exc)
+        if meter is not None:
+            meter.fail(exc)
         raise
     finally:
         metrics.finished(
@@ -108,10 +124,12 @@ async def complete(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple[in
         )
 
 
-async def _completion(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple[int, bytes]:
+async def _completion(
+    *, deps: Deps, plan_: plan.Plan, request_id: str, meter: Meter | None
+) -> tuple[int, bytes]:
     tr = _translator(plan_)
     async with contextlib.aclosing(
-        await upstream_events(deps=deps, plan_=plan_, request_id=request_id)
+        await upstream_events(deps=deps, plan_=plan_, request_id=request_id, meter=meter)
     ) as events:
         async for batch in events:
             for event in batch:
@@ -146,8 +164,10 @@ async def _completion(*, deps: Deps, plan_: plan.Plan, request_id: str) -> tuple
                 "finish_reason": ending.finish_reason,
             }
         ],
-        "usage": _usage(deps, plan_, tr, ending.tool_calls),
+        "usage": (counted := _usage(deps, plan_, tr, ending.tool_calls)),
     }
+    if meter is not None:
+        meter.succeeded(counted)
     return 200, orjson.dumps(body)
 
 
@@ -159,11 +179,13 @@ async def upstream_events(
     continuation: grok_chat.Continuation | None = None,
     account_id: str = "",
     on_lease: Callable[[leases.Lease], None] | None = None,
+    meter: Meter | None = None,
 ) -> AsyncGenerator[Sequence[object], None]:
     """The leased upstream events of the plan in batches (attachments fetched first);
     the caller closes the generator. ``continuation`` continues an upstream conversation,
-    ``account_id`` pins every attempt to that account (``leasing.leased_stream``), and
-    ``on_lease`` hears of every lease an attempt opens the upstream with."""
+    ``account_id`` pins every attempt to that account (``leasing.leased_stream``),
+    ``on_lease`` hears of every lease an attempt opens the upstream with, and ``meter``
+    gives the client key's account tags and learns the tier of the account that served."""
     payloads = await attachments.load(
         plan_.prompt.attachments,
         fetcher=deps.fetcher,
@@ -174,6 +196,8 @@ async def upstream_events(
     async def opener(lease: leases.Lease) -> AsyncIterator[Sequence[object]]:
         if on_lease is not None:
             on_lease(lease)
+        if meter is not None:
+            meter.tier = lease.tier.value
         file_ids = await upstream.upload_all(
             deps.grok, credential=lease.credential, payloads=payloads
         )
@@ -208,6 +232,7 @@ async def upstream_events(
         opener=opener,
         request_id=request_id,
         account_id=account_id,
+        account_tags=meter.caller.account_tags if meter is not None else (),
         on_failure=metrics.attempt_failed,
     )
 

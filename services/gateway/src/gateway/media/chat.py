@@ -34,6 +34,7 @@ from grok_web import catalogue
 from starlette.responses import Response
 
 from .. import errors, responses
+from ..access.caller import Caller
 from ..chat import chunks, flatten
 from ..chat import request as req
 from . import params, relay, render, service, sizes, uploads
@@ -68,14 +69,20 @@ def handles(model: str) -> bool:
 
 
 def respond(
-    media: MediaService | None, body: req.ChatCompletionRequest, *, chat: sections.ChatSettings
+    media: MediaService | None,
+    body: req.ChatCompletionRequest,
+    *,
+    chat: sections.ChatSettings,
+    caller: Caller,
 ) -> Response:
-    """The response for a validated request of a media model (``handles``)."""
+    """The response for a validated request of a media model (``handles``), whose job
+    ``caller`` owns."""
     media = service.ready(media)
     plan = _plan(body, chat=chat)
     if plan.stream:
-        return responses.EventStream(_stream(media, plan), keepalive=chat.keepalive_seconds)
-    return responses.DeferredJson(lambda: _complete(media, plan))
+        events = _stream(media, plan, caller)
+        return responses.EventStream(events, keepalive=chat.keepalive_seconds)
+    return responses.DeferredJson(lambda: _complete(media, plan, caller))
 
 
 def _plan(body: req.ChatCompletionRequest, *, chat: sections.ChatSettings) -> _Plan:
@@ -165,13 +172,15 @@ def _last_user(
     return -1, "", []
 
 
-async def _run(media: MediaService, plan: _Plan) -> AsyncGenerator[int | str, None]:
+async def _run(
+    media: MediaService, plan: _Plan, caller: Caller
+) -> AsyncGenerator[int | str, None]:
     """The job's progress percentages, then the answer's content (a ``str``, last)."""
     queue, blobs = media.require()
     settings = media.settings.current
     references = await uploads.store_refs(media, plan.references) if plan.references else ()
     kind, job, metadata = _job(plan, references)
-    job_id = await media.submit(kind, job, metadata=metadata)
+    job_id = await media.submit_for(caller, kind, job, metadata=metadata)
     async with contextlib.aclosing(
         relay.follow(queue, job_id, timeout=settings.timeout.media_timeout)
     ) as events:
@@ -220,7 +229,7 @@ def _job(
     return media_jobs.KIND_VIDEO, job, metadata
 
 
-async def _stream(media: MediaService, plan: _Plan) -> AsyncIterator[bytes]:
+async def _stream(media: MediaService, plan: _Plan, caller: Caller) -> AsyncIterator[bytes]:
     writer = chunks.ChunkWriter(
         completion_id=plan.completion_id, created=plan.created, model=plan.model
     )
@@ -228,7 +237,7 @@ async def _stream(media: MediaService, plan: _Plan) -> AsyncIterator[bytes]:
     role = [writer.role()]  # sent with the first piece: errors before it are JSON answers
     shown = -1
     with metered("chat.completions", plan.model):
-        async with contextlib.aclosing(_run(media, plan)) as pieces:
+        async with contextlib.aclosing(_run(media, plan, caller)) as pieces:
             async for piece in pieces:
                 if isinstance(piece, int):
                     if plan.show_progress and piece != shown:
@@ -244,10 +253,10 @@ async def _stream(media: MediaService, plan: _Plan) -> AsyncIterator[bytes]:
                 yield b"".join(out)
 
 
-async def _complete(media: MediaService, plan: _Plan) -> tuple[int, bytes]:
+async def _complete(media: MediaService, plan: _Plan, caller: Caller) -> tuple[int, bytes]:
     content = ""
     with metered("chat.completions", plan.model):
-        async with contextlib.aclosing(_run(media, plan)) as pieces:
+        async with contextlib.aclosing(_run(media, plan, caller)) as pieces:
             async for piece in pieces:
                 if isinstance(piece, str):
                     content = piece

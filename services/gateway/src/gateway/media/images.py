@@ -16,17 +16,20 @@ import pydantic
 from grok2api_jobs import EventType
 from grok2api_media import jobs as media_jobs
 
+from ..access.caller import Caller
 from . import params, relay, render, uploads
 from .metering import metered
 from .service import MediaService
 
 
-async def respond_json(media: MediaService, request: params.ImageRequest) -> tuple[int, bytes]:
+async def respond_json(
+    media: MediaService, request: params.ImageRequest, *, caller: Caller
+) -> tuple[int, bytes]:
     """``{"created", "data": [{"url"} | {"b64_json"}, ...], "usage"}``."""
     queue, blobs = media.require()
     settings = media.settings.current
     with metered(_endpoint(request), request.model):
-        job_id = await _submit(media, request)
+        job_id = await _submit(media, request, caller)
         data = await relay.result_of(queue, job_id, timeout=settings.timeout.media_timeout)
         result = relay.parsed(media_jobs.ImageResult, data)
         items = await render.image_items(
@@ -36,14 +39,16 @@ async def respond_json(media: MediaService, request: params.ImageRequest) -> tup
         return 200, render.images_body(created=int(time.time()), items=items)
 
 
-async def stream(media: MediaService, request: params.ImageRequest) -> AsyncIterator[bytes]:
+async def stream(
+    media: MediaService, request: params.ImageRequest, *, caller: Caller
+) -> AsyncIterator[bytes]:
     """OpenAI's image stream events: partial images as they come, then one completed event
     per image; progress as SSE comments."""
     queue, blobs = media.require()
     settings = media.settings.current
     prefix = "image_edit" if request.images else "image_generation"
     with metered(_endpoint(request), request.model):
-        job_id = await _submit(media, request)
+        job_id = await _submit(media, request, caller)
         partials: dict[int, int] = {}
         shown = -1
         async with contextlib.aclosing(
@@ -81,21 +86,21 @@ async def stream(media: MediaService, request: params.ImageRequest) -> AsyncIter
                     yield render.progress_comment(shown)
 
 
-async def _submit(media: MediaService, request: params.ImageRequest) -> str:
+async def _submit(media: MediaService, request: params.ImageRequest, caller: Caller) -> str:
     metadata = {"model": request.model, "size": request.size, "n": request.n}
     if not request.images:
         job = media_jobs.ImageJob(
             model=request.model, prompt=request.prompt, n=request.n,
             aspect_ratio=request.ratio or "2:3", partials=request.stream,
         )  # fmt: skip
-        return await media.submit(media_jobs.KIND_IMAGE, job, metadata=metadata)
+        return await media.submit_for(caller, media_jobs.KIND_IMAGE, job, metadata=metadata)
     _, blobs = media.require()
     references = await uploads.store_parts(blobs, request.images)
     edit = media_jobs.ImageEditJob(
         model=request.model, prompt=request.prompt, images=references, n=request.n,
         aspect_ratio=request.ratio,
     )  # fmt: skip
-    return await media.submit(media_jobs.KIND_IMAGE_EDIT, edit, metadata=metadata)
+    return await media.submit_for(caller, media_jobs.KIND_IMAGE_EDIT, edit, metadata=metadata)
 
 
 def _progress(data: object) -> media_jobs.Progress | None:

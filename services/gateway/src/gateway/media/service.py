@@ -17,6 +17,7 @@ from grok2api_settings.live import LiveSettings
 from pydantic import BaseModel
 
 from .. import errors
+from ..access.caller import Caller
 from ..chat import attachments
 
 
@@ -42,6 +43,15 @@ class MediaService:
             )
         return self.queue, self.blobs
 
+    async def submit_for(
+        self, caller: Caller, kind: str, payload: BaseModel, *, metadata: Mapping[str, Any]
+    ) -> str:
+        """``submit`` on behalf of ``caller``: its job, spending only its accounts."""
+        return await self.submit(
+            kind, payload, metadata=metadata, account_tags=caller.account_tags,
+            owner=caller.owner,
+        )  # fmt: skip
+
     async def submit(
         self,
         kind: str,
@@ -49,8 +59,10 @@ class MediaService:
         *,
         metadata: Mapping[str, Any],
         account_tags: Sequence[str] = (),
+        owner: str = "",
     ) -> str:
-        """Enqueue a media job; its id. ``metadata`` is kept on the job's record.
+        """Enqueue a media job; its id. ``metadata`` is kept on the job's record, and
+        ``owner`` (the client key's id, "" for nobody) decides who may list and read it.
 
         ``account_tags`` (empty: any account) go into the job's payload as its
         ``account_tags`` field (``grok2api_media.jobs``; they win over the payload's own):
@@ -63,7 +75,7 @@ class MediaService:
         body.pop("account_tags", None)
         if tags:
             body["account_tags"] = tags
-        return await queue.submit(kind, body, metadata=dict(metadata), owner="")
+        return await queue.submit(kind, body, metadata=dict(metadata), owner=owner)
 
 
 def ready(media: MediaService | None) -> MediaService:

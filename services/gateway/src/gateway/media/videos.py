@@ -17,6 +17,7 @@ from grok2api_media import jobs as media_jobs
 from grok2api_media.jobs import MediaFile
 
 from .. import errors
+from ..access.caller import Caller
 from ..chat import flatten
 from . import params, relay, uploads
 from .metering import metered
@@ -45,8 +46,11 @@ class VideoNotReady(errors.ApiError):
     code = "video_not_ready"
 
 
-async def create(media: MediaService, request: params.VideoRequest) -> dict[str, Any]:
-    """Store the reference image (if any), submit the job, answer its Video object."""
+async def create(
+    media: MediaService, request: params.VideoRequest, *, caller: Caller
+) -> dict[str, Any]:
+    """Store the reference image (if any), submit the job (``caller``'s), answer its Video
+    object."""
     queue, blobs = media.require()
     with metered("videos", request.model):
         image: MediaFile | None = None
@@ -62,8 +66,8 @@ async def create(media: MediaService, request: params.VideoRequest) -> dict[str,
             seconds=request.seconds, resolution=request.resolution,  # type: ignore[arg-type]
             preset=request.preset, image=image, upscale=request.upscale,
         )  # fmt: skip
-        job_id = await media.submit(
-            media_jobs.KIND_VIDEO, job, metadata={
+        job_id = await media.submit_for(
+            caller, media_jobs.KIND_VIDEO, job, metadata={
                 "model": request.model, "prompt": request.prompt, "size": request.size,
                 "seconds": str(request.seconds),
             },
@@ -83,10 +87,14 @@ def job_id_of(video_id: str, *, param: str | None = None) -> str:
     return match.group(1)
 
 
-async def record_of(media: MediaService, video_id: str) -> JobRecord:
+async def record_of(media: MediaService, video_id: str, *, caller: Caller) -> JobRecord:
+    """The video's job record; a client key sees only the videos it created (another
+    key's is "not found", as if it did not exist)."""
     queue, _ = media.require()
     record = await queue.record(job_id_of(video_id))
     if record is None or record.kind != media_jobs.KIND_VIDEO:
+        raise _not_found(video_id)
+    if caller.key_id is not None and record.owner != caller.key_id:
         raise _not_found(video_id)
     return record
 
@@ -128,14 +136,15 @@ def video_object(record: JobRecord) -> dict[str, Any]:
 
 
 async def listing(
-    media: MediaService, *, after: str | None, limit: int, order: str
+    media: MediaService, *, caller: Caller, after: str | None, limit: int, order: str
 ) -> dict[str, Any]:
-    """One page, newest first by default: ``{"object": "list", "data", "first_id",
+    """One page of the caller's videos (a client key's own; every video for a master key
+    or an open API), newest first by default: ``{"object": "list", "data", "first_id",
     "last_id", "has_more"}``."""
     queue, _ = media.require()
     after_job = job_id_of(after, param="after") if after else None
     found = await queue.records(
-        media_jobs.KIND_VIDEO, limit=limit + 1, after=after_job,
+        media_jobs.KIND_VIDEO, owner=caller.key_id, limit=limit + 1, after=after_job,
         order="asc" if order == "asc" else "desc",
     )  # fmt: skip
     page = [video_object(record) for record in found[:limit]]
@@ -148,10 +157,10 @@ async def listing(
     }
 
 
-async def delete(media: MediaService, video_id: str) -> dict[str, Any]:
+async def delete(media: MediaService, video_id: str, *, caller: Caller) -> dict[str, Any]:
     """Forget the job (cancelling it if it still runs) and delete its files."""
     queue, blobs = media.require()
-    record = await record_of(media, video_id)
+    record = await record_of(media, video_id, caller=caller)
     await queue.delete(record.id)
     if record.result is not None:
         try:
@@ -165,9 +174,11 @@ async def delete(media: MediaService, video_id: str) -> dict[str, Any]:
     return {"id": video_id, "object": "video.deleted", "deleted": True}
 
 
-async def content_file(media: MediaService, video_id: str, *, variant: str) -> MediaFile:
+async def content_file(
+    media: MediaService, video_id: str, *, variant: str, caller: Caller
+) -> MediaFile:
     """The file of a completed video: ``video`` (the MP4) or ``thumbnail``."""
-    record = await record_of(media, video_id)
+    record = await record_of(media, video_id, caller=caller)
     if record.status is not JobStatus.COMPLETED or record.result is None:
         state = "failed" if record.status in (JobStatus.FAILED, JobStatus.CANCELLED) else (
             f"{record.status.value}, {record.progress}%"

@@ -9,12 +9,13 @@ its own errors through ``errors.payload_for``, the one rendering rule).
 
 from __future__ import annotations
 
-from grok2api_telemetry import context
+from grok_web import catalogue
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .. import bodies, deps, errors, responses
+from ..access.meter import Meter
 from ..chat import plan, request, service
 from ..media import chat as media_chat
 
@@ -49,20 +50,31 @@ class ChatCompletions:
     async def respond(self, http: Request) -> Response:
         """The response for one request (also registered as the FastAPI route, so that
         other methods on the path get 405 and the route is listed)."""
+        caller = await self._services.guard.authenticate(http.headers)
+        return await responses.metered(
+            self._services.guard, caller, endpoint=PATH,
+            answer=lambda meter: self._admitted(http, meter),
+        )  # fmt: skip
+
+    async def _admitted(self, http: Request, meter: Meter) -> Response:
         services = self._services
-        await deps.authenticate(http, services)
         chat = services.chat
         raw = await bodies.read(scope=http.scope, receive=http.receive, limits=self._limits())
         body = request.parse(raw)
+        meter.model = body.model
         if media_chat.handles(body.model):  # image, image-edit and video models: a media job
-            return media_chat.respond(services.media, body, chat=chat.settings.current.chat)
+            await services.guard.admit(meter, model=body.model, cost=catalogue.get(body.model).cost)
+            return media_chat.respond(
+                services.media, body, chat=chat.settings.current.chat, caller=meter.caller
+            )
         plan_ = plan.plan(body=body, chat=chat.settings.current.chat)
-        request_id = context.request_id.get()
-        if request_id == "-":  # no request-id middleware in front (tests, embedding)
-            request_id = plan_.completion_id
+        await services.guard.admit(meter, model=plan_.model, cost=plan_.cost)
+        if meter.request_id == "-":  # no request-id middleware in front (tests, embedding)
+            meter.request_id = plan_.completion_id
+        request_id = meter.request_id
         if plan_.stream:
-            events = service.stream(deps=chat, plan_=plan_, request_id=request_id)
+            events = service.stream(deps=chat, plan_=plan_, request_id=request_id, meter=meter)
             return responses.EventStream(events, keepalive=plan_.keepalive)
         return responses.DeferredJson(
-            lambda: service.complete(deps=chat, plan_=plan_, request_id=request_id)
+            lambda: service.complete(deps=chat, plan_=plan_, request_id=request_id, meter=meter)
         )

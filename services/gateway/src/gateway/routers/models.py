@@ -1,6 +1,7 @@
 """``GET /v1/models`` and ``GET /v1/models/{id}``: the catalogue in OpenAI's list shape.
 
-Each entry also carries its minimum account tier, quota cost, capabilities and whether the
+A client key with a model allowlist sees only those models in the list. Each entry also
+carries its minimum account tier, quota cost, capabilities and whether the
 pool can serve it right now (``available``), when the pool can tell (see ``availability``).
 """
 
@@ -21,9 +22,10 @@ CREATED = 1_735_689_600  # 2025-01-01: the catalogue has no per-model dates
 
 
 @router.get("/models")
-async def list_models(services: deps.ServicesDep) -> Response:
+async def list_models(services: deps.ServicesDep, caller: deps.CallerDep) -> Response:
+    """The catalogue; for a client key with a model allowlist, only the models it may use."""
     tiers = await availability.servable_tiers(services.chat.pool)
-    data = [_entry(spec, tiers) for spec in catalogue.all_models()]
+    data = [_entry(spec, tiers) for spec in catalogue.all_models() if caller.allows(spec.id)]
     return errors.json_response(200, {"object": "list", "data": data})
 
 
