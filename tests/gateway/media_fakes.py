@@ -160,11 +160,14 @@ class MediaGateway:
 
 
 @contextlib.asynccontextmanager
-async def media_gateway(tmp_path: Path, **sections: Any) -> AsyncIterator[MediaGateway]:
+async def media_gateway(
+    tmp_path: Path, *, client_keys: Any = None, **sections: Any
+) -> AsyncIterator[MediaGateway]:
+    """``client_keys``: a client-key repository the gateway checks keys against."""
     queue = InProcessJobQueue()
     blobs = BlobStore(tmp_path / "media", limit_bytes=None)
     live = make_settings(**sections)
-    app = create_app(settings=live, pool=FakePool(), grok=FakeGrok(), client_keys=None,
+    app = create_app(settings=live, pool=FakePool(), grok=FakeGrok(), client_keys=client_keys,
                      blobs=blobs, jobs=queue)
     worker = FakeWorker(queue, blobs)
     task = asyncio.create_task(worker.run())

@@ -11,6 +11,9 @@ import httpx2
 import openai
 import pytest
 from grok2api_media import jobs as media_jobs
+from grok2api_settings import Settings
+from grok2api_storage import load_cipher, open_store
+from grok2api_storage.records import ClientKeyLimits
 from media_fakes import VIDEO_BYTES, MediaGateway, failing, hang, media_gateway, png
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -191,3 +194,33 @@ async def test_json_input_reference_takes_an_image_url(gw: MediaGateway) -> None
     assert job.image is not None and await gw.blobs.read_bytes(job.image) == reference
     assert by_id.status_code == 400
     assert by_id.json()["error"]["param"] == "input_reference"
+
+
+async def test_a_client_key_sees_only_its_own_videos_and_spends_its_tagged_accounts(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.model_validate({"data_dir": str(tmp_path)})
+    store = await open_store(settings, cipher=load_cipher(settings, allow_generate=True))
+    await store.migrate()
+    try:
+        mine = await store.client_keys.create(
+            name="mine", limits=ClientKeyLimits(account_tags=("team-a",))
+        )
+        theirs = await store.client_keys.create(name="theirs")
+        async with media_gateway(tmp_path, client_keys=store.client_keys) as gw:
+            owner, other = gw.client(api_key=mine.plain_key), gw.client(api_key=theirs.plain_key)
+            video = await owner.videos.create(prompt="a cat walks")
+            record = await gw.record(video.id.removeprefix("video_"))
+            assert record.owner == mine.record.id
+            await gw.worker.claimed.wait()
+            assert gw.worker.jobs[-1].payload["account_tags"] == ["team-a"]
+
+            assert [v.id async for v in owner.videos.list()] == [video.id]
+            assert [v.id async for v in other.videos.list()] == []
+            with pytest.raises(openai.NotFoundError):
+                await other.videos.retrieve(video.id)
+            with pytest.raises(openai.NotFoundError):
+                await other.videos.delete(video.id)
+            assert (await until_done(owner, video.id)).status == "completed"
+    finally:
+        await store.aclose()
