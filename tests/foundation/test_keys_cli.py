@@ -295,3 +295,25 @@ def test_keys_and_usage_on_postgresql(postgres: Settings) -> None:
     assert shown["limits"]["rate_limit_per_minute"] == 7
     assert shown["month"]["cost_units"] == 3 and shown["month"]["requests"] == 1
     assert json.loads(ok("list", "--json").stdout)[0]["state"] == "revoked"
+
+
+def readme_key_commands() -> list[list[str]]:
+    """The ``grok2api keys …`` commands of the README's examples, continuation lines joined
+    and comments dropped, in the order they appear."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    commands = []
+    for block in re.findall(r"^```bash\n(.*?)^```", readme, re.S | re.M):
+        for line in re.split(r"(?<!\\)\n", block):
+            line = line.replace("\\\n", " ").split("#", 1)[0].strip()
+            if line.startswith("grok2api keys "):
+                commands.append(line.split()[2:])
+    return commands
+
+
+def test_the_readme_key_examples_run_as_written(data_dir: Path) -> None:
+    commands = readme_key_commands()
+    assert [c[0] for c in commands][:3] == ["create", "list", "list"]
+    for args in commands:
+        result = cli(*args)
+        assert result.exit_code == 0, (args, result.output)
+    assert "revoked" in ok("list").output
