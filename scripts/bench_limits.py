@@ -1,15 +1,21 @@
 """Benchmark the per-key limit stores: CPU per admit+release pair, in the calling process.
 
-Each scenario runs ``--calls`` admit+release pairs from ``--concurrency`` concurrent tasks on
-one client key (every pair is admitted: the limits are set high) and reports the process's
-CPU time (``time.process_time()``) per pair, the wall time per pair, and for Redis also the
-CPU the Redis server spent per pair (``INFO cpu``; other clients of a shared Redis add to it).
+Each scenario runs ``--calls`` admit+release pairs from N concurrent tasks on one client key
+(every pair is admitted: the limits are set high) and reports the process's CPU time
+(``time.process_time()``) per pair, the wall time per pair, and for Redis also the CPU the
+Redis server spent per pair (``INFO cpu``) and the script runs per pair (``INFO
+commandstats``, EVALSHA calls): the coalesced store sends one run per batch of admits and
+releases, so runs per pair fall below 2 as concurrency grows. Other clients of a shared
+Redis add to both server figures.
 
-Scenarios: ``memory`` and ``redis`` with all four limits set (rpm, concurrency, daily and
-monthly quota), ``redis / rpm only`` (one limit, no slot), and ``redis / no limits`` (no round
-trip at all). Uses the local Redis (``--redis``) under a unique prefix, deleted afterwards.
+Scenarios: ``memory`` with all four limits set (rpm, concurrency, daily and monthly quota);
+``redis`` with all four limits at each ``--concurrency`` (default 1, 8 and 64); ``redis / rpm
+only`` (one limit, no slot) and ``redis / no limits`` (no round trip at all) at the highest.
+Uses the local Redis (``--redis``) under a unique prefix, deleted afterwards.
 
-    uv run python scripts/bench_limits.py [--calls 20000] [--concurrency 64]
+    uv run python scripts/bench_limits.py [--calls 20000] [--concurrency 1 8 64] [--uvloop]
+
+``--uvloop`` runs on uvloop, the event loop the gateway runs on; the default is asyncio's.
 """
 
 from __future__ import annotations
@@ -51,47 +57,64 @@ async def redis_cpu(client: aioredis.Redis) -> float:
     return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
+async def evalsha_calls(client: aioredis.Redis) -> int:
+    stats = await client.info("commandstats")
+    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+
 async def scenario(
     name: str,
     store: LimitStore,
     limits: ClientKeyLimits,
-    args: argparse.Namespace,
+    calls: int,
+    concurrency: int,
     client: aioredis.Redis | None,
 ) -> None:
-    await drive(store, limits, min(1000, args.calls), args.concurrency)  # warm up, load scripts
+    await drive(store, limits, min(1000, calls), concurrency)  # warm up, load scripts
+    await store.counters("bench-key")  # and let the last queued releases land
     gc.collect()
     server_before = await redis_cpu(client) if client is not None else 0.0
+    runs_before = await evalsha_calls(client) if client is not None else 0
     cpu_before, wall_before = time.process_time(), time.perf_counter()
-    await drive(store, limits, args.calls, args.concurrency)
+    await drive(store, limits, calls, concurrency)
     cpu = time.process_time() - cpu_before
     wall = time.perf_counter() - wall_before
     line = (
-        f"{name:<22} {cpu / args.calls * 1e6:8.1f} µs CPU/pair   "
-        f"{wall / args.calls * 1e6:8.1f} µs wall/pair"
+        f"{name:<24} c={concurrency:<3} {cpu / calls * 1e6:7.1f} µs CPU/pair  "
+        f"{wall / calls * 1e6:7.1f} µs wall/pair"
     )
     if client is not None:
+        await store.counters("bench-key")  # releases still queued are part of the work
         server = await redis_cpu(client) - server_before
-        line += f"   redis server {server / args.calls * 1e6:6.1f} µs CPU/pair"
+        runs = await evalsha_calls(client) - runs_before
+        line += (
+            f"  redis server {server / calls * 1e6:6.1f} µs CPU/pair"
+            f"  {runs / calls:5.3f} script runs/pair"
+        )
     print(line, flush=True)
 
 
 async def main(args: argparse.Namespace) -> None:
+    top = max(args.concurrency)
     print(
-        f"{args.calls} admit+release pairs, {args.concurrency} concurrent, one key "
-        f"(CPU = this process's time.process_time())"
+        f"{args.calls} admit+release pairs per line, one key, "
+        f"{'uvloop' if args.uvloop else 'asyncio'} event loop "
+        f"(CPU = this process's time.process_time(); c = concurrent tasks)"
     )
     memory = MemoryLimitStore()
-    await scenario("memory / every limit", memory, EVERY_LIMIT, args, None)
-    await scenario("memory / no limits", memory, NO_LIMITS, args, None)
+    await scenario("memory / every limit", memory, EVERY_LIMIT, args.calls, top, None)
     await memory.aclose()
 
-    client = aioredis.Redis.from_url(args.redis, max_connections=args.concurrency + 4)
+    client = aioredis.Redis.from_url(args.redis, max_connections=top + 4)
     prefix = f"bench:limits:{uuid.uuid4().hex}:"
     store = RedisLimitStore(client, prefix=prefix)
     try:
-        await scenario("redis / every limit", store, EVERY_LIMIT, args, client)
-        await scenario("redis / rpm only", store, RPM_ONLY, args, client)
-        await scenario("redis / no limits", store, NO_LIMITS, args, client)
+        for concurrency in args.concurrency:
+            await scenario(
+                "redis / every limit", store, EVERY_LIMIT, args.calls, concurrency, client
+            )
+        await scenario("redis / rpm only", store, RPM_ONLY, args.calls, top, client)
+        await scenario("redis / no limits", store, NO_LIMITS, args.calls, top, client)
     finally:
         await store.aclose()
         keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
@@ -103,6 +126,13 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop (as the gateway)")
+    arguments = parser.parse_args()
+    if arguments.uvloop:
+        import uvloop
+
+        uvloop.run(main(arguments))
+    else:
+        asyncio.run(main(arguments))

@@ -6,7 +6,7 @@ Usage: ``python limits_hammer.py '<json spec>'``: ``prefix``, ``now`` (the fixed
 run in order, each on its own client key ``name``: ``rpm`` (``requests`` admits against
 ``rpm``), ``concurrent`` (admit, hold briefly, release, until ``admissions`` were admitted,
 against ``concurrent``) or ``quota`` (``requests`` admits of 1, 2, 3, 1, ... units against
-``daily``). Before each phase the processes wait for each other, so they overlap.
+``daily``). Before each phase the processes wait for each other and start together.
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 async def barrier(client: aioredis.Redis, key: str, parties: int) -> None:
-    await client.incr(key)
+    """Wait for every party; all of them leave within microseconds of each other (the last
+    to arrive wakes the others' BLPOP), since a coalescing store can use up a phase's limit
+    in a few round trips and a late starter would never compete."""
+    if await client.incr(key) >= parties:
+        await client.rpush(f"{key}:go", *["go"] * (parties - 1))
+        return
     async with asyncio.timeout(60):
-        while True:
-            if int(await client.get(key) or 0) >= parties:
-                return
-            await asyncio.sleep(0.005)
+        await client.blpop([f"{key}:go"], timeout=60)
 
 
 async def run_phase(

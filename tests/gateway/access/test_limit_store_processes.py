@@ -23,8 +23,11 @@ HAMMER = Path(__file__).with_name("limits_hammer.py")
 REDIS_URL = "redis://127.0.0.1:6379/0"
 NOW = 1_773_144_000.0  # 2026-03-10 12:00 UTC, fixed: every admission is in one window and day
 PROCESSES = 2
+RPM: dict[str, Any] = {"name": "rpm", "mode": "rpm", "rpm": 1000, "requests": 2000}
+"""Large enough that neither process can use the whole minute up in a few batched round trips
+before the other has started: both must really compete for it."""
 PHASES = [
-    {"name": "rpm", "mode": "rpm", "rpm": 100, "requests": 400},
+    RPM,
     {"name": "concurrent", "mode": "concurrent", "concurrent": 5, "admissions": 150},
     # Requests of 1, 2 or 3 units: 2 x 600 of them ask for far more than the quota.
     {"name": "quota", "mode": "quota", "daily": 500, "requests": 600},
@@ -75,10 +78,10 @@ async def test_two_processes_admit_exactly_the_rpm_between_them(
     hammered: tuple[str, list[dict[str, Any]]],
 ) -> None:
     results = phase(hammered, "rpm")
-    assert sum(r["admitted"] for r in results) == 100
-    assert sum(r["refused"] for r in results) == PROCESSES * 400 - 100
+    assert sum(r["admitted"] for r in results) == RPM["rpm"]
+    assert sum(r["refused"] for r in results) == PROCESSES * RPM["requests"] - RPM["rpm"]
     assert all(r["admitted"] > 0 for r in results)  # both really competed
-    assert (await counters(hammered, "rpm")).requests_last_minute == 100
+    assert (await counters(hammered, "rpm")).requests_last_minute == RPM["rpm"]
 
 
 async def test_two_processes_never_hold_more_than_max_concurrent(
