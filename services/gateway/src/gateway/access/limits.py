@@ -2,9 +2,10 @@
 
 ``admit`` checks all of a key's limits and takes from each in one atomic step, or takes
 nothing and says which limit refused and when to retry; ``release`` gives the concurrency
-slot back (and, for a request that failed before any upstream work, its quota units). Two
-backends implement ``LimitStore`` and pass one contract suite: ``redis_limits`` (a split
-deployment: one Lua script per call) and ``memory_limits`` (the single-process mode).
+slot back (and, for a failed request, its quota units). Two backends implement
+``LimitStore`` and pass one contract suite: ``redis_limits`` (a split deployment: concurrent
+calls coalesced into one Lua script run per round trip) and ``memory_limits`` (the
+single-process mode).
 """
 
 from __future__ import annotations
