@@ -2,7 +2,7 @@
 each upstream chat generation (``network.chat_protocol``: REST app-chat and mgw WebSocket).
 
     uv run python scripts/bench_gateway.py [--protocol rest|mgw|both] [--seconds 3]
-        [--rounds 3] [--json out.json]
+        [--rounds 3] [--json out.json] [--access none|memory|redis|all]
 
 Starts the simulator and, per protocol, `grok2api run` (the single-process mode as a user
 starts it) as separate processes on loopback, then drives them from this process at
@@ -14,19 +14,35 @@ and CPU per request of the gateway process and of the simulator (from /proc), as
 median of ``--rounds`` interleaved rounds, then the ratios. Bounded: each phase runs
 ``--seconds`` after a short warm-up; everything stays on 127.0.0.1. The processes are
 started by bench_gateway_procs.py.
+
+``--access`` compares the cost of client keys instead (issue #16): every variant is the
+hand-wired gateway process (``serve-gateway``, upstream ``--upstream``), differing only in
+its access wiring: ``none`` (no client key: an open API, no limits, no usage records: the
+"before"), ``memory`` (one client key with every limit set and never reached, the in-process
+limit store, records straight into the SQLite store: the single-process mode) and ``redis``
+(the same key, limits in the Redis of ``--redis-url`` and records through a Redis list and
+its drainer: a split deployment's gateway, under a key prefix of its own, deleted at the
+end); ``all`` runs the three side by side, interleaved in every round (the order rotates per
+round). There are no simulator-direct rows then; the report gives each variant's
+differences from ``none`` in gateway CPU per request and p99, per round, the records the
+store holds after each phase against the requests sent, and at the end the records stored
+against every request sent.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
+import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +56,7 @@ from bench_gateway_procs import (  # noqa: F401 (re-exported for bench_media, co
     start_simulator,
     wait_port,
 )
-from bench_gateway_report import CONCURRENCY, print_table
+from bench_gateway_report import CONCURRENCY, print_access, print_records, print_table
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SIM_BODY = {  # what grok_web sends for a one-line prompt (see grok_web.chat.build_body)
@@ -82,6 +98,7 @@ class Phase:
     latencies: list[float]
     ttfts: list[float]
     cpu_seconds: dict[str, float]
+    sent: int = 0  # every answer, warm-up and errors included (each one is a usage record)
 
     def row(self) -> dict[str, Any]:
         lat = sorted(self.latencies) or [0.0]
@@ -152,6 +169,7 @@ async def worker(target: Target, request: bytes, deadline: float, phase: Phase,
 
 def _count(phase: Phase, status: int, ttft: float, latency: float,
            warmup_until: float) -> None:
+    phase.sent += 1
     if time.perf_counter() < warmup_until:
         return
     if status != 200:
@@ -164,7 +182,12 @@ def _count(phase: Phase, status: int, ttft: float, latency: float,
 
 
 async def run_phase(target: Target, *, stream: bool, concurrency: int, seconds: float,
-                    pids: dict[str, int]) -> Phase:
+                    pids: dict[str, int],
+                    clocks: dict[str, Callable[[], float]] | None = None) -> Phase:
+    """One phase; CPU seconds of each of ``pids`` (from /proc) and of ``clocks`` (other
+    CPU-seconds readers: a Redis server's INFO)."""
+    readers = {name: (lambda pid=pid: cpu_seconds(pid)) for name, pid in pids.items()}
+    readers.update(clocks or {})
     body = target.body
     if target.name == "gateway":
         body = json.dumps({"model": "grok-4", "stream": stream,
@@ -183,10 +206,10 @@ async def run_phase(target: Target, *, stream: bool, concurrency: int, seconds: 
     tasks = [asyncio.create_task(worker(target, request, warmup_until + seconds, phase,
                                         warmup_until)) for _ in range(concurrency)]
     await asyncio.sleep(max(0.0, warmup_until - time.perf_counter()))
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    before = {name: read() for name, read in readers.items()}
     await asyncio.gather(*tasks)
     phase.seconds = time.perf_counter() - warmup_until
-    phase.cpu_seconds = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    phase.cpu_seconds = {name: read() - before[name] for name, read in readers.items()}
     return phase
 
 
@@ -205,38 +228,82 @@ def rest_direct(sim: Any) -> Target:
                   first_token=b'"token":"')
 
 
-async def targets(sim: Any, gateways: dict[str, Any]) -> list[Target]:
-    """Per protocol: straight to the simulator, then through that protocol's gateway."""
+async def targets(sim: Any, gateways: dict[str, Any], *, direct: bool = True
+                  ) -> list[Target]:
+    """Per gateway (keyed by protocol, or protocol/access variant): straight to the simulator
+    with its protocol (unless not ``direct``), then through the gateway, with its client key
+    when it has one."""
     found = []
-    for protocol, gateway in gateways.items():
-        if protocol == "rest":
+    for label, gateway in gateways.items():
+        protocol = label.split("/")[0]
+        if direct and protocol == "rest":
             found.append(rest_direct(sim))
-        else:
+        elif direct:
             turn = MgwTurn(sim.port, await user_id(sim.port))
             found.append(Target(name="simulator", protocol="mgw", port=sim.port, pid=sim.pid,
                                 path="", body=b"", headers=(), first_token=b"", mgw=turn))
-        found.append(Target(name="gateway", protocol=protocol, port=gateway.port,
+        key = getattr(gateway, "key", None)
+        found.append(Target(name="gateway", protocol=label, port=gateway.port,
                             pid=gateway.pid, path="/v1/chat/completions", body=b"",
-                            headers=(), first_token=b'"content":"'))
+                            headers=(f"Authorization: Bearer {key}",) if key else (),
+                            first_token=b'"content":"'))
     return found
 
 
 async def drive(args: argparse.Namespace, sim: Any, gateways: dict[str, Any]
                 ) -> list[dict[str, Any]]:
     rows = []
-    every = await targets(sim, gateways)
+    access = args.access is not None
+    ordered = await targets(sim, gateways, direct=not access)
+    clocks = {"redis": redis_cpu_clock(args.redis_url)} if access else {}
+    sent = dict.fromkeys(gateways, 0)
     for round_ in range(1, args.rounds + 1):
+        every = ordered
+        if access:  # rotate the variants' order, so none does not always run first
+            shift = (round_ - 1) % len(ordered)
+            every = ordered[shift:] + ordered[:shift]
         for stream in (True, False):
             for concurrency in CONCURRENCY:
                 for target in every:
                     if target.name == "simulator" and not stream:
                         continue  # the upstream always streams; one direct row per concurrency
-                    pids = {"gateway": gateways[target.protocol].pid, "simulator": sim.pid}
+                    gateway = gateways[target.protocol]
+                    pids = {"gateway": gateway.pid, "simulator": sim.pid}
                     phase = await run_phase(target, stream=stream, concurrency=concurrency,
-                                            seconds=args.seconds, pids=pids)
+                                            seconds=args.seconds, pids=pids, clocks=clocks)
                     rows.append({"round": round_, **phase.row()})
+                    if access and not target.protocol.endswith("/none"):
+                        sent[target.protocol] += phase.sent
+                        stored = stored_records(gateway.data_dir)
+                        rows[-1].update(sent_total=sent[target.protocol], stored=stored,
+                                        backlog=sent[target.protocol] - stored)
                     print(json.dumps(rows[-1]), flush=True)
+    for label, gateway in gateways.items():
+        gateway.sent = sent[label]
     return rows
+
+
+def stored_records(data_dir: Path) -> int:
+    """The usage records in a gateway's SQLite store so far (read-only; WAL lets it write)."""
+    from grok2api_storage.urls import SQLITE_FILE_NAME
+
+    path = Path(data_dir) / SQLITE_FILE_NAME
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
+        return int(db.execute("SELECT COUNT(*) FROM usage_records").fetchone()[0])
+
+
+def redis_cpu_clock(url: str) -> Callable[[], float]:
+    """CPU seconds of the Redis server (INFO cpu; a shared server counts its other clients
+    too): what the redis variant moves out of the gateway process."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+
+    def read() -> float:
+        info = client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    return read
 
 
 def medians(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -276,6 +343,11 @@ def main() -> None:
     serve.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     serve.add_argument("--upstream", choices=("grok", "canned"), default="grok")
     serve.add_argument("--protocol", choices=("rest", "mgw"), default="rest")
+    serve.add_argument("--access", choices=("none", "memory", "redis"), default="none")
+    serve.add_argument("--key-file", default="")
+    serve.add_argument("--summary-file", default="")
+    serve.add_argument("--redis-url", default="")
+    serve.add_argument("--redis-prefix", default="")
     parser.add_argument("--protocol", choices=("rest", "mgw", "both"), default="both",
                         help="the upstream chat generation(s) to measure (network.chat_protocol)")
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -288,6 +360,14 @@ def main() -> None:
     parser.add_argument("--upstream", choices=("grok", "canned"), default="grok",
                         help="canned: the gateway answers without calling the simulator "
                         "(measures the gateway without the Grok web client)")
+    parser.add_argument("--access", choices=("none", "memory", "redis", "all"),
+                        help="compare client-access wirings of the hand-wired gateway (none: "
+                        "open API; memory: a key, in-process limits, records into SQLite; "
+                        "redis: a key, limits and records through Redis; all: the three); "
+                        "unset: the usual gateway vs simulator-direct run")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0",
+                        help="the Redis of --access redis (keys under a unique prefix, "
+                        "deleted at the end)")
     args = parser.parse_args()
     if args.command == "serve-gateway":
         if args.loop == "uvloop":
@@ -298,22 +378,55 @@ def main() -> None:
             asyncio.run(serve_gateway(args))
         return
     protocols = ("rest", "mgw") if args.protocol == "both" else (args.protocol,)
+    variants: tuple[str | None, ...] = (None,)
+    if args.access is not None:
+        variants = ("none", "memory", "redis") if args.access == "all" else (args.access,)
+    prefix = f"bench-gateway-{uuid.uuid4().hex[:12]}:"
+    records: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as data_dir:
         sim = start_simulator(args.accounts, data_dir)
         gateways: dict[str, Any] = {}
         try:
             for protocol in protocols:
-                gateways[protocol] = start_gateway(sim, args.accounts, data_dir, args.loop,
-                                                   args.upstream, protocol=protocol)
+                for variant in variants:
+                    label = protocol if variant is None else f"{protocol}/{variant}"
+                    gateways[label] = start_gateway(
+                        sim, args.accounts, data_dir, args.loop, args.upstream,
+                        protocol=protocol, access=variant, redis_url=args.redis_url,
+                        redis_prefix=f"{prefix}{protocol}:",
+                    )
             rows = asyncio.run(drive(args, sim, gateways))
         finally:
             for process in (*gateways.values(), sim):
                 process.terminate()
-                process.wait(10)
+            for process in (*gateways.values(), sim):
+                process.wait(90)  # a gateway with a usage log writes out its records first
+            if "redis" in variants:
+                _delete_prefix(args.redis_url, prefix)  # whatever a failed run left behind
+        for label, gateway in gateways.items():
+            if args.access is not None and not label.endswith("/none"):
+                summary = gateway.summary_file
+                records[label] = {"sent": gateway.sent, **(
+                    json.loads(summary.read_text()) if summary.exists() else {"stored": None})}
     table = medians(rows)
     print_table(table)
+    if args.access is not None:
+        print_access(rows, table)
+        print_records(rows, records)
     if args.json:
-        args.json.write_text(json.dumps({"rounds": rows, "medians": table}, indent=2))
+        args.json.write_text(json.dumps({"rounds": rows, "medians": table, "records": records},
+                                        indent=2))
+
+
+def _delete_prefix(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        for key in client.scan_iter(match=f"{prefix}*", count=1000):
+            client.delete(key)
+    finally:
+        client.close()
 
 
 if __name__ == "__main__":
