@@ -45,12 +45,15 @@ def checked_record(entry: records.UsageRecord) -> records.UsageRecord:
     stamp = entry.timestamp
     if stamp.tzinfo is None or stamp.utcoffset() is None:
         raise errors.InvalidRecordError("a usage record's timestamp must be timezone-aware")
-    clipped: dict[str, Any] = {"timestamp": stamp.astimezone(UTC)}
+    clipped: dict[str, Any] = {}
+    if stamp.utcoffset():
+        clipped["timestamp"] = stamp.astimezone(UTC)
     for name, width in TEXT_WIDTHS.items():
         value = getattr(entry, name)
         if value is not None and len(value) > width:
             clipped[name] = value[:width]
-    return dataclasses.replace(entry, **clipped)
+    # ``replace`` rebuilds a frozen dataclass field by field: only when something changed.
+    return dataclasses.replace(entry, **clipped) if clipped else entry
 
 
 def checked_grouping(
