@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 
 class Guard:
+    """The access rules of one gateway app: ``authenticate``, then ``start`` and ``admit``
+    each request that uses a model."""
+
     def __init__(
         self,
         *,
@@ -49,7 +52,7 @@ class Guard:
         directory = self._directory
         presented = presented_key(headers)
         if not presented:
-            if not masters and (directory is None or not await directory.any_exist()):
+            if await self._open(masters):
                 return Caller.UNRESTRICTED
             raise errors.AuthenticationFailed(
                 "Missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
@@ -59,7 +62,7 @@ class Guard:
             return Caller.UNRESTRICTED
         record = await directory.find(presented) if directory is not None else None
         if record is None:
-            if not masters and (directory is None or not await directory.any_exist()):
+            if await self._open(masters):
                 return Caller.UNRESTRICTED  # an open API ignores whatever key a client sends
             log.info("auth_rejected reason=unknown")
             raise errors.AuthenticationFailed("Incorrect API key provided.")
@@ -102,6 +105,12 @@ class Guard:
             metrics.key_limit_refused(answer.limit)
             raise errors.RateLimited.of(answer)
         meter.admitted = answer
+
+    async def _open(self, masters: tuple[bytes, ...]) -> bool:
+        """No master key and no client key: anyone may call."""
+        if masters:
+            return False
+        return self._directory is None or not await self._directory.any_exist()
 
     def _masters(self) -> tuple[bytes, ...]:
         source = self._settings.current.app.api_key

@@ -63,7 +63,9 @@ class KeyCounters:
 
 
 class LimitStore(Protocol):
-    async def admit(self, key_id: str, limits: ClientKeyLimits, *, units: int) -> Admitted | Refused:
+    async def admit(
+        self, key_id: str, limits: ClientKeyLimits, *, units: int
+    ) -> Admitted | Refused:
         """Check the rolling minute, concurrency, daily and monthly quota (``units`` counted
         against the quotas, in the key's ``quota_unit``) and, when all pass, take from every
         one of them at once. A refusal takes nothing."""
