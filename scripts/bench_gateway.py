@@ -3,6 +3,7 @@ each upstream chat generation (``network.chat_protocol``: REST app-chat and mgw 
 
     uv run python scripts/bench_gateway.py [--protocol rest|mgw|both] [--seconds 3]
         [--rounds 3] [--json out.json] [--access none|memory|redis|all]
+        [--tracing off|on|both]
 
 Starts the simulator and, per protocol, `grok2api run` (the single-process mode as a user
 starts it) as separate processes on loopback, then drives them from this process at
@@ -27,6 +28,10 @@ round). There are no simulator-direct rows then; the report gives each variant's
 differences from ``none`` in gateway CPU per request and p99, per round, the records the
 store holds after each phase against the requests sent, and at the end the records stored
 against every request sent.
+
+``--tracing both`` compares `grok2api run` with tracing off and on (every span sampled and
+exported over OTLP/gRPC to a receiver in this process, ``bench_gateway_tracing.py``),
+interleaved like ``--access``, without simulator-direct rows; ``on`` runs only the traced one.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from bench_gateway_procs import (  # noqa: F401 (re-exported for bench_media, co
     wait_port,
 )
 from bench_gateway_report import CONCURRENCY, print_access, print_records, print_table
+from bench_gateway_tracing import environment, print_tracing, receiving, tracing_env
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SIM_BODY = {  # what grok_web sends for a one-line prompt (see grok_web.chat.build_body)
@@ -254,12 +260,13 @@ async def drive(args: argparse.Namespace, sim: Any, gateways: dict[str, Any]
                 ) -> list[dict[str, Any]]:
     rows = []
     access = args.access is not None
-    ordered = await targets(sim, gateways, direct=not access)
+    variants = access or args.tracing != "off"
+    ordered = await targets(sim, gateways, direct=not variants)
     clocks = {"redis": redis_cpu_clock(args.redis_url)} if access else {}
     sent = dict.fromkeys(gateways, 0)
     for round_ in range(1, args.rounds + 1):
         every = ordered
-        if access:  # rotate the variants' order, so none does not always run first
+        if variants:  # rotate the variants' order, so none does not always run first
             shift = (round_ - 1) % len(ordered)
             every = ordered[shift:] + ordered[:shift]
         for stream in (True, False):
@@ -368,6 +375,9 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0",
                         help="the Redis of --access redis (keys under a unique prefix, "
                         "deleted at the end)")
+    parser.add_argument("--tracing", choices=("off", "on", "both"), default="off",
+                        help="both: `grok2api run` with tracing off and on (OTLP to a local "
+                        "receiver), side by side; on: only the traced one")
     args = parser.parse_args()
     if args.command == "serve-gateway":
         if args.loop == "uvloop":
@@ -381,20 +391,29 @@ def main() -> None:
     variants: tuple[str | None, ...] = (None,)
     if args.access is not None:
         variants = ("none", "memory", "redis") if args.access == "all" else (args.access,)
+    elif args.tracing != "off":
+        variants = ("tracing-off", "tracing-on") if args.tracing == "both" else ("tracing-on",)
     prefix = f"bench-gateway-{uuid.uuid4().hex[:12]}:"
     records: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory() as data_dir:
+    with tempfile.TemporaryDirectory() as data_dir, receiving() as (receiver, otlp_port):
         sim = start_simulator(args.accounts, data_dir)
         gateways: dict[str, Any] = {}
         try:
             for protocol in protocols:
                 for variant in variants:
                     label = protocol if variant is None else f"{protocol}/{variant}"
-                    gateways[label] = start_gateway(
-                        sim, args.accounts, data_dir, args.loop, args.upstream,
-                        protocol=protocol, access=variant, redis_url=args.redis_url,
-                        redis_prefix=f"{prefix}{protocol}:",
-                    )
+                    traced = tracing_env(otlp_port) if variant == "tracing-on" else {}
+                    own = data_dir  # a tracing variant is a `grok2api run` of its own
+                    if args.access is None and variant is not None:
+                        own = str(Path(data_dir) / variant)
+                        Path(own).mkdir(exist_ok=True)
+                    with environment(traced):
+                        gateways[label] = start_gateway(
+                            sim, args.accounts, own, args.loop, args.upstream,
+                            protocol=protocol, redis_url=args.redis_url,
+                            access=None if args.access is None else variant,
+                            redis_prefix=f"{prefix}{protocol}:",
+                        )
             rows = asyncio.run(drive(args, sim, gateways))
         finally:
             for process in (*gateways.values(), sim):
@@ -413,6 +432,8 @@ def main() -> None:
     if args.access is not None:
         print_access(rows, table)
         print_records(rows, records)
+    if args.tracing != "off":
+        print_tracing(table, receiver)
     if args.json:
         args.json.write_text(json.dumps({"rounds": rows, "medians": table, "records": records},
                                         indent=2))

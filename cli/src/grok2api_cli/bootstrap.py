@@ -6,6 +6,7 @@ setting to fix (``fail``); ``grok2api --debug`` puts the traceback behind it fir
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import NoReturn
 import typer
 from grok2api_settings import data_dir, loading
 from grok2api_settings.errors import SettingsError
-from grok2api_telemetry import logs
+from grok2api_telemetry import logs, tracing
 
 # Process-wide, like a log level: set by the root command's --debug before any command runs.
 _debug = False
@@ -64,3 +65,19 @@ def start(config_file: Path | None, *, create_data_dir: bool) -> loading.Loaded:
     for warning in loaded.warnings:
         print(f"grok2api: warning: {warning}", file=sys.stderr)
     return loaded
+
+
+def start_tracing(loaded: loading.Loaded, *, target: str) -> None:
+    """Install tracing when the ``OTEL_*`` variables (or ``telemetry.otlp_endpoint``) ask
+    for it; off, nothing is installed. A split target names its service
+    ``grok2api-<target>`` unless ``OTEL_SERVICE_NAME`` / ``telemetry.service_name`` is set."""
+    telemetry = loaded.settings.telemetry
+    name = telemetry.service_name
+    if target != "all" and loaded.origin("telemetry.service_name") == "default":
+        name = f"{name}-{target}"
+    try:
+        tracing.configure(
+            environ=os.environ, service_name=name, otlp_endpoint=telemetry.otlp_endpoint
+        )
+    except tracing.TracingConfigError as exc:
+        fail(str(exc))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from grok2api_telemetry import tracing
 from grok_sim import cli as sim_cli
 
 from . import bootstrap, config_cmd, keys, tokens, version
@@ -49,11 +50,14 @@ def run(
     if target not in TARGETS:
         bootstrap.fail(f"unknown target {target!r}; choose one of: {', '.join(TARGETS)}")
     loaded = bootstrap.start(config, create_data_dir=target == "all")
+    bootstrap.start_tracing(loaded, target=target)
     from . import targets  # imports the services: only once the settings are known good
     try:
         targets.run(target, loaded.settings)
     except bootstrap.StartupError as exc:
         bootstrap.fail(str(exc), code=3)
+    finally:
+        tracing.shutdown()  # exports the spans still buffered
 
 
 @app.command(name="version")

@@ -137,7 +137,9 @@ def _settings() -> Settings:
 
 def gateway_app() -> ASGIApp:
     """The app of one SERVER_WORKERS process (uvicorn's factory, called in the worker)."""
-    settings = _settings()
+    loaded = bootstrap.start(None, create_data_dir=False)
+    bootstrap.start_tracing(loaded, target="gateway")  # a fresh process: nothing installed
+    settings = loaded.settings
     # The workers' protocol class crossed the process boundary by name, with its default
     # deadline: each worker sets this one before it serves.
     http_protocol.HeadDeadlineProtocol.head_timeout = settings.server.header_timeout

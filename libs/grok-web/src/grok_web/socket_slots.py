@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 
+from grok2api_telemetry import tracing
+
 from grok_web import errors
 from grok_web.curl_ws import CurlWebSocket
 
@@ -18,11 +20,14 @@ from grok_web.curl_ws import CurlWebSocket
 class UpstreamSocket:
     """An open upstream WebSocket; ``terminate()`` (always called last) frees its slot."""
 
-    __slots__ = ("_release", "_ws")
+    __slots__ = ("_release", "_span", "_ws")
 
-    def __init__(self, ws: CurlWebSocket, release: asyncio.Semaphore) -> None:
+    def __init__(
+        self, ws: CurlWebSocket, release: asyncio.Semaphore, *, span: tracing.Span | None = None
+    ) -> None:
         self._ws = ws
         self._release: asyncio.Semaphore | None = release
+        self._span = span  # the socket's client span (tracing on), ended by terminate()
 
     async def send_str(self, payload: str) -> None:
         await self._ws.send_str(payload)
@@ -40,6 +45,9 @@ class UpstreamSocket:
         slots, self._release = self._release, None
         if slots is not None:
             slots.release()
+        span, self._span = self._span, None
+        if span is not None:
+            span.end()
 
 
 class SocketSlots:

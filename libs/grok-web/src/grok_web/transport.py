@@ -25,7 +25,7 @@ from urllib.parse import urlencode, urlsplit
 import orjson
 from curl_cffi import CurlError
 
-from grok_web import curl_engine, curl_ws, errors, translate
+from grok_web import curl_engine, curl_ws, errors, spans, translate
 from grok_web import headers as headers_mod
 from grok_web import options as options_mod
 from grok_web.socket_slots import SocketSlots, UpstreamSocket
@@ -155,8 +155,37 @@ class Transport:
         ``json`` (encoded), raw ``content`` or a multipart ``form``."""
         secrets = tuple(secrets)
         body = orjson.dumps(json) if json is not None else content
+        span = spans.start(method, url)
         if params:
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+        try:
+            reply = await self._buffered(method, url, headers=headers, body=body, form=form,
+                                         secrets=secrets, asset=asset)
+        except BaseException as exc:
+            spans.end(span, exc)
+            raise
+        status = reply.status_code
+        spans.answered(span, status)
+        if 200 <= status < 300 or status in ok_statuses:
+            spans.end(span)
+            return reply
+        error = _logged(
+            translate.from_status(
+                status=status,
+                body=reply.content[: self._options.limits.max_error_body],
+                content_type=reply.headers.get("content-type") or "",
+                retry_after=reply.headers.get("retry-after"),
+                secrets=secrets,
+            ),
+            url=url,
+        )
+        spans.end(span, error)
+        raise error
+
+    async def _buffered(
+        self, method: str, url: str, *, headers: dict[str, str], body: bytes | None,
+        form: Sequence[curl_engine.FormPart], secrets: tuple[str, ...], asset: bool,
+    ) -> Reply:
         engine = self._engine(asset=asset)
         transfer = await engine.start(
             method, url, headers=headers, body=body, time_limit=self._options.timeouts.request,
@@ -168,20 +197,7 @@ class Transport:
             raise translate.from_transport(exc, secrets=secrets) from exc
         finally:
             engine.finish(transfer)
-        reply = Reply(status_code=transfer.status, headers=transfer.headers, content=data)
-        status = reply.status_code
-        if 200 <= status < 300 or status in ok_statuses:
-            return reply
-        raise _logged(
-            translate.from_status(
-                status=status,
-                body=data[: self._options.limits.max_error_body],
-                content_type=reply.headers.get("content-type") or "",
-                retry_after=reply.headers.get("retry-after"),
-                secrets=secrets,
-            ),
-            url=url,
-        )
+        return Reply(status_code=transfer.status, headers=transfer.headers, content=data)
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -206,12 +222,18 @@ class Transport:
             head_limit = first_byte
         engine = self._engine(asset=asset)
         body = orjson.dumps(json) if json is not None else None
-        transfer = await engine.start(
-            method, url, headers=headers, body=body, time_limit=timeouts.request,
-            # curl's own low-speed cut is a backstop behind our idle timeout
-            idle_limit=max(timeouts.stream_idle, timeouts.video_idle),
-            follow_redirects=follow_redirects,
-        )  # fmt: skip
+        span = spans.start(method, url)
+        failure: BaseException | None = None
+        try:
+            transfer = await engine.start(
+                method, url, headers=headers, body=body, time_limit=timeouts.request,
+                # curl's own low-speed cut is a backstop behind our idle timeout
+                idle_limit=max(timeouts.stream_idle, timeouts.video_idle),
+                follow_redirects=follow_redirects,
+            )  # fmt: skip
+        except BaseException as exc:
+            spans.end(span, exc)
+            raise
         try:
             try:
                 async with asyncio.timeout(head_limit):
@@ -227,11 +249,16 @@ class Transport:
                     f"upstream sent no response headers within {timeouts.request:g}s"
                 ) from exc
             handle = StreamResponse(transfer=transfer, secrets=secrets, first_byte=first_byte)
+            spans.answered(span, handle.status)
             if not 200 <= handle.status < 300:
                 raise _logged(await self._stream_error(handle, secrets=secrets), url=url)
             yield handle
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
             engine.finish(transfer)
+            spans.end(span, failure)
 
     async def _stream_error(
         self, handle: StreamResponse, *, secrets: tuple[str, ...]
@@ -263,13 +290,20 @@ class Transport:
             raise errors.UsageError("GrokClient is closed")
         if self._ws_slots is None:
             self._ws_slots = SocketSlots(self._options.limits.max_connections)
-        slot = await self._ws_slots.take(wait=self._options.timeouts.request)
+        span = spans.start("GET", url, websocket=True)
+        try:
+            slot = await self._ws_slots.take(wait=self._options.timeouts.request)
+        except BaseException as exc:
+            spans.end(span, exc)
+            raise
         try:
             ws = await self._open_websocket(url, headers=headers, secrets=secrets)
-        except BaseException:
+        except BaseException as exc:
             slot.release()
+            spans.end(span, exc)
             raise
-        return UpstreamSocket(ws, slot)
+        spans.answered(span, 101)
+        return UpstreamSocket(ws, slot, span=span)
 
     async def _open_websocket(
         self, url: str, *, headers: dict[str, str], secrets: Iterable[str]

@@ -23,8 +23,9 @@ import logging
 import grok2api.tokenpool.v1.token_pool_pb2_grpc as pb_grpc
 import grpc
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
+from grok2api_telemetry import tracing
 
-from . import errors, grpc_codec, grpc_errors, leases
+from . import errors, grpc_codec, grpc_errors, grpc_tracing, leases
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,10 @@ MAX_ITEMS_PER_MESSAGE = 256
 
 
 class LeaseStream:
-    def __init__(self, stub: pb_grpc.TokenPoolStub, *, timeout: float) -> None:
+    def __init__(self, stub: pb_grpc.TokenPoolStub, *, timeout: float, address: str = "") -> None:
         self._stub = stub
         self._timeout = timeout
+        self._address = address  # for the items' client spans
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[pb.AcquireAnswer | None]] = {}
         self._acquires: list[pb.BatchedAcquire] = []
@@ -49,17 +51,36 @@ class LeaseStream:
         self._sweep_timer: asyncio.TimerHandle | None = None
 
     async def acquire(self, request: pb.AcquireRequest) -> leases.Lease:
+        if tracing.enabled():
+            context: dict[str, str] = {}
+            with grpc_tracing.item_span("Acquire", address=self._address, carrier=context):
+                return await self._acquire(request, context)
+        return await self._acquire(request, None)
+
+    async def _acquire(
+        self, request: pb.AcquireRequest, context: dict[str, str] | None
+    ) -> leases.Lease:
         item_id = next(self._ids)
         future = self._enqueue(item_id)
-        self._acquires.append(pb.BatchedAcquire(id=item_id, request=request))
+        self._acquires.append(pb.BatchedAcquire(id=item_id, request=request,
+                                                trace_context=context))
         answer = await future
         assert answer is not None
         return grpc_codec.lease_from_pb(answer.lease)
 
     async def release(self, request: pb.ReleaseRequest) -> None:
+        if tracing.enabled():
+            context: dict[str, str] = {}
+            with grpc_tracing.item_span("Release", address=self._address, carrier=context):
+                await self._release(request, context)
+            return
+        await self._release(request, None)
+
+    async def _release(self, request: pb.ReleaseRequest, context: dict[str, str] | None) -> None:
         item_id = next(self._ids)
         future = self._enqueue(item_id)
-        self._releases.append(pb.BatchedRelease(id=item_id, request=request))
+        self._releases.append(pb.BatchedRelease(id=item_id, request=request,
+                                                trace_context=context))
         await future
 
     async def aclose(self) -> None:

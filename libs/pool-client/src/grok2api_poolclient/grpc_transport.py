@@ -15,8 +15,18 @@ from typing import Any
 import grok2api.tokenpool.v1.token_pool_pb2_grpc as pb_grpc
 import grpc
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
+from grok2api_telemetry import tracing
 
-from . import accounts, errors, grpc_batching, grpc_codec, grpc_errors, leases, server_info
+from . import (
+    accounts,
+    errors,
+    grpc_batching,
+    grpc_codec,
+    grpc_errors,
+    grpc_tracing,
+    leases,
+    server_info,
+)
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -30,12 +40,17 @@ class GrpcPoolClient:
         channel: grpc.aio.Channel | None = None,
         batched: bool = True,
     ) -> None:
+        # Tracing is decided at start, before clients are built: off, no interceptor runs.
+        interceptors = [grpc_tracing.Interceptor(address=address)] if tracing.enabled() else None
         self._channel = channel or grpc.aio.insecure_channel(
-            address, options=[("grpc.enable_retries", 0)]
+            address, options=[("grpc.enable_retries", 0)], interceptors=interceptors
         )
         self._stub = pb_grpc.TokenPoolStub(self._channel)
         self._timeout = timeout
-        self._leasing = grpc_batching.LeaseStream(self._stub, timeout=timeout) if batched else None
+        self._leasing = (
+            grpc_batching.LeaseStream(self._stub, timeout=timeout, address=address)
+            if batched else None
+        )  # fmt: skip
         self.address = address
 
     def __repr__(self) -> str:

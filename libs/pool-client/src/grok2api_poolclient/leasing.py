@@ -54,6 +54,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 from grok2api_settings.sections import RetrySettings
+from grok2api_telemetry import tracing
 
 from . import client, errors, leases
 from .verdicts import ACCOUNT_REJECTIONS, Verdict, classify
@@ -184,6 +185,11 @@ async def leased_stream(
                 raise tries.last_failure from tries.last_failure.__cause__
             raise
         held = _HeldLease(pool, lease)
+        if tracing.enabled():
+            tracing.annotate({"gen_ai.request.model": model, "grok2api.model": model,
+                              "grok2api.account.tier": lease.tier.value,
+                              "grok2api.retry_count": tries.attempts})
+        tries.attempts += 1
         upstream = opener(lease)
         try:
             first = await anext(upstream)
@@ -253,6 +259,7 @@ class _Tries:
         self.pinned = pinned  # one account only: never excluded, its rejections final
         self.excluded: list[str] = []
         self.spent = 0
+        self.attempts = 0  # upstream calls opened, retries and account rejections alike
         self.last_failure: UpstreamFailed | None = None
         self._policy, self._request_id, self._on_failure = policy, request_id, on_failure
         self._rng, self._clock = rng, clock
@@ -277,6 +284,10 @@ class _Tries:
         )
         failure.__cause__ = exc
         self.last_failure = failure
+        tracing.add_event("upstream_attempt_failed", {
+            "grok2api.outcome": str(verdict.outcome), "error.type": verdict.code,
+            "http.response.status_code": verdict.status or 0, "grok2api.retried": wait is not None,
+        })  # fmt: skip
         if self._on_failure is not None:
             self._on_failure(verdict, wait is not None)
         if wait is None:

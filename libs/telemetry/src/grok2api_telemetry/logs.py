@@ -1,6 +1,7 @@
 """Structured logging: ``event key=value`` text or one JSON object per line, on stdout.
 
-Every record carries the request id (and the trace id when a span is active). A rotated
+Every record carries the request id, and the trace id when tracing is on and a span is
+current (``trace_id=`` in text, ``"trace_id"`` in JSON, ``-`` there otherwise). A rotated
 file in ``DATA_DIR/logs`` is added only when ``log.file_enabled`` is true.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import orjson
 from opentelemetry import trace
 
-from . import context
+from . import context, tracing
 
 # Last line of defence: values that look like session cookies or bearer keys are masked
 # even if a caller formats one into a message by mistake.
@@ -42,8 +43,11 @@ def redact(text: str) -> str:
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = context.request_id.get()
-        span = trace.get_current_span().get_span_context()
-        record.trace_id = format(span.trace_id, "032x") if span.is_valid else "-"
+        record.trace_id = "-"
+        if tracing.enabled():
+            span = trace.get_current_span().get_span_context()
+            if span.is_valid:
+                record.trace_id = format(span.trace_id, "032x")
         return True
 
 
@@ -66,6 +70,9 @@ class TextFormatter(logging.Formatter):
             f"{self._stamp(record.created)}Z {record.levelname:<7} {record.name} "
             f"{redact(record.getMessage())} request_id={getattr(record, 'request_id', '-')}"
         )
+        trace_id = getattr(record, "trace_id", "-")
+        if trace_id != "-":
+            line += f" trace_id={trace_id}"
         if record.exc_info:
             line += "\n" + redact(self.formatException(record.exc_info))
         return line

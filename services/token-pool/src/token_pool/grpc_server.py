@@ -22,10 +22,11 @@ import grpc
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
 from grok2api_poolclient import errors, grpc_codec, grpc_errors, server_info
 from grok2api_poolclient.client import PoolClient
+from grok2api_telemetry import tracing
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from . import errors as pool_errors
-from . import lease_stream
+from . import grpc_tracing, lease_stream
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +217,9 @@ async def create_server(
     """
     refuse_if_taken(address)
     # gRPC sets SO_REUSEPORT by default, which let a second pool bind the same port unseen.
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    # Tracing is decided at start: off, no interceptor runs.
+    interceptors = [grpc_tracing.Interceptor()] if tracing.enabled() else None
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)], interceptors=interceptors)
     pb_grpc.add_TokenPoolServicer_to_server(TokenPoolServicer(pool, info=info), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

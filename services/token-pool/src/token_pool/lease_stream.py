@@ -19,7 +19,9 @@ from typing import Any, Protocol, runtime_checkable
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
 from grok2api_poolclient import errors, grpc_codec, grpc_errors
 from grok2api_poolclient.leases import Lease, Outcome
+from grok2api_telemetry import tracing
 
+from . import grpc_tracing
 from .leasing import AcquireOrder, ReleaseOrder
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,17 @@ class LeaseSession:
             self._give_back_undelivered()
 
     async def _serve(self, batch: pb.LeaseBatch) -> None:
+        if not tracing.enabled():
+            await self._serve_batch(batch)
+            return
+        spans = grpc_tracing.ItemSpans(batch)
+        try:
+            ready = await self._serve_batch(batch)
+            spans.answered(ready.acquired, ready.released)
+        finally:
+            spans.close()
+
+    async def _serve_batch(self, batch: pb.LeaseBatch) -> _Ready:
         acquires = [_acquire_order(item.request) for item in batch.acquires]
         releases: list[ReleaseOrder] = []
         refused: list[pb.ReleaseAnswer] = []
@@ -113,6 +126,7 @@ class LeaseSession:
         self._wake.set()
         if not self._open:
             self._give_back_undelivered()
+        return ready
 
     async def _write_loop(self) -> None:
         while True:

@@ -14,6 +14,7 @@ from typing import Any
 from grok2api_jobs import JobQueue
 from grok2api_media.blobs import BlobStore
 from grok2api_settings.live import LiveSettings
+from grok2api_telemetry import tracing
 from pydantic import BaseModel
 
 from .. import errors
@@ -75,7 +76,29 @@ class MediaService:
         body.pop("account_tags", None)
         if tags:
             body["account_tags"] = tags
-        return await queue.submit(kind, body, metadata=dict(metadata), owner=owner)
+        if not tracing.enabled():
+            return await queue.submit(kind, body, metadata=dict(metadata), owner=owner)
+        # The job carries this span's context in its headers: the worker's span continues it.
+        with tracing.span(f"send {JOBS_DESTINATION}", kind=tracing.SpanKind.PRODUCER,
+                          attributes=job_attributes(kind, operation="send")) as span:
+            assert span is not None
+            job_id = await queue.submit(kind, body, metadata=dict(metadata), owner=owner,
+                                        headers=tracing.inject())
+            span.set_attribute("messaging.message.id", job_id)
+            return job_id
+
+
+JOBS_DESTINATION = "media-jobs"
+
+
+def job_attributes(kind: str, *, operation: str) -> dict[str, str]:
+    """The OTel messaging attributes of a media job's spans (the worker's too)."""
+    return {
+        "messaging.system": "grok2api.jobs",
+        "messaging.operation.type": operation,
+        "messaging.destination.name": JOBS_DESTINATION,
+        "grok2api.job.kind": kind,
+    }
 
 
 def ready(media: MediaService | None) -> MediaService:
