@@ -47,6 +47,7 @@ class GatewayApp(FastAPI):
         if scope["type"] == "http" and scope["method"] == "POST":
             endpoint = self.hot_routes.get(scope["path"])
             if endpoint is not None:
+                scope["grok2api.route"] = scope["path"]  # the span's http.route (no router ran)
                 await endpoint(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)

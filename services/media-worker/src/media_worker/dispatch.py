@@ -18,14 +18,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from grok2api_jobs import Delivery, Job, JobEvent, JobQueue, events
-from opentelemetry import propagate, trace
+from grok2api_telemetry import tracing
 
 from . import errors
 from .handlers import Handler
 from .metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
-_tracer = trace.get_tracer(__name__)
 
 
 class Outcome(enum.StrEnum):
@@ -81,9 +80,7 @@ async def run_job(
     job = delivery.job
     stop = stop or Stop()
     started = time.monotonic()
-    context = propagate.extract(dict(job.headers))
-    with _tracer.start_as_current_span("media.job", context=context) as span:
-        span.set_attributes({"job.id": job.id, "job.kind": job.kind, "job.attempt": job.attempt})
+    with _job_span(job) as span:
         try:
             outcome = await _settle(
                 job, queue=queue, handlers=handlers, max_attempts=max_attempts, stop=stop
@@ -94,12 +91,26 @@ async def run_job(
             _uncancel()
             outcome = Outcome.CANCELLED
         await queue.ack(delivery)
-        span.set_attribute("job.outcome", outcome.value)
+        if span is not None:
+            span.set_attribute("grok2api.job.outcome", outcome.value)
     kind = job.kind if job.kind in handlers else "unknown"
     metrics.jobs.labels(kind=kind, outcome=outcome.value).inc()
     metrics.duration.labels(kind=kind, outcome=outcome.value).observe(time.monotonic() - started)
     log.info("job_ended id=%s kind=%s attempt=%d outcome=%s", job.id, kind, job.attempt, outcome)
     return outcome
+
+
+def _job_span(job: Job) -> contextlib.AbstractContextManager[tracing.Span | None]:
+    """The job's consumer span (tracing on), child of the producer's span whose context
+    the job's headers carry (W3C ``traceparent``), so one trace runs from the client's
+    request to the upstream calls made here."""
+    if not tracing.enabled():
+        return tracing.span("")  # the shared no-op
+    return tracing.span("process media-jobs", kind=tracing.SpanKind.CONSUMER, attributes={
+        "messaging.system": "grok2api.jobs", "messaging.operation.type": "process",
+        "messaging.destination.name": "media-jobs", "messaging.message.id": job.id,
+        "grok2api.job.kind": job.kind, "grok2api.job.attempt": job.attempt,
+    }, context=tracing.extract(job.headers))  # fmt: skip
 
 
 def _uncancel() -> None:
