@@ -293,10 +293,12 @@ async def worker_memory(http: Http, processes: list[subprocess.Popen[bytes]],
 
 
 def in_flight(metrics_text: str) -> int:
-    for line in metrics_text.splitlines():
-        if line.startswith("grok2api_media_jobs_in_flight "):
-            return int(float(line.split()[1]))
-    return 0
+    """The jobs the worker runs now: ``grok2api_media_jobs_in_flight`` summed over kinds."""
+    return sum(
+        int(float(line.split()[-1]))
+        for line in metrics_text.splitlines()
+        if line.startswith("grok2api_media_jobs_in_flight{")
+    )
 
 
 def rss_mb(pid: int) -> float:

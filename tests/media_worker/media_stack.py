@@ -28,6 +28,19 @@ from token_pool.hot.memory import MemoryHotState
 from token_pool.service import PoolService
 
 
+class Clock:
+    """The worker's monotonic clock, moved by hand (job durations, the store's scans)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @dataclasses.dataclass
 class MediaStack:
     sim: SimHandle
@@ -37,6 +50,8 @@ class MediaStack:
     live: LiveSettings
     worker: Worker
     ids: dict[str, str]
+    registry: CollectorRegistry
+    clock: Clock
 
     async def add(self, credential: str, tier: str = "basic", **quotas: Any) -> str:
         self.sim.add_account(credential, tier=tier, quotas=quotas or None)
@@ -76,18 +91,22 @@ async def running_media_stack(
     blobs = BlobStore.from_settings(live.current)
     queue = InProcessJobQueue()
     ctx = MediaContext(settings=lambda: live.current, pool=pool, grok=grok, blobs=blobs)
+    registry = CollectorRegistry()
+    clock = Clock()
     worker = Worker(
         queue=queue,
         handlers=media_handlers(ctx),
         concurrency=8,
-        metrics=WorkerMetrics.on(CollectorRegistry()),
+        metrics=WorkerMetrics.on(registry),
         block_ms=50,
         shutdown_grace=0.5,
+        blobs=blobs,
+        clock=clock,
     )
     task = asyncio.create_task(worker.run())
     try:
         yield MediaStack(sim=sim, pool=pool, queue=queue, blobs=blobs, live=live,
-                         worker=worker, ids={})
+                         worker=worker, ids={}, registry=registry, clock=clock)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

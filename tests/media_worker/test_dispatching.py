@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from grok2api_jobs import EventType, Job, JobQueue
+from media_worker import errors
 from media_worker.errors import JobRejected
 from media_worker.handlers import Progress
 from prometheus_client import CollectorRegistry
@@ -112,28 +113,77 @@ async def test_counts_jobs_by_kind_and_outcome_and_times_them(
     async def broken(job: Job, *, progress: Progress) -> Mapping[str, Any]:
         raise RuntimeError("boom")
 
+    async def slow(job: Job, *, progress: Progress) -> Mapping[str, Any]:
+        raise errors.JobTimedOut(code="media_timeout", status=504, message="too slow")
+
     def count(kind: str, outcome: str) -> float | None:
         labels = {"kind": kind, "outcome": outcome}
-        return registry.get_sample_value("grok2api_media_jobs_total", labels)
+        return registry.get_sample_value("grok2api_media_jobs_finished_total", labels)
 
-    async with start_worker(queue, {"test.echo": echo, "test.broken": broken}):
+    handlers = {"test.echo": echo, "test.broken": broken, "test.slow": slow}
+    async with start_worker(queue, handlers):
         ids = [
             await queue.submit("test.echo", {}),
             await queue.submit("test.echo", {}),
             await queue.submit("test.broken", {}),
+            await queue.submit("test.slow", {}),
             await queue.submit("test.nope", {}),
         ]
         for job_id in ids:
             await queue.wait(job_id, timeout=10)
-        await eventually(lambda: count("unknown", "unknown_kind") == 1)
+        await eventually(lambda: count("other", "failed") == 1)  # a kind nobody serves
 
-    assert count("test.echo", "succeeded") == 2
+    assert count("test.echo", "completed") == 2
     assert count("test.broken", "failed") == 1
+    assert count("test.slow", "timeout") == 1
+    assert count("test.slow", "failed") is None
     duration_count = registry.get_sample_value(
-        "grok2api_media_job_duration_seconds_count", {"kind": "test.echo", "outcome": "succeeded"}
+        "grok2api_media_job_duration_seconds_count", {"kind": "test.echo"}
     )
     assert duration_count == 2
-    assert registry.get_sample_value("grok2api_media_jobs_in_flight") == 0
+    for kind in handlers:
+        assert registry.get_sample_value("grok2api_media_jobs_in_flight", {"kind": kind}) == 0
+
+
+async def test_counts_running_jobs_by_kind_on_this_worker(
+    queue: JobQueue, start_worker: Any, registry: CollectorRegistry, eventually: Any
+) -> None:
+    release = asyncio.Event()
+
+    async def blocking(job: Job, *, progress: Progress) -> Mapping[str, Any]:
+        await release.wait()
+        return {}
+
+    def running(kind: str) -> float | None:
+        return registry.get_sample_value("grok2api_media_jobs_in_flight", {"kind": kind})
+
+    async with start_worker(queue, {"test.block": blocking, "test.echo": echo}):
+        for _ in range(2):
+            await queue.submit("test.block", {})
+        await eventually(lambda: running("test.block") == 2)
+        assert not running("test.echo")
+        release.set()
+        await eventually(lambda: running("test.block") == 0)
+
+
+async def test_times_a_job_from_claim_to_end_on_the_injected_clock(
+    queue: JobQueue, start_worker: Any, registry: CollectorRegistry
+) -> None:
+    now = [100.0]
+
+    async def takes_a_minute(job: Job, *, progress: Progress) -> Mapping[str, Any]:
+        now[0] += 60.0
+        return {}
+
+    async with start_worker(queue, {"test.minute": takes_a_minute}, clock=lambda: now[0]):
+        await queue.wait(await queue.submit("test.minute", {}), timeout=10)
+
+    labels = {"kind": "test.minute"}
+    assert registry.get_sample_value("grok2api_media_job_duration_seconds_sum", labels) == 60.0
+    bucket = dict(labels, le="60.0")
+    assert registry.get_sample_value("grok2api_media_job_duration_seconds_bucket", bucket) == 1
+    bucket = dict(labels, le="30.0")
+    assert registry.get_sample_value("grok2api_media_job_duration_seconds_bucket", bucket) == 0
 
 
 async def test_reports_the_queue_depth(

@@ -72,7 +72,7 @@ async def test_serve_forever_consumes_the_redis_queue_until_stopped(
     assert final.data == {"text": "SPLIT"}
     assert serving.exception() is None
     processed = registry.get_sample_value(
-        "grok2api_media_jobs_total", {"kind": "test.shout", "outcome": "succeeded"}
+        "grok2api_media_jobs_finished_total", {"kind": "test.shout", "outcome": "completed"}
     )
     assert processed == 1
 
@@ -84,7 +84,7 @@ async def test_the_http_app_serves_metrics_and_readiness(
     from media_worker.http import create_app
     from media_worker.metrics import WorkerMetrics
 
-    WorkerMetrics.on(registry).jobs.labels(kind="test.shout", outcome="succeeded").inc()
+    WorkerMetrics.on(registry).finished.labels(kind="test.shout", outcome="completed").inc()
     app = create_app(redis=redis_client, registry=registry)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://worker") as client:
@@ -93,7 +93,8 @@ async def test_the_http_app_serves_metrics_and_readiness(
 
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"redis": "ok"}
-    assert 'grok2api_media_jobs_total{kind="test.shout",outcome="succeeded"} 1.0' in scrape.text
+    sample = 'grok2api_media_jobs_finished_total{kind="test.shout",outcome="completed"} 1.0'
+    assert sample in scrape.text
 
 
 async def test_the_http_app_is_not_ready_without_redis(registry: CollectorRegistry) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from grok2api_jobs import leadership as leaders
 from grok2api_settings import Settings
 from grok2api_storage import protocols
+from prometheus_client import REGISTRY, CollectorRegistry
 from token_pool import actions, service, usage
 from token_pool.hot import base
 
@@ -47,6 +49,8 @@ class Pool:
         reader: usage.UsageReader | None = None,
         upstream: actions.AccountUpstream | None = None,
         background: bool = False,
+        leadership: leaders.Leadership | None = None,
+        registry: CollectorRegistry = REGISTRY,
         **token: Any,
     ) -> service.PoolService:
         if token:
@@ -58,6 +62,8 @@ class Pool:
             reader=reader,
             upstream=upstream,
             clock=self.clock,
+            leadership=leadership,
+            registry=registry,
         )
         await svc.start(background=background)
         self.services.append(svc)

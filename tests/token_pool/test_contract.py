@@ -354,20 +354,21 @@ async def test_finds_the_one_eligible_account_in_a_large_tier(pool: Pool) -> Non
 
 
 async def test_pool_metrics_use_the_documented_names(pool: Pool) -> None:
-    from prometheus_client import REGISTRY
+    from prometheus_client import CollectorRegistry
 
-    svc = await pool.replica()
+    registry = CollectorRegistry()
+    svc = await pool.replica(registry=registry)
     await svc.upsert_account(credential=_cred(1), tier=Tier.SUPER)
     lease = await svc.acquire(model="grok-4")
     await svc.release(lease, outcome=Outcome.SUCCESS)
-    await svc.stats()
+    assert await svc.report_metrics()
     labels = {"tier": "super", "status": "active"}
-    assert REGISTRY.get_sample_value("grok2api_pool_accounts", labels) == 1
-    assert REGISTRY.get_sample_value("grok2api_pool_leases_in_flight") == 0
-    assert REGISTRY.get_sample_value(
+    assert registry.get_sample_value("grok2api_pool_accounts", labels) == 1
+    assert registry.get_sample_value("grok2api_pool_leases_in_flight") == 0
+    assert registry.get_sample_value(
         "grok2api_pool_outcomes_total", {"outcome": "success", "tier": "super"}
     )
-    assert REGISTRY.get_sample_value(
+    assert registry.get_sample_value(
         "grok2api_pool_acquire_duration_seconds_count", {"result": "ok"}
     )
 

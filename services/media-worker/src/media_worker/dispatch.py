@@ -14,7 +14,7 @@ import contextlib
 import enum
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from grok2api_jobs import Delivery, Job, JobEvent, JobQueue, events
@@ -22,7 +22,7 @@ from grok2api_telemetry import tracing
 
 from . import errors
 from .handlers import Handler
-from .metrics import WorkerMetrics
+from .metrics import OTHER_KIND, WorkerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 class Outcome(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    """The handler ran past the job's deadline (``errors.JobTimedOut``); an error event."""
     UNKNOWN_KIND = "unknown_kind"
     ABANDONED = "abandoned"
     DUPLICATE = "duplicate"
@@ -38,6 +40,24 @@ class Outcome(enum.StrEnum):
     CANCELLED = "cancelled"
     """The job ended elsewhere while its handler ran here (almost always a client's
     cancel; else another worker finished it): the handler was stopped, nothing published."""
+
+
+# Outcome → the ``outcome`` label of ``grok2api_media_jobs_finished_total``. A duplicate is
+# not counted: the job ended elsewhere (another worker counted it) or before it ran here.
+FINISHED_OUTCOMES: dict[Outcome, str] = {
+    Outcome.SUCCEEDED: "completed",
+    Outcome.FAILED: "failed",
+    Outcome.UNKNOWN_KIND: "failed",
+    Outcome.ABANDONED: "failed",
+    Outcome.TIMED_OUT: "timeout",
+    Outcome.CANCELLED: "cancelled",
+}
+
+
+def metric_kind(kind: str, handlers: Mapping[str, Handler]) -> str:
+    """The ``kind`` label of a job: its kind when this worker serves it, else ``other``
+    (a job's kind comes from whoever submitted it: unbounded)."""
+    return kind if kind in handlers else OTHER_KIND
 
 
 class Stop:
@@ -76,10 +96,11 @@ async def run_job(
     metrics: WorkerMetrics,
     max_attempts: int,
     stop: Stop | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Outcome:
     job = delivery.job
     stop = stop or Stop()
-    started = time.monotonic()
+    started = clock()
     with _job_span(job) as span:
         try:
             outcome = await _settle(
@@ -93,9 +114,11 @@ async def run_job(
         await queue.ack(delivery)
         if span is not None:
             span.set_attribute("grok2api.job.outcome", outcome.value)
-    kind = job.kind if job.kind in handlers else "unknown"
-    metrics.jobs.labels(kind=kind, outcome=outcome.value).inc()
-    metrics.duration.labels(kind=kind, outcome=outcome.value).observe(time.monotonic() - started)
+    kind = metric_kind(job.kind, handlers)
+    finished = FINISHED_OUTCOMES.get(outcome)
+    if finished is not None:
+        metrics.finished.labels(kind=kind, outcome=finished).inc()
+        metrics.duration.labels(kind=kind).observe(clock() - started)
     log.info("job_ended id=%s kind=%s attempt=%d outcome=%s", job.id, kind, job.attempt, outcome)
     return outcome
 
@@ -164,7 +187,8 @@ async def _execute(
         return Outcome.DUPLICATE, None
     except errors.JobRejected as exc:
         details = {"status": exc.status, "retry_after": exc.retry_after}
-        return Outcome.FAILED, events.error(code=exc.code, message=exc.message, **details)
+        ended = Outcome.TIMED_OUT if isinstance(exc, errors.JobTimedOut) else Outcome.FAILED
+        return ended, events.error(code=exc.code, message=exc.message, **details)
     except Exception as exc:
         log.exception("job_handler_failed id=%s kind=%s", job.id, job.kind)
         message = f"{job.kind} job failed: {type(exc).__name__}: {exc}"

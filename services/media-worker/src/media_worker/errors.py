@@ -2,6 +2,7 @@
 
     MediaWorkerError
     ├── JobRejected       a handler refuses or fails a job with a message meant for the client
+    │   └── JobTimedOut   the job did not finish within its deadline (``timeout.media_timeout``)
     └── JobSuperseded     another worker already finished this job; stop working on it
 
 Any other exception escaping a handler becomes an error event naming the exception type.
@@ -26,6 +27,11 @@ class JobRejected(MediaWorkerError):
         self.message = message
         self.status = status  # the HTTP status a gateway answers the job's client with
         self.retry_after = retry_after
+
+
+class JobTimedOut(JobRejected):
+    """The job ran past its deadline: a ``JobRejected`` that the worker counts as a
+    ``timeout`` rather than a failure (``grok2api_media_jobs_finished_total``)."""
 
 
 class JobSuperseded(MediaWorkerError):

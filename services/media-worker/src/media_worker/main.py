@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import redis.asyncio as aioredis
 from grok2api_jobs import JobQueue, RedisJobQueue, redis_streams
+from grok2api_jobs import leadership as leaders
 from grok2api_media.blobs import BlobStore
 from grok2api_settings import Settings
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -19,7 +20,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from .handlers import Handler, media_handlers
 from .media.context import MediaContext
 from .metrics import WorkerMetrics
-from .worker import Worker
+from .worker import METRICS_LEASE_SECONDS, Worker
 
 
 @contextlib.asynccontextmanager
@@ -29,17 +30,24 @@ async def running(
     queue: JobQueue,
     handlers: Mapping[str, Handler] | None = None,
     registry: CollectorRegistry = REGISTRY,
+    leadership: leaders.Leadership | None = None,
 ) -> AsyncIterator[Worker]:
     """A worker consuming ``queue`` with ``handlers`` (none: every job fails as of an
     unknown kind) for the duration of the block, at most
     ``performance.media_max_concurrent`` jobs at once; leaving the block shuts it down
-    (running jobs get a grace period, then are left for reclaim)."""
+    (running jobs get a grace period, then are left for reclaim).
+
+    ``leadership`` elects the worker that reports the queue's depth and the size of the
+    media store (``DATA_DIR/media``, the store the handlers write to); None: this one
+    (the single-process mode)."""
     worker = Worker(
         queue=queue,
         handlers=handlers or {},
         concurrency=settings.performance.media_max_concurrent,
         visibility_timeout=settings.performance.media_reclaim_seconds,
         metrics=WorkerMetrics.on(registry),
+        leadership=leadership,
+        blobs=BlobStore.from_settings(settings),
     )
     task = asyncio.create_task(worker.run(), name="media-worker")
     try:
@@ -86,5 +94,16 @@ async def serve_forever(
         if handlers is None:
             media = await stack.enter_async_context(split_media_context(settings))
             handlers = media_handlers(media)
-        async with running(settings, queue=queue, handlers=handlers, registry=registry):
+        async with running(
+            settings, queue=queue, handlers=handlers, registry=registry,
+            leadership=metrics_leadership(redis, prefix),
+        ):  # fmt: skip
             await stop.wait()
+
+
+def metrics_leadership(redis: aioredis.Redis, prefix: str) -> leaders.RedisLeadership:
+    """The lease that elects the worker reporting the shared gauges (one per queue: the
+    workers sharing ``prefix``)."""
+    return leaders.RedisLeadership(
+        redis, key=f"{prefix}media:metrics-leader", ttl_seconds=METRICS_LEASE_SECONDS
+    )

@@ -7,6 +7,10 @@ the queue every ``cancel_poll_interval`` s which running jobs have ended elsewhe
 cancelled them, or another worker finished them) and stops their handlers; those jobs are
 acked (``dispatch.Outcome.CANCELLED``).
 
+A fourth reports what the workers share (``shared.SharedReporter``: the queue's depth and
+the media store's size, from the one worker holding the metrics leadership) every
+``depth_interval`` s.
+
 Cancelling ``run()`` stops claiming, gives the running jobs ``shutdown_grace`` s to finish,
 then cancels the rest: those stay un-acked and another worker reclaims them once they have
 been idle for ``visibility_timeout`` s. A stopped worker retires its consumer name from the
@@ -20,12 +24,16 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from grok2api_jobs import Delivery, JobQueue, QueueUnavailableError, raise_if_cancelling
+from grok2api_jobs import leadership as leaders
+from grok2api_media.blobs import BlobStore
+from prometheus_client import Gauge
 
-from . import dispatch
+from . import dispatch, shared
 from .handlers import Handler
 from .metrics import WorkerMetrics
 
@@ -33,6 +41,8 @@ log = logging.getLogger(__name__)
 
 # Seconds between reports of the queue's depth (the gauge an autoscaler scales workers on).
 DEPTH_INTERVAL = 5.0
+# The metrics leadership outlives two missed reports.
+METRICS_LEASE_SECONDS = 3 * DEPTH_INTERVAL
 # How long shutdown waits for cancelled jobs to unwind after the grace period.
 CANCEL_WAIT_SECONDS = 5.0
 # Consumers (of workers that died) idle this many visibility timeouts, owning no job, are
@@ -59,7 +69,9 @@ class Worker:
     long one claim waits for a job. ``prune_idle`` (s): consumers idle that long and owning
     no job are removed from the queue (default ten visibility timeouts).
     ``cancel_poll_interval`` (s): how often running jobs are checked for having ended
-    elsewhere.
+    elsewhere. ``leadership``: who reports the shared gauges (None: this worker, the
+    single-process mode); ``blobs``: the media store whose size it reports (None: none).
+    ``clock``: monotonic seconds, for job durations and the store's scan interval.
     """
 
     def __init__(
@@ -78,6 +90,9 @@ class Worker:
         prune_idle: float | None = None,
         cancel_poll_interval: float = 1.0,
         depth_interval: float = DEPTH_INTERVAL,
+        leadership: leaders.Leadership | None = None,
+        blobs: BlobStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -98,6 +113,14 @@ class Worker:
         )  # fmt: skip
         self._cancel_poll_interval = cancel_poll_interval
         self._depth_interval = depth_interval
+        self._clock = clock
+        self.shared = shared.SharedReporter(
+            queue=queue,
+            metrics=self.metrics,
+            leadership=leadership or leaders.SoleLeadership(),
+            blobs=blobs,
+            clock=clock,
+        )
         self._running: dict[asyncio.Task[dispatch.Outcome], Delivery] = {}
         self._stops: dict[asyncio.Task[dispatch.Outcome], dispatch.Stop] = {}
         self._slot_freed = asyncio.Event()
@@ -124,6 +147,7 @@ class Worker:
             for helper in helpers:
                 with contextlib.suppress(asyncio.CancelledError):
                     await helper
+            await self.shared.stop()
             await self._retire()
             log.info("media_worker_stopped consumer=%s", self.consumer)
 
@@ -192,18 +216,24 @@ class Worker:
                 metrics=self.metrics,
                 max_attempts=self._max_attempts,
                 stop=stop,
+                clock=self._clock,
             ),
             name=f"media-job-{job.id}",
         )
         self._running[task] = delivery
         self._stops[task] = stop
-        self.metrics.in_flight.inc()
+        self._in_flight(delivery).inc()
         task.add_done_callback(self._finished)
+
+    def _in_flight(self, delivery: Delivery) -> Gauge:
+        return self.metrics.in_flight.labels(
+            kind=dispatch.metric_kind(delivery.job.kind, self.handlers)
+        )
 
     def _finished(self, task: asyncio.Task[dispatch.Outcome]) -> None:
         delivery = self._running.pop(task)
         self._stops.pop(task, None)
-        self.metrics.in_flight.dec()
+        self._in_flight(delivery).dec()
         self._slot_freed.set()
         if not task.cancelled() and task.exception() is not None:
             # Only the queue can fail here (handler errors become events): the job stays
@@ -254,18 +284,15 @@ class Worker:
                     log.info("media_job_stopped id=%s reason=ended_elsewhere", delivery.job.id)
 
     async def _depth_loop(self) -> None:
-        """Report the queue's depth every ``depth_interval`` s, busy or not: a saturated
-        worker is exactly when an autoscaler needs the figure."""
+        """Report the shared gauges every ``depth_interval`` s, busy or not: a saturated
+        worker is exactly when an autoscaler needs the queue's depth."""
         while True:
             try:
-                depth = await self.queue.depth()
-            except QueueUnavailableError as exc:
-                raise_if_cancelling()
-                log.warning("media_depth_failed error=%s", exc)
-            else:
-                raise_if_cancelling()
-                self.metrics.queue_depth.labels(state="waiting").set(depth.waiting)
-                self.metrics.queue_depth.labels(state="in_flight").set(depth.in_flight)
+                await self.shared.tick()
+            except Exception:
+                raise_if_cancelling()  # a bug must not end the reports for good
+                log.exception("media_shared_metrics_failed")
+            raise_if_cancelling()
             await asyncio.sleep(self._depth_interval)
 
     async def _drain(self) -> None:

@@ -32,8 +32,9 @@ from grok2api_settings.sections import TokenSettings
 from grok2api_storage import protocols
 from grok2api_storage import records as stored
 
-from . import catalogue, feed, metrics, quotas, records
+from . import catalogue, feed, quotas, records
 from .hot import base, coalescing
+from .metrics import PoolMetrics
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,13 @@ class Leaser:
         hot: base.HotState,
         resolve: catalogue.ModelResolver,
         credentials: feed.CredentialCache,
+        metrics: PoolMetrics,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
         self._repo = repo
         self._hot = hot
+        self._metrics = metrics
         self._resolve = resolve
         self._credentials = credentials
         self._clock = clock
@@ -309,7 +312,7 @@ class Leaser:
     ) -> errors.PoolError | None:
         """Count the outcome; persist and announce a status change (rare, off the fast path)."""
         lease = order.lease
-        metrics.outcome_counter(order.outcome, lease.tier).inc()
+        self._metrics.released(order.outcome, lease.tier)
         if result is None or result.status is result.previous_status:
             return None
         log.info(

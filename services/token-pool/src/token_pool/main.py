@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from importlib import metadata
 
 import redis.asyncio as aioredis
+from grok2api_jobs import leadership
 from grok2api_poolclient import server_info
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
@@ -80,6 +81,7 @@ async def running(
             hot=hot,
             reader=usage.GrokUsageReader(upstream),
             upstream=actions.GrokAccountUpstream(upstream),
+            leadership=None if redis is None else metrics_leadership(redis, hot_prefix),
         )
         stack.push_async_callback(pool.aclose)
         await pool.start()
@@ -89,6 +91,14 @@ async def running(
             )
             stack.push_async_callback(serving.stop)
         yield pool
+
+
+def metrics_leadership(redis: aioredis.Redis, hot_prefix: str) -> leadership.RedisLeadership:
+    """The lease that elects the replica reporting the pool-wide gauges (one per pool: the
+    replicas sharing ``hot_prefix``)."""
+    return leadership.RedisLeadership(
+        redis, key=f"{hot_prefix}:metrics-leader", ttl_seconds=service.METRICS_LEASE_SECONDS
+    )
 
 
 def describe(settings: Settings) -> server_info.ServerInfo:

@@ -31,6 +31,7 @@ from grok2api_storage import records as stored
 
 from . import feed, records, usage
 from .hot import base
+from .metrics import PoolMetrics
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,11 @@ class Refresher:
         hot: base.HotState,
         reader: usage.UsageReader | None,
         credentials: feed.CredentialCache,
+        metrics: PoolMetrics,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
+        self._metrics = metrics
         self._repo = repo
         self._hot = hot
         self._reader = reader
@@ -99,6 +102,19 @@ class Refresher:
             await self._hot.unlock(lock, token)
 
     async def _read(self, account_id: str) -> tuple[bool, str]:
+        """Read one account's usage and apply it, counting how it went."""
+        try:
+            ok, error = await self._apply(account_id)
+        except usage.CredentialRejected:
+            self._metrics.refreshed(ok=False, invalid=True)
+            return False, "credential rejected"
+        except Exception:  # a cancelled refresh is not counted: it did not end
+            self._metrics.refreshed(ok=False)
+            raise
+        self._metrics.refreshed(ok=ok)
+        return ok, error
+
+    async def _apply(self, account_id: str) -> tuple[bool, str]:
         assert self._reader is not None
         record = await self._repo.get(account_id)
         if record is None:
@@ -107,7 +123,7 @@ class Refresher:
             answer = await self._reader.read(record.credential)
         except usage.CredentialRejected:
             await self._mark_invalid(record)
-            return False, "credential rejected"
+            raise
         except usage.UsageUnavailable as exc:
             return False, f"usage unavailable: {exc}"
         now = self._clock()

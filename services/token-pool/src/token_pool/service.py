@@ -3,6 +3,11 @@
 The single-process mode hands this object to its callers directly; the gRPC server wraps
 it for the others. ``start()`` launches its supervised background work (change notices,
 lease reaper, metrics, periodic refresh) and ``aclose()`` stops it.
+
+The pool-wide gauges (``metrics.PoolGauges``) are reported by one replica only: the one
+holding ``leadership`` (a Redis lease shared by the replicas; in the single-process mode
+``SoleLeadership``, always held). Every ``METRICS_INTERVAL_SECONDS`` each replica takes or
+renews the lease: the holder shows a fresh snapshot of the hot state, the others none.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
+from grok2api_jobs import leadership as leaders
 from grok2api_jobs import raise_if_cancelling
 from grok2api_poolclient import accounts, errors
 from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures, Tier
 from grok2api_settings import Settings
 from grok2api_storage import protocols
+from prometheus_client import REGISTRY, CollectorRegistry
 
 from . import (
     actions,
@@ -26,17 +33,20 @@ from . import (
     feed,
     leasing,
     management,
-    metrics,
     quotas,
     refresh,
     translate,
     usage,
 )
 from .hot import base
+from .metrics import PoolMetrics
 
 log = logging.getLogger(__name__)
 
-METRICS_INTERVAL_SECONDS = 15.0
+METRICS_INTERVAL_SECONDS = 10.0
+# The metrics leadership outlives two missed renewals; a dead leader's gauges move to
+# another replica within this plus one interval.
+METRICS_LEASE_SECONDS = 3 * METRICS_INTERVAL_SECONDS
 RESTART_DELAY_SECONDS = 1.0
 
 
@@ -51,15 +61,25 @@ class PoolService:
         upstream: actions.AccountUpstream | None = None,
         resolve: catalogue.ModelResolver = catalogue.from_catalogue,
         clock: Callable[[], float] = time.time,
+        leadership: leaders.Leadership | None = None,
+        registry: CollectorRegistry = REGISTRY,
     ) -> None:
+        """``leadership``: who reports the pool-wide gauges (None: this replica alone, the
+        single-process mode); ``registry``: where the ``grok2api_pool_*`` metrics live."""
         self._settings = settings
         self._hot = hot
         credentials = feed.CredentialCache()
         self._credentials = credentials
+        self.metrics = PoolMetrics.on(registry)
+        self._leadership = leadership or leaders.SoleLeadership()
         common: dict[str, Any] = {"repo": repo, "hot": hot, "credentials": credentials}
-        self._leaser = leasing.Leaser(settings=settings, resolve=resolve, clock=clock, **common)
+        self._leaser = leasing.Leaser(
+            settings=settings, resolve=resolve, clock=clock, metrics=self.metrics, **common
+        )
         self._manager = management.AccountManager(clock=clock, **common)
-        self.refresher = refresh.Refresher(settings=settings, reader=reader, clock=clock, **common)
+        self.refresher = refresh.Refresher(
+            settings=settings, reader=reader, clock=clock, metrics=self.metrics, **common
+        )
         self._actions = actions.ActionRunner(settings=settings, repo=repo, upstream=upstream)
         self._clock = clock
         self._tasks: list[asyncio.Task[None]] = []
@@ -87,6 +107,9 @@ class PoolService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        # Hand the gauges over now rather than when the lease expires.
+        self.metrics.gauges.hide()
+        await self._leadership.release()
 
     async def _follow_notices(self, listening: asyncio.Event) -> None:
         stream = feed.notices(self._hot)
@@ -109,9 +132,24 @@ class PoolService:
 
     async def _report_metrics(self) -> None:
         while True:
-            metrics.record_stats(await self._manager.stats())
+            await self.report_metrics()
             raise_if_cancelling()
             await asyncio.sleep(METRICS_INTERVAL_SECONDS)
+
+    async def report_metrics(self) -> bool:
+        """One round of the metrics loop: take or renew the metrics leadership; the leader
+        shows a fresh snapshot of the pool-wide gauges, any other replica none. Whether
+        this replica reports them now."""
+        if not await self._leadership.hold():
+            self.metrics.gauges.hide()
+            return False
+        try:
+            stats = await self._manager.stats()
+        except BaseException:
+            self.metrics.gauges.hide()  # no stale figures while the hot state cannot be read
+            raise
+        self.metrics.gauges.show(stats)
+        return True
 
     async def acquire(
         self,
@@ -138,17 +176,16 @@ class PoolService:
                     )  # fmt: skip
                 except errors.PoolExhausted as exc:
                     lease = await self._after_exhaustion(exc, order)
-        except errors.PoolError:
-            metrics.ACQUIRE_FAILED.observe(time.perf_counter() - started)
+        except errors.PoolError as exc:
+            self.metrics.acquired(exc, time.perf_counter() - started)
             raise
-        metrics.ACQUIRED.observe(time.perf_counter() - started)
+        self.metrics.acquired(lease, time.perf_counter() - started)
         return lease
 
     async def _after_exhaustion(
         self, exc: errors.PoolExhausted, order: leasing.AcquireOrder
     ) -> Lease:
         """On-demand refresh (rate limited across replicas), then one more try."""
-        metrics.EXHAUSTED.labels(reason=exc.reason.value).inc()
         if exc.reason is not errors.ExhaustedReason.NO_QUOTA:
             # busy, cooling, absent or refused accounts are not fixed by fresher figures
             raise exc
@@ -206,8 +243,7 @@ class PoolService:
                 leases[n] = outcome
         elapsed = time.perf_counter() - started
         for answer in leases:
-            (metrics.ACQUIRE_FAILED if isinstance(answer, errors.PoolError) else metrics.ACQUIRED
-             ).observe(elapsed)  # fmt: skip
+            self.metrics.acquired(answer, elapsed)
         return leases, released
 
     async def set_user_id(self, account_id: str, user_id: str) -> None:
@@ -293,9 +329,7 @@ class PoolService:
 
     async def stats(self) -> accounts.PoolStats:
         with translate.pool_errors():
-            stats = await self._manager.stats()
-        metrics.record_stats(stats)
-        return stats
+            return await self._manager.stats()
 
     async def watch(self) -> AsyncIterator[accounts.AccountChange]:
         with translate.pool_errors():

@@ -16,7 +16,7 @@ import pydantic
 from grok2api_poolclient import explain
 from grok_web import errors as grok_errors
 
-from ..errors import JobRejected
+from ..errors import JobRejected, JobTimedOut
 from .context import MediaContext
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ async def as_job_errors(ctx: MediaContext, *, kind: str) -> AsyncIterator[None]:
     except JobRejected:
         raise
     except TimeoutError as exc:
-        raise JobRejected(
+        raise JobTimedOut(
             code="media_timeout",
             status=504,
             message=f"the {kind} job did not finish within timeout.media_timeout "
