@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 BUCKETS = (0.5, 1.0, 2.0, 4.0)
+CHAT = "/v1/chat/completions"
 
 
 class Clock:
@@ -29,12 +30,10 @@ class Services:
 
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
-        self.chat = Counter("grok2api_gateway_chat_requests_total", "", ["model", "stream",
-                            "result"], registry=r)
-        self.media = Counter("grok2api_gateway_media_requests_total", "", ["endpoint", "model",
-                             "result"], registry=r)
-        self.latency = Histogram("grok2api_gateway_chat_duration_seconds", "",
-                                 ["model", "stream"], buckets=BUCKETS, registry=r)
+        self.requests = Counter("grok2api_gateway_requests_total", "",
+                                ["route", "model", "status"], registry=r)
+        self.latency = Histogram("grok2api_gateway_request_duration_seconds", "",
+                                 ["route", "model"], buckets=BUCKETS, registry=r)
         self.ttft = Histogram("grok2api_gateway_time_to_first_token_seconds", "", ["model"],
                               buckets=BUCKETS, registry=r)
         self.accounts = Gauge("grok2api_pool_accounts", "", ["tier", "status"], registry=r)
@@ -48,11 +47,14 @@ class Services:
         self.queue.labels("waiting").set(3)
 
     def chats(self, model: str, *, ok: int, failed: int, seconds: float) -> None:
-        self.chat.labels(model, "true", "ok").inc(ok)
-        self.chat.labels(model, "true", "upstream_error").inc(failed)
+        self.requests.labels(CHAT, model, "200").inc(ok)
+        self.requests.labels(CHAT, model, "502").inc(failed)
         for _ in range(ok + failed):
-            self.latency.labels(model, "true").observe(seconds)
+            self.latency.labels(CHAT, model).observe(seconds)
             self.ttft.labels(model).observe(seconds / 4)
+
+    def answered(self, route: str, status: str, count: int, model: str = "") -> None:
+        self.requests.labels(route, model, status).inc(count)
 
 
 def app_for(board: dashboard.Dashboard) -> httpx.AsyncClient:
@@ -72,11 +74,13 @@ async def test_figures_from_the_process_registry_rates_from_counter_deltas() -> 
         first = (await http.get("/api/dashboard")).json()
         clock.now += 10
         services.chats("grok-4", ok=15, failed=5, seconds=0.75)
-        services.media.labels("images", "grok-imagine", "ok").inc(5)
+        services.answered("/v1/models", "200", 3)  # no model: counted, but no model row
+        services.answered("/v1/videos/{video_id}", "499", 2)  # the client left: no error
+        services.answered("/readyz", "503", 4)  # a probe is not an API request
         second = (await http.get("/api/dashboard")).json()
     assert first["source"] == "registry" and first["requests_per_second"] is None
     assert second["window_seconds"] == 10
-    assert second["requests_per_second"] == pytest.approx(2.5)  # (20 chats + 5 media) / 10 s
+    assert second["requests_per_second"] == pytest.approx(2.5)  # (20 + 3 + 2 requests) / 10 s
     assert second["errors_per_second"] == pytest.approx(0.5)
     assert second["error_ratio"] == pytest.approx(0.2)
     (row,) = second["models"]

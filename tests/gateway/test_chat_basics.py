@@ -172,12 +172,12 @@ async def test_lists_models_with_tier_and_cost(gateway: Gateway) -> None:
 async def test_records_request_metrics(gateway: Gateway) -> None:
     from prometheus_client import REGISTRY
 
-    labels = {"model": "grok-4.1", "stream": "false", "result": "ok"}
-    before = REGISTRY.get_sample_value("grok2api_gateway_chat_requests_total", labels) or 0
+    labels = {"route": "/v1/chat/completions", "model": "grok-4.1", "status": "200"}
+    before = REGISTRY.get_sample_value("grok2api_gateway_requests_total", labels) or 0
     await gateway.client().chat.completions.create(
         model="grok-4.1", messages=[{"role": "user", "content": "Hi"}], stream=False
     )
-    assert REGISTRY.get_sample_value("grok2api_gateway_chat_requests_total", labels) == before + 1
+    assert REGISTRY.get_sample_value("grok2api_gateway_requests_total", labels) == before + 1
 
 
 async def test_unknown_routes_answer_in_the_openai_error_shape(gateway: Gateway) -> None:

@@ -71,10 +71,10 @@ async def test_chat_video_stream_closed_early_cancels_the_job(gw: MediaGateway) 
 
 
 async def test_image_wait_abandoned_by_its_client_cancels_the_job(gw: MediaGateway) -> None:
-    before = _count("images.generations", "client_gone")
+    before = _count("/v1/images/generations", "499")
     job_id = await _wait_then_leave(gw, "/v1/images/generations", json={"prompt": "x"})
     await gw.wait_status(job_id, "cancelled")
-    await _until(lambda: _count("images.generations", "client_gone") == before + 1)
+    await _until(lambda: _count("/v1/images/generations", "499") == before + 1)
 
 
 async def test_edit_wait_abandoned_by_its_client_cancels_the_job(gw: MediaGateway) -> None:
@@ -105,10 +105,10 @@ async def test_a_video_of_the_videos_api_is_not_cancelled_when_its_client_leaves
     await gw.queue.cancel(job_id)  # let the fake worker stop
 
 
-def _count(endpoint: str, result: str) -> float:
+def _count(route: str, status: str) -> float:
     return REGISTRY.get_sample_value(
-        "grok2api_gateway_media_requests_total",
-        {"endpoint": endpoint, "model": "grok-imagine-1.0", "result": result},
+        "grok2api_gateway_requests_total",
+        {"route": route, "model": "grok-imagine-1.0", "status": status},
     ) or 0.0
 
 

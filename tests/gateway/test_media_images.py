@@ -31,10 +31,8 @@ async def fetch(url: str) -> bytes:
 
 
 async def test_generate_answers_urls_of_the_stored_images(gw: MediaGateway) -> None:
-    before = REGISTRY.get_sample_value(
-        "grok2api_gateway_media_requests_total",
-        {"endpoint": "images.generations", "model": "grok-imagine-1.0", "result": "ok"},
-    ) or 0.0
+    counted = {"route": "/v1/images/generations", "model": "grok-imagine-1.0", "status": "200"}
+    before = REGISTRY.get_sample_value("grok2api_gateway_requests_total", counted) or 0.0
     answer = await gw.client().images.generate(prompt="a red square", response_format="url")
     assert answer.data is not None and len(answer.data) == 1
     url = answer.data[0].url
@@ -48,10 +46,7 @@ async def test_generate_answers_urls_of_the_stored_images(gw: MediaGateway) -> N
     record = await gw.record(job.id)
     assert record.status is JobStatus.COMPLETED
     assert record.metadata["model"] == "grok-imagine-1.0"
-    after = REGISTRY.get_sample_value(
-        "grok2api_gateway_media_requests_total",
-        {"endpoint": "images.generations", "model": "grok-imagine-1.0", "result": "ok"},
-    )
+    after = REGISTRY.get_sample_value("grok2api_gateway_requests_total", counted)
     assert after == before + 1
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 
-from grok2api_telemetry import health, metrics, requests
+from grok2api_telemetry import health, requests
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import worker_metrics
 
 
 class PrefixDispatch:
@@ -97,16 +99,31 @@ def redirect_root(location: str) -> ASGIApp:
     return app
 
 
+Observer = Callable[[ASGIApp, str], ASGIApp]
+"""Wraps the app of a path (its second argument) to count its requests."""
+
+
 def compose(
-    *, apps: Mapping[str, ASGIApp], checks: Mapping[str, health.Check], metrics_enabled: bool
+    *,
+    apps: Mapping[str, ASGIApp],
+    checks: Mapping[str, health.Check],
+    metrics_enabled: bool,
+    observe: Observer | None = None,
 ) -> ASGIApp:
     """Mount each service app at its prefix ('' for the root) behind one request-id layer.
 
-    Health and metrics paths are dispatched first so no service app can shadow them.
+    Health and metrics paths are dispatched first so no service app can shadow them. A
+    worker process among several serves every worker's metrics (``worker_metrics``).
+    ``observe`` (the gateway's ``http_metrics.observed``) counts the requests of these paths
+    as the service counts its own.
     """
     probes = Starlette(routes=health.routes(checks))
     exact: dict[str, ASGIApp] = {"/healthz": probes, "/readyz": probes}
     prefixed = dict(apps)
     if metrics_enabled:
-        prefixed["/metrics"] = metrics.metrics_app()
+        prefixed["/metrics"] = worker_metrics.metrics_app()
+    if observe is not None:
+        exact = {path: observe(app, path) for path, app in exact.items()}
+        if metrics_enabled:
+            prefixed["/metrics"] = observe(prefixed["/metrics"], "/metrics")
     return requests.RequestIdMiddleware(PrefixDispatch(exact=exact, prefixed=prefixed))

@@ -15,6 +15,7 @@ import admin.app
 import admin.batch_log
 import admin.batches
 import gateway.app
+import gateway.http_metrics
 import media_worker.main
 import token_pool.main
 from gateway.usage_log import usage_pipeline
@@ -80,5 +81,6 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             },
             checks={"store": store.ping, "token_pool": pool.stats},
             metrics_enabled=settings.telemetry.metrics_enabled,
+            observe=gateway.http_metrics.observed,
         )
         await runtime.serve_http(app, server=settings.server, stop=stop)

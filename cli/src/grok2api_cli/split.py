@@ -15,7 +15,7 @@ from grok2api_settings.live import LiveSettings, RedisBus
 from grok2api_storage.protocols import Store
 from redis import asyncio as aioredis
 
-from . import http_app, http_protocol, preflight, runtime
+from . import http_app, http_protocol, preflight, runtime, worker_metrics
 
 # Seconds a gateway worker process may take to answer its supervisor's liveness ping.
 WORKER_PING_SECONDS = 30
@@ -71,22 +71,24 @@ async def gateway(settings: Settings, stop: asyncio.Event) -> None:
 
 
 def run_gateway_workers(settings: Settings) -> None:
-    """SERVER_WORKERS gateway processes sharing the port (uvicorn's supervisor)."""
+    """SERVER_WORKERS gateway processes sharing the port (uvicorn's supervisor), their
+    metrics aggregated in a directory of their own (``worker_metrics``)."""
     asyncio.run(_gateway_preflight(settings))
-    uvicorn.run(
-        "grok2api_cli.split_apps:gateway_app",
-        factory=True,
-        host=settings.server.host,
-        port=settings.server.port,
-        workers=settings.server.workers,
-        http=http_protocol.HeadDeadlineProtocol,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=3,
-        # uvicorn kills a worker that misses a 5 s ping; a worker still importing the app on
-        # a busy machine missed it, and its replacement did too, forever.
-        timeout_worker_healthcheck=WORKER_PING_SECONDS,
-    )
+    with worker_metrics.shared_directory():
+        uvicorn.run(
+            "grok2api_cli.split_apps:gateway_app",
+            factory=True,
+            host=settings.server.host,
+            port=settings.server.port,
+            workers=settings.server.workers,
+            http=http_protocol.HeadDeadlineProtocol,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=3,
+            # uvicorn kills a worker that misses a 5 s ping; a worker still importing the app
+            # on a busy machine missed it, and its replacement did too, forever.
+            timeout_worker_healthcheck=WORKER_PING_SECONDS,
+        )
 
 
 async def _gateway_preflight(settings: Settings) -> None:

@@ -23,10 +23,14 @@ Build = Callable[[Settings, contextlib.AsyncExitStack], Awaitable[tuple[ASGIApp,
 class _Deferred:
     """An ASGI app whose inner app is built during lifespan startup."""
 
-    def __init__(self, settings: Settings, build: Build, *, prefix: str = ""):
+    def __init__(
+        self, settings: Settings, build: Build, *, prefix: str = "",
+        observe: http_app.Observer | None = None,
+    ):  # fmt: skip
         self._settings = settings
         self._build = build
         self._prefix = prefix
+        self._observe = observe
         self._inner: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -45,7 +49,7 @@ class _Deferred:
                 apps[""] = http_app.redirect_root(f"{self._prefix}/")
             self._inner = http_app.compose(
                 apps=apps, checks=checks,
-                metrics_enabled=self._settings.telemetry.metrics_enabled,
+                metrics_enabled=self._settings.telemetry.metrics_enabled, observe=self._observe,
             )
 
         await http_app.serve_lifespan(receive, send, startup=startup)
@@ -143,7 +147,9 @@ def gateway_app() -> ASGIApp:
     # The workers' protocol class crossed the process boundary by name, with its default
     # deadline: each worker sets this one before it serves.
     http_protocol.HeadDeadlineProtocol.head_timeout = settings.server.header_timeout
-    return _Deferred(settings, _build_gateway)
+    import gateway.http_metrics
+
+    return _Deferred(settings, _build_gateway, observe=gateway.http_metrics.observed)
 
 
 def admin_app() -> ASGIApp:

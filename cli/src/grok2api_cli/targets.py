@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from grok2api_settings import Settings
 from token_pool import errors as pool_errors
 
-from . import bootstrap, runtime, split
+from . import bootstrap, runtime, split, worker_metrics
 
 # How long SERVER_WORKERS > 1 waits for its token-pool child to serve.
 POOL_START_SECONDS = 120.0
@@ -104,7 +104,7 @@ def _spawn(target: str) -> subprocess.Popen[bytes]:
     # The gateway workers own SERVER_PORT; the children's probe servers take any free port.
     return subprocess.Popen(
         [sys.executable, "-m", "grok2api_cli.main", "run", "--target", target],
-        env={**os.environ, "SERVER_PORT": "0"},
+        env=worker_metrics.without_directory({**os.environ, "SERVER_PORT": "0"}),
     )
 
 

@@ -4,7 +4,8 @@ Build it once per process (``GrokClient(options=ClientOptions.from_settings(s))`
 share it between tasks, close it with :meth:`aclose` or ``async with``. Every call
 takes the account's sso ``credential``; the client never stores credentials.
 Streaming calls return async iterators; close them (``contextlib.aclosing``) or
-cancel the consuming task to abort the upstream transfer at once.
+cancel the consuming task to abort the upstream transfer at once. Every operation is
+counted and timed in ``grok2api_upstream_*`` (:mod:`grok_web.metrics`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 
-from grok_web import account, assets, chat, context, imagine, media, mgw, session, uploads
+from grok_web import account, assets, chat, context, imagine, media, metrics, mgw, session, uploads
 from grok_web import events as ev
 from grok_web import headers as headers_mod
 from grok_web import options as options_mod
@@ -96,9 +97,11 @@ class GrokClient:
         the caller can store it."""
         ctx = self._ctx
         if ctx.options.chat_protocol == "mgw":
-            return mgw.chat(ctx=ctx, credential=credential, request=request,
+            turn = mgw.chat(ctx=ctx, credential=credential, request=request,
                             user_ids=self._user_ids, user_id=user_id)  # fmt: skip
-        return chat.chat(ctx=ctx, credential=credential, request=request)
+        else:
+            turn = chat.chat(ctx=ctx, credential=credential, request=request)
+        return metrics.streamed("chat", turn)
 
     def chat_batches(
         self, *, credential: str, request: ChatRequest, user_id: str = ""
@@ -107,24 +110,32 @@ class GrokClient:
         (mgw); cheaper to forward. ``user_id`` as for :meth:`chat`."""
         ctx = self._ctx
         if ctx.options.chat_protocol == "mgw":
-            return mgw.chat_batches(ctx=ctx, credential=credential, request=request,
+            turn = mgw.chat_batches(ctx=ctx, credential=credential, request=request,
                                     user_ids=self._user_ids, user_id=user_id)  # fmt: skip
-        return chat.chat_batches(ctx=ctx, credential=credential, request=request)
+        else:
+            turn = chat.chat_batches(ctx=ctx, credential=credential, request=request)
+        return metrics.streamed("chat", turn)
 
     async def user_id(self, *, credential: str) -> str:
         """The account's user id (UUID) from ``/api/auth/session`` (§16), cached per
         credential for an hour (keyed by a hash of the credential)."""
-        return await self._user_ids.get(ctx=self._ctx, credential=credential)
+        return await metrics.timed(
+            "account", self._user_ids.get(ctx=self._ctx, credential=credential)
+        )
 
     async def rate_limits(self, *, credential: str, mode: str) -> account.RateLimit:
         """Quota window of one mode (auto|fast|expert|heavy)."""
-        return await account.rate_limits(ctx=self._ctx, credential=credential, mode=mode)
+        return await metrics.timed(
+            "usage", account.rate_limits(ctx=self._ctx, credential=credential, mode=mode)
+        )
 
     async def usage(
         self, *, credential: str, modes: Iterable[str] | None = None
     ) -> account.AccountUsage:
         """Quota windows of several modes and the inferred tier."""
-        return await account.usage(ctx=self._ctx, credential=credential, modes=modes)
+        return await metrics.timed(
+            "usage", account.usage(ctx=self._ctx, credential=credential, modes=modes)
+        )
 
     async def upload_file(
         self,
@@ -137,22 +148,22 @@ class GrokClient:
     ) -> assets.UploadedFile:
         """Upload a chat attachment (``purpose="chat"``) or an image-edit / video reference
         (``"imagine"``), in the generation ``options.upload_protocol`` names."""
-        return await uploads.upload_file(
+        return await metrics.timed("upload", uploads.upload_file(
             ctx=self._ctx,
             credential=credential,
             file_name=file_name,
             mime_type=mime_type,
             content=content,
             purpose=purpose,
-        )
+        ))  # fmt: skip
 
     def download_asset(
         self, *, credential: str, path: str, max_bytes: int = assets.DEFAULT_MAX_DOWNLOAD_BYTES
     ) -> AsyncIterator[bytes]:
         """Stream an asset's bytes (relative path or absolute URL), capped at ``max_bytes``."""
-        return assets.download_asset(
+        return metrics.streamed("asset", assets.download_asset(
             ctx=self._ctx, credential=credential, path=path, max_bytes=max_bytes
-        )
+        ))  # fmt: skip
 
     def asset_url(self, path: str) -> str:
         """Absolute URL of an asset path."""
@@ -162,23 +173,29 @@ class GrokClient:
         self, *, credential: str, page_token: str = "", page_size: int = 50
     ) -> assets.AssetPage:
         """One page of assets."""
-        return await assets.list_assets(
+        return await metrics.timed("asset", assets.list_assets(
             ctx=self._ctx, credential=credential, page_token=page_token, page_size=page_size
-        )
+        ))  # fmt: skip
 
     def iter_assets(self, *, credential: str, page_size: int = 50) -> AsyncIterator[assets.Asset]:
         """All assets across pages."""
-        return assets.iter_assets(ctx=self._ctx, credential=credential, page_size=page_size)
+        return metrics.streamed(
+            "asset", assets.iter_assets(ctx=self._ctx, credential=credential, page_size=page_size)
+        )
 
     async def delete_asset(self, *, credential: str, asset_id: str) -> None:
         """Delete one asset."""
-        await assets.delete_asset(ctx=self._ctx, credential=credential, asset_id=asset_id)
+        await metrics.timed(
+            "asset", assets.delete_asset(ctx=self._ctx, credential=credential, asset_id=asset_id)
+        )
 
     def imagine(
         self, *, credential: str, request: imagine.ImagineRequest
     ) -> AsyncIterator[ev.ImageProgress | ev.ImageFinal]:
         """Generate images over the Imagine WebSocket."""
-        return imagine.imagine(ctx=self._ctx, credential=credential, request=request)
+        return metrics.streamed(
+            "imagine", imagine.imagine(ctx=self._ctx, credential=credential, request=request)
+        )
 
     async def create_media_post(
         self,
@@ -189,47 +206,57 @@ class GrokClient:
         media_url: str = "",
     ) -> str:
         """Create a media post (MEDIA_POST_TYPE_IMAGE|VIDEO); returns the post id."""
-        return await media.create_media_post(
+        return await metrics.timed("media", media.create_media_post(
             ctx=self._ctx,
             credential=credential,
             media_type=media_type,
             prompt=prompt,
             media_url=media_url,
-        )
+        ))  # fmt: skip
 
     def edit_image(
         self, *, credential: str, request: media.ImageEditRequest
     ) -> AsyncIterator[ev.ChatEvent]:
         """Stream an image edit (media post or ``mediaGenInput``: ``options.media_protocol``)."""
-        return media.edit_image(ctx=self._ctx, credential=credential, request=request)
+        return metrics.streamed(
+            "media", media.edit_image(ctx=self._ctx, credential=credential, request=request)
+        )
 
     def generate_video(
         self, *, credential: str, request: media.VideoRequest
     ) -> AsyncIterator[ev.ChatEvent]:
         """Stream a video generation (media post or ``mediaGenInput``:
         ``options.media_protocol``; see :func:`media.generate_video`)."""
-        return media.generate_video(ctx=self._ctx, credential=credential, request=request)
+        return metrics.streamed(
+            "media", media.generate_video(ctx=self._ctx, credential=credential, request=request)
+        )
 
     async def upscale_video(self, *, credential: str, video_id: str) -> str:
         """HD URL of a generated video."""
-        return await media.upscale_video(ctx=self._ctx, credential=credential, video_id=video_id)
+        return await metrics.timed(
+            "media", media.upscale_video(ctx=self._ctx, credential=credential, video_id=video_id)
+        )
 
     async def create_share_link(self, *, credential: str, post_id: str) -> str:
         """Public share link of a post."""
-        return await media.create_share_link(ctx=self._ctx, credential=credential, post_id=post_id)
+        return await metrics.timed(
+            "media", media.create_share_link(ctx=self._ctx, credential=credential, post_id=post_id)
+        )
 
     async def accept_tos(self, *, credential: str) -> None:
         """Accept the terms of service (gRPC-web on accounts.x.ai)."""
-        await account.accept_tos(ctx=self._ctx, credential=credential)
+        await metrics.timed("account", account.accept_tos(ctx=self._ctx, credential=credential))
 
     async def set_birth_date(
         self, *, credential: str, birth_date: dt.datetime | None = None
     ) -> bool:
         """Set the birth date; False when it was already set."""
-        return await account.set_birth_date(
+        return await metrics.timed("account", account.set_birth_date(
             ctx=self._ctx, credential=credential, birth_date=birth_date
-        )
+        ))  # fmt: skip
 
     async def set_nsfw(self, *, credential: str, enabled: bool) -> None:
         """Turn always_show_nsfw_content on or off (gRPC-web)."""
-        await account.set_nsfw(ctx=self._ctx, credential=credential, enabled=enabled)
+        await metrics.timed(
+            "account", account.set_nsfw(ctx=self._ctx, credential=credential, enabled=enabled)
+        )

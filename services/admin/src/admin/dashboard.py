@@ -2,9 +2,13 @@
 
 Rates are counter deltas between two snapshots divided by the time between them (a counter
 that went down was reset by a restart: its new value is the delta, as Prometheus' ``rate``
-takes it). Latency and time-to-first-token quantiles are interpolated from histogram
-buckets as ``histogram_quantile`` does, over the same window when it saw requests and over
-the process lifetimes otherwise (``basis`` says which).
+takes it). Requests are the gateway's API requests (``grok2api_gateway_requests_total`` of
+the ``/v1/`` routes: not its probes or scrapes); an error is one answered with a status of
+400 or more, except 499 (the client left). The
+per-model rows are those of requests that named a model. Latency and time-to-first-token
+quantiles are interpolated from histogram buckets as ``histogram_quantile`` does, over the
+same window when it saw requests and over the process lifetimes otherwise (``basis`` says
+which).
 
 ``Dashboard`` snapshots at most every ``min_interval`` seconds, driven by the panel's
 polling (no background task), and keeps the last ``history`` points for the live charts.
@@ -20,11 +24,11 @@ from typing import Any
 
 from .metrics_source import Samples, Snapshot, Source
 
-CHAT = "grok2api_gateway_chat_requests_total"
-MEDIA = "grok2api_gateway_media_requests_total"
-LATENCY = "grok2api_gateway_chat_duration_seconds_bucket"
+REQUESTS = "grok2api_gateway_requests_total"
+LATENCY = "grok2api_gateway_request_duration_seconds_bucket"
 TTFT = "grok2api_gateway_time_to_first_token_seconds_bucket"
-NOT_ERRORS = frozenset({"ok", "client_gone"})
+CLIENT_CLOSED = "499"
+API_ROUTES = "/v1/"
 QUANTILES = (0.5, 0.9, 0.99)
 
 
@@ -64,7 +68,7 @@ class Dashboard:
 def compute(now: Snapshot, before: Snapshot | None) -> dict[str, Any]:
     window = now.at - before.at if before is not None and now.at > before.at else None
     deltas = _deltas(now.samples, before.samples if before is not None and window else None)
-    requests = _rate(deltas, window, lambda name, _: name in (CHAT, MEDIA))
+    requests = _rate(deltas, window, _is_request)
     errors = _rate(deltas, window, _is_error)
     return {
         "scraped_at": now.at,
@@ -111,15 +115,22 @@ def _rate(
     return sum(v for (name, labels), v in deltas.items() if wanted(name, dict(labels))) / window
 
 
+def _is_request(name: str, labels: dict[str, str]) -> bool:
+    return name == REQUESTS and labels.get("route", "").startswith(API_ROUTES)
+
+
 def _is_error(name: str, labels: dict[str, str]) -> bool:
-    return name in (CHAT, MEDIA) and labels.get("result") not in NOT_ERRORS
+    if not _is_request(name, labels):
+        return False
+    status = labels.get("status", "")
+    return status != CLIENT_CLOSED and status.isdigit() and int(status) >= 400
 
 
 def _models(now: Samples, deltas: Samples, window: float | None) -> list[dict[str, Any]]:
-    models = sorted({dict(labels).get("model", "") for (name, labels) in now if name == CHAT})
+    models = sorted({dict(labels).get("model", "") for (name, labels) in now if name == REQUESTS})
     rows = []
-    for model in models:
-        requests, errors = _chat_of(model, errors=False), _chat_of(model, errors=True)
+    for model in filter(None, models):
+        requests, errors = _requests_of(model, errors=False), _requests_of(model, errors=True)
         latency, basis = _quantiles(LATENCY, model, now, deltas)
         ttft, _ = _quantiles(TTFT, model, now, deltas)
         rows.append({
@@ -135,9 +146,9 @@ def _models(now: Samples, deltas: Samples, window: float | None) -> list[dict[st
     return rows
 
 
-def _chat_of(model: str, *, errors: bool) -> Callable[[str, dict[str, str]], bool]:
+def _requests_of(model: str, *, errors: bool) -> Callable[[str, dict[str, str]], bool]:
     def wanted(name: str, labels: dict[str, str]) -> bool:
-        if name != CHAT or labels.get("model") != model:
+        if name != REQUESTS or labels.get("model") != model:
             return False
         return not errors or _is_error(name, labels)
 
@@ -159,7 +170,7 @@ def _quantiles(
 
 def _buckets(metric: str, model: str, samples: Samples) -> list[tuple[float, float]]:
     """(upper bound, cumulative count) of ``metric`` for ``model``, summed over its other
-    labels (streaming or not), by bound."""
+    labels (the routes), by bound."""
     summed: dict[float, float] = collections.defaultdict(float)
     for (name, labels), value in samples.items():
         label_map = dict(labels)

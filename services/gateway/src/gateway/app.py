@@ -25,7 +25,7 @@ from grok2api_settings.live import LiveSettings
 from grok2api_storage import protocols
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import deps, errors
+from . import deps, errors, http_metrics
 from .access.directory import KeyDirectory
 from .access.guard import Guard
 from .access.limits import LimitStore
@@ -39,18 +39,24 @@ from .usage_log import UsageLog
 
 class GatewayApp(FastAPI):
     """FastAPI, with hot endpoints (plain ASGI callables by exact path, POST only) served
-    ahead of its middleware stack and router; every other request takes the usual way."""
+    ahead of its middleware stack and router; every other request takes the usual way.
+    Every HTTP request, either way, is counted and timed (``http_metrics``)."""
 
     hot_routes: dict[str, ASGIApp]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        if scope["method"] == "POST":
             endpoint = self.hot_routes.get(scope["path"])
             if endpoint is not None:
                 scope["grok2api.route"] = scope["path"]  # the span's http.route (no router ran)
-                await endpoint(scope, receive, send)
+                await http_metrics.observe(endpoint, scope, receive, send, route=scope["path"])
                 return
-        await super().__call__(scope, receive, send)
+        await http_metrics.observe(
+            super().__call__, scope, receive, send, route=None, routes=self.routes
+        )
 
 
 def create_app(

@@ -24,7 +24,7 @@ from grok2api_telemetry import context
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from . import errors
+from . import errors, http_metrics
 from .access.caller import Caller
 from .access.guard import Guard
 from .access.meter import Meter
@@ -100,6 +100,7 @@ class EventStream(Response):
             if not channel.started:
                 await channel.json(status, orjson.dumps(body))
             elif not channel.ended:
+                http_metrics.note_status(status)  # the head said 200; the answer failed
                 await channel.end(chunks.error_event(body))
             else:
                 log.warning("error_after_stream_end error=%s", type(exc).__name__)
@@ -226,6 +227,7 @@ async def _watched(receive: Receive, work: Coroutine[Any, Any, None]) -> None:
         if not (listener.done() and not listener.cancelled() and listener.result()):
             raise  # cancelled from elsewhere (shutdown): not ours to swallow
         task.uncancel()
+        http_metrics.note_status(http_metrics.CLIENT_CLOSED)
         log.info("client_disconnected")
     except OSError:
         log.debug("client_gone_while_writing")

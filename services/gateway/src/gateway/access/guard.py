@@ -17,7 +17,7 @@ from grok2api_settings.live import LiveSettings
 from grok2api_storage.records import QuotaUnit
 from starlette.datastructures import Headers
 
-from .. import errors, metrics
+from .. import errors, http_metrics, metrics
 from ..usage_log import UsageLog
 from . import limits as limits_
 from .caller import Caller
@@ -90,6 +90,7 @@ class Guard:
         """Take the request's share of its key's limits, or refuse it: 403 for a model
         outside the allowlist, 429 for a limit reached."""
         meter.model, meter.cost = model, cost
+        http_metrics.note_model(model)
         key = meter.caller.key
         if key is None:
             return

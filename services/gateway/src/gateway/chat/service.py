@@ -18,14 +18,13 @@ from typing import Any
 import orjson
 from grok2api_conversations import ConversationStore
 from grok2api_poolclient import client as pool_client
-from grok2api_poolclient import errors as pool_errors
 from grok2api_poolclient import leases, leasing
 from grok2api_poolclient.user_ids import UserIdRecorder
 from grok2api_settings.live import LiveSettings
 from grok_web import chat as grok_chat
 from grok_web import events as ev
 
-from .. import errors, metrics
+from .. import http_metrics, metrics
 from ..access.meter import Meter
 from . import attachments, chunks, plan, tool_parse, translate, upstream, usage
 
@@ -53,7 +52,6 @@ async def stream(
     """SSE bytes of the whole completion; errors after the first byte propagate to the
     response, which ends the stream with an error event. ``meter`` hears how it went."""
     started = time.perf_counter()
-    result = "cancelled"
     writer = chunks.ChunkWriter(
         completion_id=plan_.completion_id, created=plan_.created, model=plan_.model
     )
@@ -72,7 +70,9 @@ async def stream(
                 if first:
                     first = False
                     out.insert(0, writer.role())
-                    metrics.first_token(model=plan_.model, seconds=time.perf_counter() - started)
+                    metrics.first_token(
+                        model=plan_.model, seconds=http_metrics.since_arrival(started)
+                    )
                     if meter is not None:
                         meter.first_token()
                 yield b"".join(out)
@@ -88,40 +88,28 @@ async def stream(
         if plan_.include_usage and counted is not None:
             out.append(writer.usage(counted))
         out.append(chunks.DONE)
-        result = "ok"
-        if meter is not None and counted is not None:
-            meter.succeeded(counted)
+        if counted is not None:
+            # the count the usage object and record needed anyway: never tokenized twice
+            metrics.streamed_tokens(model=plan_.model, tokens=counted["completion_tokens"])
+            if meter is not None:
+                meter.succeeded(counted)
         yield b"".join(out)
     except Exception as exc:
-        result = _result_code(exc)
         if meter is not None:
             meter.fail(exc)
         raise
-    finally:
-        metrics.finished(
-            model=plan_.model, stream=True, result=result, seconds=time.perf_counter() - started
-        )
 
 
 async def complete(
     *, deps: Deps, plan_: plan.Plan, request_id: str, meter: Meter | None = None
 ) -> tuple[int, bytes]:
     """One ``chat.completion`` JSON body; ``meter`` hears how it went."""
-    started = time.perf_counter()
-    result = "cancelled"
     try:
-        answer = await _completion(deps=deps, plan_=plan_, request_id=request_id, meter=meter)
-        result = "ok"
-        return answer
+        return await _completion(deps=deps, plan_=plan_, request_id=request_id, meter=meter)
     except Exception as exc:
-        result = _result_code(exc)
         if meter is not None:
             meter.fail(exc)
         raise
-    finally:
-        metrics.finished(
-            model=plan_.model, stream=False, result=result, seconds=time.perf_counter() - started
-        )
 
 
 async def _completion(
@@ -192,10 +180,14 @@ async def upstream_events(
         limits=attachments.Limits.from_settings(deps.settings.current.chat),
     )
     policy = leasing.RetryPolicy.from_settings(deps.settings.current.retry)
+    first_leased: list[str] = []  # the account of the first attempt
 
     async def opener(lease: leases.Lease) -> AsyncIterator[Sequence[object]]:
         if on_lease is not None:
             on_lease(lease)
+        if not first_leased:
+            first_leased.append(lease.account_id)
+        switched = lease.account_id != first_leased[0]
         if meter is not None:
             meter.tier = lease.tier.value
         file_ids = await upstream.upload_all(
@@ -220,6 +212,9 @@ async def upstream_events(
                 if len(answer) < len(batch) and deps.user_ids is not None:
                     _discovered(deps.user_ids, lease, batch)
                 if answer:
+                    if switched:  # this attempt answers: the request moved to it
+                        switched = False
+                        metrics.account_switched(model=plan_.model)
                     yield answer
         finally:
             await batches.aclose()  # type: ignore[attr-defined]
@@ -242,17 +237,6 @@ def _discovered(recorder: UserIdRecorder, lease: leases.Lease, batch: Sequence[o
     for event in batch:
         if isinstance(event, ev.ConversationStarted) and event.user_id:
             recorder.discovered(lease, event.user_id)
-
-
-def _result_code(exc: BaseException) -> str:
-    """A short, bounded label for metrics (the response renders the error itself)."""
-    if isinstance(exc, errors.ApiError):
-        return exc.code or exc.type
-    if isinstance(exc, leasing.UpstreamFailed):
-        return exc.verdict.code
-    if isinstance(exc, pool_errors.PoolExhausted):
-        return "no_available_account"
-    return "internal_error"
 
 
 def _translator(plan_: plan.Plan) -> translate.Translator:

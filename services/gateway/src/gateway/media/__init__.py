@@ -8,7 +8,6 @@
     uploads    reference images checked and stored as blob store uploads
     relay      following a job: progress, result, error → ``JobFailed``; cancel on abandon
     render     results → OpenAI image objects, image stream events, chat content
-    metering   ``grok2api_gateway_media_*`` per request
     images     /v1/images/generations and /v1/images/edits, streaming or not
     chat       /v1/chat/completions for image, image-edit and video models
     videos     the asynchronous Videos API over job records

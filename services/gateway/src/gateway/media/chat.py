@@ -38,7 +38,6 @@ from ..access.caller import Caller
 from ..chat import chunks, flatten
 from ..chat import request as req
 from . import params, relay, render, service, sizes, uploads
-from .metering import metered
 from .service import MediaService
 
 ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
@@ -236,30 +235,28 @@ async def _stream(media: MediaService, plan: _Plan, caller: Caller) -> AsyncIter
     noun = _NOUNS[plan.kind]
     role = [writer.role()]  # sent with the first piece: errors before it are JSON answers
     shown = -1
-    with metered("chat.completions", plan.model):
-        async with contextlib.aclosing(_run(media, plan, caller)) as pieces:
-            async for piece in pieces:
-                if isinstance(piece, int):
-                    if plan.show_progress and piece != shown:
-                        shown = piece
-                        delta = writer.delta("reasoning_content", f"Generating {noun}: {piece}%\n")
-                        yield b"".join([*role, delta])
-                        role = []
-                    continue
-                out = [*role, writer.delta("content", piece), writer.finish("stop")]
-                if plan.include_usage:
-                    out.append(writer.usage(ZERO_USAGE))
-                out.append(chunks.DONE)
-                yield b"".join(out)
+    async with contextlib.aclosing(_run(media, plan, caller)) as pieces:
+        async for piece in pieces:
+            if isinstance(piece, int):
+                if plan.show_progress and piece != shown:
+                    shown = piece
+                    delta = writer.delta("reasoning_content", f"Generating {noun}: {piece}%\n")
+                    yield b"".join([*role, delta])
+                    role = []
+                continue
+            out = [*role, writer.delta("content", piece), writer.finish("stop")]
+            if plan.include_usage:
+                out.append(writer.usage(ZERO_USAGE))
+            out.append(chunks.DONE)
+            yield b"".join(out)
 
 
 async def _complete(media: MediaService, plan: _Plan, caller: Caller) -> tuple[int, bytes]:
     content = ""
-    with metered("chat.completions", plan.model):
-        async with contextlib.aclosing(_run(media, plan, caller)) as pieces:
-            async for piece in pieces:
-                if isinstance(piece, str):
-                    content = piece
+    async with contextlib.aclosing(_run(media, plan, caller)) as pieces:
+        async for piece in pieces:
+            if isinstance(piece, str):
+                content = piece
     body = {
         "id": plan.completion_id,
         "object": "chat.completion",

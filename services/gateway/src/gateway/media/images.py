@@ -18,7 +18,6 @@ from grok2api_media import jobs as media_jobs
 
 from ..access.caller import Caller
 from . import params, relay, render, uploads
-from .metering import metered
 from .service import MediaService
 
 
@@ -28,15 +27,14 @@ async def respond_json(
     """``{"created", "data": [{"url"} | {"b64_json"}, ...], "usage"}``."""
     queue, blobs = media.require()
     settings = media.settings.current
-    with metered(_endpoint(request), request.model):
-        job_id = await _submit(media, request, caller)
-        data = await relay.result_of(queue, job_id, timeout=settings.timeout.media_timeout)
-        result = relay.parsed(media_jobs.ImageResult, data)
-        items = await render.image_items(
-            blobs, result.images[: request.n], response_format=request.response_format,
-            app_url=settings.app.app_url,
-        )  # fmt: skip
-        return 200, render.images_body(created=int(time.time()), items=items)
+    job_id = await _submit(media, request, caller)
+    data = await relay.result_of(queue, job_id, timeout=settings.timeout.media_timeout)
+    result = relay.parsed(media_jobs.ImageResult, data)
+    items = await render.image_items(
+        blobs, result.images[: request.n], response_format=request.response_format,
+        app_url=settings.app.app_url,
+    )  # fmt: skip
+    return 200, render.images_body(created=int(time.time()), items=items)
 
 
 async def stream(
@@ -47,43 +45,42 @@ async def stream(
     queue, blobs = media.require()
     settings = media.settings.current
     prefix = "image_edit" if request.images else "image_generation"
-    with metered(_endpoint(request), request.model):
-        job_id = await _submit(media, request, caller)
-        partials: dict[int, int] = {}
-        shown = -1
-        async with contextlib.aclosing(
-            relay.follow(queue, job_id, timeout=settings.timeout.media_timeout)
-        ) as events:
-            async for event in events:
-                if event.type is EventType.RESULT:
-                    result = relay.parsed(media_jobs.ImageResult, event.data)
-                    for index, file in enumerate(result.images[: request.n]):
-                        extra: dict[str, object] = {"usage": render.IMAGE_USAGE,
-                                                    "image_index": index}  # fmt: skip
-                        if request.response_format == "url":
-                            extra["url"] = render.url(settings.app.app_url, file)
-                        yield render.stream_image(
-                            f"{prefix}.completed", data_b64=await render.b64(blobs, file),
-                            file=file, requested_size=request.size, created=int(time.time()),
-                            extra=extra,
-                        )  # fmt: skip
-                    continue
-                progress = _progress(event.data)
-                if progress is None:
-                    continue
-                if progress.partial is not None:
-                    image = progress.index or 0
-                    partials[image] = partials.get(image, 0) + 1
+    job_id = await _submit(media, request, caller)
+    partials: dict[int, int] = {}
+    shown = -1
+    async with contextlib.aclosing(
+        relay.follow(queue, job_id, timeout=settings.timeout.media_timeout)
+    ) as events:
+        async for event in events:
+            if event.type is EventType.RESULT:
+                result = relay.parsed(media_jobs.ImageResult, event.data)
+                for index, file in enumerate(result.images[: request.n]):
+                    extra: dict[str, object] = {"usage": render.IMAGE_USAGE,
+                                                "image_index": index}  # fmt: skip
+                    if request.response_format == "url":
+                        extra["url"] = render.url(settings.app.app_url, file)
                     yield render.stream_image(
-                        f"{prefix}.partial_image",
-                        data_b64=await render.b64(blobs, progress.partial),
-                        file=progress.partial, requested_size=request.size,
-                        created=int(time.time()),
-                        extra={"partial_image_index": partials[image] - 1, "image_index": image},
+                        f"{prefix}.completed", data_b64=await render.b64(blobs, file),
+                        file=file, requested_size=request.size, created=int(time.time()),
+                        extra=extra,
                     )  # fmt: skip
-                elif progress.progress != shown:
-                    shown = progress.progress
-                    yield render.progress_comment(shown)
+                continue
+            progress = _progress(event.data)
+            if progress is None:
+                continue
+            if progress.partial is not None:
+                image = progress.index or 0
+                partials[image] = partials.get(image, 0) + 1
+                yield render.stream_image(
+                    f"{prefix}.partial_image",
+                    data_b64=await render.b64(blobs, progress.partial),
+                    file=progress.partial, requested_size=request.size,
+                    created=int(time.time()),
+                    extra={"partial_image_index": partials[image] - 1, "image_index": image},
+                )  # fmt: skip
+            elif progress.progress != shown:
+                shown = progress.progress
+                yield render.progress_comment(shown)
 
 
 async def _submit(media: MediaService, request: params.ImageRequest, caller: Caller) -> str:
@@ -109,7 +106,3 @@ def _progress(data: object) -> media_jobs.Progress | None:
         return media_jobs.Progress.model_validate(data)
     except pydantic.ValidationError:
         return None
-
-
-def _endpoint(request: params.ImageRequest) -> str:
-    return "images.edits" if request.images else "images.generations"

@@ -20,7 +20,6 @@ from .. import errors
 from ..access.caller import Caller
 from ..chat import flatten
 from . import params, relay, uploads
-from .metering import metered
 from .service import MediaService
 
 PREFIX = "video_"
@@ -52,27 +51,26 @@ async def create(
     """Store the reference image (if any), submit the job (``caller``'s), answer its Video
     object."""
     queue, blobs = media.require()
-    with metered("videos", request.model):
-        image: MediaFile | None = None
-        if request.reference is not None:
-            (image,) = await uploads.store_parts(blobs, [request.reference])
-        elif request.reference_url is not None:
-            ref = flatten.AttachmentRef(
-                kind="image", source=request.reference_url, param="input_reference"
-            )
-            (image,) = await uploads.store_refs(media, [ref])
-        job = media_jobs.VideoJob(
-            model=request.model, prompt=request.prompt, aspect_ratio=request.ratio,
-            seconds=request.seconds, resolution=request.resolution,  # type: ignore[arg-type]
-            preset=request.preset, image=image, upscale=request.upscale,
-        )  # fmt: skip
-        job_id = await media.submit_for(
-            caller, media_jobs.KIND_VIDEO, job, metadata={
-                "model": request.model, "prompt": request.prompt, "size": request.size,
-                "seconds": str(request.seconds),
-            },
-        )  # fmt: skip
-        record = await queue.record(job_id)
+    image: MediaFile | None = None
+    if request.reference is not None:
+        (image,) = await uploads.store_parts(blobs, [request.reference])
+    elif request.reference_url is not None:
+        ref = flatten.AttachmentRef(
+            kind="image", source=request.reference_url, param="input_reference"
+        )
+        (image,) = await uploads.store_refs(media, [ref])
+    job = media_jobs.VideoJob(
+        model=request.model, prompt=request.prompt, aspect_ratio=request.ratio,
+        seconds=request.seconds, resolution=request.resolution,  # type: ignore[arg-type]
+        preset=request.preset, image=image, upscale=request.upscale,
+    )  # fmt: skip
+    job_id = await media.submit_for(
+        caller, media_jobs.KIND_VIDEO, job, metadata={
+            "model": request.model, "prompt": request.prompt, "size": request.size,
+            "seconds": str(request.seconds),
+        },
+    )  # fmt: skip
+    record = await queue.record(job_id)
     if record is None:  # expired at once: a queue with a ttl shorter than a request
         raise VideoNotFound(f"The video '{PREFIX}{job_id}' expired before it could be read.")
     return video_object(record)

@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from .. import bodies, deps, errors, responses
+from .. import bodies, deps, errors, http_metrics, responses
 from ..access.meter import Meter
 from ..chat import plan, request, service
 from ..media import chat as media_chat
@@ -62,6 +62,7 @@ class ChatCompletions:
         raw = await bodies.read(scope=http.scope, receive=http.receive, limits=self._limits())
         body = request.parse(raw)
         meter.model = body.model
+        http_metrics.note_model(body.model)
         if media_chat.handles(body.model):  # image, image-edit and video models: a media job
             await services.guard.admit(meter, model=body.model, cost=catalogue.get(body.model).cost)
             return media_chat.respond(

@@ -1,7 +1,9 @@
 """Prometheus metrics of the usage-record pipeline (``grok2api_gateway_usage_*``).
 
 Labels are bounded: ``stage`` is ``queue`` (the Redis list) or ``store`` (the durable
-store); ``reason`` is one of the drop reasons below.
+store); ``reason`` is one of the drop reasons below. The gauges say how worker processes
+(``SERVER_WORKERS`` > 1, prometheus-client's multiprocess mode) combine: the buffers of the
+live workers add up; the backlog of the one Redis list is the last one any worker saw.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from prometheus_client import Counter, Gauge
 BUFFERED = Gauge(
     "grok2api_gateway_usage_records_buffered",
     "Usage records in this process's buffer, not yet handed on (sampled at every flush).",
+    multiprocess_mode="livesum",
 )
 WRITTEN = Counter(
     "grok2api_gateway_usage_records_written_total",
@@ -33,6 +36,7 @@ FLUSH_FAILURES = Counter(
 DRAIN_BACKLOG = Gauge(
     "grok2api_gateway_usage_drain_backlog",
     "Usage records waiting in the Redis list, as last seen by this process.",
+    multiprocess_mode="livemostrecent",
 )
 DRAIN_FAILURES = Counter(
     "grok2api_gateway_usage_drain_failures_total",
