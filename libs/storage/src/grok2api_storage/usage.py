@@ -37,7 +37,6 @@ from . import usage_common as common
 MAX_ATTEMPTS = 5
 _FIELDS = tuple(field.name for field in dataclasses.fields(records.UsageRecord))
 _TABLE = cast(Table, models.UsageEntry.__table__)
-_UPSERTING = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _GROUP_COLUMNS = {
     records.UsageGrouping.KEY: "key_id",
     records.UsageGrouping.MODEL: "model",
@@ -62,13 +61,9 @@ class SqlUsageStore:
                 async with self._db.transaction() as session:
                     conn = await session.connection()
                     dialect = conn.dialect.name
-                    if dialect in _UPSERTING:
-                        statement = (
-                            _UPSERTING[dialect](_TABLE)
-                            .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
-                            .returning(_TABLE.c.id)
-                        )
-                        inserted = await conn.execute(statement, [_row(e) for e in chunk])
+                    skipping = _insert_skipping_stored(dialect)
+                    if skipping is not None:
+                        inserted = await conn.execute(skipping, [_row(e) for e in chunk])
                         return len(inserted.all())
                     stored = set(
                         (
@@ -177,6 +172,17 @@ class SqlUsageStore:
                 delete(models.UsageEntry).where(models.UsageEntry.timestamp < cutoff)
             )
             return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _insert_skipping_stored(dialect: str) -> Any | None:
+    """``INSERT … ON CONFLICT (id) DO NOTHING RETURNING id`` where the dialect has it."""
+    if dialect == "postgresql":
+        pg = postgresql.insert(_TABLE).on_conflict_do_nothing(index_elements=[_TABLE.c.id])
+        return pg.returning(_TABLE.c.id)
+    if dialect == "sqlite":
+        lite = sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=[_TABLE.c.id])
+        return lite.returning(_TABLE.c.id)
+    return None
 
 
 def _row(entry: records.UsageRecord) -> dict[str, Any]:
