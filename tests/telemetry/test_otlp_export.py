@@ -1,8 +1,11 @@
 """A real ``grok2api run`` process, configured only by OTEL_* variables, exports its spans
-over OTLP/gRPC to a receiver on loopback (opentelemetry-proto's TraceService)."""
+over OTLP/gRPC to a receiver on loopback (opentelemetry-proto's TraceService); under traffic
+carrying a credential, a master key, client keys and a prompt, none of them appears in its
+logs, its /metrics or its spans."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -26,6 +29,8 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 TRACE_ID = "5b8aa5a2d2c872e8321cf37308d69df2"
 TRACEPARENT = f"00-{TRACE_ID}-051581bf3cb55c13-01"
+MASTER_KEY = "sk-master-key-never-logged-1234"
+PROMPT = "the-secret-prompt-text-7781"
 
 
 class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
@@ -91,7 +96,7 @@ def test_a_running_grok2api_exports_its_request_spans_over_otlp(
         SERVER_PORT=str(port), TOKEN_POOL_ADDR=f"127.0.0.1:{pool_port}",
         GROK2API_NETWORK__BASE_URL=sim.base_url, GROK2API_NETWORK__ASSETS_URL=sim.base_url,
         GROK2API_NETWORK__ACCOUNTS_URL=sim.base_url,
-        GROK2API_CHAT__DYNAMIC_STATSIG="false",
+        GROK2API_CHAT__DYNAMIC_STATSIG="false", GROK2API_APP__API_KEY=MASTER_KEY,
         # tracing: only the standard variables
         OTEL_TRACES_EXPORTER="otlp", OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
         OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{otlp_port}",
@@ -116,11 +121,25 @@ def test_a_running_grok2api_exports_its_request_spans_over_otlp(
             [sys.executable, "-m", "grok2api_cli.main", "tokens", "add", "sso-otlp-account",
              "--tier", "super"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert added.returncode == 0, added.stderr
+        created = subprocess.run(
+            [sys.executable, "-m", "grok2api_cli.main", "keys", "create", "leak-check",
+             "--json"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert created.returncode == 0, created.stderr
+        client_key = json.loads(created.stdout)["secret"]
         answer = requests.post(
-            f"{base}/v1/chat/completions", timeout=30, headers={"traceparent": TRACEPARENT},
+            f"{base}/v1/chat/completions", timeout=30,
+            headers={"traceparent": TRACEPARENT, "authorization": f"Bearer {MASTER_KEY}"},
             json={"model": "grok-4", "messages": [{"role": "user", "content": "hi"}]})
         assert answer.status_code == 200, answer.text
         found = servicer.wait_for("POST /v1/chat/completions")
+        # Traffic that carries every kind of secret: a client key, a wrong key, a prompt.
+        for key in (client_key, "g2a-wrong-key-that-is-long-enough"):
+            requests.post(
+                f"{base}/v1/chat/completions", timeout=30,
+                headers={"authorization": f"Bearer {key}"},
+                json={"model": "grok-4", "messages": [{"role": "user", "content": PROMPT}]})
+        metrics_page = requests.get(f"{base}/metrics", timeout=10).text
+        exported = [s.SerializeToString() for _, s in servicer.spans()]
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
@@ -134,3 +153,9 @@ def test_a_running_grok2api_exports_its_request_spans_over_otlp(
     children = [s for _, s in servicer.spans() if s.parent_span_id == server.span_id]
     assert any(s.name.startswith("GET /ws/mgw") for s in children)  # grok_web's chat turn
     assert f"trace_id={TRACE_ID}" in out  # and the process's own log line says which trace
+
+    # No secret anywhere an operator looks: logs, metrics, exported spans.
+    for secret in ("sso-otlp-account", MASTER_KEY, client_key, PROMPT):
+        assert secret not in out + err, f"{secret[:12]}… in the logs"
+        assert secret not in metrics_page, f"{secret[:12]}… in /metrics"
+        assert not any(secret.encode() in span for span in exported), f"{secret[:12]}… in a span"
