@@ -366,6 +366,15 @@ def test_every_service_exposes_its_process_metrics(deployment: Deployment) -> No
             assert name in names, f"{job} has no {name}"
 
 
+def test_promtool_accepts_every_services_exposition(
+        deployment: Deployment, after_traffic: dict[str, int]) -> None:
+    for job, url in deployment.metrics_urls.items():
+        page = http.get(url, timeout=10).text
+        checked = subprocess.run(["promtool", "check", "metrics"], input=page,
+                                 capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0, f"{job}: {checked.stdout}{checked.stderr}"
+
+
 def test_every_panel_query_has_data_in_prometheus(
         deployment: Deployment, after_traffic: dict[str, int]) -> None:
     empty: list[str] = []
