@@ -92,11 +92,11 @@ async def test_a_drainer_dying_between_write_and_trim_leaves_the_batch_to_the_ne
     async def crash(**_: Any) -> int:
         raise SimulatedCrash
 
-    async def vanish(**_: Any) -> int:  # a dead process releases nothing
-        return 0
+    async def vanish() -> None:  # a dead process releases nothing
+        return None
 
     dying._trim = crash  # type: ignore[assignment]
-    dying._release = vanish  # type: ignore[assignment]
+    dying._lock.release = vanish  # type: ignore[method-assign]
     with pytest.raises(SimulatedCrash):
         await dying.drain()
     assert len(await stored(pg_store)) == 120

@@ -79,6 +79,11 @@ class RedisLeadership:
         """What the last ``hold()`` answered (False before the first one)."""
         return self._held
 
+    @property
+    def token(self) -> str:
+        """This holder's value in the key: a script may check it before acting as holder."""
+        return self._token
+
     async def hold(self) -> bool:
         try:
             if self._held and await self._renew(keys=[self._key], args=[self._token, self._ttl_ms]):

@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 
+from grok2api_jobs.leadership import RedisLeadership
 from grok2api_settings.live import LiveSettings
 from grok2api_storage.records import UsageRecord, utcnow
 from redis.asyncio import Redis
@@ -42,21 +42,6 @@ end
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[2]), -1)
 return redis.call('LLEN', KEYS[2])
 """
-# KEYS: lock. ARGV: token, ttl ms.
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-
 class _LockLost(Exception):
     pass
 
@@ -82,12 +67,11 @@ class UsageDrainer:
         self._settings = settings
         self._keys = keys
         self._batch_size = batch_size
-        self._lock_ttl_ms = int(lock_ttl * 1000)
+        self._lock = RedisLeadership(redis, key=keys.drain_lock, ttl_seconds=lock_ttl)
+        self._renew_every = lock_ttl / 3
         self._poll_interval = poll_interval
         self._backoff = backoff or Backoff()
         self._trim = redis.register_script(_TRIM)
-        self._renew = redis.register_script(_RENEW)
-        self._release = redis.register_script(_RELEASE)
         self.purger = RetentionPurger(
             store.usage, settings=settings, gate=RedisGate(redis, keys.purge_due), clock=clock
         )
@@ -122,14 +106,11 @@ class UsageDrainer:
         metrics.DRAIN_BACKLOG.set(length)
         if length == 0:
             return 0
-        token = uuid.uuid4().hex
-        acquired = await self._redis.set(
-            self._keys.drain_lock, token, nx=True, px=self._lock_ttl_ms
-        )
-        if not acquired:
+        if not await self._lock.hold():
             return 0
+        token = self._lock.token
         lost = asyncio.Event()
-        renewer = asyncio.create_task(self._keep_lock(token, lost), name="usage-drain-lock")
+        renewer = asyncio.create_task(self._keep_lock(lost), name="usage-drain-lock")
         taken = 0
         try:
             while not lost.is_set() and not self._stopping.is_set():
@@ -156,8 +137,7 @@ class UsageDrainer:
         finally:
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._release(keys=[self._keys.drain_lock], args=[token]))
+            await asyncio.shield(self._lock.release())
         return taken
 
     async def _write(self, batch: list[UsageRecord], lost: asyncio.Event) -> None:
@@ -186,20 +166,12 @@ class UsageDrainer:
             for wait in waits:
                 wait.cancel()
 
-    async def _keep_lock(self, token: str, lost: asyncio.Event) -> None:
-        """Renew the lock every third of its TTL; set ``lost`` when it is no longer ours."""
-        period = self._lock_ttl_ms / 3000
+    async def _keep_lock(self, lost: asyncio.Event) -> None:
+        """Renew the lock every third of its TTL; set ``lost`` when it may no longer be ours
+        (the trim checks it again before removing anything)."""
         while True:
-            await asyncio.sleep(period)
-            try:
-                renewed = await self._renew(
-                    keys=[self._keys.drain_lock], args=[token, self._lock_ttl_ms]
-                )
-            except Exception as exc:
-                # The lock may still be ours; the trim checks before removing anything.
-                log.warning("usage_drain_lock_renew_failed error=%s", type(exc).__name__)
-                continue
-            if not int(renewed):
+            await asyncio.sleep(self._renew_every)
+            if not await self._lock.hold():
                 lost.set()
                 return
 
