@@ -1,3 +1,11 @@
+"""The ``grok2api`` command line: its one-line errors and exit statuses.
+
+A command that ends on a settings or connection error before serving anything runs in this
+process (``grok2api_in_process``: the same app, the same environment, the same output and
+status); so does ``run`` refused before it starts a server, a pool or a worker process.
+What needs a process of its own (ports taken, worker processes, a split target's gRPC
+preflight) starts a real ``grok2api`` (``grok2api``)."""
+
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -8,7 +16,7 @@ from grok2api_cli import main
 from grok2api_settings import rendering
 from typer.testing import CliRunner
 
-from .conftest import grok2api
+from .conftest import grok2api, grok2api_in_process
 
 
 def all_commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -31,13 +39,13 @@ def test_every_command_has_help():
 
 
 def test_version_prints_the_package_version(env):
-    result = grok2api("version", env=env)
+    result = grok2api_in_process("version", env=env)
     assert result.returncode == 0
     assert result.stdout.strip() == "0.1.0"
 
 
 def test_config_defaults_prints_the_defaults_file(env):
-    result = grok2api("config", "defaults", env=env)
+    result = grok2api_in_process("config", "defaults", env=env)
     assert result.stdout.strip() == rendering.defaults_file().strip()
 
 
@@ -45,7 +53,7 @@ def test_config_show_gives_sources_and_masks_secrets(env, tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('[app]\napi_key = "sk-topsecret"\n')
     env = {**env, "SERVER_PORT": "9123", "COLUMNS": "200"}
-    result = grok2api("config", "show", "--config", str(config), env=env)
+    result = grok2api_in_process("config", "show", "--config", str(config), env=env)
     assert result.returncode == 0, result.stderr
     assert "sk-topsecret" not in result.stdout
     lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
@@ -58,16 +66,16 @@ def test_config_show_gives_sources_and_masks_secrets(env, tmp_path):
 def test_config_validate_accepts_a_good_file_and_names_the_bad_key(env, tmp_path):
     good = tmp_path / "good.toml"
     good.write_text("[chat]\nstream = false\n")
-    assert grok2api("config", "validate", str(good), env=env).returncode == 0
+    assert grok2api_in_process("config", "validate", str(good), env=env).returncode == 0
     bad = tmp_path / "bad.toml"
     bad.write_text("[token]\nfail_threshold = 0\n")
-    result = grok2api("config", "validate", str(bad), env=env)
+    result = grok2api_in_process("config", "validate", str(bad), env=env)
     assert result.returncode == 2
     assert "token.fail_threshold = 0" in result.stderr and str(bad) in result.stderr
 
 
 def test_a_malformed_setting_stops_run_with_one_line(env):
-    result = grok2api("run", env={**env, "SERVER_PORT": "eighty"})
+    result = grok2api_in_process("run", env={**env, "SERVER_PORT": "eighty"})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "grok2api: setting server.port = 'eighty' from env:SERVER_PORT: "
@@ -76,13 +84,13 @@ def test_a_malformed_setting_stops_run_with_one_line(env):
 
 
 def test_unknown_target_is_refused(env):
-    result = grok2api("run", "--target", "everything", env=env)
+    result = grok2api_in_process("run", "--target", "everything", env=env)
     assert result.returncode == 2
     assert "unknown target 'everything'" in result.stderr
 
 
 def test_token_pool_target_without_redis_fails_with_one_line_naming_redis_url(env):
-    result = grok2api("run", "--target", "token-pool", env=env)
+    result = grok2api_in_process("run", "--target", "token-pool", env=env)
     assert result.returncode == 3
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "REDIS_URL" in lines[0], result.stderr
@@ -90,8 +98,8 @@ def test_token_pool_target_without_redis_fails_with_one_line_naming_redis_url(en
 
 
 def test_unreachable_redis_is_named(env):
-    result = grok2api("run", "--target", "token-pool",
-                      env={**env, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    result = grok2api_in_process("run", "--target", "token-pool",
+                                 env={**env, "REDIS_URL": "redis://127.0.0.1:1/0"})
     assert result.returncode == 3
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach Redis" in lines[0] and "REDIS_URL" in lines[0]
@@ -106,13 +114,13 @@ def test_gateway_target_without_a_reachable_pool_names_token_pool_addr(env):
 
 
 def test_several_workers_without_redis_are_refused(env):
-    result = grok2api("run", env={**env, "SERVER_WORKERS": "2"})
+    result = grok2api_in_process("run", env={**env, "SERVER_WORKERS": "2"})
     assert result.returncode == 3
     assert "SERVER_WORKERS=2 needs REDIS_URL" in result.stderr
 
 
 def test_validate_names_a_missing_file(env, tmp_path):
-    result = grok2api("config", "validate", str(Path(tmp_path / "nope.toml")), env=env)
+    result = grok2api_in_process("config", "validate", str(Path(tmp_path / "nope.toml")), env=env)
     assert result.returncode == 2 and "no such file" in result.stderr
 
 
@@ -148,7 +156,7 @@ def no_pool_env(env, tmp_path):
 
 def test_a_malformed_encryption_key_ends_tokens_import_with_one_line(no_pool_env, tmp_path):
     env = {**no_pool_env, "GROK2API_SECURITY__ENCRYPTION_KEY": "notakey"}
-    result = grok2api("tokens", "import", str(tmp_path / "credentials.txt"), env=env)
+    result = grok2api_in_process("tokens", "import", str(tmp_path / "credentials.txt"), env=env)
     assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
     [line] = error_lines(result)
@@ -157,7 +165,9 @@ def test_a_malformed_encryption_key_ends_tokens_import_with_one_line(no_pool_env
 
 def test_debug_shows_the_traceback_behind_the_line(no_pool_env, tmp_path):
     env = {**no_pool_env, "GROK2API_SECURITY__ENCRYPTION_KEY": "notakey"}
-    result = grok2api("--debug", "tokens", "import", str(tmp_path / "credentials.txt"), env=env)
+    result = grok2api_in_process(
+        "--debug", "tokens", "import", str(tmp_path / "credentials.txt"), env=env
+    )
     assert result.returncode == 2
     assert "Traceback" in result.stderr and "EncryptionKeyError" in result.stderr
     assert result.stderr.splitlines()[-1].startswith("grok2api: security.encryption_key")
@@ -168,7 +178,7 @@ def test_an_unreachable_store_is_one_line_naming_storage_url_with_the_password_m
 ):
     env = {**no_pool_env, "SERVER_STORAGE_TYPE": "pgsql",
            "SERVER_STORAGE_URL": "postgresql://u:s3cret@127.0.0.1:1/test"}
-    result = grok2api("tokens", "list", env=env)
+    result = grok2api_in_process("tokens", "list", env=env)
     assert result.returncode == 2
     [line] = error_lines(result)
     assert "server.storage_url" in line and "127.0.0.1:1" in line
@@ -178,7 +188,7 @@ def test_an_unreachable_store_is_one_line_naming_storage_url_with_the_password_m
 
 def test_a_store_url_of_another_scheme_is_one_line_naming_the_setting(no_pool_env):
     env = {**no_pool_env, "SERVER_STORAGE_TYPE": "mysql", "SERVER_STORAGE_URL": "ftp://db/x"}
-    result = grok2api("tokens", "list", "--local", env=env)
+    result = grok2api_in_process("tokens", "list", "--local", env=env)
     assert result.returncode == 2
     assert error_lines(result) == [
         "grok2api: server.storage_url scheme 'ftp' does not match server.storage_type='mysql' "
@@ -188,14 +198,14 @@ def test_a_store_url_of_another_scheme_is_one_line_naming_the_setting(no_pool_en
 
 
 def test_an_unreachable_redis_is_one_line_for_tokens_commands(no_pool_env):
-    result = grok2api("tokens", "list", env={**no_pool_env, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    result = grok2api_in_process("tokens", "list", env={**no_pool_env, "REDIS_URL": "redis://127.0.0.1:1/0"})
     assert result.returncode == 2
     [line] = error_lines(result)
     assert "REDIS_URL" in line and "Traceback" not in result.stderr
 
 
 def test_a_missing_import_file_is_one_line(no_pool_env, tmp_path):
-    result = grok2api("tokens", "import", str(tmp_path / "missing.txt"), env=no_pool_env)
+    result = grok2api_in_process("tokens", "import", str(tmp_path / "missing.txt"), env=no_pool_env)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"grok2api: cannot read {tmp_path / 'missing.txt'}: No such file or directory"

@@ -1,5 +1,6 @@
 """Two `grok2api run` on one machine: one pool per address, and the CLI writes only to the
-pool that serves its own data directory's store."""
+pool that serves its own data directory's store. (The `tokens` commands run in this process:
+a client of the pools, it needs no process of its own; the refused `run` does.)"""
 
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from curl_cffi import requests
 
-from .conftest import ROOT, cli_env, free_port, grok2api
+from .conftest import ROOT, cli_env, free_port, grok2api, grok2api_in_process
 from .test_single_process import wait_healthy
 
 pytestmark = pytest.mark.e2e
@@ -73,7 +74,7 @@ def test_a_second_instance_cannot_share_the_pool_and_the_cli_never_writes_to_the
     credentials.write_text("second-instance-" + "s" * 30 + "\n")
 
     aimed_at_first = {**second_env, "TOKEN_POOL_ADDR": f"127.0.0.1:{first_pool}"}
-    wrong = grok2api("tokens", "import", str(credentials), env=aimed_at_first)
+    wrong = grok2api_in_process("tokens", "import", str(credentials), env=aimed_at_first)
     assert wrong.returncode == 2
     store = (tmp_path / "second" / "data" / "grok2api.db").resolve()
     assert wrong.stderr.splitlines() == [
@@ -83,7 +84,7 @@ def test_a_second_instance_cannot_share_the_pool_and_the_cli_never_writes_to_the
     ]
     assert accounts_in(first) == 0
 
-    right = grok2api("tokens", "import", str(credentials), env=second_env)
+    right = grok2api_in_process("tokens", "import", str(credentials), env=second_env)
     assert right.returncode == 0, right.stderr
     assert "imported 1 of 1 accounts" in right.stdout
     assert (accounts_in(first), accounts_in(second)) == (0, 1)

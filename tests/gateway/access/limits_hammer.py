@@ -12,14 +12,30 @@ against ``concurrent``) or ``quota`` (``requests`` admits of 1, 2, 3, 1, ... uni
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import sys
 from typing import Any
 
-import redis.asyncio as aioredis
-from gateway.access.limits import Admitted
-from gateway.access.redis_limits import RedisLimitStore
-from grok2api_storage.records import ClientKeyLimits, QuotaUnit
+
+def _storage_records_alone() -> None:
+    """Let ``grok2api_storage.records`` (the limits' values) load without its package's
+    ``__init__``, which imports every store (SQLAlchemy, Alembic: seconds of each hammer
+    process's start, none of it used here): the package is registered unexecuted, its
+    submodules still found on its path. Only what the limit store runs is imported."""
+    spec = importlib.util.find_spec("grok2api_storage")
+    assert spec is not None and spec.submodule_search_locations is not None
+    sys.modules.setdefault("grok2api_storage", importlib.util.module_from_spec(spec))
+
+
+_storage_records_alone()
+
+import redis.asyncio as aioredis  # noqa: E402
+from gateway.access.limits import Admitted  # noqa: E402
+from gateway.access.redis_limits import RedisLimitStore  # noqa: E402
+from grok2api_storage.records import ClientKeyLimits, QuotaUnit  # noqa: E402
+
+assert "grok2api_storage.factory" not in sys.modules  # the stores really stayed out
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
