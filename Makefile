@@ -5,6 +5,9 @@ UV_VERSION := 0.13.9
 # uv from PATH, else a private copy bootstrapped from PyPI into .tools/ (needs only python3).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/venv/bin/uv)
 PY_SOURCES := libs/*/src services/*/src simulator/src operator/src cli/src
+# Compiled modules for the suite's many Python processes (services, CLI, simulator): without
+# them each process recompiles every import, whatever PYTHONDONTWRITEBYTECODE says outside.
+PYCACHE := $(CURDIR)/.cache/pycache
 
 .PHONY: help
 help: ## list the targets
@@ -28,7 +31,7 @@ demo: install ## simulator with demo accounts + single-process gateway pointed a
 
 .PHONY: test
 test: install lint proto-check ## the whole suite: lint, proto drift, unit, integration, end-to-end
-	$(UV) run --frozen pytest
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(PYCACHE) $(UV) run --frozen pytest
 
 .PHONY: readme-images
 readme-images: install ## retake the README's admin panel pictures (docs/images) with the browser tests
