@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from grok2api_cli import keys, main
+from grok2api_cli import keys_options, main
 from grok2api_settings import Settings
 from grok2api_storage import factory, protocols, records
 from typer.testing import CliRunner, Result
@@ -259,13 +259,13 @@ def test_an_unreachable_store_is_one_line(data_dir: Path, monkeypatch: pytest.Mo
 
 def test_expiry_accepts_dates_times_and_durations() -> None:
     now = datetime(2030, 5, 1, 12, tzinfo=UTC)
-    assert keys.parse_expires("2031-01-01", now) == datetime(2031, 1, 1, tzinfo=UTC)
-    assert keys.parse_expires("2031-01-01T08:00:00+02:00", now) == datetime(
+    assert keys_options.parse_expires("2031-01-01", now) == datetime(2031, 1, 1, tzinfo=UTC)
+    assert keys_options.parse_expires("2031-01-01T08:00:00+02:00", now) == datetime(
         2031, 1, 1, 6, tzinfo=UTC
     )
-    assert keys.parse_expires("12h", now) == now + timedelta(hours=12)
-    assert keys.parse_expires("2w", now) == now + timedelta(weeks=2)
-    assert keys.parse_expires("none", now) is None
+    assert keys_options.parse_expires("12h", now) == now + timedelta(hours=12)
+    assert keys_options.parse_expires("2w", now) == now + timedelta(weeks=2)
+    assert keys_options.parse_expires("none", now) is None
 
 
 @pytest.fixture
