@@ -319,3 +319,28 @@ async def test_promtool_accepts_the_exposition(pool: Pool) -> None:
 
 def test_the_metrics_lease_outlives_two_missed_rounds() -> None:
     assert service.METRICS_LEASE_SECONDS > 2 * service.METRICS_INTERVAL_SECONDS
+
+
+@pytest.mark.parametrize("backend", ["redis"])
+async def test_a_command_s_own_pool_never_takes_the_lease_from_the_replicas(
+    pool: Pool, redis_client: aioredis.Redis, redis_prefix: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from grok2api_settings import Settings
+
+    replica = await pool.replica(
+        registry=CollectorRegistry(), leadership=_leadership(redis_client, redis_prefix)
+    )
+    from grok2api_storage import crypto
+
+    settings = Settings.model_validate({
+        "data_dir": str(tmp_path), "token": {"auto_refresh": False},
+        "security": {"encryption_key": crypto.generate_key()},
+    })  # fmt: skip
+    async with main.running(
+        settings, redis=redis_client, grpc_address=None, hot_prefix=redis_prefix,
+        report_metrics=False,
+    ) as command_pool:  # fmt: skip
+        await redis_client.delete(f"{redis_prefix}:metrics-leader")  # the lease is free
+        assert not await command_pool.report_metrics()
+        assert await redis_client.get(f"{redis_prefix}:metrics-leader") is None
+        assert await replica.report_metrics()

@@ -73,8 +73,10 @@ async def _pool(config: Path | None, addr: str | None, local: bool) -> AsyncIter
     if settings.services.redis_url:
         redis = await pool_main.connect_redis(settings.services.redis_url)
     try:
+        # A pool for the length of one command: the scraped replicas keep reporting the
+        # pool-wide gauges meanwhile.
         async with pool_main.running(
-            _local_settings(settings), redis=redis, grpc_address=None
+            _local_settings(settings), redis=redis, grpc_address=None, report_metrics=False
         ) as pool:
             yield pool
     finally:

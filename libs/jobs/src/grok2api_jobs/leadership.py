@@ -10,7 +10,7 @@ depth): the one holding a short lease in Redis.
 renewing and the lease expires, so another one's next ``hold()`` takes it. A replica whose
 lease expired (a pause longer than the TTL) or that cannot reach Redis learns it at its next
 ``hold()``, which answers False: it must stop doing the chore then. ``SoleLeadership`` is
-the single-process mode's: the only replica always holds it.
+the single-process mode's: the only replica always holds it; ``NoLeadership`` never does.
 """
 
 from __future__ import annotations
@@ -53,6 +53,17 @@ class SoleLeadership:
 
     async def hold(self) -> bool:
         return True
+
+    async def release(self) -> None:
+        return None
+
+
+class NoLeadership:
+    """A process that never does the shared chore: a short-lived one (a CLI command running
+    a pool of its own) must not take the lease from the replicas that are scraped."""
+
+    async def hold(self) -> bool:
+        return False
 
     async def release(self) -> None:
         return None

@@ -48,6 +48,7 @@ async def running(
     grpc_address: str | None,
     store: protocols.Store | None = None,
     hot_prefix: str = HOT_PREFIX,
+    report_metrics: bool = True,
 ) -> AsyncIterator[service.PoolService]:
     """An open pool: store opened and migrated, hot state built (in-process when ``redis``
     is None, else shared on Redis), refresher and background loops started, and the gRPC
@@ -55,7 +56,9 @@ async def running(
     taken; its ``GetServerInfo`` names the store of ``settings``). Everything stops on exit.
     ``store``: an open, migrated store owned by the caller; when None one is opened from
     the settings (key generated in DATA_DIR in the single-process mode) and closed on exit.
-    ``hot_prefix`` namespaces the Redis keys (replicas of one pool share it)."""
+    ``hot_prefix`` namespaces the Redis keys (replicas of one pool share it).
+    ``report_metrics=False``: never report the pool-wide gauges (nor take the lease that
+    elects their reporter), for a pool that lives as long as one CLI command."""
     current = _reader(settings)
     if grpc_address is not None:
         # Before anything starts: a refused start then has nothing to stop.
@@ -81,7 +84,7 @@ async def running(
             hot=hot,
             reader=usage.GrokUsageReader(upstream),
             upstream=actions.GrokAccountUpstream(upstream),
-            leadership=None if redis is None else metrics_leadership(redis, hot_prefix),
+            leadership=_metrics_leadership(redis, hot_prefix, report=report_metrics),
         )
         stack.push_async_callback(pool.aclose)
         await pool.start()
@@ -91,6 +94,16 @@ async def running(
             )
             stack.push_async_callback(serving.stop)
         yield pool
+
+
+def _metrics_leadership(
+    redis: aioredis.Redis | None, hot_prefix: str, *, report: bool
+) -> leadership.Leadership | None:
+    """Who reports the pool-wide gauges: nobody here (``report`` False), this pool alone
+    (None: no Redis, no other replica) or the holder of the replicas' lease."""
+    if not report:
+        return leadership.NoLeadership()
+    return None if redis is None else metrics_leadership(redis, hot_prefix)
 
 
 def metrics_leadership(redis: aioredis.Redis, hot_prefix: str) -> leadership.RedisLeadership:
