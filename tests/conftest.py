@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import redis.asyncio as aioredis
@@ -31,6 +33,23 @@ async def redis_prefix(redis_client: aioredis.Redis) -> AsyncIterator[str]:
     keys = [key async for key in redis_client.scan_iter(match=f"{prefix}*")]
     if keys:
         await redis_client.delete(*keys)
+
+
+@pytest.fixture
+def check_metrics() -> Callable[[str | bytes], None]:
+    """Assert that ``promtool check metrics`` (Debian's ``prometheus`` package, which
+    ``make test`` needs and ``.ci/run`` installs) accepts a Prometheus exposition."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is missing: apt-get install -y prometheus (.ci/run does)")
+
+    def check(exposition: str | bytes) -> None:
+        data = exposition.encode() if isinstance(exposition, str) else exposition
+        done = subprocess.run([promtool, "check", "metrics"], input=data,
+                              capture_output=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, (done.stdout + done.stderr).decode()
+
+    return check
 
 
 @pytest.fixture(params=["in_process", "redis"])

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -367,12 +367,10 @@ def test_every_service_exposes_its_process_metrics(deployment: Deployment) -> No
 
 
 def test_promtool_accepts_every_services_exposition(
-        deployment: Deployment, after_traffic: dict[str, int]) -> None:
-    for job, url in deployment.metrics_urls.items():
-        page = http.get(url, timeout=10).text
-        checked = subprocess.run(["promtool", "check", "metrics"], input=page,
-                                 capture_output=True, text=True, timeout=60)
-        assert checked.returncode == 0, f"{job}: {checked.stdout}{checked.stderr}"
+        deployment: Deployment, after_traffic: dict[str, int],
+        check_metrics: Callable[[str], None]) -> None:
+    for url in deployment.metrics_urls.values():
+        check_metrics(http.get(url, timeout=10).text)
 
 
 def test_every_panel_query_has_data_in_prometheus(
