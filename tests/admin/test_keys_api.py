@@ -5,19 +5,12 @@ input refused with the field named, every change audited without the secret."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx2
 import pytest
-from admin import app as admin_app
-from fastapi import FastAPI
-from grok2api_settings import Settings
-from grok2api_settings.live import LiveSettings
 from grok2api_storage import protocols, records
 
-BEARER = {"Authorization": "Bearer keys-test-admin"}
 EVERY_LIMIT = {
     "allowed_models": ["grok-4", "grok-3"], "rate_limit_per_minute": 60, "max_concurrent": 4,
     "quota_unit": "cost", "daily_quota": 1000, "monthly_quota": 20000,
@@ -25,37 +18,17 @@ EVERY_LIMIT = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def app(tmp_path: Path, store: protocols.Store) -> FastAPI:
-    settings = Settings.model_validate(
-        {"data_dir": tmp_path, "app": {"app_key": "keys-test-admin"}}
-    )
-    built = admin_app.create_app(settings=LiveSettings(settings), pool=None)  # type: ignore[arg-type]
-    built.state.client_keys = store.client_keys
-    built.state.usage = store.usage
-    return built
-
-
-@pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
-    transport = httpx2.ASGITransport(app=app)
-    async with httpx2.AsyncClient(
-        transport=transport, base_url="http://admin.test", headers=BEARER
-    ) as client:
-        yield client
-
-
 async def test_a_created_key_carries_every_limit_and_its_secret_is_answered_once(
-    http: httpx2.AsyncClient, store: protocols.Store
+    keys_api: httpx2.AsyncClient, store: protocols.Store
 ) -> None:
-    created = await http.post("/api/keys", json={"name": "ci", **EVERY_LIMIT})
+    created = await keys_api.post("/api/keys", json={"name": "ci", **EVERY_LIMIT})
 
     assert created.status_code == 201, created.text
     secret = created.json()["secret"]
     assert secret.startswith("g2a-")
     found = await store.client_keys.find(secret)
     assert found is not None and found.limits.quota_unit is records.QuotaUnit.COST
-    listed = (await http.get("/api/keys")).json()["items"]
+    listed = (await keys_api.get("/api/keys")).json()["items"]
     assert len(listed) == 1
     item = listed[0]
     assert {name: item[name] for name in EVERY_LIMIT} == {
@@ -65,15 +38,15 @@ async def test_a_created_key_carries_every_limit_and_its_secret_is_answered_once
     assert (item["name"], item["state"], item["enabled"]) == ("ci", "active", True)
     assert secret.startswith(item["prefix"])
     for path in ("/api/keys", f"/api/keys/{item['id']}", "/api/audit"):
-        assert secret not in (await http.get(path)).text
+        assert secret not in (await keys_api.get(path)).text
 
 
 async def test_limits_are_changed_and_cleared_one_field_at_a_time(
-    http: httpx2.AsyncClient,
+    keys_api: httpx2.AsyncClient,
 ) -> None:
-    key = (await http.post("/api/keys", json={"name": "app", **EVERY_LIMIT})).json()["item"]
+    key = (await keys_api.post("/api/keys", json={"name": "app", **EVERY_LIMIT})).json()["item"]
 
-    changed = await http.patch(f"/api/keys/{key['id']}", json={
+    changed = await keys_api.patch(f"/api/keys/{key['id']}", json={
         "allowed_models": None, "rate_limit_per_minute": None, "daily_quota": 5,
         "quota_unit": "requests", "account_tags": None, "expires_at": None,
     })  # fmt: skip
@@ -87,15 +60,15 @@ async def test_limits_are_changed_and_cleared_one_field_at_a_time(
 
 
 async def test_the_state_says_disabled_expired_and_revoked(
-    http: httpx2.AsyncClient, store: protocols.Store
+    keys_api: httpx2.AsyncClient, store: protocols.Store
 ) -> None:
-    key = (await http.post("/api/keys", json={"name": "s"})).json()
+    key = (await keys_api.post("/api/keys", json={"name": "s"})).json()
     path = f"/api/keys/{key['item']['id']}"
 
-    disabled = (await http.patch(path, json={"enabled": False})).json()
+    disabled = (await keys_api.patch(path, json={"enabled": False})).json()
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    expired = (await http.patch(path, json={"enabled": True, "expires_at": past})).json()
-    revoked = await http.delete(path)
+    expired = (await keys_api.patch(path, json={"enabled": True, "expires_at": past})).json()
+    revoked = await keys_api.delete(path)
 
     assert disabled["state"] == "disabled"
     assert expired["state"] == "expired"
@@ -104,7 +77,7 @@ async def test_the_state_says_disabled_expired_and_revoked(
     assert revoked.json()["revoked_at"] is not None
     found = await store.client_keys.find(key["secret"])
     assert found is not None and found.refusal(datetime.now(UTC)) == "revoked"
-    again = await http.patch(path, json={"enabled": True})
+    again = await keys_api.patch(path, json={"enabled": True})
     assert again.status_code == 400
     assert "revoked" in again.json()["error"]["message"]
 
@@ -126,31 +99,31 @@ async def test_the_state_says_disabled_expired_and_revoked(
     ],
 )
 async def test_bad_input_is_refused_naming_the_field(
-    http: httpx2.AsyncClient, body: dict[str, object], names: str
+    keys_api: httpx2.AsyncClient, body: dict[str, object], names: str
 ) -> None:
-    answer = await http.post("/api/keys", json=body)
+    answer = await keys_api.post("/api/keys", json=body)
 
     assert answer.status_code == 400, answer.text
     assert names in answer.json()["error"]["message"]
-    assert (await http.get("/api/keys")).json()["items"] == []
+    assert (await keys_api.get("/api/keys")).json()["items"] == []
 
 
 async def test_a_required_field_cannot_be_cleared_and_unknown_keys_are_404(
-    http: httpx2.AsyncClient,
+    keys_api: httpx2.AsyncClient,
 ) -> None:
-    key = (await http.post("/api/keys", json={"name": "k"})).json()["item"]
+    key = (await keys_api.post("/api/keys", json={"name": "k"})).json()["item"]
     for field in ("name", "enabled", "quota_unit"):
-        answer = await http.patch(f"/api/keys/{key['id']}", json={field: None})
+        answer = await keys_api.patch(f"/api/keys/{key['id']}", json={field: None})
         assert answer.status_code == 400 and field in answer.json()["error"]["message"]
-    assert (await http.patch("/api/keys/nope", json={"name": "y"})).status_code == 404
-    assert (await http.delete("/api/keys/nope")).status_code == 404
-    assert (await http.get("/api/keys/nope")).status_code == 404
+    assert (await keys_api.patch("/api/keys/nope", json={"name": "y"})).status_code == 404
+    assert (await keys_api.delete("/api/keys/nope")).status_code == 404
+    assert (await keys_api.get("/api/keys/nope")).status_code == 404
 
 
 async def test_one_key_shows_today_and_this_month_against_its_quotas(
-    http: httpx2.AsyncClient, store: protocols.Store
+    keys_api: httpx2.AsyncClient, store: protocols.Store
 ) -> None:
-    key = (await http.post("/api/keys", json={
+    key = (await keys_api.post("/api/keys", json={
         "name": "metered", "quota_unit": "cost", "daily_quota": 50, "monthly_quota": 900,
     })).json()["item"]  # fmt: skip
     now = datetime.now(UTC)
@@ -170,7 +143,7 @@ async def test_one_key_shows_today_and_this_month_against_its_quotas(
         record(last_month), record(now, key_id=None),
     ])  # fmt: skip
 
-    shown = (await http.get(f"/api/keys/{key['id']}")).json()
+    shown = (await keys_api.get(f"/api/keys/{key['id']}")).json()
 
     for period, quota in (("today", 50), ("month", 900)):
         totals = shown[period]
@@ -180,14 +153,14 @@ async def test_one_key_shows_today_and_this_month_against_its_quotas(
 
 
 async def test_every_change_is_audited_never_the_secret(
-    http: httpx2.AsyncClient,
+    keys_api: httpx2.AsyncClient,
 ) -> None:
-    created = (await http.post("/api/keys", json={"name": "audited", "daily_quota": 3})).json()
+    created = (await keys_api.post("/api/keys", json={"name": "audited", "daily_quota": 3})).json()
     key = created["item"]
-    await http.patch(f"/api/keys/{key['id']}", json={"rate_limit_per_minute": 9})
-    await http.delete(f"/api/keys/{key['id']}")
+    await keys_api.patch(f"/api/keys/{key['id']}", json={"rate_limit_per_minute": 9})
+    await keys_api.delete(f"/api/keys/{key['id']}")
 
-    audit = await http.get("/api/audit")
+    audit = await keys_api.get("/api/audit")
     entries = audit.json()["items"]
 
     assert [e["action"] for e in entries] == [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,34 +13,12 @@ import httpx2
 import pytest
 from admin import app as admin_app
 from admin.routers import usage as usage_router
-from fastapi import FastAPI
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
 from grok2api_storage import protocols, records
 
-BEARER = {"Authorization": "Bearer usage-test-admin"}
 DAY1 = datetime(2030, 3, 1, tzinfo=UTC)
 DAY2 = DAY1 + timedelta(days=1)
-
-
-@pytest.fixture
-def app(tmp_path: Path, store: protocols.Store) -> FastAPI:
-    settings = Settings.model_validate(
-        {"data_dir": tmp_path, "app": {"app_key": "usage-test-admin"}}
-    )
-    built = admin_app.create_app(settings=LiveSettings(settings), pool=None)  # type: ignore[arg-type]
-    built.state.client_keys = store.client_keys
-    built.state.usage = store.usage
-    return built
-
-
-@pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
-    transport = httpx2.ASGITransport(app=app)
-    async with httpx2.AsyncClient(
-        transport=transport, base_url="http://admin.test", headers=BEARER
-    ) as client:
-        yield client
 
 
 def record(n: int, at: datetime, key_id: str | None, **extra: Any) -> records.UsageRecord:
@@ -70,9 +47,9 @@ async def traffic(store: protocols.Store) -> dict[str, str]:
 
 
 async def test_summary_groups_by_day_and_model(
-    http: httpx2.AsyncClient, traffic: dict[str, str]
+    keys_api: httpx2.AsyncClient, traffic: dict[str, str]
 ) -> None:
-    answer = await http.get("/api/usage/summary", params={"group_by": "day,model"})
+    answer = await keys_api.get("/api/usage/summary", params={"group_by": "day,model"})
 
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -87,14 +64,14 @@ async def test_summary_groups_by_day_and_model(
 
 
 async def test_summary_filters_and_names_keys(
-    http: httpx2.AsyncClient, traffic: dict[str, str]
+    keys_api: httpx2.AsyncClient, traffic: dict[str, str]
 ) -> None:
     alpha = traffic["alpha"]
-    total = (await http.get("/api/usage/summary", params={"key_id": alpha})).json()["items"]
-    first_day = (await http.get("/api/usage/summary", params={
+    total = (await keys_api.get("/api/usage/summary", params={"key_id": alpha})).json()["items"]
+    first_day = (await keys_api.get("/api/usage/summary", params={
         "since": "2030-03-01", "until": "2030-03-02", "group_by": "key",
     })).json()["items"]  # fmt: skip
-    messages = (await http.get("/api/usage/summary", params={
+    messages = (await keys_api.get("/api/usage/summary", params={
         "endpoint": "/v1/messages", "model": "grok-4", "group_by": "hour",
     })).json()["items"]  # fmt: skip
 
@@ -116,23 +93,23 @@ async def test_summary_filters_and_names_keys(
     ],
 )
 async def test_bad_filters_are_refused_naming_them(
-    http: httpx2.AsyncClient, params: dict[str, str], says: str
+    keys_api: httpx2.AsyncClient, params: dict[str, str], says: str
 ) -> None:
-    answer = await http.get("/api/usage/summary", params=params)
+    answer = await keys_api.get("/api/usage/summary", params=params)
 
     assert answer.status_code == 400
     assert says in answer.json()["error"]["message"]
 
 
 async def test_records_are_paged_newest_first_until_none_are_left(
-    http: httpx2.AsyncClient, traffic: dict[str, str]
+    keys_api: httpx2.AsyncClient, traffic: dict[str, str]
 ) -> None:
     seen: list[str] = []
     before: str | None = None
     pages = 0
     while True:
         params: dict[str, Any] = {"limit": 2, **({"before": before} if before else {})}
-        page = (await http.get("/api/usage/records", params=params)).json()
+        page = (await keys_api.get("/api/usage/records", params=params)).json()
         seen += [item["id"] for item in page["items"]]
         pages += 1
         before = page["next_before"]
@@ -141,7 +118,7 @@ async def test_records_are_paged_newest_first_until_none_are_left(
 
     assert seen == ["u0005", "u0004", "u0003", "u0002", "u0001"]
     assert pages == 3
-    one = (await http.get("/api/usage/records", params={"key_id": traffic["beta"]})).json()
+    one = (await keys_api.get("/api/usage/records", params={"key_id": traffic["beta"]})).json()
     assert [(i["id"], i["key_name"], i["status"], i["error_code"]) for i in one["items"]] == [
         ("u0003", "beta", 429, "rate_limited")
     ]
@@ -149,12 +126,12 @@ async def test_records_are_paged_newest_first_until_none_are_left(
 
 
 async def test_the_csv_export_streams_every_matching_record_with_a_header(
-    http: httpx2.AsyncClient, traffic: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    keys_api: httpx2.AsyncClient, traffic: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(usage_router, "EXPORT_PAGE", 2)  # three pages for five records
 
-    answer = await http.get("/api/usage/export.csv")
-    alpha_only = await http.get("/api/usage/export.csv", params={"key_id": traffic["alpha"]})
+    answer = await keys_api.get("/api/usage/export.csv")
+    alpha_only = await keys_api.get("/api/usage/export.csv", params={"key_id": traffic["alpha"]})
 
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
@@ -172,8 +149,8 @@ async def test_the_csv_export_streams_every_matching_record_with_a_header(
     ]
 
 
-async def test_an_empty_export_is_the_header_alone(http: httpx2.AsyncClient) -> None:
-    answer = await http.get("/api/usage/export.csv")
+async def test_an_empty_export_is_the_header_alone(keys_api: httpx2.AsyncClient) -> None:
+    answer = await keys_api.get("/api/usage/export.csv")
 
     assert answer.text.strip() == ",".join(usage_router.CSV_COLUMNS)
 
