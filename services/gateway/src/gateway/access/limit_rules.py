@@ -1,4 +1,5 @@
-"""What both limit stores share: the UTC calendar of the quotas and how a refusal is chosen."""
+"""What both limit stores share: the admission of a key without limits, the UTC calendar
+of the quotas and how a refusal is chosen."""
 
 from __future__ import annotations
 
@@ -6,10 +7,27 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from .limits import Refused
+from grok2api_storage.records import ClientKeyLimits
+
+from .limits import Admitted, Refused
 
 CONCURRENCY_BACKOFF_SECONDS = 1.0
 """``retry_after`` of a concurrency refusal: nobody knows when a request in flight ends."""
+
+
+def free_pass(key_id: str, limits: ClientKeyLimits, units: int) -> Admitted | None:
+    """The admission of a key that has no limit at all (nothing to take: no state to touch,
+    no call to make), else None. Negative ``units`` are a caller's bug (``ValueError``)."""
+    if units < 0:
+        raise ValueError(f"units must not be negative, got {units}")
+    if (
+        limits.rate_limit_per_minute is None
+        and limits.max_concurrent is None
+        and limits.daily_quota is None
+        and limits.monthly_quota is None
+    ):
+        return Admitted(key_id=key_id, slot="", units=units, day="", month="")
+    return None
 
 
 def last_to_lift(refusals: Sequence[Refused]) -> Refused:

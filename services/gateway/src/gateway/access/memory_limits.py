@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from grok2api_storage.records import ClientKeyLimits
 
-from .limit_rules import CONCURRENCY_BACKOFF_SECONDS, UtcCalendar, last_to_lift
+from .limit_rules import CONCURRENCY_BACKOFF_SECONDS, UtcCalendar, free_pass, last_to_lift
 from .limits import WINDOW_SECONDS, Admitted, KeyCounters, Limit, Refused
 
 
@@ -66,14 +66,13 @@ class MemoryLimitStore:
     async def admit(
         self, key_id: str, limits: ClientKeyLimits, *, units: int
     ) -> Admitted | Refused:
-        if units < 0:
-            raise ValueError(f"units must not be negative, got {units}")
+        free = free_pass(key_id, limits, units)
+        if free is not None:
+            return free
         rpm = limits.rate_limit_per_minute
         concurrent = limits.max_concurrent
         daily = limits.daily_quota
         monthly = limits.monthly_quota
-        if rpm is None and concurrent is None and daily is None and monthly is None:
-            return Admitted(key_id=key_id, slot="", units=units, day="", month="")
         now = self._clock()
         state = self._state(key_id)
         refusals: list[Refused] = []
