@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -22,6 +23,9 @@ TEXT_WIDTHS = {
     "account_tier": 32,
     "request_id": 128,
 }
+_TEXT_NAMES = tuple(TEXT_WIDTHS)
+_TEXT_LIMITS = tuple(TEXT_WIDTHS.values())
+_TEXT_VALUES = operator.attrgetter(*_TEXT_NAMES)
 PERIODS = (records.UsageGrouping.HOUR, records.UsageGrouping.DAY)
 BATCH = 500
 """Records written per statement (and ids looked up per ``IN``)."""
@@ -43,13 +47,13 @@ def checked_record(entry: records.UsageRecord) -> records.UsageRecord:
             f"a usage record id must be 1 to {MAX_ID_LENGTH} printable ASCII characters"
         )
     stamp = entry.timestamp
-    if stamp.tzinfo is None or stamp.utcoffset() is None:
+    offset = stamp.utcoffset()  # None for a naive datetime
+    if offset is None:
         raise errors.InvalidRecordError("a usage record's timestamp must be timezone-aware")
     clipped: dict[str, Any] = {}
-    if stamp.utcoffset():
+    if offset:
         clipped["timestamp"] = stamp.astimezone(UTC)
-    for name, width in TEXT_WIDTHS.items():
-        value = getattr(entry, name)
+    for name, width, value in zip(_TEXT_NAMES, _TEXT_LIMITS, _TEXT_VALUES(entry), strict=True):
         if value is not None and len(value) > width:
             clipped[name] = value[:width]
     # ``replace`` rebuilds a frozen dataclass field by field: only when something changed.
