@@ -229,7 +229,7 @@ def start_gateway(
                                        startup_timeout=startup_timeout)
     else:
         gateway = subprocess.Popen([
-            sys.executable, str(BENCH_SCRIPT), "serve-gateway", "--port", str(gw_port),
+            *wrapper, sys.executable, str(BENCH_SCRIPT), "serve-gateway", "--port", str(gw_port),
             "--sim-url", sim_url, "--accounts", str(accounts), "--data-dir", str(own_dir),
             "--loop", loop, "--upstream", upstream, "--protocol", protocol,
             "--access", access or "none", "--key-file", str(key_file),

@@ -1,6 +1,7 @@
 """Instructions the gateway executes per chat request, counted by valgrind's callgrind.
 
     uv run python scripts/count_gateway.py [--requests 300] [--concurrency 16] [--plain]
+        [--access none|memory|redis|all] [--redis-url redis://127.0.0.1:6379/0]
 
 CPU time on a shared 2-core VM drifts by 15-30% within minutes, so a change worth a few
 percent cannot be seen in ``bench_gateway.py``'s timings. Instruction counts can: the same
@@ -8,6 +9,14 @@ code gives the same count within about 1%. This starts the simulator and ``grok2
 (under callgrind, instrumentation off), warms up with 200 requests, counts ``--requests``
 more, and prints instructions per request. Needs valgrind (Debian package ``valgrind``);
 takes about a minute and a half. Not a speed: kernel time and cache misses are not counted.
+
+``--access`` counts the hand-wired gateway of ``bench_gateway.py --access`` instead (issue
+#16: what client keys cost): ``none`` (an open API), ``memory`` (a client key with every
+limit set, in-process limits, records into SQLite) and ``redis`` (limits and records through
+the Redis of ``--redis-url``, under a prefix of its own, deleted at the end); ``all`` counts
+the three one after another and prints each one's difference from ``none``. The count
+includes the usage records' background writing: after the counted requests it waits for the
+usage flush (and, for redis, the drainer) before counting stops.
 """
 
 from __future__ import annotations
@@ -19,12 +28,16 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import bench_gateway as bench
 
 WARMUP_REQUESTS = 200
+FLUSH_WAIT_SECONDS = 4.0
+"""Time left, under callgrind, for the usage log's 1 s flush and the drainer's pass."""
 
 
 def main() -> None:
@@ -32,39 +45,77 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--plain", action="store_true", help="non-streaming requests")
+    parser.add_argument("--access", choices=("none", "memory", "redis", "all"),
+                        help="count the hand-wired gateway with this client-access wiring "
+                        "(see bench_gateway.py --access); unset: `grok2api run`")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0",
+                        help="the Redis of --access redis")
     args = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    kind = "plain" if args.plain else "streamed"
+    if args.access is None:
+        counted = count(args, access=None)
+        print(f"{counted / 1e6:.3f} M instructions per {kind} request "
+              f"({args.requests} requests, concurrency {args.concurrency})")
+        return
+    variants = ("none", "memory", "redis") if args.access == "all" else (args.access,)
+    counts = {}
+    for variant in variants:
+        counts[variant] = count(args, access=variant)
+        print(f"{variant}: {counts[variant] / 1e6:.3f} M instructions per {kind} request "
+              f"({args.requests} requests, concurrency {args.concurrency})", flush=True)
+    if "none" in counts:
+        for variant, counted in counts.items():
+            if variant != "none":
+                extra = counted - counts["none"]
+                print(f"{variant} - none: {extra / 1e3:+.1f} k instructions per request "
+                      f"({extra / counts['none']:+.1%})")
+
+
+def count(args: argparse.Namespace, *, access: str | None) -> float:
+    """Instructions per request of one gateway (``access``: a hand-wired variant)."""
+    prefix = f"count-gateway-{uuid.uuid4().hex[:12]}:"
     with tempfile.TemporaryDirectory() as data_dir:
         callgrind = ("valgrind", "-q", "--tool=callgrind", "--instr-atstart=no",
                      f"--callgrind-out-file={Path(data_dir) / 'callgrind.out'}")
         # startup under valgrind is slow
-        sim, gateway = bench.start_processes(16, data_dir, "uvloop", "grok", wrapper=callgrind,
-                                             startup_timeout=600.0)
+        sim = bench.start_simulator(16, data_dir)
+        gateway = None
         try:
+            gateway = bench.start_gateway(sim, 16, data_dir, "uvloop", "grok", wrapper=callgrind,
+                                          startup_timeout=600.0, access=access,
+                                          redis_url=args.redis_url, redis_prefix=prefix)
             send = _requests(gateway.port, stream=not args.plain,  # type: ignore[attr-defined]
-                             concurrency=args.concurrency)
+                             concurrency=args.concurrency,
+                             key=getattr(gateway, "key", None))
             asyncio.run(send(WARMUP_REQUESTS))
+            if access not in (None, "none"):
+                time.sleep(FLUSH_WAIT_SECONDS)  # the warm-up's records are written first
             _control("-i", "on", gateway.pid)
             asyncio.run(send(args.requests))
+            if access not in (None, "none"):
+                time.sleep(FLUSH_WAIT_SECONDS)  # and the counted ones inside the count
             _control("-i", "off", gateway.pid)
             _control("-d", gateway.pid)
         finally:
             for process in (gateway, sim):
-                process.terminate()
-                process.wait(60)
+                if process is not None:
+                    process.terminate()
+                    process.wait(120)
+            if access == "redis":
+                bench._delete_prefix(args.redis_url, prefix)
         counted = sum(_total(path) for path in Path(data_dir).glob("callgrind.out*"))
-    kind = "plain" if args.plain else "streamed"
-    print(f"{counted / args.requests / 1e6:.3f} M instructions per {kind} request "
-          f"({args.requests} requests, concurrency {args.concurrency})")
+    return counted / args.requests
 
 
-def _requests(port: int, *, stream: bool, concurrency: int) -> Any:
+def _requests(port: int, *, stream: bool, concurrency: int, key: str | None = None) -> Any:
     body = json.dumps({"model": "grok-4", "stream": stream,
                        "messages": [{"role": "user", "content": "Hello there"}]}).encode()
+    auth = f"Authorization: Bearer {key}\r\n" if key else ""
     request = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-               ).encode() + body
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+               f"{auth}\r\n").encode() + body
 
     async def send(count: int) -> None:
         left = [count]
