@@ -1,24 +1,28 @@
-"""Run the operator in-process against kmock's in-memory Kubernetes API with a fake pool."""
+"""Run operator replicas in-process against kmock's in-memory Kubernetes API.
+
+The pool is a fake by default (``make_pool``); ``test_token_pool.py`` runs a real token-pool
+service over gRPC instead.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import queue
-import threading
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import kmock
 import pytest
-from grok2api_operator import kubeapi, main, resources
-from grok2api_settings import Settings
+from grok2api_operator import kubeapi, resources
 from operator_fakes import FakePool
+from operator_harness import PEERING, PoolFactory, Replica
 
 TOKENS = f"/apis/{resources.GROUP}/{resources.VERSION}/namespaces/ns1/{resources.PLURAL}"
 SECRETS = "/api/v1/namespaces/ns1/secrets"
-REFRESH_SECONDS = 0.5
+PEERINGS = "/apis/kopf.dev/v1/clusterkopfpeerings"
+TEST_USER_AGENT = "grok2api-tests"
 
 
 @pytest.fixture
@@ -31,6 +35,9 @@ def k8s(kmock: kmock.KubernetesEmulator) -> kmock.KubernetesEmulator:
     kmock.resources["v1/secrets"] = kmock_info(kind="Secret", verbs=verbs)
     kmock.resources["v1/events"] = kmock_info(kind="Event", verbs=verbs)
     kmock.resources["v1/namespaces"] = kmock_info(kind="Namespace", verbs=verbs, namespaced=False)
+    kmock.resources["kopf.dev/v1/clusterkopfpeerings"] = kmock_info(
+        kind="ClusterKopfPeering", verbs=verbs, namespaced=False
+    )
     return kmock
 
 
@@ -47,40 +54,56 @@ def pool() -> FakePool:
 
 
 @pytest.fixture
+def make_pool(pool: FakePool) -> PoolFactory:
+    """The client each operator replica uses; tests of the real pool override this."""
+
+    @contextlib.asynccontextmanager
+    async def fake() -> AsyncIterator[FakePool]:
+        yield pool
+
+    return fake
+
+
+@pytest.fixture
 async def api(k8s: kmock.KubernetesEmulator) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=str(k8s.url)) as session:
+    """The test's own client; its User-Agent tells its requests from the operator's."""
+    async with aiohttp.ClientSession(
+        base_url=str(k8s.url), headers={"User-Agent": TEST_USER_AGENT}
+    ) as session:
+        body = {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering",
+                "metadata": {"name": PEERING}}  # fmt: skip
+        async with session.post(PEERINGS, json=body) as response:
+            assert response.status < 300, await response.text()
         yield session
 
 
 @pytest.fixture
-async def running(
-    k8s: kmock.KubernetesEmulator, pool: FakePool, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[None]:
-    """The operator running against the emulator until the test ends.
-
-    It runs in its own thread and event loop: on stop, kopf cancels every task of its loop
-    that it did not start, which would include pytest-asyncio's teardown tasks.
-    """
+async def replicas(
+    k8s: kmock.KubernetesEmulator, make_pool: PoolFactory, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Callable[..., Awaitable[Replica]]]:
+    """Start operator replicas (``await replicas(identity, priority=...)``); all stop at the end."""
     monkeypatch.setenv(kubeapi.API_URL_ENV, str(k8s.url).rstrip("/"))
-    options = main.Options(
-        refresh_interval=REFRESH_SECONDS, retry_delay=REFRESH_SECONDS, watch_timeout=1.0
-    )
-    started: queue.Queue[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = queue.Queue()
+    started: list[Replica] = []
 
-    async def serve() -> None:
-        stop = asyncio.Event()
-        started.put((asyncio.get_running_loop(), stop))
-        await main.run(Settings(), pool=pool, stop=stop, options=options)  # type: ignore[arg-type]
+    async def start(identity: str, *, priority: int = 0) -> Replica:
+        replica = Replica(identity=identity, priority=priority, make_pool=make_pool)
+        started.append(replica)
+        await replica.start()
+        return replica
 
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), name="operator")
-    thread.start()
-    loop, stop = await asyncio.to_thread(started.get, timeout=10)
     try:
-        yield
+        yield start
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        await asyncio.to_thread(thread.join, 20)
-        assert not thread.is_alive(), "the operator did not stop"
+        for replica in started:
+            await replica.stop()
+
+
+@pytest.fixture
+async def running(
+    api: aiohttp.ClientSession, replicas: Callable[..., Awaitable[Replica]]
+) -> Replica:
+    """One operator replica running against the emulator until the test ends."""
+    return await replicas("operator-0")
 
 
 async def put_secret(api: aiohttp.ClientSession, *, name: str, data: dict[str, str]) -> None:

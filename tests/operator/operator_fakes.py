@@ -80,6 +80,21 @@ class FakePool:
             raise errors.AccountNotFound(account_id)
         return self.accounts[account_id]
 
+    async def list_accounts(
+        self, *, tag: str | None = None, search: str | None = None, page_size: int = 100,
+        **_: Any,
+    ) -> accounts.AccountPage:
+        """Only the filters the operator uses: a tag, and a search by the whole credential."""
+        self.calls.append(("list", {"tag": tag, "search": search}))
+        self._check()
+        found = tuple(
+            a for i, a in self.accounts.items()
+            if (tag is None or tag in a.tags) and (search is None or self.credentials[i] == search)
+        )
+        return accounts.AccountPage(
+            accounts=found[:page_size], next_page_token="", total=len(found)
+        )
+
     def set_status(self, account_id: str, status: accounts.AccountStatus) -> None:
         """What the pool does on its own (cooling, invalidation) between operator calls."""
         self.accounts[account_id] = dataclasses.replace(self.accounts[account_id], status=status)

@@ -42,15 +42,24 @@ def test_names_the_resource_the_operator_watches(crd: dict[str, Any]) -> None:
     (version,) = crd["spec"]["versions"]
     assert version["name"] == resources.VERSION
     assert version["subresources"] == {"status": {}}
-    assert [c["name"] for c in version["additionalPrinterColumns"]] == [
-        "Tier", "State", "Account", "Age",
+    columns = {c["name"]: c for c in version["additionalPrinterColumns"]}
+    # what `kubectl get groktokens` shows without -o wide
+    assert [name for name, c in columns.items() if not c.get("priority")] == [
+        "Tier", "State", "Remaining", "Age",
     ]
+    assert columns["Remaining"]["jsonPath"] == ".status.remainingQuota"
 
 
 def test_accepts_a_full_grok_token_with_status(crd: dict[str, Any]) -> None:
     token = sample(tier="heavy", enabled=False, tags=["x"], note="n")
-    token["status"] = {"accountId": "acc-1", "state": "cooling", "tier": "heavy",
-                       "message": "", "lastSynced": "2026-01-01T00:00:00+00:00"}
+    token["status"] = {
+        "accountId": "acc-1", "state": "cooling", "tier": "heavy", "remainingQuota": 0,
+        "message": "", "lastSynced": "2026-01-01T00:00:00+00:00", "operator": "op-0",
+        "observedGeneration": 2,
+        "conditions": [{"type": "Ready", "status": "False", "reason": "Cooling",
+                        "message": "rate limited", "observedGeneration": 2,
+                        "lastTransitionTime": "2026-01-01T00:00:00+00:00"}],
+    }
     jsonschema.validate(token, schema_of(crd))
 
 
@@ -61,6 +70,11 @@ def test_accepts_a_full_grok_token_with_status(crd: dict[str, Any]) -> None:
     {"spec": {"credentialSecretRef": {"name": "a"}, "enabled": "yes"}},
     {"spec": {"credentialSecretRef": {"name": "a"}, "tags": "a,b"}},
     {"spec": {"credentialSecretRef": {"name": "a"}}, "status": {"state": "sleeping"}},
+    {"spec": {"credentialSecretRef": {"name": "a"}},
+     "status": {"conditions": [{"type": "Ready", "status": "yes", "reason": "Active",
+                                "lastTransitionTime": "2026-01-01T00:00:00Z"}]}},
+    {"spec": {"credentialSecretRef": {"name": "a"}},
+     "status": {"conditions": [{"type": "Ready", "status": "True"}]}},
 ])
 def test_rejects_malformed_grok_tokens(crd: dict[str, Any], bad: dict[str, Any]) -> None:
     token = {"apiVersion": "grok2api.io/v1", "kind": "GrokToken", "metadata": {"name": "a"}, **bad}

@@ -1,10 +1,15 @@
 """kopf handlers for ``GrokToken``: register, refresh and remove pool accounts.
 
 Handlers are registered into a registry built per run (``register``), so tests and the CLI
-never share kopf's process-wide default registry. The pool client and the Kubernetes
-connection arrive through kopf's ``memo`` (see ``main.run``), with ``memo.retry_delay``, the
-seconds before a failed change or deletion is retried. Every handler is idempotent:
-an upsert by credential converges, and kopf may call a handler more than once.
+never share kopf's process-wide default registry. The pool client, the Kubernetes
+connection, this replica's peering identity (``memo.identity``) and ``memo.retry_delay``
+(seconds before a failed change or deletion is retried) arrive through kopf's ``memo``
+(see ``main.run``). Every handler is idempotent: kopf may call a handler more than once,
+and a replica taking over from another one resumes every object.
+
+Secret rotation: the periodic refresh reads the Secret again and looks the credential up
+among this object's accounts; a credential the pool does not hold there is registered and
+the account it replaces removed. So no watch on Secrets (and no RBAC to list them) is needed.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import kopf
 from grok2api_poolclient import accounts, errors, leases
 from grok2api_poolclient.client import PoolClient
 
-from . import kubeapi, resources
+from . import events, kubeapi, resources
 from . import status as status_fields
 from .errors import CredentialUnavailable
 
@@ -35,48 +40,24 @@ def register(registry: kopf.OperatorRegistry, *, refresh_interval: float) -> Non
     )(refresh_account)
 
 
-async def sync_account(
-    *, spec: kopf.Spec, status: kopf.Status, namespace: str | None, name: str | None,
-    patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, **_: Any,
-) -> None:
+async def sync_account(**kwargs: Any) -> None:
     """Upsert the account the spec declares and mirror it into status.
 
     The account is marked with the reserved tag ``k8s:<namespace>/<name>``
-    (``accounts.managed_tag``) after the spec's own tags: the admin API reads it and keeps
-    the account read-only there, since this object is its source of truth.
+    (``accounts.managed_tag``) after the spec's own tags: the admin API and the CLI read
+    it and refuse to edit the account, since this object is its source of truth.
     """
-    pool: PoolClient = memo.pool
-    ref = spec.get("credentialSecretRef") or {}
-    try:
-        credential = await kubeapi.read_secret_value(
-            memo.connection, namespace=namespace or "default",
-            name=ref.get("name", ""), key=ref.get("key") or DEFAULT_SECRET_KEY,
-        )
-    except CredentialUnavailable as exc:
-        patch.status.update(status_fields.failed(str(exc)))
-        raise kopf.TemporaryError(str(exc), delay=memo.retry_delay) from exc
-    try:
-        marker = accounts.managed_tag(namespace=namespace or "default", name=name or "")
-        account = await _upsert(pool, spec=spec, credential=credential, marker=marker)
-        previous = status.get("accountId")
-        if previous and previous != account.account_id:
-            # The Secret now holds another credential: the old account is no longer declared.
-            await _remove_quietly(pool, previous)
-    except (errors.InvalidRequest, ValueError) as exc:
-        message = status_fields.scrub(f"rejected: {exc}", credential=credential)
-        patch.status.update(status_fields.failed(message))
-        # The cause may quote the credential, so it is not chained.
-        raise kopf.PermanentError(message) from None
-    except errors.PoolError as exc:
-        message = status_fields.scrub(f"token pool: {exc}", credential=credential)
-        patch.status.update(status_fields.failed(message))
-        raise kopf.TemporaryError(message, delay=memo.retry_delay) from None
-    patch.status.update(status_fields.from_account(account))
-    logger.info(f"account synced account_id={account.account_id} state={account.status}")
+    await _reconcile(apply_spec=True, **kwargs)
+
+
+async def refresh_account(**kwargs: Any) -> None:
+    """Mirror the account's live state; register it again when the Secret holds another
+    credential (rotation) or the account is gone from the pool."""
+    await _reconcile(apply_spec=False, **kwargs)
 
 
 async def remove_account(
-    *, status: kopf.Status, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+    *, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, logger: kopf.Logger, **_: Any
 ) -> None:
     """Remove the account from the pool; kopf holds the finalizer until this succeeds."""
     account_id = status.get("accountId")
@@ -86,42 +67,87 @@ async def remove_account(
         await _remove_quietly(memo.pool, account_id)
     except errors.PoolError as exc:
         raise kopf.TemporaryError(f"token pool: {exc}", delay=memo.retry_delay) from exc
-    logger.info(f"account removed account_id={account_id}")
+    events.announce_removal(body, account_id=account_id)
+    logger.info(f"account removed account_id={account_id} operator={memo.identity}")
 
 
-async def refresh_account(
-    *, spec: kopf.Spec, status: kopf.Status, namespace: str | None, patch: kopf.Patch,
-    memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any,
+async def _reconcile(
+    *, apply_spec: bool, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta,
+    body: kopf.Body, namespace: str | None, name: str | None, patch: kopf.Patch,
+    memo: kopf.Memo, logger: kopf.Logger, **_: Any,
 ) -> None:
-    """Re-read the account's state; re-register it when it is unknown or gone from the pool."""
-    account_id = status.get("accountId")
-    if account_id:
-        try:
-            account = await memo.pool.get_account(account_id)
-        except errors.AccountNotFound:
-            account = None
-        except errors.PoolError as exc:
-            patch.status.update(status_fields.failed(f"token pool: {exc}"))
-            return
-        if account is not None:
-            patch.status.update(status_fields.from_account(account))
-            return
-    await sync_account(
-        spec=spec, status=status, namespace=namespace, patch=patch, memo=memo, logger=logger,
-        **kwargs,
-    )  # kwargs carries the object's name
+    actor = status_fields.Actor(operator=memo.identity, generation=meta.get("generation"))
+    ref = spec.get("credentialSecretRef") or {}
+
+    def fail(message: str, *, reason: str, credential_ok: bool, credential: str = "") -> str:
+        written = status_fields.failed(
+            message, reason=reason, credential_ok=credential_ok, actor=actor,
+            previous=status, credential=credential or None,
+        )  # fmt: skip
+        patch.status.update(written)
+        events.announce_change(body, before=status, after=written)
+        return str(written["message"])
+
+    try:
+        credential = await kubeapi.read_secret_value(
+            memo.connection, namespace=namespace or "default",
+            name=ref.get("name", ""), key=ref.get("key") or DEFAULT_SECRET_KEY,
+        )
+    except CredentialUnavailable as exc:
+        message = fail(str(exc), reason="SecretUnavailable", credential_ok=False)
+        raise kopf.TemporaryError(message, delay=memo.retry_delay) from exc
+    marker = accounts.managed_tag(namespace=namespace or "default", name=name or "")
+    previous = status.get("accountId")
+    try:
+        found = await _find(memo.pool, credential=credential, marker=marker)
+        if apply_spec or found is None:
+            account = await _upsert(
+                memo.pool, spec=spec, credential=credential, marker=marker, current=found
+            )
+        else:
+            account = found
+        if previous and previous != account.account_id:
+            # The Secret now holds another credential: the old account is no longer declared.
+            await _remove_quietly(memo.pool, previous)
+            events.announce_rotation(body, old_account=previous, new_account=account.account_id)
+    except (errors.InvalidRequest, ValueError) as exc:
+        message = fail(f"rejected: {exc}", reason="CredentialRejected", credential_ok=False,
+                       credential=credential)  # fmt: skip
+        # The cause may quote the credential, so it is not chained.
+        raise kopf.PermanentError(message) from None
+    except errors.PoolError as exc:
+        message = fail(f"token pool: {exc}", reason="PoolUnavailable", credential_ok=True,
+                       credential=credential)  # fmt: skip
+        raise kopf.TemporaryError(message, delay=memo.retry_delay) from None
+    written = status_fields.from_account(account, actor=actor, previous=status)
+    patch.status.update(written)
+    events.announce_change(body, before=status, after=written)
+    logger.info(
+        f"account synced account_id={account.account_id} state={account.status} "
+        f"operator={memo.identity}"
+    )
+
+
+async def _find(pool: PoolClient, *, credential: str, marker: str) -> accounts.Account | None:
+    """This object's account holding ``credential``, or None (new, rotated, or removed)."""
+    page = await pool.list_accounts(tag=marker, search=credential, page_size=1)
+    return page.accounts[0] if page.accounts else None
 
 
 async def _upsert(
-    pool: PoolClient, *, spec: kopf.Spec, credential: str, marker: str
+    pool: PoolClient, *, spec: kopf.Spec, credential: str, marker: str,
+    current: accounts.Account | None,
 ) -> accounts.Account:
     tier = spec.get("tier")
+    wanted = bool(spec.get("enabled", True))
     # a spec cannot claim another object's mark
     declared = [t for t in spec.get("tags") or () if not t.startswith(accounts.MANAGED_TAG_PREFIX)]
     return await pool.upsert_account(
         credential=credential,
         tier=leases.Tier(tier) if tier else None,
-        enabled=bool(spec.get("enabled", True)),
+        # Sending enabled=True resets the account's failures and cooldown in the pool, so
+        # it is sent only when it changes: a resumed operator must not wake cooling accounts.
+        enabled=wanted if current is None or current.enabled != wanted else None,
         tags=(*declared, marker),
         note=spec.get("note") or "",
     )

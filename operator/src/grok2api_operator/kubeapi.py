@@ -22,6 +22,8 @@ from .errors import CredentialUnavailable
 # Tests point the operator at an in-memory API server (kmock); read when login runs, not at
 # import, because the kubernetes tooling reads its own environment at import time.
 API_URL_ENV = "GROK2API_KUBE_API_URL"
+# Names the operator's own requests in the API server's audit log.
+USER_AGENT = "grok2api-operator"
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ async def read_secret_value(
     try:
         async with aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=info.as_ssl_context()),
-            headers=info.as_http_headers(),
+            headers={**info.as_http_headers(), "User-Agent": USER_AGENT},
             timeout=aiohttp.ClientTimeout(total=30),
         ) as session, session.get(url) as response:
             if response.status == 404:
