@@ -1,7 +1,13 @@
-"""Usage-record pipeline benchmark: ``UsageLog`` → Redis list → ``UsageDrainer`` → PostgreSQL.
+"""Usage-record pipeline benchmark: ``UsageLog`` → Redis list → ``UsageDrainer`` → PostgreSQL
+(a split deployment), and ``UsageLog`` → ``StoreSink`` → SQLite (the single-process mode).
 
     uv run python scripts/bench_usage_log.py [--seconds 20] [--rate 2000] [--drainers 1]
-        [--redis redis://127.0.0.1:6379/0] [--pg-host 127.0.0.1] [--pg-port 5432]
+        [--sink queue|store|both] [--redis redis://127.0.0.1:6379/0] [--pg-host 127.0.0.1]
+        [--pg-port 5432]
+
+``--sink store`` runs the same phases through ``StoreSink`` into a scratch SQLite file (the
+backlog column is then the records buffered in the log); ``both`` runs the queue, then the
+store.
 
 Creates a scratch PostgreSQL database (dropped at the end) and a unique Redis key prefix
 (deleted at the end), then in this one process, as a gateway process runs them:
@@ -11,10 +17,12 @@ Creates a scratch PostgreSQL database (dropped at the end) and a unique Redis ke
    loop after every 100 records, as request handlers do, so the flusher and the drainer,
    which share this loop, get their turn);
 
-printing each second the records accepted, written to PostgreSQL (newly stored) and the
-Redis backlog, then the time to drain what is left. Finally the CPU time per ``record()``
-call on the hot path (``time.process_time`` over a million calls; the flusher is not
-running, so this is the cost a request pays), and per UsageRecord construction + call.
+printing each second the records accepted, written to the store (newly stored) and the
+backlog, then the time to drain what is left and the process's CPU time per record (the
+hot-path ``record()`` and the background writing together: what the gateway process pays).
+Finally (queue) the CPU time per ``record()`` call on the hot path (``time.process_time``
+over a million calls; the flusher is not running, so this is the cost a request pays), and
+per UsageRecord construction + call.
 """
 
 from __future__ import annotations
@@ -22,13 +30,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
 import redis.asyncio as aioredis
-from gateway.usage_log import RedisUsageQueue, UsageDrainer, UsageKeys, UsageLog, metrics
+from gateway.usage_log import (
+    RedisUsageQueue,
+    StoreSink,
+    UsageDrainer,
+    UsageKeys,
+    UsageLog,
+    metrics,
+)
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
 from grok2api_storage import factory
@@ -69,8 +86,7 @@ async def pg_admin(host: str, port: int) -> asyncpg.Connection:
 async def phase(
     name: str,
     usage_log: UsageLog,
-    redis: aioredis.Redis,
-    keys: UsageKeys,
+    backlog: Callable[[], Awaitable[int]],
     *,
     seconds: float,
     rate: float | None,
@@ -85,6 +101,7 @@ async def phase(
     total_written_at_start = written()
     dropped_at_start = usage_log.dropped
     n = 0
+    cpu_at_start = time.process_time()
     while (now := loop.time()) - start < seconds:
         if rate:
             due = int((now - start) * rate)
@@ -101,11 +118,11 @@ async def phase(
             await asyncio.sleep(0)
         if now >= next_report:
             w = written()
-            backlog = int(await redis.llen(keys.pending))  # type: ignore[misc]
+            waiting = await backlog()
             dt = now - last_t
             print(
                 f"{now - start:6.1f} {(accepted - last_accepted) / dt:11.0f} "
-                f"{(w - last_written) / dt:10.0f} {backlog:8d} {usage_log.buffered:9d}"
+                f"{(w - last_written) / dt:10.0f} {waiting:8d} {usage_log.buffered:9d}"
             )
             last_accepted, last_written, last_t = accepted, w, now
             next_report += 1
@@ -120,11 +137,13 @@ async def phase(
             break
     drain_time = loop.time() - done_at
     total = written() - total_written_at_start
+    cpu = time.process_time() - cpu_at_start
     print(
         f"accepted {n} in {elapsed:.1f} s ({n / elapsed:.0f}/s), dropped {dropped}; "
         f"written {total:.0f} ({total / (loop.time() - start):.0f}/s overall); "
         f"the {left:.0f} left at the end drained in {drain_time:.2f} s"
         + (f" ({left / drain_time:.0f}/s)" if drain_time > 0.5 else "")
+        + f"; process CPU {cpu * 1e6 / max(n, 1):.1f} µs per record"
     )
 
 
@@ -158,12 +177,22 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rate", type=float, default=2000)
     parser.add_argument("--drainers", type=int, default=1)
+    parser.add_argument("--sink", choices=("queue", "store", "both"), default="queue",
+                        help="queue: Redis list + drainer into PostgreSQL; store: StoreSink "
+                        "into SQLite; both: one then the other")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--pg-host", default="127.0.0.1")
     parser.add_argument("--pg-port", type=int, default=5432)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.sink in ("queue", "both"):
+        await through_queue(args)
+    if args.sink in ("store", "both"):
+        await through_store(args)
 
+
+async def through_queue(args: argparse.Namespace) -> None:
+    """UsageLog → RedisUsageQueue → UsageDrainer(s) → a scratch PostgreSQL database."""
     name = f"g2a_bench_usage_{uuid.uuid4().hex[:8]}"
     admin = await pg_admin(args.pg_host, args.pg_port)
     user = admin.get_settings().session_authorization or "postgres"
@@ -181,6 +210,10 @@ async def main() -> None:
     keys = UsageKeys(prefix=f"g2a-bench:{uuid.uuid4().hex[:8]}:usage:")
     redis = aioredis.Redis.from_url(args.redis)
     store = await factory.open_store(settings.current)
+
+    async def backlog() -> int:
+        return int(await redis.llen(keys.pending))  # type: ignore[misc]
+
     try:
         await store.migrate()
         usage_log = UsageLog(RedisUsageQueue(redis, keys=keys), settings=settings)
@@ -192,11 +225,12 @@ async def main() -> None:
         for drainer in drainers:
             drainer.start()
         print(
-            f"flush interval {settings.current.usage.flush_interval_seconds} s, "
-            f"{args.drainers} drainer(s), PostgreSQL {args.pg_host}:{args.pg_port}"
+            f"queue: flush interval {settings.current.usage.flush_interval_seconds} s, "
+            f"{args.drainers} drainer(s), PostgreSQL {args.pg_host}:{args.pg_port}; "
+            "backlog = the Redis list"
         )
-        await phase("paced", usage_log, redis, keys, seconds=args.seconds, rate=args.rate)
-        await phase("flat out", usage_log, redis, keys, seconds=args.seconds, rate=None)
+        await phase("paced", usage_log, backlog, seconds=args.seconds, rate=args.rate)
+        await phase("flat out", usage_log, backlog, seconds=args.seconds, rate=None)
         await usage_log.aclose()
         for drainer in drainers:
             await drainer.aclose()
@@ -209,6 +243,30 @@ async def main() -> None:
         await redis.aclose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def through_store(args: argparse.Namespace) -> None:
+    """UsageLog → StoreSink → a scratch SQLite file (the single-process mode's path)."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        settings = LiveSettings(Settings.model_validate({"data_dir": data_dir}))
+        store = await factory.open_store(settings.current)
+        try:
+            await store.migrate()
+            usage_log = UsageLog(StoreSink(store), settings=settings)
+
+            async def backlog() -> int:
+                return usage_log.buffered
+
+            usage_log.start()
+            print(
+                f"\nstore: flush interval {settings.current.usage.flush_interval_seconds} s, "
+                "SQLite in a scratch folder; backlog = the records buffered in the log"
+            )
+            await phase("paced", usage_log, backlog, seconds=args.seconds, rate=args.rate)
+            await phase("flat out", usage_log, backlog, seconds=args.seconds, rate=None)
+            await usage_log.aclose()
+        finally:
+            await store.aclose()
 
 
 if __name__ == "__main__":
