@@ -8,6 +8,9 @@ PY_SOURCES := libs/*/src services/*/src simulator/src operator/src cli/src
 # Compiled modules for the suite's many Python processes (services, CLI, simulator): without
 # them each process recompiles every import, whatever PYTHONDONTWRITEBYTECODE says outside.
 PYCACHE := $(CURDIR)/.cache/pycache
+# The pinned helm the chart's lint and tests run (scripts/tools/fetch_helm.py; from PyPI).
+HELM := $(CURDIR)/.tools/bin/helm
+CHART := deploy/helm/grok2api
 
 .PHONY: help
 help: ## list the targets
@@ -30,8 +33,26 @@ demo: install ## simulator with demo accounts + single-process gateway pointed a
 	$(UV) run --frozen python scripts/demo.py
 
 .PHONY: test
-test: install lint proto-check ## the whole suite: lint, proto drift, unit, integration, end-to-end
+test: install lint proto-check $(HELM) ## the whole suite: lint, proto drift, unit, integration, end-to-end
 	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(PYCACHE) $(UV) run --frozen pytest
+
+$(HELM): scripts/tools/fetch_helm.py
+	python3 scripts/tools/fetch_helm.py --dest $(dir $(HELM))
+
+.PHONY: helm-lint
+helm-lint: $(HELM) ## helm lint --strict the chart with every ci/ values file
+	@for values in $(CHART)/ci/*-values.yaml; do \
+	  echo "helm lint --strict -f $$values"; \
+	  $(HELM) lint --strict $(CHART) -f $$values >/dev/null || { $(HELM) lint --strict $(CHART) -f $$values; exit 1; }; \
+	done
+
+.PHONY: chart-test
+chart-test: install $(HELM) ## render the chart over its values matrix, validate every manifest, check refusals
+	$(UV) run --frozen pytest -q tests/chart
+
+.PHONY: chart-files
+chart-files: ## copy deploy/observability's dashboard and alerts into the chart (tests fail on drift)
+	python3 scripts/tools/sync_chart_files.py
 
 .PHONY: readme-images
 readme-images: install ## retake the README's admin panel pictures (docs/images) with the browser tests

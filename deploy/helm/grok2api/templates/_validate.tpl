@@ -15,6 +15,14 @@ are values.schema.json's job; these are the rules that span several values.)
 {{- fail "auth.adminPassword is the published default 'grok2api': choose your own" }}
 {{- end }}
 {{- end }}
+{{- $owned := dict "app.app_key" "auth.adminPassword" "app.api_key" "auth.apiKey" "security.encryption_key" "auth.encryptionKey" "security.cf_clearance" "the admin panel (stored encrypted)" "telemetry.metrics_urls" "nothing: the chart sets it" }}
+{{- range $dotted, $instead := $owned }}
+{{- $section := index (splitList "." $dotted) 0 }}
+{{- $key := index (splitList "." $dotted) 1 }}
+{{- if hasKey (index $v.config $section | default dict) $key }}
+{{- fail (printf "config.%s is not set through config (a ConfigMap is no place for it): use %s" $dotted $instead) }}
+{{- end }}
+{{- end }}
 {{- if eq $v.store.type "sqlite" }}
 {{- if ne (int $v.tokenPool.replicas) 1 }}
 {{- fail (printf "store.type sqlite allows one token-pool replica, not %d: SQLite is one file on a ReadWriteOnce volume; use store.type postgresql or mysql to run several" (int $v.tokenPool.replicas)) }}
