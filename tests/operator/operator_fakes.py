@@ -82,7 +82,7 @@ class FakePool:
 
     async def list_accounts(
         self, *, tag: str | None = None, search: str | None = None, page_size: int = 100,
-        **_: Any,
+        page_token: str = "", **_: Any,
     ) -> accounts.AccountPage:
         """Only the filters the operator uses: a tag, and a search by the whole credential."""
         self.calls.append(("list", {"tag": tag, "search": search}))

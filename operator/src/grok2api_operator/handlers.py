@@ -57,18 +57,21 @@ async def refresh_account(**kwargs: Any) -> None:
 
 
 async def remove_account(
-    *, body: kopf.Body, status: kopf.Status, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+    *, body: kopf.Body, namespace: str | None, name: str | None, memo: kopf.Memo,
+    logger: kopf.Logger, **_: Any,
 ) -> None:
-    """Remove the account from the pool; kopf holds the finalizer until this succeeds."""
-    account_id = status.get("accountId")
-    if not account_id:
-        return
+    """Remove the object's accounts (found by its mark) from the pool; kopf holds the
+    finalizer until this succeeds."""
+    marker = accounts.managed_tag(namespace=namespace or "default", name=name or "")
     try:
-        await _remove_quietly(memo.pool, account_id)
+        owned = [a.account_id for a in await _owned(memo.pool, marker=marker)]
+        for account_id in owned:
+            await _remove_quietly(memo.pool, account_id)
     except errors.PoolError as exc:
         raise kopf.TemporaryError(f"token pool: {exc}", delay=memo.retry_delay) from exc
-    events.announce_removal(body, account_id=account_id)
-    logger.info(f"account removed account_id={account_id} operator={memo.identity}")
+    for account_id in owned:
+        events.announce_removal(body, account_id=account_id)
+        logger.info(f"account removed account_id={account_id} operator={memo.identity}")
 
 
 async def _reconcile(
@@ -97,7 +100,6 @@ async def _reconcile(
         message = fail(str(exc), reason="SecretUnavailable", credential_ok=False)
         raise kopf.TemporaryError(message, delay=memo.retry_delay) from exc
     marker = accounts.managed_tag(namespace=namespace or "default", name=name or "")
-    previous = status.get("accountId")
     try:
         found = await _find(memo.pool, credential=credential, marker=marker)
         if apply_spec or found is None:
@@ -106,10 +108,14 @@ async def _reconcile(
             )
         else:
             account = found
-        if previous and previous != account.account_id:
-            # The Secret now holds another credential: the old account is no longer declared.
-            await _remove_quietly(memo.pool, previous)
-            events.announce_rotation(body, old_account=previous, new_account=account.account_id)
+        # Accounts of an earlier credential are no longer declared. They are found by this
+        # object's mark, not by status.accountId, which a handler may see stale.
+        for replaced in await _owned(memo.pool, marker=marker):
+            if replaced.account_id != account.account_id:
+                await _remove_quietly(memo.pool, replaced.account_id)
+                events.announce_rotation(
+                    body, old_account=replaced.account_id, new_account=account.account_id
+                )
     except (errors.InvalidRequest, ValueError) as exc:
         message = fail(f"rejected: {exc}", reason="CredentialRejected", credential_ok=False,
                        credential=credential)  # fmt: skip
@@ -132,6 +138,18 @@ async def _find(pool: PoolClient, *, credential: str, marker: str) -> accounts.A
     """This object's account holding ``credential``, or None (new, rotated, or removed)."""
     page = await pool.list_accounts(tag=marker, search=credential, page_size=1)
     return page.accounts[0] if page.accounts else None
+
+
+async def _owned(pool: PoolClient, *, marker: str) -> list[accounts.Account]:
+    """Every account carrying this object's mark (normally one)."""
+    found: list[accounts.Account] = []
+    token = ""
+    while True:
+        page = await pool.list_accounts(tag=marker, page_token=token)
+        found += page.accounts
+        token = page.next_page_token
+        if not token:
+            return found
 
 
 async def _upsert(
