@@ -1,13 +1,19 @@
-"""Acquire and release over one ``LeaseBatches`` stream, coalescing concurrent callers.
+"""Acquire and release over ``LeaseBatches`` streams, coalescing concurrent callers.
 
-Every call becomes an item with an id, queued for the stream's writer. The writer sends at
-once when it is idle and otherwise gathers whatever is queued meanwhile into its next
+Every call becomes an item with an id, queued for the open stream's writer. The writer sends
+at once when it is idle and otherwise gathers whatever is queued meanwhile into its next
 message, so there is no timer and no added latency at low load, and under load one message
 (and one Redis round trip on the pool's side) carries many items. A reader matches answers
 to waiting callers by id.
 
+Streams are replaced every ``rotate_seconds``: the new one is opened (the channel's round
+robin puts it on the next pool replica, so load follows replicas as they come and go) and
+the old one is half-closed, the pool answers what it was sent, and it ends. A stream the
+pool ends cleanly (a replica shutting down) loses nothing either: the items it never read
+are sent again on a new stream.
+
 Failures, as the unary calls have them: an item's ``ItemError`` becomes the same pool error
-(``grpc_errors.from_item_error``); a broken stream fails every item in flight with
+(``grpc_errors.from_item_error``); a broken stream fails every item sent on it with
 ``PoolUnavailable`` and the next call opens a new stream; a caller that times out or is
 cancelled gets no lease, and a lease granted to it anyway is released (``cancelled``).
 """
@@ -19,6 +25,8 @@ import collections
 import contextlib
 import itertools
 import logging
+from collections.abc import Coroutine
+from typing import Any, TypeAlias
 
 import grok2api.tokenpool.v1.token_pool_pb2_grpc as pb_grpc
 import grpc
@@ -31,20 +39,43 @@ log = logging.getLogger(__name__)
 
 # Items per message: keeps messages small and lets the pool start on a batch early.
 MAX_ITEMS_PER_MESSAGE = 256
+# A stream's life before new items go to a new one (and so, by round robin, to the next pool
+# replica): short enough that a scaled-up pool gets its share within a minute.
+ROTATE_SECONDS = 30.0
+
+
+Item: TypeAlias = pb.BatchedAcquire | pb.BatchedRelease
+
+
+class _Stream:
+    """One ``LeaseBatches`` call and the items sent on it that await an answer."""
+
+    def __init__(self, call: grpc.aio.StreamStreamCall, *, opened_at: float) -> None:
+        self.call = call
+        self.opened_at = opened_at
+        self.sent: dict[int, Item] = {}
+        self.wake = asyncio.Event()
 
 
 class LeaseStream:
-    def __init__(self, stub: pb_grpc.TokenPoolStub, *, timeout: float, address: str = "") -> None:
+    def __init__(
+        self,
+        stub: pb_grpc.TokenPoolStub,
+        *,
+        timeout: float,
+        address: str = "",
+        rotate_seconds: float = ROTATE_SECONDS,
+    ) -> None:
         self._stub = stub
         self._timeout = timeout
         self._address = address  # for the items' client spans
+        self._rotate_seconds = rotate_seconds
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[pb.AcquireAnswer | None]] = {}
         self._acquires: list[pb.BatchedAcquire] = []
         self._releases: list[pb.BatchedRelease] = []
-        self._wake = asyncio.Event()
-        self._call: grpc.aio.StreamStreamCall | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._stream: _Stream | None = None  # the one new items go to
+        self._tasks: set[asyncio.Task[None]] = set()
         # (deadline, item id) in the order items came, so the earliest is first: one timer
         # for the stream instead of one per call
         self._deadlines: collections.deque[tuple[float, int]] = collections.deque()
@@ -84,7 +115,13 @@ class LeaseStream:
         await future
 
     async def aclose(self) -> None:
-        self._broken(self._call, errors.PoolUnavailable("token pool client closed"))
+        closed = errors.PoolUnavailable("token pool client closed")
+        if self._stream is not None:
+            self._stream.call.cancel()
+        self._stream = None
+        self._fail(list(self._waiting), closed)
+        self._acquires.clear()
+        self._releases.clear()
         if self._sweep_timer is not None:
             self._sweep_timer.cancel()
             self._sweep_timer = None
@@ -104,9 +141,10 @@ class LeaseStream:
         deadlines.append((loop.time() + self._timeout, item_id))
         if self._sweep_timer is None:
             self._sweep_timer = loop.call_at(self._deadlines[0][0], self._sweep)
-        if self._call is None:
-            self._open()
-        self._wake.set()
+        stream = self._stream
+        if stream is None or loop.time() - stream.opened_at >= self._rotate_seconds:
+            stream = self._open()
+        stream.wake.set()
         return future
 
     def _sweep(self) -> None:
@@ -123,32 +161,47 @@ class LeaseStream:
                 )
         self._sweep_timer = loop.call_at(deadlines[0][0], self._sweep) if deadlines else None
 
-    def _open(self) -> None:
-        call = self._stub.LeaseBatches()
-        self._call = call
-        self._tasks = [t for t in self._tasks if not t.done()]
-        self._tasks.append(asyncio.create_task(self._write_loop(call), name="pool-lease-writer"))
-        self._tasks.append(asyncio.create_task(self._read_loop(call), name="pool-lease-reader"))
+    def _open(self) -> _Stream:
+        """A new stream for new items; the one it replaces drains (its writer half-closes)."""
+        previous = self._stream
+        stream = _Stream(self._stub.LeaseBatches(), opened_at=asyncio.get_running_loop().time())
+        self._stream = stream
+        if previous is not None:
+            previous.wake.set()
+        self._spawn(self._write_loop(stream), "pool-lease-writer")
+        self._spawn(self._read_loop(stream), "pool-lease-reader")
+        return stream
 
-    async def _write_loop(self, call: grpc.aio.StreamStreamCall) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _write_loop(self, stream: _Stream) -> None:
+        call = stream.call
         try:
-            while self._call is call:
-                await self._wake.wait()
-                self._wake.clear()
-                while self._call is call and (self._acquires or self._releases):
-                    await call.write(self._next_message())
+            while self._stream is stream:
+                await stream.wake.wait()
+                stream.wake.clear()
+                while self._stream is stream and (self._acquires or self._releases):
+                    await call.write(self._next_message(stream))
+            await call.done_writing()  # replaced: the pool answers what it has, then ends
         except Exception as exc:  # any failure to write ends this stream, never a silent hang
-            # Cancelling makes the reader fail the items in flight; the next call reconnects.
             log.debug("lease_stream_write_failed error=%s", type(exc).__name__)
-            call.cancel()
+            # A stream the pool already ended is left to the reader, which sends its items
+            # again; any other is cancelled, so its items fail and the next call reconnects.
+            if not call.done():
+                call.cancel()
 
-    def _next_message(self) -> pb.LeaseBatch:
+    def _next_message(self, stream: _Stream) -> pb.LeaseBatch:
         acquires = self._acquires[:MAX_ITEMS_PER_MESSAGE]
         del self._acquires[:MAX_ITEMS_PER_MESSAGE]
         releases = self._releases[:MAX_ITEMS_PER_MESSAGE]
         del self._releases[:MAX_ITEMS_PER_MESSAGE]
         # An acquire whose caller already gave up is dropped before it costs anything.
         live = [a for a in acquires if not self._given_up(a.id)]
+        for item in (*live, *releases):
+            stream.sent[item.id] = item
         return pb.LeaseBatch(acquires=live, releases=releases)
 
     def _given_up(self, item_id: int) -> bool:
@@ -158,19 +211,53 @@ class LeaseStream:
             return True
         return False
 
-    async def _read_loop(self, call: grpc.aio.StreamStreamCall) -> None:
-        failure: errors.PoolError = errors.PoolUnavailable("token pool stream ended")
+    async def _read_loop(self, stream: _Stream) -> None:
+        failure: errors.PoolError | None = None
         try:
-            async for reply in call:
+            async for reply in stream.call:
                 for acquired in reply.acquired:
+                    stream.sent.pop(acquired.id, None)
                     self._answer_acquire(acquired)
                 for released in reply.released:
+                    stream.sent.pop(released.id, None)
                     self._answer_release(released)
         except grpc.RpcError as exc:
             failure = grpc_errors.from_rpc_error(exc)
             failure.__cause__ = exc
+        except asyncio.CancelledError:
+            failure = errors.PoolUnavailable("token pool client closed")
+            raise
         finally:
-            self._broken(call, failure)
+            self._ended(stream, failure)
+
+    def _ended(self, stream: _Stream, failure: errors.PoolError | None) -> None:
+        """A stream is over: with a failure its unanswered items fail (and, if it was the
+        open stream, so does what waited to be sent: the pool is unreachable); ended
+        cleanly, the pool never read them, so they go out again on a new stream."""
+        unanswered = list(stream.sent.values())
+        stream.sent.clear()
+        was_open = self._stream is stream
+        if was_open:
+            self._stream = None
+        stream.wake.set()  # lets its writer see it is over
+        if failure is not None:
+            queued = [*self._acquires, *self._releases] if was_open else []
+            if was_open:
+                self._acquires.clear()
+                self._releases.clear()
+            self._fail([item.id for item in (*unanswered, *queued)], failure)
+            return
+        resend = [item for item in unanswered if not self._given_up(item.id)]
+        self._acquires[:0] = [i for i in resend if isinstance(i, pb.BatchedAcquire)]
+        self._releases[:0] = [i for i in resend if isinstance(i, pb.BatchedRelease)]
+        if self._acquires or self._releases:
+            (self._stream or self._open()).wake.set()
+
+    def _fail(self, item_ids: list[int], failure: errors.PoolError) -> None:
+        for item_id in item_ids:
+            future = self._waiting.pop(item_id, None)
+            if future is not None and not future.done():
+                future.set_exception(failure)
 
     def _answer_acquire(self, answer: pb.AcquireAnswer) -> None:
         future = self._waiting.pop(answer.id, None)
@@ -200,21 +287,6 @@ class LeaseStream:
         future = self._enqueue(item_id)
         future.add_done_callback(_consume)  # nobody awaits it; a failure only expires the lease
         self._releases.append(pb.BatchedRelease(id=item_id, request=request))
-
-    def _broken(self, call: grpc.aio.StreamStreamCall | None, failure: errors.PoolError) -> None:
-        """Fail every item of ``call``; the next item opens a new stream."""
-        live = self._call
-        if live is None or id(live) != id(call):
-            return
-        live.cancel()
-        self._call = None
-        self._wake.set()  # lets the writer see the stream is gone
-        waiting, self._waiting = self._waiting, {}
-        self._acquires.clear()
-        self._releases.clear()
-        for future in waiting.values():
-            if not future.done():
-                future.set_exception(failure)
 
 
 def _consume(future: asyncio.Future[pb.AcquireAnswer | None]) -> None:

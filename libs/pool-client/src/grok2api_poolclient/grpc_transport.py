@@ -29,6 +29,17 @@ from . import (
 )
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# Targets that may name several replicas (``dns:///<headless service>:50051``,
+# ``ipv4:a:p,b:p``): every address gets a connection and calls take turns, and a replica that
+# went away is retried within two seconds rather than gRPC's default two minutes. A plain
+# ``host:port`` keeps gRPC's default of one connection, reopened on demand.
+SPREAD_SCHEMES = ("dns:", "ipv4:", "ipv6:")
+SPREAD_OPTIONS = [("grpc.lb_policy_name", "round_robin"), ("grpc.max_reconnect_backoff_ms", 2000)]
+
+
+def channel_options(address: str) -> list[tuple[str, Any]]:
+    spread = SPREAD_OPTIONS if address.startswith(SPREAD_SCHEMES) else []
+    return [("grpc.enable_retries", 0), *spread]
 
 
 class GrpcPoolClient:
@@ -39,16 +50,19 @@ class GrpcPoolClient:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         channel: grpc.aio.Channel | None = None,
         batched: bool = True,
+        rotate_seconds: float = grpc_batching.ROTATE_SECONDS,
     ) -> None:
         # Tracing is decided at start, before clients are built: off, no interceptor runs.
         interceptors = [grpc_tracing.Interceptor(address=address)] if tracing.enabled() else None
         self._channel = channel or grpc.aio.insecure_channel(
-            address, options=[("grpc.enable_retries", 0)], interceptors=interceptors
+            address, options=channel_options(address), interceptors=interceptors
         )
         self._stub = pb_grpc.TokenPoolStub(self._channel)
         self._timeout = timeout
         self._leasing = (
-            grpc_batching.LeaseStream(self._stub, timeout=timeout, address=address)
+            grpc_batching.LeaseStream(
+                self._stub, timeout=timeout, address=address, rotate_seconds=rotate_seconds
+            )
             if batched else None
         )  # fmt: skip
         self.address = address

@@ -32,6 +32,15 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = "grok2api.tokenpool.v1.TokenPool"
 GRACE_SECONDS = 5.0
+SERVER_OPTIONS = [
+    # gRPC sets SO_REUSEPORT by default, which let a second pool bind the same port unseen.
+    ("grpc.so_reuseport", 0),
+    # Connections are replaced every few minutes, so clients resolve the pool's address
+    # again and find replicas added since (a headless Service lists every pod). Lease
+    # streams move well within the grace (clients rotate them every 30 s).
+    ("grpc.max_connection_age_ms", 300_000),
+    ("grpc.max_connection_age_grace_ms", 120_000),
+]
 T = TypeVar("T")
 
 
@@ -47,6 +56,15 @@ class TokenPoolServicer(pb_grpc.TokenPoolServicer):
     def __init__(self, pool: PoolClient, *, info: server_info.ServerInfo | None = None) -> None:
         self._pool = pool
         self._info = info
+        self._sessions: set[lease_stream.LeaseSession] = set()
+        self._draining = False
+
+    def drain(self) -> None:
+        """End every lease stream cleanly and refuse new ones: callers move their unread
+        items to another replica instead of waiting for this one's grace to run out."""
+        self._draining = True
+        for session in self._sessions:
+            session.drain()
 
     async def Acquire(self, request: pb.AcquireRequest, context: Any) -> pb.Lease:
         lease = await _guard(context, self._pool.acquire(
@@ -93,7 +111,14 @@ class TokenPoolServicer(pb_grpc.TokenPoolServicer):
         if not isinstance(pool, lease_stream.BatchPool):
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this pool serves unary calls only")
             return
-        await lease_stream.LeaseSession(pool, context).run(request_iterator)
+        if self._draining:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "this token pool replica is stopping")
+        session = lease_stream.LeaseSession(pool, context)
+        self._sessions.add(session)
+        try:
+            await session.run(request_iterator)
+        finally:
+            self._sessions.discard(session)
 
     async def UpsertAccount(self, request: pb.UpsertAccountRequest, context: Any) -> pb.Account:
         account = await _guard(context, self._pool.upsert_account(
@@ -197,12 +222,16 @@ class ServingPool:
     server: grpc.aio.Server
     port: int
     health: health.aio.HealthServicer
+    servicer: TokenPoolServicer
 
     async def stop(self, *, grace: float = GRACE_SECONDS) -> None:
-        """Report NOT_SERVING (probes and balancers drain), refuse new calls, let running
-        ones finish within ``grace`` seconds, then stop."""
+        """Report NOT_SERVING (probes and balancers drain), refuse new calls, end the lease
+        streams cleanly, let running calls finish within ``grace`` seconds, then stop."""
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+        stopping = asyncio.ensure_future(self.server.stop(grace))
+        await asyncio.sleep(0)  # the server refuses new calls before the streams end
+        self.servicer.drain()
+        await stopping
         log.info("grpc_server_stopped port=%d", self.port)
 
 
@@ -216,11 +245,11 @@ async def create_server(
     ``token_pool.errors.ListenError`` when the address is taken or cannot be bound.
     """
     refuse_if_taken(address)
-    # gRPC sets SO_REUSEPORT by default, which let a second pool bind the same port unseen.
     # Tracing is decided at start: off, no interceptor runs.
     interceptors = [grpc_tracing.Interceptor()] if tracing.enabled() else None
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)], interceptors=interceptors)
-    pb_grpc.add_TokenPoolServicer_to_server(TokenPoolServicer(pool, info=info), server)
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=interceptors)
+    servicer = TokenPoolServicer(pool, info=info)
+    pb_grpc.add_TokenPoolServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     try:
@@ -232,7 +261,7 @@ async def create_server(
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("grpc_server_started address=%s port=%d", address, port)
-    return ServingPool(server=server, port=port, health=health_servicer)
+    return ServingPool(server=server, port=port, health=health_servicer, servicer=servicer)
 
 
 def refuse_if_taken(address: str) -> None:

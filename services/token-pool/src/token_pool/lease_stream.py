@@ -4,7 +4,7 @@ Each incoming batch is served by ``PoolService.lease_batch`` in its own task (ba
 every stream and unary call merge again in the hot state's coalescer), and one writer sends
 the answers, merging those that are ready together into one reply. When the stream ends
 or breaks, leases granted but not delivered are released (``cancelled``) rather than left
-to expire.
+to expire. ``drain`` ends a stream cleanly without reading further (see there).
 """
 
 from __future__ import annotations
@@ -50,14 +50,15 @@ class LeaseSession:
         self._serving: set[asyncio.Task[None]] = set()
         self._open = True
         self._finishing = False
+        self._reading: asyncio.Task[None] | None = None
 
     async def run(self, requests: AsyncIterator[pb.LeaseBatch]) -> None:
         writer = asyncio.create_task(self._write_loop())
+        reading = self._reading = asyncio.create_task(self._read_all(requests))
         try:
-            async for batch in requests:
-                task = asyncio.create_task(self._serve(batch))
-                self._serving.add(task)
-                task.add_done_callback(self._serving.discard)
+            await asyncio.wait({reading})
+            if not reading.cancelled():  # cancelled is ``drain``: end as if the caller had
+                reading.result()
             while self._serving:  # the caller finished writing: answer what it sent
                 await asyncio.gather(*self._serving)
             self._finishing = True
@@ -65,10 +66,23 @@ class LeaseSession:
             await writer
         finally:
             self._open = False
+            reading.cancel()
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
             self._give_back_undelivered()
+
+    def drain(self) -> None:
+        """Stop reading: what was read is answered and the stream ends cleanly, so the
+        caller sends what this replica never read to another one (a replica shutting down)."""
+        if self._reading is not None:
+            self._reading.cancel()
+
+    async def _read_all(self, requests: AsyncIterator[pb.LeaseBatch]) -> None:
+        async for batch in requests:
+            task = asyncio.create_task(self._serve(batch))
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
 
     async def _serve(self, batch: pb.LeaseBatch) -> None:
         if not tracing.enabled():
