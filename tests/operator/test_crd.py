@@ -80,3 +80,74 @@ def test_rejects_malformed_grok_tokens(crd: dict[str, Any], bad: dict[str, Any])
     token = {"apiVersion": "grok2api.io/v1", "kind": "GrokToken", "metadata": {"name": "a"}, **bad}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(token, schema_of(crd))
+
+
+EXAMPLES = CRD_PATH.parents[1] / "examples"
+CRDS = sorted(CRD_PATH.parent.glob("*.yaml"))
+
+
+def unknown_fields(value: Any, schema: dict[str, Any], path: str = "") -> list[str]:
+    """Fields the schema does not declare: what an API server with strict field validation
+    refuses (jsonschema alone lets them through, and Kubernetes would silently prune them)."""
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return []
+    found = []
+    if isinstance(value, dict) and "properties" in schema:
+        for key, item in value.items():
+            if key not in schema["properties"]:
+                found.append(f"{path}.{key}")
+            else:
+                found += unknown_fields(item, schema["properties"][key], f"{path}.{key}")
+    elif isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            found += unknown_fields(item, schema["items"], f"{path}[{i}]")
+    return found
+
+
+def grok_tokens_in(path: pathlib.Path) -> list[dict[str, Any]]:
+    documents = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return [d for d in documents if d.get("kind") == resources.KIND]
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("groktoken*.yaml")), ids=lambda p: p.name)
+def test_the_example_grok_tokens_are_valid(crd: dict[str, Any], path: pathlib.Path) -> None:
+    tokens = grok_tokens_in(path)
+    assert tokens, f"{path.name} holds no GrokToken"
+    for token in tokens:
+        jsonschema.validate(token, schema_of(crd))
+        assert unknown_fields(token, schema_of(crd)) == []
+
+
+@pytest.mark.parametrize(
+    "path", sorted(EXAMPLES.glob("invalid-groktoken-*.yaml")), ids=lambda p: p.name
+)
+def test_the_invalid_example_grok_tokens_are_refused(
+    crd: dict[str, Any], path: pathlib.Path
+) -> None:
+    (token,) = grok_tokens_in(path)
+    schema = schema_of(crd)
+    refused = unknown_fields(token, schema) or list(
+        jsonschema.Draft7Validator(schema).iter_errors(token)
+    )
+    assert refused, f"{path.name} passes the CRD's schema"
+
+
+def test_there_are_invalid_examples_for_the_schema_to_refuse() -> None:
+    assert len(list(EXAMPLES.glob("invalid-groktoken-*.yaml"))) >= 3
+
+
+@pytest.mark.parametrize("path", CRDS, ids=lambda p: p.name)
+def test_each_crd_is_a_valid_kubernetes_manifest(path: pathlib.Path) -> None:
+    import kubernetes_validate
+
+    document = yaml.safe_load(path.read_text())
+    kubernetes_validate.validate(
+        document, kubernetes_validate.latest_version(), strict=True
+    )
+    assert document["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["type"] == "object"
+
+
+def test_the_peering_crd_is_the_one_kopf_watches() -> None:
+    peering = yaml.safe_load((CRD_PATH.parent / "kopfpeering.yaml").read_text())
+    assert peering["metadata"]["name"] == "clusterkopfpeerings.kopf.dev"
+    assert peering["spec"]["scope"] == "Cluster"
