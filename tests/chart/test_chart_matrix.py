@@ -10,12 +10,14 @@ assertions of the other test modules only.
 
 from __future__ import annotations
 
+import functools
 import pathlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 import yaml
 from chart_render import CHART, CI_VALUES, Helm, Rendered
@@ -24,6 +26,16 @@ KUBE_VERSIONS = ("1.30", kubernetes_validate.latest_version())
 CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule", "ScaledObject", "HTTPRoute",
                 "ClusterKopfPeering"}
 SCENARIOS = [path.name for path in CI_VALUES]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def schemas_read_once() -> Iterator[None]:
+    """kubernetes-validate parses its schema files (the definitions are megabytes) on every
+    call; the same few files serve every object here, so each is parsed once."""
+    cached = functools.lru_cache(maxsize=None)(kubernetes_validate.utils.schema_contents)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kubernetes_validate.utils, "schema_contents", cached)
+        yield
 
 
 def test_the_matrix_covers_the_scenarios_the_issue_names() -> None:
@@ -79,3 +91,12 @@ def test_the_crds_are_valid_kubernetes(crd_file: pathlib.Path) -> None:
     crd: dict[str, Any] = yaml.safe_load(crd_file.read_text())
     for version in KUBE_VERSIONS:
         kubernetes_validate.validate(crd, version, strict=True)
+
+
+def test_strict_validation_catches_a_misplaced_field(
+    render_ci: Callable[[str], Rendered],
+) -> None:
+    deployment = render_ci("default-values.yaml").kinds("Deployment")[0]
+    spoiled = {**deployment, "spec": {**deployment["spec"], "replica": 2}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(spoiled, KUBE_VERSIONS[-1], strict=True)
