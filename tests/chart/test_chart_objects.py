@@ -17,12 +17,23 @@ from chart_render import (
     matches,
     name,
 )
+from grok2api_settings.sections import ServerSettings
+from token_pool import grpc_server
 
 SCENARIOS = [path.name for path in CI_VALUES]
 COMPONENTS = ("gateway", "token-pool", "media-worker", "admin", "operator")
-# Drain times the services use today (cli runtime: uvicorn 3 s; token pool GRACE_SECONDS 5 s;
-# media worker shutdown_grace 10 s); a pod must get longer than its drain plus preStop.
-DRAIN_SECONDS = {"gateway": 3, "token-pool": 5, "media-worker": 10, "admin": 3, "operator": 0}
+# How long each process may take to stop after SIGTERM: its HTTP server drains open requests
+# for server.shutdown_grace (uvicorn's fixed 3 s before that setting existed), the pool's gRPC
+# server for GRACE_SECONDS beside it, a media worker's jobs for their 10 s grace beside it.
+_grace = ServerSettings.model_fields.get("shutdown_grace")
+HTTP_DRAIN = float(_grace.default) if _grace is not None else 3.0
+DRAIN_SECONDS = {
+    "gateway": HTTP_DRAIN,
+    "token-pool": max(HTTP_DRAIN, grpc_server.GRACE_SECONDS),
+    "media-worker": max(HTTP_DRAIN, 10.0),
+    "admin": HTTP_DRAIN,
+    "operator": 0.0,
+}
 
 
 def pods(rendered: Rendered) -> list[tuple[dict[str, Any], dict[str, Any]]]:
