@@ -3,6 +3,7 @@ hardening, and the env wiring between components."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ from chart_render import (
     CI_VALUES,
     NAMESPACE,
     RELEASE,
+    ROOT,
     Rendered,
     container,
     env_of,
@@ -120,13 +122,22 @@ def test_every_pod_is_hardened(render_ci: Callable[[str], Rendered], scenario: s
         assert spec.get("automountServiceAccountToken") is is_operator
 
 
+def image_entrypoint() -> list[str]:
+    """The ENTRYPOINT of the project's Dockerfile (its exec form)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    (line,) = [ln for ln in dockerfile.splitlines() if ln.startswith("ENTRYPOINT ")]
+    return json.loads(line.removeprefix("ENTRYPOINT "))  # type: ignore[no-any-return]
+
+
 def test_each_component_runs_its_target_of_the_one_image(default: Rendered) -> None:
     images = set()
     for component in COMPONENTS:
         c = container(default.deployment(component))
         images.add(c["image"])
-        assert c["args"][:3] == ["run", "--target", component]
-        assert c["args"][3:] == ["--config", "/etc/grok2api/config.toml"]
+        assert "command" not in c  # the image's ENTRYPOINT (tini) stays in charge of signals
+        process = image_entrypoint() + c["args"]
+        assert process[process.index("grok2api"):] == [
+            "grok2api", "run", "--target", component, "--config", "/etc/grok2api/config.toml"]
     assert images == {"grok2api:0.1.0"}
 
 

@@ -66,7 +66,8 @@ spec:
         - name: {{ .component }}
           image: {{ include "grok2api.image" $root | quote }}
           imagePullPolicy: {{ $root.Values.image.pullPolicy }}
-          args: ["run", "--target", {{ .component | quote }}, "--config", "/etc/grok2api/config.toml"]
+          # The image's ENTRYPOINT is `tini -- grok2api run --target`: the target comes first.
+          args: [{{ .component | quote }}, "--config", "/etc/grok2api/config.toml"]
           securityContext:
             {{- toYaml $root.Values.containerSecurityContext | nindent 12 }}
           {{- if or .http .grpc }}
