@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
-from grok2api_poolclient import errors
-from grok2api_poolclient.accounts import Account, AccountStatus
+from grok2api_poolclient import declared, errors
+from grok2api_poolclient.accounts import MANAGED_TAG_PREFIX, Account, AccountStatus
 from grok2api_poolclient.client import PoolClient
 from grok2api_poolclient.grpc_transport import GrpcPoolClient
 from grok2api_poolclient.leases import Tier
@@ -142,6 +142,21 @@ def _tier(value: str | None) -> Tier | None:
         bootstrap.fail(f"unknown tier {value!r}; choose basic, super or heavy")
 
 
+def _refuse_reserved_tags(tags: list[str]) -> None:
+    reserved = declared.reserved_tags(tags)
+    if reserved:
+        bootstrap.fail(
+            f"tags starting with {MANAGED_TAG_PREFIX!r} are reserved for accounts a GrokToken "
+            f"object declares: {', '.join(reserved)}"
+        )
+
+
+def _refuse_declared(account: Account) -> None:
+    reason = declared.refusal(account)
+    if reason is not None:
+        bootstrap.fail(reason)
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -160,9 +175,17 @@ def add(
     local: bool = LocalOption,
 ) -> None:
     """Add one account (or update the one holding this credential)."""
-    account = _run(config, addr, local, lambda pool: pool.upsert_account(
-        credential=credential, tier=_tier(tier), tags=tag or None, note=note,
-    ))  # fmt: skip
+    _refuse_reserved_tags(tag)
+
+    async def job(pool: PoolClient) -> Account:
+        existing = await declared.holder(pool, credential)
+        if existing is not None:
+            _refuse_declared(existing)
+        return await pool.upsert_account(
+            credential=credential, tier=_tier(tier), tags=tag or None, note=note
+        )
+
+    account = _run(config, addr, local, job)
     typer.echo(f"{account.account_id} {account.credential_masked} {account.tier}")
 
 
@@ -188,13 +211,24 @@ def import_(
     except formats.FormatError as exc:
         bootstrap.fail(f"{file}: {exc}")
     default_tier = _tier(tier)
+    _refuse_reserved_tags(tag)
 
     async def job(pool: PoolClient) -> int:
         failed = 0
         with _progress() as progress:
             task = progress.add_task("importing", total=len(entries))
             for entry in entries:
-                tags = tuple(entry.tags or ()) + tuple(tag) if entry.tags or tag else None
+                existing = await declared.holder(pool, entry.credential)
+                reason = declared.refusal(existing) if existing is not None else None
+                if reason is not None:
+                    progress.console.print(f"skipped: {reason}", soft_wrap=True, markup=False)
+                    failed += 1
+                    progress.advance(task)
+                    continue
+                # a file's entries cannot claim a GrokToken's mark either
+                merged = tuple(entry.tags or ()) + tuple(tag)
+                plain = [t for t in merged if t not in declared.reserved_tags(merged)]
+                tags = tuple(plain) if entry.tags or tag else None
                 try:
                     await pool.upsert_account(
                         credential=entry.credential, tier=entry.tier or default_tier,
@@ -279,6 +313,9 @@ def remove(
     """Remove accounts."""
 
     async def job(pool: PoolClient) -> None:
+        # every id checked before any is removed, so a refusal leaves nothing half done
+        for account_id in account_ids:
+            _refuse_declared(await pool.get_account(account_id))
         for account_id in account_ids:
             await pool.remove_account(account_id)
             typer.echo(f"removed {account_id}")
