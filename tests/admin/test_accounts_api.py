@@ -112,6 +112,22 @@ async def test_accounts_a_grok_token_manages_are_read_only_here(
     assert forged.status_code == 400 and forged.json()["error"]["code"] == "reserved_tag"
 
 
+async def test_an_import_skips_accounts_a_grok_token_declares(
+    http: httpx2.AsyncClient, pool: PoolClient
+) -> None:
+    managed = await pool.upsert_account(credential=CRED, tags=["team", "k8s:prod/token-a"])
+    text = f"{CRED}\n{CRED}2\n"
+    started = await http.post("/api/accounts/import", json={"text": text, "tags": ["batch"]})
+    events = parse_sse((await http.get(f"/api/batches/{started.json()['id']}/events")).text)
+    skipped, imported, summary = (data for _, _, data in events)
+    assert (skipped["ok"], skipped["account_id"]) == (False, managed.account_id)
+    assert "GrokToken prod/token-a" in skipped["error"] and "kubectl -n prod" in skipped["error"]
+    assert imported["ok"] is True
+    assert (summary["succeeded"], summary["failed"]) == (1, 1)
+    kept = await pool.get_account(managed.account_id)
+    assert kept.tags == ("team", "k8s:prod/token-a")  # the import did not take it over
+
+
 async def test_pasted_lines_import_as_a_batch_whose_events_end_with_a_summary(
     http: httpx2.AsyncClient,
 ) -> None:

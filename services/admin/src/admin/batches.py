@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI
-from grok2api_poolclient import accounts, errors, formats
+from grok2api_poolclient import accounts, declared, errors, formats
 from grok2api_poolclient.client import PoolClient
 from grok2api_poolclient.leases import Tier
 
@@ -179,6 +179,14 @@ class Batches:
         total = len(entries)
         for done, entry in enumerate(entries, start=1):
             merged = tuple(entry.tags or ()) + tags
+            existing = await declared.holder(self._pool, entry.credential)
+            reason = declared.refusal(existing) if existing is not None else None
+            if reason is not None:  # its GrokToken object is its source of truth
+                yield accounts.RefreshProgress(
+                    account_id=existing.account_id if existing else "", ok=False, error=reason,
+                    done=done, total=total,
+                )  # fmt: skip
+                continue
             try:
                 account = await self._pool.upsert_account(
                     credential=entry.credential, tier=entry.tier or tier, enabled=entry.enabled,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from grok2api_poolclient import accounts, errors, formats
+from grok2api_poolclient import accounts, declared, errors, formats
 from grok2api_poolclient.client import PoolClient
 from grok2api_poolclient.leases import Tier
 from pydantic import BaseModel, Field, ValidationError
@@ -141,14 +141,9 @@ def _plain_tags(tags: list[str]) -> list[str]:
 
 
 def _refuse_managed(account: accounts.Account) -> None:
-    if account.managed_by is None:
-        return
-    namespace, _, name = account.managed_by.partition("/")
-    raise AdminError(
-        409, f"account {account.account_id} is managed by the GrokToken {account.managed_by}: "
-        f"change it there (kubectl -n {namespace} edit groktoken {name})",
-        type="conflict_error", code="account_managed",
-    )  # fmt: skip
+    reason = declared.refusal(account)
+    if reason is not None:
+        raise AdminError(409, reason, type="conflict_error", code="account_managed")
 
 
 @router.get("/accounts")
