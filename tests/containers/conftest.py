@@ -131,6 +131,7 @@ def postgres_container(podman: Podman, stand_ins: str, network: str) -> str:
     """PostgreSQL 15 on a fresh cluster (trust authentication, database `grok2api`)."""
     name = unique("postgres")
     script = (f"{PG_BIN}/initdb -D /tmp/pg --auth=trust -U grok2api >/dev/null"
+              " && echo 'host all all all trust' >> /tmp/pg/pg_hba.conf"
               f" && exec {PG_BIN}/postgres -D /tmp/pg -k /tmp -c listen_addresses='*'")
     podman.start(name, stand_ins, "sh", "-c", script, network=network,
                  options=("--network-alias", "postgres", "--user", "postgres"))  # fmt: skip
