@@ -59,10 +59,11 @@ readme-images: install ## retake the README's admin panel pictures (docs/images)
 	UPDATE_README_IMAGES=1 $(UV) run --frozen pytest -q tests/admin/test_panel_browser.py
 
 .PHONY: lint
-lint: install ## ruff, mypy and the import-linter layering contracts
+lint: install ## ruff, mypy, the import-linter layering contracts and hadolint on the Dockerfile
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen mypy --no-incremental $(PY_SOURCES)
 	$(UV) run --frozen lint-imports
+	.venv/bin/hadolint Dockerfile
 
 .PHONY: proto
 proto: install ## regenerate the gRPC stubs from proto/
@@ -102,6 +103,18 @@ bench-media: install ## image jobs vs simulator-direct latency, jobs/s through 1
 .PHONY: bench-sim
 bench-sim: install ## the simulator's own capacity
 	$(UV) run --frozen python simulator/bench.py
+
+IMAGE ?= localhost/grok2api:latest
+
+.PHONY: image
+image: install ## build the image (IMAGE, default localhost/grok2api:latest) with podman, offline, on a base made from Debian packages
+	scripts/container/install-tools.sh
+	UV=$(UV) scripts/container/build-image.sh $(IMAGE)
+
+.PHONY: container-test
+container-test: install ## build the image in a storage of its own and run it: one process, the split services on a podman network, a draining stop (root)
+	scripts/container/install-tools.sh
+	UV=$(UV) $(UV) run --frozen pytest -m container tests/containers
 
 .PHONY: clean
 clean: ## remove the virtualenv, caches and bootstrapped tools
