@@ -43,13 +43,24 @@ class ModelSpec:
     cost: int
     display_name: str
     capabilities: Capabilities
+    context_window: int = 0
+    """Tokens of prompt and answer together (chat models; 0 for media models). An
+    estimate: grok.com publishes no limits for its web models, so these are xAI's published
+    API context windows of the same model families (Grok 3: 131,072; Grok 4: 256,000)."""
+    max_output_tokens: int = 0
+    """Tokens one answer may hold (chat models; 0 for media models); an estimate as above."""
 
     def allows_tier(self, tier: str) -> bool:
         """Whether an account of ``tier`` may serve this model."""
         return TIER_ORDER.get(tier, -1) >= TIER_ORDER[self.min_tier]
 
 
+_GROK3_CONTEXT, _GROK4_CONTEXT = 131_072, 256_000
+_GROK3_OUTPUT, _GROK4_OUTPUT = 16_384, 32_768
+
+
 def _chat(model_id: str, mode: Mode, tier: Tier, cost: int, name: str) -> ModelSpec:
+    grok3 = model_id.startswith("grok-3")
     return ModelSpec(
         id=model_id,
         kind="chat",
@@ -59,6 +70,8 @@ def _chat(model_id: str, mode: Mode, tier: Tier, cost: int, name: str) -> ModelS
         cost=cost,
         display_name=name,
         capabilities=Capabilities(reasoning=mode in ("expert", "heavy"), image_generation=True),
+        context_window=_GROK3_CONTEXT if grok3 else _GROK4_CONTEXT,
+        max_output_tokens=_GROK3_OUTPUT if grok3 else _GROK4_OUTPUT,
     )
 
 

@@ -33,7 +33,7 @@ from .access.memory_limits import MemoryLimitStore
 from .chat import attachments, service, upstream, usage
 from .media import reading
 from .media.service import MediaService
-from .routers import chat, files, images, models, videos
+from .routers import chat, files, images, messages, models, videos
 from .usage_log import UsageLog
 
 
@@ -110,5 +110,13 @@ def create_app(
     app.include_router(videos.router)
     completions = chat.ChatCompletions(services)
     app.add_route(chat.PATH, completions.respond, methods=["POST"])
-    app.hot_routes = {chat.PATH: completions}
+    anthropic_messages = messages.Messages(services)
+    count_tokens = messages.CountTokens(services)
+    app.add_route(messages.PATH, anthropic_messages.respond, methods=["POST"])
+    app.add_route(messages.COUNT_PATH, count_tokens.respond, methods=["POST"])
+    app.hot_routes = {
+        chat.PATH: completions,
+        messages.PATH: anthropic_messages,
+        messages.COUNT_PATH: count_tokens,
+    }
     return app

@@ -26,9 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from collections.abc import Callable
 
 from grok2api_settings.sections import ServerSettings
 from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from . import errors
@@ -107,10 +109,18 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def refuse(
-    exc: errors.BodyRefused, *, scope: Scope, receive: Receive, send: Send, limits: Limits
+    exc: errors.BodyRefused,
+    *,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    limits: Limits,
+    render: Callable[[BaseException], Response] = errors.error_response,
 ) -> None:
-    """Answer ``exc`` and end the connection (after a drain if ``exc.linger``)."""
-    response = errors.error_response(exc)  # carries Connection: close
+    """Answer ``exc`` (rendered by ``render``: OpenAI's shape unless an endpoint of another
+    API family passes its own) and end the connection (after a drain if ``exc.linger``)."""
+    response = render(exc)
+    response.headers["Connection"] = "close"
     if not exc.linger:
         await response(scope, receive, send)
         return

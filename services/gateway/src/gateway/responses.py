@@ -8,12 +8,14 @@ is released as cancelled, even while the upstream is still thinking and nothing 
 ``EventStream`` also sends ``: keep-alive`` comments after ``keepalive`` seconds without a
 write. An exception from the body before anything was sent becomes a normal JSON error
 response with its status; after that it becomes the stream's last event. Both go through
-``errors.payload_for``, the one rendering rule.
+the ``Dialect``'s rendering rule: ``errors.payload_for`` (OpenAI's shape) by default, or
+the Anthropic shape on ``/v1/messages``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -38,6 +40,28 @@ _SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Dialect:
+    """How one API family frames a stream and renders errors."""
+
+    payload_for: Callable[[BaseException], tuple[int, dict[str, Any]]]
+    """Status and error body for any exception."""
+    error_event: Callable[[dict[str, Any]], bytes]
+    """The SSE event that ends a stream with an error body."""
+    keepalive: bytes
+    """What is written after ``keepalive`` seconds without a write."""
+    done: bytes
+    """The suffix of the chunk that ends a stream (that write also ends the response)."""
+
+
+OPENAI = Dialect(
+    payload_for=errors.payload_for,
+    error_event=chunks.error_event,
+    keepalive=chunks.KEEPALIVE,
+    done=chunks.DONE,
+)
 
 
 class _Channel:
@@ -68,15 +92,18 @@ class _Channel:
 
 
 class EventStream(Response):
-    def __init__(self, body: AsyncIterator[bytes], *, keepalive: float):
+    def __init__(
+        self, body: AsyncIterator[bytes], *, keepalive: float, dialect: Dialect = OPENAI
+    ):
         self.status_code = 200
         self.background = None
         self._body = body
         self._keepalive = keepalive
+        self._dialect = dialect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         channel = _Channel(send)
-        keepalive = _KeepAlive(channel, interval=self._keepalive)
+        keepalive = _KeepAlive(channel, interval=self._keepalive, beat=self._dialect.keepalive)
         try:
             await _watched(receive, self._pump(channel))
         finally:
@@ -89,19 +116,19 @@ class EventStream(Response):
             async for chunk in self._body:
                 if not channel.started:
                     await channel.start(200, _SSE_HEADERS)
-                if chunk.endswith(chunks.DONE):
+                if chunk.endswith(self._dialect.done):
                     await channel.end(chunk)
                 else:
                     await channel.write(chunk)
         except OSError:
             raise  # the client connection failed: nothing left to tell it
         except Exception as exc:
-            status, body = errors.payload_for(exc)
+            status, body = self._dialect.payload_for(exc)
             if not channel.started:
                 await channel.json(status, orjson.dumps(body))
             elif not channel.ended:
                 http_metrics.note_status(status)  # the head said 200; the answer failed
-                await channel.end(chunks.error_event(body))
+                await channel.end(self._dialect.error_event(body))
             else:
                 log.warning("error_after_stream_end error=%s", type(exc).__name__)
             return
@@ -115,9 +142,10 @@ class _KeepAlive:
     """Writes a keep-alive comment whenever ``interval`` seconds pass without a write. A
     timer, not a task: most streams end before it is ever due."""
 
-    def __init__(self, channel: _Channel, *, interval: float):
+    def __init__(self, channel: _Channel, *, interval: float, beat: bytes = chunks.KEEPALIVE):
         self._channel = channel
         self._interval = interval
+        self._beat_bytes = beat
         self._loop = asyncio.get_running_loop()
         self._timer: asyncio.TimerHandle | None = self._loop.call_later(interval, self._due)
         self._beat: asyncio.Task[None] | None = None
@@ -137,7 +165,7 @@ class _KeepAlive:
         try:
             if not channel.started:
                 await channel.start(200, _SSE_HEADERS)
-            await channel.write(chunks.KEEPALIVE)
+            await channel.write(self._beat_bytes)
         except OSError:
             return  # the client is gone: the response finds out on its next write
         self._timer = self._loop.call_later(self._interval, self._due)
@@ -197,10 +225,13 @@ async def metered(
 class DeferredJson(Response):
     """A JSON response computed by ``work``; returns (status, body bytes)."""
 
-    def __init__(self, work: Callable[[], Awaitable[tuple[int, bytes]]]):
+    def __init__(
+        self, work: Callable[[], Awaitable[tuple[int, bytes]]], *, dialect: Dialect = OPENAI
+    ):
         self.status_code = 200
         self.background = None
         self._work = work
+        self._dialect = dialect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await _watched(receive, self._pump(_Channel(send)))
@@ -209,7 +240,7 @@ class DeferredJson(Response):
         try:
             status, body = await self._work()
         except Exception as exc:
-            status, payload = errors.payload_for(exc)
+            status, payload = self._dialect.payload_for(exc)
             body = orjson.dumps(payload)
         await channel.json(status, body)
 

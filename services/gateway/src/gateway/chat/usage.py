@@ -23,6 +23,13 @@ class TokenCounter:
             return 0
         return len(self._encoding.encode_ordinary(text))
 
+    def head(self, text: str, tokens: int) -> str:
+        """The longest start of ``text`` that is at most ``tokens`` tokens."""
+        encoded = self._encoding.encode_ordinary(text)
+        if len(encoded) <= tokens:
+            return text
+        return self._encoding.decode(encoded[: max(0, tokens)])
+
     def usage(
         self,
         *,

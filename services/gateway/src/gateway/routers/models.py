@@ -1,8 +1,11 @@
 """``GET /v1/models`` and ``GET /v1/models/{id}``: the catalogue in OpenAI's list shape.
 
 A client key with a model allowlist sees only those models in the list. Each entry also
-carries its minimum account tier, quota cost, capabilities and whether the
-pool can serve it right now (``available``), when the pool can tell (see ``availability``).
+carries its minimum account tier, quota cost, capabilities, its context window and output
+limit (estimates, see ``catalogue.ModelSpec``; under the names agents read:
+``context_window``/``context_length`` and ``max_output_tokens``; null for media models) and
+whether the pool can serve it right now (``available``), when the pool can tell (see
+``availability``).
 """
 
 from __future__ import annotations
@@ -56,5 +59,8 @@ def _entry(spec: catalogue.ModelSpec, tiers: Collection[str] | None) -> dict[str
             "image_edit": caps.image_edit,
             "video": caps.video,
         },
+        "context_window": spec.context_window or None,
+        "context_length": spec.context_window or None,
+        "max_output_tokens": spec.max_output_tokens or None,
         "available": None if tiers is None else any(spec.allows_tier(t) for t in tiers),
     }
