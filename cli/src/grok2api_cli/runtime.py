@@ -7,12 +7,13 @@ cancelled, stores close); a second one exits at once. No traceback either way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
 import signal
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 import uvloop
@@ -64,9 +65,12 @@ async def _with_signals(main: Main) -> None:
 
 
 class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:
-        # Signals belong to ``run``: it stops every part, not just the HTTP server.
-        pass
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # Signals belong to ``run``: it stops every part, not just the HTTP server. uvicorn's
+        # own capture would also raise the signal again once it has drained, which ``run``
+        # took for a second signal and forced an exit past the cleanup.
+        yield
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -78,8 +82,8 @@ class _Server(uvicorn.Server):
 
 
 async def serve_http(app: object, *, server: ServerSettings, stop: asyncio.Event) -> None:
-    """Serve ``app`` on ``server.host:server.port`` until ``stop`` is set, then drain open
-    requests briefly."""
+    """Serve ``app`` on ``server.host:server.port`` until ``stop`` is set, then let open
+    requests finish within ``server.shutdown_grace``."""
     host, port = server.host, server.port
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
@@ -88,7 +92,7 @@ async def serve_http(app: object, *, server: ServerSettings, stop: asyncio.Event
         http=http_protocol.with_head_timeout(server.header_timeout),
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=3,
+        timeout_graceful_shutdown=server.shutdown_grace,
         lifespan="on",
     )
     uvicorn_server = _Server(config)

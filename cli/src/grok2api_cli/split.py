@@ -84,7 +84,7 @@ def run_gateway_workers(settings: Settings) -> None:
             http=http_protocol.HeadDeadlineProtocol,
             log_config=None,
             access_log=False,
-            timeout_graceful_shutdown=3,
+            timeout_graceful_shutdown=settings.server.shutdown_grace,
             # uvicorn kills a worker that misses a 5 s ping; a worker still importing the app
             # on a busy machine missed it, and its replacement did too, forever.
             timeout_worker_healthcheck=WORKER_PING_SECONDS,

@@ -308,6 +308,13 @@ class ServerSettings(Section):
         "opening or the request's first byte; a slower one gets 408 and its connection closed "
         "(slow-loris), one that never sent a byte is just closed.",
     )
+    shutdown_grace: int = Field(
+        30,
+        ge=0,
+        description="Time open requests, streams included, get to finish after SIGTERM or "
+        "Ctrl-C (s); new connections are refused meanwhile and what is still open after it "
+        "is cut. Give a Kubernetes pod a terminationGracePeriodSeconds above it.",
+    )
 
 
 class LogSettings(Section):
