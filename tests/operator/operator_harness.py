@@ -40,12 +40,21 @@ class Replica:
         self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), name=identity)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        self.error: BaseException | None = None
+        """What ended the operator, if it ended with an error."""
 
     async def _serve(self) -> None:
         stop = asyncio.Event()
         self._started.put((asyncio.get_running_loop(), stop))
-        async with self._make_pool() as pool:
-            await main.run(Settings(), pool=pool, stop=stop, options=self.options)
+        try:
+            async with self._make_pool() as pool:
+                await main.run(Settings(), pool=pool, stop=stop, options=self.options)
+        except Exception as exc:
+            self.error = exc
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     async def start(self) -> None:
         self._thread.start()

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 from conftest import PEERINGS, create_token, eventually, get_token, grok_token, put_secret
-from grok2api_operator import main
+from grok2api_operator import errors, main
 from operator_harness import PEERING
 
 CREDENTIAL = "sso-peering-credential"
@@ -38,21 +38,19 @@ async def test_only_one_replica_acts_and_the_other_takes_over_when_it_stops(
 ) -> None:
     caplog.set_level(logging.INFO, logger="kopf")
     first = await replicas("operator-a", priority=200)
+
+    async def announced(*names: str) -> bool:
+        return await peers(api) == set(names)
+
+    await eventually(lambda: announced("operator-a"))
+    # The second replica starts paused (peering is mandatory) and, seeing a live peer of
+    # higher priority from its first look at the peering object, never resumes.
     await replicas("operator-b", priority=100)
+    await eventually(lambda: announced("operator-a", "operator-b"))
 
-    async def both_announced() -> bool:
-        return await peers(api) == {"operator-a", "operator-b"}
-
-    await eventually(both_announced)
-
-    def b_paused() -> bool:
-        return any("Pausing operations in favour of" in r.getMessage()
-                   and "operator-a" in r.getMessage() for r in caplog.records)
-
-    async def paused() -> bool:
-        return b_paused()
-
-    await eventually(paused)
+    def resumed(thread: str) -> bool:
+        return any(r.threadName == thread and "Resuming operations" in r.getMessage()
+                   for r in caplog.records)  # fmt: skip
 
     await put_secret(api, name="p1-sso", data={"sso": CREDENTIAL})
     await create_token(api, grok_token("p1"))
@@ -70,6 +68,7 @@ async def test_only_one_replica_acts_and_the_other_takes_over_when_it_stops(
 
     await eventually(refreshed_three_times)
     assert writers == {"operator-a"}
+    assert not resumed("operator-b")
 
     await first.stop()
 
@@ -78,4 +77,25 @@ async def test_only_one_replica_acts_and_the_other_takes_over_when_it_stops(
 
     await eventually(taken_over)
     assert await peers(api) == {"operator-b"}
-    assert any("Resuming operations after the pause" in r.getMessage() for r in caplog.records)
+    assert resumed("operator-b")
+
+
+async def test_a_replica_without_its_peering_object_stops_saying_what_to_create(
+    k8s: Any, replicas: Any
+) -> None:
+    # no `api` fixture: nothing created the ClusterKopfPeering
+    replica = await replicas("operator-lonely")
+
+    async def stopped() -> bool:
+        return not replica.running
+
+    await eventually(stopped)
+    assert isinstance(replica.error, errors.PeeringMissing)
+    assert f"ClusterKopfPeering {PEERING!r} does not exist" in str(replica.error)
+    assert "crds/kopfpeering.yaml" in str(replica.error)
+
+
+def test_the_chart_sets_the_peering_and_identity_through_the_environment() -> None:
+    options = main.Options.from_environ({"OPERATOR_PEERING": "rel-ns", "POD_NAME": "op-7f9"})
+    assert (options.peering, options.identity) == ("rel-ns", "op-7f9")
+    assert main.Options.from_environ({}).peering == main.DEFAULT_PEERING

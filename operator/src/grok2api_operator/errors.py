@@ -1,7 +1,8 @@
 """The operator's exception tree.
 
     OperatorError
-    └── CredentialUnavailable   the referenced Secret or its key cannot be read
+    ├── CredentialUnavailable   the referenced Secret or its key cannot be read
+    └── PeeringMissing          the ClusterKopfPeering object the replicas share is absent
 
 Messages name the Secret and key, never the credential itself.
 """
@@ -15,3 +16,7 @@ class OperatorError(Exception):
 
 class CredentialUnavailable(OperatorError):
     """The Secret is missing, lacks the key, or the API refused to return it."""
+
+
+class PeeringMissing(OperatorError):
+    """Without its peering object a replica would stay paused forever; it stops instead."""

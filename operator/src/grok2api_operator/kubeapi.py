@@ -7,6 +7,7 @@ and auth), held in a ``Connection`` that every per-object memo shares.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
@@ -17,7 +18,7 @@ from typing import Any
 import aiohttp
 import kopf
 
-from .errors import CredentialUnavailable
+from .errors import CredentialUnavailable, OperatorError
 
 # Tests point the operator at an in-memory API server (kmock); read when login runs, not at
 # import, because the kubernetes tooling reads its own environment at import time.
@@ -33,6 +34,7 @@ class Connection:
     """Mutable holder of the current login, replaced when kopf logs in again."""
 
     info: kopf.ConnectionInfo | None = None
+    logged_in: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
 
 def login(
@@ -50,8 +52,40 @@ def login(
             kopf.login_with_kubeconfig(settings=settings, **kwargs)
         )
     memo.connection.info = info
+    if info is not None:
+        memo.connection.logged_in.set()
     log.info("kubernetes login server=%s", info.server if info else "none")
     return info
+
+
+async def peering_exists(connection: Connection, *, name: str) -> bool:
+    """Whether the ClusterKopfPeering ``name`` exists (a list, which the RBAC rules allow
+    for kopf's own watch; a get would need one more verb)."""
+    info = connection.info
+    if info is None:
+        raise OperatorError("not logged in to the Kubernetes API yet")
+    url = f"{info.server.rstrip('/')}/apis/kopf.dev/v1/clusterkopfpeerings"
+    try:
+        async with _session(info) as session, session.get(
+            url, params={"fieldSelector": f"metadata.name={name}"}
+        ) as response:
+            if response.status == 404:  # the CRD itself is not installed
+                return False
+            if response.status >= 400:
+                raise OperatorError(f"listing ClusterKopfPeerings: the API answered "
+                                    f"{response.status}")  # fmt: skip
+            body = await response.json()
+    except aiohttp.ClientError as exc:
+        raise OperatorError(f"listing ClusterKopfPeerings: {type(exc).__name__}") from exc
+    return any(item.get("metadata", {}).get("name") == name for item in body.get("items", ()))
+
+
+def _session(info: kopf.ConnectionInfo) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=info.as_ssl_context()),
+        headers={**info.as_http_headers(), "User-Agent": USER_AGENT},
+        timeout=aiohttp.ClientTimeout(total=30),
+    )
 
 
 async def read_secret_value(
@@ -64,11 +98,7 @@ async def read_secret_value(
     url = f"{info.server.rstrip('/')}/api/v1/namespaces/{namespace}/secrets/{name}"
     where = f"secret {namespace}/{name}"
     try:
-        async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=info.as_ssl_context()),
-            headers={**info.as_http_headers(), "User-Agent": USER_AGENT},
-            timeout=aiohttp.ClientTimeout(total=30),
-        ) as session, session.get(url) as response:
+        async with _session(info) as session, session.get(url) as response:
             if response.status == 404:
                 raise CredentialUnavailable(f"{where} not found")
             if response.status >= 400:

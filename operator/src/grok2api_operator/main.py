@@ -12,6 +12,7 @@ replica of equal priority.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -25,7 +26,7 @@ import kopf
 from grok2api_poolclient.client import PoolClient
 from grok2api_settings import Settings
 
-from . import handlers, kubeapi, resources
+from . import errors, handlers, kubeapi, resources
 
 # Not yet in the settings contract; the lead may promote these to an `operator` section.
 REFRESH_INTERVAL_SECONDS = 60.0
@@ -127,6 +128,41 @@ async def run(
         "operator starting identity=%s peering=%s priority=%s refresh_interval=%s",
         options.identity, options.peering, options.priority, options.refresh_interval,
     )
+    # Created before kopf starts, so kopf leaves it alone (it cancels only its own tasks).
+    check = asyncio.create_task(_require_peering(memo.connection, options.peering, stop))
+    try:
+        await _operate(registry, options, memo, stop)
+    finally:
+        check.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await check  # raises PeeringMissing when the check stopped the operator
+
+
+async def _require_peering(
+    connection: kubeapi.Connection, name: str, stop: asyncio.Event
+) -> None:
+    """Stop the operator with a clear error when its peering object is absent: kopf would
+    otherwise keep the replica paused forever without a word."""
+    await connection.logged_in.wait()
+    try:
+        exists = await kubeapi.peering_exists(connection, name=name)
+    except errors.OperatorError as exc:  # cannot tell: kopf's own watch will retry
+        log.warning("peering check failed peering=%s error=%s", name, exc)
+        return
+    if not exists:
+        message = (
+            f"the ClusterKopfPeering {name!r} does not exist, so no replica may act: install "
+            "the chart's crds/kopfpeering.yaml and create the object (the chart does both), "
+            f"or set {PEERING_ENV} to the name of an existing one"
+        )
+        log.error("operator stopping: %s", message)
+        stop.set()
+        raise errors.PeeringMissing(message)
+
+
+async def _operate(
+    registry: kopf.OperatorRegistry, options: Options, memo: kopf.Memo, stop: asyncio.Event
+) -> None:
     await kopf.operator(
         registry=registry,
         settings=operator_settings(options),
