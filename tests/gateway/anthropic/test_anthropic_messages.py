@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -384,6 +387,72 @@ async def test_models_carry_their_context_window_and_output_limit(stack: Stack) 
     chat = [entry for entry in listed if entry["kind"] == "chat"]
     assert chat and all(e["context_window"] > e["max_output_tokens"] > 0 for e in chat)
     assert all(e["context_length"] == e["context_window"] for e in chat)
+
+
+async def test_pings_keep_the_stream_alive_while_the_upstream_thinks(stack: Stack) -> None:
+    stack.live.apply({"chat.keepalive_seconds": 0.1})
+    stack.sim.set_fault("slow-first-byte", delay_ms=600, times=1)
+    stack.sim.script_reply("Done.")
+    body = {"model": "grok-4", "max_tokens": 50, "stream": True, "messages": USER}
+    async with httpx2.AsyncClient(base_url=stack.base_url) as http:
+        response = await http.post("/v1/messages", json=body, headers={"x-api-key": "k"})
+    names = [name for name, _ in _sse(response.text)]
+    assert names.count("ping") >= 3  # ~6 intervals of quiet, however the timers fall
+    assert_sdk_event_order([name for name in names if name != "ping"])
+
+
+async def test_a_body_over_the_limit_is_413_in_anthropics_shape(
+    stack: Stack, client: anthropic.AsyncAnthropic
+) -> None:
+    stack.live.apply({"server.max_body_bytes": 2048})
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        await client.messages.create(
+            model="grok-4", max_tokens=9, messages=[{"role": "user", "content": "x" * 4096}]
+        )
+    assert caught.value.status_code == 413
+    assert caught.value.body["error"]["type"] == "request_too_large"  # type: ignore[index]
+
+
+# The README's example, verbatim but for the address and the key (see the report/README).
+README_EXAMPLE = """\
+import anthropic
+
+client = anthropic.Anthropic(base_url="http://localhost:8000", api_key="your key")
+
+message = client.messages.create(
+    model="grok-4",
+    max_tokens=1024,
+    system="Answer in one sentence.",
+    messages=[{"role": "user", "content": "Hello"}],
+)
+print(message.content[0].text, message.usage)
+
+with client.messages.stream(
+    model="grok-4.1-thinking",
+    max_tokens=4096,
+    thinking={"type": "enabled", "budget_tokens": 2048},
+    messages=[{"role": "user", "content": "What is 2 + 2?"}],
+) as stream:
+    for text in stream.text_stream:
+        print(text, end="", flush=True)
+print()
+print(stream.get_final_message().content[0].thinking)
+"""
+
+
+async def test_the_readme_example_runs_as_written(stack: Stack) -> None:
+    stack.sim.script_reply("Hello to you.")
+    stack.sim.script_reply("2 + 2 = 4.", reasoning="Adding two and two.")
+    code = README_EXAMPLE.replace("http://localhost:8000", stack.base_url)
+    printed = io.StringIO()
+
+    def run() -> None:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, "README.md", "exec"), {})
+
+    await asyncio.to_thread(run)
+    assert printed.getvalue().splitlines()[0].startswith("Hello to you. Usage(")
+    assert printed.getvalue().splitlines()[1:] == ["2 + 2 = 4.", "Adding two and two."]
 
 
 def _sse(text: str) -> list[tuple[str, dict[str, Any]]]:
