@@ -64,8 +64,8 @@ async def test_disabling_in_the_spec_disables_the_account(
     status = await eventually(lambda: _status_in_state(api, "t2", "disabled"))
     assert status["accountId"] == "acc-1"
     assert pool.accounts["acc-1"].enabled is False
-    # sent once when it changes; later syncs leave it alone (enabled=True would reset
-    # the account's failures and cooldown in the pool)
+    # sent once when it changes; later syncs leave it alone (enabled=True would clear
+    # the account's failures and an invalid status in the pool)
     assert [c["enabled"] for c in pool.calls_of("upsert")].count(False) >= 1
     assert True not in [c["enabled"] for c in pool.calls_of("upsert")[1:]]
 

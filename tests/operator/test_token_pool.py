@@ -17,6 +17,7 @@ from conftest import (
     grok_token,
     put_secret,
 )
+from grok2api_poolclient import accounts
 from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
 from operator_harness import PoolFactory
 from real_pool import grpc_clients, lease_and_release, token_pool
@@ -203,3 +204,23 @@ def _b64(text: str) -> str:
 
     return base64.b64encode(text.encode()).decode()
 
+
+
+async def test_a_restarted_operator_leaves_an_invalid_account_invalid(
+    api: aiohttp.ClientSession, pool: service.PoolService, running: Any, replicas: Any
+) -> None:
+    await put_secret(api, name="t6-sso", data={"sso": CREDENTIAL})
+    await create_token(api, grok_token("t6"))
+    await status_when(api, "t6", state="active")
+    await lease_and_release(pool, Outcome.INVALID_CREDENTIAL)
+    invalid = await status_when(api, "t6", state="invalid")
+
+    await running.stop()
+    await replicas("operator-1")  # resumes every object, as after an upgrade
+
+    status = await status_when(api, "t6", operator="operator-1")
+    assert status["state"] == "invalid"
+    # The resume did not send enabled=true, which would clear the failures and lease a
+    # credential grok.com already rejected.
+    account = await pool.get_account(invalid["accountId"])
+    assert account.status == accounts.AccountStatus.INVALID

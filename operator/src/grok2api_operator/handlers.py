@@ -163,8 +163,9 @@ async def _upsert(
     return await pool.upsert_account(
         credential=credential,
         tier=leases.Tier(tier) if tier else None,
-        # Sending enabled=True resets the account's failures and cooldown in the pool, so
-        # it is sent only when it changes: a resumed operator must not wake cooling accounts.
+        # Sending enabled=True clears the account's failures and an invalid status in the
+        # pool, so it is sent only when it changes: a resumed operator must not revive a
+        # credential grok.com rejected.
         enabled=wanted if current is None or current.enabled != wanted else None,
         tags=(*declared, marker),
         note=spec.get("note") or "",
