@@ -96,6 +96,10 @@ bench-keys: install ## client keys' hot-path cost: no key vs in-memory vs Redis 
 count-gateway: install ## instructions per gateway request under callgrind (stable on a noisy machine)
 	$(UV) run --frozen python scripts/count_gateway.py
 
+.PHONY: count-keys
+count-keys: install ## client keys' cost in instructions per request under callgrind: no key vs in-memory vs Redis (needs Redis: REDIS_URL)
+	$(UV) run --frozen python scripts/count_gateway.py --access all --redis-url $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
+
 .PHONY: bench-media
 bench-media: install ## image jobs vs simulator-direct latency, jobs/s through 1 and 2 workers, worker RSS
 	$(UV) run --frozen python scripts/bench_media.py
