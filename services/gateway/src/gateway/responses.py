@@ -5,10 +5,11 @@ the request's own task while a listener task waits on the ASGI ``receive`` chann
 client disconnects the work is cancelled at once, so the upstream call stops and the lease
 is released as cancelled, even while the upstream is still thinking and nothing is written.
 
-``EventStream`` also sends ``: keep-alive`` comments after ``keepalive`` seconds without a
-write. An exception from the body before anything was sent becomes a normal JSON error
-response with its status; after that it becomes the stream's last event. Both go through
-the ``Dialect``'s rendering rule: ``errors.payload_for`` (OpenAI's shape) by default, or
+``EventStream`` also sends a keep-alive after ``keepalive`` seconds without a write (a
+``: keep-alive`` comment in OpenAI's streams, a ``ping`` event in Anthropic's). An
+exception from the body before anything was sent becomes a normal JSON error response with
+its status; after that it becomes the stream's last event. Both go through the
+``Dialect``'s rendering rule: ``errors.payload_for`` (OpenAI's shape) by default, or
 the Anthropic shape on ``/v1/messages``.
 """
 
@@ -139,7 +140,7 @@ class EventStream(Response):
 
 
 class _KeepAlive:
-    """Writes a keep-alive comment whenever ``interval`` seconds pass without a write. A
+    """Writes ``beat`` whenever ``interval`` seconds pass without a write. A
     timer, not a task: most streams end before it is ever due."""
 
     def __init__(self, channel: _Channel, *, interval: float, beat: bytes = chunks.KEEPALIVE):
