@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -20,10 +21,10 @@ ENV = {"ENCRYPTION_KEY": TEST_KEY, "ADMIN_PASSWORD": "readme-password", "API_KEY
 INSTALL_ONLY = {"--create-namespace", "--wait", "--atomic", "--install"}
 
 
-def commands(prefix: str) -> list[list[str]]:
+def commands(prefix: str, readme: Path = README) -> list[list[str]]:
     """The README's shell commands starting with ``prefix``, continuations joined."""
     found = []
-    for block in re.findall(r"```sh\n(.*?)```", README.read_text(), flags=re.S):
+    for block in re.findall(r"```sh\n(.*?)```", readme.read_text(), flags=re.S):
         for line in block.replace("\\\n", " ").splitlines():
             if line.startswith(prefix):
                 expanded = re.sub(r"\$([A-Z_]+)", lambda m: ENV[m.group(1)], line)
@@ -38,6 +39,8 @@ def as_template(command: list[str]) -> list[str]:
 
 
 HELM_COMMANDS = commands("helm ")
+# The project README's Kubernetes section shows the first install too.
+PROJECT_HELM_COMMANDS = commands("helm ", ROOT / "README.md")
 
 
 def test_the_readme_shows_install_upgrade_scaling_and_monitoring() -> None:
@@ -54,6 +57,17 @@ def test_each_helm_command_of_the_readme_renders(helm: Helm, command: list[str])
     assert result.returncode == 0, f"{shlex.join(command)}\n{result.stderr}"
     rendered = Rendered.parse(result.stdout)
     assert len(rendered.kinds("Deployment")) == 5
+
+
+def test_the_project_readme_shows_the_chart_readmes_first_install() -> None:
+    assert PROJECT_HELM_COMMANDS == HELM_COMMANDS[:1]
+
+
+@pytest.mark.parametrize("command", PROJECT_HELM_COMMANDS, ids=lambda c: " ".join(c[1:3]))
+def test_each_helm_command_of_the_project_readme_renders(helm: Helm, command: list[str]) -> None:
+    result = helm.run(*as_template(command), cwd=ROOT)
+    assert result.returncode == 0, f"{shlex.join(command)}\n{result.stderr}"
+    assert len(Rendered.parse(result.stdout).kinds("Deployment")) == 5
 
 
 def test_the_secrets_the_readme_creates_are_the_ones_the_pods_read(helm: Helm) -> None:

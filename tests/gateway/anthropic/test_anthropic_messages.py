@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -413,37 +414,18 @@ async def test_a_body_over_the_limit_is_413_in_anthropics_shape(
     assert caught.value.body["error"]["type"] == "request_too_large"  # type: ignore[index]
 
 
-# The README's example, verbatim but for the address and the key (see the report/README).
-README_EXAMPLE = """\
-import anthropic
-
-client = anthropic.Anthropic(base_url="http://localhost:8000", api_key="your key")
-
-message = client.messages.create(
-    model="grok-4",
-    max_tokens=1024,
-    system="Answer in one sentence.",
-    messages=[{"role": "user", "content": "Hello"}],
-)
-print(message.content[0].text, message.usage)
-
-with client.messages.stream(
-    model="grok-4.1-thinking",
-    max_tokens=4096,
-    thinking={"type": "enabled", "budget_tokens": 2048},
-    messages=[{"role": "user", "content": "What is 2 + 2?"}],
-) as stream:
-    for text in stream.text_stream:
-        print(text, end="", flush=True)
-print()
-print(stream.get_final_message().content[0].thinking)
-"""
+def _readme_example() -> str:
+    """The README's Anthropic example, as written there."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", readme, re.S | re.M)
+    [example] = [b for b in blocks if "anthropic.Anthropic(" in b]
+    return example
 
 
 async def test_the_readme_example_runs_as_written(stack: Stack) -> None:
     stack.sim.script_reply("Hello to you.")
     stack.sim.script_reply("2 + 2 = 4.", reasoning="Adding two and two.")
-    code = README_EXAMPLE.replace("http://localhost:8000", stack.base_url)
+    code = _readme_example().replace("http://localhost:8000", stack.base_url)
     printed = io.StringIO()
 
     def run() -> None:
