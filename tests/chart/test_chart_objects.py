@@ -153,6 +153,14 @@ def test_http_services_have_http_probes_and_the_pool_a_native_grpc_probe(
     assert pool["readinessProbe"]["grpc"] == {"port": 50051}
     assert pool["startupProbe"]["grpc"] == {"port": 50051}
     assert pool["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    # The operator serves only kopf's liveness endpoint, on SERVER_PORT; no readiness to
+    # wait for (it has no Service), so a paused replica is never held back.
+    operator = container(default.deployment("operator"))
+    assert operator["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert "readinessProbe" not in operator and "startupProbe" not in operator
+    [port] = operator["ports"]
+    server_port = {e["name"]: e.get("value") for e in operator["env"]}["SERVER_PORT"]
+    assert (port["name"], str(port["containerPort"])) == ("http", server_port)
 
 
 @pytest.mark.parametrize("component", COMPONENTS)

@@ -85,8 +85,10 @@ async def replicas(
     monkeypatch.setenv(kubeapi.API_URL_ENV, str(k8s.url).rstrip("/"))
     started: list[Replica] = []
 
-    async def start(identity: str, *, priority: int = 0) -> Replica:
-        replica = Replica(identity=identity, priority=priority, make_pool=make_pool)
+    async def start(identity: str, *, priority: int = 0, liveness: str | None = None) -> Replica:
+        replica = Replica(
+            identity=identity, priority=priority, make_pool=make_pool, liveness=liveness
+        )
         started.append(replica)
         await replica.start()
         return replica

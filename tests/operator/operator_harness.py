@@ -27,11 +27,14 @@ PoolFactory = Callable[[], contextlib.AbstractAsyncContextManager[Any]]
 class Replica:
     """One running operator; ``stop`` ends it the way SIGTERM does (a clean exit)."""
 
-    def __init__(self, *, identity: str, priority: int, make_pool: PoolFactory) -> None:
+    def __init__(
+        self, *, identity: str, priority: int, make_pool: PoolFactory, liveness: str | None = None
+    ) -> None:
         self.identity = identity
         self.options = main.Options(
             refresh_interval=REFRESH_SECONDS, retry_delay=REFRESH_SECONDS, watch_timeout=1.0,
             peering=PEERING, identity=identity, priority=priority, peering_lifetime=5,
+            liveness_endpoint=liveness,
         )  # fmt: skip
         self._make_pool = make_pool
         self._started: queue.Queue[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = (

@@ -4,12 +4,14 @@ and takes over when the first stops."""
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import aiohttp
 import pytest
 from conftest import PEERINGS, create_token, eventually, get_token, grok_token, put_secret
 from grok2api_operator import errors, main
+from grok2api_settings.sections import ServerSettings
 from operator_harness import PEERING
 
 CREDENTIAL = "sso-peering-credential"
@@ -96,6 +98,38 @@ async def test_a_replica_without_its_peering_object_stops_saying_what_to_create(
 
 
 def test_the_chart_sets_the_peering_and_identity_through_the_environment() -> None:
-    options = main.Options.from_environ({"OPERATOR_PEERING": "rel-ns", "POD_NAME": "op-7f9"})
+    server = ServerSettings(host="0.0.0.0", port=8123)
+    options = main.Options.from_environ(
+        {"OPERATOR_PEERING": "rel-ns", "POD_NAME": "op-7f9"}, server=server
+    )
     assert (options.peering, options.identity) == ("rel-ns", "op-7f9")
-    assert main.Options.from_environ({}).peering == main.DEFAULT_PEERING
+    # Liveness where every target answers it (the chart's probe, the image's HEALTHCHECK).
+    assert options.liveness_endpoint == "http://0.0.0.0:8123/healthz"
+    assert main.Options.from_environ({}, server=server).peering == main.DEFAULT_PEERING
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_acting_and_paused_replicas_answer_liveness_until_they_stop(
+    api: aiohttp.ClientSession, replicas: Any
+) -> None:
+    urls = [f"http://127.0.0.1:{_free_port()}/healthz" for _ in range(2)]
+    acting = await replicas("operator-live-a", priority=200, liveness=urls[0])
+    await replicas("operator-live-b", priority=100, liveness=urls[1])
+
+    async def alive(url: str) -> bool:
+        try:
+            async with aiohttp.ClientSession() as probe, probe.get(url) as response:
+                return response.status == 200
+        except aiohttp.ClientConnectionError:
+            return False
+
+    for url in urls:
+        await eventually(lambda url=url: alive(url))
+    await acting.stop()
+    assert not await alive(urls[0])
+    assert await alive(urls[1])

@@ -25,6 +25,7 @@ from typing import Any, cast
 import kopf
 from grok2api_poolclient.client import PoolClient
 from grok2api_settings import Settings
+from grok2api_settings.sections import ServerSettings
 
 from . import errors, handlers, kubeapi, resources
 
@@ -69,11 +70,15 @@ class Options:
     peering_lifetime: int = PEERING_LIFETIME_SECONDS
     """Seconds a replica's announcement stays valid: how long the others wait for a
     replica that died without saying goodbye."""
+    liveness_endpoint: str | None = None
+    """``http://host:port/path`` where kopf answers liveness probes (200 while the
+    operator's loop runs, acting or paused); None: no HTTP at all."""
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Options:
-        """``OPERATOR_PEERING`` and ``POD_NAME`` (the chart sets both) over the defaults."""
-        options = cls()
+    def from_environ(cls, environ: Mapping[str, str], *, server: ServerSettings) -> Options:
+        """``OPERATOR_PEERING`` and ``POD_NAME`` (the chart sets both) over the defaults;
+        liveness on ``/healthz`` of ``SERVER_HOST:SERVER_PORT``, like every other target."""
+        options = cls(liveness_endpoint=f"http://{server.host}:{server.port}/healthz")
         if environ.get(PEERING_ENV, "").strip():
             options = dataclasses.replace(options, peering=environ[PEERING_ENV].strip())
         if environ.get(IDENTITY_ENV, "").strip():
@@ -113,11 +118,11 @@ async def run(
 ) -> None:
     """Reconcile every GrokToken in the cluster with ``pool`` until ``stop`` is set.
 
-    ``settings`` is accepted for symmetry with the other targets; no key affects the
-    operator yet. Kubernetes access: ``GROK2API_KUBE_API_URL``, else in-cluster, else
+    ``settings.server`` places the liveness endpoint; no other key affects the operator
+    yet. Kubernetes access: ``GROK2API_KUBE_API_URL``, else in-cluster, else
     kubeconfig (see ``kubeapi.login``).
     """
-    options = options or Options.from_environ(os.environ)
+    options = options or Options.from_environ(os.environ, server=settings.server)
     registry = kopf.OperatorRegistry()
     handlers.register(registry, refresh_interval=options.refresh_interval)
     memo = kopf.Memo(
@@ -174,4 +179,5 @@ async def _operate(
         # kopf types it as its private NewType over str
         identity=cast(Any, options.identity),
         stop_flag=stop,
+        liveness_endpoint=options.liveness_endpoint,
     )

@@ -8,6 +8,7 @@ One Deployment shape for every grok2api component: the same image, `grok2api run
   cipher      true: the process reads encrypted settings or credentials (encryption key)
   media       true: the process reads or writes the media store
   http        true: serves HTTP on values.port (probes, /metrics)
+  liveness    true: serves only a liveness endpoint, /healthz, on values.port (the operator)
   grpc        true: serves the token pool's gRPC on values.grpcPort
   redis       true: the process uses Redis (REDIS_URL)
   autoscaled  true: an autoscaler owns the replica count
@@ -70,9 +71,9 @@ spec:
           args: [{{ .component | quote }}, "--config", "/etc/grok2api/config.toml"]
           securityContext:
             {{- toYaml $root.Values.containerSecurityContext | nindent 12 }}
-          {{- if or .http .grpc }}
+          {{- if or .http .grpc .liveness }}
           ports:
-            {{- if .http }}
+            {{- if or .http .liveness }}
             - name: http
               containerPort: {{ $v.port }}
               protocol: TCP
@@ -91,7 +92,7 @@ spec:
               value: "false"
             - name: OTEL_SERVICE_NAME
               value: {{ printf "grok2api-%s" .component | quote }}
-            {{- if .http }}
+            {{- if or .http .liveness }}
             - name: SERVER_PORT
               value: {{ $v.port | quote }}
             {{- end }}
@@ -170,6 +171,17 @@ spec:
             httpGet:
               path: /healthz
               port: http
+            periodSeconds: 10
+            timeoutSeconds: 3
+            failureThreshold: 3
+          {{- else if .liveness }}
+          # kopf answers while its loop runs, acting or paused behind a peer; there is no
+          # Service to be ready for.
+          livenessProbe:
+            httpGet:
+              path: /healthz
+              port: http
+            initialDelaySeconds: 10
             periodSeconds: 10
             timeoutSeconds: 3
             failureThreshold: 3
