@@ -71,6 +71,7 @@ async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
         ASGIApp, dict[str, health.Check]]:
     import gateway.app
     from gateway.access.redis_limits import RedisLimitStore
+    from gateway.responses_api.store import RedisResponseStore
     from gateway.usage_log import usage_pipeline
     from grok2api_conversations import RedisConversationStore
     from grok2api_jobs import RedisJobQueue
@@ -101,6 +102,7 @@ async def _build_gateway(settings: Settings, stack: contextlib.AsyncExitStack) -
         limits=limits, usage_log=usage_log,
         blobs=BlobStore.from_settings(settings), jobs=jobs,
         conversations=RedisConversationStore(redis),
+        stored_responses=RedisResponseStore(redis),
     )
     return app, {"store": store.ping, "token_pool": pool.stats, "redis": redis.ping}
 

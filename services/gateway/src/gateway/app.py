@@ -6,7 +6,9 @@ optionally: the client-key store (without one only ``app.api_key`` is checked), 
 per-request records; without one none are kept), a media ``BlobStore`` (without one,
 ``/v1/files`` answers 503), a media ``JobQueue`` (``jobs``; without it and the blob store,
 the image and video endpoints answer 503) and a ``ConversationStore`` (``conversations``,
-continuation state; without it turns cannot be continued). It returns the app with its
+continuation state; without it turns cannot be continued) and a ``ResponseStore``
+(``stored_responses``: the Responses API's stored responses; in process when omitted,
+right for one replica). It returns the app with its
 routers and the one error handler.
 """
 
@@ -33,7 +35,9 @@ from .access.memory_limits import MemoryLimitStore
 from .chat import attachments, service, upstream, usage
 from .media import reading
 from .media.service import MediaService
-from .routers import chat, files, images, messages, models, videos
+from .responses_api import service as responses_service
+from .responses_api import store as response_store
+from .routers import chat, files, images, messages, models, openai_responses, videos
 from .usage_log import UsageLog
 
 
@@ -70,6 +74,7 @@ def create_app(
     blobs: BlobStore | None = None,
     jobs: JobQueue | None = None,
     conversations: ConversationStore | None = None,
+    stored_responses: response_store.ResponseStore | None = None,
 ) -> FastAPI:
     fetcher = attachments.Fetcher()
     user_ids = UserIdRecorder(pool)
@@ -81,23 +86,33 @@ def create_app(
         finally:
             await fetcher.aclose()
             await user_ids.aclose()
+            await background.aclose()
 
+    background = responses_service.Background()
     app = GatewayApp(title="grok2api gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    chat_deps = service.Deps(
+        settings=settings,
+        pool=pool,
+        grok=grok,
+        tokens=usage.TokenCounter(),
+        fetcher=fetcher,
+        conversations=conversations,
+        user_ids=user_ids,
+    )
+    guard = Guard(
+        settings=settings,
+        directory=KeyDirectory(client_keys) if client_keys is not None else None,
+        limits=limits if limits is not None else MemoryLimitStore(),
+        usage=usage_log,
+    )
     services = app.state.services = deps.AppServices(
-        chat=service.Deps(
-            settings=settings,
-            pool=pool,
-            grok=grok,
-            tokens=usage.TokenCounter(),
-            fetcher=fetcher,
-            conversations=conversations,
-            user_ids=user_ids,
-        ),
-        guard=Guard(
-            settings=settings,
-            directory=KeyDirectory(client_keys) if client_keys is not None else None,
-            limits=limits if limits is not None else MemoryLimitStore(),
-            usage=usage_log,
+        chat=chat_deps,
+        guard=guard,
+        responses=responses_service.ResponsesService(
+            chat=chat_deps,
+            guard=guard,
+            background=background,
+            store=stored_responses or response_store.InProcessResponseStore(),
         ),
         blobs=blobs,
         media=MediaService(settings=settings, queue=jobs, blobs=blobs, fetcher=fetcher),
@@ -108,6 +123,7 @@ def create_app(
     app.include_router(files.router)
     app.include_router(images.router)
     app.include_router(videos.router)
+    app.include_router(openai_responses.router)
     completions = chat.ChatCompletions(services)
     app.add_route(chat.PATH, completions.respond, methods=["POST"])
     anthropic_messages = messages.Messages(services)

@@ -12,6 +12,7 @@ from .access.caller import Caller
 from .access.guard import Guard
 from .chat import service
 from .media.service import MediaService
+from .responses_api.service import ResponsesService
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -22,6 +23,7 @@ class AppServices:
     guard: Guard
     blobs: BlobStore | None = None  # the media files /v1/files serves; None: no media
     media: MediaService | None = None  # the image and video endpoints' queue and store
+    responses: ResponsesService | None = None  # the Responses API (/v1/responses)
 
 
 async def get_services(request: Request) -> AppServices:

@@ -49,7 +49,7 @@ async def stream(
     to the response, which ends the stream with an ``error`` event."""
     started = time.perf_counter()
     writer = events.EventWriter(message_id=plan_.completion_id, model=plan_.model)
-    turn = _Turn(deps=deps, plan_=plan_, output=output)
+    turn = Turn(deps=deps, plan_=plan_, output=output)
     input_tokens = deps.tokens.count(plan_.prompt.text)
     first = True
     try:
@@ -88,7 +88,7 @@ async def complete(
 ) -> tuple[int, bytes]:
     """One ``message`` JSON body."""
     try:
-        turn = _Turn(deps=deps, plan_=plan_, output=output)
+        turn = Turn(deps=deps, plan_=plan_, output=output)
         pieces: list[shape.Piece] = []
         async with contextlib.aclosing(turn.pieces(request_id=request_id, meter=meter)) as parts:
             async for shaped in parts:
@@ -112,8 +112,9 @@ async def complete(
         raise
 
 
-class _Turn:
-    """The translator and the shaper of one request, fed the upstream's events."""
+class Turn:
+    """The translator and the shaper of one request, fed the upstream's events (the
+    Responses front runs its turns through it too)."""
 
     def __init__(self, *, deps: service.Deps, plan_: plan.Plan, output: Output) -> None:
         self._deps = deps

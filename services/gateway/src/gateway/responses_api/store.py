@@ -1,0 +1,109 @@
+"""Stored responses: each response object with its owner, its input items and the chat
+history a later ``previous_response_id`` continues from.
+
+    store = InProcessResponseStore()            # single process
+    store = RedisResponseStore(redis)           # split deployment: every replica reads it
+    await store.put(StoredResponse(...), ttl_seconds=...)
+    stored = await store.get("resp_…")          # None when unknown, deleted or expired
+
+Both backends keep one JSON document per id and pass the same contract tests. Redis
+failures become ``errors.StoreUnavailable`` (503) here, in one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import orjson
+import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+
+from .. import errors
+
+PREFIX = "grok2api:response:"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StoredResponse:
+    owner: str | None
+    """The client key that created it (None: keys are not in use); only it may read it."""
+    response: dict[str, Any]
+    input_items: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    """Chat messages of this turn and every turn before it (without ``instructions``)."""
+
+    @property
+    def id(self) -> str:
+        return str(self.response["id"])
+
+    def encode(self) -> bytes:
+        return orjson.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> StoredResponse:
+        return cls(**orjson.loads(raw))
+
+
+class ResponseStore(Protocol):
+    async def put(self, stored: StoredResponse, *, ttl_seconds: float) -> None: ...
+    async def get(self, response_id: str) -> StoredResponse | None: ...
+    async def delete(self, response_id: str) -> bool: ...
+
+
+class InProcessResponseStore:
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[float, bytes]] = {}
+
+    async def put(self, stored: StoredResponse, *, ttl_seconds: float) -> None:
+        self._expire()
+        self._items[stored.id] = (time.monotonic() + ttl_seconds, stored.encode())
+
+    async def get(self, response_id: str) -> StoredResponse | None:
+        self._expire()
+        found = self._items.get(response_id)
+        return None if found is None else StoredResponse.decode(found[1])
+
+    async def delete(self, response_id: str) -> bool:
+        return self._items.pop(response_id, None) is not None
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for key in [key for key, (until, _) in self._items.items() if until <= now]:
+            del self._items[key]
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
+    try:
+        yield
+    except redis_errors.RedisError as exc:
+        raise errors.StoreUnavailable(
+            f"response store: redis {what} failed ({type(exc).__name__}); retry shortly"
+        ) from exc
+
+
+class RedisResponseStore:
+    """One string key per response, expiring by Redis's TTL; the caller owns the client."""
+
+    def __init__(self, client: aioredis.Redis, *, prefix: str = PREFIX) -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    async def put(self, stored: StoredResponse, *, ttl_seconds: float) -> None:
+        with _translated("write"):
+            await self._redis.set(
+                self._prefix + stored.id, stored.encode(), px=max(1, int(ttl_seconds * 1000))
+            )
+
+    async def get(self, response_id: str) -> StoredResponse | None:
+        with _translated("read"):
+            raw = await self._redis.get(self._prefix + response_id)
+        return None if raw is None else StoredResponse.decode(raw)
+
+    async def delete(self, response_id: str) -> bool:
+        with _translated("delete"):
+            return bool(await self._redis.delete(self._prefix + response_id))
