@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -243,3 +246,26 @@ async def test_requests_are_metered_under_the_responses_endpoint(
     (record,) = await stack.store.usage.list()
     assert (record.endpoint, record.model, record.status) == ("/v1/responses", "grok-4", 200)
     assert record.prompt_tokens > 0 and record.completion_tokens > 0
+
+
+def _readme_example(readme: Path | None = None) -> str:
+    """The README's Responses example, as written there."""
+    readme = readme or Path(__file__).resolve().parents[3] / "README.md"
+    blocks = re.findall(r"^```python\n(.*?)^```", readme.read_text(), re.S | re.M)
+    [example] = [b for b in blocks if "client.responses.create(" in b]
+    return example
+
+
+async def test_the_readme_example_runs_as_written(stack: Stack) -> None:
+    stack.sim.script_reply("Seven.")
+    stack.sim.script_reply("Eleven.")
+    stack.sim.script_reply("Hi!")
+    code = _readme_example().replace("http://localhost:8000", stack.base_url)
+    printed = io.StringIO()
+
+    def run() -> None:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, "README.md", "exec"), {})
+
+    await asyncio.to_thread(run)
+    assert printed.getvalue().splitlines() == ["Seven.", "Eleven. True", "Hi!"]
