@@ -269,3 +269,20 @@ async def test_the_readme_example_runs_as_written(stack: Stack) -> None:
 
     await asyncio.to_thread(run)
     assert printed.getvalue().splitlines() == ["Seven.", "Eleven. True", "Hi!"]
+
+
+async def test_web_search_citations_come_back_as_url_citation_annotations(
+    stack: Stack, client: openai.AsyncOpenAI
+) -> None:
+    stack.sim.script_reply("Found it.", search="weather paris")
+    response = await client.responses.create(
+        model="grok-4", input="Weather in Paris?", tools=[{"type": "web_search"}]
+    )
+    [message] = [item for item in response.output if item.type == "message"]
+    [part] = message.content
+    assert part.type == "output_text" and "Found it." in part.text
+    assert part.annotations, part.text
+    for note in part.annotations:
+        assert note.type == "url_citation" and note.url.startswith("http")
+        # Each annotation points at the citation it stands for in the text.
+        assert note.url in part.text[note.start_index : note.end_index]
