@@ -200,8 +200,8 @@ class LeaseStream:
         del self._releases[:MAX_ITEMS_PER_MESSAGE]
         # An acquire whose caller already gave up is dropped before it costs anything.
         live = [a for a in acquires if not self._given_up(a.id)]
-        for item in (*live, *releases):
-            stream.sent[item.id] = item
+        stream.sent.update((item.id, item) for item in live)
+        stream.sent.update((item.id, item) for item in releases)
         return pb.LeaseBatch(acquires=live, releases=releases)
 
     def _given_up(self, item_id: int) -> bool:
@@ -241,11 +241,11 @@ class LeaseStream:
             self._stream = None
         stream.wake.set()  # lets its writer see it is over
         if failure is not None:
-            queued = [*self._acquires, *self._releases] if was_open else []
+            queued: list[Item] = [*self._acquires, *self._releases] if was_open else []
             if was_open:
                 self._acquires.clear()
                 self._releases.clear()
-            self._fail([item.id for item in (*unanswered, *queued)], failure)
+            self._fail([item.id for item in [*unanswered, *queued]], failure)
             return
         resend = [item for item in unanswered if not self._given_up(item.id)]
         self._acquires[:0] = [i for i in resend if isinstance(i, pb.BatchedAcquire)]
