@@ -99,7 +99,31 @@ def lease_to_pb(lease: leases.Lease, *, with_credential: bool = True) -> pb.Leas
         cost=lease.cost,
         expires_at=lease.expires_at,
         user_id=lease.user_id if with_credential else "",
+        egress=_egress_to_pb(lease.egress, with_secrets=with_credential),
     )
+
+
+def _egress_to_pb(route: leases.EgressRoute | None, *, with_secrets: bool) -> pb.LeaseEgress | None:
+    if route is None:
+        return None
+    if not with_secrets:  # a release names the egress; the pool knows the rest
+        return pb.LeaseEgress(egress_id=route.egress_id, name=route.name)
+    return pb.LeaseEgress(
+        egress_id=route.egress_id, name=route.name, proxy_url=route.proxy_url,
+        asset_proxy_url=route.asset_proxy_url, browser=route.browser,
+        user_agent=route.user_agent, clearance_cookies=route.clearance_cookies,
+    )  # fmt: skip
+
+
+def _egress_from_pb(msg: pb.Lease) -> leases.EgressRoute | None:
+    if not msg.HasField("egress"):
+        return None
+    e = msg.egress
+    return leases.EgressRoute(
+        egress_id=e.egress_id, name=e.name, proxy_url=e.proxy_url,
+        asset_proxy_url=e.asset_proxy_url, browser=e.browser, user_agent=e.user_agent,
+        clearance_cookies=e.clearance_cookies,
+    )  # fmt: skip
 
 
 def lease_from_pb(msg: pb.Lease) -> leases.Lease:
@@ -112,6 +136,7 @@ def lease_from_pb(msg: pb.Lease) -> leases.Lease:
         cost=msg.cost,
         expires_at=msg.expires_at,
         user_id=msg.user_id,
+        egress=_egress_from_pb(msg),
     )
 
 

@@ -63,6 +63,25 @@ class QuotaFigures:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class EgressRoute:
+    """The way out to grok.com a lease's account is bound to (``Lease.egress``): the proxy
+    (``""`` = direct) and the Cloudflare clearance obtained through it with ``browser`` and
+    ``user_agent``. Every upstream call made under the lease uses all of it together."""
+
+    egress_id: str
+    name: str
+    """What logs and metric labels show; never the address."""
+    proxy_url: str = dataclasses.field(default="", repr=False)
+    """"" = direct; http(s)://, socks5:// or socks5h:// (remote DNS), maybe with credentials."""
+    asset_proxy_url: str = dataclasses.field(default="", repr=False)
+    """Assets and media downloads; "" = ``proxy_url``."""
+    browser: str = ""
+    user_agent: str = ""
+    clearance_cookies: str = dataclasses.field(default="", repr=False)
+    """As sent in a Cookie header ("cf_clearance=…; __cf_bm=…"); "" = none yet."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Lease:
     """The right to use one account for one upstream call, until ``expires_at`` (unix s)."""
 
@@ -77,3 +96,6 @@ class Lease:
     """The account's grok.com user id (a UUID) when the pool knows it, else "": pass it to
     the chat so it skips ``/api/auth/session``; record a discovered one with
     ``PoolClient.set_user_id``. An upstream identifier: keep it out of logs and metrics."""
+    egress: EgressRoute | None = None
+    """The egress the account is bound to; None when the pool has none of its own (the
+    caller's network settings apply)."""

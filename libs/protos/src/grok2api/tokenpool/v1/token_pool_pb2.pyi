@@ -110,7 +110,7 @@ class AcquireRequest(_message.Message):
     def __init__(self, model: _Optional[str] = ..., cost: _Optional[int] = ..., exclude_account_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., prefer_tier: _Optional[str] = ..., account_id: _Optional[str] = ..., account_tags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Lease(_message.Message):
-    __slots__ = ("lease_id", "account_id", "credential", "tier", "mode", "cost", "expires_at", "user_id")
+    __slots__ = ("lease_id", "account_id", "credential", "tier", "mode", "cost", "expires_at", "user_id", "egress")
     LEASE_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
@@ -119,6 +119,7 @@ class Lease(_message.Message):
     COST_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_FIELD_NUMBER: _ClassVar[int]
     lease_id: str
     account_id: str
     credential: str
@@ -127,7 +128,26 @@ class Lease(_message.Message):
     cost: int
     expires_at: float
     user_id: str
-    def __init__(self, lease_id: _Optional[str] = ..., account_id: _Optional[str] = ..., credential: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., mode: _Optional[str] = ..., cost: _Optional[int] = ..., expires_at: _Optional[float] = ..., user_id: _Optional[str] = ...) -> None: ...
+    egress: LeaseEgress
+    def __init__(self, lease_id: _Optional[str] = ..., account_id: _Optional[str] = ..., credential: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., mode: _Optional[str] = ..., cost: _Optional[int] = ..., expires_at: _Optional[float] = ..., user_id: _Optional[str] = ..., egress: _Optional[_Union[LeaseEgress, _Mapping]] = ...) -> None: ...
+
+class LeaseEgress(_message.Message):
+    __slots__ = ("egress_id", "name", "proxy_url", "asset_proxy_url", "browser", "user_agent", "clearance_cookies")
+    EGRESS_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PROXY_URL_FIELD_NUMBER: _ClassVar[int]
+    ASSET_PROXY_URL_FIELD_NUMBER: _ClassVar[int]
+    BROWSER_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    CLEARANCE_COOKIES_FIELD_NUMBER: _ClassVar[int]
+    egress_id: str
+    name: str
+    proxy_url: str
+    asset_proxy_url: str
+    browser: str
+    user_agent: str
+    clearance_cookies: str
+    def __init__(self, egress_id: _Optional[str] = ..., name: _Optional[str] = ..., proxy_url: _Optional[str] = ..., asset_proxy_url: _Optional[str] = ..., browser: _Optional[str] = ..., user_agent: _Optional[str] = ..., clearance_cookies: _Optional[str] = ...) -> None: ...
 
 class QuotaFigures(_message.Message):
     __slots__ = ("mode", "remaining", "total", "window_seconds")
