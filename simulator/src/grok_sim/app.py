@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from . import front
 from .errors import RequestRejected
 from .options import SimOptions
 from .routes import (
@@ -58,6 +60,9 @@ def upstream_routes() -> list[BaseRoute]:
         Route("/http/upload-file-v2/direct", upload_v2.upload_file_v2, methods=["POST"]),
         Route("/users/{path:path}", files.download, methods=["GET"]),
         Route("/imagine-public/{path:path}", files.public_download, methods=["GET"]),
+        # Cloudflare's front (front.CloudflareFront decides who is challenged).
+        Route("/", front.home, methods=["GET"]),
+        Route(front.ANSWER_PATH + "{ray}", front.answer_challenge, methods=["POST"]),
     ]
 
 
@@ -68,6 +73,7 @@ def create_app(
     app = Starlette(
         routes=[*upstream_routes(), *control.ROUTES],
         exception_handlers={RequestRejected: render_rejection},
+        middleware=[Middleware(front.CloudflareFront)],
     )
     app.state.sim = SimState(options=options or SimOptions(), seed_accounts=seed_accounts)
     return app

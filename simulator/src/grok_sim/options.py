@@ -24,6 +24,14 @@ class SimOptions:
     record_limit: int = 1000
     """How many recent requests the recorder keeps."""
 
+    clearance_required: bool = False
+    """Cloudflare's front on every upstream endpoint: a request without a valid `cf_clearance`
+    for its client address and User-Agent gets the 403 challenge page. Off by default; the
+    home page `/` challenges visitors without clearance either way (where solvers go)."""
+
+    clearance_ttl_seconds: float = 1800.0
+    """Simulated seconds an issued `cf_clearance` stays valid (under `time_scale`)."""
+
     def scaled(self, simulated_seconds: float) -> float:
         """Real seconds that `simulated_seconds` of upstream time last under the time scale."""
         return simulated_seconds / self.time_scale if self.time_scale > 0 else simulated_seconds

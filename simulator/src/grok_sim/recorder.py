@@ -12,7 +12,8 @@ import orjson
 
 
 class Recorder:
-    """A bounded ring of request records (method, path, query, headers, json/body)."""
+    """A bounded ring of request records (method, path, query, headers, client address,
+    json/body)."""
 
     def __init__(self, *, limit: int) -> None:
         self._records: deque[dict[str, Any]] = deque(maxlen=limit)
@@ -26,6 +27,7 @@ class Recorder:
         headers: Mapping[str, str],
         body: bytes | None,
         content_type: str = "",
+        client: str = "",
     ) -> dict[str, Any]:
         # The body is described (JSON-parsed) only when someone reads the records, which
         # keeps recording off the hot path.
@@ -34,6 +36,7 @@ class Recorder:
             "path": path,
             "query": query,
             "headers": dict(headers),
+            "client": client,
             "time": time.time(),
             "_body": body,
             "_content_type": content_type,

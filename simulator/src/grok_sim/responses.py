@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import orjson
 
+from .clearance import ANSWER_PATH
 from .errors import RequestRejected
 from .faults import FaultRule
 
 CF_CHALLENGE_HTML = (
-    b"<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment...</title>"
-    b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\"></head><body>"
-    b"<div class=\"main-wrapper\" role=\"main\"><div class=\"main-content\">"
-    b"<h1 class=\"zone-name-title h1\">grok.com</h1><p>Verifying you are human.</p>"
-    b"<noscript>Enable JavaScript and cookies to continue</noscript></div></div>"
-    b"<script>window._cf_chl_opt={cvId:'3',cType:'managed',cRay:'sim'};"
-    b"var a=document.createElement('script');a.src='/cdn-cgi/challenge-platform/h/g/orchestrate/"
-    b"chl_page/v1?ray=sim';/* __cf_chl_rt_tk cf-chl- */</script></body></html>"
+    "<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment...</title>"
+    "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\"></head><body>"
+    "<div class=\"main-wrapper\" role=\"main\"><div class=\"main-content\">"
+    "<h1 class=\"zone-name-title h1\">grok.com</h1><p>Verifying you are human.</p>"
+    "<noscript>Enable JavaScript and cookies to continue</noscript></div></div>"
+    "<script>window._cf_chl_opt={{cvId:'3',cType:'managed',cRay:'{ray}',"
+    "cFPWv:'{answer_path}{ray}'}};"
+    "var a=document.createElement('script');a.src='/cdn-cgi/challenge-platform/h/g/orchestrate/"
+    "chl_page/v1?ray={ray}';/* __cf_chl_rt_tk cf-chl- */</script></body></html>"
 )
+"""The managed-challenge page; a browser's script posts its answer to `cFPWv`."""
 INVALID_CREDENTIALS = "bad-credentials: invalid-credentials (failed to look up session id)"
 
 
@@ -44,10 +47,12 @@ def bad_request(message: str) -> RequestRejected:
     return RequestRejected(status=400, body=error_body(code=3, message=message))
 
 
-def cloudflare_challenge() -> RequestRejected:
+def cloudflare_challenge(*, ray: str = "sim") -> RequestRejected:
+    """The 403 challenge page; `ray` names the challenge the answer must solve."""
+    page = CF_CHALLENGE_HTML.format(ray=ray, answer_path=ANSWER_PATH)
     return RequestRejected(
         status=403,
-        body=CF_CHALLENGE_HTML,
+        body=page.encode(),
         content_type="text/html; charset=UTF-8",
         headers={"server": "cloudflare", "cf-mitigated": "challenge"},
     )

@@ -33,6 +33,9 @@ def uvicorn_config(
         http=DecliningH2CHttpToolsProtocol,
         ws="websockets-sansio",
         access_log=False,
+        # The client address is the TCP peer: a request through a proxy comes from its exit
+        # address, whatever X-Forwarded-For says (clearance is bound to that address).
+        proxy_headers=False,
         server_header=False,
         log_level=log_level,
         lifespan="off",

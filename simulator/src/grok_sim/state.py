@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import accounts, assets, faults, recorder, replies
+from . import accounts, assets, clearance, faults, recorder, replies
 from .options import SimOptions
 
 
@@ -34,6 +34,7 @@ class SimState:
         self.script = replies.ReplyScript()
         self.recorder = recorder.Recorder(limit=options.record_limit)
         self.assets = assets.AssetStore()
+        self.clearance = clearance.ClearanceBook()
         self._counter = 0
         self.reset()
 
@@ -46,13 +47,14 @@ class SimState:
 
     def reset(self) -> None:
         """Back to the start: startup options, seed accounts with fresh quotas, no faults,
-        scripts, recordings or assets."""
+        scripts, recordings, assets, clearances or challenges."""
         self.options = self.initial_options
         self.accounts.clear()
         self.faults.clear()
         self.script.clear()
         self.recorder.clear()
         self.assets.clear()
+        self.clearance.clear()
         self._counter = 0
         for seed in self.seed_accounts:
             self.accounts.add(

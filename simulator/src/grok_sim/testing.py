@@ -112,6 +112,31 @@ class SimHandle:
     def reset(self) -> None:
         self._call("POST", "/_sim/reset")
 
+    def require_clearance(self, required: bool = True, *, ttl_seconds: float | None = None) -> None:
+        """Switch Cloudflare clearance enforcement on every upstream endpoint on (or off)."""
+        changes: dict[str, Any] = {"clearance_required": required}
+        if ttl_seconds is not None:
+            changes["clearance_ttl_seconds"] = ttl_seconds
+        self.set_options(**changes)
+
+    def clearance(self) -> dict[str, Any]:
+        """{required, issued, challenged, active, pendingChallenges}: counts per address."""
+        return dict(self._call("GET", "/_sim/clearance"))
+
+    def clearances_issued(self, address: str | None = None) -> int:
+        """Clearances issued since the last reset, to `address` or in all."""
+        issued: dict[str, int] = self.clearance()["issued"]
+        return issued.get(address, 0) if address else sum(issued.values())
+
+    def challenge(self, address: str, *, times: int = 1) -> None:
+        """Challenge the next `times` requests from `address` (its clearances stop counting)."""
+        self._call("POST", "/_sim/clearance/challenge", json={"address": address, "times": times})
+
+    def revoke_clearances(self, address: str | None = None) -> int:
+        """Revoke the clearances of `address` (every address when None); how many."""
+        return int(self._call("POST", "/_sim/clearance/revoke",
+                              json={"address": address})["revoked"])
+
     def close(self) -> None:
         self._http.close()
 

@@ -49,6 +49,7 @@ async def read_recorded(request: Request) -> bytes:
         headers=headers,
         body=body,
         content_type=headers.get("content-type", ""),
+        client=request.client.host if request.client else "",
     )
     return body
 
@@ -77,7 +78,8 @@ async def accept_websocket(
     answer (None), or accept the socket and return what ``admit`` gave."""
     state = sim_state(websocket)
     state.recorder.record(method="GET", path=path, query=websocket.url.query,
-                          headers=headers_of(websocket), body=None)
+                          headers=headers_of(websocket), body=None,
+                          client=websocket.client.host if websocket.client else "")
     try:
         admitted = admit(state, websocket)
     except RequestRejected as rejected:

@@ -10,7 +10,12 @@
     POST /_sim/replies                     {text, reasoning?, search?, account?, times?}
     GET  /_sim/requests?path=&limit=       -> {"requests": [...]};  DELETE clears
     POST /_sim/reset
-    GET  /_sim/options | POST /_sim/options {time_scale?, token_delay_ms?, tokens_per_reply?, seed?}
+    GET  /_sim/options | POST /_sim/options {time_scale?, token_delay_ms?, tokens_per_reply?, seed?,
+                                            clearance_required?, clearance_ttl_seconds?}
+    GET  /_sim/clearance                   -> {required, issued, challenged, active,
+                                               pendingChallenges} (counts per client address)
+    POST /_sim/clearance/challenge         {address, times}: challenge its next `times` requests
+    POST /_sim/clearance/revoke            {address?} -> {revoked}  (all addresses when absent)
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from ..accounts import Account
 from ..faults import FaultRule
 from .common import json_response, parse_json, sim_state
 
-OPTION_FIELDS = ("seed", "time_scale", "token_delay_ms", "tokens_per_reply")
+OPTION_FIELDS = ("seed", "time_scale", "token_delay_ms", "tokens_per_reply",
+                 "clearance_required", "clearance_ttl_seconds")
 
 
 async def _payload(request: Request) -> dict[str, Any]:
@@ -151,6 +157,30 @@ async def options(request: Request) -> Response:
     return json_response(dataclasses.asdict(state.options))
 
 
+async def clearance_state(request: Request) -> Response:
+    state = sim_state(request)
+    described = state.clearance.describe(now=state.now())
+    return json_response({"required": state.options.clearance_required, **described})
+
+
+async def challenge(request: Request) -> Response:
+    state = sim_state(request)
+    data = await _payload(request)
+    address = str(data.get("address") or "")
+    if not address:
+        raise responses.bad_request("address is required (the client address to challenge)")
+    state.clearance.challenge(address=address, times=int(data.get("times", 1)))
+    return json_response(state.clearance.describe(now=state.now()))
+
+
+async def revoke(request: Request) -> Response:
+    state = sim_state(request)
+    data = await _payload(request)
+    address = data.get("address")
+    return json_response({"revoked": state.clearance.revoke(
+        address=str(address) if address else None)})
+
+
 ROUTES = [
     Route("/_sim/health", health),
     Route("/_sim/accounts", accounts, methods=["GET", "POST"]),
@@ -162,4 +192,7 @@ ROUTES = [
     Route("/_sim/requests", recorded, methods=["GET", "DELETE"]),
     Route("/_sim/reset", reset, methods=["POST"]),
     Route("/_sim/options", options, methods=["GET", "POST"]),
+    Route("/_sim/clearance", clearance_state, methods=["GET"]),
+    Route("/_sim/clearance/challenge", challenge, methods=["POST"]),
+    Route("/_sim/clearance/revoke", revoke, methods=["POST"]),
 ]
