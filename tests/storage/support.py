@@ -34,6 +34,8 @@ SQL_TABLES = (
     "settings_overrides",
     "usage_records",
     "audit_log",
+    "egresses",
+    "egress_bindings",
 )
 T = TypeVar("T")
 

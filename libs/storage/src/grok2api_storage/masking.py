@@ -34,3 +34,19 @@ def mask_url(url: str) -> str:
     userinfo, _, hostinfo = parts.netloc.rpartition("@")
     user = userinfo.split(":", 1)[0]
     return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{hostinfo}"))
+
+
+def mask_proxy(url: str) -> str:
+    """A proxy as listings show it: ``scheme://host:port`` (no user, password or path);
+    ``direct`` for no proxy."""
+    if not url:
+        return "direct"
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return MASK
+    if not host:
+        return MASK
+    shown = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{shown}" + (f":{port}" if port else "")

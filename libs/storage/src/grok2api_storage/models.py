@@ -165,3 +165,33 @@ class AuditLogEntry(Base):
     actor: Mapped[str] = mapped_column(String(200))
     client: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Egress(Base):
+    __tablename__ = "egresses"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    proxy_encrypted: Mapped[str] = mapped_column(Text)
+    asset_proxy_encrypted: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    max_inflight: Mapped[int] = mapped_column(Integer)
+    browser: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(512))
+    clearance_encrypted: Mapped[str] = mapped_column(Text)
+    clearance_user_agent: Mapped[str] = mapped_column(String(512))
+    clearance_obtained_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    clearance_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    clearance_source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class EgressBinding(Base):
+    """Which egress an account leaves through, kept so a restart does not move it."""
+
+    __tablename__ = "egress_bindings"
+
+    account_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    egress_id: Mapped[str] = mapped_column(String(32), index=True)

@@ -136,6 +136,33 @@ class AuditRepository(Protocol):
         """A page of entries, newest first."""
 
 
+class EgressRepository(Protocol):
+    """Egresses (proxy URLs and clearance cookies encrypted at rest) and which egress
+    each account is bound to."""
+
+    async def add(self, egress: records.NewEgress) -> records.EgressRecord:
+        """``DuplicateError`` when the name is taken, ``InvalidRecordError`` for a bad value."""
+
+    async def get(self, egress_id: str) -> records.EgressRecord | None: ...
+
+    async def find_by_name(self, name: str) -> records.EgressRecord | None: ...
+
+    async def list(self) -> tuple[records.EgressRecord, ...]:
+        """Every egress, oldest first."""
+
+    async def update(self, egress_id: str, patch: records.EgressPatch) -> records.EgressRecord:
+        """``NotFoundError``, ``DuplicateError`` (name taken) or ``InvalidRecordError``."""
+
+    async def remove(self, egress_id: str) -> bool:
+        """Delete the egress and its bindings; ``False`` if it did not exist."""
+
+    async def bindings(self) -> dict[str, str]:
+        """Account id -> the egress id it is bound to."""
+
+    async def set_bindings(self, bindings: Mapping[str, str | None]) -> None:
+        """Bind each account to the egress given (``None``: unbind)."""
+
+
 class Store(Protocol):
     """One open durable store. Use as ``async with``, or call ``aclose``."""
 
@@ -156,6 +183,9 @@ class Store(Protocol):
 
     @property
     def audit(self) -> AuditRepository: ...
+
+    @property
+    def egresses(self) -> EgressRepository: ...
 
     async def migrate(self) -> records.SchemaMigration:
         """Bring the schema to this code's version; idempotent, safe across replicas."""

@@ -10,6 +10,7 @@ from . import (
     audit,
     client_keys,
     crypto,
+    egresses,
     engine,
     migrate,
     records,
@@ -30,6 +31,7 @@ class SqlStore:
         self.settings_overrides = settings_overrides.SqlSettingsOverrideStore(db=self.database)
         self.usage = usage.SqlUsageStore(db=self.database)
         self.audit = audit.SqlAuditStore(db=self.database)
+        self.egresses = egresses.SqlEgressStore(db=self.database, cipher=cipher)
 
     def __repr__(self) -> str:
         return f"SqlStore({self.location.display})"

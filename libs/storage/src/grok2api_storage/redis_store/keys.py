@@ -11,6 +11,10 @@
 {p}usage-by-time           zset: usage record ids scored by timestamp (UTC microseconds)
 {p}usage-records           hash: usage record id -> JSON record
 {p}audit                   zset: JSON admin audit entries by {p}audit-seq (insertion order)
+{p}egress:{id}             hash: one egress (proxy URLs and clearance cookies encrypted)
+{p}egresses                zset: egress ids by creation time
+{p}egress-name:{name}      string: egress name -> id (uniqueness)
+{p}egress-bindings         hash: account id -> the egress id it is bound to
 {p}schema-version          string: layout version; {p}schema-lock guards migrating it
 """
 
@@ -78,6 +82,20 @@ class Keys:
     @property
     def audit_seq(self) -> str:
         return f"{self.prefix}audit-seq"
+
+    def egress(self, egress_id: str) -> str:
+        return f"{self.prefix}egress:{egress_id}"
+
+    @property
+    def egresses(self) -> str:
+        return f"{self.prefix}egresses"
+
+    def egress_name(self, name: str) -> str:
+        return f"{self.prefix}egress-name:{name}"
+
+    @property
+    def egress_bindings(self) -> str:
+        return f"{self.prefix}egress-bindings"
 
     @property
     def schema_version(self) -> str:

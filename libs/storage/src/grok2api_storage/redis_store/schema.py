@@ -41,7 +41,11 @@ async def _usage_by_id(redis: Redis, keys: Keys) -> None:
     await redis.delete(keys.legacy_usage)
 
 
-STEPS: dict[int, Step] = {1: _initial_layout, 2: _usage_by_id}
+async def _egresses(redis: Redis, keys: Keys) -> None:
+    """Egresses and bindings (layout 3) are new keys, created as they are written."""
+
+
+STEPS: dict[int, Step] = {1: _initial_layout, 2: _usage_by_id, 3: _egresses}
 CURRENT_VERSION = max(STEPS)
 
 

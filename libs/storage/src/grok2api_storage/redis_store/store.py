@@ -8,7 +8,7 @@ from typing import Self
 from redis.asyncio import Redis
 
 from .. import crypto, engine, records, translate, urls
-from . import accounts, audit, client_keys, schema, settings_overrides, usage
+from . import accounts, audit, client_keys, egresses, schema, settings_overrides, usage
 from .keys import Keys
 
 
@@ -38,6 +38,9 @@ class RedisStore:
         )
         self.usage = usage.RedisUsageStore(redis=redis, keys=keys, location=location)
         self.audit = audit.RedisAuditStore(redis=redis, keys=keys, location=location)
+        self.egresses = egresses.RedisEgressStore(
+            redis=redis, keys=keys, cipher=cipher, location=location
+        )
 
     def __repr__(self) -> str:
         return f"RedisStore({self.location.display}, prefix={self.keys.prefix!r})"
