@@ -13,13 +13,13 @@ from prometheus_client import REGISTRY
 
 
 def count(operation: str, outcome: str) -> float:
-    labels = {"operation": operation, "outcome": outcome}
+    labels = {"operation": operation, "outcome": outcome, "egress": "default"}
     return REGISTRY.get_sample_value("grok2api_upstream_requests_total", labels) or 0.0
 
 
 def timed(operation: str) -> float:
     name = "grok2api_upstream_request_duration_seconds_count"
-    return REGISTRY.get_sample_value(name, {"operation": operation}) or 0.0
+    return REGISTRY.get_sample_value(name, {"operation": operation, "egress": "default"}) or 0.0
 
 
 class Deltas:

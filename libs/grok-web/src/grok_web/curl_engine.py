@@ -159,10 +159,17 @@ class Engine:
     transfers at once; build inside the event loop, :meth:`aclose` once."""
 
     def __init__(
-        self, *, browser: str, proxy: str | None, max_handles: int, accept_encoding: str
+        self,
+        *,
+        browser: str,
+        proxy: str | None,
+        max_handles: int,
+        accept_encoding: str,
+        ca_bundle: str = "",
     ) -> None:
         self._browser = resolve_latest_browser_type(browser)
         self._proxy = proxy or ""
+        self._ca_bundle = ca_bundle
         self._accept_encoding = accept_encoding.encode()
         self._multi = AsyncCurl()
         self._idle: list[Curl] = []
@@ -186,7 +193,7 @@ class Engine:
         curl.setopt(CurlOpt.NOSIGNAL, 1)
         curl.setopt(CurlOpt.MAXREDIRS, 10)
         curl.setopt(CurlOpt.ACCEPT_ENCODING, self._accept_encoding)
-        curl._ensure_cacert()
+        trust(curl, self._ca_bundle)
         self._applied[curl] = {}
         return curl
 
@@ -258,6 +265,16 @@ class Engine:
             curl.close()
         self._idle.clear()
         self._applied.clear()
+
+
+def trust(curl: Curl, ca_bundle: str) -> None:
+    """Verify servers (and HTTPS proxies) against ``ca_bundle``, or curl_cffi's bundled
+    certificates when it is ""."""
+    if not ca_bundle:
+        curl._ensure_cacert()
+        return
+    curl.setopt(CurlOpt.CAINFO, ca_bundle)
+    curl.setopt(CurlOpt.PROXY_CAINFO, ca_bundle)
 
 
 def _set(curl: Curl, applied: dict[CurlOpt, Any], option: CurlOpt, value: Any) -> None:

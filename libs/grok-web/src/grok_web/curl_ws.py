@@ -41,6 +41,8 @@ from curl_cffi._wrapper import ffi, lib
 from curl_cffi.requests.impersonate import resolve_latest_browser_type
 from curl_cffi.requests.websockets import WebSocketClosed, WebSocketTimeout
 
+from grok_web import curl_engine
+
 MAX_FRAME = 65536  # larger messages go out as continuation frames, as curl_cffi sends them
 MAX_MESSAGE = 16 * 1024 * 1024  # protocol §6.1: max frame 16 MiB
 _AGAIN = int(CurlECode.AGAIN)
@@ -76,7 +78,7 @@ class Opener:
     """Opens WebSockets for one egress (browser fingerprint + proxy); build inside the
     event loop, :meth:`aclose` once."""
 
-    def __init__(self, *, browser: str, proxy: str | None) -> None:
+    def __init__(self, *, browser: str, proxy: str | None, ca_bundle: str = "") -> None:
         template = Curl()
         if template.impersonate(resolve_latest_browser_type(browser), default_headers=False):
             raise CurlError(f"cannot impersonate {browser!r}")
@@ -89,7 +91,7 @@ class Opener:
         template.setopt(CurlOpt.ACCEPT_ENCODING, b"gzip, deflate, br")
         template.setopt(CurlOpt.CONNECT_ONLY, 2)  # the upgrade, then the socket is ours
         template.setopt(CurlOpt.FRESH_CONNECT, 1)
-        template._ensure_cacert()
+        curl_engine.trust(template, ca_bundle)
         self._template = template
         self._timeout_ms = 0
         self._multi = _SocketMulti()

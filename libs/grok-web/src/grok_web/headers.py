@@ -30,15 +30,18 @@ _BRANDS = (("edge", "Microsoft Edge"), ("brave", "Brave"), ("chrome", "Google Ch
 _MAJOR = re.compile(r"(?:Chrome|Edg)/(\d+)")
 
 
-def sso_cookie(credential: str, *, cf_clearance: str = "") -> str:
+def sso_cookie(credential: str, *, cf_clearance: str = "", clearance: str = "") -> str:
     """``sso=<t>; sso-rw=<t>`` (a leading ``sso=`` in the stored token is stripped),
-    plus ``cf_clearance`` when configured."""
+    plus ``cf_clearance`` when configured and the egress's ``clearance`` cookies
+    ("name=value; name=value", :meth:`options.Egress.clearance`)."""
     token = credential.strip()
     if token.startswith("sso="):
         token = token[4:]
     cookie = f"sso={token}; sso-rw={token}"
     if cf_clearance:
         cookie += f"; cf_clearance={cf_clearance}"
+    if clearance:
+        cookie += f"; {clearance}"
     return cookie
 
 
@@ -83,7 +86,7 @@ class HeaderFactory:
 
     def __init__(self, *, options: options_mod.ClientOptions):
         egress = options.egress
-        self._cf = egress.cf_clearance
+        self._clearance = egress.clearance()
         self._dynamic = options.chat.dynamic_statsig
         self._base: dict[str, str] = {
             "Accept-Encoding": ACCEPT_ENCODING,
@@ -119,7 +122,7 @@ class HeaderFactory:
         headers["Referer"] = referer
         headers["Sec-Fetch-Dest"] = "empty"
         headers["Sec-Fetch-Site"] = fetch_site(origin, referer)
-        headers["Cookie"] = sso_cookie(credential, cf_clearance=self._cf)
+        headers["Cookie"] = sso_cookie(credential, clearance=self._clearance)
         headers["x-xai-request-id"] = request_uuid()
         if with_statsig:
             headers["x-statsig-id"] = statsig.statsig_id(dynamic=self._dynamic)
@@ -177,7 +180,7 @@ class HeaderFactory:
         """Handshake headers for the Imagine WebSocket (§11.3; no statsig)."""
         headers = dict(self._ws)
         headers["Origin"] = origin
-        headers["Cookie"] = sso_cookie(credential, cf_clearance=self._cf)
+        headers["Cookie"] = sso_cookie(credential, clearance=self._clearance)
         return headers
 
     def mgw(self, *, credential: str, origin: str, user_id: str) -> dict[str, str]:
@@ -190,7 +193,7 @@ class HeaderFactory:
             "Accept-Language": ACCEPT_LANGUAGE,
             "Cache-Control": "no-cache",
             "Pragma": "no-cache",
-            "Cookie": f"{sso_cookie(credential, cf_clearance=self._cf)}; x-userid={user_id}",
+            "Cookie": f"{sso_cookie(credential, clearance=self._clearance)}; x-userid={user_id}",
         }
 
 

@@ -5,15 +5,17 @@ upload v1 or v2, media posts or ``mediaGenInput``).
 One call is one ``GrokClient`` operation from its start to the end of its answer (a stream:
 until it ends, fails or its consumer closes it), however many HTTP requests or WebSocket
 frames it takes. Labels are bounded: ``operation`` is one of ``OPERATIONS``, ``outcome``
-one of ``OUTCOMES``, classified from the exception alone (``outcome_of``); never a URL,
-an id or a credential.
+one of ``OUTCOMES``, classified from the exception alone (``outcome_of``), ``egress`` the
+name of the egress the call left through ("default" without one: the network settings);
+never a URL, a proxy address, an id or a credential.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from grok2api_telemetry.metrics import LATENCY_BUCKETS
@@ -21,6 +23,7 @@ from prometheus_client import Counter, Histogram
 
 from grok_web import errors
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 OPERATIONS = ("chat", "upload", "imagine", "media", "usage", "account", "asset")
@@ -31,20 +34,43 @@ OUTCOMES = (
 
 REQUESTS = Counter(
     "grok2api_upstream_requests_total",
-    "Calls to grok.com by operation and outcome class.",
-    ["operation", "outcome"],
+    "Calls to grok.com by operation, outcome class and egress (its name; default = the "
+    "network settings).",
+    ["operation", "outcome", "egress"],
 )
 DURATION = Histogram(
     "grok2api_upstream_request_duration_seconds",
-    "Time from a call's start to the end of its answer, by operation.",
-    ["operation"],
+    "Time from a call's start to the end of its answer, by operation and egress.",
+    ["operation", "egress"],
     buckets=LATENCY_BUCKETS,
 )
+DEFAULT_EGRESS = "default"
 
-# Every series exists from the start (a rate over a counter that appears late misses its
-# first increment), and the hot path finds its child in a dict instead of ``labels()``.
-_COUNTS = {(op, outcome): REQUESTS.labels(op, outcome) for op in OPERATIONS for outcome in OUTCOMES}
-_TIMES = {op: DURATION.labels(op) for op in OPERATIONS}
+
+class _Series:
+    """The children of one egress: every (operation, outcome) series exists as soon as
+    the egress is first used (a rate over a counter that appears late misses its first
+    increment), and the hot path finds its child in a dict instead of ``labels()``."""
+
+    def __init__(self, egress: str) -> None:
+        self.counts = {
+            (op, outcome): REQUESTS.labels(op, outcome, egress)
+            for op in OPERATIONS
+            for outcome in OUTCOMES
+        }
+        self.times = {op: DURATION.labels(op, egress) for op in OPERATIONS}
+
+
+# Egress names are few (the pool's egresses), so the label stays bounded.
+_SERIES: dict[str, _Series] = {DEFAULT_EGRESS: _Series(DEFAULT_EGRESS)}
+
+
+def _series(egress: str) -> _Series:
+    found = _SERIES.get(egress)
+    if found is None:
+        found = _SERIES[egress] = _Series(egress)
+    return found
+
 
 # First match wins: a subclass comes before its base.
 _BY_CLASS: tuple[tuple[type[BaseException], str], ...] = (
@@ -77,27 +103,39 @@ def outcome_of(exc: BaseException) -> str:
     return "server_error"
 
 
-def record(operation: str, outcome: str, seconds: float) -> None:
-    _COUNTS[operation, outcome].inc()
-    _TIMES[operation].observe(seconds)
+def record(operation: str, outcome: str, seconds: float, *, egress: str = DEFAULT_EGRESS) -> None:
+    series = _series(egress)
+    series.counts[operation, outcome].inc()
+    series.times[operation].observe(seconds)
+    if outcome not in ("ok", "cancelled"):
+        log.info(
+            "upstream_call_failed operation=%s outcome=%s egress=%s", operation, outcome, egress
+        )
 
 
-async def timed(operation: str, call: Awaitable[T]) -> T:
-    """Await ``call`` (one operation) and record how it went."""
+async def timed(operation: str, call: Awaitable[T], *, egress: str = DEFAULT_EGRESS) -> T:
+    """Await ``call`` (one operation through ``egress``, a name) and record how it went."""
     started = time.perf_counter()
     try:
         result = await call
     except BaseException as exc:
-        record(operation, outcome_of(exc), time.perf_counter() - started)
+        record(operation, outcome_of(exc), time.perf_counter() - started, egress=egress)
         raise
-    record(operation, "ok", time.perf_counter() - started)
+    record(operation, "ok", time.perf_counter() - started, egress=egress)
     return result
 
 
-async def streamed(operation: str, items: AsyncIterator[T]) -> AsyncGenerator[T, None]:
-    """The items of ``items`` (one streamed operation), recorded when the stream ends;
-    closing this generator closes ``items`` at once (the upstream transfer stops), and the
-    call counts as ``cancelled``."""
+async def streamed(
+    operation: str,
+    items: AsyncIterator[T],
+    *,
+    egress: str = DEFAULT_EGRESS,
+    on_end: Callable[[], None] | None = None,
+) -> AsyncGenerator[T, None]:
+    """The items of ``items`` (one streamed operation through ``egress``, a name), recorded
+    when the stream ends; closing this generator closes ``items`` at once (the upstream
+    transfer stops), and the call counts as ``cancelled``. ``on_end`` runs last, whatever
+    happened, if the stream was started."""
     started = time.perf_counter()
     outcome = "cancelled"
     try:
@@ -113,4 +151,6 @@ async def streamed(operation: str, items: AsyncIterator[T]) -> AsyncGenerator[T,
             if aclose is not None:
                 await aclose()
         finally:
-            record(operation, outcome, time.perf_counter() - started)
+            record(operation, outcome, time.perf_counter() - started, egress=egress)
+            if on_end is not None:
+                on_end()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Literal
 
+from grok_web import trust
+
 if TYPE_CHECKING:
     from grok2api_settings import Settings
 
@@ -60,13 +62,33 @@ class Endpoints:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Egress:
     """How requests leave the process: proxies ('' = direct), impersonation target,
-    user agent and Cloudflare clearance cookie (never shown in reprs)."""
+    user agent and the Cloudflare clearance obtained through it. ``cf_clearance`` is the
+    settings' single cookie value; ``clearance_cookies`` a pool egress's cookies as in a
+    Cookie header ("cf_clearance=…; __cf_bm=…"). ``name`` is what logs and metric labels
+    show ("" = "default"); proxies (maybe with credentials) and cookies never appear in
+    reprs. Equal content = the same way out (the client keys its connections by it)."""
 
-    base_proxy_url: str = ""
-    asset_proxy_url: str = ""
+    base_proxy_url: str = dataclasses.field(default="", repr=False)
+    asset_proxy_url: str = dataclasses.field(default="", repr=False)
     browser: str = "chrome136"
     user_agent: str = DEFAULT_USER_AGENT
     cf_clearance: str = dataclasses.field(default="", repr=False)
+    egress_id: str = ""
+    name: str = ""
+    clearance_cookies: str = dataclasses.field(default="", repr=False)
+
+    @property
+    def label(self) -> str:
+        """The name logs and metrics use: ``name``, else "default"."""
+        return self.name or "default"
+
+    def clearance(self) -> str:
+        """The clearance part of a Cookie header: ``clearance_cookies`` plus
+        ``cf_clearance=<cf_clearance>`` unless the cookies already carry one."""
+        pairs = [p.strip() for p in self.clearance_cookies.split(";") if p.strip()]
+        if self.cf_clearance and not any(p.startswith("cf_clearance=") for p in pairs):
+            pairs.insert(0, f"cf_clearance={self.cf_clearance}")
+        return "; ".join(pairs)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -111,6 +133,9 @@ class ClientOptions:
     chat_protocol: ChatProtocol = "mgw"
     upload_protocol: UploadProtocol = "v2"
     media_protocol: MediaProtocol = "media_gen_input"
+    ca_bundle: str = ""
+    """PEM file of the CAs upstream TLS trusts (every egress, WebSockets included);
+    "" = curl_cffi's bundled certificates. From settings: :func:`trust.ca_bundle`."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClientOptions:
@@ -154,6 +179,7 @@ class ClientOptions:
             media_protocol=(
                 "media_post" if str(net.media_protocol) == "media_post" else "media_gen_input"
             ),
+            ca_bundle=trust.ca_bundle(str(net.ca_bundle)),
         )
 
 
@@ -172,6 +198,29 @@ def _reveal(value: Any) -> str:
 
 def _origin(url: Any) -> str:
     return str(url).rstrip("/")
+
+
+def egress(
+    *,
+    proxy_url: str = "",
+    asset_proxy_url: str = "",
+    browser: str = "",
+    user_agent: str = "",
+    clearance_cookies: str = "",
+    egress_id: str = "",
+    name: str = "",
+) -> Egress:
+    """An :class:`Egress` from a pool's description of one (empty browser / user agent =
+    the defaults; SOCKS names resolved on the proxy side as for the settings)."""
+    return Egress(
+        base_proxy_url=_proxy(proxy_url),
+        asset_proxy_url=_proxy(asset_proxy_url),
+        browser=browser or "chrome136",
+        user_agent=user_agent or DEFAULT_USER_AGENT,
+        clearance_cookies=clearance_cookies.strip(),
+        egress_id=egress_id,
+        name=name,
+    )
 
 
 def _proxy(url: str) -> str:

@@ -94,17 +94,23 @@ class Transport:
 
     def __init__(self, *, options: options_mod.ClientOptions) -> None:
         self._options = options
+        self._egress_secrets = _egress_secrets(options.egress)
         self._engines: dict[str, curl_engine.Engine] = {}
         self._ws_opener: curl_ws.Opener | None = None
         self._ws_slots: SocketSlots | None = None
         self._closed = False
 
     def retune(self, *, options: options_mod.ClientOptions) -> None:
-        """Adopt new timeouts/limits read per call; the handles (egress, pool size)
-        stay as built, so ``options.egress`` and ``options.limits`` must not differ."""
-        if (options.egress, options.limits) != (self._options.egress, self._options.limits):
-            raise errors.UsageError("egress or pool changes need a new Transport")
+        """Adopt new timeouts/limits read per call; the handles (egress, pool size, trust)
+        stay as built, so :func:`same_handles` must hold."""
+        if not same_handles(options, self._options):
+            raise errors.UsageError("egress, pool or trust changes need a new Transport")
         self._options = options
+
+    @property
+    def egress(self) -> options_mod.Egress:
+        """The way out every connection of this transport takes."""
+        return self._options.egress
 
     def _engine(self, *, asset: bool) -> curl_engine.Engine:
         if self._closed:
@@ -121,6 +127,7 @@ class Transport:
                 proxy=proxy,
                 max_handles=self._options.limits.max_connections,
                 accept_encoding=headers_mod.ACCEPT_ENCODING,
+                ca_bundle=self._options.ca_bundle,
             )
             self._engines[key] = engine
         return engine
@@ -153,7 +160,7 @@ class Transport:
     ) -> Reply:
         """A buffered request; returns the answer on 2xx (or ``ok_statuses``). The body is
         ``json`` (encoded), raw ``content`` or a multipart ``form``."""
-        secrets = tuple(secrets)
+        secrets = (*secrets, *self._egress_secrets)
         body = orjson.dumps(json) if json is not None else content
         span = spans.start(method, url)
         if params:
@@ -178,6 +185,7 @@ class Transport:
                 secrets=secrets,
             ),
             url=url,
+            egress=self._options.egress,
         )
         spans.end(span, error)
         raise error
@@ -215,7 +223,7 @@ class Transport:
         """Open a streamed request; yields once the status is 2xx. The transfer is
         aborted when the block exits, whatever the reason. ``first_byte`` bounds the wait
         for the headers and for the first body byte (``errors.FirstByteTimeout``)."""
-        secrets = tuple(secrets)
+        secrets = (*secrets, *self._egress_secrets)
         timeouts = self._options.timeouts
         head_limit = timeouts.request
         if first_byte is not None and first_byte < head_limit:
@@ -251,7 +259,11 @@ class Transport:
             handle = StreamResponse(transfer=transfer, secrets=secrets, first_byte=first_byte)
             spans.answered(span, handle.status)
             if not 200 <= handle.status < 300:
-                raise _logged(await self._stream_error(handle, secrets=secrets), url=url)
+                raise _logged(
+                    await self._stream_error(handle, secrets=secrets),
+                    url=url,
+                    egress=self._options.egress,
+                )
             yield handle
         except BaseException as exc:
             failure = exc
@@ -310,7 +322,11 @@ class Transport:
     ) -> curl_ws.CurlWebSocket:
         if self._ws_opener is None:
             egress = self._options.egress
-            self._ws_opener = curl_ws.Opener(browser=egress.browser, proxy=egress.base_proxy_url)
+            self._ws_opener = curl_ws.Opener(
+                browser=egress.browser,
+                proxy=egress.base_proxy_url,
+                ca_bundle=self._options.ca_bundle,
+            )
         answer = _HandshakeHeaders()
         try:
             return await self._ws_opener.connect(
@@ -318,9 +334,10 @@ class Transport:
                 on_header=answer.line,
             )  # fmt: skip
         except CurlError as exc:
-            raise translate.from_ws_handshake(
-                exc, headers=answer.fields, secrets=tuple(secrets)
-            ) from exc
+            error = translate.from_ws_handshake(
+                exc, headers=answer.fields, secrets=(*secrets, *self._egress_secrets)
+            )
+            raise _logged(error, url=url, egress=self._options.egress) from exc
 
 
 class _HandshakeHeaders:
@@ -340,13 +357,38 @@ class _HandshakeHeaders:
         return len(raw)
 
 
-def _logged(error: errors.UpstreamError, *, url: str) -> errors.UpstreamError:
-    """Log a classified upstream answer (type, status, path: never headers or bodies)."""
+def _egress_secrets(egress: options_mod.Egress) -> tuple[str, ...]:
+    """What error texts must never show of an egress: its proxy URLs (longest first, then
+    their user:password part) and its clearance cookie values."""
+    urls = sorted({egress.base_proxy_url, egress.asset_proxy_url} - {""}, key=len, reverse=True)
+    found: list[str] = list(urls)
+    for url in urls:
+        userinfo = urlsplit(url).netloc.rpartition("@")[0]
+        if userinfo:
+            found.append(userinfo)
+    for pair in egress.clearance().split(";"):
+        value = pair.partition("=")[2].strip()
+        if len(value) >= 8:  # a short value would scrub unrelated text
+            found.append(value)
+    return tuple(found)
+
+
+def same_handles(a: options_mod.ClientOptions, b: options_mod.ClientOptions) -> bool:
+    """Whether two option sets can share curl handles (same egress, pool size, trust)."""
+    return (a.egress, a.limits, a.ca_bundle) == (b.egress, b.limits, b.ca_bundle)
+
+
+def _logged(
+    error: errors.UpstreamError, *, url: str, egress: options_mod.Egress
+) -> errors.UpstreamError:
+    """Log a classified upstream answer (type, status, path, the egress's name: never
+    headers, bodies or proxy addresses)."""
     log.info(
-        "upstream_error kind=%s blame=%s status=%s path=%s",
+        "upstream_error kind=%s blame=%s status=%s path=%s egress=%s",
         type(error).__name__,
         error.blame,
         error.status,
         urlsplit(url).path,
+        egress.label,
     )
     return error

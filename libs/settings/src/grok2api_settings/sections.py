@@ -44,6 +44,12 @@ class NetworkSettings(Section):
         "", description="Egress proxy for grok.com calls (http://, socks5://; socks5 → socks5h)."
     )
     asset_proxy_url: str = Field("", description="Egress proxy for asset downloads.")
+    ca_bundle: str = Field(
+        "",
+        description="PEM file of the CAs upstream TLS trusts (a TLS-inspecting proxy, a "
+        "mirror with its own CA). Empty: CURL_CA_BUNDLE, REQUESTS_CA_BUNDLE, SSL_CERT_FILE "
+        "in that order, else the certificates bundled with curl_cffi.",
+    )
     base_url: str = Field(
         "https://grok.com", description="Upstream base URL; point it at the simulator or a mirror."
     )
