@@ -71,6 +71,18 @@ Outcomes (``release``):
   streak, cooldown, recent-failure ranking or status. The product is the one recorded with
   the lease at acquire time, so a release of an unknown lease records no refusal.
 
+Egresses (``bind_egress``, ``set_egress_caps``): an account may be bound to one egress, the
+way out its calls take. The binding is sticky: ``bind_egress`` keeps the account's egress
+while it is among the candidates given (the healthy egresses serving its tags), else moves
+it to the candidate with the fewest bound accounts (the first given on a tie), or to
+``NO_EGRESS`` when there is none (the candidate ``""`` is "no egress": a pool without any);
+an account bound to ``NO_EGRESS`` is never leased. An
+egress with a cap (``set_egress_caps``) holds at most that many leases at once: while it is
+at its cap its accounts count as busy, so an acquire picks an account of another egress or
+answers ``all_busy``. The lease remembers its egress, so a release or a reclaim gives the
+slot back to the egress it was taken from even if the account moved meanwhile. An account
+never bound (a pool without egresses) is leased without one.
+
 Quota figures in a release or a usage refresh overwrite the mode's window (``real``).
 A release of an unknown (already released or reclaimed) lease applies only idempotent
 effects (figures, cooldown), never a failure count, slot or refund twice.
@@ -99,6 +111,8 @@ DEMOTION = 1e12
 # script runs on the single Redis thread for every replica, so its cost must not grow with N.
 SAMPLE_SIZE = 16
 BaseStatus = Literal["active", "invalid", "disabled"]
+# The binding of an account that no usable egress serves (none healthy carries its tags).
+NO_EGRESS = "-"
 
 
 class NotReady(Exception):
@@ -144,6 +158,7 @@ class AcquireParams:
 class Reservation:
     account_id: str
     tier: Tier
+    egress_id: str = ""  # the account's egress at the time; "" = not bound to any
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -194,6 +209,15 @@ class HotAccount:
     refused: tuple[str, ...] = ()  # products refused, sorted; cleared by a usage refresh
     last_used_at: float | None = None  # the last lease; None when never leased here
     tags: tuple[str, ...] = ()  # as the last put gave them
+    egress_id: str = ""  # bound egress; "" = none, NO_EGRESS = none can serve it
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EgressLoad:
+    """An egress as the hot state counts it, across every replica."""
+
+    bound: int  # accounts bound to it
+    inflight: int  # leases through it
 
 
 class HotState(Protocol):
@@ -230,6 +254,23 @@ class HotState(Protocol):
         ...
 
     async def leases_in_flight(self) -> int: ...
+
+    async def bind_egress(
+        self, account_id: str, *, candidates: Sequence[str], prefer: str = ""
+    ) -> str | None:
+        """Bind the account (see the module docstring) and answer its egress id, or
+        ``NO_EGRESS``; ``prefer`` (its stored binding) wins over the least bound candidate
+        for an account not bound yet. None when the account is unknown."""
+        ...
+
+    async def set_egress_caps(self, caps: Mapping[str, int]) -> None:
+        """Replace every egress's cap on concurrent leases (0: none); egresses left out
+        are forgotten (their bound and in-flight counts go when nothing refers to them)."""
+        ...
+
+    async def egress_loads(self) -> dict[str, EgressLoad]:
+        """Bound accounts and leases in flight per egress id."""
+        ...
 
     async def renew(self, lease_id: str, *, expires_at: float) -> bool:
         """Move a held lease's expiry to ``expires_at``; False when it is gone (released or

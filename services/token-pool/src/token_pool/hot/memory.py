@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 
 from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, QuotaSource, QuotaWindow
@@ -43,6 +43,7 @@ class _Account:
     windows: dict[str, _Window] = dataclasses.field(default_factory=dict)
     refused: set[str] = dataclasses.field(default_factory=set)  # products (base.py)
     tags: tuple[str, ...] = ()
+    egress: str = ""  # bound egress id (base.py); "" = none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +53,7 @@ class _Lease:
     cost: int
     expires_at: float
     product: str = ""
+    egress: str = ""  # the egress whose slot it holds
 
 
 class MemoryHotState:
@@ -68,6 +70,9 @@ class MemoryHotState:
         self._random = random.Random()
         self._transient_run: set[str] = set()  # failed transiently since the last success
         self._unusable: set[str] = set()  # invalid or disabled: never leased
+        self._egress_caps: dict[str, int] = {}
+        self._egress_inflight: dict[str, int] = {}
+        self._egress_bound: dict[str, int] = {}
 
     async def run_batch(
         self, *, releases: Sequence[base.ReleaseParams], acquires: Sequence[base.AcquireParams]
@@ -102,8 +107,9 @@ class MemoryHotState:
                 best = self._pick(members.items(), params, tier, tally)
             if best:
                 account_id = best[self._random.randrange(len(best))]
-                self._reserve(self._accounts[account_id], account_id, params, tier)
-                return base.Reservation(account_id=account_id, tier=tier)
+                acct = self._accounts[account_id]
+                self._reserve(acct, account_id, params, tier)
+                return base.Reservation(account_id=account_id, tier=tier, egress_id=acct.egress)
         raise tally.exhausted()
 
     def _tagged(self, tier: Tier, tags: tuple[str, ...]) -> dict[str, _Account]:
@@ -163,7 +169,7 @@ class MemoryHotState:
                     remaining = window.total
             if remaining < cost:
                 tally.no_quota(reset_at)
-            elif acct.inflight >= max_inflight:
+            elif acct.inflight >= max_inflight or self._egress_full(acct.egress):
                 tally.busy()
             else:
                 score = _score(policy, remaining, acct)
@@ -174,6 +180,18 @@ class MemoryHotState:
                 elif score == best_score:
                     best.append(account_id)
         return best
+
+    def _egress_full(self, egress: str) -> bool:
+        if not egress:
+            return False
+        if egress == base.NO_EGRESS:
+            return True
+        cap = self._egress_caps.get(egress, 0)
+        return cap > 0 and self._egress_inflight.get(egress, 0) >= cap
+
+    def _egress_slot(self, egress: str, delta: int) -> None:
+        if egress:
+            self._egress_inflight[egress] = max(0, self._egress_inflight.get(egress, 0) + delta)
 
     def _reserve(
         self, acct: _Account, account_id: str, params: base.AcquireParams, tier: Tier
@@ -199,14 +217,17 @@ class MemoryHotState:
         acct.status = AccountStatus.ACTIVE
         acct.inflight += 1
         acct.last_used = params.now
+        self._egress_slot(acct.egress, 1)
         self._earliest_expiry = min(self._earliest_expiry, params.expires_at)
         self._leases[params.lease_id] = _Lease(
             account_id=account_id, mode=params.mode, cost=params.cost,
-            expires_at=params.expires_at, product=params.product,
+            expires_at=params.expires_at, product=params.product, egress=acct.egress,
         )  # fmt: skip
 
     def _release(self, params: base.ReleaseParams) -> base.ReleaseResult | None:
         lease = self._leases.pop(params.lease_id, None)
+        if lease is not None:
+            self._egress_slot(lease.egress, -1)
         account_id = lease.account_id if lease else params.account_id
         mode = lease.mode if lease else params.mode
         acct = self._accounts.get(account_id)
@@ -345,6 +366,45 @@ class MemoryHotState:
         if acct is not None:
             self._by_tier[acct.tier].pop(account_id, None)
             self._index(account_id, acct, add=False)
+            self._count_bound(acct.egress, -1)
+
+    def _count_bound(self, egress: str, delta: int) -> None:
+        if egress and egress != base.NO_EGRESS:
+            self._egress_bound[egress] = max(0, self._egress_bound.get(egress, 0) + delta)
+
+    async def bind_egress(
+        self, account_id: str, *, candidates: Sequence[str], prefer: str = ""
+    ) -> str | None:
+        acct = self._accounts.get(account_id)
+        if acct is None:
+            return None
+        if acct.egress in candidates:
+            return acct.egress
+        if not acct.egress and prefer in candidates:
+            chosen = prefer
+        else:
+            chosen = min(
+                candidates, key=lambda e: self._egress_bound.get(e, 0), default=base.NO_EGRESS
+            )
+        self._count_bound(acct.egress, -1)
+        self._count_bound(chosen, 1)
+        acct.egress = chosen
+        return chosen
+
+    async def set_egress_caps(self, caps: Mapping[str, int]) -> None:
+        self._egress_caps = dict(caps)
+        for counts in (self._egress_bound, self._egress_inflight):
+            for egress in [e for e, n in counts.items() if e not in caps and n == 0]:
+                del counts[egress]
+
+    async def egress_loads(self) -> dict[str, base.EgressLoad]:
+        known = set(self._egress_caps) | set(self._egress_bound) | set(self._egress_inflight)
+        return {
+            e: base.EgressLoad(
+                bound=self._egress_bound.get(e, 0), inflight=self._egress_inflight.get(e, 0)
+            )
+            for e in known
+        }
 
     async def carries_tags(self, tags: Sequence[str]) -> bool:
         return any((tier, tag) in self._by_tier_tag for tier in Tier for tag in tags)
@@ -383,6 +443,7 @@ class MemoryHotState:
         expired = [lid for lid, lease in self._leases.items() if lease.expires_at <= now]
         for lease_id in expired:
             lease = self._leases.pop(lease_id)
+            self._egress_slot(lease.egress, -1)
             acct = self._accounts.get(lease.account_id)
             if acct is not None:
                 acct.inflight = max(0, acct.inflight - 1)
@@ -458,4 +519,5 @@ def _view(account_id: str, acct: _Account) -> base.HotAccount:
         refused=tuple(sorted(acct.refused)),
         last_used_at=acct.last_used or None,
         tags=acct.tags,
+        egress_id=acct.egress,
     )

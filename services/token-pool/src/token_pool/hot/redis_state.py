@@ -12,7 +12,9 @@ success), ``P:leases`` (zset lease → expiry) with ``P:ld`` (lease → account|
 are its field ``tg``, a JSON list), ``P:ready`` (set once the state was built from the
 durable store; its absence after a Redis restart or flush triggers a rebuild, and so does
 an older value than ``READY_VERSION``: a state built before the tag index had none),
-``P:lock:<name>`` locks, ``P:changes`` channel.
+``P:lock:<name>`` locks, ``P:changes`` channel; egresses (``bind.lua``): the account's field
+``eg``, ``P:egc`` (egress → cap), ``P:egn`` (egress → bound accounts), ``P:egi`` (egress →
+leases in flight) and ``P:lde`` (lease → the egress whose slot it holds).
 
 Each mutation is one Lua script (``lua/``), so selection plus reservation is atomic across
 replicas; acquires and releases travel in batches (``batch.lua``), one round trip and one
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -38,7 +40,7 @@ from redis import exceptions as redis_errors
 
 from . import base, outcomes
 
-_SCRIPTS = ("batch", "usage", "put", "reclaim", "renew", "unlock")
+_SCRIPTS = ("batch", "usage", "put", "reclaim", "renew", "unlock", "bind")
 # The ``P:ready`` value of a hot state this code built: "2" holds the account tag index.
 READY_VERSION = "2"
 # Script answers name tiers and statuses by value; a dict lookup is cheaper than Enum(value).
@@ -113,8 +115,10 @@ class RedisHotState:
     async def remove(self, account_id: str) -> None:
         key = f"{self._prefix}:a:{account_id}"
         try:
-            tier, tags = await self._redis.hmget(key, ["tier", "tg"])
+            tier, tags, egress = await self._redis.hmget(key, ["tier", "tg", "eg"])
             async with self._redis.pipeline(transaction=True) as pipe:
+                if egress is not None and _text(egress) != base.NO_EGRESS:
+                    pipe.hincrby(f"{self._prefix}:egn", _text(egress), -1)
                 if tier is not None:
                     pipe.srem(f"{self._prefix}:tier:{_text(tier)}", account_id)
                     for tag in orjson.loads(tags) if tags else ():
@@ -125,6 +129,39 @@ class RedisHotState:
                 await pipe.execute()
         except redis_errors.RedisError as exc:
             raise errors.PoolUnavailable("redis hot state failed") from exc
+
+    async def bind_egress(
+        self, account_id: str, *, candidates: Sequence[str], prefer: str = ""
+    ) -> str | None:
+        args = [self._prefix, account_id, orjson.dumps(list(candidates)), prefer]
+        answer = await self._run("bind", args)
+        return None if answer is None else _text(answer)
+
+    async def set_egress_caps(self, caps: Mapping[str, int]) -> None:
+        key = f"{self._prefix}:egc"
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                for egress_id, cap in caps.items():
+                    pipe.hset(key, egress_id, cap)
+                await pipe.execute()
+        except redis_errors.RedisError as exc:
+            raise errors.PoolUnavailable("redis hot state failed") from exc
+
+    async def egress_loads(self) -> dict[str, base.EgressLoad]:
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for name in ("egc", "egn", "egi"):
+                    pipe.hgetall(f"{self._prefix}:{name}")
+                caps, bound, inflight = await pipe.execute()
+        except redis_errors.RedisError as exc:
+            raise errors.PoolUnavailable("redis hot state failed") from exc
+        bound = {_text(k): int(v) for k, v in bound.items()}
+        inflight = {_text(k): int(v) for k, v in inflight.items()}
+        known = {_text(k) for k in caps} | set(bound) | set(inflight)
+        return {
+            e: base.EgressLoad(bound=bound.get(e, 0), inflight=inflight.get(e, 0)) for e in known
+        }
 
     async def carries_tags(self, tags: Sequence[str]) -> bool:
         keys = [f"{self._prefix}:tt:{tier.value}:{tag}" for tier in Tier for tag in tags]
@@ -234,7 +271,9 @@ def _released(params: base.ReleaseParams, answer: list[Any]) -> base.ReleaseResu
 def _acquired(answer: list[Any]) -> base.AcquireAnswer:
     kind = _text(answer[0])
     if kind == "ok":
-        return base.Reservation(account_id=_text(answer[1]), tier=_TIERS[_text(answer[2])])
+        return base.Reservation(
+            account_id=_text(answer[1]), tier=_TIERS[_text(answer[2])], egress_id=_text(answer[3])
+        )
     if kind == "not_ready":
         return base.NotReady()
     retry_at = float(answer[4])
@@ -276,4 +315,5 @@ def _view(account_id: str, row: dict[str, str]) -> base.HotAccount:
         refused=tuple(sorted(p for p in row.get("rp", "").split(",") if p)),
         last_used_at=float(row.get("lu", 0)) or None,
         tags=tuple(orjson.loads(row["tg"])) if row.get("tg") else (),
+        egress_id=row.get("eg", ""),
     )

@@ -13,9 +13,11 @@
 --             pinned account id ('' = any), [account tag, ...] (empty = any account)]
 -- Returns one entry per item, releases first:
 --   release {'ok', status, previous_status} | {'gone'}
---   acquire {'ok', account_id, tier}
+--   acquire {'ok', account_id, tier, egress id or ''}
 --           | {'exhausted', n_cooling, n_no_quota, n_busy, retry_at, n_refused}
 --           | {'not_ready'}
+-- A lease through an egress is also in P:lde (lease -> egress), its slot counted in P:egi;
+-- an account's egress is its field 'eg', the egress caps P:egc (bind.lua, hot/base.py).
 -- A lease is recorded in P:ld as 'account|mode|cost', with '|product' for a model that has
 -- one (chat leases keep the form older scripts parse).
 -- An account's refused products (hot/base.py: product_refused) are its field 'rp', a
@@ -57,10 +59,10 @@ local function account(id, mf)
     return a
   end
   local v = redis.call('HMGET', p .. ':a:' .. id, 'st', 'cu', 'inf', 'lu', 'lf', 'rp',
-    mf[1], mf[2], mf[4])
+    mf[1], mf[2], mf[4], 'eg')
   if not v[1] then cache[id] = false; return nil end  -- 'st' is set on every account
   a = {_id = id, st = v[1], cu = v[2], inf = v[3], lu = v[4], lf = v[5] or false,
-       rp = v[6] or ''}
+       rp = v[6] or '', eg = v[10] or ''}
   a[mf[1]], a[mf[2]], a[mf[4]] = v[7], v[8], v[9]
   cache[id] = a
   return a
@@ -176,6 +178,7 @@ if n_releases > 0 then
       local cu = tonumber(get(a, 'cu')) or 0
       local forgive = false
       if known then
+        egress_slot_back(p, lease_id)
         local inf = (tonumber(get(a, 'inf')) or 0) - 1
         if inf < 0 then inf = 0 end
         set(a, 'inf', inf)
@@ -278,6 +281,21 @@ if n_acquires > 0 then
     return sampled[tier]
   end
 
+  -- Egress caps and slots in use (hot/base.py), read once per batch and kept up to date.
+  local egress_cap, egress_inf = {}, {}
+  local function egress_full(eg)
+    if eg == '' then return false end
+    if eg == '-' then return true end
+    if egress_cap[eg] == nil then
+      egress_cap[eg] = tonumber(redis.call('HGET', p .. ':egc', eg)) or 0
+    end
+    if egress_cap[eg] <= 0 then return false end
+    if egress_inf[eg] == nil then
+      egress_inf[eg] = tonumber(redis.call('HGET', p .. ':egi', eg)) or 0
+    end
+    return egress_inf[eg] >= egress_cap[eg]
+  end
+
   -- The best-scoring eligible accounts of ids for one acquire (ties all kept), and a tally
   -- of why the others were not eligible: {cooling, no quota, busy, earliest retry, refused}.
   local function pick(ids, q, dtot)
@@ -305,7 +323,7 @@ if n_acquires > 0 then
           elseif rem < cost then
             tally[2] = tally[2] + 1
             if z > 0 and (tally[4] == 0 or z < tally[4]) then tally[4] = z end
-          elseif inf >= cap then
+          elseif inf >= cap or egress_full(a.eg) then
             tally[3] = tally[3] + 1
           else
             local score
@@ -397,7 +415,11 @@ if n_acquires > 0 then
         new_leases[#new_leases + 1] = data
         new_expiries[#new_expiries + 1] = expires
         new_expiries[#new_expiries + 1] = lease_id
-        result = {'ok', a._id, tier}
+        if a.eg ~= '' then
+          egress_inf[a.eg] = tonumber(redis.call('HINCRBY', p .. ':egi', a.eg, 1))
+          redis.call('HSET', p .. ':lde', lease_id, a.eg)
+        end
+        result = {'ok', a._id, tier, a.eg}
       end
     end
     out[#out + 1] = result

@@ -20,6 +20,17 @@ local function apply_figures(read, write, now, figures)
   end
 end
 
+-- Give back the egress slot lease `lid` holds (P:lde: lease -> egress), if any.
+local function egress_slot_back(p, lid)
+  local eg = redis.call('HGET', p .. ':lde', lid)
+  if eg then
+    if tonumber(redis.call('HINCRBY', p .. ':egi', eg, -1)) < 0 then
+      redis.call('HSET', p .. ':egi', eg, 0)
+    end
+    redis.call('HDEL', p .. ':lde', lid)
+  end
+end
+
 -- Reclaim up to `limit` leases of prefix p expired by `now`: the in-flight slot comes back,
 -- the reserved cost does not. Returns how many were reclaimed.
 local function reclaim_expired(p, now, limit)
@@ -33,6 +44,7 @@ local function reclaim_expired(p, now, limit)
       end
       redis.call('HDEL', p .. ':ld', lid)
     end
+    egress_slot_back(p, lid)
     redis.call('ZREM', p .. ':leases', lid)
   end
   return #expired
