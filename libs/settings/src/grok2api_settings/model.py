@@ -32,6 +32,7 @@ class Settings(BaseModel):
     log: sections.LogSettings = Field(default_factory=sections.LogSettings)
     services: sections.ServicesSettings = Field(default_factory=sections.ServicesSettings)
     telemetry: sections.TelemetrySettings = Field(default_factory=sections.TelemetrySettings)
+    egress: sections.EgressSettings = Field(default_factory=sections.EgressSettings)
 
 
 def section_models() -> dict[str, type[sections.Section]]:

@@ -344,6 +344,41 @@ class ServicesSettings(Section):
     )
 
 
+class EgressSettings(Section):
+    solver_url: str = Field(
+        "",
+        description="FlareSolverr base URL (e.g. `http://flaresolverr:8191`) that obtains "
+        "Cloudflare clearance through each egress's proxy. Empty: clearance only as pasted.",
+    )
+    solver_timeout_seconds: float = Field(
+        60.0, gt=0, description="Time the solver may take to pass one challenge (s)."
+    )
+    clearance_refresh_seconds: float = Field(
+        1800.0,
+        gt=0,
+        description="Refresh an egress's solver clearance this long after it was obtained "
+        "(or this long before it expires, whichever is sooner) (s).",
+    )
+    challenge_limit: int = Field(
+        3,
+        ge=1,
+        description="Challenges an egress may get within `challenge_window_seconds` of a fresh "
+        "clearance before it is cooled and its accounts move to other egresses.",
+    )
+    challenge_window_seconds: float = Field(
+        300.0, gt=0, description="Window in which challenges after a refresh are counted (s)."
+    )
+    challenge_cooldown_seconds: float = Field(
+        600.0, gt=0, description="How long a repeatedly challenged egress is left unused (s)."
+    )
+    unreachable_threshold: int = Field(
+        3,
+        ge=1,
+        description="Network failures in a row after which an egress counts as unreachable "
+        "and its accounts move; it is tried again after `challenge_cooldown_seconds`.",
+    )
+
+
 class TelemetrySettings(Section):
     metrics_enabled: bool = Field(True, description="Expose Prometheus metrics on /metrics.")
     service_name: str = Field("grok2api", description="Service name in traces (OTEL_SERVICE_NAME).")
