@@ -75,6 +75,18 @@ def serve(
         tokens_per_reply=tokens_per_reply, log_level=log_level)
 
 
+@app.command()
+def solver(
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (FlareSolverr's own is 8191).")] = 8191,
+    log_level: LogLevel = "warning",
+) -> None:
+    """Serve the FlareSolverr-compatible solver (POST /v1) until interrupted."""
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    typer.echo(f"grok-sim solver listening on http://{host}:{port}/v1")
+    uvicorn.Server(server.solver_config(host=host, port=port, log_level=log_level)).run()
+
+
 def run(
     *, host: str, port: int, accounts: Path | None, account: list[str] | None, seed: int,
     time_scale: float, token_delay_ms: float, tokens_per_reply: int, log_level: str,

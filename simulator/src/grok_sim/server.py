@@ -45,6 +45,15 @@ def uvicorn_config(
     )
 
 
+def solver_config(*, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
+    """Config of the FlareSolverr-compatible solver (grok_sim.solver)."""
+    from .solver import create_solver_app
+
+    return uvicorn.Config(create_solver_app(), host=host, port=port, access_log=False,
+                          server_header=False, log_level=log_level, lifespan="off",
+                          proxy_headers=False, timeout_graceful_shutdown=2)
+
+
 class ThreadedServer:
     """A uvicorn server on its own thread and loop; `port` is the real bound port."""
 

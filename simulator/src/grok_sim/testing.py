@@ -158,6 +158,47 @@ def running_simulator(
         threaded.stop()
 
 
+class SolverHandle:
+    """Control of one running FlareSolverr-compatible solver at `base_url`."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx2.Client(base_url=self.base_url, timeout=30.0)
+
+    def solve(
+        self, url: str, *, proxy: Mapping[str, Any] | None = None, max_timeout_ms: int = 20000
+    ) -> dict[str, Any]:
+        """POST /v1 request.get as a FlareSolverr client would; the whole answer."""
+        command: dict[str, Any] = {"cmd": "request.get", "url": url, "maxTimeout": max_timeout_ms}
+        if proxy is not None:
+            command["proxy"] = dict(proxy)
+        return dict(self._http.post("/v1", json=command).json())
+
+    def fail_next(self, times: int = 1, message: str | None = None) -> None:
+        """Make the next `times` solves answer FlareSolverr's error shape."""
+        self._http.post("/_solver/fail", json={"times": times, "message": message})
+
+    def stats(self) -> dict[str, Any]:
+        """{"solves": {proxy endpoint or "direct": n}, "failures": n}."""
+        return dict(self._http.get("/_solver/stats").json())
+
+    def close(self) -> None:
+        self._http.close()
+
+
+@contextlib.contextmanager
+def running_solver(*, host: str = "127.0.0.1") -> Iterator[SolverHandle]:
+    """An in-process FlareSolverr-compatible solver on an ephemeral port."""
+    threaded = server.ThreadedServer(server.solver_config(host=host, port=0))
+    port = threaded.start()
+    handle = SolverHandle(f"http://{host}:{port}")
+    try:
+        yield handle
+    finally:
+        handle.close()
+        threaded.stop()
+
+
 class SimulatorProcess:
     """`python -m grok_sim serve` in a subprocess on a free port (for end-to-end tests)."""
 
