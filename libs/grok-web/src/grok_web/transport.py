@@ -108,6 +108,11 @@ class Transport:
         self._options = options
 
     @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` has begun (no new calls)."""
+        return self._closed
+
+    @property
     def egress(self) -> options_mod.Egress:
         """The way out every connection of this transport takes."""
         return self._options.egress
@@ -358,14 +363,14 @@ class _HandshakeHeaders:
 
 
 def _egress_secrets(egress: options_mod.Egress) -> tuple[str, ...]:
-    """What error texts must never show of an egress: its proxy URLs (longest first, then
-    their user:password part) and its clearance cookie values."""
+    """What error texts must never show of an egress: its proxy URLs (longest first), their
+    user:password and host:port parts (curl names the proxy in its messages; the log names
+    the egress instead) and its clearance cookie values."""
     urls = sorted({egress.base_proxy_url, egress.asset_proxy_url} - {""}, key=len, reverse=True)
     found: list[str] = list(urls)
     for url in urls:
-        userinfo = urlsplit(url).netloc.rpartition("@")[0]
-        if userinfo:
-            found.append(userinfo)
+        userinfo, _, address = urlsplit(url).netloc.rpartition("@")
+        found += [part for part in (userinfo, address, address.rpartition(":")[0]) if part]
     for pair in egress.clearance().split(";"):
         value = pair.partition("=")[2].strip()
         if len(value) >= 8:  # a short value would scrub unrelated text
