@@ -377,6 +377,12 @@ class EgressSettings(Section):
         description="Network failures in a row after which an egress counts as unreachable "
         "and its accounts move; it is tried again after `challenge_cooldown_seconds`.",
     )
+    declared_file: str = Field(
+        "",
+        description="JSON or YAML file listing egresses (name, proxy, asset_proxy, tags, "
+        "max_inflight, browser, user_agent, clearance, enabled) that the token pool adds or "
+        "updates by name when it starts; the Helm chart mounts it from a Secret. Empty: none.",
+    )
 
 
 class TelemetrySettings(Section):
