@@ -1,138 +1,28 @@
 """``grok2api tokens``: add, import, list, remove, refresh and export Grok accounts.
 
-Commands talk to the running token pool over gRPC (``--addr``, default TOKEN_POOL_ADDR),
-once it has said (``GetServerInfo``) that it serves the store this command's settings name:
-a pool of another data directory or database is refused, never written to. When no pool
-answers, or with ``--local``, they open the durable store directly with an in-process pool
-(the single-process mode's way; with REDIS_URL set the shared hot state is kept in step).
-Credentials are masked in every listing; ``export`` prints them in full.
-
-Configuration and connection errors (settings, store, Redis, the pool) end a command in
-``_run`` with one line naming what to fix, exit status 2.
+Commands reach the running token pool over gRPC, or the store directly with an in-process
+pool (``pool_access``: how, and how errors become one line). Credentials are masked in
+every listing; ``export`` prints them in full.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 from grok2api_poolclient import declared, errors
 from grok2api_poolclient.accounts import MANAGED_TAG_PREFIX, Account, AccountStatus
 from grok2api_poolclient.client import PoolClient
-from grok2api_poolclient.grpc_transport import GrpcPoolClient
 from grok2api_poolclient.leases import Tier
-from grok2api_settings import Settings
-from grok2api_storage import StorageError, identity
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from token_pool import errors as pool_errors
 
-from . import bootstrap
+from . import bootstrap, pool_access
 
 app = typer.Typer(help="Manage the Grok accounts of the token pool.", no_args_is_help=True)
-T = TypeVar("T")
-
-ConfigOption = typer.Option(None, "--config", "-c", help="Config file.")
-AddrOption = typer.Option(None, "--addr", help="Token pool address (default TOKEN_POOL_ADDR).")
-LocalOption = typer.Option(False, "--local", help="Use the durable store directly.")
-PROBE_TIMEOUT_SECONDS = 2.0
-
-
-def _local_settings(settings: Settings) -> Settings:
-    """No periodic refresh from a short-lived CLI process."""
-    values = settings.model_dump()
-    values["token"]["auto_refresh"] = False
-    return Settings.model_validate(values)
-
-
-@contextlib.asynccontextmanager
-async def _pool(config: Path | None, addr: str | None, local: bool) -> AsyncIterator[PoolClient]:
-    from token_pool import main as pool_main
-    settings = bootstrap.load_settings(config).settings
-    own = identity.identify(settings)
-    if not local:
-        address = addr or settings.services.token_pool_addr
-        setting = "--addr" if addr else "TOKEN_POOL_ADDR"
-        async with GrpcPoolClient(address, timeout=60) as remote:
-            if await _answers(remote):
-                await _check_same_store(remote, own, setting=setting)
-                yield remote
-                return
-        typer.echo(
-            f"token pool not reachable at {address}: using the store directly ({own.location})",
-            err=True,
-        )
-    redis = None
-    if settings.services.redis_url:
-        redis = await pool_main.connect_redis(settings.services.redis_url)
-    try:
-        # A pool for the length of one command: the scraped replicas keep reporting the
-        # pool-wide gauges meanwhile.
-        async with pool_main.running(
-            _local_settings(settings), redis=redis, grpc_address=None, report_metrics=False
-        ) as pool:
-            yield pool
-    finally:
-        if redis is not None:
-            await redis.aclose()
-
-
-async def _answers(remote: GrpcPoolClient) -> bool:
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
-            await remote.stats()
-    except (errors.PoolUnavailable, TimeoutError):
-        return False
-    return True
-
-
-async def _check_same_store(
-    remote: GrpcPoolClient, own: identity.StoreIdentity, *, setting: str
-) -> None:
-    """Refuse a pool that serves another store than ``own``: writing through it would put
-    the accounts into another instance's store."""
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
-            served = await remote.get_server_info()
-    except (errors.PoolError, TimeoutError) as exc:
-        raise bootstrap.StartupError(
-            f"the token pool at {remote.address} ({setting}) cannot say which store it serves "
-            "(an older grok2api?): upgrade it, or use --local to work on this command's store "
-            f"({own.location}) directly"
-        ) from exc
-    if served.store_fingerprint != own.fingerprint:
-        raise bootstrap.StartupError(
-            f"the token pool at {remote.address} ({setting}) serves another store than this "
-            f"command's settings name ({own.location}): stop the grok2api that owns that pool, "
-            f"point {setting} at the pool of this data directory, or use --local"
-        )
-
-
-def _run(
-    config: Path | None, addr: str | None, local: bool, job: Callable[[PoolClient], Awaitable[T]]
-) -> T:
-    async def main() -> T:
-        async with _pool(config, addr, local) as pool:
-            return await job(pool)
-
-    try:
-        return asyncio.run(main())
-    except errors.PoolUnavailable as exc:
-        bootstrap.fail(f"{exc}: is the token pool at TOKEN_POOL_ADDR (or --addr) still running?")
-    except (
-        bootstrap.StartupError, pool_errors.ConfigurationError, StorageError, errors.PoolError
-    ) as exc:  # fmt: skip
-        # The one place a command's errors become its one line: each message names the
-        # setting to fix (store, key, Redis, pool); anything else is a bug and keeps its
-        # traceback.
-        bootstrap.fail(str(exc) or type(exc).__name__)
 
 
 def _tier(value: str | None) -> Tier | None:
@@ -157,22 +47,15 @@ def _refuse_declared(account: Account) -> None:
         bootstrap.fail(reason)
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True),
-    )  # fmt: skip
-
-
 @app.command()
 def add(
     credential: str = typer.Argument(..., help="The sso cookie value (a leading sso= is fine)."),
     tier: str | None = typer.Option(None, help="basic, super or heavy (inferred if omitted)."),
     tag: list[str] = typer.Option([], "--tag", help="Tag (repeatable)."),
     note: str | None = typer.Option(None, help="Free text shown in listings."),
-    config: Path | None = ConfigOption,
-    addr: str | None = AddrOption,
-    local: bool = LocalOption,
+    config: Path | None = pool_access.ConfigOption,
+    addr: str | None = pool_access.AddrOption,
+    local: bool = pool_access.LocalOption,
 ) -> None:
     """Add one account (or update the one holding this credential)."""
     _refuse_reserved_tags(tag)
@@ -185,7 +68,7 @@ def add(
             credential=credential, tier=_tier(tier), tags=tag or None, note=note
         )
 
-    account = _run(config, addr, local, job)
+    account = pool_access.run(config, addr, local, job)
     typer.echo(f"{account.account_id} {account.credential_masked} {account.tier}")
 
 
@@ -194,12 +77,13 @@ def import_(
     file: Path = typer.Argument(..., help="Credential lines or a token.json pool file; - = stdin."),
     tier: str | None = typer.Option(None, help="Tier for entries that carry none."),
     tag: list[str] = typer.Option([], "--tag", help="Tag added to every entry (repeatable)."),
-    config: Path | None = ConfigOption,
-    addr: str | None = AddrOption,
-    local: bool = LocalOption,
+    config: Path | None = pool_access.ConfigOption,
+    addr: str | None = pool_access.AddrOption,
+    local: bool = pool_access.LocalOption,
 ) -> None:
     """Import many accounts, with a progress bar."""
     from grok2api_poolclient import formats
+
     try:
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
     except OSError as exc:
@@ -215,7 +99,7 @@ def import_(
 
     async def job(pool: PoolClient) -> int:
         failed = 0
-        with _progress() as progress:
+        with pool_access.progress() as progress:
             task = progress.add_task("importing", total=len(entries))
             for entry in entries:
                 existing = await declared.holder(pool, entry.credential)
@@ -239,7 +123,7 @@ def import_(
                 progress.advance(task)
         return failed
 
-    failed = _run(config, addr, local, job)
+    failed = pool_access.run(config, addr, local, job)
     typer.echo(f"imported {len(entries) - failed} of {len(entries)} accounts")
     if failed:
         raise typer.Exit(1)
@@ -252,9 +136,9 @@ def list_(
     tag: str | None = typer.Option(None, help="Only accounts with this tag."),
     search: str | None = typer.Option(None, help="Substring of the id or note."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
-    config: Path | None = ConfigOption,
-    addr: str | None = AddrOption,
-    local: bool = LocalOption,
+    config: Path | None = pool_access.ConfigOption,
+    addr: str | None = pool_access.AddrOption,
+    local: bool = pool_access.LocalOption,
 ) -> None:
     """List accounts (credentials masked)."""
     try:
@@ -274,7 +158,7 @@ def list_(
             if not token:
                 return found
 
-    accounts = _run(config, addr, local, job)
+    accounts = pool_access.run(config, addr, local, job)
     if as_json:
         for a in accounts:
             typer.echo(json.dumps(_row(a)))
@@ -306,9 +190,9 @@ def _row(a: Account) -> dict[str, Any]:
 @app.command()
 def remove(
     account_ids: list[str] = typer.Argument(..., help="Account ids (see `tokens list`)."),
-    config: Path | None = ConfigOption,
-    addr: str | None = AddrOption,
-    local: bool = LocalOption,
+    config: Path | None = pool_access.ConfigOption,
+    addr: str | None = pool_access.AddrOption,
+    local: bool = pool_access.LocalOption,
 ) -> None:
     """Remove accounts."""
 
@@ -320,16 +204,16 @@ def remove(
             await pool.remove_account(account_id)
             typer.echo(f"removed {account_id}")
 
-    _run(config, addr, local, job)
+    pool_access.run(config, addr, local, job)
 
 
 @app.command()
 def refresh(
     account_ids: list[str] = typer.Argument(None, help="Account ids; none with --all."),
     all_accounts: bool = typer.Option(False, "--all", help="Refresh every account."),
-    config: Path | None = ConfigOption,
-    addr: str | None = AddrOption,
-    local: bool = LocalOption,
+    config: Path | None = pool_access.ConfigOption,
+    addr: str | None = pool_access.AddrOption,
+    local: bool = pool_access.LocalOption,
 ) -> None:
     """Re-read usage from the upstream, with a progress bar."""
     if not account_ids and not all_accounts:
@@ -337,7 +221,7 @@ def refresh(
 
     async def job(pool: PoolClient) -> tuple[int, int]:
         failed = done = 0
-        with _progress() as progress:
+        with pool_access.progress() as progress:
             task = progress.add_task("refreshing", total=None)
             async for event in pool.refresh_usage(account_ids or (), all_accounts=all_accounts):
                 if event.finished:
@@ -349,7 +233,7 @@ def refresh(
                     progress.console.print(f"{event.account_id}: {event.error}")
         return done, failed
 
-    done, failed = _run(config, addr, local, job)
+    done, failed = pool_access.run(config, addr, local, job)
     typer.echo(f"refreshed {done - failed} of {done} accounts")
     if failed:
         raise typer.Exit(1)
@@ -359,19 +243,20 @@ def refresh(
 def export(
     fmt: str = typer.Option("json", "--format", help="json (token.json pool file) or lines."),
     output: Path | None = typer.Option(None, "--output", "-o", help="File (default stdout)."),
-    config: Path | None = ConfigOption,
-    addr: str | None = AddrOption,
-    local: bool = LocalOption,
+    config: Path | None = pool_access.ConfigOption,
+    addr: str | None = pool_access.AddrOption,
+    local: bool = pool_access.LocalOption,
 ) -> None:
     """Export every account WITH its full credential: treat the output as a secret."""
     from grok2api_poolclient import formats
+
     if fmt not in ("json", "lines"):
         bootstrap.fail("--format must be json or lines")
 
     async def job(pool: PoolClient) -> list[Any]:
         return [item async for item in pool.export_accounts()]
 
-    items = _run(config, addr, local, job)
+    items = pool_access.run(config, addr, local, job)
     if fmt == "lines":
         text = formats.to_lines(items)
     else:
