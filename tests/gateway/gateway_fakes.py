@@ -44,6 +44,7 @@ class FakePool:
         self.pinned: list[str] = []  # the account_id of every acquire ("" = any)
         self.tagged: list[tuple[str, ...]] = []  # the account_tags of every acquire
         self.tags: dict[str, set[str]] = {}  # account id -> its tags (none when absent)
+        self.egresses: dict[str, leases.EgressRoute] = {}  # account id -> its bound egress
 
     async def acquire(self, *, model: str, cost: int | None = None,
                       exclude: Sequence[str] = (), request_id: str = "",
@@ -63,6 +64,7 @@ class FakePool:
                     lease_id=f"lease-{next(self._ids)}", account_id=account,
                     credential=f"cred-{account}", tier=leases.Tier.BASIC, mode="auto",
                     cost=cost or 1, expires_at=time.time() + self.lease_ttl,
+                    egress=self.egresses.get(account),
                 )
         raise pool_errors.PoolExhausted(
             "no account", reason=pool_errors.ExhaustedReason.NO_ACCOUNT_OF_TIER
@@ -116,14 +118,16 @@ class FakeGrok:
         self.scripts: dict[str, Script] = {}
         self.requests: list[tuple[str, Any]] = []
         self.user_ids: list[str] = []  # the user_id each chat was given
+        self.egresses: list[Any] = []  # the egress each chat was given
         self.uploads: list[tuple[str, str, str, bytes]] = []
         self.open_streams = 0
 
     async def chat_batches(
-        self, *, credential: str, request: Any, user_id: str = ""
+        self, *, credential: str, request: Any, user_id: str = "", egress: Any = None
     ) -> AsyncIterator[Any]:
         self.requests.append((credential, request))
         self.user_ids.append(user_id)
+        self.egresses.append(egress)
         script = self.scripts.get(credential) or self.scripts["*"]
         self.open_streams += 1
         try:
@@ -133,7 +137,7 @@ class FakeGrok:
             self.open_streams -= 1
 
     async def upload_file(self, *, credential: str, file_name: str, mime_type: str,
-                          content: bytes) -> assets.UploadedFile:
+                          content: bytes, egress: Any = None) -> assets.UploadedFile:
         self.uploads.append((credential, file_name, mime_type, content))
         return assets.UploadedFile(f"file-{len(self.uploads)}", f"users/u/{len(self.uploads)}")
 

@@ -33,12 +33,12 @@ class CountingGrok:
         self.open_streams = 0
 
     async def chat_batches(
-        self, *, credential: str, request: Any, user_id: str = ""
+        self, *, credential: str, request: Any, user_id: str = "", egress: Any = None
     ) -> AsyncIterator[Any]:
         self.open_streams += 1
         try:
             async for batch in self.inner.chat_batches(
-                credential=credential, request=request, user_id=user_id
+                credential=credential, request=request, user_id=user_id, egress=egress
             ):
                 yield batch
         finally:

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from grok2api_conversations import ConversationStore
 from grok2api_poolclient import client as pool_client
+from grok2api_poolclient import egress as lease_egress
 from grok2api_poolclient import leases, leasing
 from grok2api_poolclient.user_ids import UserIdRecorder
 from grok2api_settings.live import LiveSettings
@@ -190,8 +191,9 @@ async def upstream_events(
         switched = lease.account_id != first_leased[0]
         if meter is not None:
             meter.tier = lease.tier.value
+        egress = lease_egress.grok_egress(lease)
         file_ids = await upstream.upload_all(
-            deps.grok, credential=lease.credential, payloads=payloads
+            deps.grok, credential=lease.credential, payloads=payloads, egress=egress
         )
         request = grok_chat.ChatRequest(
             message=plan_.prompt.text,
@@ -203,7 +205,7 @@ async def upstream_events(
         )
         # The lease's stored user id spares the mgw turn its /api/auth/session call.
         batches = deps.grok.chat_batches(
-            credential=lease.credential, request=request, user_id=lease.user_id
+            credential=lease.credential, request=request, user_id=lease.user_id, egress=egress
         )
         try:
             async for batch in batches:

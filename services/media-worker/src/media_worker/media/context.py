@@ -12,27 +12,38 @@ from grok2api_poolclient.client import PoolClient
 from grok2api_poolclient.user_ids import UserIdRecorder
 from grok2api_settings import Settings
 from grok_web import assets, chat, imagine, media, uploads
+from grok_web.options import Egress
 
 
 class GrokMedia(Protocol):
     """The part of ``grok_web.GrokClient`` the handlers use (tests may fake it)."""
 
-    def imagine(self, *, credential: str, request: imagine.ImagineRequest) -> AsyncIterator[Any]:
-        ...
+    # ``egress``: the lease's (grok2api_poolclient.egress.grok_egress); None = settings
+
+    def imagine(
+        self, *, credential: str, request: imagine.ImagineRequest, egress: Egress | None = None
+    ) -> AsyncIterator[Any]: ...
 
     def chat(
-        self, *, credential: str, request: chat.ChatRequest, user_id: str = ""
+        self,
+        *,
+        credential: str,
+        request: chat.ChatRequest,
+        user_id: str = "",
+        egress: Egress | None = None,
     ) -> AsyncIterator[Any]: ...
 
     def edit_image(
-        self, *, credential: str, request: media.ImageEditRequest
+        self, *, credential: str, request: media.ImageEditRequest, egress: Egress | None = None
     ) -> AsyncIterator[Any]: ...
 
     def generate_video(
-        self, *, credential: str, request: media.VideoRequest
+        self, *, credential: str, request: media.VideoRequest, egress: Egress | None = None
     ) -> AsyncIterator[Any]: ...
 
-    async def upscale_video(self, *, credential: str, video_id: str) -> str: ...
+    async def upscale_video(
+        self, *, credential: str, video_id: str, egress: Egress | None = None
+    ) -> str: ...
 
     async def upload_file(
         self,
@@ -42,10 +53,11 @@ class GrokMedia(Protocol):
         mime_type: str,
         content: bytes,
         purpose: uploads.Purpose = ...,
+        egress: Egress | None = None,
     ) -> assets.UploadedFile: ...
 
     def download_asset(
-        self, *, credential: str, path: str, max_bytes: int = ...
+        self, *, credential: str, path: str, max_bytes: int = ..., egress: Egress | None = None
     ) -> AsyncIterator[bytes]: ...
 
     def asset_url(self, path: str) -> str: ...

@@ -12,6 +12,7 @@ import logging
 
 from grok2api_media.jobs import BlobKind, MediaFile
 from grok_web import errors as grok_errors
+from grok_web import options as grok_options
 
 from .context import MediaContext
 
@@ -65,12 +66,16 @@ async def store_download(
     kind: BlobKind,
     width: int | None = None,
     height: int | None = None,
+    egress: grok_options.Egress | None = None,
 ) -> MediaFile:
-    """Download ``url`` (relative asset path or absolute) into the blob store."""
+    """Download ``url`` (relative asset path or absolute) into the blob store, through the
+    lease's ``egress`` (None = the network settings)."""
     cap = MAX_VIDEO_BYTES if kind == "video" else MAX_IMAGE_BYTES
     for delay in (*RETRY_DELAYS, None):
         try:
-            chunks = ctx.grok.download_asset(credential=credential, path=url, max_bytes=cap)
+            chunks = ctx.grok.download_asset(
+                credential=credential, path=url, max_bytes=cap, egress=egress
+            )
             return await ctx.blobs.put(
                 kind, chunks, content_type=content_type_of(url, kind), width=width, height=height
             )

@@ -12,6 +12,7 @@ from typing import Any
 from grok2api_jobs import Job
 from grok2api_media.jobs import ImageEditJob, ImageResult, MediaFile
 from grok2api_poolclient import leases
+from grok2api_poolclient.egress import grok_egress
 from grok_web import errors as grok_errors
 from grok_web import events as ev
 from grok_web import media
@@ -45,7 +46,7 @@ class EditHandler:
     async def _edit(
         self, lease: leases.Lease, request: ImageEditJob, references: list[bytes], meter: Meter
     ) -> list[MediaFile]:
-        grok = self._ctx.grok
+        grok, egress = self._ctx.grok, grok_egress(lease)
         uploaded = []
         for index, (file, data) in enumerate(zip(request.images, references, strict=True)):
             uploaded.append(await grok.upload_file(
@@ -54,6 +55,7 @@ class EditHandler:
                 mime_type=file.content_type,
                 content=data,
                 purpose="imagine",
+                egress=egress,
             ))  # fmt: skip
         await meter.report(5, "generating")
         finals: dict[str, ev.ImageFinal] = {}
@@ -65,7 +67,8 @@ class EditHandler:
                 image_count=min(IMAGES_PER_TURN, request.n - len(finals)),
                 aspect_ratio=request.aspect_ratio or "",
             )
-            async for event in grok.edit_image(credential=lease.credential, request=turn):
+            edit = grok.edit_image(credential=lease.credential, request=turn, egress=egress)
+            async for event in edit:
                 if isinstance(event, ev.ImageFinal) and (event.url or event.data):
                     finals.setdefault(event.url or event.image_id, event)
                 elif isinstance(event, ev.ImageProgress):
@@ -84,6 +87,7 @@ class EditHandler:
                 stored.append(await downloads.store_inline(self._ctx, final.data))
             else:
                 stored.append(await downloads.store_download(
-                    self._ctx, credential=lease.credential, url=final.url, kind="image"
+                    self._ctx, credential=lease.credential, url=final.url, kind="image",
+                    egress=egress,
                 ))  # fmt: skip
         return stored

@@ -21,6 +21,7 @@ from typing import Any
 from grok2api_jobs import Job
 from grok2api_media.jobs import ImageJob, ImageResult, MediaFile
 from grok2api_poolclient import leases
+from grok2api_poolclient.egress import grok_egress
 from grok_web import chat as grok_chat
 from grok_web import errors as grok_errors
 from grok_web import events as ev
@@ -114,7 +115,10 @@ class ImageHandler:
             previews=request.partials,
         )
         finals: list[ev.ImageFinal] = []
-        async for event in self._ctx.grok.imagine(credential=lease.credential, request=call):
+        stream = self._ctx.grok.imagine(
+            credential=lease.credential, request=call, egress=grok_egress(lease)
+        )
+        async for event in stream:
             if isinstance(event, ev.ImageFinal):
                 finals.append(event)
             elif not event.moderated:
@@ -142,8 +146,9 @@ class ImageHandler:
             )
             found = len(finals)
             events = self._ctx.grok.chat(
-                credential=lease.credential, request=turn, user_id=lease.user_id
-            )
+                credential=lease.credential, request=turn, user_id=lease.user_id,
+                egress=grok_egress(lease),
+            )  # fmt: skip
             async for event in events:
                 if isinstance(event, ev.ConversationStarted):
                     self._ctx.user_ids.discovered(lease, event.user_id)
@@ -171,7 +176,7 @@ class ImageHandler:
             )
         return await downloads.store_download(
             self._ctx, credential=lease.credential, url=final.url, kind="image",
-            width=final.width, height=final.height,
+            width=final.width, height=final.height, egress=grok_egress(lease),
         )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from grok2api_jobs import Job
 from grok2api_media.jobs import MediaFile, VideoJob, VideoResult
 from grok2api_poolclient import leases
+from grok2api_poolclient.egress import grok_egress
 from grok_web import errors as grok_errors
 from grok_web import events as ev
 from grok_web import media
@@ -60,7 +61,7 @@ class VideoHandler:
     async def _generate(
         self, lease: leases.Lease, request: VideoJob, reference: bytes | None, meter: Meter
     ) -> VideoResult:
-        grok = self._ctx.grok
+        grok, egress = self._ctx.grok, grok_egress(lease)
         uploaded = None
         if reference is not None and request.image is not None:
             uploaded = await grok.upload_file(
@@ -69,6 +70,7 @@ class VideoHandler:
                 mime_type=request.image.content_type,
                 content=reference,
                 purpose="imagine",
+                egress=egress,
             )
         resolution, upscale = request.resolution, request.upscale
         if resolution == "720p" and lease.tier == leases.Tier.BASIC:
@@ -82,7 +84,8 @@ class VideoHandler:
             image=uploaded,
         )
         final: ev.VideoFinal | None = None
-        async for event in grok.generate_video(credential=lease.credential, request=call):
+        video = grok.generate_video(credential=lease.credential, request=call, egress=egress)
+        async for event in video:
             if isinstance(event, ev.VideoProgress):
                 if event.moderated:
                     raise grok_errors.ContentBlocked("the video was moderated")
@@ -94,14 +97,16 @@ class VideoHandler:
         url = final.url
         if upscale:
             await meter.report(87, "upscaling")
-            url = await grok.upscale_video(credential=lease.credential, video_id=_video_id(final))
+            url = await grok.upscale_video(
+                credential=lease.credential, video_id=_video_id(final), egress=egress
+            )
             resolution = "720p"
         await meter.report(90, "downloading")
-        video = await downloads.store_download(
-            self._ctx, credential=lease.credential, url=url, kind="video"
+        stored = await downloads.store_download(
+            self._ctx, credential=lease.credential, url=url, kind="video", egress=egress
         )
         return VideoResult(
-            video=video,
+            video=stored,
             thumbnail=await self._thumbnail(lease, final),
             resolution=resolution,
             seconds=request.seconds,
@@ -113,8 +118,9 @@ class VideoHandler:
             return None
         try:
             return await downloads.store_download(
-                self._ctx, credential=lease.credential, url=final.thumbnail_url, kind="image"
-            )
+                self._ctx, credential=lease.credential, url=final.thumbnail_url, kind="image",
+                egress=grok_egress(lease),
+            )  # fmt: skip
         except grok_errors.GrokWebError as exc:  # the video is what was asked for
             log.info("video_thumbnail_skipped error=%s", type(exc).__name__)
             return None
