@@ -23,7 +23,13 @@ USER = [{"role": "user", "content": "Hello there"}]
 
 
 def value(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+    """The sum of ``name`` over every label set carrying ``labels``: labels left out (an
+    upstream request's ``egress``, say) are summed over, as in PromQL's ``sum by``."""
+    return sum(
+        sample.value
+        for family in REGISTRY.collect() for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )  # fmt: skip
 
 
 def label_values(metric: str, label: str) -> set[str]:
@@ -35,7 +41,7 @@ def label_values(metric: str, label: str) -> set[str]:
 
 
 class Since:
-    """Sample values relative to when this was made."""
+    """Sample values (summed as ``value`` sums them) relative to when this was made."""
 
     def __init__(self, *keys: tuple[str, dict[str, str]]):
         self._before = {self._key(name, labels): value(name, **labels) for name, labels in keys}
@@ -142,6 +148,7 @@ async def test_a_failed_attempt_and_the_account_switch_are_counted(stack: Stack)
         (switches, {"model": "grok-4"}),
         (upstream, {"operation": "chat", "outcome": "rate_limited"}),
         (upstream, {"operation": "chat", "outcome": "ok"}),
+        (upstream, {"operation": "chat", "outcome": "ok", "egress": "default"}),
     )
     # Whichever account is leased first answers 429 once; the request moves to the other.
     stack.sim.set_fault("429", times=1, path="/rest/app-chat/conversations")
@@ -151,6 +158,7 @@ async def test_a_failed_attempt_and_the_account_switch_are_counted(stack: Stack)
     assert since(switches, model="grok-4") == 1
     assert since(upstream, operation="chat", outcome="rate_limited") == 1
     assert since(upstream, operation="chat", outcome="ok") == 1
+    assert since(upstream, operation="chat", outcome="ok", egress="default") == 1  # no pool's
     # A request served by its first account is no switch.
     await stack.client().chat.completions.create(model="grok-4", messages=USER)
     assert since(switches, model="grok-4") == 1
