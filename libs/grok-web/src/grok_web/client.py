@@ -20,7 +20,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TypeVar
 
-from grok_web import account, assets, chat, context, imagine, media, metrics, mgw, session, uploads
+from grok_web import (
+    account,
+    assets,
+    chat,
+    context,
+    home,
+    imagine,
+    media,
+    metrics,
+    mgw,
+    session,
+    uploads,
+)
 from grok_web import events as ev
 from grok_web import headers as headers_mod
 from grok_web import options as options_mod
@@ -175,6 +187,11 @@ class GrokClient:
             return chat.chat_batches(ctx=ctx, credential=credential, request=request)
 
         return self._streamed("chat", egress, turn)
+
+    async def home_page(self, *, egress: Egress | None = None) -> int:
+        """Fetch the home page as a browser would, without an account (testing an egress):
+        the HTTP status; :class:`errors.CloudflareChallenge` when the front challenges."""
+        return await self._timed("home", egress, lambda ctx: home.fetch(ctx=ctx))
 
     async def user_id(self, *, credential: str, egress: Egress | None = None) -> str:
         """The account's user id (UUID) from ``/api/auth/session`` (§16), cached per

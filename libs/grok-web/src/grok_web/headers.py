@@ -176,6 +176,19 @@ class HeaderFactory:
         )
         return headers
 
+    def page(self) -> dict[str, str]:
+        """A browser's navigation to a grok.com page without an account: the egress's user
+        agent, client hints and clearance cookies only (testing an egress)."""
+        headers = {k: v for k, v in self._base.items() if k != "Baggage"}
+        headers.update({
+            "Accept": ACCEPT_DOCUMENT, "Cache-Control": "no-cache", "Pragma": "no-cache",
+            "Priority": "u=0, i", "Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate",
+            "Sec-Fetch-Site": "none", "Sec-Fetch-User": "?1", "Upgrade-Insecure-Requests": "1",
+        })  # fmt: skip
+        if self._clearance:
+            headers["Cookie"] = self._clearance
+        return headers
+
     def websocket(self, *, credential: str, origin: str) -> dict[str, str]:
         """Handshake headers for the Imagine WebSocket (§11.3; no statsig)."""
         headers = dict(self._ws)

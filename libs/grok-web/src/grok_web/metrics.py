@@ -26,7 +26,8 @@ from grok_web import errors
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-OPERATIONS = ("chat", "upload", "imagine", "media", "usage", "account", "asset")
+# "home": the home page fetched to test an egress (its route and clearance), no account
+OPERATIONS = ("chat", "upload", "imagine", "media", "usage", "account", "asset", "home")
 OUTCOMES = (
     "ok", "rate_limited", "unauthorized", "challenge", "client_error", "server_error",
     "timeout", "network", "cancelled",

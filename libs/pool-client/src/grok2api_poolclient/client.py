@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from . import accounts, leases
+from . import accounts, egresses, leases
 
 
 class PoolClient(Protocol):
@@ -150,4 +150,64 @@ class PoolClient(Protocol):
 
     def export_accounts(self) -> AsyncIterator[accounts.ExportedAccount]:
         """Every account with its full credential (backups); handle the output as a secret."""
+        ...
+
+    # Egresses: the ways out to grok.com (issue #20). ``egress`` arguments take an id or a
+    # name. Changes reach every replica within a second and rebind the accounts they affect.
+
+    async def list_egresses(self) -> tuple[egresses.Egress, ...]:
+        """Every egress with its state, load and clearance (never cookies), by name."""
+        ...
+
+    async def add_egress(
+        self,
+        *,
+        name: str,
+        proxy_url: str = "",
+        asset_proxy_url: str = "",
+        tags: Sequence[str] = (),
+        enabled: bool = True,
+        max_inflight: int = 0,
+        browser: str = "",
+        user_agent: str = "",
+        clearance_cookies: str = "",
+    ) -> egresses.Egress:
+        """Add an egress (``proxy_url`` "" = direct; http, https, socks5, socks5h with
+        optional credentials). ``clearance_cookies``: a pasted Cookie header or bare
+        ``cf_clearance`` value, taken as a manual clearance for ``user_agent``. Raises
+        ``InvalidRequest`` (bad URL, name taken)."""
+        ...
+
+    async def update_egress(
+        self,
+        egress: str,
+        *,
+        name: str | None = None,
+        proxy_url: str | None = None,
+        asset_proxy_url: str | None = None,
+        tags: Sequence[str] | None = None,
+        enabled: bool | None = None,
+        max_inflight: int | None = None,
+        browser: str | None = None,
+        user_agent: str | None = None,
+        clearance_cookies: str | None = None,
+    ) -> egresses.Egress:
+        """Change the given fields (None keeps; ``clearance_cookies=""`` forgets the
+        clearance). Raises ``EgressNotFound`` / ``InvalidRequest``."""
+        ...
+
+    async def remove_egress(self, egress: str) -> None:
+        """Delete an egress; its accounts move to the others. Raises ``EgressNotFound``."""
+        ...
+
+    def test_egresses(
+        self, egress_ids: Sequence[str] = (), *, all_egresses: bool = False
+    ) -> AsyncIterator[egresses.EgressTest]:
+        """Fetch the upstream's home page through each egress, yielding one result per
+        egress as it finishes and a summary (``finished``)."""
+        ...
+
+    async def refresh_clearance(self, egress: str) -> egresses.ClearanceRefresh:
+        """Obtain a new clearance through the solver now (one at a time per egress across
+        replicas). Raises ``EgressNotFound``."""
         ...

@@ -3,6 +3,7 @@
 PoolError
 ├── PoolExhausted      no account can be leased now (reason + earliest retry time)
 ├── AccountNotFound    an account id the pool does not hold
+├── EgressNotFound     an egress id or name the pool does not hold
 ├── InvalidRequest     bad arguments (unknown model, bad credential format, …)
 └── PoolUnavailable    the pool cannot be reached (transport failure)
 """
@@ -54,6 +55,10 @@ class PoolExhausted(PoolError):
 
 
 class AccountNotFound(PoolError):
+    pass
+
+
+class EgressNotFound(PoolError):
     pass
 
 

@@ -4,6 +4,7 @@ PoolExhausted    ↔ RESOURCE_EXHAUSTED, rich status details: google.rpc.ErrorIn
                    (reason = ExhaustedReason, metadata["retry_at"] = unix seconds or
                    absent) and google.rpc.QuotaFailure (subject = the model)
 AccountNotFound  ↔ NOT_FOUND
+EgressNotFound   ↔ NOT_FOUND with a google.rpc.ResourceInfo detail (resource_type "egress")
 InvalidRequest   ↔ INVALID_ARGUMENT
 PoolUnavailable  ↔ UNAVAILABLE (and any transport failure or other status)
 
@@ -22,11 +23,13 @@ from grpc_status import rpc_status
 from . import errors
 
 DOMAIN = "tokenpool.grok2api"
+EGRESS_RESOURCE = "egress"
 _DETAILS_KEY = "grpc-status-details-bin"
 
 _CODES: tuple[tuple[type[errors.PoolError], int], ...] = (
     (errors.PoolExhausted, code_pb2.RESOURCE_EXHAUSTED),
     (errors.AccountNotFound, code_pb2.NOT_FOUND),
+    (errors.EgressNotFound, code_pb2.NOT_FOUND),
     (errors.InvalidRequest, code_pb2.INVALID_ARGUMENT),
     (errors.PoolUnavailable, code_pb2.UNAVAILABLE),
 )
@@ -50,6 +53,10 @@ def to_status(exc: errors.PoolError, *, subject: str = "") -> grpc.Status:
             packed = any_pb2.Any()
             packed.Pack(detail)
             status.details.append(packed)
+    if isinstance(exc, errors.EgressNotFound):
+        packed = any_pb2.Any()
+        packed.Pack(error_details_pb2.ResourceInfo(resource_type=EGRESS_RESOURCE))
+        status.details.append(packed)
     return rpc_status.to_status(status)
 
 
@@ -86,24 +93,39 @@ def from_rpc_error(exc: grpc.RpcError) -> errors.PoolError:
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
         return _exhausted(exc, message)
     if code is grpc.StatusCode.NOT_FOUND:
+        if _names_egress(exc):
+            return errors.EgressNotFound(message)
         return errors.AccountNotFound(message)
     if code is grpc.StatusCode.INVALID_ARGUMENT:
         return errors.InvalidRequest(message)
     return errors.PoolUnavailable(f"token pool call failed: {code.name if code else 'unknown'}")
 
 
+def _details(exc: grpc.RpcError) -> list[any_pb2.Any]:
+    """The rich status details a failed call carries (none for a plain status)."""
+    trailing = exc.trailing_metadata() if isinstance(exc, grpc.aio.AioRpcError) else None
+    found: list[any_pb2.Any] = []
+    for key, value in trailing or ():
+        if key == _DETAILS_KEY and isinstance(value, bytes):
+            found.extend(status_pb2.Status.FromString(value).details)
+    return found
+
+
+def _names_egress(exc: grpc.RpcError) -> bool:
+    info = error_details_pb2.ResourceInfo()
+    return any(
+        d.Is(info.DESCRIPTOR) and d.Unpack(info) and info.resource_type == EGRESS_RESOURCE
+        for d in _details(exc)
+    )
+
+
 def _exhausted(exc: grpc.RpcError, message: str) -> errors.PoolExhausted:
     reason = errors.ExhaustedReason.NO_ACCOUNT_OF_TIER
     retry_at: float | None = None
-    trailing = exc.trailing_metadata() if isinstance(exc, grpc.aio.AioRpcError) else None
-    for key, value in trailing or ():
-        if key != _DETAILS_KEY or not isinstance(value, bytes):
-            continue
-        status = status_pb2.Status.FromString(value)
-        for detail in status.details:
-            info = error_details_pb2.ErrorInfo()
-            if detail.Is(info.DESCRIPTOR) and detail.Unpack(info):
-                reason = errors.ExhaustedReason.parse(info.reason)
-                if "retry_at" in info.metadata:
-                    retry_at = float(info.metadata["retry_at"])
+    for detail in _details(exc):
+        info = error_details_pb2.ErrorInfo()
+        if detail.Is(info.DESCRIPTOR) and detail.Unpack(info):
+            reason = errors.ExhaustedReason.parse(info.reason)
+            if "retry_at" in info.metadata:
+                retry_at = float(info.metadata["retry_at"])
     return errors.PoolExhausted(message, reason=reason, retry_at=retry_at)

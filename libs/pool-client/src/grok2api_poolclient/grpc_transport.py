@@ -19,9 +19,11 @@ from grok2api_telemetry import tracing
 
 from . import (
     accounts,
+    egresses,
     errors,
     grpc_batching,
     grpc_codec,
+    grpc_egress_codec,
     grpc_errors,
     grpc_tracing,
     leases,
@@ -148,9 +150,7 @@ class GrpcPoolClient:
         await self._call(self._stub.Release, request)
 
     async def renew(self, lease: leases.Lease) -> float | None:
-        request = pb.RenewLeaseRequest(
-            lease=grpc_codec.lease_to_pb(lease, with_credential=False)
-        )
+        request = pb.RenewLeaseRequest(lease=grpc_codec.lease_to_pb(lease, with_credential=False))
         answer = await self._call(self._stub.RenewLease, request)
         return answer.expires_at if answer.renewed else None
 
@@ -263,3 +263,69 @@ class GrpcPoolClient:
     async def export_accounts(self) -> AsyncIterator[accounts.ExportedAccount]:
         async for item in self._stream(self._stub.ExportAccounts, pb.ExportAccountsRequest()):
             yield grpc_codec.exported_from_pb(item)
+
+    async def list_egresses(self) -> tuple[egresses.Egress, ...]:
+        answer = await self._call(self._stub.ListEgresses, pb.ListEgressesRequest())
+        return tuple(grpc_egress_codec.egress_from_pb(e) for e in answer.egresses)
+
+    async def add_egress(
+        self,
+        *,
+        name: str,
+        proxy_url: str = "",
+        asset_proxy_url: str = "",
+        tags: Sequence[str] = (),
+        enabled: bool = True,
+        max_inflight: int = 0,
+        browser: str = "",
+        user_agent: str = "",
+        clearance_cookies: str = "",
+    ) -> egresses.Egress:
+        request = pb.AddEgressRequest(
+            name=name, proxy_url=proxy_url, asset_proxy_url=asset_proxy_url, tags=list(tags),
+            enabled=enabled, max_inflight=max_inflight, browser=browser, user_agent=user_agent,
+            clearance_cookies=clearance_cookies,
+        )  # fmt: skip
+        return grpc_egress_codec.egress_from_pb(await self._call(self._stub.AddEgress, request))
+
+    async def update_egress(
+        self,
+        egress: str,
+        *,
+        name: str | None = None,
+        proxy_url: str | None = None,
+        asset_proxy_url: str | None = None,
+        tags: Sequence[str] | None = None,
+        enabled: bool | None = None,
+        max_inflight: int | None = None,
+        browser: str | None = None,
+        user_agent: str | None = None,
+        clearance_cookies: str | None = None,
+    ) -> egresses.Egress:
+        request = pb.UpdateEgressRequest(
+            egress=egress, name=name, proxy_url=proxy_url, asset_proxy_url=asset_proxy_url,
+            tags=list(tags or ()), set_tags=tags is not None, enabled=enabled,
+            max_inflight=max_inflight, browser=browser, user_agent=user_agent,
+            clearance_cookies=clearance_cookies,
+        )  # fmt: skip
+        answer = await self._call(self._stub.UpdateEgress, request)
+        return grpc_egress_codec.egress_from_pb(answer)
+
+    async def remove_egress(self, egress: str) -> None:
+        await self._call(self._stub.RemoveEgress, pb.RemoveEgressRequest(egress=egress))
+
+    async def test_egresses(
+        self, egress_ids: Sequence[str] = (), *, all_egresses: bool = False
+    ) -> AsyncIterator[egresses.EgressTest]:
+        request = pb.TestEgressesRequest(egress_ids=list(egress_ids), all=all_egresses)
+        async for item in self._stream(self._stub.TestEgresses, request):
+            yield grpc_egress_codec.egress_test_from_pb(item)
+
+    async def refresh_clearance(self, egress: str) -> egresses.ClearanceRefresh:
+        # the solver may take its whole timeout: the call's deadline is the solver's, not ours
+        request = pb.RefreshClearanceRequest(egress=egress)
+        try:
+            answer = await self._stub.RefreshClearance(request)
+        except grpc.RpcError as exc:
+            raise grpc_errors.from_rpc_error(exc) from exc
+        return grpc_egress_codec.refresh_from_pb(answer)

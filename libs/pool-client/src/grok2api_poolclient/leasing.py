@@ -57,6 +57,7 @@ from grok2api_settings.sections import RetrySettings
 from grok2api_telemetry import tracing
 
 from . import client, errors, leases
+from .egress import egress_label
 from .verdicts import ACCOUNT_REJECTIONS, Verdict, classify
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,9 @@ class UpstreamFailed(Exception):
 
 
 def _retryable(policy: RetryPolicy, verdict: Verdict) -> bool:
-    if verdict.outcome is leases.Outcome.TRANSIENT:
+    # a challenge is the egress's, as transient as a reset: another account (often on
+    # another egress, or the same one once the pool refreshed its clearance) may answer
+    if verdict.outcome in (leases.Outcome.TRANSIENT, leases.Outcome.CHALLENGE):
         return policy.retry_transient
     return verdict.status in policy.retry_status_codes
 
@@ -231,8 +234,8 @@ async def _committed(
         outcome, retry_after = verdict.outcome, verdict.retry_after
         account_id = held.lease.account_id
         log.info(
-            "upstream_failed_mid_stream account=%s outcome=%s code=%s",
-            account_id, outcome, verdict.code,
+            "upstream_failed_mid_stream account=%s egress=%s outcome=%s code=%s",
+            account_id, egress_label(held.lease), outcome, verdict.code,
         )  # fmt: skip
         raise UpstreamFailed(str(exc) or verdict.code, verdict=verdict, committed=True) from exc
     finally:
@@ -271,10 +274,10 @@ class _Tries:
             self.spent += 1
         wait = self._wait(verdict)
         log.info(
-            "upstream_attempt_failed request_id=%s account=%s outcome=%s code=%s status=%s "
-            "retry=%s",
-            self._request_id, lease.account_id, verdict.outcome, verdict.code, verdict.status,
-            wait is not None,
+            "upstream_attempt_failed request_id=%s account=%s egress=%s outcome=%s code=%s "
+            "status=%s retry=%s",
+            self._request_id, lease.account_id, egress_label(lease), verdict.outcome,
+            verdict.code, verdict.status, wait is not None,
         )  # fmt: skip
         failure = UpstreamFailed(
             str(exc) or verdict.code,

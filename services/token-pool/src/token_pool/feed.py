@@ -26,6 +26,8 @@ def encode(kind: ChangeKind, account_id: str) -> bytes:
 def decode(message: bytes) -> tuple[ChangeKind, str] | None:
     try:
         data = json.loads(message)
+        if "topic" in data:
+            return None  # a notice of another kind (egresses changed), not an account's
         return ChangeKind(data["kind"]), str(data["id"])
     except (ValueError, KeyError, TypeError):
         log.warning("change_notice_malformed")

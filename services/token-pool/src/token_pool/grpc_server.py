@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import grok2api.tokenpool.v1.token_pool_pb2_grpc as pb_grpc
 import grpc
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
-from grok2api_poolclient import errors, grpc_codec, grpc_errors, server_info
+from grok2api_poolclient import errors, grpc_codec, grpc_egress_codec, grpc_errors, server_info
 from grok2api_poolclient.client import PoolClient
 from grok2api_telemetry import tracing
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -98,9 +98,7 @@ class TokenPoolServicer(pb_grpc.TokenPoolServicer):
             return pb.RenewLeaseResponse(renewed=False)
         return pb.RenewLeaseResponse(renewed=True, expires_at=expires_at)
 
-    async def SetUserId(
-        self, request: pb.SetUserIdRequest, context: Any
-    ) -> pb.SetUserIdResponse:
+    async def SetUserId(self, request: pb.SetUserIdRequest, context: Any) -> pb.SetUserIdResponse:
         await _guard(context, self._pool.set_user_id(request.account_id, request.user_id))
         return pb.SetUserIdResponse()
 
@@ -205,6 +203,53 @@ class TokenPoolServicer(pb_grpc.TokenPoolServicer):
     ) -> AsyncIterator[pb.ExportedAccount]:
         async for item in _guarded_stream(context, self._pool.export_accounts()):
             yield grpc_codec.exported_to_pb(item)
+
+    async def ListEgresses(
+        self, request: pb.ListEgressesRequest, context: Any
+    ) -> pb.ListEgressesResponse:
+        found = await _guard(context, self._pool.list_egresses())
+        return pb.ListEgressesResponse(egresses=[grpc_egress_codec.egress_to_pb(e) for e in found])
+
+    async def AddEgress(self, request: pb.AddEgressRequest, context: Any) -> pb.Egress:
+        egress = await _guard(context, self._pool.add_egress(
+            name=request.name, proxy_url=request.proxy_url,
+            asset_proxy_url=request.asset_proxy_url, tags=tuple(request.tags),
+            enabled=request.enabled, max_inflight=request.max_inflight, browser=request.browser,
+            user_agent=request.user_agent, clearance_cookies=request.clearance_cookies,
+        ))  # fmt: skip
+        return grpc_egress_codec.egress_to_pb(egress)
+
+    async def UpdateEgress(self, request: pb.UpdateEgressRequest, context: Any) -> pb.Egress:
+        def given(field: str) -> Any:
+            return getattr(request, field) if request.HasField(field) else None
+
+        egress = await _guard(context, self._pool.update_egress(
+            request.egress, name=given("name"), proxy_url=given("proxy_url"),
+            asset_proxy_url=given("asset_proxy_url"),
+            tags=tuple(request.tags) if request.set_tags else None, enabled=given("enabled"),
+            max_inflight=given("max_inflight"), browser=given("browser"),
+            user_agent=given("user_agent"), clearance_cookies=given("clearance_cookies"),
+        ))  # fmt: skip
+        return grpc_egress_codec.egress_to_pb(egress)
+
+    async def RemoveEgress(
+        self, request: pb.RemoveEgressRequest, context: Any
+    ) -> pb.RemoveEgressResponse:
+        await _guard(context, self._pool.remove_egress(request.egress))
+        return pb.RemoveEgressResponse()
+
+    async def TestEgresses(
+        self, request: pb.TestEgressesRequest, context: Any
+    ) -> AsyncIterator[pb.EgressTest]:
+        stream = self._pool.test_egresses(tuple(request.egress_ids), all_egresses=request.all)
+        async for item in _guarded_stream(context, stream):
+            yield grpc_egress_codec.egress_test_to_pb(item)
+
+    async def RefreshClearance(
+        self, request: pb.RefreshClearanceRequest, context: Any
+    ) -> pb.ClearanceRefresh:
+        done = await _guard(context, self._pool.refresh_clearance(request.egress))
+        return grpc_egress_codec.refresh_to_pb(done)
 
 
 async def _guarded_stream(context: Any, stream: AsyncIterator[T]) -> AsyncIterator[T]:

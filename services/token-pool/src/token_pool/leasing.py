@@ -33,6 +33,7 @@ from grok2api_storage import protocols
 from grok2api_storage import records as stored
 
 from . import catalogue, feed, quotas, records
+from .egress import pool as egress_pool
 from .hot import base, coalescing
 from .metrics import PoolMetrics
 
@@ -71,9 +72,11 @@ class Leaser:
         resolve: catalogue.ModelResolver,
         credentials: feed.CredentialCache,
         metrics: PoolMetrics,
+        egress: egress_pool.EgressPool,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
+        self._egress = egress
         self._repo = repo
         self._hot = hot
         self._metrics = metrics
@@ -219,6 +222,7 @@ class Leaser:
             cost=params.cost,
             expires_at=params.expires_at,
             user_id=identity.user_id,
+            egress=self._egress.route(answer.egress_id),
         )
 
     async def _pinned_exhausted(
@@ -313,6 +317,7 @@ class Leaser:
         """Count the outcome; persist and announce a status change (rare, off the fast path)."""
         lease = order.lease
         self._metrics.released(order.outcome, lease.tier)
+        await self._egress.observe(lease.egress, order.outcome)
         if result is None or result.status is result.previous_status:
             return None
         log.info(
@@ -339,6 +344,7 @@ class Leaser:
                 await self._hot.put(records.seed_of(record))
                 self._credentials.put(record.id, record.credential, record.user_id)
                 count += 1
+            await self._egress.binder.bind_all()  # back to their stored egresses
             await self._hot.mark_ready()
             log.info("hot_state_rebuilt accounts=%d", count)
 

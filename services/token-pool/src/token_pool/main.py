@@ -81,9 +81,11 @@ async def running(
         pool = service.PoolService(
             settings=current,
             repo=store.accounts,
+            egresses=store.egresses,
             hot=hot,
             reader=usage.GrokUsageReader(upstream),
             upstream=actions.GrokAccountUpstream(upstream),
+            grok=upstream,
             leadership=_metrics_leadership(redis, hot_prefix, report=report_metrics),
         )
         stack.push_async_callback(pool.aclose)

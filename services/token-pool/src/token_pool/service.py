@@ -21,10 +21,12 @@ from typing import Any
 
 from grok2api_jobs import leadership as leaders
 from grok2api_jobs import raise_if_cancelling
-from grok2api_poolclient import accounts, errors
+from grok2api_poolclient import accounts, egresses, errors
 from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures, Tier
 from grok2api_settings import Settings
 from grok2api_storage import protocols
+from grok_web import client as grok_client
+from grok_web import options as grok_options
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from . import (
@@ -38,6 +40,9 @@ from . import (
     translate,
     usage,
 )
+from .egress import clearance, probe
+from .egress import management as egress_management
+from .egress import pool as egress_pool
 from .hot import base
 from .metrics import PoolMetrics
 
@@ -63,9 +68,16 @@ class PoolService:
         clock: Callable[[], float] = time.time,
         leadership: leaders.Leadership | None = None,
         registry: CollectorRegistry = REGISTRY,
+        egresses: protocols.EgressRepository | None = None,
+        solver: clearance.SolverFactory = clearance.default_solver,
+        grok: grok_client.GrokClient | None = None,
     ) -> None:
         """``leadership``: who reports the pool-wide gauges (None: this replica alone, the
-        single-process mode); ``registry``: where the ``grok2api_pool_*`` metrics live."""
+        single-process mode); ``registry``: where the ``grok2api_pool_*`` metrics live;
+        ``egresses``: the stored egresses (None: only the settings' one-egress pool);
+        ``solver``: builds the clearance solver from the settings (tests inject theirs);
+        ``grok``: the upstream client egress tests fetch with (None: one of its own, built
+        from the settings on first use and closed with the pool)."""
         self._settings = settings
         self._hot = hot
         credentials = feed.CredentialCache()
@@ -73,10 +85,24 @@ class PoolService:
         self.metrics = PoolMetrics.on(registry)
         self._leadership = leadership or leaders.SoleLeadership()
         common: dict[str, Any] = {"repo": repo, "hot": hot, "credentials": credentials}
+        self.egress = egress_pool.EgressPool(
+            settings=settings, hot=hot, repo=egresses or egress_pool.NoStoredEgresses(),
+            clock=clock, registry=registry, solver=solver,
+        )  # fmt: skip
         self._leaser = leasing.Leaser(
-            settings=settings, resolve=resolve, clock=clock, metrics=self.metrics, **common
-        )
+            settings=settings, resolve=resolve, clock=clock, metrics=self.metrics,
+            egress=self.egress, **common,
+        )  # fmt: skip
         self._manager = management.AccountManager(clock=clock, **common)
+        self._grok = grok
+        self._own_grok: grok_client.GrokClient | None = None
+        self._egresses = egress_management.EgressManager(
+            pool=self.egress, hot=hot, settings=settings, clock=clock,
+            prober=probe.Prober(
+                client=self._grok_client,
+                solver_configured=lambda: bool(settings().egress.solver_url),
+            ),
+        )  # fmt: skip
         self.refresher = refresh.Refresher(
             settings=settings, reader=reader, clock=clock, metrics=self.metrics, **common
         )
@@ -86,7 +112,9 @@ class PoolService:
 
     async def start(self, *, background: bool = True) -> None:
         """Build the hot state if needed; with ``background``, start the supervised loops."""
+        await self.egress.registry.load()
         await self._leaser.rebuild()
+        await self.egress.binder.bind_all()
         if not background:
             return
         listening = asyncio.Event()
@@ -95,6 +123,7 @@ class PoolService:
             ("reaper", self._reap),
             ("metrics", self._report_metrics),
             ("refresh", self.refresher.run_periodically),
+            ("clearance", self.egress.clearance.run_periodically),
         )
         for name, job in jobs:
             self._tasks.append(asyncio.create_task(_supervised(name, job), name=f"pool-{name}"))
@@ -107,15 +136,27 @@ class PoolService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.egress.clearance.aclose()
+        if self._own_grok is not None:
+            await self._own_grok.aclose()
+            self._own_grok = None
         # Hand the gauges over now rather than when the lease expires.
         self.metrics.gauges.hide()
+        self.egress.hide_metrics()
         await self._leadership.release()
 
     async def _follow_notices(self, listening: asyncio.Event) -> None:
-        stream = feed.notices(self._hot)
+        stream = self._hot.subscribe()
         listening.set()
-        async for kind, account_id in stream:
+        async for message in stream:
             raise_if_cancelling()
+            if egress_pool.is_notice(message):
+                await self.egress.reload()
+                continue
+            decoded = feed.decode(message)
+            if decoded is None:
+                continue
+            kind, account_id = decoded
             # Only these can change a credential; state changes (429s) must not cost reads.
             if kind is not accounts.ChangeKind.STATE_CHANGED:
                 self._credentials.drop(account_id)
@@ -142,11 +183,14 @@ class PoolService:
         this replica reports them now."""
         if not await self._leadership.hold():
             self.metrics.gauges.hide()
+            self.egress.hide_metrics()
             return False
         try:
             stats = await self._manager.stats()
+            await self.egress.show_metrics()
         except BaseException:
             self.metrics.gauges.hide()  # no stale figures while the hot state cannot be read
+            self.egress.hide_metrics()
             raise
         self.metrics.gauges.show(stats)
         return True
@@ -261,14 +305,17 @@ class PoolService:
         note: str | None = None,
     ) -> accounts.Account:
         with translate.pool_errors():
-            return await self._manager.upsert(
-            credential=credential, account_id=account_id, tier=tier, enabled=enabled,
-            tags=tags, note=note,
-        )  # fmt: skip
+            account = await self._manager.upsert(
+                credential=credential, account_id=account_id, tier=tier, enabled=enabled,
+                tags=tags, note=note,
+            )  # fmt: skip
+            await self.egress.account_changed(account.account_id, account.tags)
+            return account
 
     async def remove_account(self, account_id: str) -> None:
         with translate.pool_errors():
             await self._manager.remove(account_id)
+            await self.egress.repo.set_bindings({account_id: None})
 
     async def get_account(self, account_id: str) -> accounts.Account:
         with translate.pool_errors():
@@ -346,6 +393,70 @@ class PoolService:
         with translate.pool_errors():
             async for item in self._manager.export():
                 yield item
+
+    def _grok_client(self) -> grok_client.GrokClient:
+        if self._grok is not None:
+            return self._grok
+        if self._own_grok is None:
+            options = grok_options.ClientOptions.from_settings(self._settings())
+            self._own_grok = grok_client.GrokClient(options=options)
+        return self._own_grok
+
+    async def list_egresses(self) -> tuple[egresses.Egress, ...]:
+        return await self._egresses.list()
+
+    async def add_egress(
+        self,
+        *,
+        name: str,
+        proxy_url: str = "",
+        asset_proxy_url: str = "",
+        tags: Sequence[str] = (),
+        enabled: bool = True,
+        max_inflight: int = 0,
+        browser: str = "",
+        user_agent: str = "",
+        clearance_cookies: str = "",
+    ) -> egresses.Egress:
+        return await self._egresses.add(
+            name=name, proxy_url=proxy_url, asset_proxy_url=asset_proxy_url, tags=tags,
+            enabled=enabled, max_inflight=max_inflight, browser=browser, user_agent=user_agent,
+            clearance_cookies=clearance_cookies,
+        )  # fmt: skip
+
+    async def update_egress(
+        self,
+        egress: str,
+        *,
+        name: str | None = None,
+        proxy_url: str | None = None,
+        asset_proxy_url: str | None = None,
+        tags: Sequence[str] | None = None,
+        enabled: bool | None = None,
+        max_inflight: int | None = None,
+        browser: str | None = None,
+        user_agent: str | None = None,
+        clearance_cookies: str | None = None,
+    ) -> egresses.Egress:
+        return await self._egresses.update(
+            egress, name=name, proxy_url=proxy_url, asset_proxy_url=asset_proxy_url, tags=tags,
+            enabled=enabled, max_inflight=max_inflight, browser=browser, user_agent=user_agent,
+            clearance_cookies=clearance_cookies,
+        )  # fmt: skip
+
+    async def remove_egress(self, egress: str) -> None:
+        await self._egresses.remove(egress)
+
+    async def test_egresses(
+        self, egress_ids: Sequence[str] = (), *, all_egresses: bool = False
+    ) -> AsyncIterator[egresses.EgressTest]:
+        stream = self._egresses.test(egress_ids, all_egresses=all_egresses)
+        async with contextlib.aclosing(stream) as tests:
+            async for result in tests:
+                yield result
+
+    async def refresh_clearance(self, egress: str) -> egresses.ClearanceRefresh:
+        return await self._egresses.refresh(egress)
 
 
 async def _supervised(name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:

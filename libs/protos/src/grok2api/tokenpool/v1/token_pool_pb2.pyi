@@ -57,6 +57,23 @@ class AccountAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCOUNT_ACTION_SET_BIRTH_DATE: _ClassVar[AccountAction]
     ACCOUNT_ACTION_ENABLE_NSFW: _ClassVar[AccountAction]
     ACCOUNT_ACTION_CLEAR_ASSETS: _ClassVar[AccountAction]
+
+class EgressState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EGRESS_STATE_UNSPECIFIED: _ClassVar[EgressState]
+    EGRESS_STATE_HEALTHY: _ClassVar[EgressState]
+    EGRESS_STATE_COOLING: _ClassVar[EgressState]
+    EGRESS_STATE_UNREACHABLE: _ClassVar[EgressState]
+    EGRESS_STATE_DISABLED: _ClassVar[EgressState]
+    EGRESS_STATE_NO_CLEARANCE: _ClassVar[EgressState]
+
+class RefreshResult(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REFRESH_RESULT_UNSPECIFIED: _ClassVar[RefreshResult]
+    REFRESH_RESULT_REFRESHED: _ClassVar[RefreshResult]
+    REFRESH_RESULT_FRESH: _ClassVar[RefreshResult]
+    REFRESH_RESULT_FAILED: _ClassVar[RefreshResult]
+    REFRESH_RESULT_NO_SOLVER: _ClassVar[RefreshResult]
 TIER_UNSPECIFIED: Tier
 TIER_BASIC: Tier
 TIER_SUPER: Tier
@@ -90,6 +107,17 @@ ACCOUNT_ACTION_ACCEPT_TOS: AccountAction
 ACCOUNT_ACTION_SET_BIRTH_DATE: AccountAction
 ACCOUNT_ACTION_ENABLE_NSFW: AccountAction
 ACCOUNT_ACTION_CLEAR_ASSETS: AccountAction
+EGRESS_STATE_UNSPECIFIED: EgressState
+EGRESS_STATE_HEALTHY: EgressState
+EGRESS_STATE_COOLING: EgressState
+EGRESS_STATE_UNREACHABLE: EgressState
+EGRESS_STATE_DISABLED: EgressState
+EGRESS_STATE_NO_CLEARANCE: EgressState
+REFRESH_RESULT_UNSPECIFIED: RefreshResult
+REFRESH_RESULT_REFRESHED: RefreshResult
+REFRESH_RESULT_FRESH: RefreshResult
+REFRESH_RESULT_FAILED: RefreshResult
+REFRESH_RESULT_NO_SOLVER: RefreshResult
 
 class AcquireRequest(_message.Message):
     __slots__ = ("model", "cost", "exclude_account_ids", "request_id", "prefer_tier", "account_id", "account_tags")
@@ -586,3 +614,177 @@ class ExportedAccount(_message.Message):
     note: str
     enabled: bool
     def __init__(self, credential: _Optional[str] = ..., tier: _Optional[_Union[Tier, str]] = ..., status: _Optional[_Union[AccountStatus, str]] = ..., tags: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ..., enabled: _Optional[bool] = ...) -> None: ...
+
+class ClearanceInfo(_message.Message):
+    __slots__ = ("source", "user_agent", "obtained_at", "expires_at")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    OBTAINED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    user_agent: str
+    obtained_at: float
+    expires_at: float
+    def __init__(self, source: _Optional[str] = ..., user_agent: _Optional[str] = ..., obtained_at: _Optional[float] = ..., expires_at: _Optional[float] = ...) -> None: ...
+
+class Egress(_message.Message):
+    __slots__ = ("id", "name", "proxy_masked", "asset_proxy_masked", "tags", "enabled", "max_inflight", "browser", "user_agent", "clearance", "state", "bound_accounts", "inflight", "calls", "challenges", "challenge_rate", "latency_ms", "last_error", "from_settings", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PROXY_MASKED_FIELD_NUMBER: _ClassVar[int]
+    ASSET_PROXY_MASKED_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    MAX_INFLIGHT_FIELD_NUMBER: _ClassVar[int]
+    BROWSER_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    CLEARANCE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    BOUND_ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    INFLIGHT_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGES_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_RATE_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    FROM_SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    proxy_masked: str
+    asset_proxy_masked: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    enabled: bool
+    max_inflight: int
+    browser: str
+    user_agent: str
+    clearance: ClearanceInfo
+    state: EgressState
+    bound_accounts: int
+    inflight: int
+    calls: int
+    challenges: int
+    challenge_rate: float
+    latency_ms: float
+    last_error: str
+    from_settings: bool
+    created_at: float
+    updated_at: float
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., proxy_masked: _Optional[str] = ..., asset_proxy_masked: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., max_inflight: _Optional[int] = ..., browser: _Optional[str] = ..., user_agent: _Optional[str] = ..., clearance: _Optional[_Union[ClearanceInfo, _Mapping]] = ..., state: _Optional[_Union[EgressState, str]] = ..., bound_accounts: _Optional[int] = ..., inflight: _Optional[int] = ..., calls: _Optional[int] = ..., challenges: _Optional[int] = ..., challenge_rate: _Optional[float] = ..., latency_ms: _Optional[float] = ..., last_error: _Optional[str] = ..., from_settings: _Optional[bool] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ...) -> None: ...
+
+class ListEgressesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListEgressesResponse(_message.Message):
+    __slots__ = ("egresses",)
+    EGRESSES_FIELD_NUMBER: _ClassVar[int]
+    egresses: _containers.RepeatedCompositeFieldContainer[Egress]
+    def __init__(self, egresses: _Optional[_Iterable[_Union[Egress, _Mapping]]] = ...) -> None: ...
+
+class AddEgressRequest(_message.Message):
+    __slots__ = ("name", "proxy_url", "asset_proxy_url", "tags", "enabled", "max_inflight", "browser", "user_agent", "clearance_cookies")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PROXY_URL_FIELD_NUMBER: _ClassVar[int]
+    ASSET_PROXY_URL_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    MAX_INFLIGHT_FIELD_NUMBER: _ClassVar[int]
+    BROWSER_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    CLEARANCE_COOKIES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    proxy_url: str
+    asset_proxy_url: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    enabled: bool
+    max_inflight: int
+    browser: str
+    user_agent: str
+    clearance_cookies: str
+    def __init__(self, name: _Optional[str] = ..., proxy_url: _Optional[str] = ..., asset_proxy_url: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., max_inflight: _Optional[int] = ..., browser: _Optional[str] = ..., user_agent: _Optional[str] = ..., clearance_cookies: _Optional[str] = ...) -> None: ...
+
+class UpdateEgressRequest(_message.Message):
+    __slots__ = ("egress", "name", "proxy_url", "asset_proxy_url", "tags", "set_tags", "enabled", "max_inflight", "browser", "user_agent", "clearance_cookies")
+    EGRESS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PROXY_URL_FIELD_NUMBER: _ClassVar[int]
+    ASSET_PROXY_URL_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    SET_TAGS_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    MAX_INFLIGHT_FIELD_NUMBER: _ClassVar[int]
+    BROWSER_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    CLEARANCE_COOKIES_FIELD_NUMBER: _ClassVar[int]
+    egress: str
+    name: str
+    proxy_url: str
+    asset_proxy_url: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    set_tags: bool
+    enabled: bool
+    max_inflight: int
+    browser: str
+    user_agent: str
+    clearance_cookies: str
+    def __init__(self, egress: _Optional[str] = ..., name: _Optional[str] = ..., proxy_url: _Optional[str] = ..., asset_proxy_url: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., set_tags: _Optional[bool] = ..., enabled: _Optional[bool] = ..., max_inflight: _Optional[int] = ..., browser: _Optional[str] = ..., user_agent: _Optional[str] = ..., clearance_cookies: _Optional[str] = ...) -> None: ...
+
+class RemoveEgressRequest(_message.Message):
+    __slots__ = ("egress",)
+    EGRESS_FIELD_NUMBER: _ClassVar[int]
+    egress: str
+    def __init__(self, egress: _Optional[str] = ...) -> None: ...
+
+class RemoveEgressResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TestEgressesRequest(_message.Message):
+    __slots__ = ("egress_ids", "all")
+    EGRESS_IDS_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    egress_ids: _containers.RepeatedScalarFieldContainer[str]
+    all: bool
+    def __init__(self, egress_ids: _Optional[_Iterable[str]] = ..., all: _Optional[bool] = ...) -> None: ...
+
+class EgressTest(_message.Message):
+    __slots__ = ("egress_id", "name", "ok", "status", "challenged", "latency_ms", "message", "done", "total", "finished")
+    EGRESS_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGED_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    egress_id: str
+    name: str
+    ok: bool
+    status: int
+    challenged: bool
+    latency_ms: float
+    message: str
+    done: int
+    total: int
+    finished: bool
+    def __init__(self, egress_id: _Optional[str] = ..., name: _Optional[str] = ..., ok: _Optional[bool] = ..., status: _Optional[int] = ..., challenged: _Optional[bool] = ..., latency_ms: _Optional[float] = ..., message: _Optional[str] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., finished: _Optional[bool] = ...) -> None: ...
+
+class RefreshClearanceRequest(_message.Message):
+    __slots__ = ("egress",)
+    EGRESS_FIELD_NUMBER: _ClassVar[int]
+    egress: str
+    def __init__(self, egress: _Optional[str] = ...) -> None: ...
+
+class ClearanceRefresh(_message.Message):
+    __slots__ = ("egress_id", "result", "message")
+    EGRESS_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    egress_id: str
+    result: RefreshResult
+    message: str
+    def __init__(self, egress_id: _Optional[str] = ..., result: _Optional[_Union[RefreshResult, str]] = ..., message: _Optional[str] = ...) -> None: ...

@@ -114,6 +114,36 @@ class TokenPoolStub:
                 request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.GetServerInfoRequest.SerializeToString,
                 response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ServerInfo.FromString,
                 _registered_method=True)
+        self.ListEgresses = channel.unary_unary(
+                '/grok2api.tokenpool.v1.TokenPool/ListEgresses',
+                request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ListEgressesRequest.SerializeToString,
+                response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ListEgressesResponse.FromString,
+                _registered_method=True)
+        self.AddEgress = channel.unary_unary(
+                '/grok2api.tokenpool.v1.TokenPool/AddEgress',
+                request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.AddEgressRequest.SerializeToString,
+                response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.Egress.FromString,
+                _registered_method=True)
+        self.UpdateEgress = channel.unary_unary(
+                '/grok2api.tokenpool.v1.TokenPool/UpdateEgress',
+                request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.UpdateEgressRequest.SerializeToString,
+                response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.Egress.FromString,
+                _registered_method=True)
+        self.RemoveEgress = channel.unary_unary(
+                '/grok2api.tokenpool.v1.TokenPool/RemoveEgress',
+                request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RemoveEgressRequest.SerializeToString,
+                response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RemoveEgressResponse.FromString,
+                _registered_method=True)
+        self.TestEgresses = channel.unary_stream(
+                '/grok2api.tokenpool.v1.TokenPool/TestEgresses',
+                request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.TestEgressesRequest.SerializeToString,
+                response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.EgressTest.FromString,
+                _registered_method=True)
+        self.RefreshClearance = channel.unary_unary(
+                '/grok2api.tokenpool.v1.TokenPool/RefreshClearance',
+                request_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RefreshClearanceRequest.SerializeToString,
+                response_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ClearanceRefresh.FromString,
+                _registered_method=True)
 
 
 class TokenPoolServicer:
@@ -238,6 +268,48 @@ class TokenPoolServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEgresses(self, request, context):
+        """Egresses: the ways out to grok.com, each with its own Cloudflare clearance (issue #20).
+        An `egress` field takes an id or a name. Changes reach every replica within a second
+        and rebind the accounts they affect. Proxy addresses come back masked, cookies never.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddEgress(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateEgress(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveEgress(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TestEgresses(self, request, context):
+        """Fetch the upstream's home page through each egress: one event per egress as each
+        finishes, then a final summary event (finished = true).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefreshClearance(self, request, context):
+        """Obtain a new clearance through the solver now (one at a time per egress across replicas).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TokenPoolServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -320,6 +392,36 @@ def add_TokenPoolServicer_to_server(servicer, server):
                     servicer.GetServerInfo,
                     request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.GetServerInfoRequest.FromString,
                     response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ServerInfo.SerializeToString,
+            ),
+            'ListEgresses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEgresses,
+                    request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ListEgressesRequest.FromString,
+                    response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ListEgressesResponse.SerializeToString,
+            ),
+            'AddEgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddEgress,
+                    request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.AddEgressRequest.FromString,
+                    response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.Egress.SerializeToString,
+            ),
+            'UpdateEgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateEgress,
+                    request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.UpdateEgressRequest.FromString,
+                    response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.Egress.SerializeToString,
+            ),
+            'RemoveEgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveEgress,
+                    request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RemoveEgressRequest.FromString,
+                    response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RemoveEgressResponse.SerializeToString,
+            ),
+            'TestEgresses': grpc.unary_stream_rpc_method_handler(
+                    servicer.TestEgresses,
+                    request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.TestEgressesRequest.FromString,
+                    response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.EgressTest.SerializeToString,
+            ),
+            'RefreshClearance': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshClearance,
+                    request_deserializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RefreshClearanceRequest.FromString,
+                    response_serializer=grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ClearanceRefresh.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -754,6 +856,168 @@ class TokenPool:
             '/grok2api.tokenpool.v1.TokenPool/GetServerInfo',
             grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.GetServerInfoRequest.SerializeToString,
             grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ServerInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEgresses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grok2api.tokenpool.v1.TokenPool/ListEgresses',
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ListEgressesRequest.SerializeToString,
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ListEgressesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddEgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grok2api.tokenpool.v1.TokenPool/AddEgress',
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.AddEgressRequest.SerializeToString,
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.Egress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateEgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grok2api.tokenpool.v1.TokenPool/UpdateEgress',
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.UpdateEgressRequest.SerializeToString,
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.Egress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveEgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grok2api.tokenpool.v1.TokenPool/RemoveEgress',
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RemoveEgressRequest.SerializeToString,
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RemoveEgressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TestEgresses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/grok2api.tokenpool.v1.TokenPool/TestEgresses',
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.TestEgressesRequest.SerializeToString,
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.EgressTest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshClearance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grok2api.tokenpool.v1.TokenPool/RefreshClearance',
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.RefreshClearanceRequest.SerializeToString,
+            grok2api_dot_tokenpool_dot_v1_dot_token__pool__pb2.ClearanceRefresh.FromString,
             options,
             channel_credentials,
             insecure,
