@@ -64,14 +64,21 @@ async def running_pool(
     reader: usage.UsageReader | None,
     redis: aioredis.Redis,
     prefix: str,
+    egresses: protocols.EgressRepository | None = None,
 ) -> AsyncIterator[PoolClient]:
+    """``egresses``: the store's egresses (None: only the settings' one-egress pool)."""
     hot: base.HotState = (
         memory.MemoryHotState()
         if kind == "in_process"
         else redis_state.RedisHotState(redis, prefix=f"{prefix}pool")
     )
     pool = service.PoolService(
-        settings=settings, repo=store.accounts, hot=hot, reader=reader, upstream=upstream
+        settings=settings,
+        repo=store.accounts,
+        hot=hot,
+        reader=reader,
+        upstream=upstream,
+        egresses=egresses,
     )
     await pool.start(background=kind != "in_process")
     try:

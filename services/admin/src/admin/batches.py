@@ -1,9 +1,11 @@
-"""Batch jobs over accounts, run in the admin process, their progress kept in a ``BatchLog``.
+"""Batch jobs over accounts and egresses, run in the admin process, their progress kept in
+a ``BatchLog``.
 
 ``Batches.start(action, account_ids, all_accounts=)`` launches a supervised task that
 follows the pool's progress stream (``refresh_usage`` or ``run_action``: the pool applies
 the ``performance`` caps) and writes one event per account, then a ``summary``; an import
-(``start_import``) upserts parsed entries one by one the same way. ``cancel(id)`` raises
+(``start_import``) upserts parsed entries one by one the same way, and an egress test
+(``start_egress_test``) writes one event per egress tested. ``cancel(id)`` raises
 the log's cancel flag, which the replica running the batch notices within
 ``CANCEL_POLL_SECONDS``: it closes the pool stream (the pool stops its calls) and writes a
 ``cancelled`` summary.
@@ -12,6 +14,8 @@ Events (JSON objects)::
 
     {"type": "progress", "done", "total", "account_id", "ok", "error", "skipped",
      "assets_found", "assets_deleted", "already_done"}
+    {"type": "progress", "done", "total", "egress_id", "name", "ok", "error", "status",
+     "challenged", "latency_ms"}                                    (an egress test)
     {"type": "summary", "status": "finished"|"cancelled"|"failed", "done", "total",
      "succeeded", "failed", "skipped", "error", "assets_found", "assets_deleted"}
 
@@ -31,7 +35,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI
-from grok2api_poolclient import accounts, declared, errors, formats
+from grok2api_poolclient import accounts, declared, egresses, errors, formats
 from grok2api_poolclient.client import PoolClient
 from grok2api_poolclient.leases import Tier
 
@@ -65,6 +69,7 @@ class Action(enum.StrEnum):
     ENABLE_NSFW = "enable_nsfw"
     CLEAR_ASSETS = "clear_assets"
     IMPORT = "import"
+    TEST_EGRESSES = "test_egresses"
 
 
 class Batches:
@@ -97,6 +102,16 @@ class Batches:
         added to every entry)."""
         steps = self._imports(entries, tier=tier, tags=tuple(tags))
         return await self._launch(Action.IMPORT, total=len(entries), steps=steps)
+
+    async def start_egress_test(
+        self, egress_ids: Sequence[str] = (), *, all_egresses: bool = False, total: int = 0
+    ) -> dict[str, Any]:
+        """A running test of the egresses (``total``: how many, when known beforehand)."""
+        ids = tuple(dict.fromkeys(egress_ids))
+        steps = self._pool.test_egresses(ids, all_egresses=all_egresses)
+        return await self._launch(
+            Action.TEST_EGRESSES, total=total if all_egresses else len(ids), steps=steps
+        )
 
     async def get(self, batch_id: str) -> dict[str, Any] | None:
         return await self.log.get_state(batch_id)
@@ -217,13 +232,15 @@ class _Tally:
         self.assets_deleted = 0
 
     def add(
-        self, step: accounts.RefreshProgress | accounts.ActionProgress
+        self, step: accounts.RefreshProgress | accounts.ActionProgress | egresses.EgressTest
     ) -> dict[str, Any] | None:
         """The event of ``step``; None for the pool's own summary (ours replaces it)."""
         self.total = max(self.total, step.total)
         if step.finished:
             return None
         self.done = step.done
+        if isinstance(step, egresses.EgressTest):
+            return self._egress_tested(step)
         skipped = getattr(step, "skipped", False)
         found, deleted = getattr(step, "assets_found", 0), getattr(step, "assets_deleted", 0)
         self.assets_found += found
@@ -239,6 +256,18 @@ class _Tally:
             "account_id": step.account_id, "ok": step.ok, "error": step.error,
             "skipped": skipped, "assets_found": found, "assets_deleted": deleted,
             "already_done": getattr(step, "already_done", False),
+        }  # fmt: skip
+
+    def _egress_tested(self, step: egresses.EgressTest) -> dict[str, Any]:
+        if step.ok:
+            self.succeeded += 1
+        else:
+            self.failed += 1
+        return {
+            "type": "progress", "done": step.done, "total": self.total,
+            "egress_id": step.egress_id, "name": step.name, "ok": step.ok,
+            "error": "" if step.ok else step.message, "status": step.status,
+            "challenged": step.challenged, "latency_ms": step.latency_ms,
         }  # fmt: skip
 
     def summary(self, *, status: str, error: str) -> dict[str, Any]:

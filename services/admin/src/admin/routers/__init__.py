@@ -15,6 +15,7 @@ from . import (
     batches,
     cache,
     dashboard,
+    egresses,
     keys,
     openapi,
     pool,
@@ -26,4 +27,5 @@ PUBLIC: tuple[APIRouter, ...] = (auth.router,)
 PROTECTED: tuple[APIRouter, ...] = (
     pool.router, audit.router, openapi.router, keys.router, usage.router,
     settings.router, cache.router, dashboard.router, accounts.router, batches.router,
+    egresses.router,
 )
