@@ -25,6 +25,7 @@ from prometheus_client import start_http_server
 from redis import exceptions as redis_errors
 
 from . import actions, errors, grpc_server, service, usage
+from .egress import declared as egress_declared
 from .hot import base, memory, redis_state
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ async def running(
             store = await factory.open_store(current(), cipher=cipher)
             stack.push_async_callback(store.aclose)
             await store.migrate()
+        await egress_declared.apply_file(current(), store.egresses)  # before the pool loads them
         hot: base.HotState = (
             memory.MemoryHotState()
             if redis is None
