@@ -41,7 +41,7 @@ def schemas_read_once() -> Iterator[None]:
 def test_the_matrix_covers_the_scenarios_the_issue_names() -> None:
     wanted = {"default", "external-postgresql", "external-mysql-existing-secrets",
               "autoscaling", "keda", "monitoring", "network-policies", "ingress", "httproute",
-              "minimal"}
+              "minimal", "egress"}
     assert {name.removesuffix("-values.yaml") for name in SCENARIOS} == wanted
 
 

@@ -11,6 +11,8 @@ One Deployment shape for every grok2api component: the same image, `grok2api run
   liveness    true: serves only a liveness endpoint, /healthz, on values.port (the operator)
   grpc        true: serves the token pool's gRPC on values.grpcPort
   redis       true: the process uses Redis (REDIS_URL)
+  egresses    true: the process reads the declared egresses (egress.declared_file) from
+              their Secret, when the values declare any
   autoscaled  true: an autoscaler owns the replica count
   env         extra component-specific env entries (a list)
 */}}
@@ -19,6 +21,8 @@ One Deployment shape for every grok2api component: the same image, `grok2api run
 {{- $v := .values -}}
 {{- $ctx := dict "root" $root "component" .component -}}
 {{- $sqlite := and .store (eq $root.Values.store.type "sqlite") -}}
+{{- $egressSecret := "" -}}
+{{- if .egresses }}{{ $egressSecret = include "grok2api.egressSecretName" $root }}{{ end -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -47,6 +51,10 @@ spec:
         checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
         {{- if not $root.Values.auth.existingSecret }}
         checksum/secret: {{ include (print $root.Template.BasePath "/secret.yaml") $root | sha256sum }}
+        {{- end }}
+        {{- if and $egressSecret (not $root.Values.egresses.existingSecret) }}
+        # Egresses are read at start: a changed list restarts the pool.
+        checksum/egresses: {{ toJson $root.Values.egresses.declared | sha256sum }}
         {{- end }}
         {{- with $v.podAnnotations }}
         {{- toYaml . | nindent 8 }}
@@ -125,6 +133,10 @@ spec:
                 secretKeyRef:
                   name: {{ include "grok2api.authSecretName" $root }}
                   key: {{ $root.Values.auth.encryptionKeyKey }}
+            {{- end }}
+            {{- if $egressSecret }}
+            - name: GROK2API_EGRESS__DECLARED_FILE
+              value: {{ printf "/etc/grok2api-egresses/%s" (include "grok2api.egressSecretKey" $root) | quote }}
             {{- end }}
             {{- with .env }}
             {{- toYaml . | nindent 12 }}
@@ -210,6 +222,11 @@ spec:
             - name: sqlite
               mountPath: /data/db
             {{- end }}
+            {{- if $egressSecret }}
+            - name: egresses
+              mountPath: /etc/grok2api-egresses
+              readOnly: true
+            {{- end }}
       volumes:
         - name: config
           configMap:
@@ -229,6 +246,16 @@ spec:
         - name: sqlite
           persistentVolumeClaim:
             claimName: {{ include "grok2api.sqliteClaimName" $root }}
+        {{- end }}
+        {{- if $egressSecret }}
+        # Proxy credentials: readable by the pod's group only.
+        - name: egresses
+          secret:
+            secretName: {{ $egressSecret }}
+            defaultMode: 0440
+            items:
+              - key: {{ include "grok2api.egressSecretKey" $root }}
+                path: {{ include "grok2api.egressSecretKey" $root }}
         {{- end }}
       {{- with $v.nodeSelector }}
       nodeSelector:

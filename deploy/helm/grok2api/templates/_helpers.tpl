@@ -102,6 +102,20 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and (not .Values.redis.bundled) .Values.redis.existingSecret }}{{ .Values.redis.existingSecretKey }}{{ else }}redis-url{{ end }}
 {{- end }}
 
+{{/* The Secret holding the declared egresses (egress.declared_file): an existing one, else
+the chart's; "" when there are none. */}}
+{{- define "grok2api.egressSecretName" -}}
+{{- if .Values.egresses.existingSecret }}
+{{- .Values.egresses.existingSecret }}
+{{- else if .Values.egresses.declared }}
+{{- include "grok2api.componentName" (dict "root" . "component" "egresses") }}
+{{- end }}
+{{- end }}
+
+{{- define "grok2api.egressSecretKey" -}}
+{{- if .Values.egresses.existingSecret }}{{ .Values.egresses.existingSecretKey }}{{ else }}egresses.yaml{{ end }}
+{{- end }}
+
 {{/* What SERVER_STORAGE_TYPE names for store.type. */}}
 {{- define "grok2api.storageType" -}}
 {{- get (dict "sqlite" "local" "postgresql" "pgsql" "mysql" "mysql") .Values.store.type }}

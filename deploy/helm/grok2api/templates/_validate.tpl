@@ -15,7 +15,7 @@ are values.schema.json's job; these are the rules that span several values.)
 {{- fail "auth.adminPassword is the published default 'grok2api': choose your own" }}
 {{- end }}
 {{- end }}
-{{- $owned := dict "app.app_key" "auth.adminPassword" "app.api_key" "auth.apiKey" "security.encryption_key" "auth.encryptionKey" "security.cf_clearance" "the admin panel (stored encrypted)" "telemetry.metrics_urls" "nothing: the chart sets it" }}
+{{- $owned := dict "app.app_key" "auth.adminPassword" "app.api_key" "auth.apiKey" "security.encryption_key" "auth.encryptionKey" "security.cf_clearance" "the admin panel (stored encrypted)" "telemetry.metrics_urls" "nothing: the chart sets it" "egress.declared_file" "egresses.declared or egresses.existingSecret (the chart mounts the file)" }}
 {{- range $dotted, $instead := $owned }}
 {{- $section := index (splitList "." $dotted) 0 }}
 {{- $key := index (splitList "." $dotted) 1 }}
