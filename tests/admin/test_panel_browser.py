@@ -20,6 +20,7 @@ import io
 import os
 import re
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -32,8 +33,12 @@ import pytest
 from e2e.conftest import ROOT, Service, free_port, process_env, wait_http
 from grok2api_settings import Settings
 from grok2api_storage import factory, protocols, records
-from grok_sim.testing import SimHandle, SimulatorProcess
+from grok_sim.solver import SOLVER_USER_AGENT
+from grok_sim.testing import SimHandle, SimulatorProcess, running_solver
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "egress"))
+from egress_proxies import Credentials, running_tinyproxy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 expect.set_options(timeout=20_000)  # a wait for page state, not a measure of speed
@@ -529,6 +534,49 @@ def test_the_cache_audit_and_dashboard_pages_show_their_data(
     # A rate is a difference between two scrapes: wait for one taken after the traffic.
     expect(page.locator("#stat-rate")).not_to_have_text(re.compile(r"^(0|—)$"), timeout=30_000)
     for_readme(snap(page, "dashboard"), "admin-dashboard.png")
+
+
+def test_an_egress_is_added_tested_and_removed_in_the_panel(
+    page: Page, deployment: Deployment, sim: SimHandle, tmp_path: Path
+) -> None:
+    page.on("dialog", lambda dialog: dialog.accept())  # the remove confirmation
+    secret = Credentials(username="panel-proxy-user", password="panel-pr0xy-secret")
+    with (
+        running_tinyproxy(
+            exit_address="127.0.0.33", workdir=tmp_path / "proxy", credentials=secret
+        ) as proxy,
+        running_solver() as solver,
+    ):
+        # a clearance obtained through this proxy, as an operator would paste it
+        solved = solver.solve(sim.base_url + "/", proxy=proxy.flaresolverr_proxy())
+        cookie = next(c["value"] for c in solved["solution"]["cookies"]
+                      if c["name"] == "cf_clearance")  # fmt: skip
+        page.goto(f"{deployment.admin}/egresses")
+        expect(page.locator("#egresses-table")).to_have_attribute("data-loaded", re.compile(r"\d"))
+
+        page.get_by_role("button", name="Add egress").click()
+        page.get_by_label("Name", exact=True).fill("panel-proxy")
+        page.locator("#egress-proxy").fill(proxy.url())
+        page.locator("#egress-ua").fill(SOLVER_USER_AGENT)
+        page.locator("#egress-clearance").fill(f"cf_clearance={cookie}")
+        page.locator("#egress-form").get_by_role("button", name="Add").click()
+        expect(page.locator("#egress-dialog")).to_be_hidden()
+        row = page.locator('#egresses-body tr[data-name="panel-proxy"]')
+        expect(row).to_contain_text(f"http://127.0.0.1:{proxy.port}")
+        expect(row).to_contain_text("manual")
+
+        row.get_by_role("button", name="Test now").click()
+        expect(row.locator(".test-result")).to_contain_text("OK · HTTP 200")
+        expect(page.locator("#test-state")).to_have_text("every test passed")
+        # every account is bound to it now (stored egresses replace the settings' one)
+        accounts = page.request.get(f"{deployment.admin}/api/accounts").json()["total"]
+        expect(row.locator(".bound .count")).to_have_text(str(accounts))
+        for shown in (page.content(), page.locator("main").inner_text()):
+            assert secret.password not in shown and cookie not in shown
+        for_readme(snap(page, "egresses"), "admin-egresses.png")
+
+        row.get_by_role("button", name="Remove").click()
+        expect(row).to_have_count(0)
 
 
 def test_the_accounts_page_fits_a_phone(browser: Browser, context: BrowserContext,

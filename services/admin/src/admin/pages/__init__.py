@@ -22,6 +22,7 @@ templates = Jinja2Templates(directory=PACKAGE / "templates")
 NAV: tuple[tuple[str, str], ...] = (
     ("dashboard", "Dashboard"),
     ("accounts", "Accounts"),
+    ("egresses", "Egresses"),
     ("keys", "Client keys"),
     ("usage", "Usage"),
     ("settings", "Settings"),
