@@ -8,7 +8,7 @@ import typer
 from grok2api_telemetry import tracing
 from grok_sim import cli as sim_cli
 
-from . import bootstrap, config_cmd, keys, tokens, version
+from . import bootstrap, config_cmd, egress, keys, tokens, version
 
 app = typer.Typer(
     help="OpenAI- and Anthropic-compatible API in front of a pool of Grok web accounts.",
@@ -18,6 +18,7 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(keys.app, name="keys")
+app.add_typer(egress.app, name="egress")
 app.add_typer(sim_cli.app, name="sim", help="Run the offline Grok upstream simulator.")
 
 TARGETS = ("all", "gateway", "token-pool", "media-worker", "admin", "operator")
