@@ -537,8 +537,9 @@ def test_the_cache_audit_and_dashboard_pages_show_their_data(
 
 
 def test_an_egress_is_added_tested_and_removed_in_the_panel(
-    page: Page, deployment: Deployment, sim: SimHandle, tmp_path: Path
-) -> None:
+    page: Page, deployment: Deployment, sim: SimHandle, tmp_path: Path, browser: Browser,
+    context: BrowserContext,
+) -> None:  # fmt: skip
     page.on("dialog", lambda dialog: dialog.accept())  # the remove confirmation
     secret = Credentials(username="panel-proxy-user", password="panel-pr0xy-secret")
     with (
@@ -574,26 +575,31 @@ def test_an_egress_is_added_tested_and_removed_in_the_panel(
         for shown in (page.content(), page.locator("main").inner_text()):
             assert secret.password not in shown and cookie not in shown
         for_readme(snap(page, "egresses"), "admin-egresses.png")
+        fits_a_phone(browser, context, f"{deployment.admin}/egresses", "egresses-phone")
 
         row.get_by_role("button", name="Remove").click()
         expect(row).to_have_count(0)
 
 
-def test_the_accounts_page_fits_a_phone(browser: Browser, context: BrowserContext,
-                                        deployment: Deployment) -> None:
+def fits_a_phone(browser: Browser, context: BrowserContext, url: str, name: str) -> None:
     phone = browser.new_context(
         viewport={"width": 390, "height": 844}, storage_state=context.storage_state()
     )
     try:
         page = phone.new_page()
-        page.goto(f"{deployment.admin}/accounts")
-        expect(page.locator("#accounts-table")).to_have_attribute("data-loaded", LOADED)
-        snap(page, "accounts-phone")
+        page.goto(url)
+        expect(page.locator("table[data-loaded]")).to_have_count(1)
+        snap(page, name)
         wider = page.evaluate(WIDER_THAN_THE_SCREEN)
         assert not wider, f"wider than the screen: {wider}"
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     finally:
         phone.close()
+
+
+def test_the_accounts_page_fits_a_phone(browser: Browser, context: BrowserContext,
+                                        deployment: Deployment) -> None:
+    fits_a_phone(browser, context, f"{deployment.admin}/accounts", "accounts-phone")
 
 
 def test_logging_out_ends_the_session(browser: Browser, deployment: Deployment) -> None:
