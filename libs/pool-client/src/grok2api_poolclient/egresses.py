@@ -55,7 +55,8 @@ class Egress:
     challenges: int
     challenge_rate: float
     latency_ms: float
-    """Median of its recent test and refresh round trips; 0 when none yet."""
+    """Median of its recent test round trips (``test_egresses``) as seen by the answering
+    replica; 0 when none yet."""
     last_error: str
     from_settings: bool
     """The one-egress pool built from ``network.*_proxy_url`` / ``security.cf_clearance``

@@ -124,6 +124,7 @@ class PoolService:
             ("metrics", self._report_metrics),
             ("refresh", self.refresher.run_periodically),
             ("clearance", self.egress.clearance.run_periodically),
+            ("egress-bindings", self.egress.run_periodically),
         )
         for name, job in jobs:
             self._tasks.append(asyncio.create_task(_supervised(name, job), name=f"pool-{name}"))

@@ -28,13 +28,15 @@ class EgressBinder:
         self._repo = repo
         self._registry = registry
         self._clock = clock
+        self._bound_with: frozenset[str] | None = None
 
     async def bind_all(self) -> int:
         """(Re)bind every account in the hot state; the number that moved."""
+        now = self._clock()
+        self._bound_with = self._registry.usable(now=now)
         await self._hot.set_egress_caps(self._registry.caps())
         accounts = await self._hot.accounts()
         stored = await self._repo.bindings() if accounts else {}
-        now = self._clock()
         moved: dict[str, str | None] = {}
         for account_id, account in accounts.items():
             after = await self._bind(account_id, account.tags, now, prefer=stored.get(account_id))
@@ -44,6 +46,13 @@ class EgressBinder:
         if moved:
             log.info("egress_bindings_changed accounts=%d", len(moved))
         return len(moved)
+
+    async def rebind_if_changed(self) -> int:
+        """Rebind when the usable egresses changed since the last binding (a cooldown ran
+        out: accounts that had none may have one again); the number that moved."""
+        if self._registry.usable(now=self._clock()) == self._bound_with:
+            return 0
+        return await self.bind_all()
 
     async def bind_one(self, account_id: str, tags: Sequence[str]) -> None:
         """Bind a new or edited account (its tags may have changed)."""

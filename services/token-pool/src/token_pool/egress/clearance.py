@@ -212,6 +212,10 @@ class ClearanceRefresher:
                         self.request(egress.id)
             await asyncio.sleep(SCHEDULE_INTERVAL_SECONDS)
 
+    async def settled(self) -> None:
+        """Wait for the background refreshes running now (``request``) to end."""
+        await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
     async def aclose(self) -> None:
         tasks = list(self._tasks.values())
         for task in tasks:

@@ -81,7 +81,9 @@ class Health:
             recent.append(now)
             while recent and recent[0] < now - policy.challenge_window_seconds:
                 recent.popleft()
-            if self.refreshed_at and len(recent) >= policy.challenge_limit:
+            # challenged soon after a clearance was obtained: a new one would not help
+            fresh = self.refreshed_at and now - self.refreshed_at <= policy.challenge_window_seconds
+            if fresh and len(recent) >= policy.challenge_limit:
                 self.cooling_until = now + policy.challenge_cooldown_seconds
                 recent.clear()
                 self.last_error = "challenged repeatedly after a fresh clearance"
@@ -90,6 +92,12 @@ class Health:
     def refreshed(self, now: float) -> None:
         self.refreshed_at = now
         self.challenges_since_refresh.clear()
+
+    def clearance_seen(self, obtained_at: float) -> None:
+        """A clearance obtained at ``obtained_at`` (here, by another replica, or pasted):
+        challenges count from then on."""
+        if obtained_at > self.refreshed_at:
+            self.refreshed(obtained_at)
 
     def latency(self, milliseconds: float) -> None:
         self.latencies_ms.append(milliseconds)

@@ -149,7 +149,7 @@ class EgressManager:
     async def refresh(self, egress: str) -> egresses.ClearanceRefresh:
         with egress_errors():
             record = self._known(egress)
-            done = await self._pool.clearance.refresh(record.id, force=True)
+            done = await self._pool.clearance.refresh(record.id)
             if done.result is clearance.Result.UNKNOWN:
                 raise errors.EgressNotFound(f"no egress {egress!r}")
             return egresses.ClearanceRefresh(

@@ -64,6 +64,11 @@ def _families() -> tuple[GaugeMetricFamily, ...]:
 
 class EgressMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.calls = Counter(
+            "grok2api_pool_egress_calls_total",
+            "Leases released through the egress, by the outcome reported.",
+            ["egress", "outcome"], registry=registry,
+        )  # fmt: skip
         self.challenges = Counter(
             "grok2api_pool_egress_challenges_total",
             "Cloudflare challenges reported on leases through the egress.",
@@ -85,6 +90,9 @@ class EgressMetrics:
             found = cls(registry)
             _by_registry[registry] = found
         return found
+
+    def released(self, egress: str, outcome: str) -> None:
+        self.calls.labels(egress=egress, outcome=outcome).inc()
 
     def challenged(self, egress: str) -> None:
         self.challenges.labels(egress=egress).inc()

@@ -6,6 +6,7 @@ Egress changes travel between replicas as a notice on the hot state's change cha
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,7 @@ from . import registry as registry_mod
 log = logging.getLogger(__name__)
 
 NOTICE = json.dumps({"topic": "egresses"}).encode()
+REBIND_CHECK_SECONDS = 5.0
 
 
 def is_notice(message: bytes) -> bool:
@@ -104,19 +106,29 @@ class EgressPool:
         clearance refresh; an egress that stops being usable has its accounts moved."""
         if egress is None:
             return
+        # the release names the egress by id; its name is ours (removed since: not counted)
+        record = self.registry.get(egress.egress_id)
         state = self.registry.health.get(egress.egress_id)
-        if state is None:
+        if record is None or state is None:
             return
+        self.metrics.released(record.name, outcome.value)
         if outcome is Outcome.CHALLENGE:
-            self.metrics.challenged(egress.name)
-            self.clearance.request(egress.egress_id)
+            self.metrics.challenged(record.name)
+            self.clearance.request(record.id)
         policy = self._settings().egress
         if state.record(outcome, now=self._clock(), policy=policy):
             log.warning(
                 "egress_unhealthy egress=%s state=%s reason=%s; moving its accounts",
-                egress.name, state.state(self._clock()), state.last_error,
+                record.name, state.state(self._clock()), state.last_error,
             )  # fmt: skip
             await self.binder.bind_all()
+
+    async def run_periodically(self) -> None:
+        """Rebind when egresses become usable or unusable by the clock alone (a cooldown
+        ends); changes and health events rebind at once without waiting for this."""
+        while True:
+            await self.binder.rebind_if_changed()
+            await asyncio.sleep(REBIND_CHECK_SECONDS)
 
     async def show_metrics(self) -> None:
         loads = await self._hot.egress_loads()

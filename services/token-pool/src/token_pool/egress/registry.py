@@ -38,8 +38,8 @@ class EgressRegistry:
     def replace(self, egresses: Sequence[records.EgressRecord]) -> None:
         self._egresses = {e.id: e for e in egresses}
         self._routes = {e.id: self._route(e) for e in egresses}
-        for egress_id in self._egresses:
-            self.health.setdefault(egress_id, health.Health())
+        for egress in egresses:
+            self._seen(egress)
         for gone in set(self.health) - set(self._egresses):
             del self.health[gone]
 
@@ -47,6 +47,12 @@ class EgressRegistry:
         """Replace one egress (a refreshed clearance) without reading the store."""
         self._egresses[egress.id] = egress
         self._routes[egress.id] = self._route(egress)
+        self._seen(egress)
+
+    def _seen(self, egress: records.EgressRecord) -> None:
+        seen = self.health.setdefault(egress.id, health.Health())
+        if egress.clearance is not None:
+            seen.clearance_seen(egress.clearance.obtained_at.timestamp())
 
     def _route(self, egress: records.EgressRecord) -> EgressRoute:
         security = self._settings().security
@@ -95,6 +101,13 @@ class EgressRegistry:
             and self.health[e.id].usable(now)
             and (not e.tags or carried.intersection(e.tags))
         ]
+
+    def usable(self, *, now: float) -> frozenset[str]:
+        """The egresses that may take accounts now (enabled, neither cooling nor
+        unreachable): when this set changes, accounts may need to move."""
+        return frozenset(
+            e.id for e in self._egresses.values() if e.enabled and self.health[e.id].usable(now)
+        )
 
     def caps(self) -> dict[str, int]:
         return {e.id: e.max_inflight for e in self._egresses.values()}
