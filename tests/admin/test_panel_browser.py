@@ -34,7 +34,7 @@ from e2e.conftest import ROOT, Service, free_port, process_env, wait_http
 from grok2api_settings import Settings
 from grok2api_storage import factory, protocols, records
 from grok_sim.solver import SOLVER_USER_AGENT
-from grok_sim.testing import SimHandle, SimulatorProcess, running_solver
+from grok_sim.testing import SimHandle, SimulatorProcess, SolverHandle, running_solver
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "egress"))
@@ -99,10 +99,22 @@ def start(tmp: Path, sim: SimHandle, **extra: str) -> Deployment:
 
 
 @pytest.fixture(scope="module")
-def deployment(sim: SimHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def solver() -> Iterator[SolverHandle]:
+    """The FlareSolverr-compatible solver the deployment refreshes clearances with."""
+    with running_solver() as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def deployment(
+    sim: SimHandle, solver: SolverHandle, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
     for credential in CREDENTIALS:
         sim.add_account(credential, tier="basic")
-    running = start(tmp_path_factory.mktemp("panel"), sim, GROK2API_APP__API_KEY=ENV_API_KEY)
+    running = start(
+        tmp_path_factory.mktemp("panel"), sim, GROK2API_APP__API_KEY=ENV_API_KEY,
+        GROK2API_EGRESS__SOLVER_URL=solver.base_url,
+    )  # fmt: skip
     try:
         yield running
     finally:
@@ -536,39 +548,56 @@ def test_the_cache_audit_and_dashboard_pages_show_their_data(
     for_readme(snap(page, "dashboard"), "admin-dashboard.png")
 
 
-def test_an_egress_is_added_tested_and_removed_in_the_panel(
-    page: Page, deployment: Deployment, sim: SimHandle, tmp_path: Path, browser: Browser,
-    context: BrowserContext,
+def test_an_egress_is_added_refreshed_tested_and_removed_in_the_panel(
+    page: Page, deployment: Deployment, sim: SimHandle, solver: SolverHandle, tmp_path: Path,
+    browser: Browser, context: BrowserContext,
 ) -> None:  # fmt: skip
     page.on("dialog", lambda dialog: dialog.accept())  # the remove confirmation
     secret = Credentials(username="panel-proxy-user", password="panel-pr0xy-secret")
-    with (
-        running_tinyproxy(
-            exit_address="127.0.0.33", workdir=tmp_path / "proxy", credentials=secret
-        ) as proxy,
-        running_solver() as solver,
-    ):
-        # a clearance obtained through this proxy, as an operator would paste it
-        solved = solver.solve(sim.base_url + "/", proxy=proxy.flaresolverr_proxy())
-        cookie = next(c["value"] for c in solved["solution"]["cookies"]
-                      if c["name"] == "cf_clearance")  # fmt: skip
+    exit_address = "127.0.0.33"
+    with running_tinyproxy(
+        exit_address=exit_address, workdir=tmp_path / "proxy", credentials=secret
+    ) as proxy:
         page.goto(f"{deployment.admin}/egresses")
         expect(page.locator("#egresses-table")).to_have_attribute("data-loaded", re.compile(r"\d"))
-
+        # added disabled, so the pool's schedule leaves its clearance to the button below
         page.get_by_role("button", name="Add egress").click()
         page.get_by_label("Name", exact=True).fill("panel-proxy")
         page.locator("#egress-proxy").fill(proxy.url())
-        page.locator("#egress-ua").fill(SOLVER_USER_AGENT)
-        page.locator("#egress-clearance").fill(f"cf_clearance={cookie}")
+        page.get_by_label("Enabled").uncheck()
         page.locator("#egress-form").get_by_role("button", name="Add").click()
         expect(page.locator("#egress-dialog")).to_be_hidden()
         row = page.locator('#egresses-body tr[data-name="panel-proxy"]')
         expect(row).to_contain_text(f"http://127.0.0.1:{proxy.port}")
-        expect(row).to_contain_text("manual")
+        expect(row.locator(".pill.state")).to_have_text("Disabled")
+
+        issued = sim.clearances_issued(exit_address)
+        row.get_by_role("button", name="Refresh clearance").click()
+        expect(page.locator("#toasts")).to_contain_text("panel-proxy: clearance refreshed")
+        expect(row).to_contain_text("solver")
+        assert sim.clearances_issued(exit_address) == issued + 1  # through its own proxy
+        row.get_by_role("button", name="Enable").click()
+        expect(row.locator(".pill.state")).to_have_text("Healthy")
 
         row.get_by_role("button", name="Test now").click()
         expect(row.locator(".test-result")).to_contain_text("OK · HTTP 200")
         expect(page.locator("#test-state")).to_have_text("every test passed")
+
+        # a clearance obtained elsewhere through the same proxy, pasted as an operator would
+        solved = solver.solve(sim.base_url + "/", proxy=proxy.flaresolverr_proxy())
+        cookie = next(c["value"] for c in solved["solution"]["cookies"]
+                      if c["name"] == "cf_clearance")  # fmt: skip
+        row.get_by_role("button", name="Edit").click()
+        page.locator("#egress-ua").fill(SOLVER_USER_AGENT)
+        page.locator("#egress-clearance").fill(f"cf_clearance={cookie}")
+        page.locator("#egress-form").get_by_role("button", name="Save").click()
+        expect(page.locator("#egress-dialog")).to_be_hidden()
+        expect(row).to_contain_text("manual")
+        page.get_by_role("button", name="Test all").click()
+        expect(page.locator("#test-title")).to_have_text("Testing every egress")
+        expect(page.locator("#test-state")).to_have_text("every test passed")
+        expect(row.locator(".test-result")).to_contain_text("OK · HTTP 200")
+
         # every account is bound to it now (stored egresses replace the settings' one)
         accounts = page.request.get(f"{deployment.admin}/api/accounts").json()["total"]
         expect(row.locator(".bound .count")).to_have_text(str(accounts))
