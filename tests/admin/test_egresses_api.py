@@ -208,6 +208,21 @@ async def test_a_clearance_refreshed_through_the_solver_lets_the_test_pass(
     assert summary["succeeded"] == 1
 
 
+async def test_a_failed_refresh_answers_502_with_the_solver_s_reason(
+    http: httpx2.AsyncClient, app: FastAPI, proxy: RunningProxy, solver_server: SolverHandle
+) -> None:
+    egress = await add(http, proxy, enabled=False)  # so no scheduled refresh takes the failure
+    solver_server.fail_next(message="Error solving the challenge. Timeout after 20.0 seconds.")
+    failed = await http.post(f"/api/egresses/{egress['id']}/refresh-clearance")
+    assert failed.status_code == 502, failed.text
+    assert failed.json()["error"]["code"] == "clearance_refresh_failed"
+    assert failed.json()["error"]["message"]
+    assert PROXY_CREDENTIALS.password not in failed.text
+    audited = await audit_entries(app)
+    assert audited[-1]["action"] == "egress.refresh_clearance"
+    assert audited[-1]["detail"] == {"result": "failed"}
+
+
 async def test_testing_every_egress_reports_a_dead_proxy_without_naming_it(
     http: httpx2.AsyncClient, proxy: RunningProxy, sim: SimHandle,
 ) -> None:  # fmt: skip
