@@ -120,6 +120,7 @@ class FakeGrok:
         self.user_ids: list[str] = []  # the user_id each chat was given
         self.egresses: list[Any] = []  # the egress each chat was given
         self.uploads: list[tuple[str, str, str, bytes]] = []
+        self.upload_egresses: list[Any] = []  # the egress each upload was given
         self.open_streams = 0
 
     async def chat_batches(
@@ -139,6 +140,7 @@ class FakeGrok:
     async def upload_file(self, *, credential: str, file_name: str, mime_type: str,
                           content: bytes, egress: Any = None) -> assets.UploadedFile:
         self.uploads.append((credential, file_name, mime_type, content))
+        self.upload_egresses.append(egress)
         return assets.UploadedFile(f"file-{len(self.uploads)}", f"users/u/{len(self.uploads)}")
 
 

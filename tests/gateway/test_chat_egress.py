@@ -1,17 +1,20 @@
 """A lease's egress carries the chat: the real GrokClient against the simulator, the
 lease's proxy (a forwarding proxy recording what passed), its user agent and clearance
-cookies at the simulator; a challenge releases as the egress's fault and the request moves
-on without blaming any account."""
+cookies at the simulator; with fakes, the attempt's uploads and the Anthropic Messages and
+Responses fronts get the same egress; a challenge releases as the egress's fault and the
+request moves on without blaming any account."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import anthropic
 import openai
 import pytest
 from gateway.app import create_app
-from gateway_fakes import FakePool, reply, serve, text_reply
+from gateway_fakes import FakePool, Gateway, reply, serve, text_reply
+from grok2api_poolclient import egress as lease_egress
 from grok2api_poolclient import leases
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
@@ -22,6 +25,11 @@ from grok_web.options import ClientOptions
 sys.path.insert(0, str(Path(__file__).parents[1] / "grok_web"))
 import forwarding_proxy  # the grok_web tests' minimal proxy
 
+EU = leases.EgressRoute(
+    egress_id="eg-1", name="eu-1", proxy_url="http://px:px-secret@127.0.0.1:9", browser="chrome131",
+    user_agent="Mozilla/5.0 eu-1", clearance_cookies="cf_clearance=cf-eu-1-value",
+)  # fmt: skip
+IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0.0.0 Safari/537.36"
 
 
@@ -81,3 +89,38 @@ async def test_a_challenge_moves_on_even_when_403_is_not_a_retried_status(gatewa
     first, second = gateway.grok.egresses
     assert first is not None and first.name == "eu-1" and first.egress_id == "eg-1"
     assert second is None  # acct-2 has no egress of its own: the settings' apply
+
+
+async def test_the_attempts_uploads_leave_through_its_egress_too(gateway: Gateway) -> None:
+    gateway.pool.egresses["acct-1"] = EU
+    await gateway.client().chat.completions.create(
+        model="grok-4", messages=[{"role": "user", "content": [
+            {"type": "text", "text": "what is this?"}, IMAGE, IMAGE,
+        ]}],
+    )  # fmt: skip
+    expected = lease_egress.from_route(EU)
+    assert gateway.grok.upload_egresses == [expected, expected]
+    assert gateway.grok.egresses == [expected]
+
+
+async def test_a_retry_on_another_account_takes_that_accounts_egress(gateway: Gateway) -> None:
+    us = leases.EgressRoute(egress_id="eg-2", name="us-1")
+    gateway.pool.egresses.update({"acct-1": EU, "acct-2": us})
+    gateway.grok.scripts["cred-acct-1"] = reply(grok_errors.CloudflareChallenge("cf", status=403))
+    await gateway.client().chat.completions.create(
+        model="grok-4", messages=[{"role": "user", "content": [IMAGE]}]
+    )
+    assert [e.name for e in gateway.grok.upload_egresses] == ["eu-1", "us-1"]
+    assert [e.name for e in gateway.grok.egresses] == ["eu-1", "us-1"]
+
+
+async def test_the_messages_and_responses_fronts_pass_the_egress(gateway: Gateway) -> None:
+    gateway.pool.egresses["acct-1"] = EU
+    async with anthropic.AsyncAnthropic(
+        base_url=gateway.base_url, api_key="sk-test", max_retries=0
+    ) as claude:
+        await claude.messages.create(
+            model="grok-4", max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
+        )
+    await gateway.client().responses.create(model="grok-4", input="Hi")
+    assert gateway.grok.egresses == [lease_egress.from_route(EU)] * 2
