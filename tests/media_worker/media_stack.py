@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +70,14 @@ class MediaStack:
 
 @contextlib.asynccontextmanager
 async def running_media_stack(
-    *, sim: SimHandle, data_dir: Path, **overrides: Any
+    *,
+    sim: SimHandle,
+    data_dir: Path,
+    wrap_grok: Callable[[GrokClient], Any] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[MediaStack]:
+    """``wrap_grok`` wraps the worker's GrokClient (a recorder); the pool keeps its
+    egresses in the test's store, so tests may add some (``stack.pool.add_egress``)."""
     data: dict[str, Any] = {
         "data_dir": str(data_dir),
         "network": {"base_url": sim.base_url, "assets_url": sim.base_url},
@@ -85,12 +91,22 @@ async def running_media_stack(
     cipher = load_cipher(live.current, allow_generate=True)
     store = await open_store(live.current, cipher=cipher)
     await store.migrate()
-    pool = PoolService(settings=lambda: live.current, repo=store.accounts, hot=MemoryHotState())
+    pool = PoolService(
+        settings=lambda: live.current,
+        repo=store.accounts,
+        egresses=store.egresses,
+        hot=MemoryHotState(),
+    )
     await pool.start(background=False)
     grok = GrokClient(options=ClientOptions.from_settings(live.current))
     blobs = BlobStore.from_settings(live.current)
     queue = InProcessJobQueue()
-    ctx = MediaContext(settings=lambda: live.current, pool=pool, grok=grok, blobs=blobs)
+    ctx = MediaContext(
+        settings=lambda: live.current,
+        pool=pool,
+        grok=grok if wrap_grok is None else wrap_grok(grok),
+        blobs=blobs,
+    )
     registry = CollectorRegistry()
     clock = Clock()
     worker = Worker(
@@ -105,8 +121,17 @@ async def running_media_stack(
     )
     task = asyncio.create_task(worker.run())
     try:
-        yield MediaStack(sim=sim, pool=pool, queue=queue, blobs=blobs, live=live,
-                         worker=worker, ids={}, registry=registry, clock=clock)
+        yield MediaStack(
+            sim=sim,
+            pool=pool,
+            queue=queue,
+            blobs=blobs,
+            live=live,
+            worker=worker,
+            ids={},
+            registry=registry,
+            clock=clock,
+        )
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
