@@ -4,13 +4,15 @@ Imagine WebSockets, the chat fallback, uploads, edits, videos, upscales and down
 The real path (simulator, token pool with a stored egress, GrokClient, blob store) with a
 recorder around the GrokClient (which egress each call was given) and a forwarding proxy
 as the egress's proxy (what passed through it); at the simulator every request carries
-the egress's user agent and clearance cookies.
+the egress's user agent and clearance cookies; failure logs name the egress, never its
+proxy.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,7 +22,11 @@ import pytest
 from grok2api_jobs import EventType
 from grok2api_media import jobs
 from grok_sim.testing import SimHandle
+from grok_web import errors as grok_errors
+from grok_web import options as grok_options
 from media_stack import MediaStack, running_media_stack
+from media_worker.media import downloads
+from media_worker.media.context import MediaContext
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "grok_web"))
@@ -160,3 +166,36 @@ async def test_a_video_uploads_generates_upscales_and_downloads_through_the_egre
         assert_through_the_egress(
             stacked, calls={"upload_file", "generate_video", "upscale_video", "download_asset"}
         )
+
+
+class FlakyAssets:
+    """Asset downloads that fail once with a reset, then serve ``data``."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.failed = False
+
+    async def download_asset(self, **_: Any) -> AsyncIterator[bytes]:
+        if not self.failed:
+            self.failed = True
+            raise grok_errors.UpstreamUnavailable("connection reset")
+        yield self.data
+
+
+async def test_a_retried_download_logs_the_egress_by_name(
+    start: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="media_worker")
+    async with start() as (stack, _, proxy):
+        ctx = MediaContext(
+            settings=lambda: stack.live.current, pool=stack.pool,
+            grok=FlakyAssets(png_bytes()), blobs=stack.blobs,  # type: ignore[arg-type]
+        )  # fmt: skip
+        egress = grok_options.egress(egress_id="eg-1", name=EGRESS, proxy_url=proxy.url)
+        stored = await downloads.store_download(
+            ctx, credential="c", url="users/u/a/image.png", kind="image", egress=egress
+        )
+    assert stored.size > 0
+    [retry] = [r.getMessage() for r in caplog.records if "asset_download_retry" in r.getMessage()]
+    assert f"egress={EGRESS}" in retry
+    assert "127.0.0.1" not in caplog.text and "px-secret" not in caplog.text

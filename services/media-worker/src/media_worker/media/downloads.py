@@ -82,6 +82,9 @@ async def store_download(
         except _RETRIED as exc:
             if delay is None:
                 raise
-            log.info("asset_download_retry kind=%s error=%s", kind, type(exc).__name__)
+            log.info(
+                "asset_download_retry kind=%s egress=%s error=%s",
+                kind, egress.label if egress is not None else "default", type(exc).__name__,
+            )  # fmt: skip
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")

@@ -21,7 +21,7 @@ from typing import Any
 from grok2api_jobs import Job
 from grok2api_media.jobs import ImageJob, ImageResult, MediaFile
 from grok2api_poolclient import leases
-from grok2api_poolclient.egress import grok_egress
+from grok2api_poolclient.egress import egress_label, grok_egress
 from grok_web import chat as grok_chat
 from grok_web import errors as grok_errors
 from grok_web import events as ev
@@ -96,8 +96,10 @@ class ImageHandler:
                     # The handshake was refused (the upstream retired the socket for a while
                     # in 2026): chat-based generation serves instead, with the same account.
                     self._ws_refused_until = time.monotonic() + WS_REFUSED_SECONDS
-                    log.warning("imagine_ws_refused status=%s: using chat-based generation",
-                                exc.status)  # fmt: skip
+                    log.warning(
+                        "imagine_ws_refused status=%s egress=%s: using chat-based generation",
+                        exc.status, egress_label(lease),
+                    )  # fmt: skip
             return await self._chat_based(lease, request, meter, count)
 
         return await leased.run(

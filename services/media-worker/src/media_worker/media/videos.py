@@ -18,7 +18,7 @@ from typing import Any
 from grok2api_jobs import Job
 from grok2api_media.jobs import MediaFile, VideoJob, VideoResult
 from grok2api_poolclient import leases
-from grok2api_poolclient.egress import grok_egress
+from grok2api_poolclient.egress import egress_label, grok_egress
 from grok_web import errors as grok_errors
 from grok_web import events as ev
 from grok_web import media
@@ -122,7 +122,10 @@ class VideoHandler:
                 egress=grok_egress(lease),
             )  # fmt: skip
         except grok_errors.GrokWebError as exc:  # the video is what was asked for
-            log.info("video_thumbnail_skipped error=%s", type(exc).__name__)
+            log.info(
+                "video_thumbnail_skipped egress=%s error=%s",
+                egress_label(lease), type(exc).__name__,
+            )  # fmt: skip
             return None
 
 
