@@ -35,6 +35,7 @@ from grok2api_storage import egresses_common, protocols, records
 from grok2api_storage import errors as storage_errors
 
 from .. import errors
+from . import management
 from .settings_egress import clearance_cookies
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,27 @@ class Entry(pydantic.BaseModel):
     @pydantic.field_validator("proxy", "asset_proxy")
     @classmethod
     def _proxy(cls, value: str, info: pydantic.ValidationInfo) -> str:
-        return egresses_common.checked_proxy(value, field=str(info.field_name))
+        return checked_proxy(value, field=str(info.field_name))
+
+
+def checked_proxy(value: str, *, field: str) -> str:
+    """ "" (direct) or a proxy URL the pool accepts (``management.PROXY_SCHEMES``); the
+    message never repeats the URL, which may carry a password."""
+    url = value.strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise ValueError(f"{field} is not a valid URL") from None
+    if parts.scheme not in management.PROXY_SCHEMES or not host:
+        raise ValueError(
+            f"{field} must be scheme://[user:password@]host:port with a scheme of "
+            f"{', '.join(management.PROXY_SCHEMES)} (or empty for a direct egress)"
+        )
+    return url
 
 
 def derived_name(proxy: str) -> str:
@@ -116,7 +137,8 @@ def _entry(item: object, index: int) -> Entry:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         # the message only: pydantic's text repeats the input, which may hold a password
-        raise DeclaredError(f"entry {index} ({where}): {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise DeclaredError(f"entry {index} ({where}): {message}") from None
     name = entry.name.strip() or derived_name(entry.proxy)
     return entry.model_copy(update={"name": name})
 
