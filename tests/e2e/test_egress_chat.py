@@ -1,7 +1,8 @@
 """Chats leave through their account's egress: the token pool and the gateway in one
-process, the simulator enforcing Cloudflare clearance per (client address, User-Agent),
-two egresses through two real tinyproxy instances exiting from their own loopback
-addresses, and the FlareSolverr-compatible solver.
+process (the gateway reaching the pool in process, or over gRPC), the simulator enforcing
+Cloudflare clearance per (client address, User-Agent), two egresses through two real
+tinyproxy instances exiting from their own loopback addresses, and the
+FlareSolverr-compatible solver.
 
 Each egress starts with a clearance the solver obtained through its proxy ten minutes ago
 (older than the pool's "just refreshed" window, so a challenge asks for a new one). Every
@@ -26,6 +27,7 @@ import pytest
 from gateway.app import create_app
 from grok2api_poolclient import leases
 from grok2api_poolclient.accounts import AccountStatus
+from grok2api_poolclient.grpc_transport import GrpcPoolClient
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
 from grok2api_storage import load_cipher, open_store, protocols, records
@@ -33,6 +35,7 @@ from grok_sim.testing import SimHandle, SolverHandle, running_solver
 from grok_web.client import GrokClient
 from grok_web.options import ClientOptions
 from prometheus_client import CollectorRegistry
+from token_pool import grpc_server
 from token_pool.hot.memory import MemoryHotState
 from token_pool.service import PoolService
 
@@ -98,14 +101,17 @@ def solver() -> Iterator[SolverHandle]:
         yield handle
 
 
-@pytest.fixture(params=["mgw", "rest"])
+@pytest.fixture(params=[("mgw", "in_process"), ("rest", "grpc")], ids=["mgw", "rest-grpc"])
 async def stack(
     request: pytest.FixtureRequest, sim: SimHandle, solver: SolverHandle, tmp_path: Path
 ) -> AsyncIterator[Stack]:
+    """``grpc``: the gateway reaches the pool over its gRPC server (the split deployment's
+    transport: leases carry their egress route through the proto)."""
+    protocol, transport = request.param
     live = LiveSettings(Settings.model_validate({
         "data_dir": str(tmp_path),
         "network": {"base_url": sim.base_url, "assets_url": sim.base_url,
-                    "chat_protocol": request.param},
+                    "chat_protocol": protocol},
         "retry": {"retry_backoff_base": 0.0, "retry_backoff_max": 0.05, "max_retry": 3},
         "chat": {"dynamic_statsig": False},
         # least recently used first: the test knows which account the next chat gets
@@ -143,7 +149,13 @@ async def stack(
         for account_id in accounts.values():  # tags to pick an egress's accounts by
             await pool.upsert_account(account_id=account_id, tags=[names[bindings[account_id]]])
         grok = GrokClient(options=ClientOptions.from_settings(live.current))
-        app = create_app(settings=live, pool=pool, grok=grok, client_keys=store.client_keys)
+        server, remote = None, None
+        if transport == "grpc":
+            server = await grpc_server.create_server(pool, address="127.0.0.1:0")
+            remote = GrpcPoolClient(f"127.0.0.1:{server.port}")
+        app = create_app(
+            settings=live, pool=remote or pool, grok=grok, client_keys=store.client_keys
+        )
         try:
             async with (
                 serve(app) as base_url,
@@ -167,6 +179,9 @@ async def stack(
                     for opened in stack.clients:
                         await opened.close()
         finally:
+            if remote is not None and server is not None:
+                await remote.aclose()
+                await server.stop(grace=0.5)
             await grok.aclose()
             await pool.aclose()
             await store.aclose()
