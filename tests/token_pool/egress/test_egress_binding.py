@@ -201,3 +201,31 @@ async def test_another_replica_applies_a_change_on_the_notice(egress_pool: Egres
         reloaded.clear()
     lease = await second.acquire(model="grok-4")
     assert lease.egress is not None and lease.egress.name == "b"
+
+
+async def test_a_replica_that_has_not_heard_of_an_egress_yet_loads_it_for_the_lease(
+    egress_pool: EgressPool,
+) -> None:
+    first = await egress_pool.replica()
+    second = await egress_pool.replica()  # no background work: it never hears the notice
+    await first.add_egress(name="late", proxy_url="http://127.0.0.5:3128")
+    await _accounts(first, 1)
+    lease = await second.acquire(model="grok-4")
+    assert lease.egress is not None and lease.egress.name == "late"
+    assert lease.egress.proxy_url == "http://127.0.0.5:3128"
+    await first.add_egress(name="later")
+    refreshed = await second.refresh_clearance("later")  # found by name all the same
+    assert refreshed.result is egresses.RefreshResult.NO_SOLVER
+
+
+async def test_releasing_a_lease_twice_counts_one_call_through_its_egress(
+    egress_pool: EgressPool,
+) -> None:
+    svc = await egress_pool.replica()
+    await svc.add_egress(name="a")
+    await _accounts(svc, 1)
+    lease = await svc.acquire(model="grok-4")
+    for _ in range(2):
+        await svc.release(lease, outcome=Outcome.CHALLENGE)
+    (listed,) = await svc.list_egresses()
+    assert (listed.calls, listed.challenges) == (1, 1)

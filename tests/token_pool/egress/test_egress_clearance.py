@@ -78,6 +78,10 @@ async def test_a_challenge_refreshes_the_clearance_through_the_egress_on_demand(
     await svc.release(lease, outcome=Outcome.SUCCESS)
     seen = sim.requests("/rest/rate-limits")[-1]
     assert seen["client"] == "127.0.0.21"
+    headers = {k.lower(): v for k, v in seen["headers"].items()}
+    major = SOLVER_USER_AGENT.split("Chrome/")[1].split(".")[0]
+    assert headers["user-agent"] == SOLVER_USER_AGENT  # the clearance's, hints to match
+    assert f'v="{major}"' in headers["sec-ch-ua"] and headers["x-statsig-id"]
 
 
 async def test_two_replicas_refreshing_one_egress_at_once_ask_the_solver_once(

@@ -156,7 +156,9 @@ class PoolClient(Protocol):
     # name. Changes reach every replica within a second and rebind the accounts they affect.
 
     async def list_egresses(self) -> tuple[egresses.Egress, ...]:
-        """Every egress with its state, load and clearance (never cookies), by name."""
+        """Every egress with its state, load and clearance (never cookies), by name. Without
+        stored egresses: the one the settings describe (``from_settings``, read-only), if
+        any; adding the first egress replaces it."""
         ...
 
     async def add_egress(
@@ -204,10 +206,12 @@ class PoolClient(Protocol):
         self, egress_ids: Sequence[str] = (), *, all_egresses: bool = False
     ) -> AsyncIterator[egresses.EgressTest]:
         """Fetch the upstream's home page through each egress, yielding one result per
-        egress as it finishes and a summary (``finished``)."""
+        egress as it finishes and a summary (``finished``). Raises ``EgressNotFound`` for an
+        unknown one, ``InvalidRequest`` when neither ids nor ``all_egresses`` are given."""
         ...
 
     async def refresh_clearance(self, egress: str) -> egresses.ClearanceRefresh:
         """Obtain a new clearance through the solver now (one at a time per egress across
-        replicas). Raises ``EgressNotFound``."""
+        replicas; one obtained moments ago is kept: ``RefreshResult.FRESH``). Raises
+        ``EgressNotFound``."""
         ...

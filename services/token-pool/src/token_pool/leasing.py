@@ -222,7 +222,7 @@ class Leaser:
             cost=params.cost,
             expires_at=params.expires_at,
             user_id=identity.user_id,
-            egress=self._egress.route(answer.egress_id),
+            egress=await self._egress.route_of(answer.egress_id),
         )
 
     async def _pinned_exhausted(
@@ -317,7 +317,8 @@ class Leaser:
         """Count the outcome; persist and announce a status change (rare, off the fast path)."""
         lease = order.lease
         self._metrics.released(order.outcome, lease.tier)
-        await self._egress.observe(lease.egress, order.outcome)
+        if result is not None and result.held:  # a second release is not a second call
+            await self._egress.observe(lease.egress, order.outcome)
         if result is None or result.status is result.previous_status:
             return None
         log.info(

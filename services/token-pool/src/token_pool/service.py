@@ -153,6 +153,7 @@ class PoolService:
             raise_if_cancelling()
             if egress_pool.is_notice(message):
                 await self.egress.reload()
+                raise_if_cancelling()  # a cancel lost in the reload's Redis calls
                 continue
             decoded = feed.decode(message)
             if decoded is None:

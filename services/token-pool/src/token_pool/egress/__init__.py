@@ -6,4 +6,7 @@ binding    binds accounts to healthy egresses in the hot state, mirrored to the 
 solver     FlareSolverr's HTTP API
 clearance  refreshes clearance: scheduled, on demand, one at a time per egress
 pool       ties them together for the leaser and the management API
+management the PoolClient egress methods: list, add, update, remove, test, refresh
+probe      tests egresses: the home page through each one with grok_web
+views      what the management API shows of an egress (no secret)
 """

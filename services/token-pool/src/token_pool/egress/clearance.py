@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from grok2api_jobs import raise_if_cancelling
 from grok2api_settings import Settings
 from grok2api_storage import protocols, records
 
@@ -117,6 +118,7 @@ class ClearanceRefresher:
         while token is None:
             await asyncio.sleep(LOCK_POLL_SECONDS)
             token = await self._hot.try_lock(lock, ttl_seconds=ttl)
+            raise_if_cancelling()  # the Redis client can lose a cancel (grok2api_jobs)
         try:
             egress = await self._current(egress_id)
             if egress is None:
@@ -210,6 +212,7 @@ class ClearanceRefresher:
                 for egress in self._registry.all():
                     if self.due(egress, now):
                         self.request(egress.id)
+            raise_if_cancelling()
             await asyncio.sleep(SCHEDULE_INTERVAL_SECONDS)
 
     async def settled(self) -> None:

@@ -138,7 +138,7 @@ class EgressManager:
             if all_egresses:
                 chosen = sorted(self._pool.registry.all(), key=lambda e: e.name)
             elif egress_ids:
-                chosen = [self._known(e) for e in dict.fromkeys(egress_ids)]
+                chosen = [await self._known(e) for e in dict.fromkeys(egress_ids)]
             else:
                 raise errors.InvalidRequest("name the egresses to test, or test all of them")
             routes = [r for e in chosen if (r := self._pool.route(e.id)) is not None]
@@ -148,7 +148,7 @@ class EgressManager:
 
     async def refresh(self, egress: str) -> egresses.ClearanceRefresh:
         with egress_errors():
-            record = self._known(egress)
+            record = await self._known(egress)
             done = await self._pool.clearance.refresh(record.id)
             if done.result is clearance.Result.UNKNOWN:
                 raise errors.EgressNotFound(f"no egress {egress!r}")
@@ -166,11 +166,15 @@ class EgressManager:
         await self._pool.reload()
         await self._pool.announce()
 
-    def _known(self, egress: str) -> records.EgressRecord:
-        """An egress this replica serves (stored or the settings'), by id or name."""
-        for record in self._pool.registry.all():
-            if egress in (record.id, record.name):
-                return record
+    async def _known(self, egress: str) -> records.EgressRecord:
+        """An egress this replica serves (stored or the settings'), by id or name; one
+        added on another replica moments ago (its notice on the way) is loaded first."""
+        for attempt in range(2):
+            for record in self._pool.registry.all():
+                if egress in (record.id, record.name):
+                    return record
+            if attempt == 0:
+                await self._pool.registry.load()
         raise errors.EgressNotFound(f"no egress {egress!r}")
 
     async def _stored(self, egress: str, *, doing: str) -> records.EgressRecord:

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
+from grok2api_jobs import raise_if_cancelling
 from grok2api_poolclient.leases import EgressRoute, Outcome
 from grok2api_settings import Settings
 from grok2api_storage import errors as storage_errors
@@ -77,6 +78,7 @@ class EgressPool:
         self.repo = repo
         self._clock = clock
         self.registry = registry_mod.EgressRegistry(settings=settings, repo=repo)
+        self._loading = asyncio.Lock()
         self.metrics = egress_metrics.EgressMetrics.on(registry)
         self.binder = binding.EgressBinder(hot=hot, repo=repo, registry=self.registry, clock=clock)
         self.clearance = clearance.ClearanceRefresher(
@@ -97,6 +99,22 @@ class EgressPool:
 
     def route(self, egress_id: str) -> EgressRoute | None:
         return self.registry.route(egress_id)
+
+    async def route_of(self, egress_id: str) -> EgressRoute | None:
+        """The route of a lease's egress; an id this replica does not know yet (added on
+        another replica moments ago, its notice still on the way) reloads the egresses
+        first, once for every lease that waits on it."""
+        route = self.registry.route(egress_id)
+        if route is not None or not egress_id or egress_id == base.NO_EGRESS:
+            return route
+        async with self._loading:
+            route = self.registry.route(egress_id)
+            if route is None:
+                await self.registry.load()
+                route = self.registry.route(egress_id)
+        if route is None:
+            log.warning("egress_unknown_for_lease egress_id=%s: leased without one", egress_id)
+        return route
 
     async def account_changed(self, account_id: str, tags: Sequence[str]) -> None:
         await self.binder.bind_one(account_id, tags)
@@ -128,6 +146,7 @@ class EgressPool:
         ends); changes and health events rebind at once without waiting for this."""
         while True:
             await self.binder.rebind_if_changed()
+            raise_if_cancelling()  # the Redis client can lose a cancel (grok2api_jobs)
             await asyncio.sleep(REBIND_CHECK_SECONDS)
 
     async def show_metrics(self) -> None:

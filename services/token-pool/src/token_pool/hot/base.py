@@ -182,6 +182,8 @@ class ReleaseResult:
     account_id: str
     status: AccountStatus
     previous_status: AccountStatus
+    held: bool = True
+    """False when the lease was released already or reclaimed: nothing more to count."""
 
 
 # What an acquire in a batch came to: a reservation, or why there is none.

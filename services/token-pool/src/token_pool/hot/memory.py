@@ -269,8 +269,9 @@ class MemoryHotState:
                 acct.cooling_until = max(acct.cooling_until, until)
         self._apply_figures(acct, params.figures, params.now)
         return base.ReleaseResult(
-            account_id=account_id, status=acct.status, previous_status=previous
-        )
+            account_id=account_id, status=acct.status, previous_status=previous,
+            held=lease is not None,
+        )  # fmt: skip
 
     def _transient(self, account_id: str, acct: _Account, params: base.ReleaseParams) -> None:
         run = self._transient_run

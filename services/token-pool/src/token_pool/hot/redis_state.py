@@ -265,6 +265,7 @@ def _released(params: base.ReleaseParams, answer: list[Any]) -> base.ReleaseResu
         account_id=params.account_id,
         status=_STATUSES[_text(answer[1])],
         previous_status=_STATUSES[_text(answer[2])],
+        held=int(answer[3]) == 1,
     )
 
 

@@ -272,6 +272,10 @@ class TokenPoolServicer:
         """Egresses: the ways out to grok.com, each with its own Cloudflare clearance (issue #20).
         An `egress` field takes an id or a name. Changes reach every replica within a second
         and rebind the accounts they affect. Proxy addresses come back masked, cookies never.
+        Without stored egresses, the network/security settings' proxy and cf_clearance form one
+        read-only egress (id "settings", name "default", from_settings); adding the first egress
+        replaces it and its accounts move to the stored ones. Invalid values are INVALID_ARGUMENT;
+        an unknown egress is NOT_FOUND with a ResourceInfo (resource_type "egress").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

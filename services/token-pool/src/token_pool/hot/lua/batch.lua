@@ -12,7 +12,8 @@
 --             [[tier, default_total, default_window], ...], [excluded id, ...], product,
 --             pinned account id ('' = any), [account tag, ...] (empty = any account)]
 -- Returns one entry per item, releases first:
---   release {'ok', status, previous_status} | {'gone'}
+--   release {'ok', status, previous_status, held (1: the lease was held, 0: released
+--           already or reclaimed)} | {'gone'}
 --   acquire {'ok', account_id, tier, egress id or ''}
 --           | {'exhausted', n_cooling, n_no_quota, n_busy, retry_at, n_refused}
 --           | {'not_ready'}
@@ -234,7 +235,7 @@ if n_releases > 0 then
       local read, write = accessors(a)
       apply_figures(read, write, now, release[12])
       if forgive then forgive_run(now, mode_fields(mode)) end
-      out[#out + 1] = {'ok', get(a, 'st'), previous}
+      out[#out + 1] = {'ok', get(a, 'st'), previous, known and 1 or 0}
     end
   end
   local finished = {}
