@@ -229,3 +229,40 @@ async def test_releasing_a_lease_twice_counts_one_call_through_its_egress(
         await svc.release(lease, outcome=Outcome.CHALLENGE)
     (listed,) = await svc.list_egresses()
     assert (listed.calls, listed.challenges) == (1, 1)
+
+
+async def test_retagging_an_egress_moves_the_accounts_it_no_longer_serves(
+    egress_pool: EgressPool,
+) -> None:
+    svc = await egress_pool.replica()
+    await svc.add_egress(name="a")
+    await svc.add_egress(name="b")
+    plain = await _accounts(svc, 2)
+    european = (await svc.upsert_account(credential=_cred(60), tags=["eu"])).account_id
+    await svc.update_egress("a", tags=["eu"])
+    await svc.update_egress("b", tags=["us"])
+    assert await _egress_of(svc, european) == "a"
+    with pytest.raises(errors.PoolExhausted):  # neither serves untagged accounts now
+        await svc.acquire(model="grok-4", account_id=plain[0])
+
+
+async def test_an_egress_cap_limits_the_leases_through_it(egress_pool: EgressPool) -> None:
+    svc = await egress_pool.replica()
+    await svc.add_egress(name="a", max_inflight=1)
+    await _accounts(svc, 2)
+    held = await svc.acquire(model="grok-4")
+    with pytest.raises(errors.PoolExhausted) as refused:
+        await svc.acquire(model="grok-4")
+    assert refused.value.reason is errors.ExhaustedReason.ALL_BUSY
+    await svc.update_egress("a", max_inflight=0)  # no cap: the other account is leased
+    other = await svc.acquire(model="grok-4")
+    assert other.account_id != held.account_id
+
+
+async def test_a_new_proxy_forgets_the_clearance_it_had(egress_pool: EgressPool) -> None:
+    svc = await egress_pool.replica()
+    await svc.add_egress(name="a", proxy_url="http://127.0.0.5:1", clearance_cookies="abc")
+    (listed,) = await svc.list_egresses()
+    assert listed.clearance is not None and listed.state is egresses.EgressState.HEALTHY
+    moved = await svc.update_egress("a", proxy_url="http://127.0.0.6:1")
+    assert moved.clearance is None and moved.state is egresses.EgressState.NO_CLEARANCE
