@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -42,12 +43,13 @@ from token_pool.service import PoolService
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "egress"))
 sys.path.insert(0, str(TESTS / "gateway"))
-from egress_proxies import RunningProxy, running_tinyproxy  # noqa: E402
+from egress_proxies import Credentials, RunningProxy, running_tinyproxy  # noqa: E402
 from gateway_fakes import serve  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
 EXITS = {"eu": "127.0.0.41", "us": "127.0.0.42"}
+CREDENTIALS = Credentials(username="eu-user", password="eu-pr0xy-s3cret")  # eu's proxy only
 ACCOUNTS = ("sso-egress-1", "sso-egress-2", "sso-egress-3", "sso-egress-4")
 USER = [{"role": "user", "content": "Hello through an egress"}]
 
@@ -121,7 +123,11 @@ async def stack(
     with contextlib.ExitStack() as proxies:
         started = {
             name: proxies.enter_context(
-                running_tinyproxy(exit_address=address, workdir=tmp_path / f"proxy-{name}")
+                running_tinyproxy(
+                    exit_address=address,
+                    workdir=tmp_path / f"proxy-{name}",
+                    credentials=CREDENTIALS if name == "eu" else None,
+                )
             )
             for name, address in EXITS.items()
         }
@@ -259,8 +265,9 @@ async def test_each_chat_leaves_through_its_accounts_egress(stack: Stack) -> Non
 
 
 async def test_a_challenge_is_solved_through_the_egress_and_the_chat_still_succeeds(
-    stack: Stack,
+    stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     for _ in ACCOUNTS:
         await stack.chat()
     # Least recently used first: the next chat starts on the account the first one used.
@@ -293,3 +300,6 @@ async def test_a_challenge_is_solved_through_the_egress_and_the_chat_still_succe
     upstream = _upstream(stack.sim, since=mark)
     assert {(await stack.egress_of())[credential] for credential in upstream} == {name}
     await _assert_left_through_their_egresses(stack, upstream)  # with the new clearance
+    assert f"egress={name}" in caplog.text  # the failed attempt's log names the egress
+    assert CREDENTIALS.password not in caplog.text
+    assert all(address not in caplog.text for address in EXITS.values())
