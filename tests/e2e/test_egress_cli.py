@@ -1,9 +1,9 @@
 """``grok2api egress`` as an operator runs it: against a running token-pool service (gRPC,
 Redis hot state) and, with no pool, on the store directly. An egress through a real
-tinyproxy exiting from its own loopback address gets its clearance from the simulator's
-FlareSolverr-compatible solver (``egress refresh``) and then tests OK against the
-simulator's Cloudflare front; a proxy that is down is reported failed with what to do;
-proxy credentials and cookies appear in no output or log."""
+tinyproxy (or dante, SOCKS5 with remote DNS) exiting from its own loopback address gets its
+clearance from the simulator's FlareSolverr-compatible solver (``egress refresh``), then
+tests OK against the simulator's Cloudflare front; a proxy that is down is reported failed
+with what to do; proxy credentials and cookies appear in no output or log."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from .conftest import Service, free_port, wait_grpc
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "egress"))
-from egress_proxies import Credentials, RunningProxy, running_tinyproxy
+from egress_proxies import Credentials, RunningProxy, running_dante, running_tinyproxy
 
 pytestmark = pytest.mark.e2e
 
@@ -130,6 +130,22 @@ def test_an_egress_through_a_real_proxy_tests_ok_and_a_dead_one_fails_clearly(
     assert simulator.clearances_issued(EXIT_ADDRESS) >= 1
     for result in (added, refreshed, one, everything):
         assert SECRET not in said(result)
+
+
+def test_a_socks5h_egress_through_a_real_dante_tests_ok(
+    pool_env: dict[str, str], simulator: SimHandle, tmp_path: Path
+) -> None:
+    with running_dante(exit_address="127.0.0.42", workdir=tmp_path / "dante") as socks:
+        added = grok2api("egress", "add", "socks", "--proxy", socks.url(scheme="socks5h"),
+                         env=pool_env)  # fmt: skip
+        grok2api("egress", "refresh", "socks", env=pool_env)
+        tested = grok2api("egress", "test", "socks", env=pool_env)
+
+    assert added.returncode == 0, said(added)
+    assert f"socks socks5h://127.0.0.1:{socks.port}" in added.stdout
+    assert tested.returncode == 0, said(tested)
+    assert tested.stdout.startswith("ok      socks  200")
+    assert simulator.clearances_issued("127.0.0.42") >= 1
 
 
 def test_list_show_update_refresh_and_remove_over_grpc(
