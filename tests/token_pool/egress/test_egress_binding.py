@@ -266,3 +266,18 @@ async def test_a_new_proxy_forgets_the_clearance_it_had(egress_pool: EgressPool)
     assert listed.clearance is not None and listed.state is egresses.EgressState.HEALTHY
     moved = await svc.update_egress("a", proxy_url="http://127.0.0.6:1")
     assert moved.clearance is None and moved.state is egresses.EgressState.NO_CLEARANCE
+
+
+async def test_a_live_settings_change_rebuilds_the_settings_egress(
+    egress_pool: EgressPool,
+) -> None:
+    svc = await egress_pool.replica()
+    (account,) = await _accounts(svc, 1)
+    assert await svc.list_egresses() == ()
+    egress_pool.settings = egress_settings(network={"base_proxy_url": "http://127.0.0.7:3128"})
+    await svc.egress.maintain()
+    (legacy,) = await svc.list_egresses()
+    assert (legacy.name, legacy.from_settings, legacy.bound_accounts) == ("default", True, 1)
+    assert legacy.proxy_masked == "http://127.0.0.7:3128"
+    lease = await svc.acquire(model="grok-4", account_id=account)
+    assert lease.egress is not None and lease.egress.proxy_url == "http://127.0.0.7:3128"

@@ -50,9 +50,12 @@ async def test_secrets_stay_out_of_views_results_errors_and_logs(
     with pytest.raises(errors.InvalidRequest) as bad_url:
         await svc.add_egress(name="bad", proxy_url=f"ftp://user:{PASSWORD}@host:21")
     shown.append(bad_url.value)
+    await svc.update_egress("down", proxy_url=f"http://user:{PASSWORD}@127.0.0.1:10")
+    assert "egress_updated egress=down fields=proxy_url" in caplog.text
 
     text = " ".join(repr(s) for s in shown) + " " + caplog.text
     assert "egress_clearance_failed egress=down" in caplog.text  # the logs were captured
+    assert f"egress_added egress=px proxy=http://127.0.0.1:{proxy.port}" in caplog.text
     for secret in (PASSWORD, COOKIE_VALUE):
         assert secret not in text
     down = next(s for s in shown if getattr(s, "name", "") == "down" and hasattr(s, "ok"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,8 @@ from redis import exceptions as redis_errors
 from ..hot import base
 from . import clearance, probe, settings_egress, views
 from . import pool as pool_mod
+
+log = logging.getLogger(__name__)
 
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 # Cookies of the account, not of the clearance: a pasted browser Cookie header may carry
@@ -85,6 +88,10 @@ class EgressManager:
                 tags=tuple(tags), enabled=enabled, max_inflight=max_inflight, browser=browser,
                 user_agent=user_agent, clearance=pasted,
             ))  # fmt: skip
+            log.info(
+                "egress_added egress=%s proxy=%s clearance=%s",
+                name, views.masked(record.proxy_url) or "direct", pasted is not None,
+            )  # fmt: skip
             await self._changed()
             return await self._view_one(record.id)
 
@@ -122,6 +129,9 @@ class EgressManager:
             if clearance_cookies == "":
                 patch = dataclasses.replace(patch, clearance=None)
             await self._pool.repo.update(record.id, patch)
+            # the names of the fields changed, never their values (proxies, cookies)
+            fields = ",".join(sorted(patch.changes())) or "-"
+            log.info("egress_updated egress=%s fields=%s", record.name, fields)
             await self._changed()
             return await self._view_one(record.id)
 
@@ -129,6 +139,7 @@ class EgressManager:
         with egress_errors():
             record = await self._stored(egress, doing="remove")
             await self._pool.repo.remove(record.id)
+            log.info("egress_removed egress=%s", record.name)
             await self._changed()
 
     async def test(

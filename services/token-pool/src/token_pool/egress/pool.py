@@ -142,12 +142,21 @@ class EgressPool:
             await self.binder.bind_all()
 
     async def run_periodically(self) -> None:
-        """Rebind when egresses become usable or unusable by the clock alone (a cooldown
-        ends); changes and health events rebind at once without waiting for this."""
         while True:
-            await self.binder.rebind_if_changed()
+            await self.maintain()
             raise_if_cancelling()  # the Redis client can lose a cancel (grok2api_jobs)
             await asyncio.sleep(REBIND_CHECK_SECONDS)
+
+    async def maintain(self) -> None:
+        """What no notice announces: settings changed live (the settings' egress, the
+        default browser and user agent of routes) reload the egresses; egresses usable or
+        not by the clock alone (a cooldown ended) rebind. Changes to stored egresses and
+        health events act at once without waiting for this."""
+        if self.registry.settings_changed:
+            log.info("egress_settings_changed: reloading the egresses")
+            await self.reload()
+        else:
+            await self.binder.rebind_if_changed()
 
     async def show_metrics(self) -> None:
         loads = await self._hot.egress_loads()

@@ -27,8 +27,23 @@ class EgressRegistry:
         self.health: dict[str, health.Health] = {}
         self.from_settings = False
         """True when the egress is the legacy one built from the settings."""
+        self._loaded_with: tuple[str, ...] = ()
+
+    def _settings_key(self) -> tuple[str, ...]:
+        """The settings the egresses and their routes are built from."""
+        network, security = self._settings().network, self._settings().security
+        return (
+            network.base_proxy_url, network.asset_proxy_url, security.cf_clearance,
+            security.browser, security.user_agent,
+        )  # fmt: skip
+
+    @property
+    def settings_changed(self) -> bool:
+        """Whether those settings changed since the last load (a live settings change)."""
+        return self._settings_key() != self._loaded_with
 
     async def load(self) -> None:
+        self._loaded_with = self._settings_key()
         stored = await self._repo.list()
         legacy = None if stored else settings_egress.from_settings(self._settings())
         self.from_settings = legacy is not None
