@@ -124,3 +124,36 @@ async def test_the_messages_and_responses_fronts_pass_the_egress(gateway: Gatewa
         )
     await gateway.client().responses.create(model="grok-4", input="Hi")
     assert gateway.grok.egresses == [lease_egress.from_route(EU)] * 2
+
+
+async def test_a_challenge_on_every_attempt_answers_503_naming_the_egress(gateway: Gateway) -> None:
+    gateway.pool.egresses.update(dict.fromkeys(("acct-1", "acct-2", "acct-3"), EU))
+    gateway.grok.scripts["*"] = reply(grok_errors.CloudflareChallenge("cf", status=403))
+    with pytest.raises(openai.APIStatusError) as caught:
+        await gateway.client().chat.completions.create(
+            model="grok-4", messages=[{"role": "user", "content": "Hi"}]
+        )
+    assert caught.value.status_code == 503
+    error = caught.value.body
+    assert isinstance(error, dict) and error["code"] == "upstream_challenge"
+    assert error["type"] == "upstream_error"
+    assert "Cloudflare challenge through egress eu-1" in error["message"]
+    assert "retry shortly" in error["message"]
+    assert "127.0.0.1" not in error["message"] and "px-secret" not in error["message"]
+
+
+async def test_the_messages_front_says_the_same_in_anthropics_shape(gateway: Gateway) -> None:
+    gateway.pool.egresses.update(dict.fromkeys(("acct-1", "acct-2", "acct-3"), EU))
+    gateway.grok.scripts["*"] = reply(grok_errors.CloudflareChallenge("cf", status=403))
+    async with anthropic.AsyncAnthropic(
+        base_url=gateway.base_url, api_key="sk-test", max_retries=0
+    ) as claude:
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            await claude.messages.create(
+                model="grok-4", max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
+            )
+    assert caught.value.status_code == 503
+    body = caught.value.body
+    assert isinstance(body, dict) and body["type"] == "error"
+    assert body["error"]["type"] == "api_error"
+    assert "Cloudflare challenge through egress eu-1" in body["error"]["message"]

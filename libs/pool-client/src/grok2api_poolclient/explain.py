@@ -46,12 +46,15 @@ UPSTREAM_ADVICE = {
         "accounts of a tier that has it (SuperGrok)."
     ),
     "upstream_challenge": (
-        "grok.com answered with a Cloudflare challenge: refresh security.cf_clearance or "
-        "route through another proxy (network.base_proxy_url)."
+        "grok.com answered with a Cloudflare challenge through egress {egress}; its clearance "
+        "is being refreshed, retry shortly. If this persists, check that egress and the "
+        "solver (grok2api egress test {egress}; egress.solver_url), or paste a fresh "
+        "clearance (grok2api egress update {egress} --clearance ...)."
     ),
     "upstream_anti_bot": (
-        "grok.com rejected the request as automated: refresh security.cf_clearance or route "
-        "through another proxy (network.base_proxy_url)."
+        "grok.com rejected the request as automated through egress {egress}; its clearance "
+        "is being refreshed, retry shortly. If this persists, route through another egress "
+        "or paste a fresh clearance (grok2api egress update {egress} --clearance ...)."
     ),
     "upstream_content_blocked": (
         "grok.com blocked or moderated the content (for images: no final image within "
@@ -100,9 +103,12 @@ def upstream_failed(exc: leasing.UpstreamFailed) -> Explained:
         status, type_ = 504, "upstream_error"
     elif verdict.code == "upstream_content_blocked":
         status, type_ = 400, "invalid_request_error"
+    elif verdict.outcome is leases.Outcome.CHALLENGE:  # the way out, not grok.com: 503
+        status, type_ = 503, "upstream_error"
     else:
         status, type_ = 502, "upstream_error"
     advice = UPSTREAM_ADVICE.get(verdict.code, "grok.com failed to answer; retry in a moment.")
+    advice = advice.replace("{egress}", exc.egress)
     if exc.committed:
         where = "mid-answer"
     else:

@@ -118,11 +118,21 @@ class RetryPolicy:
 class UpstreamFailed(Exception):
     """The upstream call failed and will not be retried; the lease is already released."""
 
-    def __init__(self, message: str, *, verdict: Verdict, committed: bool, accounts: int = 1):
+    def __init__(
+        self,
+        message: str,
+        *,
+        verdict: Verdict,
+        committed: bool,
+        accounts: int = 1,
+        egress: str = "default",
+    ):
         super().__init__(message)
         self.verdict = verdict
         self.committed = committed  # True when items had already reached the consumer
         self.accounts = accounts  # how many accounts the request tried
+        # the name of the failed attempt's egress (``egress_label``), never its address
+        self.egress = egress
 
 
 def _retryable(policy: RetryPolicy, verdict: Verdict) -> bool:
@@ -237,7 +247,10 @@ async def _committed(
             "upstream_failed_mid_stream account=%s egress=%s outcome=%s code=%s",
             account_id, egress_label(held.lease), outcome, verdict.code,
         )  # fmt: skip
-        raise UpstreamFailed(str(exc) or verdict.code, verdict=verdict, committed=True) from exc
+        raise UpstreamFailed(
+            str(exc) or verdict.code, verdict=verdict, committed=True,
+            egress=egress_label(held.lease),
+        ) from exc  # fmt: skip
     finally:
         if outcome is not leases.Outcome.SUCCESS:
             await _close_quietly(upstream)
@@ -284,6 +297,7 @@ class _Tries:
             verdict=verdict,
             committed=False,
             accounts=len(self.excluded) + 1,
+            egress=egress_label(lease),
         )
         failure.__cause__ = exc
         self.last_failure = failure
