@@ -6,6 +6,7 @@ no secret: proxies come masked, clearances without cookies. Absent times are 0 o
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from grok2api.tokenpool.v1 import token_pool_pb2 as pb
@@ -95,33 +96,13 @@ def clearance_from_pb(msg: pb.ClearanceInfo) -> egresses.ClearanceInfo:
 
 
 def egress_test_to_pb(test: egresses.EgressTest) -> pb.EgressTest:
-    return pb.EgressTest(
-        egress_id=test.egress_id,
-        name=test.name,
-        ok=test.ok,
-        status=test.status,
-        challenged=test.challenged,
-        latency_ms=test.latency_ms,
-        message=test.message,
-        done=test.done,
-        total=test.total,
-        finished=test.finished,
-    )
+    # The message's fields are the dataclass's, name for name.
+    return pb.EgressTest(**dataclasses.asdict(test))
 
 
 def egress_test_from_pb(msg: pb.EgressTest) -> egresses.EgressTest:
-    return egresses.EgressTest(
-        egress_id=msg.egress_id,
-        name=msg.name,
-        ok=msg.ok,
-        status=msg.status,
-        challenged=msg.challenged,
-        latency_ms=msg.latency_ms,
-        message=msg.message,
-        done=msg.done,
-        total=msg.total,
-        finished=msg.finished,
-    )
+    fields = dataclasses.fields(egresses.EgressTest)
+    return egresses.EgressTest(**{field.name: getattr(msg, field.name) for field in fields})
 
 
 def refresh_to_pb(refresh: egresses.ClearanceRefresh) -> pb.ClearanceRefresh:
