@@ -92,6 +92,10 @@ bench-gateway: install ## gateway vs simulator-direct throughput, latency, TTFT,
 bench-keys: install ## client keys' hot-path cost: no key vs in-memory vs Redis limits and usage records, side by side (needs Redis: REDIS_URL)
 	$(UV) run --frozen python scripts/bench_gateway.py --protocol rest --access all --rounds 5 --seconds 4 --redis-url $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 
+.PHONY: bench-egress
+bench-egress: install ## gateways whose pools hold 0, 1 and 4 direct egresses, side by side
+	$(UV) run --frozen python scripts/bench_gateway.py --protocol rest --egresses 0,1,4 --rounds 5 --seconds 4
+
 .PHONY: count-gateway
 count-gateway: install ## instructions per gateway request under callgrind (stable on a noisy machine)
 	$(UV) run --frozen python scripts/count_gateway.py

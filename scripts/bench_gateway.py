@@ -3,7 +3,7 @@ each upstream chat generation (``network.chat_protocol``: REST app-chat and mgw 
 
     uv run python scripts/bench_gateway.py [--protocol rest|mgw|both] [--seconds 3]
         [--rounds 3] [--json out.json] [--access none|memory|redis|all]
-        [--tracing off|on|both]
+        [--tracing off|on|both] [--egresses 0,1,4]
 
 Starts the simulator and, per protocol, `grok2api run` (the single-process mode as a user
 starts it) as separate processes on loopback, then drives them from this process at
@@ -28,6 +28,10 @@ round). There are no simulator-direct rows then; the report gives each variant's
 differences from ``none`` in gateway CPU per request and p99, per round, the records the
 store holds after each phase against the requests sent, and at the end the records stored
 against every request sent.
+
+``--egresses 0,1,4`` compares `grok2api run` gateways whose pools hold that many direct
+egresses (issue #20; accounts spread over them, every upstream connection per egress),
+interleaved like ``--access``, each against the first count given.
 
 ``--tracing both`` compares `grok2api run` with tracing off and on (every span sampled and
 exported over OTLP/gRPC to a receiver in this process, ``bench_gateway_tracing.py``),
@@ -61,7 +65,13 @@ from bench_gateway_procs import (  # noqa: F401 (re-exported for bench_media, co
     start_simulator,
     wait_port,
 )
-from bench_gateway_report import CONCURRENCY, print_access, print_records, print_table
+from bench_gateway_report import (
+    CONCURRENCY,
+    MAX_ACCESS_CPU_MS,
+    print_records,
+    print_table,
+    print_variants,
+)
 from bench_gateway_tracing import environment, print_tracing, receiving, tracing_env
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -260,7 +270,7 @@ async def drive(args: argparse.Namespace, sim: Any, gateways: dict[str, Any]
                 ) -> list[dict[str, Any]]:
     rows = []
     access = args.access is not None
-    variants = access or args.tracing != "off"
+    variants = access or args.tracing != "off" or args.egresses is not None
     ordered = await targets(sim, gateways, direct=not variants)
     clocks = {"redis": redis_cpu_clock(args.redis_url)} if access else {}
     sent = dict.fromkeys(gateways, 0)
@@ -375,6 +385,9 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0",
                         help="the Redis of --access redis (keys under a unique prefix, "
                         "deleted at the end)")
+    parser.add_argument("--egresses", type=_counts, default=None, metavar="N,N,...",
+                        help="`grok2api run` with that many direct egresses in its pool "
+                        "(0: none), side by side, e.g. 0,1,4")
     parser.add_argument("--tracing", choices=("off", "on", "both"), default="off",
                         help="both: `grok2api run` with tracing off and on (OTLP to a local "
                         "receiver), side by side; on: only the traced one")
@@ -391,6 +404,8 @@ def main() -> None:
     variants: tuple[str | None, ...] = (None,)
     if args.access is not None:
         variants = ("none", "memory", "redis") if args.access == "all" else (args.access,)
+    elif args.egresses is not None:
+        variants = tuple(f"egress-{count}" for count in args.egresses)
     elif args.tracing != "off":
         variants = ("tracing-off", "tracing-on") if args.tracing == "both" else ("tracing-on",)
     prefix = f"bench-gateway-{uuid.uuid4().hex[:12]}:"
@@ -413,6 +428,7 @@ def main() -> None:
                             protocol=protocol, redis_url=args.redis_url,
                             access=None if args.access is None else variant,
                             redis_prefix=f"{prefix}{protocol}:",
+                            egresses=_egress_count(variant),
                         )
             rows = asyncio.run(drive(args, sim, gateways))
         finally:
@@ -430,13 +446,28 @@ def main() -> None:
     table = medians(rows)
     print_table(table)
     if args.access is not None:
-        print_access(rows, table)
+        print_variants(rows, base_variant="none", what="client access",
+                       max_cpu_ms=MAX_ACCESS_CPU_MS)
         print_records(rows, records)
+    if args.egresses is not None:
+        print_variants(rows, base_variant=f"egress-{args.egresses[0]}", what="egresses",
+                       max_cpu_ms=None)
     if args.tracing != "off":
         print_tracing(table, receiver)
     if args.json:
         args.json.write_text(json.dumps({"rounds": rows, "medians": table, "records": records},
                                         indent=2))
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    counts = tuple(int(part) for part in text.split(","))
+    if not counts or min(counts) < 0:
+        raise argparse.ArgumentTypeError("egress counts are whole numbers >= 0, e.g. 0,1,4")
+    return counts
+
+
+def _egress_count(variant: str | None) -> int:
+    return int(variant.removeprefix("egress-")) if variant and variant.startswith("egress-") else 0
 
 
 def _delete_prefix(url: str, prefix: str) -> None:

@@ -209,14 +209,15 @@ def start_simulator(accounts: int, data_dir: str) -> subprocess.Popen[bytes]:
 def start_gateway(
     sim: Any, accounts: int, data_dir: str, loop: str, upstream: str, *, protocol: str = "rest",
     wrapper: Sequence[str] = (), startup_timeout: float = 60.0, access: str | None = None,
-    redis_url: str = "", redis_prefix: str = "",
+    redis_url: str = "", redis_prefix: str = "", egresses: int = 0,
 ) -> subprocess.Popen[bytes]:
     """A gateway in front of ``sim`` speaking ``protocol`` upstream, its data in a
     ``protocol``-named folder of ``data_dir`` (one database per gateway). With ``access``
     (none, memory or redis) it is always the hand-wired `serve-gateway` process with that
     client-access wiring (see :func:`access_wiring`); the process then has ``key`` (the
     client key to send, None for none), ``data_dir`` and ``summary_file`` (the usage
-    records it stored, written when it stops)."""
+    records it stored, written when it stops). ``egresses``: direct egresses added to the
+    `grok2api run` pool (its accounts bound across them before the gateway is used)."""
     gw_port = free_port()
     sim_url = f"http://127.0.0.1:{sim.port}"
     own_dir = Path(data_dir) / (f"gateway-{protocol}" if access is None
@@ -226,7 +227,7 @@ def start_gateway(
     if upstream == "grok" and access is None:
         gateway = start_single_process(gw_port, sim_url, accounts, str(own_dir),
                                        protocol=protocol, wrapper=wrapper,
-                                       startup_timeout=startup_timeout)
+                                       startup_timeout=startup_timeout, egresses=egresses)
     else:
         gateway = subprocess.Popen([
             *wrapper, sys.executable, str(BENCH_SCRIPT), "serve-gateway", "--port", str(gw_port),
@@ -260,7 +261,7 @@ def start_processes(
 
 def start_single_process(
     port: int, sim_url: str, accounts: int, data_dir: str, *, protocol: str = "rest",
-    wrapper: Sequence[str] = (), startup_timeout: float = 60.0,
+    wrapper: Sequence[str] = (), startup_timeout: float = 60.0, egresses: int = 0,
 ) -> subprocess.Popen[bytes]:
     """`grok2api run` exactly as a user starts it (default settings but the upstream URLs,
     the chat protocol and a per-account concurrency cap the load needs), with the benchmark
@@ -276,11 +277,13 @@ def start_single_process(
     gateway = subprocess.Popen([*wrapper, sys.executable, "-m", "grok2api_cli.main", "run"],
                                env=env, stdout=subprocess.DEVNULL)
     wait_port(port, gateway, timeout=startup_timeout)
-    asyncio.run(add_accounts(pool_addr, accounts))
+    asyncio.run(add_accounts(pool_addr, accounts, egresses=egresses))
     return gateway
 
 
-async def add_accounts(pool_addr: str, accounts: int) -> None:
+async def add_accounts(pool_addr: str, accounts: int, *, egresses: int = 0) -> None:
+    """The benchmark's accounts with their quotas read, and ``egresses`` direct egresses
+    (every account bound to one of them before this returns)."""
     from grok2api_poolclient.grpc_transport import GrpcPoolClient
     from grok2api_poolclient.leases import Tier
 
@@ -289,3 +292,13 @@ async def add_accounts(pool_addr: str, accounts: int) -> None:
             await pool.upsert_account(credential=f"sso-bench-{index}", tier=Tier.SUPER)
         async for _ in pool.refresh_usage(all_accounts=True):
             pass
+        for index in range(egresses):
+            await pool.add_egress(name=f"bench-{index}")
+        deadline = time.monotonic() + 30
+        while egresses:
+            bound = sum(egress.bound_accounts for egress in await pool.list_egresses())
+            if bound == accounts:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {bound} of {accounts} accounts bound to an egress")
+            await asyncio.sleep(0.1)
