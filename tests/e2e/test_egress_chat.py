@@ -26,7 +26,7 @@ from typing import Any
 import openai
 import pytest
 from gateway.app import create_app
-from grok2api_poolclient import leases
+from grok2api_poolclient import egresses, leases
 from grok2api_poolclient.accounts import AccountStatus
 from grok2api_poolclient.grpc_transport import GrpcPoolClient
 from grok2api_settings import Settings
@@ -43,7 +43,7 @@ from token_pool.service import PoolService
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "egress"))
 sys.path.insert(0, str(TESTS / "gateway"))
-from egress_proxies import Credentials, RunningProxy, running_tinyproxy  # noqa: E402
+from egress_proxies import Credentials, RunningProxy, free_port, running_tinyproxy  # noqa: E402
 from gateway_fakes import serve  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -118,7 +118,9 @@ async def stack(
         "chat": {"dynamic_statsig": False},
         # least recently used first: the test knows which account the next chat gets
         "token": {"selection_policy": "round_robin", "auto_refresh": False},
-        "egress": {"solver_url": solver.base_url},
+        # two network failures in a row through an egress make it unreachable (each of its
+        # two accounts fails once, then cools): the dead proxy test
+        "egress": {"solver_url": solver.base_url, "unreachable_threshold": 2},
     }))  # fmt: skip
     with contextlib.ExitStack() as proxies:
         started = {
@@ -303,3 +305,27 @@ async def test_a_challenge_is_solved_through_the_egress_and_the_chat_still_succe
     assert f"egress={name}" in caplog.text  # the failed attempt's log names the egress
     assert CREDENTIALS.password not in caplog.text
     assert all(address not in caplog.text for address in EXITS.values())
+
+
+async def test_a_dead_proxy_moves_its_accounts_and_every_chat_succeeds(stack: Stack) -> None:
+    """The us egress's proxy goes away (its address now refuses connections): the chats that
+    start on its accounts fail there and are answered through eu, the egress is marked
+    unreachable and every account moves to eu; no account is invalidated."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    await stack.pool.update_egress("us", proxy_url=dead)
+    mark = len(stack.sim.requests())
+
+    for _ in range(2 * len(ACCOUNTS)):
+        await stack.chat()
+
+    listed = {egress.name: egress for egress in await stack.pool.list_egresses()}
+    assert listed["us"].state is egresses.EgressState.UNREACHABLE
+    assert (listed["eu"].bound_accounts, listed["us"].bound_accounts) == (len(ACCOUNTS), 0)
+    assert set((await stack.egress_of()).values()) == {"eu"}
+    upstream = _upstream(stack.sim, since=mark)
+    assert all(
+        record["client"] == EXITS["eu"] for seen in upstream.values() for record in seen
+    )  # nothing reached the upstream any other way
+    for account_id in stack.accounts.values():
+        account = await stack.pool.get_account(account_id)
+        assert account.status is not AccountStatus.INVALID
