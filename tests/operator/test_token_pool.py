@@ -66,6 +66,20 @@ async def events_of(
             if e.get("involvedObject", {}).get("name") == name]
 
 
+async def event_posted(
+    k8s: kmock.KubernetesEmulator, name: str, kind: str, reason: str
+) -> list[tuple[str, str]]:
+    """Wait for the operator's Event (posted after the status it follows, so a status
+    seen does not mean its Event is); every (type, reason) posted about ``name`` then."""
+
+    async def check() -> list[tuple[str, str]] | None:
+        posted = [(t, r) for t, r, _ in await events_of(k8s, name)]
+        return posted if (kind, reason) in posted else None
+
+    result: list[tuple[str, str]] = await eventually(check)
+    return result
+
+
 async def test_a_created_token_is_in_the_pool_and_its_status_says_so(
     api: aiohttp.ClientSession, pool: service.PoolService,
     k8s: kmock.KubernetesEmulator,
@@ -87,7 +101,7 @@ async def test_a_created_token_is_in_the_pool_and_its_status_says_so(
     assert (ready["status"], ready["reason"], ready["observedGeneration"]) == ("True", "Active", 1)
     assert (credential["status"], credential["reason"]) == ("True", "SecretRead")
     assert ready["lastTransitionTime"]
-    assert ("Normal", "Active") in [(t, r) for t, r, _ in await events_of(k8s, "t1")]
+    await event_posted(k8s, "t1", "Normal", "Active")
 
     # a gateway's call reports the upstream's quota: the next refresh shows what is left
     figures = [QuotaFigures(mode="fast", remaining=17, total=20, window_seconds=7200)]
@@ -142,7 +156,7 @@ async def test_a_rotated_secret_replaces_the_account(
     listed = await pool.list_accounts()
     assert [a.account_id for a in listed.accounts] == [after["accountId"]]
     assert (await pool.list_accounts(search=ROTATED)).accounts[0].account_id == after["accountId"]
-    assert ("Normal", "CredentialRotated") in [(t, r) for t, r, _ in await events_of(k8s, "t3")]
+    await event_posted(k8s, "t3", "Normal", "CredentialRotated")
 
 
 async def test_cooling_and_an_invalid_credential_show_in_conditions_and_events(
@@ -167,11 +181,8 @@ async def test_cooling_and_an_invalid_credential_show_in_conditions_and_events(
     assert condition(invalid, "CredentialAvailable")["status"] == "False"
     assert condition(invalid, "CredentialAvailable")["reason"] == "InvalidCredential"
 
-    posted = [(t, r) for t, r, _ in await events_of(k8s, "t4")]
-    assert ("Warning", "Cooling") in posted
-    assert ("Warning", "InvalidCredential") in [
-        (t, r) for t, r, _ in await events_of(k8s, "t4b")
-    ]
+    posted = await event_posted(k8s, "t4", "Warning", "Cooling")
+    await event_posted(k8s, "t4b", "Warning", "InvalidCredential")
     # one Event per change, not one per refresh
     assert posted.count(("Warning", "Cooling")) == 1
 
@@ -196,7 +207,7 @@ async def test_deleting_the_token_removes_its_account_and_says_so(
     assert [a.note for a in remaining] == ["added by the CLI"]  # the CLI's account stays
     with pytest.raises(Exception, match=status["accountId"]):
         await pool.get_account(status["accountId"])
-    assert ("Normal", "Removed") in [(t, r) for t, r, _ in await events_of(k8s, "t5")]
+    await event_posted(k8s, "t5", "Normal", "Removed")
 
 
 def _b64(text: str) -> str:
