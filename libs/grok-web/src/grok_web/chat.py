@@ -176,7 +176,7 @@ async def _app_chat_batches(
     decoder = ndjson.LineDecoder()
     parser = frames.ChatStreamParser(secrets=secrets)
     parser.conversation_id = conversation_id
-    handle = parser.handle
+    handle_all = parser.handle_all
     out: list[Any] = []
     async with ctx.transport.stream(
         "POST",
@@ -187,19 +187,13 @@ async def _app_chat_batches(
         first_byte=ctx.options.timeouts.first_byte,
     ) as response:
         async for chunk in response.chunks(idle_timeout=idle_timeout):
-            try:
-                for frame in decoder.feed(chunk):
-                    handle(frame, out)
-            except (AttributeError, TypeError, ValueError) as exc:
-                # a frame whose nested fields have unexpected types
-                raise translate.malformed("unexpected chat frame shape", exc=exc) from exc
+            handle_all(decoder.feed(chunk), out)
             if out:
                 batch, out = out, []
                 yield batch
             if decoder.done:
                 break
-        for frame in decoder.flush():
-            handle(frame, out)
+        handle_all(decoder.flush(), out)
     if decoder.frames == 0 and decoder.skipped:
         raise translate.malformed("no JSON object in the chat stream")
     out.append(parser.finish())

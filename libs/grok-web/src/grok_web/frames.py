@@ -10,7 +10,7 @@ raised as :mod:`grok_web.errors` exceptions; ``streamErrors`` entries become
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -101,6 +101,16 @@ class ChatStreamParser:
                     handler(self, response[key], out)
         elif not self.response_id:
             self._on_response_id(response.get("responseId"), out)
+
+    def handle_all(self, frames: Iterable[Mapping[str, Any]], out: list[Any]) -> None:
+        """``handle`` each frame; a frame whose nested fields have unexpected types (a list
+        where an object belongs, …) raises ``MalformedResponse`` like any unparsable body."""
+        handle = self.handle
+        try:
+            for frame in frames:
+                handle(frame, out)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise translate.malformed("unexpected chat frame shape", exc=exc) from exc
 
     def finish(self) -> ev.Final:
         """The closing envelope; raises when the turn produced nothing usable."""

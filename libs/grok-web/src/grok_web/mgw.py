@@ -178,10 +178,7 @@ async def chat_batches(
         while True:
             frame = await link.receive()
             out: list[Any] = []
-            try:
-                final = turn.handle(frame, out)
-            except (AttributeError, TypeError, ValueError) as exc:
-                raise translate.malformed("unexpected mgw event shape", exc=exc) from exc
+            final = turn.handle(frame, out)
             if final is not None:
                 out.append(final)
                 await link.close()
@@ -280,7 +277,14 @@ class Turn:
         return ev.ConversationStarted(session_id, user_id=user_id)
 
     def handle(self, frame: Any, out: list[Any]) -> ev.Final | None:
-        """Append the events of one frame to ``out``; the Final at ``response.done``."""
+        """Append the events of one frame to ``out``; the Final at ``response.done``. An
+        event whose nested fields have unexpected types raises ``MalformedResponse``."""
+        try:
+            return self._handle(frame, out)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise translate.malformed("unexpected mgw event shape", exc=exc) from exc
+
+    def _handle(self, frame: Any, out: list[Any]) -> ev.Final | None:
         event = _event(frame)
         kind = event.get("type")
         if kind == "response.chunk":
