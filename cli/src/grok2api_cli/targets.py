@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from grok2api_settings import Settings
 from token_pool import errors as pool_errors
 
-from . import bootstrap, runtime, split, worker_metrics
+from . import bootstrap, file_limit, runtime, split, worker_metrics
 
 # How long SERVER_WORKERS > 1 waits for its token-pool child to serve.
 POOL_START_SECONDS = 120.0
@@ -42,6 +42,8 @@ def _main_of(target: str) -> TargetMain:
 
 
 def run(target: str, settings: Settings) -> None:
+    # before anything listens or connects; worker processes inherit it
+    file_limit.raise_soft_limit(max_connections=settings.network.max_connections)
     if target == "all" and settings.server.workers > 1:
         run_worker_processes(settings)
         return

@@ -20,6 +20,8 @@ from typing import Any
 from curl_cffi import AsyncCurl, Curl, CurlError, CurlHttpVersion, CurlMime, CurlOpt, ffi
 from curl_cffi.requests.impersonate import resolve_latest_browser_type
 
+from grok_web.connection_cap import ConnectionCap
+
 _NO_EXPECT = b"Expect:"  # never wait for "100 Continue" before sending a body
 
 
@@ -156,7 +158,8 @@ def _expire(waiter: asyncio.Future[None]) -> None:
 
 class Engine:
     """Easy handles for one egress (browser fingerprint + proxy), at most ``max_handles``
-    transfers at once; build inside the event loop, :meth:`aclose` once."""
+    transfers at once (a start beyond waits, counted and logged under the egress's name
+    ``egress``); build inside the event loop, :meth:`aclose` once."""
 
     def __init__(
         self,
@@ -166,6 +169,7 @@ class Engine:
         max_handles: int,
         accept_encoding: str,
         ca_bundle: str = "",
+        egress: str = "default",
     ) -> None:
         self._browser = resolve_latest_browser_type(browser)
         self._proxy = proxy or ""
@@ -176,7 +180,7 @@ class Engine:
         # Options that stay put on a handle between requests, as last set: most requests
         # repeat them, and each curl_cffi setopt costs microseconds of Python.
         self._applied: dict[Curl, dict[CurlOpt, Any]] = {}
-        self._slots = asyncio.Semaphore(max_handles)
+        self._slots = ConnectionCap(max_handles, kind="http", egress=egress)
         self._running: set[Transfer] = set()
 
     def _handle(self) -> Curl:

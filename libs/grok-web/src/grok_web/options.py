@@ -43,10 +43,11 @@ class Timeouts:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Limits:
     """``max_connections``: curl handles per upstream session, i.e. the cap on
-    concurrent upstream connections (network.max_connections). ``max_error_body``:
-    bytes of an error body read for classification."""
+    concurrent upstream connections per egress and kind (HTTP transfers, WebSockets;
+    network.max_connections). ``max_error_body``: bytes of an error body read for
+    classification."""
 
-    max_connections: int = 256
+    max_connections: int = 2048
     max_error_body: int = 64 * 1024
 
 

@@ -1,10 +1,10 @@
 """Upstream WebSockets under the connection cap.
 
 A live WebSocket holds one curl handle and one connection for its whole life. The transport
-counts them so a process never holds more than ``network.max_connections``:
+counts them so an egress never holds more than ``network.max_connections``:
 :class:`SocketSlots` makes an opener wait for a free slot (as HTTP transfers wait for a
-pooled connection), and :class:`UpstreamSocket` gives its slot back exactly once, when the
-socket is terminated.
+pooled connection; :mod:`connection_cap` counts and logs the waits), and
+:class:`UpstreamSocket` gives its slot back exactly once, when the socket is terminated.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import asyncio
 from grok2api_telemetry import tracing
 
 from grok_web import errors
+from grok_web.connection_cap import ConnectionCap
 from grok_web.curl_ws import CurlWebSocket
 
 
@@ -23,10 +24,10 @@ class UpstreamSocket:
     __slots__ = ("_release", "_span", "_ws")
 
     def __init__(
-        self, ws: CurlWebSocket, release: asyncio.Semaphore, *, span: tracing.Span | None = None
+        self, ws: CurlWebSocket, release: ConnectionCap, *, span: tracing.Span | None = None
     ) -> None:
         self._ws = ws
-        self._release: asyncio.Semaphore | None = release
+        self._release: ConnectionCap | None = release
         self._span = span  # the socket's client span (tracing on), ended by terminate()
 
     async def send_str(self, payload: str) -> None:
@@ -51,20 +52,27 @@ class UpstreamSocket:
 
 
 class SocketSlots:
-    """At most ``limit`` upstream WebSockets open at once in this process."""
+    """At most ``limit`` upstream WebSockets open at once through one egress (its name, for
+    the wait log)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, egress: str = "default") -> None:
         self.limit = limit
-        self._free = asyncio.Semaphore(limit)
+        self._cap = ConnectionCap(limit, kind="websocket", egress=egress)
 
-    async def take(self, *, wait: float) -> asyncio.Semaphore:
-        """Wait up to ``wait`` seconds for a slot; the semaphore to release it to."""
+    @property
+    def open(self) -> int:
+        """Sockets holding a slot now."""
+        return self._cap.in_use
+
+    async def take(self, *, wait: float) -> ConnectionCap:
+        """Wait up to ``wait`` seconds for a slot (counted and logged as a wait when none
+        is free at once); the cap to release it to."""
         try:
             async with asyncio.timeout(wait):
-                await self._free.acquire()
+                await self._cap.acquire()
         except TimeoutError:
             raise errors.UpstreamUnavailable(
                 f"all {self.limit} upstream WebSocket slots (network.max_connections) stayed "
                 f"busy for {wait:g} s; raise network.max_connections or add replicas"
             ) from None
-        return self._free
+        return self._cap

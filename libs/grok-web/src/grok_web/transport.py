@@ -3,7 +3,8 @@
 One :class:`Transport` per process owns two :class:`curl_engine.Engine` objects (grok.com /
 accounts.x.ai through ``base_proxy_url``; assets through ``asset_proxy_url``), each capped
 at ``limits.max_connections`` transfers, and a :class:`curl_ws.Opener` for WebSockets (as
-many open at once, :mod:`socket_slots`: an opener waits for a free one). No
+many open at once, :mod:`socket_slots`: an opener waits for a free one). A call that has to
+wait for a slot is counted and logged (:mod:`connection_cap`). No
 cookies are kept between calls: every request carries its own account's cookie header.
 
 Non-2xx answers and transport exceptions are turned into :mod:`grok_web.errors`
@@ -133,6 +134,7 @@ class Transport:
                 max_handles=self._options.limits.max_connections,
                 accept_encoding=headers_mod.ACCEPT_ENCODING,
                 ca_bundle=self._options.ca_bundle,
+                egress=egress.label,
             )
             self._engines[key] = engine
         return engine
@@ -306,7 +308,9 @@ class Transport:
         if self._closed:
             raise errors.UsageError("GrokClient is closed")
         if self._ws_slots is None:
-            self._ws_slots = SocketSlots(self._options.limits.max_connections)
+            self._ws_slots = SocketSlots(
+                self._options.limits.max_connections, egress=self._options.egress.label
+            )
         span = spans.start("GET", url, websocket=True)
         try:
             slot = await self._ws_slots.take(wait=self._options.timeouts.request)

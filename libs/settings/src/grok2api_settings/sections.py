@@ -58,7 +58,14 @@ class NetworkSettings(Section):
         "https://accounts.x.ai", description="Upstream account-settings host (ToS acceptance)."
     )
     max_connections: int = Field(
-        256, ge=1, description="Cap on pooled upstream connections per process."
+        2048,
+        ge=1,
+        description="Upstream connections a process holds at once per egress, i.e. its "
+        "concurrent upstream streams: a chat holds one for its whole answer (the mgw "
+        "WebSocket or the REST stream). A call beyond it waits for a free one (a WebSocket "
+        "up to `network.timeout`), shown by `grok2api_upstream_connection_waiting` and an "
+        "`upstream_connection_wait` log line. Sized for 2,000 concurrent streams; each "
+        "costs about 160 kB (curl's WebSocket buffers) and two file descriptors.",
     )
     chat_protocol: Literal["rest", "mgw"] = Field(
         "mgw",
