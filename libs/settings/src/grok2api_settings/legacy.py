@@ -48,8 +48,10 @@ def migrate(raw: dict[str, Any], *, source: str) -> dict[str, Any]:
             if target is None:
                 continue
             new_section, new_key = target
+            if not isinstance(current.setdefault(new_section, {}), dict):
+                continue  # ``network = 5``: not a table; the unknown-key check reports it
             value = table.pop(key)
-            current.setdefault(new_section, {}).setdefault(new_key, value)
+            current[new_section].setdefault(new_key, value)
             log.warning(
                 "settings_key_migrated from=%s.%s to=%s.%s source=%s",
                 old_section, key, new_section, new_key, source,
