@@ -91,6 +91,10 @@ def read_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"{path}: not valid TOML: {exc}", source=str(path)) from exc
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read: {exc.strerror}", source=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)", source=str(path)
+        ) from exc
     return legacy.migrate(raw, source=str(path))
 
 
