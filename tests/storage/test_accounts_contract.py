@@ -13,6 +13,7 @@ from grok2api_storage.records import (
     AccountStatus,
     AccountTier,
     NewAccount,
+    QuotaCheckpoint,
     QuotaSource,
     QuotaWindow,
 )
@@ -275,3 +276,25 @@ async def test_accepts_plain_strings_for_status_and_tier_and_refuses_unknown_one
     with pytest.raises(errors.InvalidRecordError):
         await store.accounts.update(added.id, AccountPatch(credential=" "))
     assert await store.accounts.get(added.id) == updated
+
+
+async def test_saves_many_quota_checkpoints_at_once(store: protocols.Store) -> None:
+    first = await store.accounts.add(NewAccount(credential=credential(1), tags=("t",)))
+    second = await store.accounts.add(NewAccount(credential=credential(2), note="kept"))
+    used = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+    reset = datetime(2031, 5, 6, 9, 0, 0, tzinfo=UTC)
+    window = QuotaWindow(remaining=12, total=40, window_seconds=7200, reset_at=reset,
+                         source=QuotaSource.REAL)  # fmt: skip
+    written = await store.accounts.save_quotas({
+        first.id: QuotaCheckpoint(quota={"auto": window}, last_used_at=used),
+        second.id: QuotaCheckpoint(quota={"auto": window, "fast": window}),
+        "no-such-account": QuotaCheckpoint(quota={"auto": window}),  # removed meanwhile
+    })  # fmt: skip
+    assert written == 2
+    one, two = await store.accounts.get(first.id), await store.accounts.get(second.id)
+    assert one is not None and two is not None
+    assert one.quota == {"auto": window} and one.last_used_at == used
+    assert one.tags == ("t",) and one.credential == credential(1)  # the rest untouched
+    assert two.quota == {"auto": window, "fast": window} and two.note == "kept"
+    assert await store.accounts.get("no-such-account") is None
+    assert await store.accounts.save_quotas({}) == 0

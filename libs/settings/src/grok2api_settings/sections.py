@@ -198,7 +198,18 @@ class TokenSettings(Section):
     fail_threshold: int = Field(
         5, ge=1, description="Consecutive invalid-credential failures before an account is invalid."
     )
-    save_delay_ms: int = Field(500, ge=0, description="Debounce of durable account writes (ms).")
+    save_delay_ms: int = Field(
+        500,
+        ge=1,
+        description="Quota spent by leases is written to the durable store at most this long "
+        "after (ms), so a Redis restart does not forget it.",
+    )
+    refresh_after_rebuild: bool = Field(
+        True,
+        description="After the hot state is found empty while the pool runs (Redis restarted or "
+        "flushed), re-read every account's usage from the upstream, which knows what the last "
+        "moments before the loss spent.",
+    )
     reload_interval_sec: int = Field(
         30, ge=0, description="Accepted for compatibility; pool state is shared, so unused."
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import crypto, engine, errors, importing, models, records
@@ -122,6 +122,27 @@ class SqlAccountStore:
                 await self._refuse_taken(session, changes["credential"], account_id)
             self._apply(row, changes)
         return self._record(row)
+
+    async def save_quotas(self, checkpoints: Mapping[str, records.QuotaCheckpoint]) -> int:
+        if not checkpoints:
+            return 0
+        async with self._db.transaction() as session:
+            stored = (
+                await session.execute(
+                    select(models.Account.id).where(models.Account.id.in_(list(checkpoints)))
+                )
+            ).scalars()
+            rows = [
+                {
+                    "id": account_id,
+                    "quota": records.quota_to_json(checkpoints[account_id].quota),
+                    "last_used_at": checkpoints[account_id].last_used_at,
+                }
+                for account_id in stored
+            ]
+            if rows:  # one UPDATE by primary key, executed for every row
+                await session.execute(update(models.Account), rows)
+        return len(rows)
 
     async def list(
         self,

@@ -48,6 +48,10 @@ class AccountRepository(Protocol):
     def iter_all(self, *, batch_size: int = 500) -> AsyncIterator[records.AccountRecord]:
         """Every account, in batches, without loading the whole table at once."""
 
+    async def save_quotas(self, checkpoints: Mapping[str, records.QuotaCheckpoint]) -> int:
+        """Write many accounts' quota and last use at once (one transaction where the store
+        has them); accounts no longer stored are skipped. How many were written."""
+
 
 class ClientKeyRepository(Protocol):
     async def create(

@@ -129,6 +129,15 @@ class NewAccount:
     quota: Mapping[str, QuotaWindow] = dataclasses.field(default_factory=dict)
 
 
+
+@dataclasses.dataclass(frozen=True)
+class QuotaCheckpoint:
+    """An account's quota windows and last lease as the pool's hot state counts them, saved
+    so a rebuilt hot state does not forget what was spent (``AccountRepository.save_quotas``)."""
+
+    quota: Mapping[str, QuotaWindow]
+    last_used_at: datetime | None = None
+
 @dataclasses.dataclass(frozen=True)
 class AccountPatch:
     """Fields to change on an account; ``UNSET`` fields are left as they are.

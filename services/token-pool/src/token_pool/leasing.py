@@ -32,7 +32,7 @@ from grok2api_settings.sections import TokenSettings
 from grok2api_storage import protocols
 from grok2api_storage import records as stored
 
-from . import catalogue, feed, quotas, records
+from . import catalogue, checkpoint, feed, quotas, records
 from .egress import pool as egress_pool
 from .hot import base, coalescing
 from .metrics import PoolMetrics
@@ -73,9 +73,15 @@ class Leaser:
         credentials: feed.CredentialCache,
         metrics: PoolMetrics,
         egress: egress_pool.EgressPool,
+        checkpoints: checkpoint.QuotaCheckpointer,
+        on_rebuilt: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``on_rebuilt``: called after a rebuild of a hot state lost while the pool ran
+        (Redis restarted or flushed), not after the one at start."""
         self._settings = settings
+        self._checkpoints = checkpoints
+        self._on_rebuilt = on_rebuilt
         self._egress = egress
         self._repo = repo
         self._hot = hot
@@ -86,6 +92,21 @@ class Leaser:
         self._batches = coalescing.Coalescer(hot)
         self._rebuild_lock = asyncio.Lock()
         self._loading: dict[str, asyncio.Future[feed.Identity]] = {}
+
+    async def _batch(
+        self,
+        *,
+        releases: Sequence[base.ReleaseParams] = (),
+        acquires: Sequence[base.AcquireParams] = (),
+    ) -> base.BatchResult:
+        """One hot-state batch; the accounts whose quota it changed are noted for the next
+        quota checkpoint."""
+        result = await self._batches.run(releases=releases, acquires=acquires)
+        self._checkpoints.touched(r.account_id for r in releases)
+        self._checkpoints.touched(
+            a.account_id for a in result.acquired if isinstance(a, base.Reservation)
+        )
+        return result
 
     def charge(self, model: str) -> catalogue.ModelCharge:
         return self._resolve(model)
@@ -108,7 +129,7 @@ class Leaser:
         params = self._plan_acquire(order, self._settings().token, self._clock())
         if isinstance(params, errors.PoolError):
             raise params
-        result = await self._batches.run(acquires=(params,))
+        result = await self._batch(acquires=(params,))
         [answer] = await self._retry_not_ready([params], result.acquired)
         lease = await self._lease(params, answer)
         if isinstance(lease, errors.PoolError):
@@ -128,7 +149,7 @@ class Leaser:
         planned = [self._plan_acquire(order, token, now) for order in acquires]
         sendable = [p for p in planned if isinstance(p, base.AcquireParams)]
         release_params = [self._plan_release(order, token, now) for order in releases]
-        result = await self._batches.run(releases=release_params, acquires=sendable)
+        result = await self._batch(releases=release_params, acquires=sendable)
         answers = await self._retry_not_ready(sendable, result.acquired)
         leases: list[Lease | errors.PoolError] = []
         sent = iter(zip(sendable, answers, strict=True))
@@ -194,8 +215,8 @@ class Leaser:
         again = [p for p, a in zip(sent, answers, strict=True) if isinstance(a, base.NotReady)]
         if not again:
             return answers
-        await self.rebuild()
-        retried = iter((await self._batches.run(acquires=again)).acquired)
+        await self.rebuild(lost=True)
+        retried = iter((await self._batch(acquires=again)).acquired)
         return [next(retried) if isinstance(a, base.NotReady) else a for a in answers]
 
     async def _lease(
@@ -300,7 +321,7 @@ class Leaser:
     ) -> None:
         order = ReleaseOrder(lease=lease, outcome=outcome, retry_after=retry_after, quota=quota)
         params = self._plan_release(order, self._settings().token, self._clock())
-        result = await self._batches.run(releases=(params,))
+        result = await self._batch(releases=(params,))
         failure = await self._after_release(order, result.released[0])
         if failure is not None:
             raise failure
@@ -334,8 +355,9 @@ class Leaser:
         await self._hot.publish(feed.encode(ChangeKind.STATE_CHANGED, lease.account_id))
         return None
 
-    async def rebuild(self) -> None:
-        """Load every durable account into the hot state, then mark it ready."""
+    async def rebuild(self, *, lost: bool = False) -> None:
+        """Load every durable account into the hot state, then mark it ready. ``lost``: the
+        pool found its running hot state empty (not the first build at start)."""
         async with self._rebuild_lock:
             if await self._hot.is_ready():
                 await self.warm()
@@ -348,6 +370,8 @@ class Leaser:
             await self._egress.binder.bind_all()  # back to their stored egresses
             await self._hot.mark_ready()
             log.info("hot_state_rebuilt accounts=%d", count)
+        if lost:
+            self._on_rebuilt()
 
 
 _TIERS = {tier.value: tier for tier in Tier}

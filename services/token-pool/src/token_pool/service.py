@@ -32,6 +32,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from . import (
     actions,
     catalogue,
+    checkpoint,
     feed,
     leasing,
     management,
@@ -89,9 +90,11 @@ class PoolService:
             settings=settings, hot=hot, repo=egresses or egress_pool.NoStoredEgresses(),
             clock=clock, registry=registry, solver=solver,
         )  # fmt: skip
+        self.checkpoints = checkpoint.QuotaCheckpointer(settings=settings, repo=repo, hot=hot)
         self._leaser = leasing.Leaser(
             settings=settings, resolve=resolve, clock=clock, metrics=self.metrics,
-            egress=self.egress, **common,
+            egress=self.egress, checkpoints=self.checkpoints, on_rebuilt=self._reread_usage,
+            **common,
         )  # fmt: skip
         self._manager = management.AccountManager(clock=clock, **common)
         self._grok = grok
@@ -125,6 +128,7 @@ class PoolService:
             ("refresh", self.refresher.run_periodically),
             ("clearance", self.egress.clearance.run_periodically),
             ("egress-bindings", self.egress.run_periodically),
+            ("quota-checkpoint", self.checkpoints.run_periodically),
         )
         for name, job in jobs:
             self._tasks.append(asyncio.create_task(_supervised(name, job), name=f"pool-{name}"))
@@ -137,6 +141,7 @@ class PoolService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.checkpoints.final()
         await self.egress.clearance.aclose()
         if self._own_grok is not None:
             await self._own_grok.aclose()
@@ -145,6 +150,29 @@ class PoolService:
         self.metrics.gauges.hide()
         self.egress.hide_metrics()
         await self._leadership.release()
+
+    def _reread_usage(self) -> None:
+        """A hot state lost while running was rebuilt from the last quota checkpoint; what
+        was spent after it only the upstream knows, so every usable account is re-read."""
+        if not self._settings().token.refresh_after_rebuild:
+            return
+        if any(t.get_name() == "pool-usage-reread" and not t.done() for t in self._tasks):
+            return
+        task = asyncio.create_task(
+            _supervised("usage-reread", self._reread, once=True), name="pool-usage-reread"
+        )
+        self._tasks.append(task)
+
+    async def _reread(self) -> None:
+        unusable = (accounts.AccountStatus.INVALID, accounts.AccountStatus.DISABLED)
+        ids = [a.account_id for a in (await self._hot.accounts()).values()
+               if a.status not in unusable]  # fmt: skip
+        chunk = self._settings().performance.usage_max_tokens
+        failed = 0
+        for start in range(0, len(ids), chunk):
+            async for progress in self.refresher.refresh(ids[start : start + chunk]):
+                failed += int(not progress.finished and not progress.ok and not progress.skipped)
+        log.info("usage_reread_after_rebuild accounts=%d failed=%d", len(ids), failed)
 
     async def _follow_notices(self, listening: asyncio.Event) -> None:
         stream = self._hot.subscribe()
@@ -461,8 +489,11 @@ class PoolService:
         return await self._egresses.refresh(egress)
 
 
-async def _supervised(name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run a background loop; a crash is logged (never silent) and the loop restarted.
+async def _supervised(
+    name: str, job: Callable[[], Coroutine[Any, Any, None]], *, once: bool = False
+) -> None:
+    """Run a background loop; a crash is logged (never silent) and the loop restarted
+    (``once``: a one-off job, not restarted).
 
     The loops call Redis, whose client can lose a cancel (``grok2api_jobs.cancellation``):
     each checks after its calls, and so does this, or closing the pool would hang.
@@ -476,4 +507,6 @@ async def _supervised(name: str, job: Callable[[], Coroutine[Any, Any, None]]) -
             raise_if_cancelling()
             log.exception("pool_background_task_failed task=%s", name)
         raise_if_cancelling()
+        if once:
+            return
         await asyncio.sleep(RESTART_DELAY_SECONDS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
@@ -174,6 +174,19 @@ class RedisAccountStore:
                 self._redis, watch=[self._keys.account(account_id)], body=body
             )
         return codec.decode(stored, cipher=self._cipher)
+
+    async def save_quotas(self, checkpoints: Mapping[str, records.QuotaCheckpoint]) -> int:
+        written = 0
+        for account_id, checkpoint in checkpoints.items():
+            patch = records.AccountPatch(
+                quota=checkpoint.quota, last_used_at=checkpoint.last_used_at
+            )
+            try:
+                await self.update(account_id, patch)
+            except errors.NotFoundError:
+                continue  # removed since the hot state counted it
+            written += 1
+        return written
 
     async def list(
         self,
