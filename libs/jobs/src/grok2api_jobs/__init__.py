@@ -22,6 +22,7 @@ from .events import EventType, JobEvent
 from .memory import InProcessJobQueue
 from .protocol import JobQueue, Order, QueueDepth
 from .records import CANCELLED_CODE, JobRecord, JobStatus
+from .redis_retry import retrying
 from .redis_streams import RedisJobQueue
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "QueueUnavailableError",
     "RedisJobQueue",
     "raise_if_cancelling",
+    "retrying",
 ]

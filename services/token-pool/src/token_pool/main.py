@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from importlib import metadata
 
 import redis.asyncio as aioredis
-from grok2api_jobs import leadership
+from grok2api_jobs import leadership, retrying
 from grok2api_poolclient import server_info
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
@@ -146,7 +146,7 @@ async def connect_redis(url: str) -> aioredis.Redis:
             "(services.redis_url); only the single-process mode runs without it"
         )
     try:
-        client = aioredis.Redis.from_url(url)
+        client = aioredis.Redis.from_url(url, **retrying())
         await client.ping()
     except (redis_errors.RedisError, ValueError, OSError) as exc:
         raise errors.ConfigurationError(
