@@ -78,7 +78,19 @@ readme: install ## regenerate the settings and model tables in README.md
 	$(UV) run --frozen python scripts/gen_readme.py
 
 .PHONY: bench
-bench: bench-pool bench-gateway bench-media bench-sim ## every benchmark (numbers on stdout)
+bench: install ## every workload straight to the simulator and through the project, one table, JSON in .cache/bench (a few minutes)
+	$(UV) run --frozen python scripts/bench_suite.py
+
+.PHONY: bench-quick
+bench-quick: install ## make bench as a smoke run (short phases, 50 streams)
+	$(UV) run --frozen python scripts/bench_suite.py --quick
+
+.PHONY: bench-docs
+bench-docs: install ## make bench, then docs/benchmarks.md from that run
+	$(UV) run --frozen python scripts/bench_suite.py --write-docs
+
+.PHONY: bench-all
+bench-all: bench-pool bench-gateway bench-media bench-sim ## every per-area benchmark in full (numbers on stdout)
 
 .PHONY: bench-pool
 bench-pool: install ## token pool Acquire+Release throughput and latency

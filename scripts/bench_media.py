@@ -14,7 +14,8 @@ Three measurements, everything on 127.0.0.1 against the simulator with no artifi
 3. **Memory**: one media worker (split target) holding 200 video generations at once (the
    simulator slowed with its `slow-tokens` fault so they overlap): the worker's peak RSS.
 
-Redis must be running at 127.0.0.1:6379 (database 13 is used and emptied).
+Redis must be running at 127.0.0.1:6379 (database 13, or ``--redis-url``'s, is used and
+emptied).
 """
 
 from __future__ import annotations
@@ -205,11 +206,11 @@ async def overhead(args: argparse.Namespace, data_dir: Path) -> list[dict[str, A
 async def split_services(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     import redis.asyncio as aioredis
 
-    flush = aioredis.from_url(REDIS_URL)
+    flush = aioredis.from_url(args.redis_url)
     await flush.flushdb()
     sim, sim_url = start_simulator(data_dir)
     pool_addr = f"127.0.0.1:{free_port()}"
-    base = service_env(data_dir / "split", sim_url, REDIS_URL=REDIS_URL,
+    base = service_env(data_dir / "split", sim_url, REDIS_URL=args.redis_url,
                        TOKEN_POOL_ADDR=pool_addr)
     (data_dir / "split").mkdir(parents=True, exist_ok=True)
     processes = [start("token-pool", {**base, "SERVER_PORT": str(free_port())})]
@@ -230,7 +231,8 @@ async def split_services(args: argparse.Namespace, data_dir: Path) -> dict[str, 
                         for _ in range(args.rounds)]
                 results[f"jobs_per_second_{workers}_worker"] = statistics.median(
                     run["per_second"] for run in runs)
-            results["memory"] = await worker_memory(http, processes, base)
+            if args.memory:
+                results["memory"] = await worker_memory(http, processes, base)
         return results
     finally:
         stop(*reversed(processes), sim)
@@ -330,6 +332,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--only", choices=("overhead", "split"), help="run one part")
+    parser.add_argument("--redis-url", default=REDIS_URL,
+                        help="the split services' Redis (its database is emptied)")
+    parser.add_argument("--no-memory", dest="memory", action="store_false",
+                        help="skip the 200 slow videos of the worker memory measurement")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     table: list[dict[str, Any]] = []
@@ -360,7 +366,9 @@ def main() -> None:
         return
     print(f"image jobs/s through 1 worker: {split['jobs_per_second_1_worker']:.1f}, "
           f"through 2: {split['jobs_per_second_2_worker']:.1f}")
-    memory = split["memory"]
+    memory = split.get("memory")
+    if memory is None:
+        return
     print(f"one worker, {memory['videos']} slow videos, {memory['held_at_once']} held at once: "
           f"RSS idle {memory['idle_rss_mb']:.0f} MB, peak {memory['peak_rss_mb']:.0f} MB; "
           f"{memory['completed']} completed {memory['failures'] or ''}")

@@ -275,6 +275,42 @@ async def _prepare(args: argparse.Namespace) -> None:
         await _seed(pool, args.accounts)
 
 
+def run_scenarios(args: argparse.Namespace, *, short: bool = False) -> list[dict[str, Any]]:
+    """Every scenario of the module docstring (``short``: only in-process memory and redis,
+    and one and two gRPC replicas, as ``make bench`` runs them); one summary each.
+    ``args`` carries ``seconds``, ``concurrency``, ``accounts`` and ``redis``."""
+    results = []
+    with tempfile.TemporaryDirectory() as data_dir:
+        args.data_dir, args.key = data_dir, crypto.generate_key()
+        args.prefix = f"bench:pool:{uuid.uuid4().hex[:8]}"
+        results.append(asyncio.run(_in_process(args, redis=False)))
+        asyncio.run(_prepare(args))
+        results.append(asyncio.run(_in_process(args, redis=True)))
+        results.append(_grpc(args, 1))
+        results.append(_grpc(args, 2))
+        if short:
+            asyncio.run(_cleanup(args))
+            return results
+        results.append(_grpc(args, 1, unary=True) | {"scenario": "grpc / redis / 1, unary"})
+        loaded = args.concurrency
+        args.concurrency = 16
+        results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 16 callers"})
+        results.append(_grpc(args, 2) | {"scenario": "grpc / redis / 2, 16 callers each"})
+        for replicas in (1, 2):
+            results.append(_grpc(args, replicas, rate=TARGET_RATE) | {
+                "scenario": f"grpc / redis / {replicas}, {TARGET_RATE:,}/s offered"
+                            + (" each" if replicas > 1 else "")})  # fmt: skip
+        args.concurrency = 1  # unloaded latency: one caller, nothing queued
+        results.append(
+            asyncio.run(_in_process(args, redis=True))
+            | {"scenario": "in-process / redis, 1 caller"}
+        )
+        results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 1 caller"})
+        args.concurrency = loaded
+        asyncio.run(_cleanup(args))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -298,32 +334,7 @@ def main() -> None:
     if args.role == "client":
         uvloop.run(_client(args))
         return
-    results = []
-    with tempfile.TemporaryDirectory() as data_dir:
-        args.data_dir, args.key = data_dir, crypto.generate_key()
-        args.prefix = f"bench:pool:{uuid.uuid4().hex[:8]}"
-        results.append(asyncio.run(_in_process(args, redis=False)))
-        asyncio.run(_prepare(args))
-        results.append(asyncio.run(_in_process(args, redis=True)))
-        results.append(_grpc(args, 1))
-        results.append(_grpc(args, 2))
-        results.append(_grpc(args, 1, unary=True) | {"scenario": "grpc / redis / 1, unary"})
-        loaded = args.concurrency
-        args.concurrency = 16
-        results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 16 callers"})
-        results.append(_grpc(args, 2) | {"scenario": "grpc / redis / 2, 16 callers each"})
-        for replicas in (1, 2):
-            results.append(_grpc(args, replicas, rate=TARGET_RATE) | {
-                "scenario": f"grpc / redis / {replicas}, {TARGET_RATE:,}/s offered"
-                            + (" each" if replicas > 1 else "")})  # fmt: skip
-        args.concurrency = 1  # unloaded latency: one caller, nothing queued
-        results.append(
-            asyncio.run(_in_process(args, redis=True))
-            | {"scenario": "in-process / redis, 1 caller"}
-        )
-        results.append(_grpc(args, 1) | {"scenario": "grpc / redis / 1, 1 caller"})
-        args.concurrency = loaded
-        asyncio.run(_cleanup(args))
+    results = run_scenarios(args)
     print(f"{'scenario':<40}{'pairs/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
           f"{'CPU us/pair: replica':>22}{'client':>7}{'redis':>6}{'cores busy':>11}")  # fmt: skip
     for r in results:
