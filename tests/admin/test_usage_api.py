@@ -125,6 +125,16 @@ async def test_records_are_paged_newest_first_until_none_are_left(
     assert one["next_before"] is None
 
 
+async def test_paging_from_a_record_that_does_not_exist_is_refused_naming_before(
+    keys_api: httpx2.AsyncClient, traffic: dict[str, str]
+) -> None:
+    """Regression (found by tests/fuzz): an unknown ``before`` answered 500."""
+    answer = await keys_api.get("/api/usage/records", params={"before": "no-such-record"})
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"].startswith("before: no usage record")
+
+
 async def test_the_csv_export_streams_every_matching_record_with_a_header(
     keys_api: httpx2.AsyncClient, traffic: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

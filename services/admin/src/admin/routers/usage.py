@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
+from grok2api_storage import errors as storage_errors
 from grok2api_storage import protocols, records
 from pydantic import BaseModel, Field
 
@@ -202,8 +203,12 @@ async def usage_records(
         str | None, Query(description="A record id: only records after it (older).")
     ] = None,
 ) -> RecordPage:
-    """Matching records, newest first, ``limit`` at a time."""
-    found = await usage.list(filters=selected, limit=limit, before_id=before or None)
+    """Matching records, newest first, ``limit`` at a time; 400 when ``before`` names no
+    record."""
+    try:
+        found = await usage.list(filters=selected, limit=limit, before_id=before or None)
+    except storage_errors.NotFoundError as exc:
+        raise HTTPException(status_code=400, detail=f"before: {exc}") from exc
     names = await _key_names(request)
     return RecordPage(
         items=[_record(r, names) for r in found],
