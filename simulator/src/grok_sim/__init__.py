@@ -27,8 +27,25 @@ Scripted replies: a prompt line `[[sim:reply={"text": "...", "reasoning": "..."}
 `[[sim:search]]`, or the control API (`POST /_sim/replies`). See `replies` and the README.
 """
 
-from .app import create_app
-from .options import SimOptions
-from .state import SeedAccount
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import create_app
+    from .options import SimOptions
+    from .state import SeedAccount
 
 __all__ = ["SeedAccount", "SimOptions", "create_app"]
+
+# Imported on first use: `grok2api` registers `grok2api sim` from grok_sim.cli in every
+# process, and the app (routes, imaging with Pillow) would otherwise sit in the memory of
+# every service that never serves the simulator.
+_LAZY = {"create_app": ".app", "SimOptions": ".options", "SeedAccount": ".state"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name], __name__), name)

@@ -12,12 +12,6 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from . import server
-from .accountsfile import load_accounts
-from .errors import ConfigError
-from .options import SimOptions
-from .state import SeedAccount
-
 app = typer.Typer(help="Offline Grok upstream simulator.")
 
 Host = Annotated[str, typer.Option(help="Interface to bind.")]
@@ -82,6 +76,8 @@ def solver(
     log_level: LogLevel = "warning",
 ) -> None:
     """Serve the FlareSolverr-compatible solver (POST /v1) until interrupted."""
+    from . import server
+
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s %(message)s")
     typer.echo(f"grok-sim solver listening on http://{host}:{port}/v1")
     uvicorn.Server(server.solver_config(host=host, port=port, log_level=log_level)).run()
@@ -92,6 +88,14 @@ def run(
     time_scale: float, token_delay_ms: float, tokens_per_reply: int, log_level: str,
 ) -> None:
     """Build the options and seed accounts, then run uvicorn in the foreground."""
+    # Imported here, not at the top: `grok2api` registers these commands in every service
+    # process, which should not carry the simulator's app (see grok_sim/__init__.py).
+    from . import server
+    from .accountsfile import load_accounts
+    from .errors import ConfigError
+    from .options import SimOptions
+    from .state import SeedAccount
+
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s %(message)s")
     try:
         seeds = load_accounts(accounts) if accounts else []

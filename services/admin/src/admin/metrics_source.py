@@ -16,12 +16,16 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import aiohttp
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
+
+if TYPE_CHECKING:
+    # Imported when the first scrape is made: in `grok2api run` the admin reads its own
+    # registry and never scrapes, and aiohttp costs every process about 8 MB.
+    import aiohttp
 
 SampleKey = tuple[str, tuple[tuple[str, str], ...]]
 """(sample name, sorted label pairs)."""
@@ -126,10 +130,14 @@ def merge(samples: Samples, new: Iterable[Sample]) -> None:
 
 
 def _session() -> aiohttp.ClientSession:
+    import aiohttp
+
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SCRAPE_TIMEOUT))
 
 
 def _describe(exc: BaseException) -> str:
+    import aiohttp
+
     if isinstance(exc, aiohttp.ClientResponseError):
         return f"HTTP {exc.status}"
     if isinstance(exc, asyncio.TimeoutError):
