@@ -165,6 +165,27 @@ async def test_a_broken_stream_fails_items_in_flight_and_the_next_call_reconnect
     assert lease.account_id == acct.account_id
 
 
+async def test_an_acquire_on_a_replica_that_dies_is_sent_again_to_another(
+    pool: Pool, serve: Callable[..., Any]
+) -> None:
+    one, two = await pool.replica(), await pool.replica()
+    await one.upsert_account(credential=_cred(1))
+    gated = [GatedPool(one), GatedPool(two)]
+    servers = [await serve(g) for g in gated]
+    target = "ipv4:" + ",".join(f"127.0.0.1:{s.port}" for s in servers)
+    async with GrpcPoolClient(target) as client:
+        waiting = asyncio.create_task(client.acquire(model="grok-4"))
+        entered = asyncio.create_task(gated[0].entered.wait())
+        await asyncio.wait([entered, asyncio.create_task(gated[1].entered.wait())],
+                           return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        dying = 0 if entered.done() else 1
+        gated[1 - dying].gate.set()
+        await servers[dying].server.stop(grace=None)  # killed with the acquire in flight
+        lease = await waiting  # answered by the other replica
+        await client.release(lease, outcome=Outcome.SUCCESS)
+        gated[dying].gate.set()
+
+
 async def test_a_lease_granted_after_its_caller_gave_up_is_released(
     pool: Pool, serve: Callable[..., Any]
 ) -> None:

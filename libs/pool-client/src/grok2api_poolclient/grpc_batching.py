@@ -13,9 +13,12 @@ pool ends cleanly (a replica shutting down) loses nothing either: the items it n
 are sent again on a new stream.
 
 Failures, as the unary calls have them: an item's ``ItemError`` becomes the same pool error
-(``grpc_errors.from_item_error``); a broken stream fails every item sent on it with
-``PoolUnavailable`` and the next call opens a new stream; a caller that times out or is
-cancelled gets no lease, and a lease granted to it anyway is released (``cancelled``).
+(``grpc_errors.from_item_error``); a caller that times out or is cancelled gets no lease, and
+a lease granted to it anyway is released (``cancelled``). A stream that breaks (its replica
+killed) sends its unanswered items again on a new stream, which the round robin puts on
+another replica, up to ``RESENDS`` times each; then they fail with ``PoolUnavailable``. A
+resent release is harmless (a second release changes nothing); a resent acquire whose first
+copy the dead replica had granted leaves that lease to be reclaimed when its TTL ends.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ MAX_ITEMS_PER_MESSAGE = 256
 # A stream's life before new items go to a new one (and so, by round robin, to the next pool
 # replica): short enough that a scaled-up pool gets its share within a minute.
 ROTATE_SECONDS = 30.0
+# An item of a broken stream is sent again after each of these pauses (seconds): the round
+# robin may pick the dead replica once more before its connection is known to be gone.
+RESEND_DELAYS = (0.05, 0.3)
+RESENDS = len(RESEND_DELAYS)
 
 
 Item: TypeAlias = pb.BatchedAcquire | pb.BatchedRelease
@@ -80,6 +87,8 @@ class LeaseStream:
         # for the stream instead of one per call
         self._deadlines: collections.deque[tuple[float, int]] = collections.deque()
         self._sweep_timer: asyncio.TimerHandle | None = None
+        self._resent: collections.Counter[int] = collections.Counter()  # item id -> resends
+        self._closing = False
 
     async def acquire(self, request: pb.AcquireRequest) -> leases.Lease:
         if tracing.enabled():
@@ -115,6 +124,7 @@ class LeaseStream:
         await future
 
     async def aclose(self) -> None:
+        self._closing = True
         closed = errors.PoolUnavailable("token pool client closed")
         if self._stream is not None:
             self._stream.call.cancel()
@@ -208,6 +218,7 @@ class LeaseStream:
         future = self._waiting.get(item_id)
         if future is None or future.done():
             self._waiting.pop(item_id, None)
+            self._resent.pop(item_id, None)
             return True
         return False
 
@@ -231,9 +242,9 @@ class LeaseStream:
             self._ended(stream, failure)
 
     def _ended(self, stream: _Stream, failure: errors.PoolError | None) -> None:
-        """A stream is over: with a failure its unanswered items fail (and, if it was the
-        open stream, so does what waited to be sent: the pool is unreachable); ended
-        cleanly, the pool never read them, so they go out again on a new stream."""
+        """A stream is over. Ended cleanly, the pool never read its unanswered items, so they
+        go out again on a new stream. Broken, they (and, if it was the open stream, what
+        waited to be sent) go out again while they have resends left, else fail."""
         unanswered = list(stream.sent.values())
         stream.sent.clear()
         was_open = self._stream is stream
@@ -245,21 +256,40 @@ class LeaseStream:
             if was_open:
                 self._acquires.clear()
                 self._releases.clear()
-            self._fail([item.id for item in [*unanswered, *queued]], failure)
+            resend = self._worth_resending([*unanswered, *queued], failure)
+            sent_again = {item.id for item in resend}
+            self._fail([i.id for i in [*unanswered, *queued] if i.id not in sent_again], failure)
+            if resend:  # a moment later: by then the channel knows the replica is gone
+                delay = RESEND_DELAYS[max(self._resent[i.id] for i in resend) - 1]
+                asyncio.get_running_loop().call_later(delay, self._send_again, resend)
             return
-        resend = [item for item in unanswered if not self._given_up(item.id)]
+        self._send_again([item for item in unanswered if not self._given_up(item.id)])
+
+    def _send_again(self, resend: list[Item]) -> None:
+        resend = [item for item in resend if not self._given_up(item.id)]
         self._acquires[:0] = [i for i in resend if isinstance(i, pb.BatchedAcquire)]
         self._releases[:0] = [i for i in resend if isinstance(i, pb.BatchedRelease)]
-        if self._acquires or self._releases:
+        if (self._acquires or self._releases) and not self._closing:
             (self._stream or self._open()).wake.set()
+
+    def _worth_resending(self, items: list[Item], failure: errors.PoolError) -> list[Item]:
+        """The items of a broken stream to send again: the pool was unreachable (not this
+        client closing), the caller still waits, and the item has resends left."""
+        if self._closing or not isinstance(failure, errors.PoolUnavailable):
+            return []
+        again = [i for i in items if self._resent[i.id] < RESENDS and not self._given_up(i.id)]
+        self._resent.update(item.id for item in again)
+        return again
 
     def _fail(self, item_ids: list[int], failure: errors.PoolError) -> None:
         for item_id in item_ids:
+            self._resent.pop(item_id, None)
             future = self._waiting.pop(item_id, None)
             if future is not None and not future.done():
                 future.set_exception(failure)
 
     def _answer_acquire(self, answer: pb.AcquireAnswer) -> None:
+        self._resent.pop(answer.id, None)
         future = self._waiting.pop(answer.id, None)
         granted = answer.HasField("lease")
         if future is None or future.done():
@@ -272,6 +302,7 @@ class LeaseStream:
             future.set_exception(grpc_errors.from_item_error(answer.error))
 
     def _answer_release(self, answer: pb.ReleaseAnswer) -> None:
+        self._resent.pop(answer.id, None)
         future = self._waiting.pop(answer.id, None)
         if future is None or future.done():
             return

@@ -39,9 +39,15 @@ SPREAD_SCHEMES = ("dns:", "ipv4:", "ipv6:")
 SPREAD_OPTIONS = [("grpc.lb_policy_name", "round_robin"), ("grpc.max_reconnect_backoff_ms", 2000)]
 
 
+# After a failed connect gRPC waits a second before the next; a call meanwhile fails at once.
+# A restarted pool should be found again sooner than that (the lease stream resends a broken
+# stream's items 50 and 300 ms later).
+RECONNECT_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100)]
+
+
 def channel_options(address: str) -> list[tuple[str, Any]]:
     spread = SPREAD_OPTIONS if address.startswith(SPREAD_SCHEMES) else []
-    return [("grpc.enable_retries", 0), *spread]
+    return [("grpc.enable_retries", 0), *RECONNECT_OPTIONS, *spread]
 
 
 class GrpcPoolClient:
