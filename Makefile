@@ -36,6 +36,11 @@ demo: install ## simulator with demo accounts + single-process gateway pointed a
 test: install lint proto-check $(HELM) ## the whole suite: lint, proto drift, unit, integration, end-to-end
 	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(PYCACHE) $(UV) run --frozen pytest
 
+.PHONY: test-soak
+test-soak: install ## long runs: the fuzz suite's soak profile (GROK2API_FUZZ=soak) and every test marked soak
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(PYCACHE) GROK2API_FUZZ=soak \
+	  $(UV) run --frozen pytest -m soak -o timeout=3600 tests
+
 $(HELM): scripts/tools/fetch_helm.py
 	python3 scripts/tools/fetch_helm.py --dest $(dir $(HELM))
 

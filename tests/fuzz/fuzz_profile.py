@@ -13,9 +13,11 @@ import os
 SOAK = os.environ.get("GROK2API_FUZZ", "").strip().lower() == "soak"
 PROFILE = "soak" if SOAK else "short"
 
-# Examples per property: parsers are cheap, API operations each cost a request.
-PARSER_EXAMPLES = 1500 if SOAK else 60
-API_EXAMPLES = 120 if SOAK else 6
+# Examples per parser property and per API operation and mode (each costs a request).
+PARSER_EXAMPLES_OF = {"short": 50, "soak": 1000}
+API_EXAMPLES_OF = {"short": 5, "soak": 40}
+PARSER_EXAMPLES = PARSER_EXAMPLES_OF[PROFILE]
+API_EXAMPLES = API_EXAMPLES_OF[PROFILE]
 
 cases = 0
 

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 BOUNDARY = "fuzzBoundary7MA4YWxkTrZu0gW"
 field_names = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters='"\\;'),
+    alphabet=st.characters(exclude_categories=["Cs", "Cc"], exclude_characters='"\\;'),
     min_size=1, max_size=12,
 )  # fmt: skip
-texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
 files = st.tuples(
     st.text(alphabet="abcdefghij._-", min_size=1, max_size=12),
     st.sampled_from(["image/png", "image/jpeg", "application/octet-stream"]),

@@ -22,7 +22,7 @@ SECRET = "fuzz-secret-value-91"
 
 scalars = st.one_of(
     st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20),
+    st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20),
     st.sampled_from(["info", "debug", "sqlite", "redis://x", "1s"]),
     st.just(SECRET),
 )  # fmt: skip
@@ -98,8 +98,8 @@ env_names = st.one_of(
     st.sampled_from([*loading.NAMED_ENV]),
     st.builds(lambda s: f"GROK2API_{s}", st.text(alphabet="ABCXYZ_", max_size=10)),
 )  # fmt: skip
-env_values = st.text(alphabet=st.characters(blacklist_categories=("Cs",),
-                                            blacklist_characters="\x00"), max_size=30)
+env_values = st.text(alphabet=st.characters(exclude_categories=["Cs"],
+                                            exclude_characters="\x00"), max_size=30)
 
 
 @given(environ=st.dictionaries(env_names, env_values | st.just(SECRET), max_size=4))

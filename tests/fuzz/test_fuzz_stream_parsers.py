@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=20,
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=10,
 )
 # Keys the parsers look for, so generated frames reach past the first branch.
 FRAME_KEYS = [
@@ -32,7 +33,7 @@ keys = st.sampled_from(FRAME_KEYS) | st.text(max_size=8)
 frame_like = st.recursive(
     json_values,
     lambda inner: st.dictionaries(keys, inner, max_size=5),
-    max_leaves=25,
+    max_leaves=15,
 )
 line_bytes = st.one_of(
     st.binary(max_size=80),
@@ -98,8 +99,8 @@ MGW_KEYS = [
 mgw_inner = st.recursive(
     json_values,
     lambda inner: st.dictionaries(st.sampled_from(MGW_KEYS) | st.text(max_size=6), inner,
-                                  max_size=5),
-    max_leaves=25,
+                                  max_size=4),
+    max_leaves=12,
 )
 mgw_event = st.fixed_dictionaries(
     {"type": st.sampled_from(MGW_TYPES) | st.text(max_size=10)},

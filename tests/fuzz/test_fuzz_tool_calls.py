@@ -23,13 +23,13 @@ MARKUP = [
     "```json\n", "{", "}", "[", "]", ",", '"name": ', '"arguments": ', *NAMES,
 ]  # fmt: skip
 model_text = st.lists(st.sampled_from(MARKUP) | st.text(max_size=12), max_size=25).map("".join)
-plain_text = st.text(alphabet=st.characters(blacklist_characters="<{`"), max_size=200)
+plain_text = st.text(alphabet=st.characters(exclude_characters="<{`"), max_size=200)
 scalars = (
     st.none() | st.booleans() | st.integers(-(2**53), 2**53)
-    | st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=10)
+    | st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=10)
 )  # fmt: skip
 arguments = st.dictionaries(
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8), scalars,
+    st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=8), scalars,
     max_size=4,
 )  # fmt: skip
 calls = st.lists(st.tuples(st.sampled_from(NAMES), arguments), min_size=1, max_size=3)
