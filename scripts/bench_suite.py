@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import datetime
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,8 @@ IDLE_TARGET_MB = 120.0
 
 def main() -> int:
     args = parse_args()
+    # A stopped run still stops what it started (the finally blocks run on SystemExit).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     began = time.monotonic()
     results: dict[str, Any] = {"meta": bench_suite_report.machine(ROOT) | {
         "quick": args.quick, "seconds_per_phase": args.seconds,

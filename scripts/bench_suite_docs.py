@@ -4,6 +4,7 @@ the page never says more than the run showed."""
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from bench_suite_report import markdown_table, tables
@@ -36,6 +37,12 @@ METHOD = """## How it is measured
   streams that have their first content token and have not ended are counted every 0.25 s.
 - **Token pool**: bench_pool.py's Acquire+Release pairs (32 callers) in process (memory and
   Redis hot state) and over gRPC to one and two replica processes.
+- **Noise**: every phase runs once (the per-area targets, `make bench-gateway` and the
+  others, run interleaved rounds and take medians), and the VM's other work takes cores
+  from it: figures move by tens of percent from one run to the next, and CPU per request
+  rises when the cores are contended. Read the ratios against simulator-direct and the
+  targets' verdicts as this run's, and use `make count-gateway` (instruction counts) to
+  compare code changes.
 - **Media**: bench_media.py's one-image requests, straight to the simulator with grok_web
   and through `grok2api run`, and image jobs through the split services (gateway, token
   pool, media workers, Redis) with one and two workers.
@@ -83,7 +90,7 @@ def _findings(results: dict[str, Any]) -> list[str]:
                 f"{row['gateway_cpu_ms_per_req']:.2f} ms of gateway CPU per request and a p99 "
                 f"of {row['p99_ms']:.0f} ms.")
             break
-    lines += _scaling(results.get("cluster", {}))
+    lines += _scaling(results.get("cluster", {}) | {"cores": results["meta"]["cores"]})
     capacity = results.get("capacity")
     if capacity:
         asked, held = capacity["streams_asked"], capacity["held_at_once"]
@@ -109,24 +116,34 @@ def _findings(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+LOADED = 64  # below this the load generator, not the gateways, sets the pace
+
+
 def _scaling(cluster: dict[str, Any]) -> list[str]:
-    rows = [row for row in cluster.get("scaling", []) if row["two_over_one"] is not None]
+    """Two gateways against one, judged at the loaded concurrencies (a few clients cannot
+    keep two gateways busy) by the median ratio, not the best phase (one phase on a shared
+    machine moves by tens of percent)."""
+    rows = [row for row in cluster.get("scaling", [])
+            if row["two_over_one"] is not None and row["c"] >= LOADED]
     if not rows:
         return []
-    best = max(rows, key=lambda row: row["two_over_one"])
+    ratios = sorted(row["two_over_one"] for row in rows)
+    median = statistics.median(ratios)
     cpu_one = [row["gateway_cpu_ms_per_req_1gw"] for row in rows]
     cpu_two = [row["gateway_cpu_ms_per_req_2gw"] for row in rows]
-    shown = best["two_over_one"] >= 1.8
+    cores = cluster.get("cores") or 0
+    verdict = (
+        f"This machine cannot show the target of 1.8 (it has {cores or 'too few'} cores, "
+        "shared by the simulator, two token pools, the gateways, the front and the load "
+        "generator, so a second gateway gets no core of its own); "
+        if cores < 4 else
+        ("The target of 1.8 is met; " if median >= 1.8 else "The target of 1.8 is missed; "))
     return [
-        f"Two gateways served at best {best['two_over_one']:.2f} times one (streaming="
-        f"{best['stream']}, concurrency {best['c']}); the target is 1.8 where the machine "
-        "has the cores to show it. "
-        + ("It is shown here." if shown else
-           "This machine cannot show it: its two cores are shared by the simulator, the token "
-           "pools, the gateways, the front and the load generator, so a second gateway gets no "
-           "core of its own. What scaling rests on is the CPU a request costs: summed over "
-           f"the gateways it is {min(cpu_one):.2f}-{max(cpu_one):.2f} ms with one gateway and "
-           f"{min(cpu_two):.2f}-{max(cpu_two):.2f} ms with two" + _flatness(cpu_one, cpu_two)),
+        f"Two gateways served {ratios[0]:.2f}-{ratios[-1]:.2f} times one (median "
+        f"{median:.2f}) over the phases at concurrency {LOADED} and more. " + verdict
+        + "what scaling rests on is the CPU a request costs: summed over the gateways it is "
+        f"{min(cpu_one):.2f}-{max(cpu_one):.2f} ms with one gateway and "
+        f"{min(cpu_two):.2f}-{max(cpu_two):.2f} ms with two" + _flatness(cpu_one, cpu_two),
     ]
 
 
