@@ -12,6 +12,7 @@ from admin.audit import audit, scrub
 from fastapi import Depends, Request
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
+from grok2api_storage import protocols
 
 BEARER = {"Authorization": "Bearer grok2api"}
 
@@ -61,3 +62,17 @@ def test_keeps_detail_json_whatever_the_caller_passes() -> None:
     assert scrub(detail) == {
         "at": str(when), "tags": ["a", "b"], "nested": [{"api_key": "***"}], "n": 3,
     }
+
+
+async def test_an_offset_past_what_the_store_can_count_is_refused(
+    store: protocols.Store,
+) -> None:
+    """Regression (found by tests/fuzz): offset 2**63 overflowed SQLite's INTEGER, a 500."""
+    app = admin_app.create_app(settings=LiveSettings(Settings()), pool=None,  # type: ignore[arg-type]
+                               audit_log=store.audit)  # fmt: skip
+    async with client(app) as http:
+        last = await http.get(f"/api/audit?offset={2**63 - 1}", headers=BEARER)
+        past = await http.get(f"/api/audit?offset={2**63}", headers=BEARER)
+    assert last.status_code == 200 and last.json()["items"] == []
+    assert past.status_code == 400
+    assert past.json()["error"]["message"].startswith("query.offset:")

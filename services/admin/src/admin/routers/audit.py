@@ -11,6 +11,9 @@ from pydantic import BaseModel
 
 router = APIRouter(tags=["audit"])
 
+MAX_OFFSET = 2**63 - 1
+"""The largest offset the SQL stores take (a BIGINT); a larger one is a 400, not a 500."""
+
 
 class AuditEntryPublic(BaseModel):
     at: datetime
@@ -31,7 +34,7 @@ class AuditPagePublic(BaseModel):
 @router.get("/audit")
 async def list_audit(
     request: Request,
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     limit: int = Query(50, ge=1, le=500),
 ) -> AuditPagePublic:
     """A page of audit entries, newest first; ``total`` counts every entry."""
