@@ -138,6 +138,10 @@ def _scaling(cluster: dict[str, Any]) -> list[str]:
         "generator, so a second gateway gets no core of its own); "
         if cores < 4 else
         ("The target of 1.8 is met; " if median >= 1.8 else "The target of 1.8 is missed; "))
+    if ratios[-1] > 2:  # a second gateway cannot more than double the throughput
+        verdict += ("and a ratio above 2 shows that the machine's other work changed "
+                    "between the two deployments' phases, so these ratios do not measure "
+                    "scaling; ")
     return [
         f"Two gateways served {ratios[0]:.2f}-{ratios[-1]:.2f} times one (median "
         f"{median:.2f}) over the phases at concurrency {LOADED} and more. " + verdict
