@@ -1,7 +1,7 @@
 """`make cluster-up` / `make cluster-down` / `make cluster-status`:
 
-    python -m grok2api_cluster up [--workdir .cache/cluster] [--gateways 2] [--accounts 300]
-    python -m grok2api_cluster status | down
+python -m grok2api_cluster up [--workdir .cache/cluster] [--gateways 2] [--accounts 300]
+python -m grok2api_cluster status | down
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def _state(workdir: Path) -> dict[str, object] | None:
 
 def up(args: argparse.Namespace) -> int:
     if (state := _state(args.workdir)) is not None and any(
-        _pid_alive(pid) for pid in state["pids"].values()  # type: ignore[attr-defined]
+        _pid_alive(pid)
+        for pid in state["pids"].values()  # type: ignore[attr-defined]
     ):
         print(f"a cluster is already up (see {args.workdir / 'cluster.json'}); "
               "`make cluster-down` stops it")  # fmt: skip
@@ -37,8 +38,10 @@ def up(args: argparse.Namespace) -> int:
     spec = ClusterSpec(gateways=args.gateways, pools=args.pools, workers=args.workers,
                        accounts=args.accounts)  # fmt: skip
     cluster = Cluster(args.workdir.resolve(), spec)
-    print(f"starting {spec.gateways} gateways, {spec.pools} token pools, {spec.workers} media "
-          f"workers, admin, Redis, PostgreSQL and the simulator with {spec.accounts} accounts…")
+    print(
+        f"starting {spec.gateways} gateways, {spec.pools} token pools, {spec.workers} media "
+        f"workers, admin, Redis, PostgreSQL and the simulator with {spec.accounts} accounts…"
+    )
     try:
         cluster.start()
     except ProcessFailed as exc:
@@ -48,8 +51,10 @@ def up(args: argparse.Namespace) -> int:
     for key, value in cluster.describe().items():
         if key != "pids":
             print(f"  {key:15} {value}")
-    print(f"\nready. OPENAI_BASE_URL={cluster.url}/v1 (any API key); state in {path}; "
-          "`make cluster-down` stops it")
+    print(
+        f"\nready. OPENAI_BASE_URL={cluster.url}/v1 (any API key); state in {path}; "
+        "`make cluster-down` stops it"
+    )
     return 0
 
 

@@ -36,6 +36,7 @@ class ClusterSpec:
     admin: bool = True
     accounts: int = 300
     tier: str = "basic"
+    auto_quota: int = 0  # > 0: every account's "auto" window upstream, instead of the tier's
     # Extra environment for every service (settings as GROK2API_SECTION__KEY).
     env: tuple[tuple[str, str], ...] = ()
     simulator_args: tuple[str, ...] = ()
@@ -98,22 +99,44 @@ class Cluster:
         try:
             self._start_backing_services()
             for index, address in enumerate(self.pool_addrs, 1):
-                self._add(f"pool-{index}", self._service_argv("token-pool"),
-                          self._env(TOKEN_POOL_ADDR=address, SERVER_PORT=str(free_port())))
+                self._add(
+                    f"pool-{index}",
+                    self._service_argv("token-pool"),
+                    self._env(TOKEN_POOL_ADDR=address, SERVER_PORT=str(free_port())),
+                )
                 self.restart(f"pool-{index}")  # one at a time: the first migrates the store
             accounts.add_to_pool(self.pool_addrs[0], self.credentials, self.spec.tier)
             for index, url in enumerate(self.gateway_urls, 1):
-                self._add(f"gateway-{index}", self._service_argv("gateway"),
-                          self._env(SERVER_PORT=url.rsplit(":", 1)[1]))
+                self._add(
+                    f"gateway-{index}",
+                    self._service_argv("gateway"),
+                    self._env(SERVER_PORT=url.rsplit(":", 1)[1]),
+                )
             for index in range(1, self.spec.workers + 1):
-                self._add(f"worker-{index}", self._service_argv("media-worker"),
-                          self._env(SERVER_PORT=str(free_port())))
+                self._add(
+                    f"worker-{index}",
+                    self._service_argv("media-worker"),
+                    self._env(SERVER_PORT=str(free_port())),
+                )
             if self.admin_url:
-                self._add("admin", self._service_argv("admin"),
-                          self._env(SERVER_PORT=self.admin_url.rsplit(":", 1)[1]))
+                self._add(
+                    "admin",
+                    self._service_argv("admin"),
+                    self._env(SERVER_PORT=self.admin_url.rsplit(":", 1)[1]),
+                )
             backends = [arg for url in self.gateway_urls for arg in ("--backend", url[7:])]
-            self._add("front", [sys.executable, "-m", "grok2api_cluster.front",
-                                "--port", str(self.front_port), *backends], dict(os.environ))
+            self._add(
+                "front",
+                [
+                    sys.executable,
+                    "-m",
+                    "grok2api_cluster.front",
+                    "--port",
+                    str(self.front_port),
+                    *backends,
+                ],
+                dict(os.environ),
+            )
             for name in self.processes:
                 if not self.processes[name].alive():
                     self.processes[name].start()
@@ -125,13 +148,44 @@ class Cluster:
         return self
 
     def _start_backing_services(self) -> None:
-        self._add("redis", ["redis-server", "--port", str(self.redis_port), "--bind",
-                            "127.0.0.1", "--save", "", "--appendonly", "no"], dict(os.environ))
+        self._add(
+            "redis",
+            [
+                "redis-server",
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            dict(os.environ),
+        )
         seeds = accounts.write_simulator_file(
-            self.workdir / "simulator-accounts.txt", self.credentials, self.spec.tier)
-        self._add("simulator", [sys.executable, "-m", "grok_sim", "serve", "--host",
-                                "127.0.0.1", "--port", str(self.simulator_port), "--accounts",
-                                str(seeds), *self.spec.simulator_args], dict(os.environ))
+            self.workdir / "simulator-accounts.json",
+            self.credentials,
+            self.spec.tier,
+            self.spec.auto_quota,
+        )
+        self._add(
+            "simulator",
+            [
+                sys.executable,
+                "-m",
+                "grok_sim",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.simulator_port),
+                "--accounts",
+                str(seeds),
+                *self.spec.simulator_args,
+            ],
+            dict(os.environ),
+        )
         self.restart("redis")
         self.restart("simulator")
         self.simulator = SimHandle(self.simulator_url)

@@ -35,8 +35,11 @@ class RoundRobinFront:
         await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
-        for _ in self._backends:
-            host, port = self._backends[next(self._turn)]
+        # The turn is taken once: concurrent connections share the cycle, so taking it per
+        # attempt could hand one connection the same dead gateway twice.
+        first = next(self._turn)
+        for step in range(len(self._backends)):
+            host, port = self._backends[(first + step) % len(self._backends)]
             try:
                 return await asyncio.wait_for(
                     asyncio.open_connection(host, port), CONNECT_TIMEOUT_SECONDS
