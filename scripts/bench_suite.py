@@ -12,7 +12,8 @@ Workloads (each in bench_suite_*.py or an existing bench script, imported):
 - chat: non-streaming and streaming chat completions at concurrency 1/16/64/256 through
   `grok2api run` and straight to the simulator (bench_gateway.py's phases), with the
   gateway's RSS once its accounts were added;
-- capacity: slow streams one fresh gateway process holds at once, and its RSS;
+- capacity: slow streams one fresh gateway process holds at once, and its RSS, with the
+  default upstream chat generation (mgw, a WebSocket a turn) and with REST;
 - pool: token-pool Acquire+Release pairs/s and latency (bench_pool.py, four scenarios);
 - media: one-image jobs/s straight to the simulator and through `grok2api run`, and
   through the split services with one and two media workers (bench_media.py);
@@ -57,6 +58,10 @@ PARTS = ("idle", "chat", "capacity", "pool", "media", "cluster")
 ACCOUNTS = 64  # 2,000 streams at 32 a account, under the per-account cap of 64
 SETTLE_SECONDS = 2.0  # after start, before the idle RSS is read
 IDLE_TARGET_MB = 120.0
+# Stream capacity with each upstream chat generation; mgw (a WebSocket per turn) is the
+# default of network.chat_protocol, REST (one HTTP stream) the chat rows' protocol.
+DEFAULT_PROTOCOL = "mgw"
+CAPACITY_PROTOCOLS = ("mgw", "rest")
 
 
 def main() -> int:
@@ -138,9 +143,7 @@ def parse_args() -> argparse.Namespace:
 def single_process(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """The idle RSS of a fresh `grok2api run`, the chat rows (simulator-direct and
     `grok2api run`, with that gateway's RSS once its accounts were added), then the
-    capacity of another fresh `grok2api run`, all on the same simulator."""
-    from grok_sim.testing import SimHandle
-
+    capacity of fresh `grok2api run` processes, all on the same simulator."""
     work.mkdir(parents=True)
     found: dict[str, Any] = {}
     sim = start_simulator(ACCOUNTS, str(work))
@@ -161,31 +164,42 @@ def single_process(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 levels=args.levels, seconds=args.seconds))
             stop(gateway)
         if "capacity" in args.only:
-            gateway = started_gateway(sim, work / "capacity", processes)
-            handle = SimHandle(f"http://127.0.0.1:{sim.port}")  # type: ignore[attr-defined]
-            try:
-                handle.set_fault("slow-tokens", delay_ms=bench_suite_capacity.TOKEN_DELAY_MS)
-                found["capacity"] = asyncio.run(bench_suite_capacity.measure(
-                    port=gateway.port, pid=gateway.pid,  # type: ignore[attr-defined]
-                    streams=args.streams, seconds=args.capacity_seconds))
-            finally:
-                handle.clear_faults()
-                handle.close()
-            # Its 2,000 slowed upstream streams would hold a graceful stop for its whole
-            # shutdown timeout; nothing of it is measured any more.
-            gateway.kill()
-            # The connection cap is changing on main: say which code held these streams.
-            found["capacity"]["commit"] = bench_suite_report.commit(ROOT)
+            found["capacity"] = [capacity(sim, work / f"capacity-{protocol}", processes,
+                                          protocol=protocol, args=args)
+                                 for protocol in CAPACITY_PROTOCOLS]
     finally:
         stop(*reversed(processes))
     return found
 
 
+def capacity(sim: Any, work: Path, processes: list[subprocess.Popen[bytes]], *,
+             protocol: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The slow streams a fresh `grok2api run` speaking ``protocol`` upstream holds."""
+    from grok_sim.testing import SimHandle
+
+    gateway = started_gateway(sim, work, processes, protocol=protocol)
+    handle = SimHandle(f"http://127.0.0.1:{sim.port}")
+    try:
+        handle.set_fault("slow-tokens", delay_ms=bench_suite_capacity.TOKEN_DELAY_MS)
+        found = asyncio.run(bench_suite_capacity.measure(
+            port=gateway.port, pid=gateway.pid, streams=args.streams,
+            seconds=args.capacity_seconds))
+    finally:
+        handle.clear_faults()
+        handle.close()
+    # Its slowed upstream streams would hold a graceful stop for its whole shutdown
+    # timeout; nothing of it is measured any more.
+    gateway.kill()
+    # The connection cap has been changing on main: say which code held these streams.
+    return found | {"chat_protocol": protocol, "default_protocol": protocol == DEFAULT_PROTOCOL,
+                    "commit": bench_suite_report.commit(ROOT)}
+
+
 def started_gateway(sim: Any, work: Path, processes: list[subprocess.Popen[bytes]], *,
-                    accounts: int = ACCOUNTS) -> Any:
+                    accounts: int = ACCOUNTS, protocol: str = "rest") -> Any:
     """`grok2api run` in front of ``sim`` with ``accounts`` of its accounts added."""
     work.mkdir(parents=True)
-    gateway = start_gateway(sim, accounts, str(work), "uvloop", "grok", protocol="rest")
+    gateway = start_gateway(sim, accounts, str(work), "uvloop", "grok", protocol=protocol)
     processes.append(gateway)
     return gateway
 

@@ -118,14 +118,15 @@ def _memory_rows(results: dict[str, Any]) -> list[list[str]]:
     if idle and "with_accounts_rss_mb" in idle:
         rows.append(["idle RSS, 64 accounts added and their quotas read, no request",
                      f"{idle['with_accounts_rss_mb']:.1f} MB", "-", "-"])
-    capacity = results.get("capacity")
-    if capacity:
-        rows.append([f"slow streams held at once (of {capacity['streams_asked']:,} asked, "
-                     f"commit {capacity['commit']})", _fmt(capacity["held_at_once"]),
+    for capacity in results.get("capacity", []):
+        protocol = capacity["chat_protocol"] + (" (default)" if capacity["default_protocol"]
+                                                else "")
+        rows.append([f"slow streams held at once, upstream {protocol} (commit "
+                     f"{capacity['commit']})", _fmt(capacity["held_at_once"]),
                      f"{capacity['streams_asked']:,}",
                      _fmt(capacity["held_at_once"] == capacity["streams_asked"])])
-        rows.append(["peak RSS while holding them", f"{capacity['rss_peak_mb']:.1f} MB",
-                     f"< {capacity['rss_target_mb']:g} MB",
+        rows.append([f"peak RSS while holding them, upstream {protocol}",
+                     f"{capacity['rss_peak_mb']:.1f} MB", f"< {capacity['rss_target_mb']:g} MB",
                      _fmt(capacity["rss_peak_mb"] < capacity["rss_target_mb"])])
     return rows
 

@@ -73,11 +73,13 @@ def test_two_gateways_are_compared_with_one(run: dict[str, Any]) -> None:
 def test_memory_figures_are_measured(run: dict[str, Any]) -> None:
     result = run["json"]
     assert result["idle"]["rss_mb"] > 0 and result["idle"]["with_accounts_rss_mb"] > 0
-    capacity = result["capacity"]
-    assert capacity["streams_asked"] == 20
-    assert 0 < capacity["held_at_once"] <= 20
-    assert capacity["rss_peak_mb"] >= capacity["rss_idle_mb"] > 0
-    assert capacity["commit"]
+    assert [(c["chat_protocol"], c["default_protocol"]) for c in result["capacity"]] == [
+        ("mgw", True), ("rest", False)]
+    for capacity in result["capacity"]:
+        assert capacity["streams_asked"] == 20
+        assert 0 < capacity["held_at_once"] <= 20
+        assert capacity["rss_peak_mb"] >= capacity["rss_idle_mb"] > 0
+        assert capacity["commit"]
 
 
 def test_pool_and_media_have_throughput(run: dict[str, Any]) -> None:
