@@ -161,8 +161,12 @@ def main() -> None:
                                                deadline_s=args.deadline))
                     result.update(metric_values(port))
                 finally:
-                    gateway.terminate()
-                    gateway.wait(60)
+                    gateway.terminate()  # open streams get server.shutdown_grace to finish
+                    try:
+                        gateway.wait(90)
+                    except subprocess.TimeoutExpired:
+                        gateway.kill()
+                        gateway.wait()
             waits = [line for line in log_path.read_text(errors="replace").splitlines()
                      if "upstream_connection_wait" in line]
     result.update(streams=args.streams, idle_rss_mb=round(idle / 2**20, 1),

@@ -377,3 +377,24 @@ async def test_handshake_without_cookie_or_origin_is_a_400(sim: SimHandle, accou
             async with connect(mgw_url(sim, uid), additional_headers=headers):
                 pass
         assert refused.value.response.status_code == 400
+
+
+async def test_connections_counts_the_mgw_sockets_open_now(sim: SimHandle, account, uid):
+    assert sim.open_mgw_sockets() == 0
+    async with connect(mgw_url(sim, uid), additional_headers=mgw_headers(account, uid)) as one:
+        await one.send(session_create())
+        await one.recv()  # accepted and served: the handler runs
+        async with connect(mgw_url(sim, uid), additional_headers=mgw_headers(account, uid)) as two:
+            await two.send(session_create())
+            await two.recv()
+            assert sim.open_mgw_sockets() == 2
+        for _ in range(100):  # the server sees the close a moment later
+            if sim.open_mgw_sockets() == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert sim.open_mgw_sockets() == 1
+    for _ in range(100):
+        if sim.open_mgw_sockets() == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert sim.open_mgw_sockets() == 0

@@ -35,6 +35,9 @@ class SimState:
         self.recorder = recorder.Recorder(limit=options.record_limit)
         self.assets = assets.AssetStore()
         self.clearance = clearance.ClearanceBook()
+        self.open_mgw_sockets = 0
+        """mgw WebSockets open now (accepted, handler not yet ended); a live count that
+        :meth:`reset` leaves alone, so a test can see a client leave none open."""
         self._counter = 0
         self.reset()
 

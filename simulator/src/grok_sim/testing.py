@@ -119,6 +119,10 @@ class SimHandle:
             changes["clearance_ttl_seconds"] = ttl_seconds
         self.set_options(**changes)
 
+    def open_mgw_sockets(self) -> int:
+        """mgw WebSockets the simulator holds open now (its own view of what clients left)."""
+        return int(self._call("GET", "/_sim/connections")["mgw_sockets"])
+
     def clearance(self) -> dict[str, Any]:
         """{required, issued, challenged, active, pendingChallenges}: counts per address."""
         return dict(self._call("GET", "/_sim/clearance"))

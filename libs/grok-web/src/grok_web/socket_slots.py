@@ -59,11 +59,6 @@ class SocketSlots:
         self.limit = limit
         self._cap = ConnectionCap(limit, kind="websocket", egress=egress)
 
-    @property
-    def open(self) -> int:
-        """Sockets holding a slot now."""
-        return self._cap.in_use
-
     async def take(self, *, wait: float) -> ConnectionCap:
         """Wait up to ``wait`` seconds for a slot (counted and logged as a wait when none
         is free at once); the cap to release it to."""

@@ -1,6 +1,7 @@
 """The control API under `/_sim/` (JSON): accounts, faults, scripted replies, recordings.
 
     GET  /_sim/health                      -> {"ok": true}
+    GET  /_sim/connections                 -> {"mgw_sockets": n}  (mgw WebSockets open now)
     GET  /_sim/accounts                    -> {"accounts": [...]}  (credentials masked)
     POST /_sim/accounts                    {credential, tier?, quotas?}
     POST /_sim/accounts/remove             {credential}
@@ -62,6 +63,10 @@ def describe_account(account: Account, *, now: float, scale: float) -> dict[str,
 
 async def health(request: Request) -> Response:
     return json_response({"ok": True})
+
+
+async def connections(request: Request) -> Response:
+    return json_response({"mgw_sockets": sim_state(request).open_mgw_sockets})
 
 
 async def accounts(request: Request) -> Response:
@@ -183,6 +188,7 @@ async def revoke(request: Request) -> Response:
 
 ROUTES = [
     Route("/_sim/health", health),
+    Route("/_sim/connections", connections),
     Route("/_sim/accounts", accounts, methods=["GET", "POST"]),
     Route("/_sim/accounts/remove", remove_account, methods=["POST"]),
     Route("/_sim/quota", quota_state, methods=["POST"]),

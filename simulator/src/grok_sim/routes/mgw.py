@@ -55,11 +55,15 @@ async def mgw_listen(websocket: WebSocket) -> None:
         return
     state = sim_state(websocket)
     connection = _Connection(state, websocket, account)
-    while not connection.closed:
-        raw = await connection.receive()
-        if raw is None:
-            return
-        await connection.handle(raw)
+    state.open_mgw_sockets += 1
+    try:
+        while not connection.closed:
+            raw = await connection.receive()
+            if raw is None:
+                return
+            await connection.handle(raw)
+    finally:
+        state.open_mgw_sockets -= 1
 
 
 def _admit(state: SimState, websocket: WebSocket) -> Account:
