@@ -37,9 +37,25 @@ test: install lint proto-check $(HELM) ## the whole suite: lint, proto drift, un
 	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(PYCACHE) $(UV) run --frozen pytest
 
 .PHONY: test-soak
-test-soak: install ## long runs: the fuzz suite's soak profile (GROK2API_FUZZ=soak) and every test marked soak
+test-soak: install ## long runs: the fuzz suite's soak profile (GROK2API_FUZZ=soak), every test marked soak, and the fault tests' full profile (GROK2API_SOAK=1: 300 accounts, 20 s of load around each fault)
 	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(PYCACHE) GROK2API_FUZZ=soak \
 	  $(UV) run --frozen pytest -m soak -o timeout=3600 tests
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(PYCACHE) GROK2API_SOAK=1 \
+	  $(UV) run --frozen pytest -o timeout=3600 tests/cluster
+
+CLUSTER_DIR ?= .cache/cluster
+
+.PHONY: cluster-up
+cluster-up: install ## a distributed deployment on this machine, in the background: 2 gateways behind a front, 2 token pools, 2 media workers, admin, Redis, PostgreSQL, the simulator with 300 accounts
+	$(UV) run --frozen python -m grok2api_cluster up --workdir $(CLUSTER_DIR)
+
+.PHONY: cluster-status
+cluster-status: install ## which processes of the cluster-up deployment are running
+	$(UV) run --frozen python -m grok2api_cluster status --workdir $(CLUSTER_DIR)
+
+.PHONY: cluster-down
+cluster-down: install ## stop the cluster-up deployment and drop its database
+	$(UV) run --frozen python -m grok2api_cluster down --workdir $(CLUSTER_DIR)
 
 $(HELM): scripts/tools/fetch_helm.py
 	python3 scripts/tools/fetch_helm.py --dest $(dir $(HELM))
