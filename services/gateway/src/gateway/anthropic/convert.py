@@ -45,9 +45,12 @@ def chat_request(
 ) -> chat_req.ChatCompletionRequest:
     choice = body.tool_choice
     tools = [_tool(tool) for tool in body.tools or () if tool.is_custom]
-    return chat_req.ChatCompletionRequest(
+    messages = _messages(body)
+    if not messages:  # every message had an empty content list
+        raise errors.InvalidRequest("messages: no message has any content", param="messages")
+    return chat_req.converted(
         model=body.model,
-        messages=_messages(body),
+        messages=messages,
         tools=tools or None,
         tool_choice=_tool_choice(choice) if tools else None,
         parallel_tool_calls=False if choice and choice.disable_parallel_tool_use else None,

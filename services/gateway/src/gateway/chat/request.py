@@ -134,6 +134,16 @@ def parse(raw: bytes) -> ChatCompletionRequest:
     return request
 
 
+def converted(**fields: Any) -> ChatCompletionRequest:
+    """A chat request built from another API's body (Anthropic Messages, Responses): what
+    that body leaves invalid for chat is the caller's ``InvalidRequest``, as it would be in
+    a chat body, never an internal error."""
+    try:
+        return ChatCompletionRequest(**fields)
+    except pydantic.ValidationError as exc:
+        raise _invalid(exc) from None
+
+
 def _invalid(exc: pydantic.ValidationError) -> errors.InvalidRequest:
     # With unions (content: str | list of parts) every branch reports; the deepest location
     # is the most specific one ("messages.0.content.1.image_url.url", not "...content").

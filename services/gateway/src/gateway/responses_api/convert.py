@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from grok2api_settings import sections
 
+from .. import errors
 from ..chat import plan
 from ..chat import request as chat_req
 from . import request as req
@@ -45,9 +46,12 @@ def convert(
     top = _instructions(body)
     functions = body.functions
     tools = [_tool(tool) for tool in functions]
-    chat_body = chat_req.ChatCompletionRequest(
+    messages = [*top, *earlier, *current]
+    if not messages:  # the input held only items that are not messages (reasoning, …)
+        raise errors.InvalidRequest("input: no message to answer", param="input")
+    chat_body = chat_req.converted(
         model=body.model,
-        messages=[*top, *earlier, *current],
+        messages=messages,
         tools=tools or None,
         tool_choice=_tool_choice(body.tool_choice) if tools else None,
         parallel_tool_calls=body.parallel_tool_calls,
