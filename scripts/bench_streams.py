@@ -167,10 +167,16 @@ def main() -> None:
                     except subprocess.TimeoutExpired:
                         gateway.kill()
                         gateway.wait()
-            waits = [line for line in log_path.read_text(errors="replace").splitlines()
-                     if "upstream_connection_wait" in line]
+            lines = log_path.read_text(errors="replace").splitlines()
+            waits = [line for line in lines if "upstream_connection_wait" in line]
+            notable: dict[str, int] = {}  # warnings and errors by event name
+            for line in lines:
+                fields = line.split()
+                if len(fields) > 2 and fields[1] in ("WARNING", "ERROR"):
+                    event = f"{fields[1]} {fields[3] if len(fields) > 3 else ''}"
+                    notable[event] = notable.get(event, 0) + 1
     result.update(streams=args.streams, idle_rss_mb=round(idle / 2**20, 1),
-                  nofile_soft_before=soft, wait_log_lines=waits[:3],
+                  nofile_soft_before=soft, wait_log_lines=waits[:3], notable_log=notable,
                   token_delay_ms=args.token_delay_ms, env=args.env)
     print(json.dumps(result, indent=None if args.json else 2))
 

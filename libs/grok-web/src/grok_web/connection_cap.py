@@ -6,10 +6,10 @@ waits for one. Waiting is legitimate back-pressure, but a silent queue looks lik
 gateway (issue #21: 2,000 slow streams behind a cap of 256, none finished in 30 s and
 nothing said why). So every wait is counted (``grok2api_upstream_connection_waits_total``),
 the callers waiting right now are a gauge (``grok2api_upstream_connection_waiting``, next
-to the slots taken, ``grok2api_upstream_connections_in_use``), and
-the process logs ``upstream_connection_wait`` at most once per :data:`LOG_INTERVAL` seconds
-naming how many wait and the setting to raise. ``kind`` tells the HTTP transfers' cap from
-the WebSockets' (each transport has one of each).
+to the slots taken, ``grok2api_upstream_connections_in_use``), and the process logs
+``upstream_connection_wait`` at most once per :data:`LOG_INTERVAL` seconds while calls
+wait, naming how many and the setting to raise. ``kind`` tells the HTTP transfers' cap
+from the WebSockets' (each transport has one of each).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ for _kind in KINDS:  # every series exists from the start (a rate needs its firs
     WAITS.labels(_kind)
 
 _last_logged: list[float] = []  # monotonic time of this process's last wait line
+_clock = time.monotonic  # tests move it
 
 
 class ConnectionCap:
@@ -86,6 +87,8 @@ class ConnectionCap:
             self.waiting -= 1
             self._waiting_gauge.dec()
         self._taken()
+        if self.waiting:
+            self._report()  # a queue that lasts is logged again, not only when it forms
 
     def release(self) -> None:
         self.in_use -= 1
@@ -97,7 +100,7 @@ class ConnectionCap:
         self._in_use_gauge.inc()
 
     def _report(self) -> None:
-        now = time.monotonic()
+        now = _clock()
         if _last_logged and now - _last_logged[0] < LOG_INTERVAL:
             return
         _last_logged[:] = [now]
