@@ -103,3 +103,20 @@ def test_the_sieve_neither_raises_nor_depends_on_chunking(text: str, cuts: list[
 def test_text_without_calls_passes_the_sieve_unchanged(text: str, cuts: list[int]) -> None:
     counted()
     assert sieve(chunked(text, cuts), NAMES) == (text, [])
+
+
+def test_a_fence_before_text_that_is_no_call_is_kept_however_it_arrives() -> None:
+    """Regression: whole, ``"```<tool_calls>"`` lost its fence (dropped as the opening of a
+    fenced call that never came); split after ``"```<"`` it kept it."""
+    text = "```<tool_calls>"
+    assert sieve([text], NAMES) == (text, [])
+    assert sieve(["```<", "tool_calls>"], NAMES) == (text, [])
+
+
+def test_a_fence_split_from_a_real_call_is_dropped_with_it() -> None:
+    call = render("xml", [("search", {"q": "x"})])
+    whole = sieve(["Here:\n```xml\n" + call + "\n```"], NAMES)
+    split = sieve(["Here:\n```xml\n<", call[1:] + "\n```"], NAMES)
+    assert whole == split
+    assert whole[0] == "Here:\n"
+    assert [(c.name, c.arguments) for c in whole[1]] == [("search", '{"q":"x"}')]

@@ -24,6 +24,7 @@ class ToolSieve:
         self._declared = declared
         self._pending = ""
         self._capture: list[str] | None = None
+        self._fence = ""  # the fence opening dropped before a capture, given back if no call
 
     @property
     def capturing(self) -> bool:
@@ -40,7 +41,9 @@ class ToolSieve:
             return buf
         start = _first_marker(buf)
         if start >= 0:
-            before = _OPEN_FENCE_AT_END.sub("", buf[:start])
+            head = buf[:start]
+            before = _OPEN_FENCE_AT_END.sub("", head)
+            self._fence = head[len(before):]
             self._capture = [buf[start:]]
             self._pending = ""
             return before
@@ -58,7 +61,7 @@ class ToolSieve:
         calls = tool_parse.parse(captured, declared=self._declared)
         if calls:
             return "", calls
-        return captured, []
+        return self._fence + captured, []
 
 
 def _first_marker(buf: str) -> int:
@@ -74,5 +77,7 @@ def _holdback(buf: str) -> int:
     for start in range(max(0, len(buf) - len(max(MARKERS, key=len))), len(buf)):
         tail = buf[start:]
         if any(marker.startswith(tail) for marker in MARKERS):
-            return start
+            # a fence right before a possible marker goes with it (dropped if a call follows)
+            fence = _OPEN_FENCE_AT_END.search(buf[:start])
+            return fence.start() if fence is not None else start
     return len(buf)
