@@ -36,11 +36,13 @@ texts = st.one_of(
              max_size=20).map("".join),
 )  # fmt: skip
 
+# A credential as the lines format can carry one: no "#" (a comment), no leading "sso="
+# (stripped), not starting with "{" (the text would be read as a pool file).
 credentials = st.text(
     alphabet=st.characters(min_codepoint=33, max_codepoint=0x2FFF, exclude_categories=["Cs"],
                            exclude_characters="#"),
     min_size=1, max_size=24,
-).filter(lambda c: not c.startswith("sso=") and c == c.strip() and c.isprintable())
+).filter(lambda c: not c.startswith(("sso=", "{")) and c == c.strip() and c.isprintable())
 plain = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=10)
 accounts = st.lists(
     st.builds(
