@@ -58,12 +58,19 @@ def up(args: argparse.Namespace) -> int:
     return 0
 
 
-def down(args: argparse.Namespace) -> int:
-    state = _state(args.workdir)
+def _recorded(workdir: Path) -> tuple[dict[str, object], dict[str, int]] | None:
+    """The state `up` saved and its processes' pids, or None (said) when there is none."""
+    state = _state(workdir)
     if state is None:
-        print(f"no cluster recorded in {args.workdir}")
+        print(f"no cluster recorded in {workdir}")
+        return None
+    return state, state["pids"]  # type: ignore[return-value]
+
+
+def down(args: argparse.Namespace) -> int:
+    if (recorded := _recorded(args.workdir)) is None:
         return 0
-    pids: dict[str, int] = state["pids"]  # type: ignore[assignment]
+    state, pids = recorded
     for pid in reversed(list(pids.values())):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
@@ -80,11 +87,9 @@ def down(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    state = _state(args.workdir)
-    if state is None:
-        print(f"no cluster recorded in {args.workdir}")
+    if (recorded := _recorded(args.workdir)) is None:
         return 1
-    pids: dict[str, int] = state["pids"]  # type: ignore[assignment]
+    state, pids = recorded
     for name, pid in pids.items():
         print(f"  {name:12} pid {pid:<8} {'up' if _pid_alive(pid) else 'DOWN'}")
     print(f"front: {state['url']}")
