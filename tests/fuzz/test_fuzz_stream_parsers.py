@@ -102,9 +102,10 @@ mgw_inner = st.recursive(
                                   max_size=4),
     max_leaves=12,
 )
-mgw_event = st.fixed_dictionaries(
-    {"type": st.sampled_from(MGW_TYPES) | st.text(max_size=10)},
-    optional={key: mgw_inner for key in MGW_KEYS if key != "type"},
+mgw_event = st.builds(
+    lambda kind, rest: {**rest, "type": kind},
+    st.sampled_from(MGW_TYPES) | st.text(max_size=10),
+    st.dictionaries(st.sampled_from(MGW_KEYS), mgw_inner, max_size=4),
 )
 mgw_frame = st.one_of(
     st.fixed_dictionaries({"event": mgw_event}),
