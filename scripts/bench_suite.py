@@ -136,7 +136,7 @@ def parse_args() -> argparse.Namespace:
     if args.streams is None:
         args.streams = 50 if args.quick else 2000
     args.levels = (1, 16) if args.quick else bench_suite_chat.CONCURRENCY
-    args.capacity_seconds = 5.0 if args.quick else 30.0
+    args.capacity_seconds = 5.0 if args.quick else 60.0
     return args
 
 
@@ -179,13 +179,16 @@ def capacity(sim: Any, work: Path, processes: list[subprocess.Popen[bytes]], *,
 
     gateway = started_gateway(sim, work, processes, protocol=protocol)
     handle = SimHandle(f"http://127.0.0.1:{sim.port}")
+    usual = handle.set_options()["tokens_per_reply"]
     try:
+        handle.set_options(tokens_per_reply=bench_suite_capacity.TOKENS_PER_REPLY)
         handle.set_fault("slow-tokens", delay_ms=bench_suite_capacity.TOKEN_DELAY_MS)
         found = asyncio.run(bench_suite_capacity.measure(
             port=gateway.port, pid=gateway.pid, streams=args.streams,
             seconds=args.capacity_seconds))
     finally:
         handle.clear_faults()
+        handle.set_options(tokens_per_reply=usual)
         handle.close()
     # Its slowed upstream streams would hold a graceful stop for its whole shutdown
     # timeout; nothing of it is measured any more.

@@ -1,10 +1,12 @@
 """Concurrent-stream capacity of one gateway process for ``make bench``: how many slow
 streaming chats it holds open at once, and its RSS while it does.
 
-The simulator is slowed with its global ``slow-tokens`` fault (every token a second apart),
-so an answer outlasts the measurement window; ``streams`` clients each open a streaming chat
-at once and read it. A stream counts as held from its first content token until it ends;
-the window closes when every stream is held (sampled twice more) or after ``seconds``.
+The simulator is slowed with its global ``slow-tokens`` fault (every token a second apart)
+and its answers lengthened (``TOKENS_PER_REPLY``), so an answer outlasts the measurement
+window; ``streams`` clients each open a streaming chat at once and read it. A stream counts
+as held from its first content token until it ends; the window closes when every stream is
+held (seen three times), when no more have been held for ``PLATEAU_SECONDS`` (a plateau:
+something caps them), or after ``seconds`` (``ended`` says which).
 Whatever is still open then is closed by the client. The gateway runs with its default
 settings (only the upstream URLs, the chat protocol and the per-account lease cap differ,
 see bench_gateway_procs.start_single_process), so a cap that queues streams shows as fewer
@@ -25,6 +27,10 @@ from bench_suite_chat import rss_mb
 
 RSS_TARGET_MB = 400.0
 TOKEN_DELAY_MS = 1000
+# Words in an answer while measuring: at a token a second, longer than any window, so no
+# stream ends (and frees its place) before the count is read.
+TOKENS_PER_REPLY = 600
+PLATEAU_SECONDS = 5.0
 # A content delta with text in it: the role-only first chunk a gateway may send before it
 # reaches the upstream does not count as a held stream.
 CONTENT = re.compile(rb'"content":"[^"]')
@@ -84,13 +90,21 @@ async def measure(*, port: int, pid: int, streams: int, seconds: float,
     tasks = [asyncio.create_task(one_stream(port, request, state)) for _ in range(streams)]
     most, rss_at_most, peak, full_samples = 0, idle, idle, 0
     time_to_most = None
-    while time.monotonic() - began < seconds and full_samples < 3:
+    ended = "window"
+    while time.monotonic() - began < seconds:
         await asyncio.sleep(interval)
         rss = rss_mb(pid)
         peak = max(peak, rss)
+        now = time.monotonic() - began
         if state.held > most:
-            most, rss_at_most, time_to_most = state.held, rss, time.monotonic() - began
+            most, rss_at_most, time_to_most = state.held, rss, now
         full_samples += state.held == streams
+        if full_samples >= 3:
+            ended = "all held"
+            break
+        if time_to_most is not None and now - time_to_most >= PLATEAU_SECONDS:
+            ended = "plateau"  # no new stream held for a while: a cap, not the ramp
+            break
     for task in tasks:
         task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -100,7 +114,7 @@ async def measure(*, port: int, pid: int, streams: int, seconds: float,
         "rss_at_most_held_mb": round(rss_at_most, 1), "rss_peak_mb": round(peak, 1),
         "rss_target_mb": RSS_TARGET_MB, "seconds_to_most_held":
             None if time_to_most is None else round(time_to_most, 2),
-        "window_seconds": round(time.monotonic() - began, 2),
+        "window_seconds": round(time.monotonic() - began, 2), "ended": ended,
         "completed_in_window": state.completed, "errors": state.errors,
         "all_held_under_target": most == streams and peak < RSS_TARGET_MB,
     }

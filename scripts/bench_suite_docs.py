@@ -133,13 +133,14 @@ def _short(capacity: dict[str, Any]) -> str:
     asked = capacity["streams_asked"]
     at_asked = capacity["rss_idle_mb"] + _per_stream_kb(capacity) * asked / 1024
     line = f"; at that cost {asked:,} would hold about {at_asked:.0f} MB."
-    if capacity["window_seconds"] - (capacity["seconds_to_most_held"] or 0) <= RISING_SECONDS:
+    if capacity.get("ended") == "plateau":
+        line += (" The count stopped rising before the window closed: something caps the "
+                 "streams a process holds (the upstream connection cap, "
+                 "`network.max_connections`, or the leases an account may hold).")
+    elif capacity.get("ended") == "window":
         line += (" The count was still rising when the window closed: the machine had not "
                  "finished opening them, so this is the ramp's limit, not a cap's.")
     return line
-
-
-RISING_SECONDS = 2.0  # a most-held count seen this close to the window's end was rising
 
 
 def _per_stream_kb(capacity: dict[str, Any]) -> float:
