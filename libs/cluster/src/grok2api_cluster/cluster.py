@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import socket
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -104,7 +106,7 @@ class Cluster:
                     self._service_argv("token-pool"),
                     self._env(TOKEN_POOL_ADDR=address, SERVER_PORT=str(free_port())),
                 )
-                self.restart(f"pool-{index}")  # one at a time: the first migrates the store
+            self.restart("pool-1")  # alone: it migrates the store; the rest start together
             accounts.add_to_pool(self.pool_addrs[0], self.credentials, self.spec.tier)
             for index, url in enumerate(self.gateway_urls, 1):
                 self._add(
@@ -186,15 +188,22 @@ class Cluster:
             ],
             dict(os.environ),
         )
-        self.restart("redis")
-        self.restart("simulator")
+        self.processes["redis"].start()
+        self.processes["simulator"].start()
+        self.database_url = database.create(self.database_name)  # while they start
+        self.wait_ready("redis")
+        self.wait_ready("simulator")
         self.simulator = SimHandle(self.simulator_url)
-        self.database_url = database.create(self.database_name)
 
     def stop(self) -> None:
-        """Every process (SIGTERM, then SIGKILL), then the database."""
-        for name in reversed(list(self.processes)):
-            self.processes[name].stop(timeout=20)
+        """Every process (SIGTERM to all at once, SIGKILL to any still running 20 s
+        later), then the database."""
+        for process in self.processes.values():
+            process.signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            if not process.wait(max(0.0, deadline - time.monotonic())):
+                process.kill()
         if self.simulator is not None:
             self.simulator.close()
         if self.database_url:
