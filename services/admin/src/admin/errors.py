@@ -9,6 +9,8 @@ gateway's shape without ``param``::
                               handler raises: same shape; a structured ``detail`` (a dict,
                               a list) is kept as ``error.detail`` and summed up in ``message``
     RequestValidationError    400 ``invalid_request_error`` naming the first bad field
+    anything else             500 ``server_error`` (a bug): the same shape, saying to look in
+                              the log, where the traceback is; never the exception's text
 
 Paths outside ``/api`` (the pages) keep FastAPI's default rendering of their errors.
 """
@@ -20,7 +22,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 AUTHENTICATE = (
@@ -107,6 +109,15 @@ def install(app: FastAPI) -> None:
             body(f"{where}: {first.get('msg')}", "invalid_request_error", "invalid_value"), 400
         )
 
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        if not _is_api(request):
+            return PlainTextResponse("Internal Server Error", 500)
+        # Starlette logs the traceback after this answer; its text may hold data, so the
+        # client gets none of it.
+        message = "the admin service failed on this request (a bug): its log has the details"
+        return JSONResponse(body(message, "server_error", "internal_error"), 500)
+
     app.add_exception_handler(AdminError, admin_error)
+    app.add_exception_handler(Exception, unexpected_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
