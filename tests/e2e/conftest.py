@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -64,14 +65,16 @@ class Demo:
 
 
 class Service:
-    """One `grok2api run --target …` child process."""
+    """One `grok2api run --target …` child process. Its output goes to a file, not a pipe:
+    nobody reads a pipe until the end, and a busy service would block on a full one."""
 
     def __init__(self, target: str, env: dict[str, str]):
         self.target = target
         self.output: str | None = None
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "grok2api_cli.main", "run", "--target", target],
-            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
         )
 
     def stop(self) -> str:
@@ -80,11 +83,13 @@ class Service:
             if self.proc.poll() is None:
                 self.proc.terminate()
             try:
-                out, _ = self.proc.communicate(timeout=20)
+                self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                out, _ = self.proc.communicate()
-            self.output = out or ""
+                self.proc.wait()
+            self.log.seek(0)
+            self.output = self.log.read().decode(errors="replace")
+            self.log.close()
         return self.output
 
 
