@@ -9,7 +9,7 @@ from grok2api_poolclient import errors
 from grok2api_poolclient.accounts import AccountStatus, QuotaSource
 from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures, Tier
 from pool_harness import Pool
-from token_pool import service
+from token_pool import leasing, service
 
 
 def _cred(n: int) -> str:
@@ -416,3 +416,44 @@ async def test_half_the_pool_means_half_of_the_accounts_that_can_be_leased(pool:
     # two of the four usable accounts failed with no success between: the upstream's minute
     views = [await svc.get_account(account_id) for account_id in usable]
     assert [view.status for view in views] == [AccountStatus.ACTIVE] * 4
+
+
+async def test_an_acquire_sent_again_gets_its_first_lease_and_reserves_nothing_more(
+    pool: Pool,
+) -> None:
+    svc = await pool.replica()
+    ids = [(await svc.upsert_account(credential=_cred(n))).account_id for n in (1, 2)]
+    order = leasing.AcquireOrder(model="grok-4", lease_id="ab" * 16)
+    [first], _ = await svc.lease_batch(acquires=[order])
+    assert isinstance(first, Lease) and first.lease_id == "ab" * 16
+    spent = auto_remaining(await svc.get_account(first.account_id))
+    [again], _ = await svc.lease_batch(acquires=[order])  # its stream broke: sent again
+    assert isinstance(again, Lease)
+    assert (again.lease_id, again.account_id) == (first.lease_id, first.account_id)
+    account = await svc.get_account(first.account_id)
+    assert (auto_remaining(account), account.inflight) == (spent, 1)
+    await svc.release(again, outcome=Outcome.SUCCESS)
+    assert (await svc.get_account(first.account_id)).inflight == 0
+    before = [await svc.get_account(i) for i in ids]
+    [fresh], _ = await svc.lease_batch(acquires=[order])  # released: granted anew
+    after = [await svc.get_account(i) for i in ids]
+    assert isinstance(fresh, Lease) and [a.inflight for a in after].count(1) == 1
+    assert sum(map(total_remaining, before)) - sum(map(total_remaining, after)) == 1
+
+
+async def test_a_proposed_lease_id_of_another_form_is_replaced(pool: Pool) -> None:
+    svc = await pool.replica()
+    await svc.upsert_account(credential=_cred(1))
+    order = leasing.AcquireOrder(model="grok-4", lease_id="not-a-lease-id")
+    [lease], _ = await svc.lease_batch(acquires=[order])
+    assert isinstance(lease, Lease) and lease.lease_id != "not-a-lease-id"
+    assert len(lease.lease_id) == 32
+
+
+def auto_remaining(account) -> int:  # type: ignore[no-untyped-def]
+    return next(w.remaining for w in account.quota if w.mode == "auto")
+
+
+def total_remaining(account) -> int:  # type: ignore[no-untyped-def]
+    """The auto window's remaining units; an untouched account's default window is full."""
+    return next((w.remaining for w in account.quota if w.mode == "auto"), 80)

@@ -8,6 +8,7 @@ or ``async with``. Every failed call is translated by ``grpc_errors.from_rpc_err
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any
@@ -123,9 +124,12 @@ class GrpcPoolClient:
         account_tags: Sequence[str] = (),
     ) -> leases.Lease:
         tags = leases.account_tags(account_tags)
+        # The lease id is proposed here, so a resent acquire (grpc_batching) gets the lease
+        # its first copy was granted rather than a second one.
         request = pb.AcquireRequest(
             model=model, cost=cost or 0, exclude_account_ids=exclude, request_id=request_id,
             prefer_tier=prefer_tier, account_id=account_id, account_tags=tags,
+            lease_id=secrets.token_hex(16),
         )  # fmt: skip
         try:
             if self._leasing is not None:

@@ -192,6 +192,7 @@ def _acquire_order(request: pb.AcquireRequest) -> AcquireOrder:
         model=request.model, cost=request.cost or None,
         exclude=tuple(request.exclude_account_ids), prefer_tier=request.prefer_tier,
         account_id=request.account_id, account_tags=tuple(request.account_tags),
+        lease_id=request.lease_id,
     )  # fmt: skip
 
 

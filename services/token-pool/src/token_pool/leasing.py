@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +51,7 @@ class AcquireOrder:
     prefer_tier: str = ""
     account_id: str = ""  # lease this account or none (a pinned acquire); "" = any
     account_tags: Sequence[str] = ()  # only accounts carrying one of these; () = any
+    lease_id: str = ""  # the caller's proposal (a resent acquire repeats it); "" = pick one
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -178,7 +180,7 @@ class Leaser:
             mode=charge.mode,
             cost=charge.cost if order.cost is None or order.cost <= 0 else order.cost,
             exclude=frozenset(order.exclude),
-            lease_id=secrets.token_hex(16),
+            lease_id=_lease_id(order.lease_id),
             now=now,
             expires_at=now + token.lease_ttl_seconds,
             max_inflight=token.max_inflight_per_account,
@@ -375,6 +377,12 @@ class Leaser:
 
 
 _TIERS = {tier.value: tier for tier in Tier}
+_LEASE_ID = re.compile(r"[0-9a-f]{32}")  # the form of the ids the pool itself picks
+
+
+def _lease_id(proposed: str) -> str:
+    """The caller's proposed lease id when it has the pool's own form, else a new one."""
+    return proposed if _LEASE_ID.fullmatch(proposed) else secrets.token_hex(16)
 
 
 def _tier(value: str) -> Tier | None:

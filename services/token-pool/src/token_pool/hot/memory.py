@@ -90,6 +90,11 @@ class MemoryHotState:
         if not self._ready:
             raise base.NotReady()
         self._reclaim(params.now)
+        held = self._leases.get(params.lease_id)
+        holder = self._accounts.get(held.account_id) if held is not None else None
+        if held is not None and holder is not None:  # sent again: the grant it already has
+            return base.Reservation(account_id=held.account_id, tier=holder.tier,
+                                    egress_id=held.egress)  # fmt: skip
         tally = outcomes.ExhaustionTally()
         pinned, tags = params.account_id, params.tags
         for tier in params.tiers:

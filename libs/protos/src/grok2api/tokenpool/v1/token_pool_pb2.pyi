@@ -120,7 +120,7 @@ REFRESH_RESULT_FAILED: RefreshResult
 REFRESH_RESULT_NO_SOLVER: RefreshResult
 
 class AcquireRequest(_message.Message):
-    __slots__ = ("model", "cost", "exclude_account_ids", "request_id", "prefer_tier", "account_id", "account_tags")
+    __slots__ = ("model", "cost", "exclude_account_ids", "request_id", "prefer_tier", "account_id", "account_tags", "lease_id")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_ACCOUNT_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -128,6 +128,7 @@ class AcquireRequest(_message.Message):
     PREFER_TIER_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_TAGS_FIELD_NUMBER: _ClassVar[int]
+    LEASE_ID_FIELD_NUMBER: _ClassVar[int]
     model: str
     cost: int
     exclude_account_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -135,7 +136,8 @@ class AcquireRequest(_message.Message):
     prefer_tier: str
     account_id: str
     account_tags: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, model: _Optional[str] = ..., cost: _Optional[int] = ..., exclude_account_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., prefer_tier: _Optional[str] = ..., account_id: _Optional[str] = ..., account_tags: _Optional[_Iterable[str]] = ...) -> None: ...
+    lease_id: str
+    def __init__(self, model: _Optional[str] = ..., cost: _Optional[int] = ..., exclude_account_ids: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., prefer_tier: _Optional[str] = ..., account_id: _Optional[str] = ..., account_tags: _Optional[_Iterable[str]] = ..., lease_id: _Optional[str] = ...) -> None: ...
 
 class Lease(_message.Message):
     __slots__ = ("lease_id", "account_id", "credential", "tier", "mode", "cost", "expires_at", "user_id", "egress")

@@ -20,7 +20,8 @@
 -- A lease through an egress is also in P:lde (lease -> egress), its slot counted in P:egi;
 -- an account's egress is its field 'eg', the egress caps P:egc (bind.lua, hot/base.py).
 -- A lease is recorded in P:ld as 'account|mode|cost', with '|product' for a model that has
--- one (chat leases keep the form older scripts parse).
+-- one (chat leases keep the form older scripts parse). An acquire whose lease id is already
+-- in P:ld (the caller sent it again) is answered with that lease, reserving nothing.
 -- An account's refused products (hot/base.py: product_refused) are its field 'rp', a
 -- comma-separated list; a usage refresh (usage.lua) or an operator edit (put.lua) clears it.
 -- An acquire with tags considers only the members of P:tt:<tier>:<tag> (put.lua keeps them),
@@ -361,6 +362,15 @@ if n_acquires > 0 then
 
     local result
     if not ready then result = {'not_ready'} end
+    local held = ready and redis.call('HGET', p .. ':ld', lease_id)
+    if held then
+      -- sent again after its stream broke: answer with the grant it already has
+      local account_id = string.match(held, '^[^|]*')
+      local tier = redis.call('HGET', p .. ':a:' .. account_id, 'tier')
+      if tier then
+        result = {'ok', account_id, tier, redis.call('HGET', p .. ':lde', lease_id) or ''}
+      end
+    end
     local n_cooling, n_no_quota, n_busy, retry_at, n_refused = 0, 0, 0, 0, 0
     for _, candidate in ipairs(tiers) do
       if result then break end
