@@ -19,8 +19,9 @@ RETRIES = 3  # 20, 40 then 80 ms apart: enough for a restart, short of an outage
 
 def retrying() -> dict[str, Any]:
     """Connection options (for ``from_url``) that retry a command whose connection broke.
-    A command that reached Redis just before its connection broke may run twice; the pool's
-    hot state tolerates that (a doubled reservation is a lease reclaimed when its TTL ends)."""
+    A command that reached Redis just before its connection broke may run twice: the pool's
+    hot-state scripts allow it (a release applies once; an acquire's lease id, already held,
+    is answered with the same lease)."""
     return {
         "retry": Retry(ExponentialBackoff(cap=0.5, base=0.01), RETRIES),
         "retry_on_error": [ConnectionError, TimeoutError],

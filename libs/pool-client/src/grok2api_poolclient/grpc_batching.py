@@ -17,8 +17,9 @@ Failures, as the unary calls have them: an item's ``ItemError`` becomes the same
 a lease granted to it anyway is released (``cancelled``). A stream that breaks (its replica
 killed) sends its unanswered items again on a new stream, which the round robin puts on
 another replica, up to ``RESENDS`` times each; then they fail with ``PoolUnavailable``. A
-resent release is harmless (a second release changes nothing); a resent acquire whose first
-copy the dead replica had granted leaves that lease to be reclaimed when its TTL ends.
+resent release is harmless (a second release changes nothing), and so is a resent acquire:
+it carries the lease id its first copy proposed, and the pool answers an id it already
+granted with that lease.
 """
 
 from __future__ import annotations
