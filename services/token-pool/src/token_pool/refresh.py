@@ -8,6 +8,7 @@
 * ``run_periodically()`` refreshes accounts whose last refresh is older than
   ``token.refresh_interval_hours`` (basic) / ``super_refresh_interval_hours`` (super,
   heavy) while ``token.auto_refresh`` is on.
+* ``reread_all()`` refreshes every usable account (after a hot state lost while running).
 * ``on_exhausted(tiers, mode=, cost=)`` is the on-demand refresh of an acquire that found
   no quota: it re-reads the accounts whose window looks too low; a shared lock held for
   ``ON_DEMAND_INTERVAL_SECONDS`` keeps replicas from hammering the upstream.
@@ -146,6 +147,19 @@ class Refresher:
         await self._hot.put(records.seed_of(updated))
         await self._hot.publish(feed.encode(accounts.ChangeKind.STATE_CHANGED, record.id))
         log.info("account_invalid_on_refresh account=%s", record.id)
+
+    async def reread_all(self) -> None:
+        """Every usable account, whatever its last refresh (a rebuilt hot state: what was
+        spent after the last quota checkpoint only the upstream knows)."""
+        unusable = (accounts.AccountStatus.INVALID, accounts.AccountStatus.DISABLED)
+        ids = [a.account_id for a in (await self._hot.accounts()).values()
+               if a.status not in unusable]  # fmt: skip
+        chunk = self._settings().performance.usage_max_tokens
+        failed = 0
+        for start in range(0, len(ids), chunk):
+            async for progress in self.refresh(ids[start : start + chunk]):
+                failed += int(not progress.finished and not progress.ok and not progress.skipped)
+        log.info("usage_reread_after_rebuild accounts=%d failed=%d", len(ids), failed)
 
     async def due(self) -> list[str]:
         """Accounts whose last refresh is older than their tier's interval."""

@@ -158,21 +158,8 @@ class PoolService:
             return
         if any(t.get_name() == "pool-usage-reread" and not t.done() for t in self._tasks):
             return
-        task = asyncio.create_task(
-            _supervised("usage-reread", self._reread, once=True), name="pool-usage-reread"
-        )
-        self._tasks.append(task)
-
-    async def _reread(self) -> None:
-        unusable = (accounts.AccountStatus.INVALID, accounts.AccountStatus.DISABLED)
-        ids = [a.account_id for a in (await self._hot.accounts()).values()
-               if a.status not in unusable]  # fmt: skip
-        chunk = self._settings().performance.usage_max_tokens
-        failed = 0
-        for start in range(0, len(ids), chunk):
-            async for progress in self.refresher.refresh(ids[start : start + chunk]):
-                failed += int(not progress.finished and not progress.ok and not progress.skipped)
-        log.info("usage_reread_after_rebuild accounts=%d failed=%d", len(ids), failed)
+        job = _supervised("usage-reread", self.refresher.reread_all, once=True)
+        self._tasks.append(asyncio.create_task(job, name="pool-usage-reread"))
 
     async def _follow_notices(self, listening: asyncio.Event) -> None:
         stream = self._hot.subscribe()
