@@ -18,7 +18,8 @@ DEPLOYMENTS = ("simulator-direct", "single-process", "cluster-1gw", "cluster-2gw
 LEVELS = (1, 16)  # the quick mode's concurrencies
 # A bound, not a measurement: the run starts about twenty processes, two clusters among them.
 RUN_TIMEOUT = 800
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(RUN_TIMEOUT + 180)]
+# Two to five minutes on the 2-core VM: it runs in `make test-soak`, not `make test`.
+pytestmark = [pytest.mark.e2e, pytest.mark.soak, pytest.mark.timeout(RUN_TIMEOUT + 180)]
 
 
 @pytest.fixture(scope="module")
