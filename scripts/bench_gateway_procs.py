@@ -191,6 +191,19 @@ class CannedGrok:
         raise RuntimeError("the canned upstream takes no attachments")
 
 
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to every process, then wait for each (SIGKILL past 30 s)."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
 def start_simulator(accounts: int, data_dir: str) -> subprocess.Popen[bytes]:
     sim_port = free_port()
     accounts_file = Path(data_dir) / "accounts.json"

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_gateway import add_accounts, free_port, wait_port
+from bench_gateway_procs import stop
 from cryptography.fernet import Fernet
 from curl_cffi.requests import AsyncSession, Response
 
@@ -107,17 +108,6 @@ def start(target: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log_file:
         return subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-
-
-def stop(*processes: subprocess.Popen[bytes]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 # -- the two ways to get one image ---------------------------------------------------------

@@ -50,7 +50,7 @@ import bench_suite_cluster
 import bench_suite_docs
 import bench_suite_report
 from bench_gateway import rest_direct
-from bench_gateway_procs import start_gateway, start_simulator
+from bench_gateway_procs import start_gateway, start_simulator, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -227,18 +227,6 @@ def media(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
     rows = asyncio.run(bench_media.overhead(options, work / "overhead"))
     split = asyncio.run(bench_media.split_services(options, work / "split"))
     return {"overhead": bench_media.summarise(rows), **split}
-
-
-def stop(*processes: subprocess.Popen[bytes]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
 
 
 @contextlib.contextmanager
