@@ -39,7 +39,6 @@ import sys
 import tempfile
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -231,29 +230,15 @@ def media(args: argparse.Namespace, url: str, work: Path) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def redis_url(given: str | None) -> Iterator[str]:
-    """``given``, or a database among 8-15 claimed in database 0 for the run (the claim
-    the tests make, so a run never empties a database a test is using), emptied after."""
+    """``given``, or a database claimed for the run the way the tests claim theirs (so a run
+    never empties a database a test is using), emptied after."""
     if given:
         yield given
         return
-    import redis
+    from grok2api_cluster.redis_claims import claimed_database
 
-    registry = redis.Redis(db=0)
-    token = uuid.uuid4().hex
-    for index in [*range(8, 16)] * 50:
-        claim = f"grok2api-tests:redis-db:{index}"
-        if registry.set(claim, token, nx=True, ex=3600):
-            break
-        time.sleep(0.02)
-    else:
-        raise SystemExit("no free Redis database among 8-15 (claims in database 0)")
-    try:
-        yield f"redis://127.0.0.1:6379/{index}"
-    finally:
-        redis.Redis(db=index).flushdb()
-        if registry.get(claim) == token.encode():
-            registry.delete(claim)
-        registry.close()
+    with claimed_database() as url:
+        yield url
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -10,13 +9,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from curl_cffi import requests
+from grok2api_cluster.redis_claims import claimed_database
 from grok_sim.testing import SimHandle, SimulatorProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,32 +153,8 @@ def base_env(tmp_path: Path, simulator: SimHandle) -> dict[str, str]:
     return process_env(tmp_path, simulator)
 
 
-@contextlib.contextmanager
-def redis_database() -> Iterator[str]:
-    """A Redis database of its own, emptied before and after. Each is claimed in database 0
-    first (``SET NX``): two deployments alive at once (a module-scoped one and a test's own)
-    must never share one, or a token pool would lease the other's accounts from the shared
-    hot state and find them missing from its own store."""
-    import redis
-
-    registry = redis.Redis(db=0)
-    token = uuid.uuid4().hex
-    for _ in range(200):
-        index = 8 + uuid.uuid4().int % 8
-        claim = f"grok2api-tests:redis-db:{index}"
-        if registry.set(claim, token, nx=True, ex=3600):
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError("no free Redis database among 8-15 (claims in db 0)")
-    client = redis.Redis(db=index)
-    client.flushdb()
-    try:
-        yield f"redis://127.0.0.1:6379/{index}"
-    finally:
-        client.flushdb()
-        if registry.get(claim) == token.encode():
-            registry.delete(claim)
+# The name test_media imports it by.
+redis_database = claimed_database
 
 
 @pytest.fixture

@@ -15,14 +15,12 @@ model, an image job, a client key over its limit):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +28,10 @@ from typing import Any
 
 import openai
 import pytest
-import redis
 import yaml
 from cryptography.fernet import Fernet
 from curl_cffi import requests as http
+from grok2api_cluster.redis_claims import claimed_database
 from grok_sim.testing import SimHandle, SimulatorProcess
 from obs_files import (
     ALERTS,
@@ -129,18 +127,6 @@ class Deployment:
     prometheus: str
 
 
-@contextlib.contextmanager
-def redis_database() -> Iterator[str]:
-    index = 8 + uuid.uuid4().int % 7
-    client = redis.Redis(db=index)
-    client.flushdb()
-    try:
-        yield f"redis://127.0.0.1:6379/{index}"
-    finally:
-        client.flushdb()
-        client.close()
-
-
 async def add_accounts(address: str) -> None:
     from grok2api_poolclient.grpc_transport import GrpcPoolClient
     from grok2api_poolclient.leases import Tier
@@ -179,7 +165,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     work = tmp_path_factory.mktemp("observability")
     (work / "data").mkdir()
     processes: list[Process] = []
-    with SimulatorProcess() as sim, redis_database() as redis_url:
+    with SimulatorProcess() as sim, claimed_database() as redis_url:
         for credential, tier in ACCOUNTS.items():
             sim.add_account(credential, tier=tier, quotas={"auto": 500, "fast": 500})
         pool_addr = f"127.0.0.1:{free_port()}"
