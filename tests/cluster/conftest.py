@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -91,8 +92,6 @@ def logs_of(cluster: Cluster) -> str:
 
 def settle_leases(cluster: Cluster) -> None:
     """Wait until every lease is released or reclaimed (a killed holder's after its TTL)."""
-    import time
-
     deadline = time.monotonic() + LEASE_TTL_SECONDS + 15
     while time.monotonic() < deadline:
         if leases_in_flight(cluster) == 0:
