@@ -107,7 +107,8 @@ async def test_no_cleanup_when_auto_clean_is_off_or_there_is_no_limit(tmp_path: 
 async def test_puts_do_not_rescan_the_store_every_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = BlobStore(tmp_path, limit_bytes=100_000, auto_clean=True)
+    now = [0.0]
+    store = BlobStore(tmp_path, limit_bytes=100_000, auto_clean=True, clock=lambda: now[0])
     scans = 0
     real = store._scan
 
@@ -124,7 +125,15 @@ async def test_puts_do_not_rescan_the_store_every_time(
 
     for _ in range(blobs.RESCAN_EVERY):
         await store.put_bytes("image", b"a" * 100, content_type="image/png")
-    assert scans == 2  # other processes write too: rescan every RESCAN_EVERY puts
+    assert scans == 1  # many puts in a moment: no rescan before RESCAN_SECONDS
+
+    now[0] += blobs.RESCAN_SECONDS
+    await store.put_bytes("image", b"a" * 100, content_type="image/png")
+    assert scans == 2  # other processes write too: rescan after RESCAN_EVERY puts and time
+
+    now[0] += blobs.RESCAN_SECONDS
+    await store.put_bytes("image", b"a" * 100, content_type="image/png")
+    assert scans == 2  # time alone does not rescan: RESCAN_EVERY puts are needed too
 
     await store.put_bytes("image", b"a" * 100_000, content_type="image/png")
     assert scans == 3  # crossing the limit cleans at once

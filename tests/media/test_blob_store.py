@@ -145,6 +145,37 @@ async def test_temporary_files_are_invisible_while_a_put_is_in_progress(
     assert await store.usage() == (300_001, 1)
 
 
+async def test_a_small_file_takes_one_thread_hop(
+    store: BlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hops: list[str] = []
+    real = asyncio.to_thread
+
+    async def counting(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func.__name__)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(blobs.asyncio, "to_thread", counting)
+    small = await store.put_bytes("image", b"i" * 200_000, content_type="image/jpeg")
+    assert hops == ["commit_to"]  # created, written and moved into place in one go
+    hops.clear()
+    large = await store.put("video", chunked(b"v" * 300_000, b"w" * 10), content_type="video/mp4")
+    assert hops == ["write_to", "commit_to"]  # one flush past _FLUSH_BYTES, then the rest
+    assert await store.read_bytes(small) == b"i" * 200_000
+    assert await store.read_bytes(large) == b"v" * 300_000 + b"w" * 10
+    assert sorted(files_under(store.root)) == sorted([f"image/{small.id}", f"video/{large.id}"])
+
+
+async def test_an_empty_file_left_by_a_crash_is_missing(store: BlobStore) -> None:
+    file = await store.put_bytes("image", b"data", content_type="image/png")
+    path = store.path_of("image", file.id)
+    assert path is not None
+    path.write_bytes(b"")  # as a machine crash leaves a file whose data never reached disk
+    assert await store.open("image", file.id) is None
+    with pytest.raises(BlobNotFound):
+        await store.read_bytes(file)
+
+
 async def test_max_bytes_aborts_and_leaves_nothing(store: BlobStore) -> None:
     with pytest.raises(BlobTooLarge) as caught:
         await store.put("video", chunked(b"x" * 400_000, b"y" * 400_000, b"z"),

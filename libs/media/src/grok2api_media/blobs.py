@@ -7,7 +7,10 @@ everything here is safe without any in-memory coordination:
 
 * A file is written under a temporary name (``.tmp-…``, never a valid id) in its final
   directory and ``os.replace``-d into place: readers see a whole file or none. Files are
-  immutable once in place.
+  immutable once in place. Writes are not ``fsync``-ed (that cost about 4 ms per image on
+  the benchmark VM's disk, most of what a one-image request waited on the store): the store
+  is a cache, and a file a machine crash left empty (written, not yet on disk) is treated as
+  missing, never served.
 * An id is 32 url-safe characters from ``secrets.token_urlsafe(24)`` (192 random bits: the
   id is the capability to read the file) plus the extension of its content type, so the
   content type is known from the id alone (``…​.jpg`` → ``image/jpeg``).
@@ -16,7 +19,8 @@ everything here is safe without any in-memory coordination:
   be named.
 * Size-capped cleanup, oldest first, one process at a time: see ``cleanup``.
 
-File I/O never runs on the event loop: it goes to worker threads (``asyncio.to_thread``).
+File I/O never runs on the event loop: it goes to worker threads (``asyncio.to_thread``),
+one hop for a file that fits in ``_FLUSH_BYTES`` (every image), more only for larger ones.
 The store is a cache, not durable storage: a file may expire from it at any time.
 """
 
@@ -31,7 +35,8 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, get_args
 
@@ -64,7 +69,11 @@ _ID: Final = re.compile(
 )
 
 TEMP_PREFIX: Final = ".tmp-"  # a leading dot: never matches ``_ID``
-RESCAN_EVERY: Final = 32  # puts between full rescans (other processes write too)
+# Full rescans (other processes write too) after at least RESCAN_EVERY puts and
+# RESCAN_SECONDS: a scan stats every file (about 20 ms for 3000), so a rescan bounded by
+# puts alone cost a busy worker more per image the fuller its store was.
+RESCAN_EVERY: Final = 32
+RESCAN_SECONDS: Final = 10.0
 _FLUSH_BYTES: Final = 256 * 1024  # chunks are gathered up to this much per thread hop
 
 
@@ -142,14 +151,24 @@ def _extension(kind: str, content_type: str) -> tuple[str, str]:
 class BlobStore:
     """Media files under ``root``. ``limit_bytes``: the size above which cleanup runs (None:
     unlimited); ``auto_clean``: run it after puts (``clean()`` can always be called).
-    Both are plain attributes, so a settings watcher may change them at runtime."""
+    Both are plain attributes, so a settings watcher may change them at runtime. ``clock``:
+    monotonic seconds, for the rescan interval (tests may inject one)."""
 
-    def __init__(self, root: Path, *, limit_bytes: int | None, auto_clean: bool = True):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        limit_bytes: int | None,
+        auto_clean: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.root = Path(root)
         self.limit_bytes = limit_bytes
         self.auto_clean = auto_clean
+        self._clock = clock
         self._approx_total: int | None = None  # this process's guess; None: scan first
         self._puts_since_scan = 0
+        self._scanned_at = clock()
         self._cleaning = False
 
     @classmethod
@@ -179,7 +198,7 @@ class BlobStore:
         ctype, ext = _extension(kind, content_type)
         blob_id = f"{secrets.token_urlsafe(24)}.{ext}"
         final = self.root / kind / blob_id
-        writer = await asyncio.to_thread(_TempWriter.create, final.parent)
+        writer: _TempWriter | None = None  # created at the first flush: small files need none
         size = 0
         try:
             pending: list[bytes] = []
@@ -196,11 +215,12 @@ class BlobStore:
                 pending_size += len(chunk)
                 if pending_size >= _FLUSH_BYTES:
                     parts, pending, pending_size = pending, [], 0
-                    await asyncio.to_thread(writer.write, parts)
-            await asyncio.to_thread(writer.commit, pending, final)
+                    writer = await asyncio.to_thread(_TempWriter.write_to, writer, final, parts)
+            # One hop (create, write, rename) for a file that never needed a flush.
+            await asyncio.to_thread(_TempWriter.commit_to, writer, final, pending)
         except BaseException:
-            # Runs to its end in its thread even if this task is cancelled again.
-            await asyncio.to_thread(writer.discard)
+            if writer is not None:  # runs to its end in its thread even if cancelled again
+                await asyncio.to_thread(writer.discard)
             raise
         await self._after_put(final, size)
         return MediaFile(
@@ -242,7 +262,7 @@ class BlobStore:
             st = await asyncio.to_thread(os.stat, path, follow_symlinks=False)
         except OSError:
             return None
-        if not stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:  # empty: lost in a crash
             return None
         return StoredBlob(
             kind=kind, id=blob_id, path=path, size=st.st_size, mtime=st.st_mtime,
@@ -256,9 +276,12 @@ class BlobStore:
         if path is None:
             raise BlobNotFound(f"no {file.kind} file with that id")
         try:
-            return await asyncio.to_thread(_read_all, path)
+            data = await asyncio.to_thread(_read_all, path)
         except OSError as exc:
             raise BlobNotFound(f"the {file.kind} file does not exist or expired") from exc
+        if not data:  # lost in a crash (see the module docstring): never a stored file
+            raise BlobNotFound(f"the {file.kind} file was lost")
+        return data
 
     async def delete(self, kind: str, blob_id: str) -> bool:
         """Remove a file; False when the id is invalid or the file was not there."""
@@ -311,6 +334,7 @@ class BlobStore:
         if cleaned is not None:
             self._approx_total = cleaned.total_bytes
             self._puts_since_scan = 0
+            self._scanned_at = self._clock()
             if cleaned.removed_files or cleaned.removed_temps:
                 log.info(
                     "media_cache_cleaned removed_files=%d removed_bytes=%d removed_temps=%d "
@@ -332,11 +356,11 @@ class BlobStore:
         self._puts_since_scan += 1
         if self._approx_total is not None:
             self._approx_total += size
-        if (
-            self._approx_total is None
-            or self._approx_total > self.limit_bytes
-            or self._puts_since_scan >= RESCAN_EVERY
-        ):
+        rescan_due = (
+            self._puts_since_scan >= RESCAN_EVERY
+            and self._clock() - self._scanned_at >= RESCAN_SECONDS
+        )
+        if self._approx_total is None or self._approx_total > self.limit_bytes or rescan_due:
             try:
                 await self.clean(keep=path)
             except Exception:  # the put itself succeeded; the next one retries the cleanup
@@ -352,21 +376,38 @@ class _TempWriter:
 
     @classmethod
     def create(cls, directory: Path) -> _TempWriter:
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            return cls._create(directory)
+        except FileNotFoundError:  # the kind's first file (or someone removed the directory)
+            directory.mkdir(parents=True, exist_ok=True)
+            return cls._create(directory)
+
+    @classmethod
+    def _create(cls, directory: Path) -> _TempWriter:
         path = directory / f"{TEMP_PREFIX}{secrets.token_hex(12)}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         return cls(path, os.open(path, flags, 0o644))
 
-    def write(self, parts: Iterable[bytes]) -> None:
-        self.file.writelines(parts)
+    @classmethod
+    def write_to(cls, writer: _TempWriter | None, final: Path, parts: list[bytes]) -> _TempWriter:
+        """``parts`` appended to ``writer``, created next to ``final`` when None."""
+        writer = writer or cls.create(final.parent)
+        writer.file.writelines(parts)
+        return writer
 
-    def commit(self, parts: Iterable[bytes], final: Path) -> None:
-        self.file.writelines(parts)
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
-        os.replace(self.path, final)
-        self.done = True
+    @classmethod
+    def commit_to(cls, writer: _TempWriter | None, final: Path, parts: list[bytes]) -> None:
+        """The last ``parts`` written and the file moved to ``final``; a file that never
+        needed a flush is created, written and moved here, in one go."""
+        writer = writer or cls.create(final.parent)
+        try:
+            writer.file.writelines(parts)
+            writer.file.close()
+            os.replace(writer.path, final)
+            writer.done = True
+        finally:
+            if not writer.done:
+                writer.discard()
 
     def discard(self) -> None:
         # A buffered file serialises close() with a write still running in another thread.
