@@ -26,11 +26,14 @@ class CountingStore(RedisLimitStore):
         """The run (1 for the first) that, once answered, waits for ``gate``."""
         self.gate = asyncio.Event()
         self.holding = asyncio.Event()
+        self.answered = asyncio.Event()
+        """Set whenever a run was answered."""
 
     async def _run(self, ops: list[list[Any]]) -> list[Any]:
         self.runs.append([op[0] for op in ops])  # "a" for an admit, "r" for a release
         number = len(self.runs)
         answers = await super()._run(ops)
+        self.answered.set()
         if number == self.hold_run:
             self.holding.set()
             await self.gate.wait()
@@ -49,13 +52,48 @@ async def store(redis_client: aioredis.Redis, redis_prefix: str) -> AsyncIterato
 HIGH = ClientKeyLimits(rate_limit_per_minute=1000, max_concurrent=1000, daily_quota=10**6)
 
 
-async def test_a_call_on_an_idle_store_goes_out_at_once_alone(store: CountingStore) -> None:
+async def test_an_admit_on_an_idle_store_goes_out_at_once_alone(store: CountingStore) -> None:
     first = await store.admit("key-a", HIGH, units=1)
     assert isinstance(first, Admitted)
     assert store.runs == [["a"]]  # sent and answered without waiting for company
+
+
+async def test_a_release_rides_the_next_admits_round_trip(store: CountingStore) -> None:
+    limits = ClientKeyLimits(max_concurrent=1, daily_quota=2, quota_unit=QuotaUnit.COST)
+    first = await store.admit("key-a", limits, units=2)
+    assert isinstance(first, Admitted)
+    await store.release(first, refund=True)
+    assert store.runs == [["a"]]  # release returned without a round trip of its own
+    second = await store.admit("key-a", limits, units=2)
+    # One run: the release first (slot and units back), then the admit that needs them.
+    assert store.runs == [["a"], ["r", "a"]]
+    assert isinstance(second, Admitted)
+    counters = await store.counters("key-a")
+    assert (counters.in_flight, counters.used_today) == (1, 2)
+
+
+async def test_a_release_with_nothing_to_ride_goes_alone_after_its_linger(
+    store: CountingStore,
+) -> None:
+    first = await store.admit("key-a", HIGH, units=1)
+    assert isinstance(first, Admitted)
     await store.release(first)
+    assert store.runs == [["a"]]
+    store.answered.clear()
+    async with asyncio.timeout(10):  # it waits RELEASE_LINGER_SECONDS, then goes by itself
+        await store.answered.wait()
     assert store.runs == [["a"], ["r"]]
-    assert (await store.counters("key-a")).in_flight == 0
+    assert await store._redis.zcard(f"{store._prefix}key-a:slots") == 0
+
+
+async def test_flush_sends_the_lingering_releases_at_once(store: CountingStore) -> None:
+    held = [await store.admit("key-a", HIGH, units=1) for _ in range(3)]
+    for answer in held:
+        assert isinstance(answer, Admitted)
+        await store.release(answer)
+    await store.flush()
+    assert store.runs == [["a"], ["a"], ["a"], ["r", "r", "r"]]
+    assert await store._redis.zcard(f"{store._prefix}key-a:slots") == 0
 
 
 async def test_concurrent_admits_share_round_trips(store: CountingStore) -> None:

@@ -460,6 +460,7 @@ async def test_the_background_refresher_keeps_live_slots_past_slot_ttl(
         clock.now = T0 + 0.5  # past the expiry the slot was admitted with
         assert (await refused(other, limits)).limit is Limit.CONCURRENT_REQUESTS
         await live.release(held)
+        await live.flush()  # a release lands within RELEASE_LINGER_SECONDS; now, here
         await admitted(other, limits)
     finally:
         await live.aclose()
@@ -486,6 +487,7 @@ async def test_another_replica_sees_the_same_limits(
         first = await admitted(one, EVERYTHING, units=4)
         assert await two.counters("key-a") == counters(last_minute=1, in_flight=1, today=4, month=4)
         await two.release(first, refund=True)  # any replica may release
+        await two.flush()
         assert await one.counters("key-a") == counters(last_minute=1)
     finally:
         await one.aclose()
@@ -507,6 +509,7 @@ async def test_admit_on_an_unreachable_redis_raises_and_release_only_logs(
         with caplog.at_level(logging.WARNING, logger="gateway.access.redis_limits"):
             await store.release(held)
             await store.release(held, refund=True)
+            await store.flush()
         assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.WARNING]
         assert "expires on its own" in caplog.records[0].getMessage()
     finally:

@@ -21,14 +21,22 @@ inside the script it drops what expired, checks every limit of its key and takes
 them or from none, seeing every operation before it in the batch (a release ahead of it has
 freed its slot).
 
-A release sent while the store is idle is awaited like before; one made while a batch is in
-flight is queued and ``release`` returns at once (it goes in the next batch; ``counters`` and
-``aclose`` wait for what this store has queued). A release never raises: when its batch fails
-it is logged and the slot expires on its own. An admit whose caller is cancelled before its
-batch is sent never happens. One cancelled after it was sent cannot be undone from here: when
-its answer still arrives (it rode a queued batch) an admitted slot is released in the next
-batch; when the caller's own call was cut off mid-flight, the slot expires ``slot_ttl`` after
-admission. Its rolling-minute entry and quota units stay taken, as for a request that ran.
+A release never waits for Redis: it is queued and ``release`` returns at once. It rides the
+next run this store makes (the next admit's round trip, when requests keep coming), or is sent
+on its own once it has waited ``RELEASE_LINGER_SECONDS``. A slot is so held a few milliseconds
+longer than its request ran, which only ever makes the limits stricter; ``flush``,
+``counters`` and ``aclose`` send what this store has queued first. A release never raises:
+when its batch fails it is logged and the slot expires on its own.
+
+The script runs go over one connection the store takes from the client's pool and keeps (the
+runs of one store are sequential), as an EVALSHA whose fixed part is encoded once: only the
+batch's JSON is new per run. The client's retry policy for a broken connection still applies.
+
+An admit whose caller is cancelled before its batch is sent never happens. One cancelled
+after it was sent cannot be undone from here: when its answer still arrives (it rode a queued
+batch) an admitted slot is released in the next batch; when the caller's own call was cut off
+mid-flight, the slot expires ``slot_ttl`` after admission. Its rolling-minute entry and quota
+units stay taken, as for a request that ran.
 
 Times come from the gateway's clock (``clock``), not Redis's, so replicas should keep NTP time.
 A batch travels as one JSON argument (the client encodes one argument per run, not one per
@@ -54,6 +62,7 @@ import orjson
 import redis.asyncio as aioredis
 from grok2api_storage.records import ClientKeyLimits
 from redis import exceptions as redis_errors
+from redis.asyncio.connection import AbstractConnection as Connection
 
 from .limit_rules import CONCURRENCY_BACKOFF_SECONDS, UtcCalendar, free_pass, last_to_lift
 from .limits import WINDOW_SECONDS, Admitted, KeyCounters, Limit, Refused
@@ -66,6 +75,8 @@ WINDOW_KEY_GRACE_MS = 1_000
 """The rolling-minute ZSET expires this long after its newest entry has left the window."""
 MAX_BATCH_OPS = 256
 """Admits and releases per script run; bounds its argument list and how long it blocks Redis."""
+RELEASE_LINGER_SECONDS = 0.01
+"""How long a release waits for a run to ride before it is sent alone."""
 
 # Refusal bits answered by the batch script.
 _RPM, _CONCURRENT, _DAILY, _MONTHLY = 1, 2, 4, 8
@@ -157,6 +168,16 @@ return answers
 """
 
 
+def _packed(*args: object) -> bytes:
+    """``args`` as the head of a RESP command of ``len(args) + 1`` arguments, the last (the
+    batch) to follow as one bulk string."""
+    parts = [b"*%d\r\n" % (len(args) + 1)]
+    for arg in args:
+        encoded = str(arg).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(encoded), encoded))
+    return b"".join(parts)
+
+
 class _Op:
     """One queued operation: an admit (``future`` answers its raw script answer), a release
     (no future), or a barrier (no ``op``; ``future`` resolves once everything queued before
@@ -198,6 +219,10 @@ class RedisLimitStore:
         ]
         self._calendar = UtcCalendar()
         self._batch = redis.register_script(_BATCH)
+        self._evalsha = _packed("EVALSHA", self._batch.sha, 0, *self._header)
+        """The command's fixed part, RESP-encoded: the batch argument is appended per run."""
+        self._connection: Connection | None = None
+        self._linger: asyncio.TimerHandle | None = None
         self._request_prefix = uuid.uuid4().hex[:12] + "-"
         self._request_ids = itertools.count()
         self._held: dict[str, str] = {}
@@ -214,38 +239,107 @@ class RedisLimitStore:
     async def _run(self, ops: list[list[Any]]) -> list[Any]:
         """One script run of ``ops``, in order; one answer per operation."""
         batch = orjson.dumps(ops)
+        command = (self._evalsha, b"$%d\r\n" % len(batch), batch, b"\r\n")
         try:
-            return await self._redis.evalsha(self._batch.sha, 0, *self._header, batch)
-        except redis_errors.NoScriptError:
-            self._batch.sha = await self._redis.script_load(_BATCH)
-            return await self._redis.evalsha(self._batch.sha, 0, *self._header, batch)
+            return await self._send(command)
+        except redis_errors.NoScriptError:  # a Redis restarted or flushed since the last run
+            await self._redis.script_load(_BATCH)
+            return await self._send(command)
+
+    async def _send(self, command: tuple[bytes, ...]) -> Any:
+        connection = self._connection
+        if connection is None:
+            connection = await self._redis.connection_pool.get_connection()
+            self._connection = connection
+        held = connection
+
+        async def attempt() -> Any:
+            # A send or read that fails or is cancelled disconnects the connection (redis-py
+            # does so itself); the next attempt or run connects it again.
+            await held.send_packed_command(command, check_health=False)
+            return await held.read_response()
+
+        async def broken(error: Exception) -> None:
+            await held.disconnect()
+
+        return await held.retry.call_with_retry(attempt, broken)
 
     async def _run_alone(self, op: list[Any]) -> Any:
-        """Send one operation at once and answer its answer; the caller has set ``_busy``."""
+        """Send ``op`` at once, with the releases lingering in the queue ahead of it, and
+        answer its answer; the caller has set ``_busy``."""
+        releases = [queued.op for queued in self._queue if queued.op is not None]
+        self._queue.clear()  # while idle, only releases wait in the queue
+        self._cancel_linger()
         try:
-            return (await self._run([op]))[0]
+            return (await self._run([*releases, op]))[-1]
+        except BaseException as exc:
+            for release in releases:
+                self._log_lost_release(release[1], f"{type(exc).__name__}: {exc}")
+            raise
         finally:
             self._after_run()
 
     def _after_run(self) -> None:
-        if self._queue:
-            if self._drainer is None:
-                self._drainer = asyncio.get_running_loop().create_task(
-                    self._drain(), name="limit-batch-drainer"
-                )
+        if self._waiters():
+            self._start_drainer()
         else:
             self._busy = False
+            if self._queue:
+                self._arm_linger()
+
+    def _waiters(self) -> bool:
+        """Whether an admit or a barrier waits in the queue (else only releases do)."""
+        return any(queued.future is not None for queued in self._queue)
+
+    def _start_drainer(self) -> None:
+        if self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(
+                self._drain(), name="limit-batch-drainer"
+            )
 
     async def _drain(self) -> None:
+        """Send the queue, batch after batch, while someone waits in it; releases queued
+        behind the last waiter stay to ride the next run (or go when their linger ends)."""
         try:
-            while self._queue:
+            while self._waiters():
                 await self._run_group(self._take())
-        finally:
-            self._drainer = None
-            self._busy = False
+        except BaseException:
             # Only when cancelled (the loop is shutting down): nobody is left waiting.
             self._settle(list(self._queue), redis_errors.ConnectionError("limit store stopping"))
             self._queue.clear()
+            raise
+        finally:
+            self._drainer = None
+            self._busy = False
+        if self._queue:
+            self._arm_linger()
+
+    def _arm_linger(self) -> None:
+        if self._linger is None:
+            self._linger = asyncio.get_running_loop().call_later(
+                RELEASE_LINGER_SECONDS, self._linger_over
+            )
+
+    def _cancel_linger(self) -> None:
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+
+    def _linger_over(self) -> None:
+        self._linger = None
+        if self._queue and not self._busy:
+            self._send_queue()
+
+    def _send_queue(self) -> asyncio.Future[Any]:
+        """Have everything queued so far sent, lingering releases too: the answer resolves
+        once it was (a barrier at the queue's tail)."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Op(None, future))
+        if not self._busy:
+            self._busy = True
+            self._cancel_linger()
+            self._start_drainer()
+        return future
 
     def _take(self) -> list[_Op]:
         group: list[_Op] = []
@@ -302,13 +396,11 @@ class RedisLimitStore:
                 else:
                     future.set_result(None)
 
-    async def _flush(self) -> None:
-        """Wait until every operation queued so far was sent and answered."""
-        if not self._busy:
-            return
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Op(None, future))
-        await future
+    async def flush(self) -> None:
+        """Wait until every operation queued here so far (releases included) was sent and
+        answered."""
+        if self._busy or self._queue:
+            await self._send_queue()
 
     @staticmethod
     def _log_lost_release(key_id: str, reason: str) -> None:
@@ -347,9 +439,13 @@ class RedisLimitStore:
             "" if month is None else month.name,
             0 if month is None else math.ceil(month.end - now) + COUNTER_GRACE_SECONDS,
         ]
-        if self._busy:
+        if self._busy or len(self._queue) >= self._max_batch_ops:
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             self._queue.append(_Op(op, future))
+            if not self._busy:
+                self._busy = True
+                self._cancel_linger()
+                self._start_drainer()
             answer = await future
         else:
             self._busy = True
@@ -383,8 +479,8 @@ class RedisLimitStore:
         return last_to_lift(refusals)
 
     async def release(self, admitted: Admitted, *, refund: bool = False) -> None:
-        """Free the slot (and with ``refund`` give the units back). Sent at once when the
-        store is idle; queued for the next batch, without waiting, while one is in flight."""
+        """Free the slot (and with ``refund`` give the units back). Queued without waiting:
+        it rides this store's next run, or is sent alone after ``RELEASE_LINGER_SECONDS``."""
         slot = admitted.slot
         if slot:
             self._held.pop(slot, None)
@@ -395,17 +491,12 @@ class RedisLimitStore:
             op = ["r", admitted.key_id, slot, 0, "", ""]
         else:
             return
-        if self._busy:
-            self._queue.append(_Op(op, None))
-            return
-        self._busy = True
-        try:
-            await self._run_alone(op)
-        except (redis_errors.RedisError, OSError) as exc:
-            self._log_lost_release(admitted.key_id, f"{type(exc).__name__}: {exc}")
+        self._queue.append(_Op(op, None))
+        if not self._busy:
+            self._arm_linger()
 
     async def counters(self, key_id: str) -> KeyCounters:
-        await self._flush()  # this store's queued releases land first
+        await self.flush()  # this store's queued releases land first
         now = self._clock()
         base = f"{self._prefix}{key_id}:"
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -465,8 +556,12 @@ class RedisLimitStore:
         not freed here: they expire ``slot_ttl`` after their last refresh (the Redis client
         belongs to the caller)."""
         self._closed = True
-        while self._busy:  # until the queue is empty (a flushed batch may queue a release)
-            await self._flush()
+        while self._busy or self._queue:  # a flushed batch may queue a release
+            await self.flush()
+        self._cancel_linger()
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await self._redis.connection_pool.release(connection)
         task, self._refresher = self._refresher, None
         if task is not None:
             task.cancel()
