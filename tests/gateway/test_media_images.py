@@ -50,6 +50,19 @@ async def test_generate_answers_urls_of_the_stored_images(gw: MediaGateway) -> N
     assert after == before + 1
 
 
+async def test_a_plain_request_waits_for_the_result_without_reading_progress(
+    gw: MediaGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_following(job_id: str) -> Any:
+        raise AssertionError("a plain image request read the job's events")
+
+    monkeypatch.setattr(gw.queue, "events", no_following)
+    answer = await gw.client().images.generate(prompt="a red square", response_format="url")
+    assert answer.data is not None and len(answer.data) == 1
+    assert answer.data[0].url is not None
+    assert await fetch(answer.data[0].url) == gw.worker.made[-1]
+
+
 @pytest.mark.parametrize("response_format", ["b64_json", "base64"])
 async def test_generate_inlines_base64_images(gw: MediaGateway, response_format: str) -> None:
     answer = await gw.client().images.generate(

@@ -1,8 +1,12 @@
-"""What only the in-process backend does: expiring old event logs on its own clock."""
+"""What only the in-process backend does: expiring old event logs on its own clock, and
+waking a ``wait`` for the terminal event alone."""
 
 from __future__ import annotations
 
-from grok2api_jobs import InProcessJobQueue, events
+import asyncio
+
+import pytest
+from grok2api_jobs import InProcessJobQueue, JobTimeoutError, events
 
 
 class FakeClock:
@@ -56,3 +60,28 @@ async def test_a_jobs_record_lives_for_the_ttl_after_its_last_change() -> None:
     clock.now += 11
     assert await queue.record(job_id) is None
     assert await queue.records("test.echo") == []
+
+
+async def test_wait_is_woken_by_the_terminal_event_alone() -> None:
+    queue = InProcessJobQueue()
+    job_id = await queue.submit("test.echo", {})
+    waiters = [asyncio.create_task(queue.wait(job_id, timeout=10)) for _ in range(3)]
+    timed_out = asyncio.create_task(queue.wait(job_id, timeout=0.01))
+    await asyncio.sleep(0)
+    with pytest.raises(JobTimeoutError):
+        await timed_out
+    state = queue._jobs[job_id]
+    assert len(state.waiters) == 3  # one future per waiting call; the timed-out one is gone
+
+    for percent in range(50):
+        await queue.publish_event(job_id, events.progress({"progress": percent}))
+    await asyncio.sleep(0)
+    assert not any(task.done() for task in waiters)
+    assert len(state.waiters) == 3  # progress resolves none of them
+
+    await queue.publish_event(job_id, events.result({"ok": True}))
+    finals = await asyncio.gather(*waiters)
+    assert [final.data for final in finals] == [{"ok": True}] * 3
+    assert state.waiters == []
+    # A finished job answers at once, with the same terminal event.
+    assert (await queue.wait(job_id, timeout=0.01)).data == {"ok": True}

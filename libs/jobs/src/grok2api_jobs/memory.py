@@ -3,6 +3,10 @@ Streams, held in this event loop's memory (lost on exit, like everything in that
 
 Expired jobs are dropped on a scan every ttl/10 (at submit) and are invisible before that;
 ``records`` also drops the expired entries of the kind it lists.
+
+``wait`` is woken by the terminal event alone (a future per waiter), not by every progress
+event as a follower of ``events`` is: a plain image request waits that way, so its job's
+progress events cost its request nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from . import envelope, events, records, waiting
+from . import envelope, errors, events, records
 from .envelope import Delivery, Job
 from .events import JobEvent
 from .protocol import Order, QueueDepth
@@ -39,13 +43,15 @@ class _Pending:
 
 @dataclasses.dataclass
 class _JobState:
-    """A job's record (None for events published without a submit), events, finished flag."""
+    """A job's record (None for events published without a submit), events, finished flag,
+    and the futures of ``wait`` calls, given the terminal event when it comes."""
 
     touched: float
     record: JobRecord | None = None
     events: list[JobEvent] = dataclasses.field(default_factory=list)
     finished: bool = False
     changed: asyncio.Condition = dataclasses.field(default_factory=asyncio.Condition)
+    waiters: list[asyncio.Future[JobEvent]] = dataclasses.field(default_factory=list)
 
     def has_more_than(self, seen: int) -> bool:
         return len(self.events) > seen
@@ -110,7 +116,19 @@ class InProcessJobQueue:
                     return
 
     async def wait(self, job_id: str, *, timeout: float) -> JobEvent:  # noqa: ASYNC109
-        return await waiting.terminal_event(self.events(job_id), job_id=job_id, timeout=timeout)
+        state = self._state_for_events(envelope.check_job_id(job_id))
+        if state.finished and state.events:  # a deleted job's tombstone has none: wait
+            return state.events[-1]  # the terminal event is always the last
+        waiter: asyncio.Future[JobEvent] = asyncio.get_running_loop().create_future()
+        state.waiters.append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                return await waiter
+        except TimeoutError as exc:
+            raise errors.JobTimeoutError(job_id=job_id, timeout=timeout) from exc
+        finally:
+            with contextlib.suppress(ValueError):  # gone once the terminal event came
+                state.waiters.remove(waiter)
 
     async def claim(self, *, consumer: str, count: int, block_ms: int) -> list[Delivery]:
         async with self._arrived:
@@ -238,6 +256,11 @@ class InProcessJobQueue:
         state.finished = event.terminal
         if state.record is not None:
             state.record = records.applied(state.record, event, ttl=self._events_ttl)
+        if state.finished:
+            waiters, state.waiters = state.waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(event)
         async with state.changed:
             state.changed.notify_all()
         return True

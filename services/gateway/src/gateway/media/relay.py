@@ -13,14 +13,13 @@ the worker chose.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeVar
 
 import pydantic
-from grok2api_jobs import EventType, JobEvent, JobQueue
+from grok2api_jobs import EventType, JobEvent, JobQueue, JobTimeoutError
 
 from .. import errors
 
@@ -118,12 +117,26 @@ async def cancel(queue: JobQueue, job_id: str, *, message: str | None = None) ->
 
 
 async def result_of(queue: JobQueue, job_id: str, *, timeout: float) -> Mapping[str, Any]:  # noqa: ASYNC109
-    """The data of the job's result event (progress skipped); ``follow``'s rules apply."""
-    async with contextlib.aclosing(follow(queue, job_id, timeout=timeout)) as events:
-        async for event in events:
-            if event.type is EventType.RESULT:
-                return event.data
-    raise errors.ApiError("The media job ended without a result.")
+    """The data of the job's result event; ``follow``'s rules apply. Progress is not
+    read: the queue's ``wait`` wakes this request for the terminal event alone."""
+    finished = False
+    reason: str | None = None
+    try:
+        try:
+            event = await queue.wait(job_id, timeout=timeout)
+        except JobTimeoutError:
+            reason = f"no result within timeout.media_timeout ({timeout:g} s)"
+            raise MediaTimeout(
+                f"The media job did not finish within {timeout:g} s "
+                "(timeout.media_timeout); it was cancelled."
+            ) from None
+        finished = True
+        if event.type is EventType.ERROR:
+            raise JobFailed(event.data)
+        return event.data
+    finally:
+        if not finished:
+            await cancel(queue, job_id, message=reason or "the request waiting for it ended")
 
 
 class MalformedResult(errors.ApiError):
