@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, Update, bindparam, or_, select, update
 
 from . import client_keys_common as common
 from . import engine, errors, models, records
@@ -90,21 +90,19 @@ class SqlClientKeyStore:
     async def mark_used(self, last_used: Mapping[str, datetime]) -> None:
         if not last_used:
             return
-        table = _TABLE
-        at = bindparam("b_at", type_=models.UtcDateTime())
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .where(or_(table.c.last_used_at.is_(None), table.c.last_used_at < at))
-            .values(last_used_at=at)
-        )
-        params = [
-            {"b_id": key_id, "b_at": when.astimezone(UTC)}
-            for key_id, when in sorted(last_used.items())
-        ]
+        ordered = sorted(last_used.items())
         async with self._db.transaction() as session:
             conn = await session.connection()
-            await conn.execute(statement, params)
+            if conn.dialect.name == "sqlite":
+                # Plain tuples through the driver's prepared statement (the usage flush calls
+                # this once per batch): SQLAlchemy's statement handling cost more than SQLite.
+                rows = [(stamp, key_id, stamp) for key_id, stamp in map(_sqlite_stamped, ordered)]
+                await conn.exec_driver_sql(_SQLITE_MARK_USED, rows)
+                return
+            await conn.execute(
+                _mark_used_statement(),
+                [{"b_id": key_id, "b_at": when.astimezone(UTC)} for key_id, when in ordered],
+            )
 
     async def revoke(self, key_id: str) -> records.ClientKeyRecord | None:
         table = _TABLE
@@ -163,3 +161,27 @@ def _record(row: models.ClientKey) -> records.ClientKeyRecord:
             expires_at=row.expires_at,
         ),
     )
+
+
+def _mark_used_statement() -> Update:
+    table = _TABLE
+    at = bindparam("b_at", type_=models.UtcDateTime())
+    return (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .where(or_(table.c.last_used_at.is_(None), table.c.last_used_at < at))
+        .values(last_used_at=at)
+    )
+
+
+_SQLITE_MARK_USED = (
+    f"UPDATE {_TABLE.name} SET last_used_at = ? "
+    "WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)"
+)
+
+
+def _sqlite_stamped(item: tuple[str, datetime]) -> tuple[str, str]:
+    """A key id and its time as the naive UTC ISO text SQLAlchemy's SQLite ``DateTime``
+    stores (so the ``<`` above compares like with like)."""
+    key_id, when = item
+    return key_id, when.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
