@@ -26,7 +26,7 @@ from urllib.parse import urlencode, urlsplit
 import orjson
 from curl_cffi import CurlError
 
-from grok_web import curl_engine, curl_ws, errors, spans, translate
+from grok_web import curl_engine, curl_ws, errors, lazy_buffers, spans, translate
 from grok_web import headers as headers_mod
 from grok_web import options as options_mod
 from grok_web.socket_slots import SocketSlots, UpstreamSocket
@@ -94,6 +94,7 @@ class Transport:
     """Owns the upstream handles; build once, :meth:`aclose` once."""
 
     def __init__(self, *, options: options_mod.ClientOptions) -> None:
+        lazy_buffers.map_large_blocks()  # curl's zeroed buffers: only the pages used stay resident
         self._options = options
         self._egress_secrets = _egress_secrets(options.egress)
         self._engines: dict[str, curl_engine.Engine] = {}
