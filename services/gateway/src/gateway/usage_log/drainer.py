@@ -9,7 +9,8 @@ drainer that dies between the write and the trim leaves the records in the list;
 one writes them again, harmlessly (``add_many`` skips stored ids). While the store is
 unreachable the holder retries with back-off and the list grows; it drains once the store
 is back, batch after batch without sleeping while there is a backlog. It also runs the
-hourly retention purge (``RetentionPurger`` over a ``RedisGate``: one drainer per hour).
+hourly retention purge (``RetentionPurger`` over a ``RedisGate``: one drainer per hour), asking
+whether it is due once a minute.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from .sink import UsageStore, write_to_store
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 1000
+PURGE_CHECK_SECONDS = 60.0
+"""How often a drainer asks whether the hourly purge is due (as the single-process purger)."""
 
 # KEYS: lock, list. ARGV: token, count. Trim only while holding the lock; the new length,
 # or -1 when the lock is not ours (any more).
@@ -42,6 +45,8 @@ end
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[2]), -1)
 return redis.call('LLEN', KEYS[2])
 """
+
+
 class _LockLost(Exception):
     pass
 
@@ -177,6 +182,8 @@ class UsageDrainer:
 
     async def _run(self) -> None:
         backoff = Backoff(initial=0.5, cap=30.0)
+        loop = asyncio.get_running_loop()
+        next_purge_check = loop.time()
         while not self._stopping.is_set():
             try:
                 await self.drain()
@@ -186,10 +193,12 @@ class UsageDrainer:
                 metrics.DRAIN_FAILURES.labels("queue").inc()
                 log.warning("usage_drain_failed error=%s", type(exc).__name__)
                 delay = backoff.next()
-            try:
-                await self.purger.purge_if_due()
-            except Exception as exc:
-                log.warning("usage_purge_failed error=%s", type(exc).__name__)
+            if loop.time() >= next_purge_check:  # not a Redis call per drain pass
+                next_purge_check = loop.time() + PURGE_CHECK_SECONDS
+                try:
+                    await self.purger.purge_if_due()
+                except Exception as exc:
+                    log.warning("usage_purge_failed error=%s", type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
 
