@@ -29,7 +29,7 @@ from typing import Any, Literal
 import orjson
 from curl_cffi import CurlError
 from curl_cffi.const import CurlWsFlag
-from curl_cffi.requests.websockets import WebSocketClosed
+from curl_cffi.requests.websockets import WebSocketClosed, WebSocketTimeout
 
 from grok_web import context, errors, translate
 from grok_web import events as ev
@@ -159,11 +159,11 @@ async def _send(
 
 
 async def _receive(ws: UpstreamSocket, *, wait: float, secrets: tuple[str, ...]) -> Any:
-    """One decoded JSON message; None on timeout; _CLOSED when the server closed."""
+    """One decoded JSON message; None on timeout; _CLOSED when the server closed. The
+    socket's own timeout: a timer only while it waits, none for a frame already there."""
     try:
-        async with asyncio.timeout(max(wait, 0.01)):
-            payload, flags = await ws.recv()
-    except TimeoutError:
+        payload, flags = await ws.recv(timeout=max(wait, 0.01))
+    except WebSocketTimeout:
         return None
     except WebSocketClosed:
         return _CLOSED
