@@ -1,6 +1,7 @@
 """Media benchmark: image jobs through grok2api vs the same upstream exchange made directly.
 
     uv run python scripts/bench_media.py [--seconds 4] [--rounds 3] [--json out.json]
+        [--before CHECKOUT]
 
 Three measurements, everything on 127.0.0.1 against the simulator with no artificial delay:
 
@@ -8,7 +9,10 @@ Three measurements, everything on 127.0.0.1 against the simulator with no artifi
    (`POST /v1/images/generations`, n=1, url) against the same Imagine exchange made directly
    from this process with `grok_web` (what a media worker does upstream for one image), at
    concurrency 1 and 16, in interleaved rounds; p50 and p99 latency of each and what
-   grok2api adds (ms at concurrency 1, % at 16).
+   grok2api adds (ms at concurrency 1, % at 16). ``--before CHECKOUT`` adds a third path in
+   every round: ``grok2api run`` from the workspace packages of another checkout of the
+   repository (``git worktree add /tmp/before <commit>``; its ``*/src`` directories go first
+   on ``PYTHONPATH``), so a change is measured against the code before it side by side.
 2. **Throughput** (the split services sharing the real Redis: token-pool, gateway, media
    workers): image jobs per second through one media worker, then through two.
 3. **Memory**: one media worker (split target) holding 200 video generations at once (the
@@ -99,9 +103,11 @@ def service_env(data_dir: Path, sim_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def start(target: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``grok2api run --target <target>``, its log in ``$DATA_DIR/<target>-<port>.log``."""
-    command = [sys.executable, "-m", "grok2api_cli.main", "run"]
+def start(target: str, env: dict[str, str], *,
+          wrapper: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """``grok2api run --target <target>``, its log in ``$DATA_DIR/<target>-<port>.log``;
+    ``wrapper``: a command that runs it (valgrind's, for ``count_media.py``)."""
+    command = [*wrapper, sys.executable, "-m", "grok2api_cli.main", "run"]
     if target != "all":
         command += ["--target", target]
     log_path = Path(env["DATA_DIR"]) / f"{target}-{env.get('SERVER_PORT', '')}.log"
@@ -164,30 +170,49 @@ async def phase(call: Callable[[int], Awaitable[None]], *, concurrency: int,
             "p50_ms": _pct(latencies, 0.5) * 1000, "p99_ms": _pct(latencies, 0.99) * 1000}
 
 
+def source_path(checkout: Path) -> str:
+    """``PYTHONPATH`` naming the workspace packages' sources in ``checkout`` (the ones this
+    virtualenv installs from its own checkout), so that they are imported from there."""
+    here = Path(__file__).resolve().parent.parent
+    roots = sorted({p.parent.parent.relative_to(here)
+                    for p in here.glob("*/*/src/*/__init__.py")} |
+                   {p.parent.parent.relative_to(here) for p in here.glob("*/src/*/__init__.py")})
+    return os.pathsep.join(str(checkout.resolve() / root) for root in roots)
+
+
 async def overhead(args: argparse.Namespace, data_dir: Path) -> list[dict[str, Any]]:
     sim, sim_url = start_simulator(data_dir)
-    port, pool_addr = free_port(), f"127.0.0.1:{free_port()}"
-    env = service_env(data_dir / "single", sim_url, SERVER_PORT=str(port),
-                      TOKEN_POOL_ADDR=pool_addr)
-    gateway = start("all", env)
+    gateways: list[tuple[str, subprocess.Popen[bytes], int, str]] = []
+    variants = [("grok2api", None)]
+    if args.before is not None:
+        variants.append(("before", source_path(args.before)))
     try:
-        wait_port(port, gateway)
-        await add_accounts(pool_addr, ACCOUNTS)
-        direct = direct_image(sim_url)
+        for name, pythonpath in variants:
+            port, pool_addr = free_port(), f"127.0.0.1:{free_port()}"
+            extra = {"PYTHONPATH": pythonpath} if pythonpath else {}
+            env = service_env(data_dir / name, sim_url, SERVER_PORT=str(port),
+                              TOKEN_POOL_ADDR=pool_addr, **extra)
+            gateways.append((name, start("all", env), port, pool_addr))
+        for _, process, port, pool_addr in gateways:
+            wait_port(port, process)
+            await add_accounts(pool_addr, ACCOUNTS)
         rows: list[dict[str, Any]] = []
-        async with Http(f"http://127.0.0.1:{port}") as http:
-            through = through_gateway(http)
-            for call in (direct, through):  # warm-up: connections, caches, first imports
+        async with contextlib.AsyncExitStack() as stack:
+            paths = [("direct", direct_image(sim_url))]
+            for name, _, port, _ in gateways:
+                http = await stack.enter_async_context(Http(f"http://127.0.0.1:{port}"))
+                paths.append((name, through_gateway(http)))
+            for _, call in paths:  # warm-up: connections, caches, first imports
                 await phase(call, concurrency=4, seconds=1.0)
             for round_ in range(1, args.rounds + 1):
                 for concurrency in (1, 16):
-                    for name, call in (("direct", direct), ("grok2api", through)):
+                    for name, call in paths:
                         row = await phase(call, concurrency=concurrency, seconds=args.seconds)
                         rows.append({"round": round_, "path": name,
                                      "concurrency": concurrency, **row})
         return rows
     finally:
-        stop(gateway, sim)
+        stop(*(process for _, process, _, _ in gateways), sim)
 
 
 # -- throughput through 1 and 2 workers, and one worker's memory ---------------------------
@@ -301,18 +326,25 @@ def rss_mb(pid: int) -> float:
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Medians over rounds per concurrency and path, and what each gateway adds at p50
+    (``added_*`` for grok2api, ``before_added_*`` for ``--before``'s)."""
     table = []
+    present = {r["path"] for r in rows}
     for concurrency in (1, 16):
         cell = {}
-        for path in ("direct", "grok2api"):
+        for path in ("direct", "grok2api", "before"):
             chosen = [r for r in rows if r["path"] == path and r["concurrency"] == concurrency]
-            cell[path] = {key: statistics.median(r[key] for r in chosen)
-                          for key in ("per_second", "p50_ms", "p99_ms")}
-        added = cell["grok2api"]["p50_ms"] - cell["direct"]["p50_ms"]
-        table.append({"concurrency": concurrency, **{f"{p}_{k}": v for p, d in cell.items()
-                                                     for k, v in d.items()},
-                      "added_p50_ms": added,
-                      "added_p50_pct": 100 * added / cell["direct"]["p50_ms"]})
+            if path in present:
+                cell[path] = {key: statistics.median(r[key] for r in chosen)
+                              for key in ("per_second", "p50_ms", "p99_ms")}
+        row: dict[str, Any] = {"concurrency": concurrency,
+                               **{f"{p}_{k}": v for p, d in cell.items() for k, v in d.items()}}
+        for path, prefix in (("grok2api", ""), ("before", "before_")):
+            if path in cell:
+                added = cell[path]["p50_ms"] - cell["direct"]["p50_ms"]
+                row[f"{prefix}added_p50_ms"] = added
+                row[f"{prefix}added_p50_pct"] = 100 * added / cell["direct"]["p50_ms"]
+        table.append(row)
     return table
 
 
@@ -324,6 +356,9 @@ def main() -> None:
     parser.add_argument("--only", choices=("overhead", "split"), help="run one part")
     parser.add_argument("--redis-url", default=REDIS_URL,
                         help="the split services' Redis (its database is emptied)")
+    parser.add_argument("--before", type=Path, metavar="CHECKOUT",
+                        help="also measure `grok2api run` from this checkout's sources, "
+                        "side by side (overhead only)")
     parser.add_argument("--no-memory", dest="memory", action="store_false",
                         help="skip the 200 slow videos of the worker memory measurement")
     args = parser.parse_args()
@@ -349,6 +384,10 @@ def main() -> None:
               f"{row['grok2api_p50_ms']:7.1f} / {row['grok2api_p99_ms']:7.1f} "
               f"({row['grok2api_per_second']:6.1f}/s)   added p50 {row['added_p50_ms']:+6.1f} ms "
               f"({row['added_p50_pct']:+5.1f}%)")
+        if "before_p50_ms" in row:
+            print(f"        before  {row['before_p50_ms']:7.1f} / {row['before_p99_ms']:7.1f} "
+                  f"({row['before_per_second']:6.1f}/s)   added p50 "
+                  f"{row['before_added_p50_ms']:+6.1f} ms ({row['before_added_p50_pct']:+5.1f}%)")
     if args.json:
         args.json.write_text(json.dumps({"overhead": table, "rows": rows, "split": split},
                                         indent=2))
