@@ -15,7 +15,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from grok2api_jobs import Job
@@ -67,7 +67,7 @@ class ImageHandler:
                 break
             counts = _split(missing, PER_IMAGINE_SESSION)
             sessions = [self._session(job, request, meter, count) for count in counts]
-            results = await asyncio.gather(*sessions, return_exceptions=True)
+            results = await _outcomes(sessions)
             gained = 0
             for result in results:
                 if isinstance(result, BaseException):
@@ -188,6 +188,17 @@ def images_named_in(final: ev.Final) -> list[str]:
     named = list(final.generated_image_urls)
     named += [url for url in MARKDOWN_IMAGE.findall(final.message) if "/generated/" in url]
     return [url for url in dict.fromkeys(named) if "-part-" not in url]  # no previews
+
+
+async def _outcomes(sessions: list[Coroutine[Any, Any, list[MediaFile]]]) -> list[Any]:
+    """Each session's files or exception, as ``gather(return_exceptions=True)`` gives them;
+    a lone session (``n`` up to 4) runs in the job's own task, without one of its own."""
+    if len(sessions) == 1:
+        try:
+            return [await sessions[0]]
+        except Exception as exc:
+            return [exc]
+    return await asyncio.gather(*sessions, return_exceptions=True)
 
 
 def _split(total: int, per: int) -> list[int]:
