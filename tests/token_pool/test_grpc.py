@@ -45,7 +45,7 @@ async def test_acquire_and_release_round_trip(client: GrpcPoolClient) -> None:
     added = await client.upsert_account(credential=CRED, tier=Tier.SUPER, tags=["x"], note="n")
     assert added.credential_masked != CRED and CRED not in repr(added)
     lease = await client.acquire(model="grok-4-heavy", request_id="r1")
-    assert (lease.credential, lease.tier, lease.mode, lease.cost) == (CRED, Tier.SUPER, "heavy", 4)
+    assert (lease.credential, lease.tier, lease.mode, lease.cost) == (CRED, Tier.SUPER, "heavy", 1)
     figures = [QuotaFigures(mode="heavy", remaining=9, total=20, window_seconds=7200)]
     await client.release(lease, outcome=Outcome.SUCCESS, quota=figures)
     account = await client.get_account(added.account_id)

@@ -1,8 +1,9 @@
 """The model catalogue: public model id → upstream mode, quota mode, tier and cost.
 
-One table (the seed's models). The token pool uses ``quota_mode``, ``min_tier`` and
-``cost`` to pick and charge an account; the gateway uses ``kind`` to route and
-``capabilities`` to decide what to show (e.g. reasoning).
+One table (the seed's models). The token pool uses ``quota_mode`` and ``min_tier`` to pick
+an account and charge its window (one query a request, whatever the model); the gateway
+uses ``kind`` to route, ``capabilities`` to decide what to show (e.g. reasoning) and
+``cost`` to count client keys' quotas in cost units.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class Capabilities:
 @dataclasses.dataclass(frozen=True, slots=True)
 class ModelSpec:
     """One catalogue entry. ``mode`` is the app-chat ``modeId`` (chat models) and
-    ``quota_mode`` the rate-limit window charged; ``cost`` is in quota units."""
+    ``quota_mode`` the rate-limit window charged; ``cost`` is the model's price in cost
+    units (client keys' quotas), not what the upstream takes from the window."""
 
     id: str
     kind: Kind

@@ -1,4 +1,4 @@
-"""What the pool needs to know about a model: quota mode, minimum tier, cost, product."""
+"""What the pool needs to know about a model: quota mode, minimum tier, charge, product."""
 
 from __future__ import annotations
 
@@ -12,13 +12,17 @@ from grok_web import errors as grok_errors
 
 # The products the upstream may refuse an account (catalogue kind → product); chat is none.
 PRODUCTS: dict[str, str] = {"image": "image", "image_edit": "image", "video": "video"}
+# The upstream's windows count queries: every request, chat or media, heavy or not, takes
+# one from its mode's window. The catalogue's cost (a heavier model costs more) is what a
+# client key's quota counts, not what the account loses.
+QUERIES_PER_REQUEST = 1
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ModelCharge:
     mode: str  # the quota window charged
     min_tier: Tier
-    cost: int
+    cost: int  # quota units reserved from the window per request
     product: str = ""  # "image" or "video": accounts refused it are not leased; "" = chat
 
 
@@ -37,6 +41,6 @@ def from_catalogue(model: str) -> ModelCharge:
     return ModelCharge(
         mode=spec.quota_mode,
         min_tier=Tier(spec.min_tier),
-        cost=spec.cost,
+        cost=QUERIES_PER_REQUEST,
         product=PRODUCTS.get(spec.kind, ""),
     )

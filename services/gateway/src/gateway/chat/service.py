@@ -225,7 +225,6 @@ async def upstream_events(
         pool=deps.pool,
         policy=policy,
         model=plan_.model,
-        cost=plan_.cost,
         opener=opener,
         request_id=request_id,
         account_id=account_id,
