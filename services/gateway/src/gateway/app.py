@@ -27,7 +27,7 @@ from grok2api_settings.live import LiveSettings
 from grok2api_storage import protocols
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import deps, errors, http_metrics
+from . import deps, errors, http_metrics, openapi_doc
 from .access.directory import KeyDirectory
 from .access.guard import Guard
 from .access.limits import LimitStore
@@ -130,6 +130,7 @@ def create_app(
     count_tokens = messages.CountTokens(services)
     app.add_route(messages.PATH, anthropic_messages.respond, methods=["POST"])
     app.add_route(messages.COUNT_PATH, count_tokens.respond, methods=["POST"])
+    openapi_doc.install(app)
     app.hot_routes = {
         chat.PATH: completions,
         messages.PATH: anthropic_messages,

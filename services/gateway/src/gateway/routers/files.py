@@ -32,7 +32,8 @@ class MediaStoreUnavailable(errors.ApiError):
     code = "media_store_unavailable"
 
 
-@router.api_route("/{kind}/{blob_id:path}", methods=["GET", "HEAD"])
+@router.head("/{kind}/{blob_id:path}", operation_id="head_file")
+@router.get("/{kind}/{blob_id:path}", operation_id="get_file")
 async def get_file(
     kind: str, blob_id: str, request: Request, services: deps.ServicesDep
 ) -> Response:
