@@ -309,3 +309,8 @@ async def test_using_an_unmigrated_store_says_to_migrate(
             await store.accounts.list()
     finally:
         await store.aclose()
+
+
+def test_the_head_revision_constant_names_the_newest_migration() -> None:
+    # A start on a store at HEAD_REVISION skips Alembic: a new migration must move it.
+    assert migrate.HEAD_REVISION == migrate.head_revision()
