@@ -19,7 +19,7 @@ import uvicorn
 import uvloop
 from grok2api_settings.sections import ServerSettings
 
-from . import http_protocol
+from . import http_protocol, memory
 from .bootstrap import StartupError
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class _Server(uvicorn.Server):
         # it all and stall every open request (a p99 of hundreds of ms under load).
         gc.collect()
         gc.freeze()
+        memory.trim()
 
 
 async def serve_http(app: object, *, server: ServerSettings, stop: asyncio.Event) -> None:

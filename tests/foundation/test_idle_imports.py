@@ -1,0 +1,73 @@
+"""What an idle `grok2api run` holds: not the modules only some requests or starts need.
+
+The process is `grok2api run` itself (the console script's app, same arguments); a thread in
+it waits for ``/readyz`` and writes ``sys.modules`` to a file, then stops it. Those modules
+are memory held for the process's life (issue #21, idle RSS): the tokenizer is built by the
+first request that counts tokens, and Alembic runs only when the schema is behind.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, free_port
+
+pytestmark = pytest.mark.e2e
+
+# Runs `grok2api run` in this interpreter; once ready, writes the loaded modules to argv[1]
+# and sends itself SIGTERM (the clean stop a user's Ctrl-C gives).
+_RUN_AND_LIST_MODULES = """
+import json, os, signal, sys, threading, time, urllib.request
+
+out, port = sys.argv[1], os.environ["SERVER_PORT"]
+
+def list_when_ready():
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.1)
+    with open(out, "w") as f:
+        json.dump(sorted(sys.modules), f)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=list_when_ready, daemon=True).start()
+from grok2api_cli.main import app
+app(["run"], prog_name="grok2api")
+"""
+
+# Loaded only by what an idle single-process server never does.
+NEVER_IDLE = ("tiktoken", "tiktoken_ext", "grok_sim.app", "aiohttp")
+ONLY_TO_MIGRATE = ("alembic", "mako")
+
+
+def idle_modules(env: dict[str, str], tmp_path: Path) -> set[str]:
+    listing = tmp_path / f"modules-{free_port()}.json"
+    env = {**env, "SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(free_port()),
+           "TOKEN_POOL_ADDR": f"127.0.0.1:{free_port()}"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", _RUN_AND_LIST_MODULES, str(listing)], env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(listing.read_text()))
+
+
+def loaded(modules: set[str], packages: tuple[str, ...]) -> set[str]:
+    return {name for name in modules if name.split(".")[0] in packages or name in packages}
+
+
+def test_an_idle_server_has_not_built_the_tokenizer_nor_kept_alembic(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    first = idle_modules(env, tmp_path)  # a new DATA_DIR: the schema is created
+    assert not loaded(first, NEVER_IDLE)
+    assert loaded(first, ONLY_TO_MIGRATE), "the first start migrates the new store"
+    again = idle_modules(env, tmp_path)  # the same DATA_DIR: nothing to migrate
+    assert not loaded(again, NEVER_IDLE + ONLY_TO_MIGRATE)
+    assert "grok2api_storage.migrate" in again  # the schema was checked, without Alembic
