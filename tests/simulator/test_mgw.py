@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from typing import Any
@@ -398,3 +399,28 @@ async def test_connections_counts_the_mgw_sockets_open_now(sim: SimHandle, accou
             break
         await asyncio.sleep(0.02)
     assert sim.open_mgw_sockets() == 0
+
+
+async def test_a_client_leaving_mid_turn_ends_the_socket_quietly(sim: SimHandle, account, uid):
+    errors: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = errors.append  # type: ignore[method-assign]
+    logger = logging.getLogger("uvicorn.error")
+    logger.addHandler(handler)
+    sim.set_fault("slow-tokens", account=account, times=1, delay_ms=50)
+    try:
+        ws = await connect(mgw_url(sim, uid), additional_headers=mgw_headers(account))
+        sid = await open_session(ws)
+        await ws.send(item_create(sid, "hi"))
+        await ws.send(response_create(sid))
+        await recv(ws)
+        ws.transport.abort()  # gone without a close frame, as a killed client is
+        for _ in range(100):
+            if sim.open_mgw_sockets() == 0:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # the turn's next send finds the socket gone
+    finally:
+        logger.removeHandler(handler)
+    assert sim.open_mgw_sockets() == 0
+    assert [record.getMessage() for record in errors] == []

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .. import chatbody, faults, gate, mgwevents, stream
 from ..accounts import Account
@@ -62,6 +62,8 @@ async def mgw_listen(websocket: WebSocket) -> None:
             if raw is None:
                 return
             await connection.handle(raw)
+    except WebSocketDisconnect:
+        return  # the client left mid-turn: what it missed is its own business
     finally:
         state.open_mgw_sockets -= 1
 
