@@ -74,3 +74,35 @@ def test_fingerprints_depend_on_the_key_and_hide_the_credential(tmp_path: Path) 
     assert len(one.fingerprint("sso=value")) == 64
     assert one.encrypt("sso=value") != one.encrypt("sso=value")
     assert "sso=value" not in one.encrypt("sso=value")
+
+
+def test_a_key_of_the_wrong_length_is_refused_at_load(tmp_path: Path) -> None:
+    import base64
+
+    short = base64.urlsafe_b64encode(b"k" * 31).decode()
+    with pytest.raises(errors.EncryptionKeyError, match="32 url-safe base64 bytes"):
+        crypto.load_cipher(settings(tmp_path, short), allow_generate=False)
+
+
+def test_generated_keys_are_fernet_keys() -> None:
+    from cryptography.fernet import Fernet
+
+    key = crypto.generate_key()
+    assert Fernet(key).decrypt(Fernet(key).encrypt(b"x")) == b"x"
+    assert key != crypto.generate_key()
+
+
+def test_fingerprints_and_ciphertexts_stay_readable_across_versions() -> None:
+    # Values a stored database holds: a fingerprint (HKDF-SHA256 key, HMAC-SHA256) and a
+    # Fernet token made by an earlier version with this key must still match and decrypt.
+    cipher = crypto.CredentialCipher(
+        key="h0Lr9Yw8fK3tZ1Xq2bWmE4pN6sV7uC5dA8gJ9kL0oPQ=", source="test"
+    )
+    assert cipher.fingerprint("sso=abc") == (
+        "a4adc0b928c2fdc015a33ae6d84b0367980241f0c99b9766136e30302fe0bf67"
+    )
+    token = (
+        "gAAAAABrFu8EnLrlqF0ChgW17e_TU0yELOZgA_lycbPdpqx3k2MDujQ4HkE0HCTEkm4-K95JqjNEBu46mo7-Y8"
+        "CKoUd2WT4PFw=="
+    )
+    assert cipher.decrypt(token) == "secret"

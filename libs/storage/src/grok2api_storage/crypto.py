@@ -4,6 +4,10 @@ Credentials are encrypted with Fernet (AES-128-CBC + HMAC-SHA256, random IV), so
 credentials give different ciphertexts; deduplication therefore uses a separate
 fingerprint: HMAC-SHA256 of the credential under a key derived (HKDF) from the same secret.
 A plain hash would let anyone holding a database dump confirm a guessed credential.
+
+``cryptography`` (about 8 MB of a process's memory, mostly its compiled library) is imported
+at the first credential encrypted, decrypted or fingerprinted, not when the key is loaded:
+a process with no account yet, or one that only verifies client keys, never needs it.
 """
 
 from __future__ import annotations
@@ -16,24 +20,27 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from grok2api_settings import Settings
 
 from . import errors
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 log = logging.getLogger(__name__)
 
 KEY_SETTING = "security.encryption_key"
 SECRET_FILE_NAME = "secret.key"
 _FINGERPRINT_INFO = b"grok2api credential fingerprint v1"
+_KEY_BYTES = 32  # a Fernet key: 16 bytes of signing key, 16 of encryption key
 
 
 def generate_key() -> str:
-    """A fresh key in the format ``security.encryption_key`` expects."""
-    return Fernet.generate_key().decode("ascii")
+    """A fresh key in the format ``security.encryption_key`` expects (what
+    ``Fernet.generate_key`` returns: 32 random bytes, url-safe base64)."""
+    return base64.urlsafe_b64encode(os.urandom(_KEY_BYTES)).decode("ascii")
 
 
 class CredentialCipher:
@@ -46,30 +53,47 @@ class CredentialCipher:
     def __init__(self, *, key: str, source: str) -> None:
         try:
             raw = base64.urlsafe_b64decode(key.encode("ascii"))
-            fernet = Fernet(key.encode("ascii"))
-        except (ValueError, binascii.Error) as exc:
+        except (ValueError, binascii.Error):
+            raw = b""
+        if len(raw) != _KEY_BYTES:  # what Fernet checks: the key is refused at start
             raise errors.EncryptionKeyError(
                 f"{source} is not a valid key: expected 32 url-safe base64 bytes "
                 '(generate one with `python -c "from cryptography.fernet import Fernet; '
                 'print(Fernet.generate_key().decode())"`)'
-            ) from exc
-        self._fernet = fernet
-        self._fingerprint_key = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=_FINGERPRINT_INFO
-        ).derive(raw)
+            )
+        self._key = key
+        self._built: tuple[Fernet, bytes] | None = None
         self.source = source
+
+    def _keys(self) -> tuple[Fernet, bytes]:
+        """The Fernet of the key and the fingerprint key derived from it (HKDF-SHA256),
+        made at first use."""
+        if self._built is None:
+            from cryptography.fernet import Fernet
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+            raw = base64.urlsafe_b64decode(self._key.encode("ascii"))
+            derived = HKDF(
+                algorithm=hashes.SHA256(), length=32, salt=None, info=_FINGERPRINT_INFO
+            ).derive(raw)
+            self._built = (Fernet(self._key.encode("ascii")), derived)
+        return self._built
 
     def __repr__(self) -> str:
         return f"CredentialCipher(source={self.source!r})"
 
     def encrypt(self, plain: str) -> str:
         """The ciphertext of ``plain`` as ASCII text, different on every call."""
-        return self._fernet.encrypt(plain.encode("utf-8")).decode("ascii")
+        return self._keys()[0].encrypt(plain.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str) -> str:
         """The plain credential; ``DecryptionError`` when the key does not match."""
+        from cryptography.fernet import InvalidToken
+
+        fernet = self._keys()[0]
         try:
-            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+            return fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError) as exc:
             raise errors.DecryptionError(
                 f"a stored credential does not decrypt with the key from {self.source}; "
@@ -78,7 +102,7 @@ class CredentialCipher:
 
     def fingerprint(self, plain: str) -> str:
         """A stable keyed hash (64 hex characters) used to find duplicates."""
-        digest = hmac.new(self._fingerprint_key, plain.encode("utf-8"), hashlib.sha256)
+        digest = hmac.new(self._keys()[1], plain.encode("utf-8"), hashlib.sha256)
         return digest.hexdigest()
 
 
