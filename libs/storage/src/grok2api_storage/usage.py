@@ -30,7 +30,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from . import engine, errors, models, records
 from . import usage_common as common
@@ -185,6 +185,9 @@ class SqlUsageStore:
 def _insert_skipping_stored(dialect: str) -> Any | None:
     """``INSERT … ON CONFLICT (id) DO NOTHING RETURNING id`` where the dialect has it."""
     if dialect == "postgresql":
+        # Imported here: the PostgreSQL dialect's modules (2 MB) are for PostgreSQL stores.
+        from sqlalchemy.dialects import postgresql
+
         pg = postgresql.insert(_TABLE).on_conflict_do_nothing(index_elements=[_TABLE.c.id])
         return pg.returning(_TABLE.c.id)
     if dialect == "sqlite":

@@ -9,15 +9,28 @@ test share one name.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
+
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
 
 PACKAGE = Path(__file__).resolve().parent.parent
-templates = Jinja2Templates(directory=PACKAGE / "templates")
+
+
+@functools.cache
+def templates() -> Jinja2Templates:
+    """The pages' templates, loaded with Jinja2 at the first page served: a process whose
+    panel nobody opens does not hold Jinja2 (about 2 MB)."""
+    from fastapi.templating import Jinja2Templates
+
+    return Jinja2Templates(directory=PACKAGE / "templates")
+
 
 NAV: tuple[tuple[str, str], ...] = (
     ("dashboard", "Dashboard"),
@@ -37,7 +50,7 @@ router = APIRouter(include_in_schema=False)
 def _render(request: Request, name: str) -> HTMLResponse:
     base = request.scope.get("root_path", "").rstrip("/")
     context = {"page": name, "nav": NAV, "base": base}
-    return templates.TemplateResponse(request, f"{name}.html", context)
+    return templates().TemplateResponse(request, f"{name}.html", context)
 
 
 @router.get("/")
