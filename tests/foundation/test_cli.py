@@ -20,8 +20,11 @@ from .conftest import grok2api, grok2api_in_process
 
 
 def all_commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    # list_commands/get_command, as the command line asks: the root imports its groups
+    # when they are named (grok2api_cli.main.GROUPS), so its `commands` is not all of them.
     found = [prefix]
-    for name, command in group.commands.items():
+    for name in group.list_commands(None):
+        command = group.get_command(None, name)
         if hasattr(command, "commands"):
             found += all_commands(command, (*prefix, name))
         else:
