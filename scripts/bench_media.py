@@ -184,8 +184,9 @@ async def overhead(args: argparse.Namespace, data_dir: Path) -> list[dict[str, A
     sim, sim_url = start_simulator(data_dir)
     gateways: list[tuple[str, subprocess.Popen[bytes], int, str]] = []
     variants = [("grok2api", None)]
-    if args.before is not None:
-        variants.append(("before", source_path(args.before)))
+    before = getattr(args, "before", None)  # bench_suite.py's options have none
+    if before is not None:
+        variants.append(("before", source_path(before)))
     try:
         for name, pythonpath in variants:
             port, pool_addr = free_port(), f"127.0.0.1:{free_port()}"
