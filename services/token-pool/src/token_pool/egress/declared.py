@@ -29,7 +29,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pydantic
-import yaml
 from grok2api_settings import Settings
 from grok2api_storage import egresses_common, protocols, records
 from grok2api_storage import errors as storage_errors
@@ -111,6 +110,8 @@ def parse(text: str) -> list[Entry]:
     if lines and all(_URL_LINE.match(line) for line in lines):
         items: Any = lines
     else:
+        import yaml  # here: a server that reads no declared file does not hold PyYAML
+
         try:
             items = yaml.safe_load(text) if text.strip() else []
         except yaml.YAMLError as exc:
@@ -121,7 +122,7 @@ def parse(text: str) -> list[Entry]:
     return [_entry(item, index) for index, item in enumerate(items, start=1)]
 
 
-def _mark(exc: yaml.YAMLError) -> str:
+def _mark(exc: Exception) -> str:
     mark = getattr(exc, "problem_mark", None)
     return f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "malformed"
 
