@@ -5,8 +5,9 @@ Each scenario runs ``--calls`` admit+release pairs from N concurrent tasks on on
 (``time.process_time()``) per pair, the wall time per pair, and for Redis also the CPU the
 Redis server spent per pair (``INFO cpu``) and the script runs per pair (``INFO
 commandstats``, EVALSHA calls): the coalesced store sends one run per batch of admits and
-releases, so runs per pair fall below 2 as concurrency grows. Other clients of a shared
-Redis add to both server figures.
+releases, and a release rides the next admit's run, so runs per pair are 1 at concurrency 1
+and fall below it as concurrency grows. Other clients of a shared Redis add to both server
+figures.
 
 Scenarios: ``memory`` with all four limits set (rpm, concurrency, daily and monthly quota);
 ``redis`` with all four limits at each ``--concurrency`` (default 1, 8 and 64); ``redis / rpm
