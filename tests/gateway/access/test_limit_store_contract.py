@@ -515,3 +515,23 @@ async def test_admit_on_an_unreachable_redis_raises_and_release_only_logs(
     finally:
         await store.aclose()
         await client.aclose()
+
+
+async def test_the_redis_store_reconnects_when_its_connection_was_cut(
+    redis_client: aioredis.Redis, redis_prefix: str, clock: FakeClock
+) -> None:
+    # The store keeps one connection for its script runs; a Redis restart or a proxy timeout
+    # cuts it. The next run reconnects (the client's retry policy), like any other command.
+    store = RedisLimitStore(redis_client, prefix=redis_prefix, clock=clock)
+    try:
+        await admitted(store, EVERYTHING)
+        held = store._connection
+        assert held is not None
+        await held.send_command("CLIENT", "ID")
+        connection_id = await held.read_response()
+        assert await redis_client.client_kill_filter(_id=connection_id) == 1
+        await redis_client.ping()  # by its answer, the loop has seen the cut connection close
+        await admitted(store, EVERYTHING)
+        assert (await store.counters("key-a")).in_flight == 2
+    finally:
+        await store.aclose()

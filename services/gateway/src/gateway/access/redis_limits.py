@@ -252,6 +252,10 @@ class RedisLimitStore:
             connection = await self._redis.connection_pool.get_connection()
             self._connection = connection
         held = connection
+        if await held.can_read():
+            # Closed by the server while idle (a restart, a proxy's timeout), or holding
+            # unread data: reconnect at the send, as the pool checks a connection it hands out.
+            await held.disconnect()
 
         async def attempt() -> Any:
             # A send or read that fails or is cancelled disconnects the connection (redis-py
