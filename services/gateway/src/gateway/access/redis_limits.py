@@ -260,7 +260,7 @@ class RedisLimitStore:
         async def attempt() -> Any:
             # A send or read that fails or is cancelled disconnects the connection (redis-py
             # does so itself); the next attempt or run connects it again.
-            await held.send_packed_command(command, check_health=False)
+            await held.send_packed_command(command)  # with the health check, if configured
             return await held.read_response()
 
         async def broken(error: Exception) -> None:
