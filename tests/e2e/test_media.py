@@ -6,16 +6,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import openai
 import pytest
-import redis.asyncio as aioredis
 from curl_cffi import requests
-from grok2api_jobs import JobStatus, RedisJobQueue
 from grok2api_poolclient.grpc_transport import GrpcPoolClient
 from grok2api_poolclient.leases import Tier
 from grok_sim.testing import SimHandle, SimulatorProcess
@@ -224,62 +221,4 @@ def test_chat_image_model_answers_markdown_images(deployment: Deployment) -> Non
 
     content = reply.choices[0].message.content or ""
     assert content.startswith("![image](") and "/v1/files/image/" in content
-
-
-def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes_once(
-    base_env: dict[str, str], simulator: SimHandle, redis_db: str
-) -> None:
-    env = {**split_env_for(base_env, redis_db),
-           "GROK2API_PERFORMANCE__MEDIA_RECLAIM_SECONDS": "1.5"}
-    deployment = with_accounts(simulator, start_split(env, workers=1))
-    doomed = deployment.services[-1]
-    # Video frames half a second apart: the job is still running when its worker dies.
-    simulator.set_fault("slow-tokens", delay_ms=500, times=1)
-    try:
-        client = deployment.client()
-        video = client.videos.create(model="grok-imagine-1.0-video", prompt="a slow sunrise",
-                                     seconds="6")
-        job_id = video.id.removeprefix("video_")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not simulator.requests(
-            path="/rest/app-chat/conversations/new"
-        ):
-            time.sleep(0.05)
-        time.sleep(0.5)
-        doomed.proc.send_signal(signal.SIGKILL)
-        doomed.stop()
-        deployment.services.append(
-            Service("media-worker", {**env, "SERVER_PORT": str(free_port())})
-        )
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            video = client.videos.retrieve(video.id)
-            if video.status in ("completed", "failed"):
-                break
-            time.sleep(0.2)
-
-        if video.status != "completed":
-            logs = "\n".join(f"--- {s.target}\n{s.stop()[-4000:]}" for s in deployment.services)
-            raise AssertionError(f"{video.status}: {video.error}\n{logs}")
-        assert len(simulator.requests(path="/rest/app-chat/conversations/new")) == 2
-        terminal = asyncio.run(terminal_events(redis_db, job_id))
-        assert terminal == 1  # the client sees exactly one result
-    finally:
-        for service in reversed(deployment.services):
-            service.stop()
-
-
-async def terminal_events(redis_url: str, job_id: str) -> int:
-    client = aioredis.from_url(redis_url)
-    try:
-        queue = RedisJobQueue(client)
-        record = await queue.record(job_id)
-        assert record is not None and record.status is JobStatus.COMPLETED
-        count = 0
-        async for event in queue.events(job_id):
-            count += event.terminal
-        return count
-    finally:
-        await client.aclose()
 
