@@ -92,12 +92,12 @@ def count(args: argparse.Namespace, *, access: str | None) -> float:
             asyncio.run(send(WARMUP_REQUESTS))
             if access not in (None, "none"):
                 time.sleep(FLUSH_WAIT_SECONDS)  # the warm-up's records are written first
-            _control("-i", "on", gateway.pid)
+            callgrind_control("-i", "on", gateway.pid)
             asyncio.run(send(args.requests))
             if access not in (None, "none"):
                 time.sleep(FLUSH_WAIT_SECONDS)  # and the counted ones inside the count
-            _control("-i", "off", gateway.pid)
-            _control("-d", gateway.pid)
+            callgrind_control("-i", "off", gateway.pid)
+            callgrind_control("-d", gateway.pid)
         finally:
             for process in (gateway, sim):
                 if process is not None:
@@ -105,7 +105,7 @@ def count(args: argparse.Namespace, *, access: str | None) -> float:
                     process.wait(120)
             if access == "redis":
                 bench._delete_prefix(args.redis_url, prefix)
-        counted = sum(_total(path) for path in Path(data_dir).glob("callgrind.out*"))
+        counted = sum(callgrind_total(path) for path in Path(data_dir).glob("callgrind.out*"))
     return counted / args.requests
 
 
@@ -136,11 +136,11 @@ def _requests(port: int, *, stream: bool, concurrency: int, key: str | None = No
     return send
 
 
-def _control(*args: object) -> None:
+def callgrind_control(*args: object) -> None:
     subprocess.run(["callgrind_control", *map(str, args)], check=True, capture_output=True)
 
 
-def _total(path: Path) -> int:
+def callgrind_total(path: Path) -> int:
     match = re.search(r"^totals:\s+(\d+)", path.read_text(errors="replace"), re.MULTILINE)
     return int(match.group(1)) if match else 0
 

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import bench_media as bench
 from bench_gateway import add_accounts, free_port, wait_port
 from bench_gateway_procs import stop
+from count_gateway import callgrind_control, callgrind_total
 
 WARMUP_IMAGES = 100
 
@@ -62,7 +61,7 @@ def count(args: argparse.Namespace) -> float:
             asyncio.run(_counted(port, pool_addr, body, args, gateway.pid))
         finally:
             stop(gateway, sim)
-        counted = sum(_total(path) for path in data_dir.glob("callgrind.out*"))
+        counted = sum(callgrind_total(path) for path in data_dir.glob("callgrind.out*"))
     return counted / args.images
 
 
@@ -72,10 +71,10 @@ async def _counted(port: int, pool_addr: str, body: dict[str, object],
     await add_accounts(pool_addr, bench.ACCOUNTS)
     async with bench.Http(f"http://127.0.0.1:{port}") as http:
         await _images(http, body, WARMUP_IMAGES, args.concurrency)
-        _control("-i", "on", pid)
+        callgrind_control("-i", "on", pid)
         await _images(http, body, args.images, args.concurrency)
-        _control("-i", "off", pid)
-        _control("-d", pid)
+        callgrind_control("-i", "off", pid)
+        callgrind_control("-d", pid)
 
 
 async def _images(http: bench.Http, body: dict[str, object], count: int,
@@ -91,15 +90,6 @@ async def _images(http: bench.Http, body: dict[str, object], count: int,
                                  f"{response.text[:300]}")
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-
-def _control(*args: object) -> None:
-    subprocess.run(["callgrind_control", *map(str, args)], check=True, capture_output=True)
-
-
-def _total(path: Path) -> int:
-    match = re.search(r"^totals:\s+(\d+)", path.read_text(errors="replace"), re.MULTILINE)
-    return int(match.group(1)) if match else 0
 
 
 if __name__ == "__main__":
