@@ -137,6 +137,10 @@ count-gateway: install ## instructions per gateway request under callgrind (stab
 count-keys: install ## client keys' cost in instructions per request under callgrind: no key vs in-memory vs Redis (needs Redis: REDIS_URL)
 	$(UV) run --frozen python scripts/count_gateway.py --access all --redis-url $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 
+.PHONY: count-media
+count-media: install ## instructions per image job of grok2api run under callgrind
+	$(UV) run --frozen python scripts/count_media.py
+
 .PHONY: bench-media
 bench-media: install ## image jobs vs simulator-direct latency, jobs/s through 1 and 2 workers, worker RSS
 	$(UV) run --frozen python scripts/bench_media.py
