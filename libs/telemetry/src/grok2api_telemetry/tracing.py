@@ -16,6 +16,9 @@ costs microseconds per call, which the hot path does not pay.
 The module keeps its own provider rather than relying on the global one (which OTel lets a
 process set only once), so tests can ``install`` an in-memory exporter and ``uninstall`` it.
 
+The OTel SDK (its trace provider, processors and exporters) is imported only when tracing is
+turned on: off, only the light OTel API is loaded.
+
 Span attributes never carry credentials, keys, cookies, account ids or prompt text: the
 instrumented places set only the names listed in the README's tracing section.
 """
@@ -25,19 +28,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SpanExporter,
-)
 
 from . import tracing_config
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 SpanKind = trace.SpanKind
 Span = trace.Span
@@ -101,6 +101,10 @@ def configure(
     choice = tracing_config.read(environ, otlp_endpoint=otlp_endpoint)
     if choice is None and extra_processor is None:
         return None
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
     provider = TracerProvider(
         resource=Resource.create({"service.name": service_name}),
         sampler=tracing_config.sampler(environ),
@@ -183,6 +187,8 @@ def _exporters(choice: tracing_config.Choice | None) -> list[SpanExporter]:
     if choice.otlp is not None:
         exporters.append(_otlp_exporter(choice.otlp))
     if choice.console:
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
         exporters.append(ConsoleSpanExporter())
     return exporters
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from opentelemetry.sdk.trace import sampling
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import sampling
 
 EXPORTER = "OTEL_TRACES_EXPORTER"
 PROTOCOLS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
@@ -66,6 +68,8 @@ def read(environ: Mapping[str, str], *, otlp_endpoint: str = "") -> Choice | Non
 
 
 def sampler(environ: Mapping[str, str]) -> sampling.Sampler:
+    from opentelemetry.sdk.trace import sampling  # the SDK only once tracing is on
+
     name = environ.get(SAMPLER, "").strip().lower() or "parentbased_always_on"
     ratio = _ratio(environ) if name.endswith("traceidratio") else 1.0
     simple: dict[str, sampling.Sampler] = {
