@@ -10,7 +10,7 @@ source of truth, and the operator would undo the change.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Depends, Query, Request
 from grok2api_poolclient import accounts, declared, errors, formats
@@ -224,7 +224,27 @@ async def delete_account(account_id: str, request: Request, pool: Pool) -> None:
     await audit.audit(request, "account.delete", account_id)
 
 
-@router.post("/accounts/import", status_code=202)
+# The import reads its body by hand (JSON or a form with a file), so it is described here.
+_IMPORT_FORM: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "Credential lines or a token.json pool file."},
+        "text": {"type": "string", "description": "Pasted instead of a file."},
+        "tier": {"type": "string", "enum": list(get_args(TierName))},
+        "tags": {"type": "string", "description": "Comma-separated."},
+    },
+}  # fmt: skip
+_IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": ImportBody.model_json_schema()},
+        "multipart/form-data": {"schema": _IMPORT_FORM},
+    },
+}
+
+
+@router.post("/accounts/import", status_code=202, openapi_extra={"requestBody": _IMPORT_BODY})
 async def import_accounts(request: Request) -> dict[str, Any]:
     """Import many accounts as a batch job: JSON ``{"text", "tier", "tags"}`` with pasted
     text, or a multipart form with a ``file`` (credential lines or a ``token.json`` pool
