@@ -85,16 +85,21 @@ def start_split(env: dict[str, str], *, workers: int) -> Deployment:
     """Token pool, two gateways and ``workers`` media workers sharing Redis and DATA_DIR."""
     pool_addr = env["TOKEN_POOL_ADDR"]
     services = [Service("token-pool", {**env, "SERVER_PORT": str(free_port())})]
-    wait_grpc(pool_addr, services[0])
-    gateways = []
-    for _ in range(2):
-        port = free_port()
-        gateway = Service("gateway", {**env, "SERVER_PORT": str(port)})
-        services.append(gateway)
-        wait_http(f"http://127.0.0.1:{port}/readyz", gateway)
-        gateways.append(f"http://127.0.0.1:{port}")
-    for _ in range(workers):
-        services.append(Service("media-worker", {**env, "SERVER_PORT": str(free_port())}))
+    gateways = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
+    try:
+        wait_grpc(pool_addr, services[0])
+        # The gateways and workers start together (each only needs the pool and Redis),
+        # then each gateway is waited for.
+        for url in gateways:
+            services.append(Service("gateway", {**env, "SERVER_PORT": url.rsplit(":", 1)[1]}))
+        for _ in range(workers):
+            services.append(Service("media-worker", {**env, "SERVER_PORT": str(free_port())}))
+        for url, gateway in zip(gateways, services[1:3], strict=True):
+            wait_http(f"{url}/readyz", gateway)
+    except BaseException:
+        for service in reversed(services):
+            service.stop()
+        raise
     return Deployment(gateways, pool_addr, services, env)
 
 

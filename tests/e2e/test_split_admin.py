@@ -24,12 +24,13 @@ def admins(base_env, redis_db, tmp_path):
     services = [Service("token-pool", {**env, "SERVER_PORT": str(free_port())})]
     try:
         wait_grpc(pool_addr, services[0])
-        bases = []
-        for _ in range(2):
-            port = free_port()
-            services.append(Service("admin", {**env, "SERVER_PORT": str(port)}))
-            wait_http(f"http://127.0.0.1:{port}/readyz", services[-1])
-            bases.append(f"http://127.0.0.1:{port}")
+        bases = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
+        # Both replicas start together (each only needs the pool), then each is waited for.
+        replicas = [Service("admin", {**env, "SERVER_PORT": base.rsplit(":", 1)[1]})
+                    for base in bases]  # fmt: skip
+        services += replicas
+        for base, replica in zip(bases, replicas, strict=True):
+            wait_http(f"{base}/readyz", replica)
         yield bases
     finally:
         for service in reversed(services):

@@ -29,12 +29,13 @@ def gateways(
     services = [Service("token-pool", {**env, "SERVER_PORT": str(free_port())})]
     try:
         wait_grpc(pool_addr, services[0])
-        urls = []
-        for _ in range(3):
-            port = free_port()
-            services.append(Service("gateway", {**env, "SERVER_PORT": str(port)}))
-            wait_http(f"http://127.0.0.1:{port}/readyz", services[-1])
-            urls.append(f"http://127.0.0.1:{port}")
+        urls = [f"http://127.0.0.1:{free_port()}" for _ in range(3)]
+        # The three start together (each only needs the pool), then each is waited for.
+        gateways = [Service("gateway", {**env, "SERVER_PORT": url.rsplit(":", 1)[1]})
+                    for url in urls]  # fmt: skip
+        services += gateways
+        for url, gateway in zip(urls, gateways, strict=True):
+            wait_http(f"{url}/readyz", gateway)
         simulator.add_account("responses-split", tier="basic")
         asyncio.run(add_accounts(pool_addr, ["responses-split"]))
         yield urls
