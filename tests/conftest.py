@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 import redis.asyncio as aioredis
+from gateway.chat import usage
 from grok2api_jobs import InProcessJobQueue, JobQueue, RedisJobQueue
 
 pytest_plugins = ["grok_sim.pytest_plugin"]
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_tokenizer() -> Iterator[None]:
+    """Every gateway app a test builds counts with one ``cl100k_base`` tokenizer: a build
+    parses its 100k-entry table (about 0.15 s of CPU), and the suite builds hundreds of apps.
+    The tokenizer is immutable, so sharing it changes no count; each app's ``TokenCounter``
+    still builds (here: fetches) it on its first count, as in a process of its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(usage, "build_encoding", functools.cache(usage.build_encoding))
+        yield
 
 
 @pytest.fixture
