@@ -125,10 +125,19 @@ def wait_grpc(address: str, service: Service, timeout: float = 60) -> None:
     raise AssertionError(f"{service.target} never served gRPC health: {service.stop()}")
 
 
-@pytest.fixture
-def simulator(tmp_path: Path) -> Iterator[SimHandle]:
+@pytest.fixture(scope="package")
+def simulator_process() -> Iterator[SimHandle]:
+    """One simulator process for the package's tests (a start costs about a second)."""
     with SimulatorProcess() as sim:
         yield sim
+
+
+@pytest.fixture
+def simulator(simulator_process: SimHandle) -> SimHandle:
+    """The simulator back in its startup state: accounts, faults, scripted replies,
+    recordings, assets, clearances and options reset before each test."""
+    simulator_process.reset()
+    return simulator_process
 
 
 def process_env(data_root: Path, simulator: SimHandle) -> dict[str, str]:
