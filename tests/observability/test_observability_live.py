@@ -14,7 +14,6 @@ model, an image job, a client key over its limit):
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -127,13 +126,20 @@ class Deployment:
     prometheus: str
 
 
-async def add_accounts(address: str) -> None:
-    from grok2api_poolclient.grpc_transport import GrpcPoolClient
-    from grok2api_poolclient.leases import Tier
+def add_accounts(env: dict[str, str]) -> None:
+    """``grok2api tokens add --local`` (in this process, exactly ``env`` as its environment)
+    before the token pool starts: its periodic usage refresh finds them due in its first
+    round, at start, rather than a minute later in its next."""
+    from grok2api_cli import main
+    from typer.testing import CliRunner
 
-    async with GrpcPoolClient(address) as pool:
-        for credential, tier in ACCOUNTS.items():
-            await pool.upsert_account(credential=credential, tier=Tier(tier))
+    environment: dict[str, str | None] = {k: None for k in os.environ if k not in env}
+    environment.update(env)
+    for credential, tier in ACCOUNTS.items():
+        result = CliRunner().invoke(
+            main.app, ["tokens", "add", credential, "--tier", tier, "--local"], env=environment
+        )
+        assert result.exit_code == 0, (result.output, result.exception)
 
 
 def create_key(env: dict[str, str], cwd: Path, name: str, *options: str) -> str:
@@ -190,9 +196,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             return process
 
         try:
+            add_accounts(env)
             pool = start("token-pool")
             wait_until(lambda: grpc_serving(pool_addr), "the token pool serving", pool)
-            asyncio.run(add_accounts(pool_addr))
             keys = {"main": create_key(env, work, "obs-main"),
                     "limited": create_key(env, work, "obs-limited", "--rpm", "1"),
                     "no_account": create_key(env, work, "obs-no-account", "--tags",
