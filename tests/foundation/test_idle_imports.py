@@ -46,10 +46,10 @@ app(["run"], prog_name="grok2api")
 
 # Loaded only by what an idle single-process server with no account never does: count
 # tokens, handle a credential, render a panel page, read a declared egress file, print a
-# table, simulate Grok, trace (off by default).
+# table, simulate Grok, trace (off by default), talk to Redis (split services only).
 NEVER_IDLE = (
     "tiktoken", "tiktoken_ext", "cryptography.fernet", "cryptography.hazmat", "jinja2",
-    "yaml", "rich", "grok_sim", "aiohttp", "opentelemetry.sdk.trace",
+    "yaml", "rich", "grok_sim", "aiohttp", "opentelemetry.sdk.trace", "redis",
 )  # fmt: skip
 # Alembic, and the PostgreSQL dialect its DDL helpers import, on a SQLite store.
 ONLY_TO_MIGRATE = ("alembic", "mako", "sqlalchemy.dialects.postgresql")

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from grok2api_settings import Settings
 from token_pool import errors as pool_errors
 
-from . import bootstrap, file_limit, runtime, split, worker_metrics
+from . import bootstrap, file_limit, runtime, worker_metrics
 
 # How long SERVER_WORKERS > 1 waits for its token-pool child to serve.
 POOL_START_SECONDS = 120.0
@@ -23,22 +23,24 @@ log = logging.getLogger(__name__)
 
 TargetMain = Callable[[Settings, asyncio.Event], Awaitable[None]]
 
-SPLIT_MAINS: dict[str, TargetMain] = {
-    "gateway": split.gateway,
-    "token-pool": split.token_pool,
-    "media-worker": split.media_worker,
-    "admin": split.admin,
-    "operator": split.operator,
-}
-
-
+# Each layout's modules are imported only when it runs: the single-process one loads every
+# service, which a split target never needs; a split one loads redis-py, which the
+# single-process mode never connects to (about 15 MB held for its life).
 def _main_of(target: str) -> TargetMain:
     if target == "all":
-        # Imported here: it loads every service, which a split target never needs.
         from . import single_process
 
         return single_process.run
-    return SPLIT_MAINS[target]
+    from . import split
+
+    mains: dict[str, TargetMain] = {
+        "gateway": split.gateway,
+        "token-pool": split.token_pool,
+        "media-worker": split.media_worker,
+        "admin": split.admin,
+        "operator": split.operator,
+    }
+    return mains[target]
 
 
 def run(target: str, settings: Settings) -> None:
@@ -48,6 +50,8 @@ def run(target: str, settings: Settings) -> None:
         run_worker_processes(settings)
         return
     if target == "gateway" and settings.server.workers > 1:
+        from . import split
+
         split.run_gateway_workers(settings)
         return
     failure: list[BaseException] = []
@@ -84,6 +88,8 @@ def run_worker_processes(settings: Settings) -> None:
         )
     asyncio.run(_check_redis(settings))
     from token_pool import grpc_server
+
+    from . import split
 
     with _pool_start_errors():
         # Here, not only in the child: waiting for "a pool" on a taken address would find

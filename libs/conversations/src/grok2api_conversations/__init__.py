@@ -12,10 +12,24 @@ readable from every gateway replica.
 Both backends pass one contract suite (``protocol.ConversationStore``).
 """
 
+from typing import TYPE_CHECKING
+
 from .errors import ConversationsError, StoreUnavailableError
 from .memory import InProcessConversationStore
 from .protocol import ConversationStore, StoredTurn
-from .redis_store import RedisConversationStore
+
+if TYPE_CHECKING:
+    from .redis_store import RedisConversationStore
+
+
+def __getattr__(name: str) -> object:
+    # redis-py loads only in a process that keeps continuations in Redis
+    if name == "RedisConversationStore":
+        from .redis_store import RedisConversationStore
+
+        return RedisConversationStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ConversationStore",

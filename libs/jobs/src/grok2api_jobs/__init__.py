@@ -15,6 +15,8 @@ Workers use ``claim`` / ``heartbeat`` / ``ack`` / ``reclaim_stale`` / ``publish_
 contract both backends pass.
 """
 
+from typing import TYPE_CHECKING
+
 from .cancellation import raise_if_cancelling
 from .envelope import Delivery, Job
 from .errors import InvalidJobIdError, JobsError, JobTimeoutError, QueueUnavailableError
@@ -22,8 +24,21 @@ from .events import EventType, JobEvent
 from .memory import InProcessJobQueue
 from .protocol import JobQueue, Order, QueueDepth
 from .records import CANCELLED_CODE, JobRecord, JobStatus
-from .redis_retry import retrying
-from .redis_streams import RedisJobQueue
+
+if TYPE_CHECKING:
+    from .redis_retry import retrying
+    from .redis_streams import RedisJobQueue
+
+# redis-py loads only in a process that uses Redis (about 15 MB held for its life).
+_REDIS_NAMES = {"RedisJobQueue": ".redis_streams", "retrying": ".redis_retry"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _REDIS_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(_REDIS_NAMES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "CANCELLED_CODE",

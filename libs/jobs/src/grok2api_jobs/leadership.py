@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import redis.asyncio as aioredis
-from redis import exceptions as redis_errors
+if TYPE_CHECKING:  # redis-py loads only where a Redis server is used
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,9 @@ class RedisLeadership:
     """
 
     def __init__(self, redis: aioredis.Redis, *, key: str, ttl_seconds: float) -> None:
+        from redis import exceptions as redis_errors  # loaded with the client already
+
+        self._failures = (redis_errors.RedisError, OSError)
         self._redis = redis
         self._key = key
         self._ttl_ms = max(1, int(ttl_seconds * 1000))
@@ -100,7 +103,7 @@ class RedisLeadership:
             if self._held and await self._renew(keys=[self._key], args=[self._token, self._ttl_ms]):
                 return True
             taken = await self._redis.set(self._key, self._token, nx=True, px=self._ttl_ms)
-        except (redis_errors.RedisError, OSError) as exc:
+        except self._failures as exc:
             if self._held:
                 log.warning("leadership_lost key=%s error=%s", self._key, type(exc).__name__)
             self._held = False
@@ -118,5 +121,5 @@ class RedisLeadership:
         self._held = False
         try:
             await self._release(keys=[self._key], args=[self._token])
-        except (redis_errors.RedisError, OSError) as exc:  # it expires by itself
+        except self._failures as exc:  # it expires by itself
             log.warning("leadership_release_failed key=%s error=%s", self._key, type(exc).__name__)

@@ -6,7 +6,7 @@ import logging
 
 from grok2api_settings import Settings
 
-from . import crypto, protocols, redis_store, sql_store, urls
+from . import crypto, protocols, sql_store, urls
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +15,7 @@ async def open_store(
     settings: Settings,
     *,
     cipher: crypto.CredentialCipher | None = None,
-    redis_prefix: str = redis_store.DEFAULT_PREFIX,
+    redis_prefix: str | None = None,
 ) -> protocols.Store:
     """Open the store selected by ``server.storage_type`` / ``server.storage_url``.
 
@@ -26,13 +26,16 @@ async def open_store(
     ``cipher`` (from ``crypto.load_cipher``) is needed for accounts only: without it,
     client keys, settings overrides and usage work and any account access raises
     ``EncryptionKeyError``. ``redis_prefix`` namespaces every key of the Redis store
-    (ignored by SQL stores).
+    (default ``redis_store.DEFAULT_PREFIX``; ignored by SQL stores).
     """
     location = urls.resolve_location(settings)
     cipher = cipher if cipher is not None else crypto.NoCipher()
     store: protocols.Store
     if location.kind == "redis":
-        store = redis_store.RedisStore(location=location, cipher=cipher, prefix=redis_prefix)
+        from . import redis_store  # redis-py: only for a Redis store
+
+        prefix = redis_store.DEFAULT_PREFIX if redis_prefix is None else redis_prefix
+        store = redis_store.RedisStore(location=location, cipher=cipher, prefix=prefix)
     else:
         store = sql_store.SqlStore(location=location, cipher=cipher)
     try:

@@ -7,20 +7,17 @@ includes the statement's parameters, so only the underlying driver error text is
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from redis import exceptions as redis_exceptions
 from sqlalchemy import exc as sa_exc
 
 from . import errors, urls
 
-_CONNECTION_ERRORS = (
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
-    redis_exceptions.ConnectionError,
-    redis_exceptions.TimeoutError,
-    redis_exceptions.AuthenticationError,
     sa_exc.InterfaceError,
 )
 # SQLite, PostgreSQL (UndefinedTableError), MySQL/MariaDB (1146) spellings.
@@ -59,13 +56,24 @@ def translate(
     return errors.StorageError(f"{where} failed: {detail}")
 
 
+def _redis_errors() -> tuple[tuple[type[BaseException], ...], type[BaseException] | None]:
+    """redis-py's connection errors and its base error, once something imported it: a
+    process with no Redis store (nor redis-py loaded) meets none of them."""
+    module = sys.modules.get("redis.exceptions")
+    if module is None:
+        return (), None
+    connection = (module.ConnectionError, module.TimeoutError, module.AuthenticationError)
+    return connection, module.RedisError
+
+
 def _is_connection_error(exc: BaseException, detail: str) -> bool:
-    if isinstance(exc, _CONNECTION_ERRORS):
+    connection_errors = _CONNECTION_ERRORS + _redis_errors()[0]
+    if isinstance(exc, connection_errors):
         return True
     if isinstance(exc, sa_exc.DBAPIError):
         return (
             exc.connection_invalidated
-            or isinstance(exc.orig, _CONNECTION_ERRORS)
+            or isinstance(exc.orig, connection_errors)
             or bool(_MYSQL_CONNECTION.match(detail))
         )
     return False
@@ -80,7 +88,12 @@ async def driver_errors(
         yield
     except errors.StorageError:
         raise
-    except (TimeoutError, sa_exc.SQLAlchemyError, redis_exceptions.RedisError, OSError) as exc:
+    except (TimeoutError, sa_exc.SQLAlchemyError, OSError) as exc:
+        raise translate(exc, location=location, connecting=connecting) from exc
+    except Exception as exc:
+        redis_error = _redis_errors()[1]
+        if redis_error is None or not isinstance(exc, redis_error):
+            raise
         raise translate(exc, location=location, connecting=connecting) from exc
 
 

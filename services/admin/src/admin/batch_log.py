@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import redis.asyncio as aioredis
+if TYPE_CHECKING:  # redis-py loads only where a Redis server is used
+    import redis.asyncio as aioredis
+
 
 Event = dict[str, Any]
 TTL_SECONDS = 24 * 3600

@@ -19,9 +19,11 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from redis import asyncio as aioredis
+if TYPE_CHECKING:  # redis-py loads only where a Redis server is used
+    from redis import asyncio as aioredis
+
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING
 
-import redis.asyncio as aioredis
-from grok2api_jobs import JobQueue, RedisJobQueue, redis_streams
-from grok2api_jobs import leadership as leaders
+from grok2api_jobs import JobQueue
 from grok2api_media.blobs import BlobStore
 from grok2api_settings import Settings
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -21,6 +20,10 @@ from .handlers import Handler, media_handlers
 from .media.context import MediaContext
 from .metrics import WorkerMetrics
 from .worker import METRICS_LEASE_SECONDS, Worker
+
+if TYPE_CHECKING:  # redis-py loads only for the media-worker target (a Redis job stream)
+    import redis.asyncio as aioredis
+    from grok2api_jobs import leadership as leaders
 
 
 @contextlib.asynccontextmanager
@@ -82,12 +85,15 @@ async def serve_forever(
     stop: asyncio.Event,
     handlers: Mapping[str, Handler] | None = None,
     registry: CollectorRegistry = REGISTRY,
-    prefix: str = redis_streams.DEFAULT_PREFIX,
+    prefix: str | None = None,
 ) -> None:
-    """Consume the Redis job stream under ``prefix`` until ``stop`` is set, with the media
-    handlers unless ``handlers`` are given.
+    """Consume the Redis job stream under ``prefix`` (``redis_streams.DEFAULT_PREFIX``)
+    until ``stop`` is set, with the media handlers unless ``handlers`` are given.
 
     ``redis`` belongs to the caller, who closes it afterwards."""
+    from grok2api_jobs import RedisJobQueue, redis_streams
+
+    prefix = redis_streams.DEFAULT_PREFIX if prefix is None else prefix
     queue = RedisJobQueue(redis, prefix=prefix, events_ttl=settings.cache.job_ttl_seconds)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(queue.aclose)
@@ -104,6 +110,8 @@ async def serve_forever(
 def metrics_leadership(redis: aioredis.Redis, prefix: str) -> leaders.RedisLeadership:
     """The lease that elects the worker reporting the shared gauges (one per queue: the
     workers sharing ``prefix``)."""
+    from grok2api_jobs import leadership as leaders
+
     return leaders.RedisLeadership(
         redis, key=f"{prefix}media:metrics-leader", ttl_seconds=METRICS_LEASE_SECONDS
     )

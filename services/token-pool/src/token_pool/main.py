@@ -12,9 +12,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from importlib import metadata
+from typing import TYPE_CHECKING
 
-import redis.asyncio as aioredis
-from grok2api_jobs import leadership, retrying
+from grok2api_jobs import leadership
 from grok2api_poolclient import server_info
 from grok2api_settings import Settings
 from grok2api_settings.live import LiveSettings
@@ -22,11 +22,13 @@ from grok2api_storage import crypto, factory, identity, protocols
 from grok_web import client as grok_client
 from grok_web import options as grok_options
 from prometheus_client import start_http_server
-from redis import exceptions as redis_errors
 
 from . import actions, errors, grpc_server, service, usage
 from .egress import declared as egress_declared
-from .hot import base, memory, redis_state
+from .hot import base, memory
+
+if TYPE_CHECKING:  # redis-py loads only where a Redis server is used
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +73,13 @@ async def running(
             stack.push_async_callback(store.aclose)
             await store.migrate()
         await egress_declared.apply_file(current(), store.egresses)  # before the pool loads them
-        hot: base.HotState = (
-            memory.MemoryHotState()
-            if redis is None
-            else redis_state.RedisHotState(redis, prefix=hot_prefix)
-        )
+        hot: base.HotState
+        if redis is None:
+            hot = memory.MemoryHotState()
+        else:
+            from .hot import redis_state
+
+            hot = redis_state.RedisHotState(redis, prefix=hot_prefix)
         upstream = grok_client.GrokClient(
             options=grok_options.ClientOptions.from_settings(current())
         )
@@ -140,6 +144,10 @@ def bind_address(settings: Settings) -> str:
 
 async def connect_redis(url: str) -> aioredis.Redis:
     """A Redis client that answered a PING; ``ConfigurationError`` naming REDIS_URL if not."""
+    import redis.asyncio as aioredis
+    from grok2api_jobs import retrying
+    from redis import exceptions as redis_errors
+
     if not url:
         raise errors.ConfigurationError(
             "the token-pool service needs Redis for shared state: set REDIS_URL "

@@ -16,13 +16,14 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
-import redis.asyncio as aioredis
-from redis import exceptions as redis_errors
 
 from .. import errors
+
+if TYPE_CHECKING:  # redis-py loads only where a Redis server is used
+    import redis.asyncio as aioredis
 
 PREFIX = "grok2api:response:"
 
@@ -78,6 +79,8 @@ class InProcessResponseStore:
 
 @contextlib.contextmanager
 def _translated(what: str) -> Iterator[None]:
+    from redis import exceptions as redis_errors  # loaded by the client already
+
     try:
         yield
     except redis_errors.RedisError as exc:

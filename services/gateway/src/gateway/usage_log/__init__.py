@@ -8,13 +8,26 @@ store). ``usage_pipeline`` wires either mode for an app's lifespan.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .backoff import Backoff
-from .drainer import UsageDrainer
 from .log import UsageLog
 from .pipeline import usage_pipeline
 from .redis_queue import RedisUsageQueue, UsageKeys
 from .retention import LocalGate, RedisGate, RetentionPurger
 from .sink import StoreSink, UsageSink, UsageStore, write_to_store
+
+if TYPE_CHECKING:
+    from .drainer import UsageDrainer
+
+
+def __getattr__(name: str) -> object:
+    # The drainer runs beside split gateways only; it loads redis-py's locking.
+    if name == "UsageDrainer":
+        from .drainer import UsageDrainer
+
+        return UsageDrainer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "Backoff",

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from grok2api_settings.live import LiveSettings
-from redis.asyncio import Redis
 
-from .drainer import UsageDrainer
 from .log import UsageLog
 from .redis_queue import RedisUsageQueue, UsageKeys
 from .retention import LocalGate, RetentionPurger
 from .sink import StoreSink, UsageStore
+
+if TYPE_CHECKING:  # redis-py loads only where a Redis server is used
+    from redis.asyncio import Redis
 
 
 @contextlib.asynccontextmanager
@@ -41,6 +43,8 @@ async def usage_pipeline(
             await usage_log.aclose()
             await purger.aclose()
         return
+    from .drainer import UsageDrainer  # with redis-py's leadership lock: split gateways only
+
     usage_log = UsageLog(RedisUsageQueue(redis, keys=keys), settings=settings)
     drainer = UsageDrainer(redis, store, settings=settings, keys=keys)
     usage_log.start()

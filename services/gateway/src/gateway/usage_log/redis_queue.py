@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from grok2api_storage.records import UsageRecord
-from redis.asyncio import Redis
 
 from . import codec, metrics
+
+if TYPE_CHECKING:  # redis-py loads only where a Redis server is used
+    from redis.asyncio import Redis
 
 
 @dataclasses.dataclass(frozen=True)

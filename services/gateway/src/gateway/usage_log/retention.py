@@ -12,14 +12,16 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from grok2api_settings.live import LiveSettings
 from grok2api_storage.protocols import UsageRepository
 from grok2api_storage.records import utcnow
-from redis.asyncio import Redis
 
 from . import metrics
+
+if TYPE_CHECKING:  # redis-py loads only where a Redis server is used
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from grok2api_poolclient import egresses, errors
 from grok2api_settings import Settings
 from grok2api_storage import errors as store_errors
 from grok2api_storage import records
-from redis import exceptions as redis_errors
 
+from .. import translate
 from ..hot import base
 from . import clearance, probe, settings_egress, views
 from . import pool as pool_mod
@@ -296,5 +296,7 @@ def egress_errors() -> Iterator[None]:
         raise errors.EgressNotFound("no such egress") from exc
     except store_errors.StorageError as exc:
         raise errors.PoolUnavailable(f"durable store failed: {type(exc).__name__}") from exc
-    except redis_errors.RedisError as exc:
+    except Exception as exc:
+        if not translate.is_redis_error(exc):
+            raise
         raise errors.PoolUnavailable(f"redis hot state failed: {type(exc).__name__}") from exc
