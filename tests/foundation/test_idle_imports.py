@@ -4,17 +4,21 @@ The process is `grok2api run` itself (the console script's app, same arguments);
 it waits for ``/readyz`` and writes ``sys.modules`` to a file, then stops it. Those modules
 are memory held for the process's life (issue #21, idle RSS): the tokenizer is built by the
 first request that counts tokens, Alembic runs only when the schema is behind, and the rest
-load at their first use (see NEVER_IDLE).
+load at their first use (see NEVER_IDLE); a store that is behind is migrated by a child process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from grok2api_storage.migrate import HEAD_REVISION, VERSION_TABLE
+from grok2api_storage.urls import SQLITE_FILE_NAME
 
 from .conftest import ROOT, free_port
 
@@ -65,6 +69,11 @@ def idle_modules(env: dict[str, str], tmp_path: Path) -> set[str]:
     return set(json.loads(listing.read_text()))
 
 
+def _stored_revision(data_dir: Path) -> str:
+    with contextlib.closing(sqlite3.connect(data_dir / SQLITE_FILE_NAME)) as db:
+        return str(db.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()[0])
+
+
 def loaded(modules: set[str], packages: tuple[str, ...]) -> set[str]:
     """The modules that are one of ``packages`` or inside one."""
     return {name for name in modules if any(
@@ -74,9 +83,10 @@ def loaded(modules: set[str], packages: tuple[str, ...]) -> set[str]:
 def test_an_idle_server_has_not_built_the_tokenizer_nor_kept_alembic(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    first = idle_modules(env, tmp_path)  # a new DATA_DIR: the schema is created
-    assert not loaded(first, NEVER_IDLE)
-    assert loaded(first, ONLY_TO_MIGRATE), "the first start migrates the new store"
+    first = idle_modules(env, tmp_path)  # a new DATA_DIR: a child process creates the schema
+    assert not loaded(first, NEVER_IDLE + ONLY_TO_MIGRATE)
+    assert "grok2api_storage.migrate_apart" in first
+    assert _stored_revision(Path(env["DATA_DIR"])) == HEAD_REVISION
     again = idle_modules(env, tmp_path)  # the same DATA_DIR: nothing to migrate
     assert not loaded(again, NEVER_IDLE + ONLY_TO_MIGRATE)
     assert "grok2api_storage.migrate" in again  # the schema was checked, without Alembic

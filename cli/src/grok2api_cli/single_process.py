@@ -37,7 +37,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     live = LiveSettings(settings)
     async with contextlib.AsyncExitStack() as stack:
         store = await stack.enter_async_context(
-            stores.opened(settings, credentials=True, generate_key=True)
+            stores.opened(settings, credentials=True, generate_key=True, migrate_in_child=True)
         )
         cipher = load_cipher(settings, allow_generate=True)
         await admin_wiring.restore_overrides(live, store.settings_overrides, cipher)

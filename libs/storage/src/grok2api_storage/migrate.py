@@ -85,6 +85,11 @@ async def upgrade(db: engine_mod.Database, *, revision: str = "head") -> records
     return records.SchemaMigration(before=before, after=after)
 
 
+async def is_current(db: engine_mod.Database) -> bool:
+    """Whether the schema is this code's (one plain query, no Alembic)."""
+    return await _stored_revision(db) == HEAD_REVISION
+
+
 async def _stored_revision(db: engine_mod.Database) -> str | None:
     """The revision in the version table read with plain SQL (no Alembic, no lock); None
     when there is no table yet or not exactly one row (the locked path then decides). An

@@ -46,6 +46,10 @@ class SqlStore:
     async def schema_version(self) -> str | None:
         return await migrate.current_revision(self.database)
 
+    async def schema_is_current(self) -> bool:
+        """Whether ``migrate`` has nothing to do (checked without importing Alembic)."""
+        return await migrate.is_current(self.database)
+
     async def ping(self) -> None:
         await self.database.ping()
 
