@@ -161,12 +161,30 @@ class Gateway:
         return client
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, going into its shutdown as soon as ``stop`` is called: uvicorn's
+    own main loop looks for ``should_exit`` every 0.1 s, which every test serving an app
+    paid on teardown (0.05 s on average, over hundreds of tests)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._exit = asyncio.Event()
+
+    async def main_loop(self) -> None:
+        await self.on_tick(0)  # the default headers (Date, Server), as uvicorn's first tick
+        await self._exit.wait()
+
+    def stop(self) -> None:
+        self.should_exit = True
+        self._exit.set()
+
+
 @contextlib.asynccontextmanager
 async def serve(app: Any) -> AsyncIterator[str]:
     """Run ``app`` with uvicorn on an ephemeral loopback port; yields its base URL."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
                             lifespan="on", loop="none")
-    server = uvicorn.Server(config)
+    server = _Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -176,7 +194,7 @@ async def serve(app: Any) -> AsyncIterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
+        server.stop()
         await task
 
 
