@@ -106,6 +106,18 @@ def wait_http(url: str, service: Service, timeout: float = 60) -> None:
     raise AssertionError(f"{service.target} never answered {url}: {service.stop()}")
 
 
+def start_ready(target: str, env: dict[str, str], count: int, *, into: list[Service]) -> list[str]:
+    """``count`` services of ``target`` started together (each needs only the running pool),
+    then each waited for; their base URLs. They go into ``into`` as they start, so that the
+    caller stops them, a failed start included."""
+    urls = [f"http://127.0.0.1:{free_port()}" for _ in range(count)]
+    started = [Service(target, {**env, "SERVER_PORT": url.rsplit(":", 1)[1]}) for url in urls]
+    into += started
+    for url, service in zip(urls, started, strict=True):
+        wait_http(f"{url}/readyz", service)
+    return urls
+
+
 def wait_grpc(address: str, service: Service, timeout: float = 60) -> None:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc

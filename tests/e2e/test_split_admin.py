@@ -8,7 +8,7 @@ import os
 import pytest
 from curl_cffi import requests
 
-from .conftest import Service, free_port, wait_grpc, wait_http
+from .conftest import Service, free_port, start_ready, wait_grpc
 
 pytestmark = pytest.mark.e2e
 
@@ -24,14 +24,7 @@ def admins(base_env, redis_db, tmp_path):
     services = [Service("token-pool", {**env, "SERVER_PORT": str(free_port())})]
     try:
         wait_grpc(pool_addr, services[0])
-        bases = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
-        # Both replicas start together (each only needs the pool), then each is waited for.
-        replicas = [Service("admin", {**env, "SERVER_PORT": base.rsplit(":", 1)[1]})
-                    for base in bases]  # fmt: skip
-        services += replicas
-        for base, replica in zip(bases, replicas, strict=True):
-            wait_http(f"{base}/readyz", replica)
-        yield bases
+        yield start_ready("admin", env, 2, into=services)
     finally:
         for service in reversed(services):
             service.stop()

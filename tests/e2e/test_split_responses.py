@@ -12,7 +12,7 @@ import openai
 import pytest
 from grok_sim.testing import SimHandle
 
-from .conftest import Service, free_port, wait_grpc, wait_http
+from .conftest import Service, free_port, start_ready, wait_grpc
 from .test_split_targets import add_accounts
 
 pytestmark = pytest.mark.e2e
@@ -29,13 +29,7 @@ def gateways(
     services = [Service("token-pool", {**env, "SERVER_PORT": str(free_port())})]
     try:
         wait_grpc(pool_addr, services[0])
-        urls = [f"http://127.0.0.1:{free_port()}" for _ in range(3)]
-        # The three start together (each only needs the pool), then each is waited for.
-        gateways = [Service("gateway", {**env, "SERVER_PORT": url.rsplit(":", 1)[1]})
-                    for url in urls]  # fmt: skip
-        services += gateways
-        for url, gateway in zip(urls, gateways, strict=True):
-            wait_http(f"{url}/readyz", gateway)
+        urls = start_ready("gateway", env, 3, into=services)
         simulator.add_account("responses-split", tier="basic")
         asyncio.run(add_accounts(pool_addr, ["responses-split"]))
         yield urls

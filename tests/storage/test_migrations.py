@@ -273,13 +273,18 @@ async def test_refuses_a_schema_newer_than_the_code(
     store = await open_fresh(backend, databases, cipher, tmp_path)
     assert isinstance(store, sql_store.SqlStore)
     try:
-        await store.migrate()
-        async with store.database.engine.begin() as conn:
-            await conn.execute(text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = '9999'"))
+        await migrate_to_a_newer_schema(store)
         with pytest.raises(errors.SchemaError, match="newer than this version"):
             await store.migrate()
     finally:
         await store.aclose()
+
+
+async def migrate_to_a_newer_schema(store: sql_store.SqlStore) -> None:
+    """The store as a later grok2api would leave it: at a revision this code does not know."""
+    await store.migrate()
+    async with store.database.engine.begin() as conn:
+        await conn.execute(text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = '9999'"))
 
 
 async def test_redis_refuses_a_layout_newer_than_the_code(
