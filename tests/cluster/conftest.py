@@ -23,6 +23,11 @@ FAULT_ENV = (
     ("GROK2API_TOKEN__LEASE_TTL_SECONDS", str(LEASE_TTL_SECONDS)),
     ("GROK2API_TIMEOUT__FIRST_BYTE_TIMEOUT", "2"),  # a stalled upstream is left this soon
     ("GROK2API_PERFORMANCE__MEDIA_RECLAIM_SECONDS", "1.5"),
+    # The fixture reads every account's usage once. A periodic round (each replica starts
+    # one at boot) re-reading an account while chats on it are in flight sets the pool to
+    # the upstream's figure before those chats are charged: the quota checks would then see
+    # a difference the faults did not make.
+    ("GROK2API_TOKEN__AUTO_REFRESH", "false"),
 )
 
 
