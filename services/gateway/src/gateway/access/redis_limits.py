@@ -337,8 +337,12 @@ class RedisLimitStore:
     def _send_queue(self) -> asyncio.Future[Any]:
         """Have everything queued so far sent, lingering releases too: the answer resolves
         once it was (a barrier at the queue's tail)."""
+        return self._enqueue(None)
+
+    def _enqueue(self, op: list[Any] | None) -> asyncio.Future[Any]:
+        """Queue ``op`` for the drainer (started when idle); its answer resolves later."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Op(None, future))
+        self._queue.append(_Op(op, future))
         if not self._busy:
             self._busy = True
             self._cancel_linger()
@@ -444,13 +448,7 @@ class RedisLimitStore:
             0 if month is None else math.ceil(month.end - now) + COUNTER_GRACE_SECONDS,
         ]
         if self._busy or len(self._queue) >= self._max_batch_ops:
-            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            self._queue.append(_Op(op, future))
-            if not self._busy:
-                self._busy = True
-                self._cancel_linger()
-                self._start_drainer()
-            answer = await future
+            answer = await self._enqueue(op)
         else:
             self._busy = True
             answer = await self._run_alone(op)
