@@ -197,6 +197,19 @@ async def test_wait_returns_the_terminal_event(queue: JobQueue) -> None:
     assert final.data == {"code": "upstream", "message": "rate limited"}
 
 
+async def test_wait_returns_a_terminal_event_published_before_it_started(
+    queue: JobQueue,
+) -> None:
+    job_id = await queue.submit("test.echo", {})
+    await queue.publish_event(job_id, events.progress({"percent": 50}))
+    await queue.publish_event(job_id, events.result({"url": "/files/a.png"}))
+
+    final = await queue.wait(job_id, timeout=0.5)
+
+    assert final.type is EventType.RESULT
+    assert final.data == {"url": "/files/a.png"}
+
+
 async def test_wait_times_out_when_no_terminal_event_arrives(queue: JobQueue) -> None:
     job_id = await queue.submit("test.echo", {})
     await queue.publish_event(job_id, events.progress({"percent": 1}))

@@ -1,8 +1,11 @@
-"""What only the Redis Streams backend does: key layout, expiry, failure translation."""
+"""What only the Redis Streams backend does: key layout, expiry, failure translation, and
+waking a ``wait`` for the terminal event alone."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -182,6 +185,44 @@ async def test_a_follower_holds_no_redis_connection_while_it_waits(
     assert [final.data["id"] for final in finals] == job_ids
 
 
+class CountingRedis(aioredis.Redis):
+    """A client that counts the commands it sends, by name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent: collections.Counter[str] = collections.Counter()
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.sent[str(args[0]).upper()] += 1
+        return await super().execute_command(*args, **options)
+
+
+async def test_wait_reads_nothing_for_progress_events_and_wakes_for_the_terminal_one(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    publisher = RedisJobQueue(redis_client, prefix=redis_prefix)
+    counting = CountingRedis(host="127.0.0.1", port=6379, db=0)
+    waiter = RedisJobQueue(counting, prefix=redis_prefix)
+    job_id = await publisher.submit("test.echo", {})
+    try:
+        waiting = asyncio.create_task(waiter.wait(job_id, timeout=10))
+        await asyncio.sleep(0.1)  # subscribed, and its first read found no terminal event
+        reads_before = counting.sent.copy()
+        for percent in range(50):
+            await publisher.publish_event(job_id, events.progress({"percent": percent}))
+        await asyncio.sleep(0.1)
+        assert counting.sent == reads_before  # 50 progress events, no read
+        assert not waiting.done()
+
+        await publisher.publish_event(job_id, events.result({"ok": True}))
+        final = await asyncio.wait_for(waiting, timeout=0.5)  # announced, not polled
+    finally:
+        await waiter.aclose()
+        await counting.aclose()
+
+    assert final.data == {"ok": True}
+
+
 async def test_listing_prunes_the_index_entries_of_expired_jobs(
     redis_client: aioredis.Redis, redis_prefix: str
 ) -> None:
@@ -212,4 +253,3 @@ async def test_a_submit_drops_index_entries_older_than_the_horizon(
 async def _members(redis_client: aioredis.Redis, key: str) -> set[str]:
     members: list[bytes] = await redis_client.zrange(key, 0, -1)  # type: ignore[assignment]
     return {_name(member) for member in members}
-

@@ -1,11 +1,12 @@
-"""Wake-ups for readers of job event streams, over one Redis pub/sub connection per process.
+"""Wake-ups for readers of job event streams, over one Redis pub/sub connection per channel.
 
 A reader that blocked in XREAD would hold a pooled connection for as long as its job runs:
 a gateway following a hundred jobs would exhaust redis-py's pool (100 connections by
-default) and fail every other command. Instead each published event is announced on one
-channel (the job id as the message); one subscriber task per process wakes the readers of
-that job, who then read the stream without blocking. A reader also re-reads every
-``fallback`` seconds, so an announcement lost to a reconnect delays an event, never loses it.
+default) and fail every other command. Instead the publish script announces each event on a
+channel (the job id as the message; terminal events on a second channel too); one
+subscriber task per channel and process wakes the readers of that job, who then read the
+stream without blocking. A reader also re-reads every second or so, so an announcement
+lost to a reconnect delays an event, never loses it.
 """
 
 from __future__ import annotations
@@ -32,10 +33,6 @@ class EventNotifier:
         self._channel = channel
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._task: asyncio.Task[None] | None = None
-
-    async def announce(self, job_id: str) -> None:
-        """Tell every process's readers of ``job_id`` that it has a new event."""
-        await self._redis.publish(self._channel, job_id)
 
     @contextlib.contextmanager
     def watching(self, job_id: str) -> Any:

@@ -5,11 +5,13 @@ from __future__ import annotations
 # KEYS: events stream, done marker, record hash.
 # ARGV: encoded event, ttl seconds, record status, event time, expires_at, progress ('' =
 # unchanged), outcome field ('result' | 'error', '' for a progress event), outcome data (JSON),
-# '1' = write only if the record exists.
+# '1' = write only if the record exists, the channel announcing every event, the channel
+# announcing terminal events, the job id (the announcement).
 # The done marker is the single source of truth for "finished": the first terminal event
 # sets it, and every later event (terminal or not) is dropped, so a reclaimed job raced by
 # two workers shows its client exactly one terminal event. The record changes with the
 # event (records.change_for computes the arguments); a record that expired is not recreated.
+# The announcements (see redis_notify) go out in the same step, after the write they announce.
 # Returns 1: written, 0: the job had already finished, -1: no record (and ARGV[9] is '1').
 PUBLISH_EVENT = """
 if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -36,6 +38,10 @@ if has_record then
     redis.call('HSETNX', KEYS[3], 'started_at', ARGV[4])
   end
   redis.call('EXPIRE', KEYS[3], ARGV[2])
+end
+redis.call('PUBLISH', ARGV[10], ARGV[12])
+if terminal then
+  redis.call('PUBLISH', ARGV[11], ARGV[12])
 end
 return 1
 """

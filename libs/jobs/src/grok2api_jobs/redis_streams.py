@@ -10,6 +10,10 @@ Layout (``prefix`` defaults to ``grok2api:``):
     <prefix>job:{<id>}:record      the job's record, a hash (see ``redis_records``)
     <prefix>jobs:kind:<kind>       sorted set of the kind's job ids by created_at
     <prefix>job-events             pub/sub channel: the id of each job with a new event
+    <prefix>job-ends               pub/sub channel: the id of each job with its terminal event
+
+``events`` is woken by every event of its job; ``wait`` only by the terminal one (it reads
+the stream's last entry), so a plain request costs nothing per progress event of its job.
 
 The per-job keys expire ``events_ttl`` seconds after the job's last change. The braces
 are a hash tag, keeping a job's keys in one cluster slot for the publish script.
@@ -42,7 +46,6 @@ from . import (
     redis_notify,
     redis_records,
     redis_scripts,
-    waiting,
 )
 from .envelope import Delivery
 from .events import JobEvent
@@ -106,7 +109,10 @@ class RedisJobQueue:
         self._heartbeat = redis.register_script(redis_scripts.HEARTBEAT)
         self._forget = redis.register_script(redis_scripts.FORGET_CONSUMERS)
         self._group_ready = False
-        self._notifier = redis_notify.EventNotifier(redis, channel=f"{prefix}job-events")
+        self._events_channel = f"{prefix}job-events"
+        self._ends_channel = f"{prefix}job-ends"
+        self._notifier = redis_notify.EventNotifier(redis, channel=self._events_channel)
+        self._ends = redis_notify.EventNotifier(redis, channel=self._ends_channel)
 
     def _events_key(self, job_id: str) -> str:
         return f"{self._prefix}job:{{{envelope.check_job_id(job_id)}}}:events"
@@ -170,11 +176,35 @@ class RedisJobQueue:
                             await woken.wait()
 
     async def aclose(self) -> None:
-        """Stop this process's event subscription (the Redis client stays the caller's)."""
+        """Stop this process's event subscriptions (the Redis client stays the caller's)."""
         await self._notifier.aclose()
+        await self._ends.aclose()
 
     async def wait(self, job_id: str, *, timeout: float) -> JobEvent:  # noqa: ASYNC109
-        return await waiting.terminal_event(self.events(job_id), job_id=job_id, timeout=timeout)
+        # Watching before the first read: a terminal event written after that read is
+        # announced to us; one written before it is found by it.
+        key = self._events_key(job_id)
+        try:
+            async with asyncio.timeout(timeout):
+                with self._ends.watching(job_id) as woken:
+                    while True:
+                        woken.clear()
+                        event = await self._last_event(key)
+                        if event is not None and event.terminal:
+                            return event
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(EVENTS_FALLBACK_SECONDS):
+                                await woken.wait()
+        except TimeoutError as exc:
+            raise errors.JobTimeoutError(job_id=job_id, timeout=timeout) from exc
+
+    async def _last_event(self, key: str) -> JobEvent | None:
+        """The newest event of a job's stream (the terminal one once there is one)."""
+        with _translated():
+            response = await self._redis.xrevrange(key, count=1)
+        cancellation.raise_if_cancelling()
+        fields = response[0][1] if response else None
+        return None if fields is None else events.decode(_field(fields, "event"))
 
     async def claim(self, *, consumer: str, count: int, block_ms: int) -> list[Delivery]:
         response = await self._in_group(
@@ -272,12 +302,12 @@ class RedisJobQueue:
             change.outcome or "",
             redis_records.encode_data(event.data) if change.outcome else "",
             "1" if known_only else "0",
+            self._events_channel,
+            self._ends_channel,
+            job_id,
         ]
         with _translated():
-            written = int(await self._publish(keys=keys, args=args))
-            if written == 1:
-                await self._notifier.announce(job_id)
-        return written
+            return int(await self._publish(keys=keys, args=args))
 
     async def finished(self, job_id: str) -> bool:
         with _translated():
