@@ -1,7 +1,7 @@
 """Media benchmark: image jobs through grok2api vs the same upstream exchange made directly.
 
     uv run python scripts/bench_media.py [--seconds 4] [--rounds 3] [--json out.json]
-        [--before CHECKOUT]
+        [--before CHECKOUT] [--pin]
 
 Three measurements, everything on 127.0.0.1 against the simulator with no artificial delay:
 
@@ -13,6 +13,11 @@ Three measurements, everything on 127.0.0.1 against the simulator with no artifi
    every round: ``grok2api run`` from the workspace packages of another checkout of the
    repository (``git worktree add /tmp/before <commit>``; its ``*/src`` directories go first
    on ``PYTHONPATH``), so a change is measured against the code before it side by side.
+   ``--pin`` measures every round twice, interleaved: with every process free to run on
+   every CPU (``shared``, as without it), and ``pinned`` as a deployment runs, where
+   grok2api shares its CPU with neither grok.com nor its clients: this load generator (the
+   direct path's client too) and the simulator on CPU 0, grok2api (every thread and child)
+   on CPU 1. Both paths then get the same CPU for client and simulator.
 2. **Throughput** (the split services sharing the real Redis: token-pool, gateway, media
    workers): image jobs per second through one media worker, then through two.
 3. **Memory**: one media worker (split target) holding 200 video generations at once (the
@@ -38,6 +43,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import cpu_placement
 from bench_gateway import add_accounts, free_port, wait_port
 from bench_gateway_procs import stop
 from cryptography.fernet import Fernet
@@ -180,11 +186,31 @@ def source_path(checkout: Path) -> str:
     return os.pathsep.join(str(checkout.resolve() / root) for root in roots)
 
 
+def placements(*, pin: bool, simulator: int,
+               gateways: Sequence[int]) -> dict[str, Callable[[], None]]:
+    """How the processes share the CPUs in a round: ``shared`` (any process on any CPU)
+    and, with ``pin``, ``pinned`` (see the module docstring)."""
+    every_cpu = os.sched_getaffinity(0)
+    if pin and not {0, 1} <= every_cpu:
+        raise SystemExit(f"--pin needs CPUs 0 and 1; this process may use {sorted(every_cpu)}")
+    here = (os.getpid(), simulator)
+
+    def shared() -> None:
+        cpu_placement.pin([*here, *gateways], every_cpu)
+
+    def pinned() -> None:
+        cpu_placement.pin(here, {0})
+        cpu_placement.pin(gateways, {1})
+
+    return {"shared": shared, "pinned": pinned} if pin else {"shared": shared}
+
+
 async def overhead(args: argparse.Namespace, data_dir: Path) -> list[dict[str, Any]]:
     sim, sim_url = start_simulator(data_dir)
     gateways: list[tuple[str, subprocess.Popen[bytes], int, str]] = []
     variants = [("grok2api", None)]
     before = getattr(args, "before", None)  # bench_suite.py's options have none
+    pin = getattr(args, "pin", False)
     if before is not None:
         variants.append(("before", source_path(before)))
     try:
@@ -197,7 +223,8 @@ async def overhead(args: argparse.Namespace, data_dir: Path) -> list[dict[str, A
         for _, process, port, pool_addr in gateways:
             wait_port(port, process)
             await add_accounts(pool_addr, ACCOUNTS)
-        rows: list[dict[str, Any]] = []
+        placed = placements(pin=pin, simulator=sim.pid,
+                            gateways=[process.pid for _, process, _, _ in gateways])
         async with contextlib.AsyncExitStack() as stack:
             paths = [("direct", direct_image(sim_url))]
             for name, _, port, _ in gateways:
@@ -205,15 +232,29 @@ async def overhead(args: argparse.Namespace, data_dir: Path) -> list[dict[str, A
                 paths.append((name, through_gateway(http)))
             for _, call in paths:  # warm-up: connections, caches, first imports
                 await phase(call, concurrency=4, seconds=1.0)
-            for round_ in range(1, args.rounds + 1):
-                for concurrency in (1, 16):
-                    for name, call in paths:
-                        row = await phase(call, concurrency=concurrency, seconds=args.seconds)
-                        rows.append({"round": round_, "path": name,
-                                     "concurrency": concurrency, **row})
-        return rows
+            return await measured_rounds(paths, placed, rounds=args.rounds,
+                                         seconds=args.seconds)
     finally:
         stop(*(process for _, process, _, _ in gateways), sim)
+
+
+async def measured_rounds(paths: Sequence[tuple[str, Callable[[int], Awaitable[None]]]],
+                          placed: dict[str, Callable[[], None]], *, rounds: int,
+                          seconds: float) -> list[dict[str, Any]]:
+    """Every path at concurrency 1 then 16, in each placement, ``rounds`` times over."""
+    rows: list[dict[str, Any]] = []
+    try:
+        for round_ in range(1, rounds + 1):
+            for placement, place in placed.items():
+                place()
+                for concurrency in (1, 16):
+                    for name, call in paths:
+                        row = await phase(call, concurrency=concurrency, seconds=seconds)
+                        rows.append({"round": round_, "placement": placement, "path": name,
+                                     "concurrency": concurrency, **row})
+    finally:
+        placed["shared"]()  # what this process starts next (the split part) inherits it
+    return rows
 
 
 # -- throughput through 1 and 2 workers, and one worker's memory ---------------------------
@@ -326,10 +367,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Medians over rounds per concurrency and path, and what each gateway adds at p50
-    (``added_*`` for grok2api, ``before_added_*`` for ``--before``'s)."""
+def summarise(rows: list[dict[str, Any]], placement: str = "shared") -> list[dict[str, Any]]:
+    """Medians over the rounds of one ``placement`` per concurrency and path, and what each
+    gateway adds at p50 and p99 (``added_*`` for grok2api, ``before_added_*`` for
+    ``--before``'s)."""
     table = []
+    rows = [r for r in rows if r.get("placement", "shared") == placement]
     present = {r["path"] for r in rows}
     for concurrency in (1, 16):
         cell = {}
@@ -342,11 +385,17 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                **{f"{p}_{k}": v for p, d in cell.items() for k, v in d.items()}}
         for path, prefix in (("grok2api", ""), ("before", "before_")):
             if path in cell:
-                added = cell[path]["p50_ms"] - cell["direct"]["p50_ms"]
-                row[f"{prefix}added_p50_ms"] = added
-                row[f"{prefix}added_p50_pct"] = 100 * added / cell["direct"]["p50_ms"]
+                for pct in ("p50", "p99"):
+                    added = cell[path][f"{pct}_ms"] - cell["direct"][f"{pct}_ms"]
+                    row[f"{prefix}added_{pct}_ms"] = added
+                    row[f"{prefix}added_{pct}_pct"] = 100 * added / cell["direct"][f"{pct}_ms"]
         table.append(row)
     return table
+
+
+def _added(row: dict[str, Any], prefix: str) -> str:
+    return "   ".join(f"{pct} {row[f'{prefix}added_{pct}_ms']:+6.1f} ms "
+                      f"({row[f'{prefix}added_{pct}_pct']:+5.1f}%)" for pct in ("p50", "p99"))
 
 
 def main() -> None:
@@ -360,16 +409,21 @@ def main() -> None:
     parser.add_argument("--before", type=Path, metavar="CHECKOUT",
                         help="also measure `grok2api run` from this checkout's sources, "
                         "side by side (overhead only)")
+    parser.add_argument("--pin", action="store_true",
+                        help="also measure the overhead with grok2api on a CPU of its own, "
+                        "side by side (see the docstring)")
     parser.add_argument("--no-memory", dest="memory", action="store_false",
                         help="skip the 200 slow videos of the worker memory measurement")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
-    table: list[dict[str, Any]] = []
+    tables: dict[str, list[dict[str, Any]]] = {}
     split: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-media-") as tmp:
         if args.only in (None, "overhead"):
             rows = asyncio.run(overhead(args, Path(tmp) / "overhead"))
-            table = summarise(rows)
+            tables = {placement: summarise(rows, placement)
+                      for placement in ("shared", "pinned") if any(
+                          r["placement"] == placement for r in rows)}
         if args.only in (None, "split"):
             try:
                 split = asyncio.run(split_services(args, Path(tmp) / "split"))
@@ -378,20 +432,21 @@ def main() -> None:
                     print(f"--- {log_file.name}\n{log_file.read_text()[-3000:]}", file=sys.stderr)
                 raise
     print(f"machine: {os.cpu_count()} CPUs; medians of {args.rounds} rounds of {args.seconds:g} s")
-    print("one image (n=1, url): p50 / p99 ms, requests/s")
-    for row in table:
-        print(f"  c={row['concurrency']:<3} direct {row['direct_p50_ms']:7.1f} / "
-              f"{row['direct_p99_ms']:7.1f} ({row['direct_per_second']:6.1f}/s)   grok2api "
-              f"{row['grok2api_p50_ms']:7.1f} / {row['grok2api_p99_ms']:7.1f} "
-              f"({row['grok2api_per_second']:6.1f}/s)   added p50 {row['added_p50_ms']:+6.1f} ms "
-              f"({row['added_p50_pct']:+5.1f}%)")
-        if "before_p50_ms" in row:
-            print(f"        before  {row['before_p50_ms']:7.1f} / {row['before_p99_ms']:7.1f} "
-                  f"({row['before_per_second']:6.1f}/s)   added p50 "
-                  f"{row['before_added_p50_ms']:+6.1f} ms ({row['before_added_p50_pct']:+5.1f}%)")
+    for placement, table in tables.items():
+        print(f"one image (n=1, url), {placement} CPUs: p50 / p99 ms, requests/s")
+        for row in table:
+            print(f"  c={row['concurrency']:<3} direct {row['direct_p50_ms']:7.1f} / "
+                  f"{row['direct_p99_ms']:7.1f} ({row['direct_per_second']:6.1f}/s)   grok2api "
+                  f"{row['grok2api_p50_ms']:7.1f} / {row['grok2api_p99_ms']:7.1f} "
+                  f"({row['grok2api_per_second']:6.1f}/s)   added {_added(row, '')}")
+            if "before_p50_ms" in row:
+                print(f"        before  {row['before_p50_ms']:7.1f} / "
+                      f"{row['before_p99_ms']:7.1f} ({row['before_per_second']:6.1f}/s)   "
+                      f"added {_added(row, 'before_')}")
     if args.json:
-        args.json.write_text(json.dumps({"overhead": table, "rows": rows, "split": split},
-                                        indent=2))
+        args.json.write_text(json.dumps({"overhead": tables.get("shared", []),
+                                         "overhead_pinned": tables.get("pinned", []),
+                                         "rows": rows, "split": split}, indent=2))
     if not split:
         return
     print(f"image jobs/s through 1 worker: {split['jobs_per_second_1_worker']:.1f}, "
