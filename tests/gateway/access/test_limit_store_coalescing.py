@@ -20,6 +20,8 @@ NOW = 1_773_144_000.0  # 2026-03-10 12:00 UTC
 
 class CountingStore(RedisLimitStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No grants unless asked: every admit goes to Redis, so its batching shows.
+        kwargs.setdefault("grant_max", 1)
         super().__init__(*args, **kwargs)
         self.runs: list[list[str]] = []
         self.hold_run: int | None = None

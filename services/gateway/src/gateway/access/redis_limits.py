@@ -3,7 +3,8 @@
 Keys (``P`` = prefix, ``K`` = client key id), each touched only when the key has that limit:
 
 - ``P{K}:rpm`` ZSET of the requests admitted in the rolling minute, scored by admission time
-  (an exact window: never more than N admissions in any 60 seconds);
+  (a grant's entries by its expiry; an exact window: never more than N admissions in any
+  60 seconds);
 - ``P{K}:slots`` ZSET of the requests in flight, scored by when the slot expires. A gateway
   refreshes the slots it holds every ``slot_ttl / 3``; a slot of a gateway that died is
   dropped by the next admit once ``slot_ttl`` has passed since its last refresh;
@@ -21,6 +22,21 @@ inside the script it drops what expired, checks every limit of its key and takes
 them or from none, seeing every operation before it in the batch (a release ahead of it has
 freed its slot).
 
+Far from a key's limits most admits make no round trip at all: an admit sent to Redis asks for
+a grant (``redis_grants``), and when it passes Redis also reserves for this store up to
+``GRANT_MAX - 1`` further admissions (at most ``1 / GRANT_SHARE`` of what is left of each
+limit), taken from every limit as if used. The store lends them locally for
+``GRANT_SECONDS`` under the same limits, UTC day and month; an admit Redis refused is lent
+one too when this store's own grant has it. When the grant ends (expiry, by the clock at the
+next admit or by a loop timer for an idle key; a changed limit; a new day or month; used up;
+``aclose``) its unused entries, free slots and units go back in one queued operation that
+rides the next run like a release. Near a limit there is no grant, so every admit goes to
+Redis and refusals and their ``Retry-After`` stay exact; until a grant is returned, another
+replica counts it as used (stricter). A replica that dies holding a grant leaves only
+stricter state: its slots expire by ``slot_ttl`` as any slot does, its unused rolling-minute
+entries stay counted until they leave the window (``GRANT_SECONDS`` + 60 s), and its unused
+units stay charged (at most ``(GRANT_MAX - 1) * units`` per key). Refunds still go to Redis.
+
 A release never waits for Redis: it is queued and ``release`` returns at once. It rides the
 next run this store makes (the next admit's round trip, when requests keep coming), or is sent
 on its own once it has waited ``RELEASE_LINGER_SECONDS``. A slot is so held a few milliseconds
@@ -34,8 +50,9 @@ batch's JSON is new per run. The client's retry policy for a broken connection s
 
 An admit whose caller is cancelled before its batch is sent never happens. One cancelled
 after it was sent cannot be undone from here: when its answer still arrives (it rode a queued
-batch) an admitted slot is released in the next batch; when the caller's own call was cut off
-mid-flight, the slot expires ``slot_ttl`` after admission. Its rolling-minute entry and quota
+batch) an admitted slot and any grant are given back in the next batch; when the caller's own
+call was cut off mid-flight, the slots expire ``slot_ttl`` after admission and a grant it took
+stays taken as a dead replica's would. Its rolling-minute entry and quota
 units stay taken, as for a request that ran.
 
 Times come from the gateway's clock (``clock``), not Redis's, so replicas should keep NTP time.
@@ -64,8 +81,17 @@ from grok2api_storage.records import ClientKeyLimits
 from redis import exceptions as redis_errors
 from redis.asyncio.connection import AbstractConnection as Connection
 
-from .limit_rules import CONCURRENCY_BACKOFF_SECONDS, UtcCalendar, free_pass, last_to_lift
+from . import redis_grants, redis_limit_script
+from .limit_rules import (
+    CONCURRENCY_BACKOFF_SECONDS,
+    Period,
+    UtcCalendar,
+    free_pass,
+    last_to_lift,
+)
 from .limits import WINDOW_SECONDS, Admitted, KeyCounters, Limit, Refused
+from .redis_grants import Grant, Miss
+from .redis_limit_script import CONCURRENT, DAILY, MONTHLY, RPM
 
 log = logging.getLogger(__name__)
 
@@ -77,95 +103,6 @@ MAX_BATCH_OPS = 256
 """Admits and releases per script run; bounds its argument list and how long it blocks Redis."""
 RELEASE_LINGER_SECONDS = 0.01
 """How long a release waits for a run to ride before it is sent alone."""
-
-# Refusal bits answered by the batch script.
-_RPM, _CONCURRENT, _DAILY, _MONTHLY = 1, 2, 4, 8
-
-# ARGV: 1 key prefix, 2 slot ttl s, 3 slots key ttl ms, 4 rpm key ttl ms, 5 the operations in
-# order, as one JSON array (one argument, so a batch costs the client one encode, not one per
-# field):
-#   admit:   ["a", key id, now, units, request id (rpm entry and slot), rpm, max concurrent,
-#             daily quota, monthly quota (each false when the key has no such limit),
-#             day name or "", day counter ttl s, month name or "", month counter ttl s];
-#   release: ["r", key id, slot or "", units to refund, day name or "", month name or ""]
-#             (a day or month named is refunded into).
-# Answers one entry per operation, in order: for an admit 0 when admitted, else {refusal
-# bits, score of the oldest rpm entry or ""}; nil for a release. A refund skips a counter that
-# already expired (its period is long over) and never takes one below zero; INCRBY/DECRBY
-# keep the counter's expiry.
-_BATCH = """
-local prefix = ARGV[1]
-local slot_ttl = tonumber(ARGV[2])
-local slots_ttl_ms = ARGV[3]
-local rpm_ttl_ms = ARGV[4]
-local ops = cjson.decode(ARGV[5])
-local answers = {}
-for i = 1, #ops do
-  local op = ops[i]
-  local base = prefix .. op[2] .. ':'
-  if op[1] == 'a' then
-    local now, units, id = op[3], op[4], op[5]
-    local rpm, concurrent, daily, monthly = op[6], op[7], op[8], op[9]
-    local rpm_key = base .. 'rpm'
-    local slots_key = base .. 'slots'
-    local day_key = base .. 'd:' .. op[10]
-    local month_key = base .. 'm:' .. op[12]
-    local refused = 0
-    local oldest = ''
-    if rpm then
-      redis.call('ZREMRANGEBYSCORE', rpm_key, '-inf', now - 60)
-      if redis.call('ZCARD', rpm_key) >= rpm then
-        refused = refused + 1
-        local first = redis.call('ZRANGE', rpm_key, 0, 0, 'WITHSCORES')
-        if first[2] then oldest = first[2] end
-      end
-    end
-    if concurrent then
-      redis.call('ZREMRANGEBYSCORE', slots_key, '-inf', now)
-      if redis.call('ZCARD', slots_key) >= concurrent then refused = refused + 2 end
-    end
-    if daily and tonumber(redis.call('GET', day_key) or '0') + units > daily then
-      refused = refused + 4
-    end
-    if monthly and tonumber(redis.call('GET', month_key) or '0') + units > monthly then
-      refused = refused + 8
-    end
-    if refused ~= 0 then
-      answers[i] = {refused, oldest}
-    else
-      if rpm then
-        redis.call('ZADD', rpm_key, now, id)
-        redis.call('PEXPIRE', rpm_key, rpm_ttl_ms)
-      end
-      if concurrent then
-        redis.call('ZADD', slots_key, now + slot_ttl, id)
-        redis.call('PEXPIRE', slots_key, slots_ttl_ms)
-      end
-      if daily and redis.call('INCRBY', day_key, units) == units then
-        redis.call('EXPIRE', day_key, op[11])
-      end
-      if monthly and redis.call('INCRBY', month_key, units) == units then
-        redis.call('EXPIRE', month_key, op[13])
-      end
-      answers[i] = 0
-    end
-  else
-    if op[3] ~= '' then redis.call('ZREM', base .. 'slots', op[3]) end
-    local units = op[4]
-    local counters = {}
-    if op[5] ~= '' then counters[#counters + 1] = base .. 'd:' .. op[5] end
-    if op[6] ~= '' then counters[#counters + 1] = base .. 'm:' .. op[6] end
-    for _, counter in ipairs(counters) do
-      if redis.call('EXISTS', counter) == 1 then
-        local left = redis.call('DECRBY', counter, units)
-        if left < 0 then redis.call('INCRBY', counter, -left) end
-      end
-    end
-    answers[i] = false
-  end
-end
-return answers
-"""
 
 
 def _packed(*args: object) -> bytes:
@@ -199,11 +136,14 @@ class RedisLimitStore:
         clock: Callable[[], float] = time.time,
         slot_ttl: float = 30.0,
         max_batch_ops: int = MAX_BATCH_OPS,
+        grant_max: int = redis_grants.GRANT_MAX,
     ) -> None:
         if slot_ttl <= 0:
             raise ValueError(f"slot_ttl must be positive, got {slot_ttl}")
         if max_batch_ops < 1:
             raise ValueError(f"max_batch_ops must be at least 1, got {max_batch_ops}")
+        if grant_max < 1:
+            raise ValueError(f"grant_max must be at least 1, got {grant_max}")
         self._redis = redis
         self._prefix = prefix
         self._clock = clock
@@ -216,9 +156,11 @@ class RedisLimitStore:
             repr(slot_ttl),
             self._slots_key_ttl_ms,
             self._rpm_key_ttl_ms,
+            repr(redis_grants.GRANT_SECONDS),
+            redis_grants.GRANT_SHARE,
         ]
         self._calendar = UtcCalendar()
-        self._batch = redis.register_script(_BATCH)
+        self._batch = redis.register_script(redis_limit_script.BATCH)
         self._evalsha = _packed("EVALSHA", self._batch.sha, 0, *self._header)
         """The command's fixed part, RESP-encoded: the batch argument is appended per run."""
         self._connection: Connection | None = None
@@ -226,7 +168,13 @@ class RedisLimitStore:
         self._request_prefix = uuid.uuid4().hex[:12] + "-"
         self._request_ids = itertools.count()
         self._held: dict[str, str] = {}
-        """Slots admitted here and not yet released: slot id -> its slots key."""
+        """Slots admitted here and not yet released (a grant's, lent or free, included):
+        slot id -> its slots key."""
+        self._extra_wanted = grant_max - 1
+        self._grants: dict[str, Grant] = {}
+        """The live grant of each key that has one."""
+        self._asking: set[str] = set()
+        """Keys with an admit asking for a grant in flight (one ask at a time per key)."""
         self._queue: collections.deque[_Op] = collections.deque()
         self._busy = False
         """A batch is in flight (or the drainer is about to send the queue)."""
@@ -243,7 +191,7 @@ class RedisLimitStore:
         try:
             return await self._send(command)
         except redis_errors.NoScriptError:  # a Redis restarted or flushed since the last run
-            await self._redis.script_load(_BATCH)
+            await self._redis.script_load(redis_limit_script.BATCH)
             return await self._send(command)
 
     async def _send(self, command: tuple[bytes, ...]) -> Any:
@@ -387,9 +335,17 @@ class RedisLimitStore:
                 continue
             if not future.done():
                 future.set_result(answer)
-            elif answer == 0 and op[6] is not False:
-                # Admitted after its caller left: give the slot back (nobody will use it).
-                self._queue.append(_Op(["r", op[1], op[4], 0, "", ""], None))
+            elif isinstance(answer, int):
+                # Admitted after its caller left: give the slot and any grant back (nobody
+                # will use them).
+                if op[6] is not False:
+                    self._queue.append(_Op(["r", op[1], op[4], 0, "", ""], None))
+                if answer > 0:
+                    limits = ClientKeyLimits(
+                        rate_limit_per_minute=None if op[5] is False else op[5],
+                        max_concurrent=None if op[6] is False else op[6],
+                    )
+                    self._queue.append(_Op(self._grant_of(op, limits, answer).return_op(), None))
 
     def _settle(self, group: list[_Op], failure: Exception) -> None:
         """Answer ``group`` without a run: admits raise ``failure``, releases are logged."""
@@ -424,68 +380,152 @@ class RedisLimitStore:
         free = free_pass(key_id, limits, units)
         if free is not None:
             return free
-        rpm = limits.rate_limit_per_minute
-        concurrent = limits.max_concurrent
         daily = limits.daily_quota
         monthly = limits.monthly_quota
         now = self._clock()
-        request_id = f"{self._request_prefix}{next(self._request_ids)}"
         day = self._calendar.day(now) if daily is not None else None
         month = self._calendar.month(now) if monthly is not None else None
+        day_name = "" if day is None else day.name
+        month_name = "" if month is None else month.name
+        grant = self._grants.get(key_id)
+        if grant is not None:
+            lent = grant.lend(limits, units, now, day_name, month_name)
+            if isinstance(lent, str):  # admitted here, no round trip
+                return Admitted(key_id, lent, units, day_name, month_name)
+            if lent is Miss.DONE:
+                self._end_grant(grant)
+                grant = None
+        asks = grant is None and self._extra_wanted > 0 and key_id not in self._asking
+        request_id = f"{self._request_prefix}{next(self._request_ids)}"
         op = [
             "a",
             key_id,
             now,
             units,
             request_id,
-            False if rpm is None else rpm,
-            False if concurrent is None else concurrent,
+            False if limits.rate_limit_per_minute is None else limits.rate_limit_per_minute,
+            False if limits.max_concurrent is None else limits.max_concurrent,
             False if daily is None else daily,
             False if monthly is None else monthly,
-            "" if day is None else day.name,
+            day_name,
             0 if day is None else math.ceil(day.end - now) + COUNTER_GRACE_SECONDS,
-            "" if month is None else month.name,
+            month_name,
             0 if month is None else math.ceil(month.end - now) + COUNTER_GRACE_SECONDS,
+            self._extra_wanted if asks else 0,
         ]
-        if self._busy or len(self._queue) >= self._max_batch_ops:
-            answer = await self._enqueue(op)
-        else:
-            self._busy = True
-            answer = await self._run_alone(op)
-        if answer == 0:
+        if asks:
+            self._asking.add(key_id)
+        try:
+            if self._busy or len(self._queue) >= self._max_batch_ops:
+                answer = await self._enqueue(op)
+            else:
+                self._busy = True
+                answer = await self._run_alone(op)
+        finally:
+            if asks:
+                self._asking.discard(key_id)
+        if isinstance(answer, int):
             slot = ""
-            if concurrent is not None:
+            if limits.max_concurrent is not None:
                 slot = request_id
                 self._held[slot] = f"{self._prefix}{key_id}:slots"
                 self._start_refresher()
-            return Admitted(
-                key_id=key_id,
-                slot=slot,
-                units=units,
-                day=day.name if day is not None else "",
-                month=month.name if month is not None else "",
-            )
+            if answer > 0:
+                self._start_grant(self._grant_of(op, limits, answer))
+            return Admitted(key_id, slot, units, day_name, month_name)
+        grant = self._grants.get(key_id)
+        if grant is not None:
+            # Refused by what this store's own grant holds (it came while the admit was on
+            # its way): the grant is this store's to lend.
+            lent = grant.lend(limits, units, now, day_name, month_name)
+            if isinstance(lent, str):
+                return Admitted(key_id, lent, units, day_name, month_name)
+        return self._refusal(answer, limits, now, day, month)
+
+    @staticmethod
+    def _refusal(
+        answer: list[Any],
+        limits: ClientKeyLimits,
+        now: float,
+        day: Period | None,
+        month: Period | None,
+    ) -> Refused:
         bits, oldest = int(answer[0]), answer[1]
         refusals: list[Refused] = []
-        if bits & _RPM and rpm is not None:
+        rpm, concurrent = limits.rate_limit_per_minute, limits.max_concurrent
+        if bits & RPM and rpm is not None:
             retry = float(oldest) + WINDOW_SECONDS - now if oldest else WINDOW_SECONDS
             refusals.append(Refused(Limit.REQUESTS_PER_MINUTE, rpm, retry))
-        if bits & _CONCURRENT and concurrent is not None:
+        if bits & CONCURRENT and concurrent is not None:
             refusals.append(
                 Refused(Limit.CONCURRENT_REQUESTS, concurrent, CONCURRENCY_BACKOFF_SECONDS)
             )
-        if bits & _DAILY and day is not None and daily is not None:
-            refusals.append(Refused(Limit.DAILY_QUOTA, daily, day.end - now))
-        if bits & _MONTHLY and month is not None and monthly is not None:
-            refusals.append(Refused(Limit.MONTHLY_QUOTA, monthly, month.end - now))
+        if bits & DAILY and day is not None and limits.daily_quota is not None:
+            refusals.append(Refused(Limit.DAILY_QUOTA, limits.daily_quota, day.end - now))
+        if bits & MONTHLY and month is not None and limits.monthly_quota is not None:
+            refusals.append(Refused(Limit.MONTHLY_QUOTA, limits.monthly_quota, month.end - now))
         return last_to_lift(refusals)
+
+    # --- grants ----------------------------------------------------------------------------
+
+    def _grant_of(self, op: list[Any], limits: ClientKeyLimits, extra: int) -> Grant:
+        """The grant Redis answered ``extra`` to, for the admit ``op``."""
+        return Grant(
+            key_id=op[1],
+            grant_id=op[4],
+            limits=limits,
+            extra=extra,
+            units=op[3],
+            expires=op[2] + redis_grants.GRANT_SECONDS,
+            day=op[9],
+            month=op[11],
+        )
+
+    def _start_grant(self, grant: Grant) -> None:
+        slots_key = f"{self._prefix}{grant.key_id}:slots"
+        for slot in grant.free:
+            self._held[slot] = slots_key  # refreshed like any held slot while it lives
+        if grant.free:
+            self._start_refresher()
+        if self._closed:
+            self._end_grant(grant)
+            return
+        previous = self._grants.get(grant.key_id)
+        if previous is not None:
+            self._end_grant(previous)
+        self._grants[grant.key_id] = grant
+        grant.timer = asyncio.get_running_loop().call_later(
+            redis_grants.GRANT_SECONDS, self._end_grant, grant
+        )
+
+    def _end_grant(self, grant: Grant) -> None:
+        """Queue the return of what ``grant`` did not use; its lent slots stay held, to be
+        released as ordinary slots."""
+        if grant.ended:
+            return
+        grant.ended = True
+        if grant.timer is not None:
+            grant.timer.cancel()
+        if self._grants.get(grant.key_id) is grant:
+            del self._grants[grant.key_id]
+        for slot in grant.free:
+            self._held.pop(slot, None)
+        op = grant.return_op()
+        if op is not None:
+            self._queue.append(_Op(op, None))
+            if not self._busy:
+                self._arm_linger()
 
     async def release(self, admitted: Admitted, *, refund: bool = False) -> None:
         """Free the slot (and with ``refund`` give the units back). Queued without waiting:
         it rides this store's next run, or is sent alone after ``RELEASE_LINGER_SECONDS``."""
         slot = admitted.slot
         if slot:
-            self._held.pop(slot, None)
+            grant = self._grants.get(admitted.key_id)
+            if grant is not None and grant.take_back(slot):
+                slot = ""  # the grant keeps it, still held, for its next lend
+            else:
+                self._held.pop(slot, None)
         refund = refund and admitted.units > 0 and bool(admitted.day or admitted.month)
         if refund:
             op = ["r", admitted.key_id, slot, admitted.units, admitted.day, admitted.month]
@@ -498,20 +538,33 @@ class RedisLimitStore:
             self._arm_linger()
 
     async def counters(self, key_id: str) -> KeyCounters:
+        """The key's use in Redis, less what this store's own grant holds unused. Another
+        replica's grant counts as used until it is returned (within ``GRANT_SECONDS``)."""
         await self.flush()  # this store's queued releases land first
         now = self._clock()
         base = f"{self._prefix}{key_id}:"
+        day, month = self._calendar.day(now).name, self._calendar.month(now).name
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zcount(base + "rpm", f"({now - WINDOW_SECONDS!r}", "+inf")
             pipe.zcount(base + "slots", f"({now!r}", "+inf")
-            pipe.get(f"{base}d:{self._calendar.day(now).name}")
-            pipe.get(f"{base}m:{self._calendar.month(now).name}")
+            pipe.get(f"{base}d:{day}")
+            pipe.get(f"{base}m:{month}")
             last_minute, in_flight, today, this_month = await pipe.execute()
-        return KeyCounters(
+        counted = KeyCounters(
             requests_last_minute=int(last_minute),
             in_flight=int(in_flight),
             used_today=int(today or 0),
             used_this_month=int(this_month or 0),
+        )
+        grant = self._grants.get(key_id)
+        if grant is None:
+            return counted
+        return KeyCounters(
+            requests_last_minute=counted.requests_last_minute - grant.unused_entries(),
+            in_flight=counted.in_flight - len(grant.free),
+            used_today=counted.used_today - (grant.units_left if grant.day == day else 0),
+            used_this_month=counted.used_this_month
+            - (grant.units_left if grant.month == month else 0),
         )
 
     async def refresh_slots(self) -> int:
@@ -558,6 +611,8 @@ class RedisLimitStore:
         not freed here: they expire ``slot_ttl`` after their last refresh (the Redis client
         belongs to the caller)."""
         self._closed = True
+        for grant in list(self._grants.values()):
+            self._end_grant(grant)
         while self._busy or self._queue:  # a flushed batch may queue a release
             await self.flush()
         self._cancel_linger()
