@@ -272,7 +272,7 @@ async def test_a_failed_batch_raises_to_its_admits_and_only_logs_its_releases(
     store = RedisLimitStore(client, clock=lambda: NOW)
     held = Admitted(key_id="key-a", slot="s-1", units=2, day="2026-03-10", month="")
     try:
-        with caplog.at_level(logging.WARNING, logger="gateway.access.redis_limits"):
+        with caplog.at_level(logging.WARNING, logger="gateway.access.redis_limit_batches"):
             answers = await asyncio.gather(
                 store.admit("key-a", ClientKeyLimits(max_concurrent=1), units=1),
                 store.release(held, refund=True),

@@ -506,7 +506,7 @@ async def test_admit_on_an_unreachable_redis_raises_and_release_only_logs(
         # No limits: no round trip, so Redis being away does not matter.
         assert isinstance(await store.admit("key-a", ClientKeyLimits(), units=1), Admitted)
         held = Admitted(key_id="key-a", slot="s-1", units=2, day="2026-03-10", month="2026-03")
-        with caplog.at_level(logging.WARNING, logger="gateway.access.redis_limits"):
+        with caplog.at_level(logging.WARNING, logger="gateway.access.redis_limit_batches"):
             await store.release(held)
             await store.release(held, refund=True)
             await store.flush()

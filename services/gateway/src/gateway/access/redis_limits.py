@@ -12,15 +12,12 @@ Keys (``P`` = prefix, ``K`` = client key id), each touched only when the key has
   expiring ``COUNTER_GRACE_SECONDS`` after their period ends (a late refund still lands in
   the period it was charged to).
 
-Calls are coalesced (the token pool's hot-state pattern): one Lua script run takes a batch of
-admits and releases, of any client keys, and applies them one after another in arrival order,
-answering each admit. A call made while the store has no batch in flight is sent at once (no
-timer, no added latency at low load); calls made while one is in flight wait and go together
-in the next round trip, at most ``MAX_BATCH_OPS`` to a run, so the batch size follows the load
-and redis-py's per-call cost is shared. Every admit is still atomic and exact across replicas:
-inside the script it drops what expired, checks every limit of its key and takes from all of
-them or from none, seeing every operation before it in the batch (a release ahead of it has
-freed its slot).
+Calls are coalesced (``redis_limit_batches``): one run of the Lua script
+(``redis_limit_script``) takes a batch of admits, releases and grant returns, of any client
+keys, and applies them one after another in arrival order, answering each admit. Every admit
+is still atomic and exact across replicas: inside the script it drops what expired, checks
+every limit of its key and takes from all of them or from none, seeing every operation before
+it in the batch (a release ahead of it has freed its slot).
 
 Far from a key's limits most admits make no round trip at all: an admit sent to Redis asks for
 a grant (``redis_grants``), and when it passes Redis also reserves for this store up to
@@ -37,12 +34,11 @@ stricter state: its slots expire by ``slot_ttl`` as any slot does, its unused ro
 entries stay counted until they leave the window (``GRANT_SECONDS`` + 60 s), and its unused
 units stay charged (at most ``(GRANT_MAX - 1) * units`` per key). Refunds still go to Redis.
 
-A release never waits for Redis: it is queued and ``release`` returns at once. It rides the
-next run this store makes (the next admit's round trip, when requests keep coming), or is sent
-on its own once it has waited ``RELEASE_LINGER_SECONDS``. A slot is so held a few milliseconds
-longer than its request ran, which only ever makes the limits stricter; ``flush``,
-``counters`` and ``aclose`` send what this store has queued first. A release never raises:
-when its batch fails it is logged and the slot expires on its own.
+A release never waits for Redis: it is queued, rides the next run and ``release`` returns at
+once. A slot is so held a few milliseconds longer than its request ran, which only ever makes
+the limits stricter; ``flush``, ``counters`` and ``aclose`` send what this store has queued
+first. A release never raises: when its batch fails it is logged and the slot expires on its
+own.
 
 The script runs go over one connection the store takes from the client's pool and keeps (the
 runs of one store are sequential), as an EVALSHA whose fixed part is encoded once: only the
@@ -52,8 +48,8 @@ An admit whose caller is cancelled before its batch is sent never happens. One c
 after it was sent cannot be undone from here: when its answer still arrives (it rode a queued
 batch) an admitted slot and any grant are given back in the next batch; when the caller's own
 call was cut off mid-flight, the slots expire ``slot_ttl`` after admission and a grant it took
-stays taken as a dead replica's would. Its rolling-minute entry and quota
-units stay taken, as for a request that ran.
+stays taken as a dead replica's would. Its rolling-minute entry and quota units stay taken,
+as for a request that ran.
 
 Times come from the gateway's clock (``clock``), not Redis's, so replicas should keep NTP time.
 A batch travels as one JSON argument (the client encodes one argument per run, not one per
@@ -65,7 +61,6 @@ a batch spans client keys anyway).
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import itertools
 import logging
@@ -91,6 +86,7 @@ from .limit_rules import (
 )
 from .limits import WINDOW_SECONDS, Admitted, KeyCounters, Limit, Refused
 from .redis_grants import Grant, Miss
+from .redis_limit_batches import MAX_BATCH_OPS, LimitBatches
 from .redis_limit_script import CONCURRENT, DAILY, MONTHLY, RPM
 
 log = logging.getLogger(__name__)
@@ -99,10 +95,6 @@ COUNTER_GRACE_SECONDS = 86_400
 """How long a day or month counter outlives its period (for refunds arriving late)."""
 WINDOW_KEY_GRACE_MS = 1_000
 """The rolling-minute ZSET expires this long after its newest entry has left the window."""
-MAX_BATCH_OPS = 256
-"""Admits and releases per script run; bounds its argument list and how long it blocks Redis."""
-RELEASE_LINGER_SECONDS = 0.01
-"""How long a release waits for a run to ride before it is sent alone."""
 
 
 def _packed(*args: object) -> bytes:
@@ -113,18 +105,6 @@ def _packed(*args: object) -> bytes:
         encoded = str(arg).encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(encoded), encoded))
     return b"".join(parts)
-
-
-class _Op:
-    """One queued operation: an admit (``future`` answers its raw script answer), a release
-    (no future), or a barrier (no ``op``; ``future`` resolves once everything queued before
-    it was sent)."""
-
-    __slots__ = ("future", "op")
-
-    def __init__(self, op: list[Any] | None, future: asyncio.Future[Any] | None) -> None:
-        self.op = op
-        self.future = future
 
 
 class RedisLimitStore:
@@ -148,7 +128,6 @@ class RedisLimitStore:
         self._prefix = prefix
         self._clock = clock
         self._slot_ttl = slot_ttl
-        self._max_batch_ops = max_batch_ops
         self._slots_key_ttl_ms = math.ceil(max(2 * slot_ttl, WINDOW_SECONDS) * 1000)
         self._rpm_key_ttl_ms = math.ceil(WINDOW_SECONDS * 1000) + WINDOW_KEY_GRACE_MS
         self._header: list[Any] = [
@@ -164,7 +143,9 @@ class RedisLimitStore:
         self._evalsha = _packed("EVALSHA", self._batch.sha, 0, *self._header)
         """The command's fixed part, RESP-encoded: the batch argument is appended per run."""
         self._connection: Connection | None = None
-        self._linger: asyncio.TimerHandle | None = None
+        self._batches = LimitBatches(
+            self._run, max_batch_ops=max_batch_ops, orphaned=self._orphaned
+        )
         self._request_prefix = uuid.uuid4().hex[:12] + "-"
         self._request_ids = itertools.count()
         self._held: dict[str, str] = {}
@@ -175,10 +156,6 @@ class RedisLimitStore:
         """The live grant of each key that has one."""
         self._asking: set[str] = set()
         """Keys with an admit asking for a grant in flight (one ask at a time per key)."""
-        self._queue: collections.deque[_Op] = collections.deque()
-        self._busy = False
-        """A batch is in flight (or the drainer is about to send the queue)."""
-        self._drainer: asyncio.Task[None] | None = None
         self._refresher: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -216,161 +193,10 @@ class RedisLimitStore:
 
         return await held.retry.call_with_retry(attempt, broken)
 
-    async def _run_alone(self, op: list[Any]) -> Any:
-        """Send ``op`` at once, with the releases lingering in the queue ahead of it, and
-        answer its answer; the caller has set ``_busy``."""
-        releases = [queued.op for queued in self._queue if queued.op is not None]
-        self._queue.clear()  # while idle, only releases wait in the queue
-        self._cancel_linger()
-        try:
-            return (await self._run([*releases, op]))[-1]
-        except BaseException as exc:
-            for release in releases:
-                self._log_lost_release(release[1], f"{type(exc).__name__}: {exc}")
-            raise
-        finally:
-            self._after_run()
-
-    def _after_run(self) -> None:
-        if self._waiters():
-            self._start_drainer()
-        else:
-            self._busy = False
-            if self._queue:
-                self._arm_linger()
-
-    def _waiters(self) -> bool:
-        """Whether an admit or a barrier waits in the queue (else only releases do)."""
-        return any(queued.future is not None for queued in self._queue)
-
-    def _start_drainer(self) -> None:
-        if self._drainer is None:
-            self._drainer = asyncio.get_running_loop().create_task(
-                self._drain(), name="limit-batch-drainer"
-            )
-
-    async def _drain(self) -> None:
-        """Send the queue, batch after batch, while someone waits in it; releases queued
-        behind the last waiter stay to ride the next run (or go when their linger ends)."""
-        try:
-            while self._waiters():
-                await self._run_group(self._take())
-        except BaseException:
-            # Only when cancelled (the loop is shutting down): nobody is left waiting.
-            self._settle(list(self._queue), redis_errors.ConnectionError("limit store stopping"))
-            self._queue.clear()
-            raise
-        finally:
-            self._drainer = None
-            self._busy = False
-        if self._queue:
-            self._arm_linger()
-
-    def _arm_linger(self) -> None:
-        if self._linger is None:
-            self._linger = asyncio.get_running_loop().call_later(
-                RELEASE_LINGER_SECONDS, self._linger_over
-            )
-
-    def _cancel_linger(self) -> None:
-        if self._linger is not None:
-            self._linger.cancel()
-            self._linger = None
-
-    def _linger_over(self) -> None:
-        self._linger = None
-        if self._queue and not self._busy:
-            self._send_queue()
-
-    def _send_queue(self) -> asyncio.Future[Any]:
-        """Have everything queued so far sent, lingering releases too: the answer resolves
-        once it was (a barrier at the queue's tail)."""
-        return self._enqueue(None)
-
-    def _enqueue(self, op: list[Any] | None) -> asyncio.Future[Any]:
-        """Queue ``op`` for the drainer (started when idle); its answer resolves later."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Op(op, future))
-        if not self._busy:
-            self._busy = True
-            self._cancel_linger()
-            self._start_drainer()
-        return future
-
-    def _take(self) -> list[_Op]:
-        group: list[_Op] = []
-        size = 0
-        queue = self._queue
-        while queue and size < self._max_batch_ops:
-            queued = queue.popleft()
-            if queued.future is not None and queued.future.done():
-                continue  # its caller gave up before anything was sent: the admit never happens
-            group.append(queued)
-            if queued.op is not None:
-                size += 1
-        return group
-
-    async def _run_group(self, group: list[_Op]) -> None:
-        ops = [queued.op for queued in group if queued.op is not None]
-        answers: list[Any] = []
-        if ops:
-            try:
-                answers = await self._run(ops)
-            except (redis_errors.RedisError, OSError) as exc:
-                self._settle(group, exc)
-                return
-            except BaseException as exc:  # cancelled (shutting down) or a bug: nobody hangs
-                self._settle(group, redis_errors.ConnectionError(f"limit batch not run: {exc!r}"))
-                raise
-        index = 0
-        for queued in group:
-            future, op = queued.future, queued.op
-            if op is None:  # a barrier
-                if future is not None and not future.done():
-                    future.set_result(None)
-                continue
-            answer = answers[index]
-            index += 1
-            if future is None:  # a release
-                continue
-            if not future.done():
-                future.set_result(answer)
-            elif isinstance(answer, int):
-                # Admitted after its caller left: give the slot and any grant back (nobody
-                # will use them).
-                if op[6] is not False:
-                    self._queue.append(_Op(["r", op[1], op[4], 0, "", ""], None))
-                if answer > 0:
-                    limits = ClientKeyLimits(
-                        rate_limit_per_minute=None if op[5] is False else op[5],
-                        max_concurrent=None if op[6] is False else op[6],
-                    )
-                    self._queue.append(_Op(self._grant_of(op, limits, answer).return_op(), None))
-
-    def _settle(self, group: list[_Op], failure: Exception) -> None:
-        """Answer ``group`` without a run: admits raise ``failure``, releases are logged."""
-        for queued in group:
-            future, op = queued.future, queued.op
-            if future is None:
-                if op is not None:
-                    self._log_lost_release(op[1], f"{type(failure).__name__}: {failure}")
-            elif not future.done():
-                if op is not None:
-                    future.set_exception(failure)
-                else:
-                    future.set_result(None)
-
     async def flush(self) -> None:
         """Wait until every operation queued here so far (releases included) was sent and
         answered."""
-        if self._busy or self._queue:
-            await self._send_queue()
-
-    @staticmethod
-    def _log_lost_release(key_id: str, reason: str) -> None:
-        log.warning(
-            "releasing a limit slot of key %s failed (%s); it expires on its own", key_id, reason
-        )
+        await self._batches.flush()
 
     # --- the LimitStore --------------------------------------------------------------------
 
@@ -416,11 +242,7 @@ class RedisLimitStore:
         if asks:
             self._asking.add(key_id)
         try:
-            if self._busy or len(self._queue) >= self._max_batch_ops:
-                answer = await self._enqueue(op)
-            else:
-                self._busy = True
-                answer = await self._run_alone(op)
+            answer = await self._batches.send(op)
         finally:
             if asks:
                 self._asking.discard(key_id)
@@ -512,9 +334,21 @@ class RedisLimitStore:
             self._held.pop(slot, None)
         op = grant.return_op()
         if op is not None:
-            self._queue.append(_Op(op, None))
-            if not self._busy:
-                self._arm_linger()
+            self._batches.queue(op)
+
+    def _orphaned(self, op: list[Any], answer: Any) -> None:
+        """Give back what an admit took whose caller left before its answer came: nobody
+        will use its slot or its grant."""
+        if not isinstance(answer, int):
+            return  # refused: it took nothing
+        if op[6] is not False:
+            self._batches.queue(["r", op[1], op[4], 0, "", ""])
+        if answer > 0:
+            limits = ClientKeyLimits(
+                rate_limit_per_minute=None if op[5] is False else op[5],
+                max_concurrent=None if op[6] is False else op[6],
+            )
+            self._end_grant(self._grant_of(op, limits, answer))
 
     async def release(self, admitted: Admitted, *, refund: bool = False) -> None:
         """Free the slot (and with ``refund`` give the units back). Queued without waiting:
@@ -533,9 +367,7 @@ class RedisLimitStore:
             op = ["r", admitted.key_id, slot, 0, "", ""]
         else:
             return
-        self._queue.append(_Op(op, None))
-        if not self._busy:
-            self._arm_linger()
+        self._batches.queue(op)
 
     async def counters(self, key_id: str) -> KeyCounters:
         """The key's use in Redis, less what this store's own grant holds unused. Another
@@ -613,9 +445,7 @@ class RedisLimitStore:
         self._closed = True
         for grant in list(self._grants.values()):
             self._end_grant(grant)
-        while self._busy or self._queue:  # a flushed batch may queue a release
-            await self.flush()
-        self._cancel_linger()
+        await self._batches.aclose()
         connection, self._connection = self._connection, None
         if connection is not None:
             await self._redis.connection_pool.release(connection)
