@@ -258,8 +258,8 @@ class RedisLimitStore:
         grant = self._grants.get(key_id)
         if grant is not None:
             # Refused by what this store's own grant holds (it came while the admit was on
-            # its way): the grant is this store's to lend.
-            lent = grant.lend(limits, units, now, day_name, month_name)
+            # its way): the grant is this store's to lend, if it still lives now.
+            lent = grant.lend(limits, units, self._clock(), day_name, month_name)
             if isinstance(lent, str):
                 return Admitted(key_id, lent, units, day_name, month_name)
         return self._refusal(answer, limits, now, day, month)
