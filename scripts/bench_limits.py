@@ -5,9 +5,10 @@ Each scenario runs ``--calls`` admit+release pairs from N concurrent tasks on on
 (``time.process_time()``) per pair, the wall time per pair, and for Redis also the CPU the
 Redis server spent per pair (``INFO cpu``) and the script runs per pair (``INFO
 commandstats``, EVALSHA calls): the coalesced store sends one run per batch of admits and
-releases, and a release rides the next admit's run, so runs per pair are 1 at concurrency 1
-and fall below it as concurrency grows. Other clients of a shared Redis add to both server
-figures.
+releases, a release rides the next admit's run, and a key this far from its limits is lent
+most admissions from a grant (up to 32 per run), so runs per pair are about 1/32 at any
+concurrency (1 per pair when the store is built with ``grant_max=1``). Other clients of a
+shared Redis add to both server figures.
 
 Scenarios: ``memory`` with all four limits set (rpm, concurrency, daily and monthly quota);
 ``redis`` with all four limits at each ``--concurrency`` (default 1, 8 and 64); ``redis / rpm
