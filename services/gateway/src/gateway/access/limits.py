@@ -4,8 +4,9 @@
 nothing and says which limit refused and when to retry; ``release`` gives the concurrency
 slot back (and, for a failed request, its quota units). Two backends implement
 ``LimitStore`` and pass one contract suite: ``redis_limits`` (a split deployment: concurrent
-calls coalesced into one Lua script run per round trip) and ``memory_limits`` (the
-single-process mode).
+calls coalesced into one Lua script run per round trip, and far from a key's limits most
+admissions lent from a grant reserved in advance, with no round trip) and ``memory_limits``
+(the single-process mode).
 """
 
 from __future__ import annotations
