@@ -54,8 +54,7 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-async def store(
+async def _replica(
     redis_client: aioredis.Redis, redis_prefix: str, clock: Clock
 ) -> AsyncIterator[RunCounting]:
     backend = RunCounting(redis_client, prefix=redis_prefix, clock=clock)
@@ -65,16 +64,8 @@ async def store(
         await backend.aclose()
 
 
-@pytest.fixture
-async def other(
-    redis_client: aioredis.Redis, redis_prefix: str, clock: Clock
-) -> AsyncIterator[RunCounting]:
-    """A second replica on the same Redis and prefix."""
-    backend = RunCounting(redis_client, prefix=redis_prefix, clock=clock)
-    try:
-        yield backend
-    finally:
-        await backend.aclose()
+store = pytest.fixture(_replica, name="store")
+other = pytest.fixture(_replica, name="other")  # a second replica on the same Redis and prefix
 
 
 async def admitted(store: RedisLimitStore, limits: ClientKeyLimits, units: int = 1) -> Admitted:
