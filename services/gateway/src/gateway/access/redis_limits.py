@@ -206,11 +206,9 @@ class RedisLimitStore:
         free = free_pass(key_id, limits, units)
         if free is not None:
             return free
-        daily = limits.daily_quota
-        monthly = limits.monthly_quota
         now = self._clock()
-        day = self._calendar.day(now) if daily is not None else None
-        month = self._calendar.month(now) if monthly is not None else None
+        day = self._calendar.day(now) if limits.daily_quota is not None else None
+        month = self._calendar.month(now) if limits.monthly_quota is not None else None
         day_name = "" if day is None else day.name
         month_name = "" if month is None else month.name
         grant = self._grants.get(key_id)
@@ -223,22 +221,10 @@ class RedisLimitStore:
                 grant = None
         asks = grant is None and self._extra_wanted > 0 and key_id not in self._asking
         request_id = f"{self._request_prefix}{next(self._request_ids)}"
-        op = [
-            "a",
-            key_id,
-            now,
-            units,
-            request_id,
-            False if limits.rate_limit_per_minute is None else limits.rate_limit_per_minute,
-            False if limits.max_concurrent is None else limits.max_concurrent,
-            False if daily is None else daily,
-            False if monthly is None else monthly,
-            day_name,
-            0 if day is None else math.ceil(day.end - now) + COUNTER_GRACE_SECONDS,
-            month_name,
-            0 if month is None else math.ceil(month.end - now) + COUNTER_GRACE_SECONDS,
+        op = _admit_op(
+            key_id, limits, units, now, request_id, day, month,
             self._extra_wanted if asks else 0,
-        ]
+        )  # fmt: skip
         if asks:
             self._asking.add(key_id)
         try:
@@ -454,3 +440,35 @@ class RedisLimitStore:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _admit_op(
+    key_id: str,
+    limits: ClientKeyLimits,
+    units: int,
+    now: float,
+    request_id: str,
+    day: Period | None,
+    month: Period | None,
+    extra_wanted: int,
+) -> list[Any]:
+    """An admit as the batch script reads it (``redis_limit_script``: false for a limit the
+    key does not have)."""
+    rpm, concurrent = limits.rate_limit_per_minute, limits.max_concurrent
+    daily, monthly = limits.daily_quota, limits.monthly_quota
+    return [
+        "a",
+        key_id,
+        now,
+        units,
+        request_id,
+        False if rpm is None else rpm,
+        False if concurrent is None else concurrent,
+        False if daily is None else daily,
+        False if monthly is None else monthly,
+        "" if day is None else day.name,
+        0 if day is None else math.ceil(day.end - now) + COUNTER_GRACE_SECONDS,
+        "" if month is None else month.name,
+        0 if month is None else math.ceil(month.end - now) + COUNTER_GRACE_SECONDS,
+        extra_wanted,
+    ]
