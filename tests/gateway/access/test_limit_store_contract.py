@@ -525,7 +525,7 @@ async def test_the_redis_store_reconnects_when_its_connection_was_cut(
     store = RedisLimitStore(redis_client, prefix=redis_prefix, clock=clock)
     try:
         await admitted(store, EVERYTHING)
-        held = store._connection
+        held = store._wire.connection
         assert held is not None
         await held.send_command("CLIENT", "ID")
         connection_id = await held.read_response()

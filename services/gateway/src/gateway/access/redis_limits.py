@@ -40,9 +40,8 @@ the limits stricter; ``flush``, ``counters`` and ``aclose`` send what this store
 first. A release never raises: when its batch fails it is logged and the slot expires on its
 own.
 
-The script runs go over one connection the store takes from the client's pool and keeps (the
-runs of one store are sequential), as an EVALSHA whose fixed part is encoded once: only the
-batch's JSON is new per run. The client's retry policy for a broken connection still applies.
+The script runs go over one connection the store holds, as an EVALSHA whose fixed part is
+encoded once (``redis_limit_wire``).
 
 An admit whose caller is cancelled before its batch is sent never happens. One cancelled
 after it was sent cannot be undone from here: when its answer still arrives (it rode a queued
@@ -70,13 +69,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 import redis.asyncio as aioredis
 from grok2api_storage.records import ClientKeyLimits
 from redis import exceptions as redis_errors
-from redis.asyncio.connection import AbstractConnection as Connection
 
-from . import redis_grants, redis_limit_script
+from . import redis_grants
 from .limit_rules import (
     CONCURRENCY_BACKOFF_SECONDS,
     Period,
@@ -88,6 +85,7 @@ from .limits import WINDOW_SECONDS, Admitted, KeyCounters, Limit, Refused
 from .redis_grants import Grant, Miss
 from .redis_limit_batches import MAX_BATCH_OPS, LimitBatches
 from .redis_limit_script import CONCURRENT, DAILY, MONTHLY, RPM
+from .redis_limit_wire import ScriptWire
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +93,6 @@ COUNTER_GRACE_SECONDS = 86_400
 """How long a day or month counter outlives its period (for refunds arriving late)."""
 WINDOW_KEY_GRACE_MS = 1_000
 """The rolling-minute ZSET expires this long after its newest entry has left the window."""
-
-
-def _packed(*args: object) -> bytes:
-    """``args`` as the head of a RESP command of ``len(args) + 1`` arguments, the last (the
-    batch) to follow as one bulk string."""
-    parts = [b"*%d\r\n" % (len(args) + 1)]
-    for arg in args:
-        encoded = str(arg).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(encoded), encoded))
-    return b"".join(parts)
 
 
 class RedisLimitStore:
@@ -130,7 +118,7 @@ class RedisLimitStore:
         self._slot_ttl = slot_ttl
         self._slots_key_ttl_ms = math.ceil(max(2 * slot_ttl, WINDOW_SECONDS) * 1000)
         self._rpm_key_ttl_ms = math.ceil(WINDOW_SECONDS * 1000) + WINDOW_KEY_GRACE_MS
-        self._header: list[Any] = [
+        header = [
             prefix,
             repr(slot_ttl),
             self._slots_key_ttl_ms,
@@ -139,10 +127,7 @@ class RedisLimitStore:
             redis_grants.GRANT_SHARE,
         ]
         self._calendar = UtcCalendar()
-        self._batch = redis.register_script(redis_limit_script.BATCH)
-        self._evalsha = _packed("EVALSHA", self._batch.sha, 0, *self._header)
-        """The command's fixed part, RESP-encoded: the batch argument is appended per run."""
-        self._connection: Connection | None = None
+        self._wire = ScriptWire(redis, header)
         self._batches = LimitBatches(
             self._run, max_batch_ops=max_batch_ops, orphaned=self._orphaned
         )
@@ -162,36 +147,7 @@ class RedisLimitStore:
     # --- sending ---------------------------------------------------------------------------
 
     async def _run(self, ops: list[list[Any]]) -> list[Any]:
-        """One script run of ``ops``, in order; one answer per operation."""
-        batch = orjson.dumps(ops)
-        command = (self._evalsha, b"$%d\r\n" % len(batch), batch, b"\r\n")
-        try:
-            return await self._send(command)
-        except redis_errors.NoScriptError:  # a Redis restarted or flushed since the last run
-            await self._redis.script_load(redis_limit_script.BATCH)
-            return await self._send(command)
-
-    async def _send(self, command: tuple[bytes, ...]) -> Any:
-        connection = self._connection
-        if connection is None:
-            connection = await self._redis.connection_pool.get_connection()
-            self._connection = connection
-        held = connection
-        if await held.can_read():
-            # Closed by the server while idle (a restart, a proxy's timeout), or holding
-            # unread data: reconnect at the send, as the pool checks a connection it hands out.
-            await held.disconnect()
-
-        async def attempt() -> Any:
-            # A send or read that fails or is cancelled disconnects the connection (redis-py
-            # does so itself); the next attempt or run connects it again.
-            await held.send_packed_command(command)  # with the health check, if configured
-            return await held.read_response()
-
-        async def broken(error: Exception) -> None:
-            await held.disconnect()
-
-        return await held.retry.call_with_retry(attempt, broken)
+        return await self._wire.run(ops)
 
     async def flush(self) -> None:
         """Wait until every operation queued here so far (releases included) was sent and
@@ -432,9 +388,7 @@ class RedisLimitStore:
         for grant in list(self._grants.values()):
             self._end_grant(grant)
         await self._batches.aclose()
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            await self._redis.connection_pool.release(connection)
+        await self._wire.release()
         task, self._refresher = self._refresher, None
         if task is not None:
             task.cancel()
