@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 from . import translate, urls
 
@@ -65,6 +69,24 @@ def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine.sync_engine, "invalidate", _roll_back_discarded)
+
+
+def _roll_back_discarded(_dbapi: Any, record: ConnectionPoolEntry, _exc: Any) -> None:
+    """End the transaction of a connection the pool throws away (its task was cancelled
+    mid-transaction, say) before the pool closes it.
+
+    The pool closes such a connection without its usual rollback, and sqlite3 keeps a
+    connection whose statement is still referenced (by the cancelled task's traceback)
+    open behind the close, write lock and all, so every other writer would wait out the
+    busy timeout. Shielded: a second cancel still leaves the rollback queued before the close.
+    """
+    driver = record.driver_connection
+    if driver is None or not in_greenlet():
+        return  # a connection never made, or one collected as garbage (no transaction left)
+    with contextlib.suppress(Exception):  # a broken connection: the close that follows ends it
+        await_(asyncio.shield(driver.rollback()))
 
 
 def use_wal(cursor: Any) -> None:
