@@ -6,73 +6,34 @@ call (a whole batch included) is atomic, like the Redis scripts. Semantics: see 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import random
-import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from grok2api_poolclient import errors
-from grok2api_poolclient.accounts import AccountStatus, QuotaSource, QuotaWindow
+from grok2api_poolclient.accounts import AccountStatus, QuotaSource
 from grok2api_poolclient.leases import Outcome, QuotaFigures, Tier
 
 from . import base, outcomes
+from . import memory_records as records
+from .memory_bus import MemoryBus
+from .memory_egress import EgressCounts
 
 
-@dataclasses.dataclass
-class _Window:
-    remaining: int
-    total: int
-    window_seconds: int
-    reset_at: float  # 0: not started
-    source: QuotaSource
-
-
-@dataclasses.dataclass
-class _Account:
-    tier: Tier
-    status: AccountStatus
-    cooling_until: float = 0.0
-    inflight: int = 0
-    fails: int = 0
-    streak: int = 0  # transient failures in a row
-    transient_until: float = 0.0  # end of the cooldown its transient failures gave it
-    failed_at: float = 0.0  # when its last lease failed; 0 after a success
-    last_used: float = 0.0
-    last_refresh: float = 0.0
-    windows: dict[str, _Window] = dataclasses.field(default_factory=dict)
-    refused: set[str] = dataclasses.field(default_factory=set)  # products (base.py)
-    tags: tuple[str, ...] = ()
-    egress: str = ""  # bound egress id (base.py); "" = none
-
-
-@dataclasses.dataclass(frozen=True)
-class _Lease:
-    account_id: str
-    mode: str
-    cost: int
-    expires_at: float
-    product: str = ""
-    egress: str = ""  # the egress whose slot it holds
-
-
-class MemoryHotState:
+class MemoryHotState(MemoryBus):
     def __init__(self) -> None:
-        self._accounts: dict[str, _Account] = {}
-        self._by_tier: dict[Tier, dict[str, _Account]] = {t: {} for t in Tier}
+        super().__init__()
+        self._accounts: dict[str, records.Account] = {}
+        self._by_tier: dict[Tier, dict[str, records.Account]] = {t: {} for t in Tier}
         # (tier, tag) -> the accounts of the tier carrying the tag; no empty entries
-        self._by_tier_tag: dict[tuple[Tier, str], dict[str, _Account]] = {}
-        self._leases: dict[str, _Lease] = {}
+        self._by_tier_tag: dict[tuple[Tier, str], dict[str, records.Account]] = {}
+        self._leases: dict[str, records.Lease] = {}
         self._earliest_expiry = float("inf")  # lets most acquires skip the reclaim scan
         self._ready = False
-        self._locks: dict[str, tuple[str, float]] = {}
-        self._subscribers: set[asyncio.Queue[bytes]] = set()
         self._random = random.Random()
         self._transient_run: set[str] = set()  # failed transiently since the last success
         self._unusable: set[str] = set()  # invalid or disabled: never leased
-        self._egress_caps: dict[str, int] = {}
-        self._egress_inflight: dict[str, int] = {}
-        self._egress_bound: dict[str, int] = {}
+        self._egresses = EgressCounts()
 
     async def run_batch(
         self, *, releases: Sequence[base.ReleaseParams], acquires: Sequence[base.AcquireParams]
@@ -117,16 +78,16 @@ class MemoryHotState:
                 return base.Reservation(account_id=account_id, tier=tier, egress_id=acct.egress)
         raise tally.exhausted()
 
-    def _tagged(self, tier: Tier, tags: tuple[str, ...]) -> dict[str, _Account]:
+    def _tagged(self, tier: Tier, tags: tuple[str, ...]) -> dict[str, records.Account]:
         """The accounts of ``tier`` carrying at least one of ``tags``."""
         if len(tags) == 1:
             return self._by_tier_tag.get((tier, tags[0]), {})
-        found: dict[str, _Account] = {}
+        found: dict[str, records.Account] = {}
         for tag in tags:
             found.update(self._by_tier_tag.get((tier, tag), {}))
         return found
 
-    def _index(self, account_id: str, acct: _Account, *, add: bool) -> None:
+    def _index(self, account_id: str, acct: records.Account, *, add: bool) -> None:
         """Add the account to (or take it out of) its tier's tag index."""
         for tag in acct.tags:
             key = (acct.tier, tag)
@@ -141,7 +102,7 @@ class MemoryHotState:
 
     def _pick(
         self,
-        candidates: Iterable[tuple[str, _Account]],
+        candidates: Iterable[tuple[str, records.Account]],
         params: base.AcquireParams,
         tier: Tier,
         tally: outcomes.ExhaustionTally,
@@ -174,7 +135,7 @@ class MemoryHotState:
                     remaining = window.total
             if remaining < cost:
                 tally.no_quota(reset_at)
-            elif acct.inflight >= max_inflight or self._egress_full(acct.egress):
+            elif acct.inflight >= max_inflight or self._egresses.full(acct.egress):
                 tally.busy()
             else:
                 score = _score(policy, remaining, acct)
@@ -186,25 +147,13 @@ class MemoryHotState:
                     best.append(account_id)
         return best
 
-    def _egress_full(self, egress: str) -> bool:
-        if not egress:
-            return False
-        if egress == base.NO_EGRESS:
-            return True
-        cap = self._egress_caps.get(egress, 0)
-        return cap > 0 and self._egress_inflight.get(egress, 0) >= cap
-
-    def _egress_slot(self, egress: str, delta: int) -> None:
-        if egress:
-            self._egress_inflight[egress] = max(0, self._egress_inflight.get(egress, 0) + delta)
-
     def _reserve(
-        self, acct: _Account, account_id: str, params: base.AcquireParams, tier: Tier
+        self, acct: records.Account, account_id: str, params: base.AcquireParams, tier: Tier
     ) -> None:
         default = params.defaults[tier]
         window = acct.windows.get(params.mode)
         if window is None:
-            window = _Window(
+            window = records.Window(
                 remaining=default.total,
                 total=default.total,
                 window_seconds=default.window_seconds,
@@ -222,9 +171,9 @@ class MemoryHotState:
         acct.status = AccountStatus.ACTIVE
         acct.inflight += 1
         acct.last_used = params.now
-        self._egress_slot(acct.egress, 1)
+        self._egresses.lease(acct.egress, 1)
         self._earliest_expiry = min(self._earliest_expiry, params.expires_at)
-        self._leases[params.lease_id] = _Lease(
+        self._leases[params.lease_id] = records.Lease(
             account_id=account_id, mode=params.mode, cost=params.cost,
             expires_at=params.expires_at, product=params.product, egress=acct.egress,
         )  # fmt: skip
@@ -232,7 +181,7 @@ class MemoryHotState:
     def _release(self, params: base.ReleaseParams) -> base.ReleaseResult | None:
         lease = self._leases.pop(params.lease_id, None)
         if lease is not None:
-            self._egress_slot(lease.egress, -1)
+            self._egresses.lease(lease.egress, -1)
         account_id = lease.account_id if lease else params.account_id
         mode = lease.mode if lease else params.mode
         acct = self._accounts.get(account_id)
@@ -278,7 +227,9 @@ class MemoryHotState:
             held=lease is not None,
         )  # fmt: skip
 
-    def _transient(self, account_id: str, acct: _Account, params: base.ReleaseParams) -> None:
+    def _transient(
+        self, account_id: str, acct: records.Account, params: base.ReleaseParams
+    ) -> None:
         run = self._transient_run
         outage = outcomes.outage_size(len(self._accounts) - len(self._unusable))
         if len(run) >= outage:
@@ -312,7 +263,9 @@ class MemoryHotState:
                 acct.transient_until = 0.0
             acct.streak = 0
 
-    def _apply_figures(self, acct: _Account, figures: Sequence[QuotaFigures], now: float) -> None:
+    def _apply_figures(
+        self, acct: records.Account, figures: Sequence[QuotaFigures], now: float
+    ) -> None:
         for figure in figures:
             window = acct.windows.get(figure.mode)
             total = figure.total if figure.total is not None else (window.total if window else 0)
@@ -325,7 +278,7 @@ class MemoryHotState:
                 window_seconds=seconds,
                 now=now,
             )
-            acct.windows[figure.mode] = _Window(
+            acct.windows[figure.mode] = records.Window(
                 remaining=figure.remaining,
                 total=total,
                 window_seconds=seconds,
@@ -336,7 +289,7 @@ class MemoryHotState:
     async def put(self, seed: base.AccountSeed) -> None:
         acct = self._accounts.get(seed.account_id)
         if acct is None:
-            acct = _Account(tier=seed.tier, status=AccountStatus.ACTIVE)
+            acct = records.Account(tier=seed.tier, status=AccountStatus.ACTIVE)
             self._accounts[seed.account_id] = acct
         self._by_tier[acct.tier].pop(seed.account_id, None)
         self._index(seed.account_id, acct, add=False)
@@ -357,7 +310,7 @@ class MemoryHotState:
         for window in seed.quota:
             acct.windows.setdefault(
                 window.mode,
-                _Window(
+                records.Window(
                     remaining=window.remaining,
                     total=window.total,
                     window_seconds=window.window_seconds,
@@ -372,11 +325,7 @@ class MemoryHotState:
         if acct is not None:
             self._by_tier[acct.tier].pop(account_id, None)
             self._index(account_id, acct, add=False)
-            self._count_bound(acct.egress, -1)
-
-    def _count_bound(self, egress: str, delta: int) -> None:
-        if egress and egress != base.NO_EGRESS:
-            self._egress_bound[egress] = max(0, self._egress_bound.get(egress, 0) + delta)
+            self._egresses.bind(acct.egress, -1)
 
     async def bind_egress(
         self, account_id: str, *, candidates: Sequence[str], prefer: str = ""
@@ -389,28 +338,17 @@ class MemoryHotState:
         if not acct.egress and prefer in candidates:
             chosen = prefer
         else:
-            chosen = min(
-                candidates, key=lambda e: self._egress_bound.get(e, 0), default=base.NO_EGRESS
-            )
-        self._count_bound(acct.egress, -1)
-        self._count_bound(chosen, 1)
+            chosen = self._egresses.least_bound(candidates)
+        self._egresses.bind(acct.egress, -1)
+        self._egresses.bind(chosen, 1)
         acct.egress = chosen
         return chosen
 
     async def set_egress_caps(self, caps: Mapping[str, int]) -> None:
-        self._egress_caps = dict(caps)
-        for counts in (self._egress_bound, self._egress_inflight):
-            for egress in [e for e, n in counts.items() if e not in caps and n == 0]:
-                del counts[egress]
+        self._egresses.set_caps(caps)
 
     async def egress_loads(self) -> dict[str, base.EgressLoad]:
-        known = set(self._egress_caps) | set(self._egress_bound) | set(self._egress_inflight)
-        return {
-            e: base.EgressLoad(
-                bound=self._egress_bound.get(e, 0), inflight=self._egress_inflight.get(e, 0)
-            )
-            for e in known
-        }
+        return self._egresses.loads()
 
     async def carries_tags(self, tags: Sequence[str]) -> bool:
         return any((tier, tag) in self._by_tier_tag for tier in Tier for tag in tags)
@@ -428,7 +366,7 @@ class MemoryHotState:
         self, account_ids: Sequence[str] | None = None
     ) -> dict[str, base.HotAccount]:
         ids = list(self._accounts) if account_ids is None else account_ids
-        return {i: _view(i, self._accounts[i]) for i in ids if i in self._accounts}
+        return {i: records.view(i, self._accounts[i]) for i in ids if i in self._accounts}
 
     async def leases_in_flight(self) -> int:
         return len(self._leases)
@@ -449,7 +387,7 @@ class MemoryHotState:
         expired = [lid for lid, lease in self._leases.items() if lease.expires_at <= now]
         for lease_id in expired:
             lease = self._leases.pop(lease_id)
-            self._egress_slot(lease.egress, -1)
+            self._egresses.lease(lease.egress, -1)
             acct = self._accounts.get(lease.account_id)
             if acct is not None:
                 acct.inflight = max(0, acct.inflight - 1)
@@ -464,66 +402,9 @@ class MemoryHotState:
     async def mark_ready(self) -> None:
         self._ready = True
 
-    async def try_lock(self, name: str, *, ttl_seconds: float) -> str | None:
-        loop_time = asyncio.get_running_loop().time()
-        held = self._locks.get(name)
-        if held is not None and held[1] > loop_time:
-            return None
-        token = uuid.uuid4().hex
-        self._locks[name] = (token, loop_time + ttl_seconds)
-        return token
-
-    async def unlock(self, name: str, token: str) -> None:
-        if self._locks.get(name, ("", 0.0))[0] == token:
-            del self._locks[name]
-
-    async def publish(self, message: bytes) -> None:
-        for queue in self._subscribers:
-            queue.put_nowait(message)
-
-    async def subscribe(self) -> AsyncIterator[bytes]:
-        queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self._subscribers.add(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._subscribers.discard(queue)
-
-    async def close(self) -> None:
-        self._subscribers.clear()
-
-
-def _score(policy: str, remaining: int, acct: _Account) -> float:
+def _score(policy: str, remaining: int, acct: records.Account) -> float:
     if policy == "random":
         return 0.0
     if policy == "round_robin":
         return -acct.last_used
     return remaining - base.INFLIGHT_PENALTY * acct.inflight
-
-
-def _view(account_id: str, acct: _Account) -> base.HotAccount:
-    return base.HotAccount(
-        account_id=account_id,
-        tier=acct.tier,
-        status=acct.status,
-        cooling_until=acct.cooling_until or None,
-        inflight=acct.inflight,
-        fail_count=acct.fails,
-        last_refresh_at=acct.last_refresh or None,
-        quota=tuple(
-            QuotaWindow(
-                mode=mode,
-                remaining=w.remaining,
-                total=w.total,
-                window_seconds=w.window_seconds,
-                reset_at=w.reset_at or None,
-                source=w.source,
-            )
-            for mode, w in sorted(acct.windows.items())
-        ),
-        refused=tuple(sorted(acct.refused)),
-        last_used_at=acct.last_used or None,
-        tags=acct.tags,
-        egress_id=acct.egress,
-    )
