@@ -17,7 +17,6 @@ an in-band ``error`` frame naming the missing feature (``translate.from_media_in
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import contextlib
 import dataclasses
@@ -31,12 +30,13 @@ from curl_cffi import CurlError
 from curl_cffi.const import CurlWsFlag
 from curl_cffi.requests.websockets import WebSocketClosed, WebSocketTimeout
 
-from grok_web import context, errors, translate
+from grok_web import context, errors, imagine_frames, translate
 from grok_web import events as ev
 from grok_web.socket_slots import UpstreamSocket
 
 LISTEN = "/ws/imagine/listen"
 CLOSE_GRACE_SECONDS = 2.0
+_DATA_URL_HEAD = 256  # where a data URL's comma must be (``data:image/jpeg;base64,``)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,9 +52,12 @@ class ImagineRequest:
     previews: bool = False
 
 
+Blob = str | memoryview  # base64 text; a view of the frame's bytes for large frames
+
+
 @dataclasses.dataclass(slots=True)
 class _Slot:
-    blob: str = ""
+    blob: Blob = ""
     url: str = ""
     medium_at: float | None = None
     terminal: bool = False
@@ -172,7 +175,7 @@ async def _receive(ws: UpstreamSocket, *, wait: float, secrets: tuple[str, ...])
     if flags & _CLOSE_FLAG:  # curl hands the peer's close frame to recv as a message
         return _CLOSED
     try:
-        return orjson.loads(payload)
+        return imagine_frames.parse(payload)
     except orjson.JSONDecodeError as exc:
         raise translate.malformed("imagine frame is not JSON", exc=exc) from exc
 
@@ -221,7 +224,7 @@ class _Tracker:
             self._on_image(slot_id, slot, message, out)
         elif kind == "json" and message.get("current_status") == "completed":
             if message.get("blob"):
-                slot.blob = str(message["blob"])
+                slot.blob = _blob_of(message["blob"])
             slot.url = str(message.get("url") or slot.url)
             if message.get("moderated"):
                 self._block(slot_id, slot, out)
@@ -239,7 +242,7 @@ class _Tracker:
     ) -> None:
         if slot.terminal:
             return
-        slot.blob = str(message.get("blob") or slot.blob)
+        slot.blob = _blob_of(message.get("blob") or slot.blob)
         slot.url = str(message.get("url") or slot.url)
         size = len(slot.blob)
         progress = int(message.get("percentage_complete") or 0)
@@ -304,12 +307,32 @@ class _Tracker:
         raise errors.EmptyStream("imagine connection ended without images")
 
 
-def _decode_blob(blob: str) -> bytes:
-    data = blob.split(",", 1)[1] if blob.startswith("data:") else blob
+def _blob_of(value: Any) -> Blob:
+    return value if isinstance(value, str | memoryview) else str(value)
+
+
+def _decode_blob(blob: Blob) -> bytes:
+    """The image in ``blob`` (base64, maybe a ``data:`` URL), decoded straight from a view
+    (``base64.b64decode`` would copy a view, and encode a ``str``, before decoding)."""
     try:
-        return base64.b64decode(data)
+        return binascii.a2b_base64(_base64_of(blob))
     except (binascii.Error, ValueError) as exc:
         raise translate.malformed("imagine blob is not base64", exc=exc) from exc
+
+
+def _base64_of(blob: Blob) -> Blob:
+    """``blob`` without the ``data:…,`` head of a data URL."""
+    if isinstance(blob, str):
+        if not blob.startswith("data:"):
+            return blob
+        at = blob.find(",", 0, _DATA_URL_HEAD)
+    else:
+        if blob[:5] != b"data:":
+            return blob
+        at = bytes(blob[:_DATA_URL_HEAD]).find(b",")
+    if at < 0:
+        raise translate.malformed("imagine blob is a data URL without data")
+    return blob[at + 1 :]
 
 
 def _opt_int(value: Any) -> int | None:
