@@ -2,6 +2,7 @@
 
     uv run python scripts/count_gateway.py [--requests 300] [--concurrency 16] [--plain]
         [--access none|memory|redis|all] [--redis-url redis://127.0.0.1:6379/0]
+        [--keep-callgrind DIR]
 
 CPU time on a shared 2-core VM drifts by 15-30% within minutes, so a change worth a few
 percent cannot be seen in ``bench_gateway.py``'s timings. Instruction counts can: the same
@@ -50,6 +51,8 @@ def main() -> None:
                         "(see bench_gateway.py --access); unset: `grok2api run`")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0",
                         help="the Redis of --access redis")
+    parser.add_argument("--keep-callgrind", type=Path, metavar="DIR",
+                        help="copy each gateway's callgrind output into DIR")
     args = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
@@ -105,8 +108,21 @@ def count(args: argparse.Namespace, *, access: str | None) -> float:
                     process.wait(120)
             if access == "redis":
                 bench._delete_prefix(args.redis_url, prefix)
-        counted = sum(callgrind_total(path) for path in Path(data_dir).glob("callgrind.out*"))
+        outputs = sorted(Path(data_dir).glob("callgrind.out*"))
+        counted = sum(callgrind_total(path) for path in outputs)
+        if args.keep_callgrind is not None:
+            _keep(outputs, args, access=access)
     return counted / args.requests
+
+
+def _keep(outputs: list[Path], args: argparse.Namespace, *, access: str | None) -> None:
+    """Copy the callgrind outputs; a multi-part dump keeps its part suffix."""
+    args.keep_callgrind.mkdir(parents=True, exist_ok=True)
+    kind = "plain" if args.plain else "streamed"
+    stem = f"callgrind.{access or 'run'}.c{args.concurrency}.{kind}"
+    for path in outputs:
+        suffix = path.name.removeprefix("callgrind.out")
+        shutil.copyfile(path, args.keep_callgrind / f"{stem}{suffix}")
 
 
 def _requests(port: int, *, stream: bool, concurrency: int, key: str | None = None) -> Any:
