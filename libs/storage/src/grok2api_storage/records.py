@@ -334,6 +334,23 @@ class UsageRecord:
     request_id: str = ""
 
 
+_USAGE_FIELDS = frozenset(field.name for field in dataclasses.fields(UsageRecord))
+_new_object = object.__new__
+
+
+def usage_record(**fields: Any) -> UsageRecord:
+    """``UsageRecord(**fields)``, cheaper when every field is given (the gateway makes one per
+    request, the drainer one per record it reads back): the values go into the instance's
+    ``__dict__`` at once instead of through the frozen class's ``object.__setattr__`` per
+    field, which cost about 20 k instructions a record. Anything else (a field missing, one
+    unknown) goes through the class itself: its defaults, its ``TypeError``."""
+    if fields.keys() != _USAGE_FIELDS:
+        return UsageRecord(**fields)
+    record = _new_object(UsageRecord)
+    record.__dict__.update(fields)
+    return record
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class UsageFilter:
     """Which records a query covers: ``since <= timestamp < until`` and the equalities set."""

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from grok2api_storage.records import UsageRecord
+from grok2api_storage.records import UsageRecord, usage_record
 from starlette.requests import ClientDisconnect
 
 from .. import errors
@@ -145,7 +145,7 @@ class Meter:
     def _record(self, status: int) -> UsageRecord:
         now = time.perf_counter()
         first = self._first_token
-        return UsageRecord(
+        return usage_record(
             id=RECORD_IDS.next(),
             timestamp=self._timestamp,
             key_id=self.caller.key_id,

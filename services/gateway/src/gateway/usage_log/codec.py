@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 
 import orjson
-from grok2api_storage.records import UsageRecord
+from grok2api_storage.records import UsageRecord, usage_record
 
 _FIELDS = frozenset(field.name for field in dataclasses.fields(UsageRecord))
 
@@ -26,6 +26,8 @@ def decode(raw: bytes | str) -> UsageRecord:
     try:
         data = orjson.loads(raw)
         data["timestamp"] = datetime.fromisoformat(data["timestamp"])
-        return UsageRecord(**{name: value for name, value in data.items() if name in _FIELDS})
+        if data.keys() <= _FIELDS:  # the usual case: no copy of the fields per record
+            return usage_record(**data)
+        return usage_record(**{name: value for name, value in data.items() if name in _FIELDS})
     except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
         raise MalformedRecordError(f"not a usage record: {exc}") from None
