@@ -91,8 +91,7 @@ class SqlClientKeyStore:
         if not last_used:
             return
         ordered = sorted(last_used.items())
-        async with self._db.transaction() as session:
-            conn = await session.connection()
+        async with self._db.connection() as conn:
             if conn.dialect.name == "sqlite":
                 # Plain tuples through the driver's prepared statement (the usage flush calls
                 # this once per batch): SQLAlchemy's statement handling cost more than SQLite.

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -123,6 +124,15 @@ class Database:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with translate.driver_errors(self.location), self._sessions.begin() as session:
             yield session
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection inside one transaction, committed on success, rolled back on
+        error: no ORM session around it. For batch writes that need no ORM (the usage
+        flush's insert and ``last_used_at`` update), whose session cost about as much as
+        the statement."""
+        async with translate.driver_errors(self.location), self.engine.begin() as conn:
+            yield conn
 
     async def ping(self) -> None:
         async with (
