@@ -4,7 +4,7 @@ simulator; sorted listing pages over 10,000 accounts."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from grok_web import client as grok_client
 from grok_web import options as grok_options
 from pool_harness import Pool
 from token_pool import actions, grpc_server
+from token_pool.hot import base
 
 CRED = "action-credential-" + "a" * 24
 Action = accounts.AccountAction
@@ -201,6 +202,8 @@ async def test_the_action_takes_at_most_max_tokens_accounts(pool: Pool, transpor
 
 
 ORDERS = (
+    (accounts.AccountSort.ID, False),
+    (accounts.AccountSort.CREATED, True),
     (accounts.AccountSort.REMAINING, True),
     (accounts.AccountSort.LAST_USED, True),
     (accounts.AccountSort.FAILURES, False),
@@ -245,6 +248,46 @@ async def test_sorted_pages_over_ten_thousand_accounts_are_complete_and_consiste
     filtered = await svc.list_accounts(tier=Tier.SUPER, tag="odd", search="n5", page_size=1000)
     assert filtered.total == sum(1 for n in range(1, 10_000, 2) if str(n % 97).startswith("5"))
     assert all(a.tier is Tier.SUPER and "odd" in a.tags for a in filtered.accounts)
+
+
+async def test_a_listing_in_a_durable_order_reads_the_live_state_of_its_page_only(
+    pool: Pool,
+) -> None:
+    await pool.store.accounts.bulk_upsert(
+        stored.NewAccount(credential=f"page-credential-{n:04d}-" + "c" * 20) for n in range(300)
+    )
+    read: list[int] = []
+    shared = pool.hot_factory
+
+    async def counting() -> base.HotState:
+        hot = await shared()
+        reading = hot.accounts
+
+        async def accounts_read(account_ids: Sequence[str] | None = None) -> Any:
+            read.append(len(account_ids) if account_ids is not None else -1)
+            return await reading(account_ids)
+
+        hot.accounts = accounts_read  # type: ignore[method-assign]
+        return hot
+
+    pool.hot_factory = counting
+    svc = await pool.replica()
+    lease = await svc.acquire(model="grok-4")  # a live field the page must show
+    for sort, descending in ORDERS[:2]:  # id, creation
+        read.clear()
+        everything = await svc.list_accounts(page_size=300, sort=sort, descending=descending)
+        second = await svc.list_accounts(
+            page_size=50, page_token="50", sort=sort, descending=descending
+        )
+        assert read == [300, 50]
+        assert second.total == 300 and second.next_page_token == "100"
+        assert second.accounts == everything.accounts[50:100]
+        leased = [a for a in everything.accounts if a.account_id == lease.account_id]
+        assert [a.inflight for a in leased] == [1]
+    read.clear()
+    await svc.list_accounts(page_size=50, sort=accounts.AccountSort.REMAINING)
+    assert read == [300]  # a live order reads every match
+    await svc.release(lease, outcome=Outcome.SUCCESS)
 
 
 def _key(account: accounts.Account, sort: accounts.AccountSort) -> Any:
