@@ -1,6 +1,7 @@
 """Instructions ``grok2api run`` executes per image job, counted by valgrind's callgrind.
 
     uv run python scripts/count_media.py [--images 200] [--concurrency 16] [--b64]
+        [--keep-callgrind DIR]
 
 The CPU time an image job costs is what grok2api adds to an image request on a busy
 machine (README, Performance, **Media**), but CPU time on the shared 2-core VM drifts by
@@ -11,7 +12,8 @@ token pool; under callgrind, instrumentation off), warms up with 100 one-image r
 prints instructions per image, every thread of the process included (the media store's
 writes run in worker threads). The upstream exchange (the Imagine WebSocket, decoding the
 image) is inside the count; the simulator's work and the kernel's (the file write) are not.
-Needs valgrind; takes about two minutes.
+Needs valgrind; takes about two minutes. ``--keep-callgrind DIR`` keeps the callgrind output
+(for ``callgrind_annotate --inclusive=yes`` breakdowns).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--b64", action="store_true", help="response_format b64_json")
+    parser.add_argument("--keep-callgrind", type=Path, metavar="DIR",
+                        help="copy the callgrind output into DIR")
     args = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
@@ -61,8 +65,20 @@ def count(args: argparse.Namespace) -> float:
             asyncio.run(_counted(port, pool_addr, body, args, gateway.pid))
         finally:
             stop(gateway, sim)
-        counted = sum(callgrind_total(path) for path in data_dir.glob("callgrind.out*"))
+        outputs = sorted(data_dir.glob("callgrind.out*"))
+        counted = sum(callgrind_total(path) for path in outputs)
+        if args.keep_callgrind is not None:
+            _keep(outputs, args)
     return counted / args.images
+
+
+def _keep(outputs: list[Path], args: argparse.Namespace) -> None:
+    """Copy the callgrind outputs; a multi-part dump keeps its part suffix."""
+    args.keep_callgrind.mkdir(parents=True, exist_ok=True)
+    stem = f"callgrind.media.c{args.concurrency}.{'b64' if args.b64 else 'url'}"
+    for path in outputs:
+        suffix = path.name.removeprefix("callgrind.out")
+        shutil.copyfile(path, args.keep_callgrind / f"{stem}{suffix}")
 
 
 async def _counted(port: int, pool_addr: str, body: dict[str, object],
