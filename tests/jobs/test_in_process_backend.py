@@ -85,3 +85,39 @@ async def test_wait_is_woken_by_the_terminal_event_alone() -> None:
     assert state.waiters == []
     # A finished job answers at once, with the same terminal event.
     assert (await queue.wait(job_id, timeout=0.01)).data == {"ok": True}
+
+
+class CountingCondition(asyncio.Condition):
+    def __init__(self) -> None:
+        super().__init__()
+        self.notified = 0
+
+    def notify_all(self) -> None:
+        self.notified += 1
+        super().notify_all()
+
+
+async def test_events_reach_followers_without_waking_anyone_when_none_follows() -> None:
+    queue = InProcessJobQueue()
+    job_id = await queue.submit("test.echo", {})
+    state = queue._jobs[job_id]
+    state.changed = condition = CountingCondition()
+
+    await queue.publish_event(job_id, events.progress({"progress": 10}))
+    assert condition.notified == 0  # nobody follows: the condition is left alone
+
+    seen: list[object] = []
+
+    async def follow() -> None:
+        async for event in queue.events(job_id):
+            seen.append(event.data)
+
+    follower = asyncio.create_task(follow())
+    await asyncio.sleep(0)
+    assert state.followers == 1
+    await queue.publish_event(job_id, events.progress({"progress": 20}))
+    await queue.publish_event(job_id, events.result({"ok": True}))
+    await asyncio.wait_for(follower, 1)
+    assert seen == [{"progress": 10}, {"progress": 20}, {"ok": True}]
+    assert condition.notified == 2
+    assert state.followers == 0

@@ -34,16 +34,16 @@ class JobEvent:
 
 
 def progress(data: Mapping[str, Any]) -> JobEvent:
-    return JobEvent(type=EventType.PROGRESS, data=dict(data))
+    return _event(EventType.PROGRESS, dict(data), time.time())
 
 
 def result(data: Mapping[str, Any]) -> JobEvent:
-    return JobEvent(type=EventType.RESULT, data=dict(data))
+    return _event(EventType.RESULT, dict(data), time.time())
 
 
 def error(*, code: str, message: str, **details: Any) -> JobEvent:
     """An error event; ``details`` (JSON-compatible) travel beside code and message."""
-    return JobEvent(type=EventType.ERROR, data={"code": code, "message": message, **details})
+    return _event(EventType.ERROR, {"code": code, "message": message, **details}, time.time())
 
 
 def encode(event: JobEvent) -> bytes:
@@ -52,4 +52,13 @@ def encode(event: JobEvent) -> bytes:
 
 def decode(raw: bytes | str) -> JobEvent:
     data = orjson.loads(raw)
-    return JobEvent(type=EventType(data["type"]), data=data["data"], at=data["at"])
+    return _event(EventType(data["type"]), data["data"], data["at"])
+
+
+def _event(type_: EventType, data: Mapping[str, Any], at: float) -> JobEvent:
+    """``JobEvent(type_, data, at)`` with its fields put into ``__dict__`` at once: a job
+    makes several events, and the frozen class's ``object.__setattr__`` per field is not
+    free."""
+    event: JobEvent = object.__new__(JobEvent)
+    event.__dict__.update(type=type_, data=data, at=at)
+    return event

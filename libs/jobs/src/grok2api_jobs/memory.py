@@ -44,7 +44,8 @@ class _Pending:
 @dataclasses.dataclass
 class _JobState:
     """A job's record (None for events published without a submit), events, finished flag,
-    and the futures of ``wait`` calls, given the terminal event when it comes."""
+    the futures of ``wait`` calls, given the terminal event when it comes, and how many
+    ``events`` readers follow it (``changed`` is notified only while one does)."""
 
     touched: float
     record: JobRecord | None = None
@@ -52,6 +53,7 @@ class _JobState:
     finished: bool = False
     changed: asyncio.Condition = dataclasses.field(default_factory=asyncio.Condition)
     waiters: list[asyncio.Future[JobEvent]] = dataclasses.field(default_factory=list)
+    followers: int = 0
 
     def has_more_than(self, seen: int) -> bool:
         return len(self.events) > seen
@@ -105,15 +107,19 @@ class InProcessJobQueue:
     async def events(self, job_id: str) -> AsyncGenerator[JobEvent, None]:
         log = self._state_for_events(envelope.check_job_id(job_id))
         seen = 0
-        while True:
-            async with log.changed:
-                await log.changed.wait_for(functools.partial(log.has_more_than, seen))
-                batch = log.events[seen:]
-            for event in batch:
-                seen += 1
-                yield event
-                if event.terminal:
-                    return
+        log.followers += 1
+        try:
+            while True:
+                async with log.changed:
+                    await log.changed.wait_for(functools.partial(log.has_more_than, seen))
+                    batch = log.events[seen:]
+                for event in batch:
+                    seen += 1
+                    yield event
+                    if event.terminal:
+                        return
+        finally:
+            log.followers -= 1
 
     async def wait(self, job_id: str, *, timeout: float) -> JobEvent:  # noqa: ASYNC109
         state = self._state_for_events(envelope.check_job_id(job_id))
@@ -261,8 +267,11 @@ class InProcessJobQueue:
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(event)
-        async with state.changed:
-            state.changed.notify_all()
+        # A plain request waits through ``wait``: nobody follows most jobs' events, and the
+        # condition's lock and notify cost every event something.
+        if state.followers:
+            async with state.changed:
+                state.changed.notify_all()
         return True
 
     def _listed(self, kind: str) -> list[JobRecord]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .envelope import Job
 from .events import EventType, JobEvent
@@ -56,10 +56,11 @@ class JobRecord:
     expires_at: float
 
 
-@dataclasses.dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """What one event does to its job's record. ``progress`` None: left as it was;
-    ``outcome``: the record field that takes the (terminal) event's data."""
+    ``outcome``: the record field that takes the (terminal) event's data. A named tuple:
+    one is made per event, and a frozen dataclass's per-field ``object.__setattr__`` is
+    not free."""
 
     status: JobStatus
     progress: int | None
@@ -99,14 +100,21 @@ def applied(record: JobRecord, event: JobEvent, *, ttl: float) -> JobRecord:
     """``record`` after ``event`` (the caller has checked that the job is not finished)."""
     change = change_for(event)
     terminal = change.outcome is not None
-    return dataclasses.replace(
-        record,
-        status=change.status,
-        progress=record.progress if change.progress is None else change.progress,
-        updated_at=event.at,
-        started_at=event.at if record.started_at is None and not terminal else record.started_at,
-        finished_at=event.at if terminal else None,
-        result=dict(event.data) if change.outcome == "result" else record.result,
-        error=dict(event.data) if change.outcome == "error" else record.error,
-        expires_at=event.at + ttl,
-    )
+    at = event.at
+    # Every event of every job passes here: the new record's fields go into its __dict__
+    # at once, not through ``dataclasses.replace`` (the frozen class's __init__ and its
+    # ``object.__setattr__`` per field, 13 of them).
+    fields = dict(record.__dict__)
+    fields["status"] = change.status
+    if change.progress is not None:
+        fields["progress"] = change.progress
+    fields["updated_at"] = at
+    if record.started_at is None and not terminal:
+        fields["started_at"] = at
+    fields["finished_at"] = at if terminal else None
+    if change.outcome is not None:
+        fields[change.outcome] = dict(event.data)
+    fields["expires_at"] = at + ttl
+    changed: JobRecord = object.__new__(JobRecord)
+    changed.__dict__.update(fields)
+    return changed

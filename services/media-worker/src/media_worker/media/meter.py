@@ -27,9 +27,12 @@ class Meter:
         if value <= self._shown:
             return
         self._shown = value
-        await self._publish(
-            Progress(progress=value, stage=stage, attempt=self._attempt).model_dump()
-        )
+        # ``Progress(...).model_dump()`` without the model: several of these go out per job,
+        # and the value is already in range (the model's only check).
+        await self._publish({
+            "progress": value, "stage": stage, "index": None, "partial": None,
+            "attempt": self._attempt,
+        })  # fmt: skip
 
     async def partial(self, file: MediaFile, *, progress: float) -> None:
         """A preview image (always published: each one is a new picture), numbered from 0."""
