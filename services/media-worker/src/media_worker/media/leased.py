@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from grok2api_poolclient import errors as pool_errors
 from grok2api_poolclient import leases, leasing
+from grok2api_settings.sections import RetrySettings
 from grok_web import errors as grok_errors
 
 from .context import MediaContext
@@ -38,9 +39,25 @@ BLOCKED_STATUS = 422
 
 
 def media_policy(ctx: MediaContext) -> leasing.RetryPolicy:
-    policy = leasing.RetryPolicy.from_settings(ctx.settings().retry)
-    codes = policy.retry_status_codes | {BLOCKED_STATUS}
-    return dataclasses.replace(policy, retry_status_codes=codes)
+    """The retry policy of the current ``retry`` settings, blocked generations retried too.
+    Built once per settings section, not per job (two frozen dataclasses and a frozenset);
+    a settings change brings a new section, and with it a new policy."""
+    section = ctx.settings().retry
+    if _last.section is not section or _last.policy is None:
+        policy = leasing.RetryPolicy.from_settings(section)
+        codes = policy.retry_status_codes | {BLOCKED_STATUS}
+        _last.policy = dataclasses.replace(policy, retry_status_codes=codes)
+        _last.section = section  # held, so ``is`` is never fooled by a recycled address
+    return _last.policy
+
+
+@dataclasses.dataclass
+class _LastPolicy:
+    section: RetrySettings | None = None
+    policy: leasing.RetryPolicy | None = None
+
+
+_last = _LastPolicy()
 
 
 async def run(
