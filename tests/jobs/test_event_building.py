@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 from grok2api_jobs import events, records
-from grok2api_jobs.envelope import new_job
+from grok2api_jobs.envelope import Job, new_job
 from grok2api_jobs.events import EventType, JobEvent
 from grok2api_jobs.records import JobRecord, JobStatus
 
@@ -65,3 +65,18 @@ def test_terminal_events_set_the_outcome_and_the_finish_time() -> None:
     assert cancelled.status is JobStatus.CANCELLED
     assert cancelled.progress == 10 and cancelled.result is None
     assert cancelled.error == {"code": "cancelled", "message": "gone"}
+
+
+def test_new_jobs_and_their_records_are_what_the_classes_build() -> None:
+    job = new_job(kind="test.echo", payload={"a": 1}, headers={"traceparent": "t"})
+    assert job == Job(job.id, "test.echo", {"a": 1}, job.created_at, 1, {"traceparent": "t"})
+    record = records.new_record(job, metadata={"n": 1}, owner="k", ttl=60.0)
+    assert record == JobRecord(
+        id=job.id, kind="test.echo", status=JobStatus.QUEUED, progress=0,
+        created_at=job.created_at, updated_at=job.created_at, started_at=None,
+        finished_at=None, metadata={"n": 1}, owner="k", result=None, error=None,
+        expires_at=job.created_at + 60.0,
+    )  # fmt: skip
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        job.attempt = 2  # type: ignore[misc]
+    assert dataclasses.replace(job, attempt=2).attempt == 2  # reclaim's copy still works

@@ -49,13 +49,18 @@ def new_job(*, kind: str, payload: Mapping[str, Any], headers: Mapping[str, str]
     """A fresh job with a random id, stamped with the current wall-clock time."""
     if not kind:
         raise ValueError("a job needs a non-empty kind")
-    return Job(
+    # Every field into __dict__ at once, not through the frozen class's ``object.__setattr__``
+    # per field: one job per media request.
+    job: Job = object.__new__(Job)
+    job.__dict__.update(
         id=uuid.uuid4().hex,
         kind=kind,
         payload=dict(payload),
         created_at=time.time(),
+        attempt=1,
         headers=dict(headers),
     )
+    return job
 
 
 def check_job_id(job_id: str) -> str:

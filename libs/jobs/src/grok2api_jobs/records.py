@@ -79,7 +79,8 @@ def change_for(event: JobEvent) -> Change:
 
 
 def new_record(job: Job, *, metadata: Mapping[str, Any], owner: str, ttl: float) -> JobRecord:
-    return JobRecord(
+    record: JobRecord = object.__new__(JobRecord)  # every field given: see ``applied``
+    record.__dict__.update(
         id=job.id,
         kind=job.kind,
         status=JobStatus.QUEUED,
@@ -94,6 +95,7 @@ def new_record(job: Job, *, metadata: Mapping[str, Any], owner: str, ttl: float)
         error=None,
         expires_at=job.created_at + ttl,
     )
+    return record
 
 
 def applied(record: JobRecord, event: JobEvent, *, ttl: float) -> JobRecord:

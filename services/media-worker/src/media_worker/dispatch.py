@@ -117,8 +117,8 @@ async def run_job(
     kind = metric_kind(job.kind, handlers)
     finished = FINISHED_OUTCOMES.get(outcome)
     if finished is not None:
-        metrics.finished.labels(kind=kind, outcome=finished).inc()
-        metrics.duration.labels(kind=kind).observe(clock() - started)
+        metrics.finished_of(kind, finished).inc()
+        metrics.duration_of(kind).observe(clock() - started)
     log.info("job_ended id=%s kind=%s attempt=%d outcome=%s", job.id, kind, job.attempt, outcome)
     return outcome
 

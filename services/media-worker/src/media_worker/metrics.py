@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import weakref
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
@@ -41,6 +42,30 @@ class WorkerMetrics:
     cache_bytes: Gauge
     """The media store's size by file ``kind`` (image, video, upload). Shared: set by the
     metrics leader only."""
+    _children: dict[tuple[str, ...], Any] = dataclasses.field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """The per-job series looked up so far: ``labels()`` takes a lock and checks its
+    arguments on every call, and every job makes four (kinds and outcomes are few)."""
+
+    def in_flight_of(self, kind: str) -> Gauge:
+        child = self._children.get(("in_flight", kind))
+        if child is None:
+            child = self._children[("in_flight", kind)] = self.in_flight.labels(kind=kind)
+        return child  # type: ignore[no-any-return]
+
+    def finished_of(self, kind: str, outcome: str) -> Counter:
+        child = self._children.get(("finished", kind, outcome))
+        if child is None:
+            child = self.finished.labels(kind=kind, outcome=outcome)
+            self._children[("finished", kind, outcome)] = child
+        return child  # type: ignore[no-any-return]
+
+    def duration_of(self, kind: str) -> Histogram:
+        child = self._children.get(("duration", kind))
+        if child is None:
+            child = self._children[("duration", kind)] = self.duration.labels(kind=kind)
+        return child  # type: ignore[no-any-return]
 
     @classmethod
     def on(cls, registry: CollectorRegistry = REGISTRY) -> WorkerMetrics:

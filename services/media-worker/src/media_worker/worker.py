@@ -226,9 +226,7 @@ class Worker:
         task.add_done_callback(self._finished)
 
     def _in_flight(self, delivery: Delivery) -> Gauge:
-        return self.metrics.in_flight.labels(
-            kind=dispatch.metric_kind(delivery.job.kind, self.handlers)
-        )
+        return self.metrics.in_flight_of(dispatch.metric_kind(delivery.job.kind, self.handlers))
 
     def _finished(self, task: asyncio.Task[dispatch.Outcome]) -> None:
         delivery = self._running.pop(task)
