@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from . import errors
+from .frozen import built
 
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -49,10 +50,8 @@ def new_job(*, kind: str, payload: Mapping[str, Any], headers: Mapping[str, str]
     """A fresh job with a random id, stamped with the current wall-clock time."""
     if not kind:
         raise ValueError("a job needs a non-empty kind")
-    # Every field into __dict__ at once, not through the frozen class's ``object.__setattr__``
-    # per field: one job per media request.
-    job: Job = object.__new__(Job)
-    job.__dict__.update(
+    return built(  # one job per media request: see ``frozen``
+        Job,
         id=uuid.uuid4().hex,
         kind=kind,
         payload=dict(payload),
@@ -60,7 +59,6 @@ def new_job(*, kind: str, payload: Mapping[str, Any], headers: Mapping[str, str]
         attempt=1,
         headers=dict(headers),
     )
-    return job
 
 
 def check_job_id(job_id: str) -> str:

@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from .frozen import built
+
 
 class EventType(enum.StrEnum):
     PROGRESS = "progress"
@@ -56,9 +58,4 @@ def decode(raw: bytes | str) -> JobEvent:
 
 
 def _event(type_: EventType, data: Mapping[str, Any], at: float) -> JobEvent:
-    """``JobEvent(type_, data, at)`` with its fields put into ``__dict__`` at once: a job
-    makes several events, and the frozen class's ``object.__setattr__`` per field is not
-    free."""
-    event: JobEvent = object.__new__(JobEvent)
-    event.__dict__.update(type=type_, data=data, at=at)
-    return event
+    return built(JobEvent, type=type_, data=data, at=at)  # a job makes several: see frozen

@@ -15,6 +15,7 @@ from typing import Any, Literal, NamedTuple
 
 from .envelope import Job
 from .events import EventType, JobEvent
+from .frozen import built
 
 CANCELLED_CODE = "cancelled"
 """The ``code`` of the error event that ``JobQueue.cancel`` publishes."""
@@ -79,8 +80,8 @@ def change_for(event: JobEvent) -> Change:
 
 
 def new_record(job: Job, *, metadata: Mapping[str, Any], owner: str, ttl: float) -> JobRecord:
-    record: JobRecord = object.__new__(JobRecord)  # every field given: see ``applied``
-    record.__dict__.update(
+    return built(  # one per job: see ``frozen``
+        JobRecord,
         id=job.id,
         kind=job.kind,
         status=JobStatus.QUEUED,
@@ -95,7 +96,6 @@ def new_record(job: Job, *, metadata: Mapping[str, Any], owner: str, ttl: float)
         error=None,
         expires_at=job.created_at + ttl,
     )
-    return record
 
 
 def applied(record: JobRecord, event: JobEvent, *, ttl: float) -> JobRecord:
@@ -103,9 +103,8 @@ def applied(record: JobRecord, event: JobEvent, *, ttl: float) -> JobRecord:
     change = change_for(event)
     terminal = change.outcome is not None
     at = event.at
-    # Every event of every job passes here: the new record's fields go into its __dict__
-    # at once, not through ``dataclasses.replace`` (the frozen class's __init__ and its
-    # ``object.__setattr__`` per field, 13 of them).
+    # Every event of every job passes here: ``built`` (see ``frozen``), not
+    # ``dataclasses.replace`` and the frozen class's 13 ``object.__setattr__``.
     fields = dict(record.__dict__)
     fields["status"] = change.status
     if change.progress is not None:
@@ -117,6 +116,4 @@ def applied(record: JobRecord, event: JobEvent, *, ttl: float) -> JobRecord:
     if change.outcome is not None:
         fields[change.outcome] = dict(event.data)
     fields["expires_at"] = at + ttl
-    changed: JobRecord = object.__new__(JobRecord)
-    changed.__dict__.update(fields)
-    return changed
+    return built(JobRecord, **fields)

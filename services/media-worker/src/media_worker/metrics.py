@@ -49,23 +49,20 @@ class WorkerMetrics:
     arguments on every call, and every job makes four (kinds and outcomes are few)."""
 
     def in_flight_of(self, kind: str) -> Gauge:
-        child = self._children.get(("in_flight", kind))
-        if child is None:
-            child = self._children[("in_flight", kind)] = self.in_flight.labels(kind=kind)
-        return child  # type: ignore[no-any-return]
+        return self._series("in_flight", kind=kind)  # type: ignore[no-any-return]
 
     def finished_of(self, kind: str, outcome: str) -> Counter:
-        child = self._children.get(("finished", kind, outcome))
-        if child is None:
-            child = self.finished.labels(kind=kind, outcome=outcome)
-            self._children[("finished", kind, outcome)] = child
-        return child  # type: ignore[no-any-return]
+        return self._series("finished", kind=kind, outcome=outcome)  # type: ignore[no-any-return]
 
     def duration_of(self, kind: str) -> Histogram:
-        child = self._children.get(("duration", kind))
+        return self._series("duration", kind=kind)  # type: ignore[no-any-return]
+
+    def _series(self, metric: str, **labels: str) -> Any:
+        key = (metric, *labels.values())
+        child = self._children.get(key)
         if child is None:
-            child = self._children[("duration", kind)] = self.duration.labels(kind=kind)
-        return child  # type: ignore[no-any-return]
+            child = self._children[key] = getattr(self, metric).labels(**labels)
+        return child
 
     @classmethod
     def on(cls, registry: CollectorRegistry = REGISTRY) -> WorkerMetrics:
