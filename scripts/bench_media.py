@@ -241,14 +241,18 @@ async def overhead(args: argparse.Namespace, data_dir: Path) -> list[dict[str, A
 async def measured_rounds(paths: Sequence[tuple[str, Callable[[int], Awaitable[None]]]],
                           placed: dict[str, Callable[[], None]], *, rounds: int,
                           seconds: float) -> list[dict[str, Any]]:
-    """Every path at concurrency 1 then 16, in each placement, ``rounds`` times over."""
+    """Every path at concurrency 1 then 16, in each placement, ``rounds`` times over. Each
+    round starts the paths one further along, so that none is always measured first or
+    right after the same other path."""
     rows: list[dict[str, Any]] = []
     try:
         for round_ in range(1, rounds + 1):
+            shift = (round_ - 1) % len(paths)
+            in_turn = [*paths[shift:], *paths[:shift]]
             for placement, place in placed.items():
                 place()
                 for concurrency in (1, 16):
-                    for name, call in paths:
+                    for name, call in in_turn:
                         row = await phase(call, concurrency=concurrency, seconds=seconds)
                         rows.append({"round": round_, "placement": placement, "path": name,
                                      "concurrency": concurrency, **row})
