@@ -4,7 +4,7 @@
         [--keep-callgrind DIR]
 
 The CPU time an image job costs is what grok2api adds to an image request on a busy
-machine (README, Performance, **Media**), but CPU time on the shared 2-core VM drifts by
+machine (docs/performance.md, **Media**), but CPU time on the shared 2-core VM drifts by
 15-30% within minutes. Instruction counts do not: this starts the simulator and
 ``grok2api run`` (the single-process mode: gateway, in-process job queue, media worker,
 token pool; under callgrind, instrumentation off), warms up with 100 one-image requests
