@@ -2,6 +2,9 @@
 
 service.PoolService        the pool; satisfies grok2api_poolclient.PoolClient in-process
 leasing / management       acquire-release hot path / account management
+acquiring                  acquires as answered: on-demand refresh and retry, metrics
+background                 the supervised background loops, restarted after a crash
+gauge_reporting            the replica holding the metrics leadership reports the gauges
 refresh                    usage refresh (periodic, on demand, streamed progress)
 actions                    upstream account actions (ToS, birth date, NSFW, assets), streamed
 listing                    the account listing: filter, sort, page over an in-memory catalogue

@@ -2,10 +2,10 @@
 
 Counters and the acquire histogram count what this replica did: replicas add up. The
 pool-wide gauges describe the shared hot state, which every replica sees whole, so only one
-replica may report them: ``PoolGauges`` shows the snapshot ``PoolService``'s metrics loop
-gave it while that replica holds the metrics leadership, and no series at all otherwise
-(``sum()`` over replicas is then right). Labels are tiers, statuses, modes, reasons and
-outcome classes: never an account id or a credential.
+replica may report them: ``PoolGauges`` shows the snapshot the metrics loop
+(``gauge_reporting``) gave it while that replica holds the metrics leadership, and no series
+at all otherwise (``sum()`` over replicas is then right). Labels are tiers, statuses, modes,
+reasons and outcome classes: never an account id or a credential.
 """
 
 from __future__ import annotations

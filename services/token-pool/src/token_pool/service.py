@@ -1,13 +1,9 @@
 """``PoolService``: the token pool, satisfying ``grok2api_poolclient.PoolClient`` in-process.
 
 The single-process mode hands this object to its callers directly; the gRPC server wraps
-it for the others. ``start()`` launches its supervised background work (change notices,
-lease reaper, metrics, periodic refresh) and ``aclose()`` stops it.
-
-The pool-wide gauges (``metrics.PoolGauges``) are reported by one replica only: the one
-holding ``leadership`` (a Redis lease shared by the replicas; in the single-process mode
-``SoleLeadership``, always held). Every ``METRICS_INTERVAL_SECONDS`` each replica takes or
-renews the lease: the holder shows a fresh snapshot of the hot state, the others none.
+it for the others. ``start()`` launches its supervised background work (``background``:
+change notices, lease reaper, metrics, periodic refresh) and ``aclose()`` stops it. The
+pool-wide gauges are reported by one replica only (``gauge_reporting``).
 """
 
 from __future__ import annotations
@@ -16,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from grok2api_jobs import leadership as leaders
@@ -26,34 +22,32 @@ from grok2api_poolclient.leases import Lease, Outcome, QuotaFigures, Tier
 from grok2api_settings import Settings
 from grok2api_storage import protocols
 from grok_web import client as grok_client
-from grok_web import options as grok_options
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from . import (
+    acquiring,
     actions,
     catalogue,
     checkpoint,
     feed,
+    gauge_reporting,
     leasing,
     management,
-    quotas,
     refresh,
     translate,
     usage,
 )
-from .egress import clearance, probe
+from .background import BackgroundJobs, Job
+from .egress import clearance, probe, probe_client
 from .egress import management as egress_management
 from .egress import pool as egress_pool
+from .gauge_reporting import METRICS_INTERVAL_SECONDS, METRICS_LEASE_SECONDS
 from .hot import base
 from .metrics import PoolMetrics
 
-log = logging.getLogger(__name__)
+__all__ = ["METRICS_INTERVAL_SECONDS", "METRICS_LEASE_SECONDS", "PoolService"]
 
-METRICS_INTERVAL_SECONDS = 10.0
-# The metrics leadership outlives two missed renewals; a dead leader's gauges move to
-# another replica within this plus one interval.
-METRICS_LEASE_SECONDS = 3 * METRICS_INTERVAL_SECONDS
-RESTART_DELAY_SECONDS = 1.0
+log = logging.getLogger(__name__)
 
 
 class PoolService:
@@ -84,7 +78,7 @@ class PoolService:
         credentials = feed.CredentialCache()
         self._credentials = credentials
         self.metrics = PoolMetrics.on(registry)
-        self._leadership = leadership or leaders.SoleLeadership()
+        self._jobs = BackgroundJobs()
         common: dict[str, Any] = {"repo": repo, "hot": hot, "credentials": credentials}
         self.egress = egress_pool.EgressPool(
             settings=settings, hot=hot, repo=egresses or egress_pool.NoStoredEgresses(),
@@ -97,21 +91,26 @@ class PoolService:
             **common,
         )  # fmt: skip
         self._manager = management.AccountManager(clock=clock, **common)
-        self._grok = grok
-        self._own_grok: grok_client.GrokClient | None = None
+        self._gauges = gauge_reporting.GaugeReporter(
+            leadership=leadership or leaders.SoleLeadership(), stats=self._manager.stats,
+            metrics=self.metrics, egress=self.egress,
+        )  # fmt: skip
+        self._probe_client = probe_client.ProbeClient(settings=settings, given=grok)
         self._egresses = egress_management.EgressManager(
             pool=self.egress, hot=hot, settings=settings, clock=clock,
             prober=probe.Prober(
-                client=self._grok_client,
+                client=self._probe_client.get,
                 solver_configured=lambda: bool(settings().egress.solver_url),
             ),
         )  # fmt: skip
         self.refresher = refresh.Refresher(
             settings=settings, reader=reader, clock=clock, metrics=self.metrics, **common
         )
+        self._acquirer = acquiring.Acquirer(
+            leaser=self._leaser, refresher=self.refresher, metrics=self.metrics
+        )
         self._actions = actions.ActionRunner(settings=settings, repo=repo, upstream=upstream)
         self._clock = clock
-        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, *, background: bool = True) -> None:
         """Build the hot state if needed; with ``background``, start the supervised loops."""
@@ -121,45 +120,33 @@ class PoolService:
         if not background:
             return
         listening = asyncio.Event()
-        jobs: tuple[tuple[str, Callable[[], Coroutine[Any, Any, None]]], ...] = (
+        jobs: tuple[tuple[str, Job], ...] = (
             ("notices", lambda: self._follow_notices(listening)),
             ("reaper", self._reap),
-            ("metrics", self._report_metrics),
+            ("metrics", self._gauges.run_periodically),
             ("refresh", self.refresher.run_periodically),
             ("clearance", self.egress.clearance.run_periodically),
             ("egress-bindings", self.egress.run_periodically),
             ("quota-checkpoint", self.checkpoints.run_periodically),
         )
         for name, job in jobs:
-            self._tasks.append(asyncio.create_task(_supervised(name, job), name=f"pool-{name}"))
+            self._jobs.start(name, job)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2):
                 await listening.wait()
 
     async def aclose(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self._jobs.aclose()
         await self.checkpoints.final()
         await self.egress.clearance.aclose()
-        if self._own_grok is not None:
-            await self._own_grok.aclose()
-            self._own_grok = None
-        # Hand the gauges over now rather than when the lease expires.
-        self.metrics.gauges.hide()
-        self.egress.hide_metrics()
-        await self._leadership.release()
+        await self._probe_client.aclose()
+        await self._gauges.stop()
 
     def _reread_usage(self) -> None:
         """A hot state lost while running was rebuilt from the last quota checkpoint; what
         was spent after it only the upstream knows, so every usable account is re-read."""
-        if not self._settings().token.refresh_after_rebuild:
-            return
-        if any(t.get_name() == "pool-usage-reread" and not t.done() for t in self._tasks):
-            return
-        job = _supervised("usage-reread", self.refresher.reread_all, once=True)
-        self._tasks.append(asyncio.create_task(job, name="pool-usage-reread"))
+        if self._settings().token.refresh_after_rebuild:
+            self._jobs.start_once("usage-reread", self.refresher.reread_all)
 
     async def _follow_notices(self, listening: asyncio.Event) -> None:
         stream = self._hot.subscribe()
@@ -188,29 +175,10 @@ class PoolService:
             if reclaimed:
                 log.info("leases_reclaimed count=%d", reclaimed)
 
-    async def _report_metrics(self) -> None:
-        while True:
-            await self.report_metrics()
-            raise_if_cancelling()
-            await asyncio.sleep(METRICS_INTERVAL_SECONDS)
-
     async def report_metrics(self) -> bool:
-        """One round of the metrics loop: take or renew the metrics leadership; the leader
-        shows a fresh snapshot of the pool-wide gauges, any other replica none. Whether
-        this replica reports them now."""
-        if not await self._leadership.hold():
-            self.metrics.gauges.hide()
-            self.egress.hide_metrics()
-            return False
-        try:
-            stats = await self._manager.stats()
-            await self.egress.show_metrics()
-        except BaseException:
-            self.metrics.gauges.hide()  # no stale figures while the hot state cannot be read
-            self.egress.hide_metrics()
-            raise
-        self.metrics.gauges.show(stats)
-        return True
+        """One round of the metrics loop (``GaugeReporter.report``): whether this replica
+        reports the pool-wide gauges now."""
+        return await self._gauges.report()
 
     async def acquire(
         self,
@@ -223,43 +191,11 @@ class PoolService:
         account_id: str = "",
         account_tags: Sequence[str] = (),
     ) -> Lease:
-        started = time.perf_counter()
         order = leasing.AcquireOrder(
             model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier,
             account_id=account_id, account_tags=account_tags,
         )  # fmt: skip
-        try:
-            with translate.pool_errors():
-                try:
-                    lease = await self._leaser.acquire(
-                        model=model, cost=cost, exclude=exclude, prefer_tier=prefer_tier,
-                        account_id=account_id, account_tags=account_tags,
-                    )  # fmt: skip
-                except errors.PoolExhausted as exc:
-                    lease = await self._after_exhaustion(exc, order)
-        except errors.PoolError as exc:
-            self.metrics.acquired(exc, time.perf_counter() - started)
-            raise
-        self.metrics.acquired(lease, time.perf_counter() - started)
-        return lease
-
-    async def _after_exhaustion(
-        self, exc: errors.PoolExhausted, order: leasing.AcquireOrder
-    ) -> Lease:
-        """On-demand refresh (rate limited across replicas), then one more try."""
-        if exc.reason is not errors.ExhaustedReason.NO_QUOTA:
-            # busy, cooling, absent or refused accounts are not fixed by fresher figures
-            raise exc
-        charge = self._leaser.charge(order.model)
-        tiers = quotas.candidate_tiers(charge.min_tier)
-        cost = order.cost
-        wanted = charge.cost if cost is None or cost <= 0 else cost
-        if not await self.refresher.on_exhausted(tiers, mode=charge.mode, cost=wanted):
-            raise exc
-        return await self._leaser.acquire(
-            model=order.model, cost=cost, exclude=order.exclude, prefer_tier=order.prefer_tier,
-            account_id=order.account_id, account_tags=order.account_tags,
-        )  # fmt: skip
+        return await self._acquirer.acquire(order)
 
     async def release(
         self,
@@ -288,24 +224,7 @@ class PoolService:
         ``acquire`` would have raised it); None for a release that went through. A failure
         of the whole batch (Redis down) raises instead.
         """
-        started = time.perf_counter()
-        with translate.pool_errors():
-            leases, released = await self._leaser.run(acquires=acquires, releases=releases)
-        retries = [
-            (n, self._after_exhaustion(answer, order))
-            for n, (order, answer) in enumerate(zip(acquires, leases, strict=True))
-            if isinstance(answer, errors.PoolExhausted)
-        ]
-        if retries:
-            outcomes = await asyncio.gather(*(r for _, r in retries), return_exceptions=True)
-            for (n, _), outcome in zip(retries, outcomes, strict=True):
-                if not isinstance(outcome, Lease | errors.PoolError):
-                    outcome = errors.PoolUnavailable(f"on-demand refresh failed: {outcome!r}")
-                leases[n] = outcome
-        elapsed = time.perf_counter() - started
-        for answer in leases:
-            self.metrics.acquired(answer, elapsed)
-        return leases, released
+        return await self._acquirer.run(acquires=acquires, releases=releases)
 
     async def set_user_id(self, account_id: str, user_id: str) -> None:
         with translate.pool_errors():
@@ -411,14 +330,6 @@ class PoolService:
             async for item in self._manager.export():
                 yield item
 
-    def _grok_client(self) -> grok_client.GrokClient:
-        if self._grok is not None:
-            return self._grok
-        if self._own_grok is None:
-            options = grok_options.ClientOptions.from_settings(self._settings())
-            self._own_grok = grok_client.GrokClient(options=options)
-        return self._own_grok
-
     async def list_egresses(self) -> tuple[egresses.Egress, ...]:
         return await self._egresses.list()
 
@@ -474,26 +385,3 @@ class PoolService:
 
     async def refresh_clearance(self, egress: str) -> egresses.ClearanceRefresh:
         return await self._egresses.refresh(egress)
-
-
-async def _supervised(
-    name: str, job: Callable[[], Coroutine[Any, Any, None]], *, once: bool = False
-) -> None:
-    """Run a background loop; a crash is logged (never silent) and the loop restarted
-    (``once``: a one-off job, not restarted).
-
-    The loops call Redis, whose client can lose a cancel (``grok2api_jobs.cancellation``):
-    each checks after its calls, and so does this, or closing the pool would hang.
-    """
-    while True:
-        try:
-            await job()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            raise_if_cancelling()
-            log.exception("pool_background_task_failed task=%s", name)
-        raise_if_cancelling()
-        if once:
-            return
-        await asyncio.sleep(RESTART_DELAY_SECONDS)
