@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from grok2api_storage import protocols
 from pool_harness import Clock, Pool
+from token_pool import background
 from token_pool.hot import memory, redis_state
 
 
@@ -93,3 +94,27 @@ async def test_a_notice_subscription_stops_when_its_read_lost_the_cancel() -> No
     async with asyncio.timeout(5):
         with pytest.raises(asyncio.CancelledError):
             await follower
+
+
+async def test_a_one_off_job_runs_once_at_a_time_and_finished_ones_are_let_go() -> None:
+    jobs = background.BackgroundJobs()
+    runs = 0
+    release = asyncio.Event()
+
+    async def reread() -> None:
+        nonlocal runs
+        runs += 1
+        await release.wait()
+
+    jobs.start_once("reread", reread)
+    jobs.start_once("reread", reread)  # still running: not started twice
+    await asyncio.sleep(0)
+    assert runs == 1
+    release.set()
+    for _ in range(50):  # each finishes before the next is asked for
+        await asyncio.sleep(0)
+        jobs.start_once("reread", reread)
+    await asyncio.sleep(0)
+    assert runs == 51
+    assert len(jobs._tasks) <= 1  # a long-running pool does not keep every finished one
+    await jobs.aclose()

@@ -33,7 +33,8 @@ class BackgroundJobs:
     def start_once(self, name: str, job: Job) -> None:
         """Run ``job`` once, unless a job of that name is still running."""
         task_name = f"pool-{name}"
-        if any(t.get_name() == task_name and not t.done() for t in self._tasks):
+        self._tasks = [t for t in self._tasks if not t.done()]  # one-offs must not pile up
+        if any(t.get_name() == task_name for t in self._tasks):
             return
         self._tasks.append(asyncio.create_task(supervised(name, job, once=True), name=task_name))
 
