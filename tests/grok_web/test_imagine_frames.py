@@ -4,14 +4,15 @@ or copied, and the parse otherwise equals ``orjson.loads`` whatever the frame lo
 from __future__ import annotations
 
 import base64
+import binascii
 import types
 from typing import Any
 
 import orjson
 import pytest
+from grok_web import errors, imagine_frames
 from grok_web import events as ev
-from grok_web import imagine_frames
-from grok_web.imagine import ImagineRequest, _Tracker
+from grok_web.imagine import ImagineRequest, _decode_blob, _Tracker
 from grok_web.options import ClientOptions
 
 BLOB = base64.b64encode(bytes(range(256)) * 600).decode()  # 204 800 characters
@@ -73,3 +74,25 @@ def test_a_final_from_a_viewed_blob_carries_the_decoded_image(prefix: str) -> No
 
     assert [type(event) for event in out] == [ev.ImageFinal]
     assert out[0].data == base64.b64decode(BLOB)
+
+
+IMAGE = bytes(range(256)) * 600
+
+
+@pytest.mark.parametrize(
+    ("blob", "image"),
+    [
+        (BLOB, IMAGE),  # plain base64: the vectorised decoder
+        (memoryview(BLOB.encode()), IMAGE),  # a view of the frame, as imagine_frames hands it
+        ("\n".join(BLOB[i : i + 76] for i in range(0, len(BLOB), 76)), IMAGE),  # MIME lines
+        ("QUJD*RA==", b"ABCD"),  # a stray character: skipped, as binascii always did
+    ],
+)
+def test_a_blob_decodes_as_binascii_decodes_it(blob: str | memoryview, image: bytes) -> None:
+    assert _decode_blob(blob) == image == binascii.a2b_base64(blob)
+
+
+@pytest.mark.parametrize("blob", ["QUJDRA", "data:image/png;base64"])
+def test_a_blob_that_is_not_base64_is_a_malformed_answer(blob: str) -> None:
+    with pytest.raises(errors.MalformedResponse):
+        _decode_blob(blob)

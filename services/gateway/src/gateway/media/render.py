@@ -9,12 +9,12 @@ as base64 read from the blob store. Image streams follow OpenAI's image streamin
 
 from __future__ import annotations
 
-import base64
 import html
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
+import pybase64
 from grok2api_media import blobs as blob_store
 from grok2api_media.blobs import BlobStore
 from grok2api_media.jobs import MediaFile, VideoResult
@@ -49,7 +49,8 @@ async def read(blobs: BlobStore, file: MediaFile) -> bytes:
 
 
 async def b64(blobs: BlobStore, file: MediaFile) -> str:
-    return base64.b64encode(await read(blobs, file)).decode("ascii")
+    """The file as base64 text (pybase64: a vectorised encoder, for images of a megabyte)."""
+    return pybase64.b64encode(await read(blobs, file)).decode("ascii")
 
 
 def url(app_url: str, file: MediaFile) -> str:
