@@ -13,9 +13,10 @@ upload v2, tagged ``file_source=IMAGINE_SELF_UPLOAD_FILE_SOURCE``.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from typing import Any, Literal
+
+import pybase64
 
 from grok_web import context, curl_engine, translate
 from grok_web.assets import UploadedFile
@@ -98,7 +99,7 @@ async def _upload_json(
     body = {
         "fileName": file_name,
         "fileMimeType": mime_type,
-        "content": base64.b64encode(content).decode("ascii"),
+        "content": pybase64.b64encode(content).decode("ascii"),
     }
     response = await ctx.transport.request(
         "POST", ctx.url(UPLOAD_JSON), headers=headers, json=body, secrets=(credential,)

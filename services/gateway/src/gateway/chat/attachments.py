@@ -13,7 +13,6 @@ that uploaded them.
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import dataclasses
 import ipaddress
@@ -25,6 +24,7 @@ import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 
+import pybase64
 from curl_cffi import CurlError, CurlOpt
 from curl_cffi.requests import AsyncSession, Response
 from grok2api_settings.sections import ChatSettings
@@ -227,7 +227,7 @@ def _b64(text: str, *, param: str, max_bytes: int) -> bytes:
         if len(text) > encoded_max:
             raise errors.InvalidRequest(f"{param} is larger than {max_bytes} bytes", param=param)
     try:
-        data = base64.b64decode(text, validate=True)
+        data = pybase64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         data = _tolerant_b64(text, param=param)
     if not data:
@@ -244,7 +244,7 @@ def _tolerant_b64(text: str, *, param: str) -> bytes:
     compact = "".join(text.split())
     compact += "=" * (-len(compact) % 4 if len(compact) % 4 != 1 else 0)
     try:
-        return base64.b64decode(compact, validate=True)
+        return pybase64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
         bad = _NOT_BASE64.search(compact)
         if bad is None:
