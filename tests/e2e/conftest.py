@@ -36,6 +36,7 @@ class Demo:
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "scripts/demo.py")], env=env, cwd=ROOT,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,  # its own process group: see stop()
         )  # fmt: skip
 
     def ready_lines(self, timeout: float = 120) -> list[str]:
@@ -58,7 +59,9 @@ class Demo:
         try:
             rest, _ = self.proc.communicate(timeout=30)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            # The whole group: a gateway or simulator left running would hold the output
+            # pipe open (communicate would never return) and its ports for later tests.
+            os.killpg(self.proc.pid, signal.SIGKILL)
             rest, _ = self.proc.communicate()
         return self.proc.returncode, rest or ""
 
