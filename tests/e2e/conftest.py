@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +29,9 @@ def free_port() -> int:
 
 
 class Demo:
-    """`make demo` (scripts/demo.py) as a child process."""
+    """`make demo` (scripts/demo.py) as a child process. Its output (and that of the gateway
+    and simulator it starts, which share the pipe) is read all the time by a thread: a pipe
+    nobody reads fills up, and a gateway blocked writing its log stops serving."""
 
     READY = "Ctrl-C stops both"
 
@@ -38,32 +41,40 @@ class Demo:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True,  # its own process group: see stop()
         )  # fmt: skip
+        self._lines: list[str] = []
+        self._ready = threading.Event()  # the ready line came, or the output ended
+        self._reader = threading.Thread(target=self._read, name="demo-output", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.append(line)
+            if line.startswith(self.READY):
+                self._ready.set()
+        self._ready.set()
 
     def ready_lines(self, timeout: float = 120) -> list[str]:
         """What it printed up to its ready line (or until it stopped printing)."""
-        assert self.proc.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith(self.READY):
-                break
-        return lines
+        self._ready.wait(timeout)
+        return list(self._lines)
 
     def stop(self) -> tuple[int, str]:
-        """Ctrl-C, as a person stops it; its exit status and the rest of its output."""
+        """Ctrl-C, as a person stops it; its exit status and what it printed after ready."""
+        shown = len(self.ready_lines(timeout=0))
         self.proc.send_signal(signal.SIGINT)
         try:
-            rest, _ = self.proc.communicate(timeout=30)
+            self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            # The whole group: a gateway or simulator left running would hold the output
-            # pipe open (communicate would never return) and its ports for later tests.
+            # The whole group: a gateway or simulator left running would hold its ports
+            # for later tests (and the output pipe open).
             os.killpg(self.proc.pid, signal.SIGKILL)
-            rest, _ = self.proc.communicate()
-        return self.proc.returncode, rest or ""
+            self.proc.wait()
+        self._reader.join(timeout=30)
+        if self._reader.is_alive():  # the pipe is still held: a child outlived the demo
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            raise AssertionError("the demo exited but left its gateway or simulator running")
+        return self.proc.returncode, "".join(self._lines[shown:])
 
 
 class Service:
