@@ -17,7 +17,7 @@ import kmock
 import pytest
 from grok2api_operator import kubeapi, resources
 from operator_fakes import FakePool
-from operator_harness import PEERING, PoolFactory, Replica
+from operator_harness import PEERING, REFRESH_SECONDS, PoolFactory, Replica
 
 TOKENS = f"/apis/{resources.GROUP}/{resources.VERSION}/namespaces/ns1/{resources.PLURAL}"
 SECRETS = "/api/v1/namespaces/ns1/secrets"
@@ -85,9 +85,13 @@ async def replicas(
     monkeypatch.setenv(kubeapi.API_URL_ENV, str(k8s.url).rstrip("/"))
     started: list[Replica] = []
 
-    async def start(identity: str, *, priority: int = 0, liveness: str | None = None) -> Replica:
+    async def start(
+        identity: str, *, priority: int = 0, liveness: str | None = None,
+        refresh_interval: float = REFRESH_SECONDS,
+    ) -> Replica:
         replica = Replica(
-            identity=identity, priority=priority, make_pool=make_pool, liveness=liveness
+            identity=identity, priority=priority, make_pool=make_pool, liveness=liveness,
+            refresh_interval=refresh_interval,
         )
         started.append(replica)
         await replica.start()

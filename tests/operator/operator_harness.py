@@ -28,11 +28,12 @@ class Replica:
     """One running operator; ``stop`` ends it the way SIGTERM does (a clean exit)."""
 
     def __init__(
-        self, *, identity: str, priority: int, make_pool: PoolFactory, liveness: str | None = None
+        self, *, identity: str, priority: int, make_pool: PoolFactory, liveness: str | None = None,
+        refresh_interval: float = REFRESH_SECONDS,
     ) -> None:
         self.identity = identity
         self.options = main.Options(
-            refresh_interval=REFRESH_SECONDS, retry_delay=REFRESH_SECONDS, watch_timeout=1.0,
+            refresh_interval=refresh_interval, retry_delay=REFRESH_SECONDS, watch_timeout=1.0,
             peering=PEERING, identity=identity, priority=priority, peering_lifetime=5,
             liveness_endpoint=liveness,
         )  # fmt: skip

@@ -10,10 +10,14 @@ and a replica taking over from another one resumes every object.
 Secret rotation: the periodic refresh reads the Secret again and looks the credential up
 among this object's accounts; a credential the pool does not hold there is registered and
 the account it replaces removed. So no watch on Secrets (and no RBAC to list them) is needed.
+
+Stopping: the refresh timers are tracked in ``memo.timers`` and a cleanup handler ends those
+kopf leaves running when the operator stops (see ``timer_tasks``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import kopf
@@ -28,7 +32,7 @@ DEFAULT_SECRET_KEY = "sso"
 
 
 def register(registry: kopf.OperatorRegistry, *, refresh_interval: float) -> None:
-    """Add the login, change, deletion and refresh handlers to ``registry``."""
+    """Add the login, change, deletion, refresh and cleanup handlers to ``registry``."""
     target = (resources.GROUP, resources.VERSION, resources.PLURAL)
     kopf.on.login(registry=registry)(kubeapi.login)
     for on_cause in (kopf.on.create, kopf.on.update, kopf.on.resume):
@@ -36,8 +40,21 @@ def register(registry: kopf.OperatorRegistry, *, refresh_interval: float) -> Non
     kopf.on.delete(*target, registry=registry, id="remove")(remove_account)
     kopf.timer(
         *target, registry=registry, id="refresh",
-        interval=refresh_interval, initial_delay=refresh_interval,
+        interval=refresh_interval, initial_delay=_tracked_first_delay(refresh_interval),
     )(refresh_account)
+    kopf.on.cleanup(registry=registry, id="end-refresh-timers")(end_refresh_timers)
+
+
+def _tracked_first_delay(refresh_interval: float) -> Callable[..., float]:
+    """The first refresh waits one interval (the sync has just run). kopf asks for this
+    delay from the timer's own task as the timer starts, the one step every timer takes
+    before it first sleeps, so that is where its task is tracked."""
+
+    def first_delay(*, memo: kopf.Memo, **_: Any) -> float:
+        memo.timers.track_current()
+        return refresh_interval
+
+    return first_delay
 
 
 async def sync_account(**kwargs: Any) -> None:
@@ -54,6 +71,14 @@ async def refresh_account(**kwargs: Any) -> None:
     """Mirror the account's live state; register it again when the Secret holds another
     credential (rotation) or the account is gone from the pool."""
     await _reconcile(apply_spec=False, **kwargs)
+
+
+async def end_refresh_timers(*, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+    """At stop, after kopf's workers have finished: cancel the refresh timers still running,
+    which kopf would otherwise leave refreshing for 5 s before it cancels them itself."""
+    ended = await memo.timers.cancel_all()
+    if ended:
+        logger.info(f"refresh timers left running at stop were cancelled count={ended}")
 
 
 async def remove_account(

@@ -27,7 +27,7 @@ from grok2api_poolclient.client import PoolClient
 from grok2api_settings import Settings
 from grok2api_settings.sections import ServerSettings
 
-from . import errors, handlers, kubeapi, resources
+from . import errors, handlers, kubeapi, resources, timer_tasks
 
 # Not yet in the settings contract; the lead may promote these to an `operator` section.
 REFRESH_INTERVAL_SECONDS = 60.0
@@ -127,7 +127,7 @@ async def run(
     handlers.register(registry, refresh_interval=options.refresh_interval)
     memo = kopf.Memo(
         pool=pool, connection=kubeapi.Connection(), retry_delay=options.retry_delay,
-        identity=options.identity,
+        identity=options.identity, timers=timer_tasks.TimerTasks(),
     )
     log.info(
         "operator starting identity=%s peering=%s priority=%s refresh_interval=%s",
