@@ -4,6 +4,7 @@ waking a ``wait`` for the terminal event alone."""
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 from grok2api_jobs import InProcessJobQueue, JobTimeoutError, events
@@ -71,6 +72,7 @@ async def test_wait_is_woken_by_the_terminal_event_alone() -> None:
     with pytest.raises(JobTimeoutError):
         await timed_out
     state = queue._jobs[job_id]
+    assert not isinstance(state, tuple)  # a live job's state, not a finished job's bytes
     assert len(state.waiters) == 3  # one future per waiting call; the timed-out one is gone
 
     for percent in range(50):
@@ -101,6 +103,7 @@ async def test_events_reach_followers_without_waking_anyone_when_none_follows() 
     queue = InProcessJobQueue()
     job_id = await queue.submit("test.echo", {})
     state = queue._jobs[job_id]
+    assert not isinstance(state, tuple)  # a live job's state, not a finished job's bytes
     state.changed = condition = CountingCondition()
 
     await queue.publish_event(job_id, events.progress({"progress": 10}))
@@ -121,3 +124,52 @@ async def test_events_reach_followers_without_waking_anyone_when_none_follows() 
     assert seen == [{"progress": 10}, {"progress": 20}, {"ok": True}]
     assert condition.notified == 2
     assert state.followers == 0
+
+
+RESULT = {"files": [{"id": "a" * 32 + ".png", "bytes": 123_456, "ratio": 1.5}], "n": 1}
+
+
+async def _run_to_the_end(queue: InProcessJobQueue, job_id: str) -> None:
+    await queue.publish_event(job_id, events.progress({"progress": 40, "stage": "rendering"}))
+    await queue.publish_event(job_id, events.result(RESULT))
+
+
+async def test_finished_jobs_give_the_garbage_collector_nothing_to_walk() -> None:
+    # A day's worth of kept records must not grow every full collection (which stops the
+    # event loop): a finished job leaves no object the collector tracks.
+    queue = InProcessJobQueue(events_ttl=86_400)
+    warm_up = await queue.submit("test.echo", {"prompt": "warm up"})
+    await queue.ack((await queue.claim(consumer="worker-1", count=1, block_ms=0))[0])
+    await _run_to_the_end(queue, warm_up)
+    gc.collect()
+    tracked_before = len(gc.get_objects())
+    for n in range(500):
+        job_id = await queue.submit("test.echo", {"prompt": f"job {n}"}, owner="key-1")
+        [delivery] = await queue.claim(consumer="worker-1", count=1, block_ms=0)
+        await _run_to_the_end(queue, job_id)
+        await queue.ack(delivery)
+    gc.collect()
+    assert len(gc.get_objects()) - tracked_before < 50  # was 17 per job
+    assert len(await queue.records("test.echo", limit=1000)) == 501
+
+
+async def test_a_finished_job_reads_back_exactly_as_it_ended() -> None:
+    queue = InProcessJobQueue()
+    job_id = await queue.submit("test.echo", {"prompt": "p"}, metadata={"model": "m", "n": 2})
+    await queue.publish_event(job_id, events.progress({"progress": 40, "stage": "rendering"}))
+    follower = queue.events(job_id)
+    first = await anext(follower)
+    await queue.publish_event(job_id, events.result(RESULT))
+    live_record = await queue.record(job_id)  # a reader still follows: kept as it was
+    live_events = [first] + [event async for event in follower]  # the last reader leaves
+    assert live_record is not None and live_record.result == RESULT
+    assert [event.type for event in live_events] == ["progress", "result"]
+
+    assert await queue.record(job_id) == live_record
+    assert [event async for event in queue.events(job_id)] == live_events
+    assert await queue.wait(job_id, timeout=1) == live_events[-1]
+    assert await queue.finished(job_id)
+    assert await queue.records("test.echo") == [live_record]
+    assert await queue.delete(job_id)
+    assert await queue.record(job_id) is None
+    assert await queue.finished(job_id)  # the tombstone, as in Redis

@@ -4,6 +4,9 @@ Streams, held in this event loop's memory (lost on exit, like everything in that
 Expired jobs are dropped on a scan every ttl/10 (at submit) and are invisible before that;
 ``records`` also drops the expired entries of the kind it lists.
 
+A finished job is kept packed as bytes (``packed``): its record stays readable for the
+whole TTL without costing the garbage collector anything.
+
 ``wait`` is woken by the terminal event alone (a future per waiter), not by every progress
 event as a follower of ``events`` is: a plain image request waits that way, so its job's
 progress events cost its request nothing.
@@ -24,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from . import envelope, errors, events, records
+from . import envelope, errors, events, packed, records
 from .envelope import Delivery, Job
 from .events import JobEvent
 from .protocol import Order, QueueDepth
@@ -78,7 +81,7 @@ class InProcessJobQueue:
         self._waiting: collections.deque[tuple[str, Job]] = collections.deque()
         self._arrived = asyncio.Condition()
         self._pending: dict[str, _Pending] = {}
-        self._jobs: dict[str, _JobState] = {}
+        self._jobs: dict[str, _JobState | packed.Finished] = {}
         self._by_kind: dict[str, list[tuple[float, str]]] = {}  # sorted (created_at, id)
         self._entry_ids = itertools.count(1)
         self._pruned_at = clock()
@@ -120,6 +123,7 @@ class InProcessJobQueue:
                         return
         finally:
             log.followers -= 1
+            self._pack_if_done(job_id, log)
 
     async def wait(self, job_id: str, *, timeout: float) -> JobEvent:  # noqa: ASYNC109
         state = self._state_for_events(envelope.check_job_id(job_id))
@@ -188,18 +192,17 @@ class InProcessJobQueue:
 
     async def publish_event(self, job_id: str, event: JobEvent) -> bool:
         state = self._state_for_events(envelope.check_job_id(job_id))
-        return await self._append(state, event)
+        return await self._append(job_id, state, event)
 
     async def finished(self, job_id: str) -> bool:
-        state = self._state(envelope.check_job_id(job_id))
-        return state is not None and state.finished
+        entry = self._entry(envelope.check_job_id(job_id))
+        return isinstance(entry, tuple) or (entry is not None and entry.finished)
 
     async def finished_among(self, job_ids: Sequence[str]) -> set[str]:
         return {job_id for job_id in job_ids if await self.finished(job_id)}
 
     async def record(self, job_id: str) -> JobRecord | None:
-        state = self._state(envelope.check_job_id(job_id))
-        return None if state is None else state.record
+        return self._record(envelope.check_job_id(job_id))
 
     async def records(
         self,
@@ -230,7 +233,8 @@ class InProcessJobQueue:
         state = self._state(envelope.check_job_id(job_id))
         if state is None or state.record is None:
             return False
-        return await self._append(state, events.error(code=records.CANCELLED_CODE, message=message))
+        cancelled = events.error(code=records.CANCELLED_CODE, message=message)
+        return await self._append(job_id, state, cancelled)
 
     async def delete(self, job_id: str) -> bool:
         state = self._state(envelope.check_job_id(job_id))
@@ -242,7 +246,7 @@ class InProcessJobQueue:
             with contextlib.suppress(KeyError, ValueError):
                 self._by_kind[record.kind].remove((record.created_at, record.id))
         if state.finished:  # a tombstone, like the Redis done marker; readers keep the old
-            self._jobs[job_id] = _JobState(touched=state.touched, finished=True)
+            self._jobs[job_id] = packed.pack(state.touched, None, ())
         else:
             del self._jobs[job_id]
         return record is not None or had_events
@@ -253,7 +257,7 @@ class InProcessJobQueue:
     async def aclose(self) -> None:
         """Nothing held: the queue lives and dies with the process's memory."""
 
-    async def _append(self, state: _JobState, event: JobEvent) -> bool:
+    async def _append(self, job_id: str, state: _JobState, event: JobEvent) -> bool:
         # No await between the check and the append: this is the "exactly one terminal" rule.
         if state.finished:
             return False
@@ -272,27 +276,52 @@ class InProcessJobQueue:
         if state.followers:
             async with state.changed:
                 state.changed.notify_all()
+        self._pack_if_done(job_id, state)
         return True
+
+    def _pack_if_done(self, job_id: str, state: _JobState) -> None:
+        """Keep a finished job packed once no ``events`` reader follows it any more."""
+        if state.finished and not state.followers and self._jobs.get(job_id) is state:
+            self._jobs[job_id] = packed.pack(state.touched, state.record, state.events)
 
     def _listed(self, kind: str) -> list[JobRecord]:
         """The live records of ``kind`` by creation time; expired entries leave the index."""
         listed = []
         for _, job_id in self._by_kind.get(kind, []):
-            state = self._state(job_id)
-            if state is not None and state.record is not None:
-                listed.append(state.record)
+            record = self._record(job_id)
+            if record is not None:
+                listed.append(record)
         if listed:
             self._by_kind[kind] = [(record.created_at, record.id) for record in listed]
         else:
             self._by_kind.pop(kind, None)
         return listed
 
-    def _state(self, job_id: str) -> _JobState | None:
-        """The job's state, or None if it has none or it expired."""
-        state = self._jobs.get(job_id)
-        if state is not None and self._clock() - state.touched > self._events_ttl:
+    def _entry(self, job_id: str) -> _JobState | packed.Finished | None:
+        """What is kept of the job, or None if nothing is or it expired."""
+        entry = self._jobs.get(job_id)
+        if entry is not None and self._clock() - _touched(entry) > self._events_ttl:
             return None
-        return state
+        return entry
+
+    def _state(self, job_id: str) -> _JobState | None:
+        """The job's state (a finished job's unpacked afresh), or None if it has none or it
+        expired."""
+        entry = self._entry(job_id)
+        if not isinstance(entry, tuple):
+            return entry
+        return _JobState(
+            touched=entry[0],
+            record=packed.record_of(entry),
+            events=packed.events_of(entry),
+            finished=True,
+        )
+
+    def _record(self, job_id: str) -> JobRecord | None:
+        entry = self._entry(job_id)
+        if isinstance(entry, tuple):
+            return packed.record_of(entry)
+        return None if entry is None else entry.record
 
     def _state_for_events(self, job_id: str) -> _JobState:
         """The job's state, created (without a record) if it has none or it expired."""
@@ -308,7 +337,7 @@ class InProcessJobQueue:
             return
         self._pruned_at = now
         ttl = self._events_ttl
-        expired = {key for key, state in self._jobs.items() if now - state.touched > ttl}
+        expired = {key for key, entry in self._jobs.items() if now - _touched(entry) > ttl}
         for key in expired:
             del self._jobs[key]
         for kind, entries in list(self._by_kind.items()):
@@ -317,3 +346,7 @@ class InProcessJobQueue:
                 self._by_kind[kind] = kept
             else:
                 del self._by_kind[kind]
+
+
+def _touched(entry: _JobState | packed.Finished) -> float:
+    return entry[0] if isinstance(entry, tuple) else entry.touched
