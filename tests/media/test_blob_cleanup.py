@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -80,10 +81,37 @@ async def test_auto_clean_after_put_never_removes_the_file_just_written(tmp_path
     assert present(store) == set(older)
 
     big = await store.put_bytes("image", b"y" * 6000, content_type="image/png")
+    await store.settled()
 
     # Everything older went, and the new file stays even though it alone is over the limit.
     assert present(store) == {big.id}
     assert await store.read_bytes(big) == b"y" * 6000
+
+
+async def test_a_put_does_not_wait_for_the_cleanup_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Cleaning a full store takes a while (a scan, many deletes): the request whose put set
+    # it off must not wait for it.
+    store = BlobStore(tmp_path, limit_bytes=5000, auto_clean=True)
+    await fill(store, [1000] * 4)
+    await store.settled()
+    started, release = threading.Event(), threading.Event()
+    real = cleanup.clean_locked
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cleanup, "clean_locked", held)
+    big = await store.put_bytes("image", b"y" * 6000, content_type="image/png")
+    assert await asyncio.to_thread(started.wait, 10)
+    assert len(present(store)) == 5  # the put returned with the cleanup still running
+
+    release.set()
+    await store.settled()
+    assert present(store) == {big.id}
 
 
 async def test_the_newest_file_survives_even_an_explicit_clean(tmp_path: Path) -> None:
@@ -121,21 +149,26 @@ async def test_puts_do_not_rescan_the_store_every_time(
 
     for _ in range(10):
         await store.put_bytes("image", b"a" * 1000, content_type="image/png")
+        await store.settled()
     assert scans == 1  # the first put learns the size of the store, then it is tracked
 
     for _ in range(blobs.RESCAN_EVERY):
         await store.put_bytes("image", b"a" * 100, content_type="image/png")
+        await store.settled()
     assert scans == 1  # many puts in a moment: no rescan before RESCAN_SECONDS
 
     now[0] += blobs.RESCAN_SECONDS
     await store.put_bytes("image", b"a" * 100, content_type="image/png")
+    await store.settled()
     assert scans == 2  # other processes write too: rescan after RESCAN_EVERY puts and time
 
     now[0] += blobs.RESCAN_SECONDS
     await store.put_bytes("image", b"a" * 100, content_type="image/png")
+    await store.settled()
     assert scans == 2  # time alone does not rescan: RESCAN_EVERY puts are needed too
 
     await store.put_bytes("image", b"a" * 100_000, content_type="image/png")
+    await store.settled()
     assert scans == 3  # crossing the limit cleans at once
     total, _files = await store.usage()
     assert total <= 100_000
