@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import tracemalloc
 
 import pytest
 from grok2api_jobs import InProcessJobQueue, JobTimeoutError, events
@@ -151,6 +152,24 @@ async def test_finished_jobs_give_the_garbage_collector_nothing_to_walk() -> Non
     gc.collect()
     assert len(gc.get_objects()) - tracked_before < 50  # was 17 per job
     assert len(await queue.records("test.echo", limit=1000)) == 501
+
+
+async def test_a_finished_job_keeps_little_more_than_its_json() -> None:
+    queue = InProcessJobQueue(events_ttl=86_400)
+    jobs = 200
+    tracemalloc.start()
+    try:
+        before, _peak = tracemalloc.get_traced_memory()
+        for n in range(jobs):
+            job_id = await queue.submit("test.echo", {"prompt": f"job {n}"}, owner="key-1")
+            [delivery] = await queue.claim(consumer="worker-1", count=1, block_ms=0)
+            await _run_to_the_end(queue, job_id)
+            await queue.ack(delivery)
+        gc.collect()
+        per_job = (tracemalloc.get_traced_memory()[0] - before) / jobs
+    finally:
+        tracemalloc.stop()
+    assert per_job < 2500, per_job  # about 1.5 kB; was 9 kB (orjson's 4 kB buffers, kept)
 
 
 async def test_a_finished_job_reads_back_exactly_as_it_ended() -> None:

@@ -5,8 +5,8 @@ A finished job changes no more, but its record stays readable for ``cache.job_tt
 collector walks in every full collection: a busy single-process gateway then held tens of
 thousands of them, and its full collections grew to over 100 ms, in which no request is
 served. A tuple of a float and two ``bytes`` holds nothing the collector follows (it stops
-tracking such a tuple at its next pass), and takes less memory. Readers decode it
-again, as the Redis backend's readers decode what Redis holds.
+tracking such a tuple at its next pass), and takes about a sixth of the memory. Readers
+decode it again, as the Redis backend's readers decode what Redis holds.
 """
 
 from __future__ import annotations
@@ -28,9 +28,15 @@ tuple: the collector stops tracking an exact tuple of atoms, not an instance of 
 def pack(touched: float, record: JobRecord | None, events: Sequence[JobEvent]) -> Finished:
     return (
         touched,
-        None if record is None else orjson.dumps(record),
-        orjson.dumps([(event.type.value, event.data, event.at) for event in events]),
+        None if record is None else _exact(orjson.dumps(record)),
+        _exact(orjson.dumps([(event.type.value, event.data, event.at) for event in events])),
     )
+
+
+def _exact(dumped: bytes) -> bytes:
+    """A copy of exactly its length. ``orjson.dumps`` hands back a 4 kB allocation for any
+    short document; kept for a day, that was 8 kB of memory a job for 1 kB of JSON."""
+    return bytes(memoryview(dumped))
 
 
 def record_of(finished: Finished) -> JobRecord | None:
