@@ -6,16 +6,18 @@ history a later ``previous_response_id`` continues from.
     await store.put(StoredResponse(...), ttl_seconds=...)
     stored = await store.get("resp_…")          # None when unknown, deleted or expired
 
-Both backends keep one JSON document per id and pass the same contract tests. Redis
+Both backends keep one JSON document per id and pass the same contract tests
+(``tests/gateway/responses_api/test_response_store.py``). Redis
 failures become ``errors.StoreUnavailable`` (503) here, in one place.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -56,25 +58,41 @@ class ResponseStore(Protocol):
 
 
 class InProcessResponseStore:
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[float, bytes]] = {}
+    """Responses kept in the order they expire: every put moves its id last, and the TTL is
+    one setting, so expiring looks at the oldest entries only. (It used to look at every
+    stored response on every read and write; kept for 30 days by default, they pile up.)
+    A setting changed to a shorter TTL can leave an expired entry behind live ones for a
+    while: ``get`` checks the entry it finds, too."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._items: collections.OrderedDict[str, tuple[float, bytes]] = collections.OrderedDict()
 
     async def put(self, stored: StoredResponse, *, ttl_seconds: float) -> None:
-        self._expire()
-        self._items[stored.id] = (time.monotonic() + ttl_seconds, stored.encode())
+        now = self._clock()
+        self._expire(now)
+        # A copy of its exact length: orjson hands back at least 4 kB, kept here for days.
+        self._items[stored.id] = (now + ttl_seconds, bytes(memoryview(stored.encode())))
+        self._items.move_to_end(stored.id)
 
     async def get(self, response_id: str) -> StoredResponse | None:
-        self._expire()
+        now = self._clock()
+        self._expire(now)
         found = self._items.get(response_id)
-        return None if found is None else StoredResponse.decode(found[1])
+        if found is None or found[0] <= now:
+            return None
+        return StoredResponse.decode(found[1])
 
     async def delete(self, response_id: str) -> bool:
         return self._items.pop(response_id, None) is not None
 
-    def _expire(self) -> None:
-        now = time.monotonic()
-        for key in [key for key, (until, _) in self._items.items() if until <= now]:
-            del self._items[key]
+    def _expire(self, now: float) -> None:
+        items = self._items
+        while items:
+            until, _ = next(iter(items.values()))
+            if until > now:
+                return
+            items.popitem(last=False)
 
 
 @contextlib.contextmanager
