@@ -381,6 +381,7 @@ class BlobStore:
         except Exception:  # the put itself succeeded; the next one retries the cleanup
             log.warning("media_cache_clean_failed root=%s", self.root, exc_info=True)
 
+
 class _TempWriter:
     """A temporary file in the target directory; every method runs in a worker thread."""
 
