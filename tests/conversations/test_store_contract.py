@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -112,3 +113,19 @@ async def test_an_unreachable_redis_is_store_unavailable() -> None:
             await store.get("resp_a")
     finally:
         await client.aclose()
+
+
+async def test_in_process_kept_turns_give_the_garbage_collector_nothing_to_walk() -> None:
+    # Turns are kept for 30 days by default: none may add to every full collection.
+    store = InProcessConversationStore()
+    await store.put("warm-up", TURN, ttl_seconds=3600)
+    gc.collect()
+    tracked_before = len(gc.get_objects())
+    for n in range(500):
+        turn = dataclasses.replace(TURN, conversation_id=f"conv-{n}", response_id=f"up-{n}")
+        await store.put(f"resp-{n}", turn, ttl_seconds=3600)
+    gc.collect()
+    assert len(gc.get_objects()) - tracked_before < 50  # was 2 per turn
+    assert await store.get("resp-499") == dataclasses.replace(
+        TURN, conversation_id="conv-499", response_id="up-499"
+    )

@@ -13,16 +13,23 @@ SWEEP_EVERY = 1024
 
 
 class InProcessConversationStore:
-    """``ConversationStore`` in this process's memory; gone when the process ends."""
+    """``ConversationStore`` in this process's memory; gone when the process ends.
+
+    A turn is kept as a plain tuple of its expiry time and four strings, not as the
+    ``StoredTurn`` it came as: kept for 30 days by default, every chat turn would otherwise
+    add objects the garbage collector walks in each full collection (a tuple of atoms it
+    stops tracking)."""
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._turns: dict[str, tuple[float, StoredTurn]] = {}
+        self._turns: dict[str, tuple[float, str, str, str, str]] = {}
         self._puts = 0
 
     async def put(self, local_id: str, turn: StoredTurn, *, ttl_seconds: float) -> None:
         now = self._clock()
-        self._turns[local_id] = (now + ttl_seconds, turn)
+        self._turns[local_id] = (
+            now + ttl_seconds, turn.conversation_id, turn.response_id, turn.account_id, turn.model
+        )
         self._puts += 1
         if self._puts % SWEEP_EVERY == 0:
             self._sweep(now)
@@ -31,11 +38,14 @@ class InProcessConversationStore:
         entry = self._turns.get(local_id)
         if entry is None:
             return None
-        expires_at, turn = entry
+        expires_at, conversation_id, response_id, account_id, model = entry
         if expires_at <= self._clock():
             del self._turns[local_id]
             return None
-        return turn
+        return StoredTurn(
+            conversation_id=conversation_id, response_id=response_id,
+            account_id=account_id, model=model,
+        )  # fmt: skip
 
     async def delete(self, local_id: str) -> bool:
         entry = self._turns.pop(local_id, None)
@@ -45,5 +55,5 @@ class InProcessConversationStore:
         self._turns.clear()
 
     def _sweep(self, now: float) -> None:
-        for local_id in [k for k, (expires_at, _) in self._turns.items() if expires_at <= now]:
+        for local_id in [k for k, entry in self._turns.items() if entry[0] <= now]:
             del self._turns[local_id]
