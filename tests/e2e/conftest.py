@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,16 +15,11 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from curl_cffi import requests
+from grok2api_cluster.cluster import free_port
 from grok2api_cluster.redis_claims import claimed_database
 from grok_sim.testing import SimHandle, SimulatorProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Demo:

@@ -1,7 +1,6 @@
 import contextlib
 import logging
 import os
-import socket
 import subprocess
 import sys
 import traceback
@@ -10,15 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from grok2api_cluster.cluster import free_port as free_port  # the one picker: no port twice
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:

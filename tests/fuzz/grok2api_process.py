@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from typing import IO
 
 import httpx2
 from cryptography.fernet import Fernet
+from grok2api_cluster.cluster import free_port
 from grok_sim.testing import SimHandle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,12 +30,6 @@ API_KEY = "sk-fuzz-gateway"
 APP_KEY = "fuzz-admin-password"
 ACCOUNTS = ("fuzz-account-1", "fuzz-account-2", "fuzz-account-3")
 REQUEST_TIMEOUT = 30.0  # seconds: a request that takes longer counts as a hang
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclasses.dataclass

@@ -11,14 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis.asyncio as aioredis
+from grok2api_cluster.cluster import free_port
 from grok2api_jobs import retrying
 from redis import exceptions as redis_errors
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RedisServer:

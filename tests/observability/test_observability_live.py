@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 from curl_cffi import requests as http
+from grok2api_cluster.cluster import free_port
 from grok2api_cluster.redis_claims import claimed_database
 from grok_sim.testing import SimHandle, SimulatorProcess
 from obs_files import (
@@ -55,12 +55,6 @@ ACCOUNTS = {"obs-super-1": "super", "obs-super-2": "super", "obs-basic-1": "basi
             "obs-basic-2": "basic"}
 USER = [{"role": "user", "content": "hello metrics"}]
 WAIT_SECONDS = 90.0  # how long to wait for data to show up (a deadline, not a measurement)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Process:

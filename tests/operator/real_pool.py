@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from grok2api_cluster.cluster import free_port
 from grok2api_poolclient.grpc_transport import GrpcPoolClient
 from grok2api_poolclient.leases import Outcome, QuotaFigures
 from grok2api_settings import Settings
 from operator_harness import PoolFactory
 from token_pool import main as pool_main
 from token_pool import service
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from typing import Any
 import grpc
 import pytest
 from curl_cffi import requests
+from grok2api_cluster.cluster import free_port
 from grok_sim.testing import SimHandle
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
@@ -75,12 +75,6 @@ def receiver() -> Iterator[tuple[Receiver, int]]:
         yield servicer, port
     finally:
         server.stop(None)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_a_running_grok2api_exports_its_request_spans_over_otlp(

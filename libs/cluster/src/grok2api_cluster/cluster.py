@@ -44,10 +44,20 @@ class ClusterSpec:
     simulator_args: tuple[str, ...] = ()
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free now that this process has not handed out before. Every address is
+    picked before the services start, and the kernel offers a released port again: one
+    token pool once got the same port for its gRPC and its HTTP server."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 class Cluster:
