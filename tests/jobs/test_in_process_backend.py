@@ -1,5 +1,5 @@
-"""What only the in-process backend does: expiring old event logs on its own clock, and
-waking a ``wait`` for the terminal event alone."""
+"""What only the in-process backend does: expiring old event logs on its own clock, waking
+a ``wait`` for the terminal event alone, and keeping finished jobs cheaply."""
 
 from __future__ import annotations
 
@@ -130,25 +130,24 @@ async def test_events_reach_followers_without_waking_anyone_when_none_follows() 
 RESULT = {"files": [{"id": "a" * 32 + ".png", "bytes": 123_456, "ratio": 1.5}], "n": 1}
 
 
-async def _run_to_the_end(queue: InProcessJobQueue, job_id: str) -> None:
-    await queue.publish_event(job_id, events.progress({"progress": 40, "stage": "rendering"}))
-    await queue.publish_event(job_id, events.result(RESULT))
+async def _finish_jobs(queue: InProcessJobQueue, count: int) -> None:
+    """Submit ``count`` jobs and run each to its result as a worker does."""
+    for n in range(count):
+        job_id = await queue.submit("test.echo", {"prompt": f"job {n}"}, owner="key-1")
+        [delivery] = await queue.claim(consumer="worker-1", count=1, block_ms=0)
+        await queue.publish_event(job_id, events.progress({"progress": 40, "stage": "rendering"}))
+        await queue.publish_event(job_id, events.result(RESULT))
+        await queue.ack(delivery)
 
 
 async def test_finished_jobs_give_the_garbage_collector_nothing_to_walk() -> None:
     # A day's worth of kept records must not grow every full collection (which stops the
     # event loop): a finished job leaves no object the collector tracks.
     queue = InProcessJobQueue(events_ttl=86_400)
-    warm_up = await queue.submit("test.echo", {"prompt": "warm up"})
-    await queue.ack((await queue.claim(consumer="worker-1", count=1, block_ms=0))[0])
-    await _run_to_the_end(queue, warm_up)
+    await _finish_jobs(queue, 1)  # warm up
     gc.collect()
     tracked_before = len(gc.get_objects())
-    for n in range(500):
-        job_id = await queue.submit("test.echo", {"prompt": f"job {n}"}, owner="key-1")
-        [delivery] = await queue.claim(consumer="worker-1", count=1, block_ms=0)
-        await _run_to_the_end(queue, job_id)
-        await queue.ack(delivery)
+    await _finish_jobs(queue, 500)
     gc.collect()
     assert len(gc.get_objects()) - tracked_before < 50  # was 17 per job
     assert len(await queue.records("test.echo", limit=1000)) == 501
@@ -160,11 +159,7 @@ async def test_a_finished_job_keeps_little_more_than_its_json() -> None:
     tracemalloc.start()
     try:
         before, _peak = tracemalloc.get_traced_memory()
-        for n in range(jobs):
-            job_id = await queue.submit("test.echo", {"prompt": f"job {n}"}, owner="key-1")
-            [delivery] = await queue.claim(consumer="worker-1", count=1, block_ms=0)
-            await _run_to_the_end(queue, job_id)
-            await queue.ack(delivery)
+        await _finish_jobs(queue, jobs)
         gc.collect()
         per_job = (tracemalloc.get_traced_memory()[0] - before) / jobs
     finally:
