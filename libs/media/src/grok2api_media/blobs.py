@@ -30,7 +30,6 @@ The store is a cache, not durable storage: a file may expire from it at any time
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -46,6 +45,7 @@ from typing import TYPE_CHECKING, Final, get_args
 from . import cleanup
 from .cleanup import Cleaned
 from .jobs import BlobKind, MediaFile
+from .temp_files import TEMP_PREFIX, TempWriter
 
 if TYPE_CHECKING:
     from grok2api_settings import Settings
@@ -71,7 +71,6 @@ _ID: Final = re.compile(
     r"\A[A-Za-z0-9_-]{%d}\.(?:%s)\Z" % (ID_LENGTH, "|".join(sorted(CONTENT_TYPES)))  # noqa: UP031
 )
 
-TEMP_PREFIX: Final = ".tmp-"  # a leading dot: never matches ``_ID``
 # Full rescans (other processes write too) after at least RESCAN_EVERY puts and
 # RESCAN_SECONDS: a scan stats every file (about 20 ms for 3000), so a rescan bounded by
 # puts alone cost a busy worker more per image the fuller its store was.
@@ -202,7 +201,7 @@ class BlobStore:
         ctype, ext = _extension(kind, content_type)
         blob_id = f"{secrets.token_urlsafe(24)}.{ext}"
         final = self.root / kind / blob_id
-        writer: _TempWriter | None = None  # created at the first flush: small files need none
+        writer: TempWriter | None = None  # created at the first flush: small files need none
         size = 0
         try:
             pending: list[bytes] = []
@@ -219,9 +218,9 @@ class BlobStore:
                 pending_size += len(chunk)
                 if pending_size >= _FLUSH_BYTES:
                     parts, pending, pending_size = pending, [], 0
-                    writer = await asyncio.to_thread(_TempWriter.write_to, writer, final, parts)
+                    writer = await asyncio.to_thread(TempWriter.write_to, writer, final, parts)
             # One hop (create, write, rename) for a file that never needed a flush.
-            await asyncio.to_thread(_TempWriter.commit_to, writer, final, pending)
+            await asyncio.to_thread(TempWriter.commit_to, writer, final, pending)
         except BaseException:
             if writer is not None:  # runs to its end in its thread even if cancelled again
                 await asyncio.to_thread(writer.discard)
@@ -380,58 +379,6 @@ class BlobStore:
             await self.clean(keep=path)
         except Exception:  # the put itself succeeded; the next one retries the cleanup
             log.warning("media_cache_clean_failed root=%s", self.root, exc_info=True)
-
-
-class _TempWriter:
-    """A temporary file in the target directory; every method runs in a worker thread."""
-
-    def __init__(self, path: Path, fd: int):
-        self.path = path
-        self.file = os.fdopen(fd, "wb")
-        self.done = False
-
-    @classmethod
-    def create(cls, directory: Path) -> _TempWriter:
-        try:
-            return cls._create(directory)
-        except FileNotFoundError:  # the kind's first file (or someone removed the directory)
-            directory.mkdir(parents=True, exist_ok=True)
-            return cls._create(directory)
-
-    @classmethod
-    def _create(cls, directory: Path) -> _TempWriter:
-        path = directory / f"{TEMP_PREFIX}{secrets.token_hex(12)}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-        return cls(path, os.open(path, flags, 0o644))
-
-    @classmethod
-    def write_to(cls, writer: _TempWriter | None, final: Path, parts: list[bytes]) -> _TempWriter:
-        """``parts`` appended to ``writer``, created next to ``final`` when None."""
-        writer = writer or cls.create(final.parent)
-        writer.file.writelines(parts)
-        return writer
-
-    @classmethod
-    def commit_to(cls, writer: _TempWriter | None, final: Path, parts: list[bytes]) -> None:
-        """The last ``parts`` written and the file moved to ``final``; a file that never
-        needed a flush is created, written and moved here, in one go."""
-        writer = writer or cls.create(final.parent)
-        try:
-            writer.file.writelines(parts)
-            writer.file.close()
-            os.replace(writer.path, final)
-            writer.done = True
-        finally:
-            if not writer.done:
-                writer.discard()
-
-    def discard(self) -> None:
-        # A buffered file serialises close() with a write still running in another thread.
-        with contextlib.suppress(OSError):
-            self.file.close()
-        if not self.done:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
 
 
 def _read_all(path: Path) -> bytes:
